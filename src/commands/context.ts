@@ -1,0 +1,32 @@
+/**
+ * What every command gets from the CLI: output streams, the environment (with .env), stdin and
+ * the clock. Injected so tests and other callers can supply their own.
+ */
+import { type Environment, loadEnvironment } from "../config/environment.js";
+import { createOutput, type Output } from "../output/terminal.js";
+
+export interface CommandContext {
+  output: Output;
+  environment: Environment;
+  /** Read all of standard input. */
+  readStdin(): Promise<Buffer>;
+  /** Current time in milliseconds. */
+  now(): number;
+  cwd: string;
+}
+
+export function createContext(globalOptions: { envFile?: string }): CommandContext {
+  return {
+    output: createOutput(),
+    environment: loadEnvironment({ envFile: globalOptions.envFile }),
+    readStdin,
+    now: () => Date.now(),
+    cwd: process.cwd(),
+  };
+}
+
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}

@@ -1,0 +1,89 @@
+/**
+ * Parsers for option values, used by commander in src/cli.ts. Each throws commander's
+ * InvalidArgumentError, which the CLI reports as a usage error (exit 2).
+ */
+import { InvalidArgumentError } from "commander";
+
+export function integerOption(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`expected a whole number, got "${value}".`);
+    const number = Number(value);
+    if (number < min || number > max) throw new InvalidArgumentError(`expected a number from ${min} to ${max}.`);
+    return number;
+  };
+}
+
+/** Unix seconds, or an ISO-8601 date, as unix seconds. */
+export function unixTimeOption(value: string): number {
+  const trimmed = value.trim();
+  if (/^\d{1,12}$/.test(trimmed)) return Number(trimmed);
+  const parsed = Date.parse(trimmed);
+  if (Number.isNaN(parsed))
+    throw new InvalidArgumentError(`expected unix seconds or an ISO-8601 time, got "${value}".`);
+  return Math.floor(parsed / 1000);
+}
+
+/** A duration: "15", "15s", "500ms", "2m" → milliseconds. */
+export function durationOption(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/.exec(value.trim());
+  if (!match) throw new InvalidArgumentError(`expected a duration like 15s, 500ms or 2m, got "${value}".`);
+  const amount = Number(match[1]);
+  const unit = match[2] ?? "s";
+  const ms = unit === "ms" ? amount : unit === "m" ? amount * 60_000 : amount * 1000;
+  if (ms <= 0) throw new InvalidArgumentError("expected a duration above zero.");
+  return Math.round(ms);
+}
+
+/** A byte size: "10mb", "512k", "1048576" → bytes. */
+export function byteSizeOption(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(b|kb?|kib|mb?|mib|gb?|gib)?$/i.exec(value.trim());
+  if (!match) throw new InvalidArgumentError(`expected a size like 10mb, 512kb or 1048576, got "${value}".`);
+  const unit = (match[2] ?? "b").toLowerCase()[0];
+  const factor = unit === "k" ? 1024 : unit === "m" ? 1024 ** 2 : unit === "g" ? 1024 ** 3 : 1;
+  const bytes = Math.floor(Number(match[1]) * factor);
+  if (bytes <= 0) throw new InvalidArgumentError("expected a size above zero.");
+  return bytes;
+}
+
+/** An http(s) URL. */
+export function urlOption(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError(`"${value}" is not a URL; use the full form, e.g. http://127.0.0.1:3000/webhooks.`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new InvalidArgumentError(`"${value}" is not an http:// or https:// URL.`);
+  }
+  return url.toString();
+}
+
+/** Collect a repeatable option into an array. */
+export function collect<T>(parse: (value: string) => T) {
+  return (value: string, previous: T[] | undefined): T[] => [...(previous ?? []), parse(value)];
+}
+
+export function identity(value: string): string {
+  return value;
+}
+
+/** "Name: value" → [name, value], for --header. */
+export function headerOption(value: string): [string, string] {
+  const colon = value.indexOf(":");
+  const name = colon > 0 ? value.slice(0, colon).trim() : "";
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+    throw new InvalidArgumentError(`expected "Name: value", got "${value}".`);
+  }
+  return [name, value.slice(colon + 1).trim()];
+}
+
+/** One of a fixed set of choices. */
+export function choiceOption<T extends string>(choices: readonly T[]) {
+  return (value: string): T => {
+    if (!(choices as readonly string[]).includes(value)) {
+      throw new InvalidArgumentError(`expected one of ${choices.join(", ")}, got "${value}".`);
+    }
+    return value as T;
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * Settings from the environment and a .env file. Variables already set in the environment win over
+ * the file (dotenv's rule); the file is parsed, never injected into process.env.
+ */
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parse } from "dotenv";
+import { CliError, errorMessage, usageError } from "../errors.js";
+
+export interface Setting {
+  value: string;
+  /** Where it came from, for banners: "environment (NAME)" or ".env file (path)". */
+  source: string;
+}
+
+export interface Environment {
+  get(name: string): Setting | undefined;
+}
+
+export interface EnvironmentOptions {
+  cwd?: string;
+  /** An explicit file (--env-file); it must exist. Without it, `.env` in cwd is read if present. */
+  envFile?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function loadEnvironment(options: EnvironmentOptions = {}): Environment {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const path = resolve(cwd, options.envFile ?? ".env");
+  const fileValues = readEnvFile(path, options.envFile !== undefined);
+  const label = options.envFile ?? ".env";
+  return {
+    get(name) {
+      const fromEnv = env[name];
+      if (fromEnv !== undefined && fromEnv !== "") return { value: fromEnv, source: `environment (${name})` };
+      const fromFile = fileValues[name];
+      if (fromFile !== undefined && fromFile !== "") return { value: fromFile, source: `${label} file (${name})` };
+      return undefined;
+    },
+  };
+}
+
+function readEnvFile(path: string, required: boolean): Record<string, string> {
+  let text: Buffer;
+  try {
+    text = readFileSync(path);
+  } catch (error) {
+    if (!required) return {};
+    const code = (error as NodeJS.ErrnoException).code;
+    throw usageError(
+      code === "ENOENT"
+        ? `env file not found: ${path}; check the --env-file path`
+        : `cannot read env file ${path}: ${errorMessage(error)}`,
+    );
+  }
+  return parse(text);
+}
+
+export const SECRET_VARIABLE = "OPENMAIL_WEBHOOK_SECRET";
+
+export interface ResolvedSecret {
+  secret: string;
+  source: string;
+}
+
+/** The webhook secret: --secret, else OPENMAIL_WEBHOOK_SECRET in the environment, else in the env file. */
+export function resolveSecret(flag: string | undefined, environment: Environment): ResolvedSecret | undefined {
+  if (flag !== undefined) return { secret: flag, source: "--secret flag" };
+  const setting = environment.get(SECRET_VARIABLE);
+  return setting && { secret: setting.value, source: setting.source };
+}
+
+export function requireSecret(flag: string | undefined, environment: Environment): ResolvedSecret {
+  const resolved = resolveSecret(flag, environment);
+  if (resolved) return resolved;
+  throw new CliError(
+    `no webhook secret: pass --secret <secret>, set ${SECRET_VARIABLE} in the environment, or put ${SECRET_VARIABLE}=... in .env (or the file given with --env-file)`,
+    { code: "no_secret" },
+  );
+}
+
+/** A form safe to print: never more than the last 4 characters, and none of a short secret. */
+export function maskSecret(secret: string): string {
+  const visible = secret.length >= 16 ? secret.slice(-4) : "";
+  return `${"*".repeat(8)}${visible} (${secret.length} chars)`;
+}

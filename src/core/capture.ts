@@ -1,0 +1,241 @@
+/**
+ * The capture format shared by `listen`, `send-test --save`, `replay` and `verify`, and the
+ * reader for raw HTTP request dumps. Pure: bytes and objects in, bytes and objects out.
+ *
+ * { "format": "openmail-hooks.capture/v1", "receivedAt", "method", "path",
+ *   "headers": { lower-cased name: value }, "body": UTF-8 text | "bodyBase64": base64 }
+ * Extra top-level fields (verification, forward result) are allowed and preserved.
+ */
+
+export const CAPTURE_FORMAT = "openmail-hooks.capture/v1";
+
+/** One HTTP request as it arrived: the body is the exact bytes. */
+export interface CapturedRequest {
+  receivedAt: string;
+  method: string;
+  path: string;
+  /** Lower-cased header names. */
+  headers: Record<string, string>;
+  body: Uint8Array;
+}
+
+export interface CaptureFile {
+  format: typeof CAPTURE_FORMAT;
+  receivedAt: string;
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+  bodyBase64?: string;
+  [extra: string]: unknown;
+}
+
+/** Thrown for input that is not a capture or a raw request; the message names the problem. */
+export class CaptureFormatError extends Error {
+  override name = "CaptureFormatError";
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** The body as text when its bytes are valid UTF-8 (a BOM is kept), otherwise undefined. */
+export function utf8OrUndefined(bytes: Uint8Array): string | undefined {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Lower-case header names and join repeated values, as Node's IncomingMessage would. */
+export function normalizeHeaders(
+  headers: Record<string, string | readonly string[] | number | undefined>,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    const key = name.toLowerCase();
+    const text = Array.isArray(value) ? value.join(", ") : String(value);
+    out[key] = key in out ? `${out[key]}, ${text}` : text;
+  }
+  return out;
+}
+
+export function toCaptureFile(request: CapturedRequest, extra: Record<string, unknown> = {}): CaptureFile {
+  const text = utf8OrUndefined(request.body);
+  const bodyField = text !== undefined ? { body: text } : { bodyBase64: Buffer.from(request.body).toString("base64") };
+  return {
+    format: CAPTURE_FORMAT,
+    receivedAt: request.receivedAt,
+    method: request.method,
+    path: request.path,
+    headers: request.headers,
+    ...bodyField,
+    ...extra,
+  };
+}
+
+export function serializeCapture(request: CapturedRequest, extra: Record<string, unknown> = {}): string {
+  return `${JSON.stringify(toCaptureFile(request, extra), null, 2)}\n`;
+}
+
+export function isCaptureObject(value: unknown): value is { format: unknown } {
+  return typeof value === "object" && value !== null && "format" in value;
+}
+
+/** Read a parsed capture object back into a request. Throws CaptureFormatError naming the problem. */
+export function fromCaptureObject(value: unknown): { request: CapturedRequest; extra: Record<string, unknown> } {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new CaptureFormatError("not a capture: expected a JSON object");
+  }
+  const { format, receivedAt, method, path, headers, body, bodyBase64, ...extra } = value as Record<string, unknown>;
+  if (format !== CAPTURE_FORMAT) {
+    throw new CaptureFormatError(
+      format === undefined
+        ? `not a capture: no "format" field (expected "${CAPTURE_FORMAT}")`
+        : `unsupported capture format ${JSON.stringify(format)} (expected "${CAPTURE_FORMAT}")`,
+    );
+  }
+  if (typeof headers !== "object" || headers === null || Array.isArray(headers)) {
+    throw new CaptureFormatError('capture has no "headers" object');
+  }
+  for (const [name, headerValue] of Object.entries(headers)) {
+    if (typeof headerValue !== "string") throw new CaptureFormatError(`capture header "${name}" is not a string`);
+  }
+  let bytes: Uint8Array;
+  if (typeof body === "string") bytes = Buffer.from(body, "utf8");
+  else if (typeof bodyBase64 === "string") bytes = Buffer.from(bodyBase64, "base64");
+  else throw new CaptureFormatError('capture has neither "body" nor "bodyBase64"');
+  return {
+    request: {
+      receivedAt: typeof receivedAt === "string" ? receivedAt : "",
+      method: typeof method === "string" ? method : "POST",
+      path: typeof path === "string" ? path : "/",
+      headers: normalizeHeaders(headers as Record<string, string>),
+      body: bytes,
+    },
+    extra,
+  };
+}
+
+const REQUEST_LINE = /^([A-Z]+) (\S+) HTTP\/\d(?:\.\d)?$/;
+
+/** Does this text start like an HTTP request ("POST /webhooks HTTP/1.1")? */
+export function looksLikeRawHttp(bytes: Uint8Array): boolean {
+  const firstLine = Buffer.from(bytes.subarray(0, 2048)).toString("latin1").split(/\r?\n/, 1)[0] ?? "";
+  return REQUEST_LINE.test(firstLine.trim());
+}
+
+/**
+ * Parse a raw HTTP/1.x request: request line, headers, blank line, body. Accepts CRLF or LF line
+ * ends (copies from logs lose the CR), honours Content-Length and decodes chunked bodies.
+ * `warnings` lists what was tolerated (for example extra bytes after Content-Length).
+ */
+export function parseRawHttpRequest(bytes: Uint8Array): { request: CapturedRequest; warnings: string[] } {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const { headEnd, bodyStart } = findHeadEnd(buffer);
+  if (headEnd < 0) throw new CaptureFormatError("raw HTTP request has no blank line between headers and body");
+  const lines = buffer.subarray(0, headEnd).toString("latin1").split(/\r?\n/);
+  const requestLine = REQUEST_LINE.exec((lines.shift() ?? "").trim());
+  if (!requestLine)
+    throw new CaptureFormatError('first line is not an HTTP request line like "POST /webhooks HTTP/1.1"');
+
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    if (line.trim() === "") continue;
+    const colon = line.indexOf(":");
+    if (colon <= 0) throw new CaptureFormatError(`malformed header line ${JSON.stringify(line.slice(0, 60))}`);
+    const name = line.slice(0, colon).trim().toLowerCase();
+    // Header bytes are latin1 on the wire; re-read as UTF-8 so non-ASCII values survive.
+    const value = Buffer.from(line.slice(colon + 1).trim(), "latin1").toString("utf8");
+    headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+  }
+
+  const warnings: string[] = [];
+  let body: Uint8Array = buffer.subarray(bodyStart);
+  if (/\bchunked\b/i.test(headers["transfer-encoding"] ?? "")) {
+    body = decodeChunked(buffer.subarray(bodyStart));
+  } else if (headers["content-length"] !== undefined) {
+    const declared = Number(headers["content-length"]);
+    if (Number.isInteger(declared) && declared >= 0) {
+      if (body.length > declared) {
+        warnings.push(`ignored ${body.length - declared} byte(s) after the ${declared}-byte body (Content-Length)`);
+        body = body.subarray(0, declared);
+      } else if (body.length < declared) {
+        warnings.push(`body is ${body.length} bytes but Content-Length says ${declared}: the dump may be cut short`);
+      }
+    }
+  }
+  return {
+    request: {
+      receivedAt: "",
+      method: requestLine[1] ?? "POST",
+      path: requestLine[2] ?? "/",
+      headers,
+      body: Buffer.from(body),
+    },
+    warnings,
+  };
+}
+
+function findHeadEnd(buffer: Buffer): { headEnd: number; bodyStart: number } {
+  const crlf = buffer.indexOf("\r\n\r\n");
+  const lf = buffer.indexOf("\n\n");
+  if (crlf >= 0 && (lf < 0 || crlf < lf)) return { headEnd: crlf, bodyStart: crlf + 4 };
+  if (lf >= 0) return { headEnd: lf, bodyStart: lf + 2 };
+  return { headEnd: -1, bodyStart: -1 };
+}
+
+function decodeChunked(data: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let offset = 0;
+  for (;;) {
+    const lineEnd = data.indexOf("\n", offset);
+    if (lineEnd < 0) throw new CaptureFormatError("chunked body ends before its last chunk");
+    const size = Number.parseInt(data.subarray(offset, lineEnd).toString("latin1").trim().split(";")[0] ?? "", 16);
+    if (Number.isNaN(size)) throw new CaptureFormatError("chunked body has a malformed chunk size");
+    offset = lineEnd + 1;
+    if (size === 0) return Buffer.concat(parts);
+    if (offset + size > data.length) throw new CaptureFormatError("chunked body is cut short");
+    parts.push(data.subarray(offset, offset + size));
+    offset += size;
+    if (data[offset] === 0x0d) offset += 1;
+    if (data[offset] === 0x0a) offset += 1;
+  }
+}
+
+export interface ParsedDocument {
+  kind: "capture" | "raw-http";
+  request: CapturedRequest;
+  extra: Record<string, unknown>;
+  warnings: string[];
+}
+
+/**
+ * Read one request from a document: a capture file or a raw HTTP request dump.
+ * Throws CaptureFormatError saying what the bytes look like instead.
+ */
+export function parseRequestDocument(bytes: Uint8Array): ParsedDocument {
+  if (looksLikeRawHttp(bytes)) {
+    const { request, warnings } = parseRawHttpRequest(bytes);
+    return { kind: "raw-http", request, extra: {}, warnings };
+  }
+  const text = Buffer.from(bytes)
+    .toString("utf8")
+    .replace(/^\uFEFF/, "");
+  if (text.trim() === "") throw new CaptureFormatError("it is empty");
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new CaptureFormatError(
+      'neither a capture file (JSON) nor a raw HTTP request (first line like "POST /webhooks HTTP/1.1")',
+    );
+  }
+  if (!isCaptureObject(value) && typeof value === "object" && value !== null && "event" in value) {
+    throw new CaptureFormatError(
+      "it is a bare event body without headers; give it with --body-file plus --timestamp and --signature",
+    );
+  }
+  const { request, extra } = fromCaptureObject(value);
+  return { kind: "capture", request, extra, warnings: [] };
+}

@@ -1,0 +1,388 @@
+/**
+ * Explain why a signature does not verify, by trying the mistakes people really make and naming
+ * the one that reproduces the signature. Pure: no I/O.
+ */
+import {
+  checkTimestamp,
+  DEFAULT_TOLERANCE_SECONDS,
+  getHeader,
+  hmacHex,
+  type RawBody,
+  SIGNATURE_HEADER,
+  sign,
+  signaturesEqual,
+  TIMESTAMP_HEADER,
+  type Verdict,
+  type VerifyInput,
+  verify,
+} from "./signature.js";
+
+export type MistakeCode =
+  | "body_reserialized"
+  | "trailing_newline_added"
+  | "trailing_newline_stripped"
+  | "line_endings_changed"
+  | "byte_order_mark"
+  | "secret_whitespace"
+  | "secret_quotes"
+  | "timestamp_milliseconds"
+  | "signature_prefix"
+  | "signature_uppercase"
+  | "signature_base64"
+  | "body_without_timestamp"
+  | "timestamp_without_dot"
+  | "api_key_as_secret"
+  | "empty_secret"
+  | "different_secret"
+  | "missing_headers"
+  | "timestamp_stale"
+  | "timestamp_future";
+
+export interface Finding {
+  code: MistakeCode;
+  /** What happened, in plain words. */
+  summary: string;
+  /** What to change. */
+  fix: string;
+}
+
+export interface Diagnosis {
+  verdict: Verdict;
+  /** Why the signature does not match; absent when it matches. Several when mistakes combine. */
+  signatureFindings: Finding[];
+  /** Why the timestamp is rejected (stale, future, milliseconds); absent when it is fine. */
+  timestampFinding?: Finding;
+}
+
+const RAW_BODY_FIX =
+  "verify the raw body bytes before any JSON parsing: express.raw({ type: 'application/json' }) in Express, request.get_data() in Flask, await request.text() in fetch-style handlers";
+
+interface BodyVariant {
+  body: RawBody;
+  finding: Finding;
+}
+
+interface SecretVariant {
+  secret: string;
+  finding: Finding;
+}
+
+interface SignatureReading {
+  hex: string;
+  findings: Finding[];
+}
+
+/** Run `verify`, and when it fails say which mistake explains it. */
+export function diagnose(input: VerifyInput): Diagnosis {
+  const verdict = verify(input);
+  const signatureHeader = getHeader(input.headers, SIGNATURE_HEADER)?.trim() ?? "";
+  const timestampHeader = getHeader(input.headers, TIMESTAMP_HEADER)?.trim() ?? "";
+
+  if (!signatureHeader || !timestampHeader) {
+    return {
+      verdict,
+      signatureFindings: [
+        {
+          code: "missing_headers",
+          summary: `the request has no ${!signatureHeader ? "X-Signature" : "X-Timestamp"} header`,
+          fix: "capture the request as it arrived (a proxy or a log may have dropped headers); OpenMail always sends X-Timestamp, X-Signature and X-Event-Id",
+        },
+      ],
+    };
+  }
+
+  const signatureFindings =
+    verdict.checks.signature === "pass" ? [] : explainSignature(input, signatureHeader, timestampHeader);
+  return { verdict, signatureFindings, timestampFinding: explainTimestamp(input, timestampHeader) };
+}
+
+function explainSignature(input: VerifyInput, signatureHeader: string, timestamp: string): Finding[] {
+  const readings = readSignature(signatureHeader);
+  const body = Buffer.isBuffer(input.body) ? input.body : Buffer.from(input.body);
+  const attempts: Array<{ expected: () => string; findings: Finding[] }> = [];
+
+  attempts.push({ expected: () => sign(input.secret, timestamp, body), findings: [] });
+  for (const variant of bodyVariants(body)) {
+    attempts.push({ expected: () => sign(input.secret, timestamp, variant.body), findings: [variant.finding] });
+  }
+  for (const variant of secretVariants(input.secret)) {
+    attempts.push({ expected: () => sign(variant.secret, timestamp, body), findings: [variant.finding] });
+  }
+  for (const variant of timestampVariants(timestamp)) {
+    attempts.push({ expected: () => sign(input.secret, variant, body), findings: [millisecondsFinding(timestamp)] });
+  }
+  attempts.push({
+    expected: () => hmacHex(input.secret, body),
+    findings: [
+      {
+        code: "body_without_timestamp",
+        summary: "the signature matches an HMAC of the body alone, without the timestamp",
+        fix: 'sign and verify X-Timestamp + "." + raw body: the timestamp, a dot, then the raw body',
+      },
+    ],
+  });
+  attempts.push({
+    expected: () => hmacHex(input.secret, Buffer.concat([Buffer.from(timestamp), body])),
+    findings: [
+      {
+        code: "timestamp_without_dot",
+        summary: "the signature matches the timestamp and body joined without the dot",
+        fix: 'put a "." between the timestamp and the body: X-Timestamp + "." + raw body',
+      },
+    ],
+  });
+
+  for (const attempt of attempts) {
+    const expected = attempt.expected();
+    for (const reading of readings) {
+      if (signaturesEqual(expected, reading.hex)) return [...reading.findings, ...attempt.findings];
+    }
+  }
+  return [unexplainedFinding(input.secret)];
+}
+
+/** The header value read as-is, and read past the format slips people make. */
+function readSignature(header: string): SignatureReading[] {
+  const readings: SignatureReading[] = [{ hex: header, findings: [] }];
+  let value = header;
+  const findings: Finding[] = [];
+  const prefix = /^(sha256|sha-256|hmac-sha256|v1)\s*[=,:]\s*/i.exec(value);
+  if (prefix) {
+    value = value.slice(prefix[0].length);
+    findings.push({
+      code: "signature_prefix",
+      summary: `the signature carries a "${prefix[0].trim()}" prefix`,
+      fix: "OpenMail's X-Signature is bare lowercase hex: send or compare it without a prefix",
+    });
+  }
+  if (/^[0-9a-fA-F]{64}$/.test(value) && value !== value.toLowerCase()) {
+    value = value.toLowerCase();
+    findings.push({
+      code: "signature_uppercase",
+      summary: "the signature is uppercase hex",
+      fix: "use lowercase hex (.digest('hex') in Node, .hexdigest() in Python), or compare the decoded bytes",
+    });
+  } else if (/^[A-Za-z0-9+/_-]{43}=?$/.test(value)) {
+    const bytes = Buffer.from(value.replace(/-/g, "+").replace(/_/g, "/"), "base64");
+    if (bytes.length === 32) {
+      value = bytes.toString("hex");
+      findings.push({
+        code: "signature_base64",
+        summary: "the signature is base64, not hex",
+        fix: "encode the HMAC as lowercase hex (.digest('hex')), not base64",
+      });
+    }
+  }
+  if (findings.length > 0) readings.push({ hex: value, findings });
+  return readings;
+}
+
+function bodyVariants(body: Buffer): BodyVariant[] {
+  const variants: BodyVariant[] = [];
+  const text = body.toString("utf8");
+  const newlineFix = "keep the body byte for byte: no added or removed newline (check editors, `echo`, and log copies)";
+  variants.push({
+    body: Buffer.concat([body, Buffer.from("\n")]),
+    finding: {
+      code: "trailing_newline_stripped",
+      summary: "the signature matches the body with a trailing newline: the body checked lost its final newline",
+      fix: newlineFix,
+    },
+  });
+  variants.push({
+    body: Buffer.concat([body, Buffer.from("\r\n")]),
+    finding: {
+      code: "trailing_newline_stripped",
+      summary: "the signature matches the body with a trailing CRLF: the body checked lost its final line break",
+      fix: newlineFix,
+    },
+  });
+  const stripped = text.replace(/\r?\n$/, "");
+  if (stripped !== text) {
+    variants.push({
+      body: Buffer.from(stripped),
+      finding: {
+        code: "trailing_newline_added",
+        summary: "the signature matches the body without its trailing newline: a newline was added after signing",
+        fix: newlineFix,
+      },
+    });
+  }
+  if (text.includes("\r\n")) {
+    variants.push({ body: text.replace(/\r\n/g, "\n"), finding: lineEndingFinding("CRLF", "LF") });
+  } else if (text.includes("\n")) {
+    variants.push({ body: text.replace(/\n/g, "\r\n"), finding: lineEndingFinding("LF", "CRLF") });
+  }
+  if (body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf) {
+    variants.push({
+      body: body.subarray(3),
+      finding: {
+        code: "byte_order_mark",
+        summary: "the signature matches the body without its leading byte-order mark (BOM)",
+        fix: "save the body without a BOM; it was added after signing",
+      },
+    });
+  }
+  // Re-serialization comes last: a byte-level slip is the simpler explanation when both fit.
+  const parsed = parseJson(text);
+  if (parsed.ok) {
+    const forms: Array<[string, string]> = [
+      ["compact JSON", JSON.stringify(parsed.value)],
+      ["pretty-printed JSON (2 spaces)", JSON.stringify(parsed.value, null, 2)],
+      ["pretty-printed JSON (4 spaces)", JSON.stringify(parsed.value, null, 4)],
+      ["pretty-printed JSON (tabs)", JSON.stringify(parsed.value, null, "\t")],
+      ["Python json.dumps() default output", pythonDumps(parsed.value, true)],
+      ["Python json.dumps(ensure_ascii=False) output", pythonDumps(parsed.value, false)],
+    ];
+    for (const [label, form] of forms) {
+      if (form === text) continue;
+      variants.push({
+        body: form,
+        finding: {
+          code: "body_reserialized",
+          summary: `the signature matches this JSON re-serialized as ${label}: the body checked is not the exact bytes that were signed, because something parsed the JSON and serialized it again`,
+          fix: RAW_BODY_FIX,
+        },
+      });
+    }
+  }
+  return variants;
+}
+
+function lineEndingFinding(from: string, to: string): Finding {
+  return {
+    code: "line_endings_changed",
+    summary: `the signature matches the body with ${from} line endings turned into ${to}: the line endings were converted after signing`,
+    fix: "keep the body byte for byte (git autocrlf, editors and copy-paste convert line endings)",
+  };
+}
+
+function secretVariants(secret: string): SecretVariant[] {
+  const variants: SecretVariant[] = [];
+  const whitespace: Finding = {
+    code: "secret_whitespace",
+    summary: "the signature matches the secret without its surrounding whitespace or newline",
+    fix: "remove the spaces or newline around the secret (a typical .env or copy-paste slip); OpenMail uses the secret exactly as shown in the dashboard",
+  };
+  const quotes: Finding = {
+    code: "secret_quotes",
+    summary: "the signature matches the secret without its surrounding quotes",
+    fix: "remove the quotes that became part of the secret (for example OPENMAIL_WEBHOOK_SECRET=\"'abc'\" or a quoted value in a config file)",
+  };
+  const trimmed = secret.trim();
+  if (trimmed !== secret) variants.push({ secret: trimmed, finding: whitespace });
+  const unquoted = trimmed.replace(/^(["'])(.*)\1$/s, "$2");
+  if (unquoted !== trimmed) variants.push({ secret: unquoted, finding: quotes });
+
+  // The other side may be the one with the slip: the signer's secret carried the extra characters.
+  const signerWhitespace: Finding = {
+    code: "secret_whitespace",
+    summary:
+      "the signature matches the secret with a trailing newline or surrounding whitespace: the signer's copy of the secret carries it",
+    fix: "remove the newline or spaces around the secret where the request was signed (a typical .env or `echo` slip)",
+  };
+  const signerQuotes: Finding = {
+    code: "secret_quotes",
+    summary: "the signature matches the secret wrapped in quotes: the signer's copy of the secret includes them",
+    fix: "remove the quotes from the secret where the request was signed",
+  };
+  variants.push({ secret: `${secret}\n`, finding: signerWhitespace });
+  variants.push({ secret: `${secret}\r\n`, finding: signerWhitespace });
+  variants.push({ secret: ` ${secret}`, finding: signerWhitespace });
+  variants.push({ secret: `${secret} `, finding: signerWhitespace });
+  variants.push({ secret: `"${secret}"`, finding: signerQuotes });
+  variants.push({ secret: `'${secret}'`, finding: signerQuotes });
+  return variants;
+}
+
+function timestampVariants(timestamp: string): string[] {
+  if (!/^\d+$/.test(timestamp)) return [];
+  if (timestamp.length >= 13) return [timestamp.slice(0, -3)];
+  return [`${timestamp}000`];
+}
+
+function millisecondsFinding(timestamp: string): Finding {
+  return {
+    code: "timestamp_milliseconds",
+    summary:
+      timestamp.length >= 13
+        ? "X-Timestamp is in milliseconds but the signature was made over the same time in seconds"
+        : "the signature was made over the timestamp in milliseconds, but X-Timestamp carries seconds",
+    fix: "use unix seconds for both the header and the signed string (Math.floor(Date.now() / 1000))",
+  };
+}
+
+function unexplainedFinding(secret: string): Finding {
+  if (secret.length === 0) {
+    return {
+      code: "empty_secret",
+      summary: "the secret is empty",
+      fix: "set the webhook secret shown in the OpenMail dashboard (Settings, Webhook secret)",
+    };
+  }
+  if (/^om_/.test(secret.trim())) {
+    return {
+      code: "api_key_as_secret",
+      summary: "the secret looks like an OpenMail API key (om_...), not the webhook signing secret",
+      fix: "use the webhook secret from Dashboard, Settings (or the webhookSecret returned for a per-inbox webhook), not the API key",
+    };
+  }
+  return {
+    code: "different_secret",
+    summary:
+      "no common mistake reproduces the signature: the request was most likely signed with a different secret (or the body was changed beyond re-formatting)",
+    fix: "check that the secret is the one for this webhook URL (account webhook versus a per-inbox webhookSecret; a rotated secret stops working at once)",
+  };
+}
+
+function explainTimestamp(input: VerifyInput, raw: string): Finding | undefined {
+  const tolerance = input.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
+  const now = input.now ?? Math.floor(Date.now() / 1000);
+  const check = checkTimestamp(raw, now, tolerance);
+  if (check.within) return undefined;
+  if (/^\d{13,}$/.test(raw)) return millisecondsFinding(raw);
+  if (check.ageSeconds === undefined) {
+    return {
+      code: "timestamp_milliseconds",
+      summary: `X-Timestamp ${JSON.stringify(raw.slice(0, 40))} is not unix seconds`,
+      fix: "send the unix time in whole seconds, for example 1711015501",
+    };
+  }
+  if (check.ageSeconds > 0) {
+    return {
+      code: "timestamp_stale",
+      summary: `the timestamp is ${check.ageSeconds} s old, beyond the ${tolerance} s tolerance: a receiver rejects it as a possible replay`,
+      fix: "re-sign it with a fresh timestamp (openmail-hooks replay does this), or judge it at another time with --now",
+    };
+  }
+  return {
+    code: "timestamp_future",
+    summary: `the timestamp is ${-check.ageSeconds} s in the future, beyond the ${tolerance} s tolerance`,
+    fix: "check the clocks: the sender's or the receiver's is off (sync it with NTP)",
+  };
+}
+
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+/** What Python's json.dumps() writes: ", " and ": " separators, and \uXXXX escapes when ensureAscii. */
+export function pythonDumps(value: unknown, ensureAscii: boolean): string {
+  if (value === null || typeof value !== "object") {
+    const json = JSON.stringify(value) ?? "null";
+    return ensureAscii ? asciiEscape(json) : json;
+  }
+  if (Array.isArray(value)) return `[${value.map((item) => pythonDumps(item, ensureAscii)).join(", ")}]`;
+  const entries = Object.entries(value as Record<string, unknown>).map(
+    ([key, item]) => `${pythonDumps(key, ensureAscii)}: ${pythonDumps(item, ensureAscii)}`,
+  );
+  return `{${entries.join(", ")}}`;
+}
+
+function asciiEscape(json: string): string {
+  return json.replace(/[\u0080-\uffff]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}

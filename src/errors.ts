@@ -1,0 +1,50 @@
+/**
+ * Typed errors and the exit-code table. Commands throw; only src/cli.ts turns an error into an exit.
+ */
+
+export const EXIT = {
+  /** Everything checked out. */
+  OK: 0,
+  /** A check failed: a signature did not verify, an endpoint answered wrongly, a delivery failed. */
+  CHECK_FAILED: 1,
+  /** Usage or input error: a bad flag, an unreadable file, nothing listening at the URL. */
+  USAGE: 2,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** Stable machine codes, shown in `--json` output and usable by scripts. */
+export type ErrorCode =
+  | "usage_error"
+  | "input_error"
+  | "file_not_found"
+  | "no_secret"
+  | "check_failed"
+  | "connection_failed"
+  | "port_in_use"
+  | "tunnel_failed";
+
+/** An error meant for the user: one line, with what to do next. Never printed with a stack. */
+export class CliError extends Error {
+  readonly exitCode: ExitCode;
+  readonly code: ErrorCode;
+
+  constructor(message: string, options: { exitCode?: ExitCode; code?: ErrorCode; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = "CliError";
+    this.exitCode = options.exitCode ?? EXIT.USAGE;
+    this.code = options.code ?? "usage_error";
+  }
+}
+
+export function usageError(message: string): CliError {
+  return new CliError(message, { exitCode: EXIT.USAGE, code: "usage_error" });
+}
+
+export function inputError(message: string, cause?: unknown): CliError {
+  return new CliError(message, { exitCode: EXIT.USAGE, code: "input_error", cause });
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,39 @@
+/**
+ * The one sanitiser for everything that came from outside (payloads, headers, subjects, file names,
+ * response bodies) before it reaches a terminal: escape sequences removed, other control and
+ * bidirectional-override characters shown as visible escapes. Pure.
+ */
+
+// CSI (ESC [ ... final), OSC (ESC ] ... BEL or ST, possibly unterminated), DCS/SOS/PM/APC strings,
+// two- and three-byte escapes (ESC ( B, ESC 7, ESC c), and the 8-bit CSI/OSC forms.
+const ESCAPE_SEQUENCE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+  /\u001b\[[0-?]*[ -/]*[@-~]?|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[PX^_][^\u001b]*(?:\u001b\\)?|\u001b[ -/]*[0-~]|\u009b[0-?]*[ -/]*[@-~]?|\u009d[^\u0007\u001b]*(?:\u0007|\u001b\\)?/g;
+
+// C0 controls, DEL, C1 controls, and the bidi controls that can reorder what a reader sees.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+function visible(ch: string): string {
+  const code = ch.charCodeAt(0);
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
+}
+
+/** For multi-line text (a body preview): keeps newlines and tabs, drops CR, neutralises the rest. */
+export function sanitizeText(value: string): string {
+  return value
+    .replace(ESCAPE_SEQUENCE, "")
+    .replace(/\r\n?/g, "\n")
+    .replace(CONTROL, (ch) => (ch === "\n" || ch === "\t" ? ch : visible(ch)));
+}
+
+/** For one-line fields (subject, address, id, file name): newlines and tabs become spaces. */
+export function sanitizeLine(value: string): string {
+  return sanitizeText(value).replace(/[\n\t]/g, " ");
+}
+
+/** sanitizeLine, then cut to `max` characters with an ellipsis. */
+export function clip(value: string, max: number): string {
+  const line = sanitizeLine(value);
+  return line.length > max ? `${line.slice(0, Math.max(0, max - 1))}…` : line;
+}

@@ -1,0 +1,101 @@
+/**
+ * Rendering of `verify`'s verdict: a readable report or one JSON object. Strings from the input
+ * pass through the sanitiser.
+ */
+import type { Diagnosis, Finding } from "../core/diagnose.js";
+import { ageText, type CheckState, describeAge, type TimestampCheck } from "../core/signature.js";
+import { sanitizeLine } from "./sanitize.js";
+import type { Output } from "./terminal.js";
+
+export interface VerifyReport {
+  input: { name: string; kind: "capture" | "raw-http" | "flags"; warnings: string[] };
+  eventId?: string;
+  /** Unix seconds the timestamp was judged against. */
+  judgedAt: number;
+  judgedAgainst: "receivedAt" | "--now" | "now";
+  diagnosis: Diagnosis;
+  /** For a capture judged at receipt: how its timestamp looks against the current time. */
+  now?: TimestampCheck;
+  secret: { source: string; masked: string };
+}
+
+export function renderVerifyReport(report: VerifyReport, output: Output, json: boolean): void {
+  if (json) {
+    output.out(JSON.stringify(verifyReportJson(report)));
+    return;
+  }
+  const c = output.color;
+  const { verdict, signatureFindings, timestampFinding } = report.diagnosis;
+  const head = verdict.valid ? c.green.bold("✓ valid") : c.red.bold("✗ invalid");
+  output.out(
+    `${head}  ${sanitizeLine(report.input.name)}${report.eventId ? c.dim(`  ${sanitizeLine(report.eventId)}`) : ""}`,
+  );
+  for (const warning of report.input.warnings) output.out(c.yellow(`  ! ${sanitizeLine(warning)}`));
+
+  const mark = (state: CheckState) => (state === "pass" ? c.green("✓") : state === "fail" ? c.red("✗") : c.dim("-"));
+  output.out(`  ${mark(verdict.checks.headers)} headers    ${headersLine(verdict.checks.headers, verdict.message)}`);
+  output.out(`  ${mark(verdict.checks.signature)} signature  ${signatureLine(verdict.checks.signature)}`);
+  output.out(`  ${mark(verdict.checks.timestamp)} timestamp  ${timestampLine(report)}`);
+
+  const findings: Finding[] = [...signatureFindings, ...(timestampFinding ? [timestampFinding] : [])];
+  for (const finding of findings) {
+    output.out("");
+    output.out(`  ${c.bold("Why:")} ${finding.summary}`);
+    output.out(`  ${c.bold("Fix:")} ${finding.fix}`);
+  }
+  if (report.now && !report.now.within && verdict.valid) {
+    output.out("");
+    output.out(
+      c.yellow(
+        `  note: valid when it arrived, but a receiver would reject it now: ${describeAge(report.now)}; replay re-signs it`,
+      ),
+    );
+  }
+  output.out("");
+  output.out(c.dim(`  secret: ${report.secret.masked} from ${report.secret.source}`));
+}
+
+function headersLine(state: CheckState, message: string): string {
+  return state === "fail" ? message : "X-Timestamp and X-Signature present";
+}
+
+function signatureLine(state: CheckState): string {
+  if (state === "pass") return "matches the raw body, timestamp and secret";
+  if (state === "skipped") return "not checked";
+  return "does not match the raw body, timestamp and secret";
+}
+
+const JUDGED_WHEN = { receivedAt: " when received", "--now": " at --now", now: "" } as const;
+
+function timestampLine(report: VerifyReport): string {
+  const check = report.diagnosis.verdict.timestamp;
+  if (!check) return "not checked";
+  if (check.ageSeconds === undefined) return describeAge(check);
+  return `${ageText(check.ageSeconds)}${JUDGED_WHEN[report.judgedAgainst]} (tolerance ${check.toleranceSeconds} s)`;
+}
+
+export function verifyReportJson(report: VerifyReport) {
+  const { verdict, signatureFindings, timestampFinding } = report.diagnosis;
+  return {
+    type: "verify",
+    valid: verdict.valid,
+    reason: verdict.reason ?? null,
+    message: verdict.message,
+    checks: verdict.checks,
+    input: { name: report.input.name, kind: report.input.kind, warnings: report.input.warnings },
+    eventId: report.eventId ?? null,
+    timestamp: verdict.timestamp
+      ? {
+          value: verdict.timestamp.raw,
+          ageSeconds: verdict.timestamp.ageSeconds ?? null,
+          toleranceSeconds: verdict.timestamp.toleranceSeconds,
+          within: verdict.timestamp.within,
+          judgedAt: report.judgedAt,
+          judgedAgainst: report.judgedAgainst,
+          withinNow: report.now ? report.now.within : null,
+        }
+      : null,
+    findings: [...signatureFindings, ...(timestampFinding ? [timestampFinding] : [])],
+    secret: { source: report.secret.source, masked: report.secret.masked },
+  };
+}

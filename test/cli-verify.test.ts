@@ -1,0 +1,159 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { serializeCapture } from "../src/core/capture.js";
+import { sign } from "../src/core/signature.js";
+import { runCli, tempDir } from "./helpers/cli.js";
+
+const SECRET = "example_secret";
+const TS = "1711015501";
+const BODY = '{"event":"message.received","event_id":"evt_abc123"}';
+const SIGNATURE = "61d26078e3833b332cf65512d1144d1cb32c8fbd0e7d0dc8d2e267b54730df60";
+
+let dir: string;
+const file = (name: string, content: string | Buffer) => {
+  const path = join(dir, name);
+  writeFileSync(path, content);
+  return path;
+};
+
+function capture(body: string, headers: Record<string, string>, receivedAt = "2024-03-21T10:05:02.000Z") {
+  return serializeCapture({ receivedAt, method: "POST", path: "/webhooks", headers, body: Buffer.from(body) });
+}
+
+beforeAll(() => {
+  dir = tempDir();
+});
+
+describe("openmail-hooks verify", () => {
+  const goodHeaders = { "x-timestamp": TS, "x-signature": SIGNATURE, "x-event-id": "evt_abc123" };
+
+  it("accepts a valid capture (judged at receipt) and exits 0", async () => {
+    const path = file("good.json", capture(BODY, goodHeaders));
+    const result = await runCli(["verify", path, "--secret", SECRET]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("✓ valid");
+    expect(result.stdout).toContain("1 s old when received");
+    expect(result.stdout).toMatch(/reject it now/);
+    expect(result.stdout + result.stderr).not.toContain(SECRET);
+  });
+
+  it("explains a re-serialized body and exits 1", async () => {
+    const pretty = JSON.stringify(JSON.parse(BODY), null, 2);
+    const path = file("pretty.json", capture(pretty, goodHeaders));
+    const result = await runCli(["verify", path, "--secret", SECRET]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain("✗ invalid");
+    expect(result.stdout).toMatch(/re-serialized as compact JSON/);
+    expect(result.stdout).toMatch(/express\.raw/);
+  });
+
+  it("takes the secret from the environment and from .env, never printing it", async () => {
+    const path = file("env.json", capture(BODY, goodHeaders));
+    const fromEnv = await runCli(["verify", path, "--json"], { env: { OPENMAIL_WEBHOOK_SECRET: SECRET } });
+    expect(fromEnv.code).toBe(0);
+    expect(JSON.parse(fromEnv.stdout).secret.source).toBe("environment (OPENMAIL_WEBHOOK_SECRET)");
+
+    const cwd = tempDir();
+    writeFileSync(join(cwd, ".env"), `OPENMAIL_WEBHOOK_SECRET=${SECRET}\n`);
+    const fromFile = await runCli(["verify", path, "--json"], { cwd });
+    expect(fromFile.code).toBe(0);
+    expect(JSON.parse(fromFile.stdout).secret.source).toBe(".env file (OPENMAIL_WEBHOOK_SECRET)");
+    expect(fromFile.stdout).not.toContain(SECRET);
+
+    // The environment wins over .env.
+    const both = await runCli(["verify", path, "--json"], { cwd, env: { OPENMAIL_WEBHOOK_SECRET: "wrong" } });
+    expect(both.code).toBe(1);
+
+    const explicit = file("custom.env", `OPENMAIL_WEBHOOK_SECRET=${SECRET}\n`);
+    const viaFlag = await runCli(["--env-file", explicit, "verify", path]);
+    expect(viaFlag.code).toBe(0);
+  });
+
+  it("exits 2 naming all three ways when there is no secret", async () => {
+    const path = file("nosecret.json", capture(BODY, goodHeaders));
+    const result = await runCli(["verify", path]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--secret.*OPENMAIL_WEBHOOK_SECRET.*\.env/);
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
+  it("reads a raw HTTP request from a file and from stdin", async () => {
+    const raw = `POST /webhooks HTTP/1.1\r\nHost: example.test\r\nContent-Type: application/json\r\nX-Timestamp: ${TS}\r\nX-Signature: ${SIGNATURE}\r\nContent-Length: ${BODY.length}\r\n\r\n${BODY}`;
+    const now = String(Number(TS) + 5);
+    const fromFile = await runCli(["verify", file("req.http", raw), "--secret", SECRET, "--now", now]);
+    expect(fromFile.code).toBe(0);
+    const fromStdin = await runCli(["verify", "-", "--secret", SECRET, "--now", now], { input: raw });
+    expect(fromStdin.code).toBe(0);
+    const stale = await runCli(["verify", "-", "--secret", SECRET, "--now", String(Number(TS) + 301), "--json"], {
+      input: raw,
+    });
+    expect(stale.code).toBe(1);
+    expect(JSON.parse(stale.stdout)).toMatchObject({ valid: false, reason: "timestamp_too_old" });
+  });
+
+  it("verifies --body and --body-file with --timestamp and --signature", async () => {
+    const now = String(Number(TS) + 1);
+    const args = ["--timestamp", TS, "--signature", SIGNATURE, "--secret", SECRET, "--now", now];
+    expect((await runCli(["verify", "--body", BODY, ...args])).code).toBe(0);
+    expect((await runCli(["verify", "--body-file", file("body.json", BODY), ...args])).code).toBe(0);
+    const newline = await runCli(["verify", "--body-file", file("body-nl.json", `${BODY}\n`), ...args]);
+    expect(newline.code).toBe(1);
+    expect(newline.stdout).toMatch(/newline/);
+    const ms = await runCli([
+      "verify",
+      "--body",
+      BODY,
+      "--timestamp",
+      `${TS}000`,
+      "--signature",
+      SIGNATURE,
+      "--secret",
+      SECRET,
+    ]);
+    expect(ms.code).toBe(1);
+    expect(ms.stdout).toMatch(/milliseconds/);
+  });
+
+  it("gives the JSON verdict for a wrong secret", async () => {
+    const path = file("wrong.json", capture(BODY, { ...goodHeaders, "x-signature": sign("other", TS, BODY) }));
+    const result = await runCli(["verify", path, "--secret", SECRET, "--json"]);
+    expect(result.code).toBe(1);
+    const verdict = JSON.parse(result.stdout);
+    expect(verdict).toMatchObject({ type: "verify", valid: false, reason: "signature_mismatch" });
+    expect(verdict.findings[0].code).toBe("different_secret");
+  });
+
+  it.each([
+    [["verify", "/nonexistent/capture.json", "--secret", "s"], /no such file/],
+    [["verify", "--secret", "s"], /nothing to verify/],
+    [["verify", "--body", "{}", "--secret", "s"], /--timestamp and --signature/],
+    [["verify", "--tolerance", "abc", "x.json"], /whole number/],
+    [["verify", "--now", "not-a-time", "x.json"], /unix seconds/],
+    [["verify", "--frobnicate"], /unknown option/],
+  ])("exits 2 with one clear line for %j", async (args, message) => {
+    const result = await runCli(args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("exits 2 naming the file for malformed input", async () => {
+    const garbage = await runCli(["verify", file("garbage.txt", "hello"), "--secret", "s"]);
+    expect(garbage.code).toBe(2);
+    expect(garbage.stderr).toMatch(/garbage\.txt: neither a capture file/);
+    const bare = await runCli(["verify", file("bare.json", BODY), "--secret", "s"]);
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toMatch(/bare event body/);
+  });
+
+  it("prints no colour when piped, and strips escape sequences from file names and ids", async () => {
+    const hostile = file(
+      "evil.json",
+      capture(BODY, { ...goodHeaders, "x-event-id": "evt_\u001b[31mred\u001b]0;title\u0007" }),
+    );
+    const result = await runCli(["verify", hostile, "--secret", SECRET]);
+    expect(result.stdout).not.toContain("\u001b");
+    expect(result.stdout).toContain("evt_red");
+  });
+});

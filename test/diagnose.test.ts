@@ -1,0 +1,155 @@
+import { describe, expect, it } from "vitest";
+import { diagnose, pythonDumps } from "../src/core/diagnose.js";
+import { hmacHex, sign } from "../src/core/signature.js";
+
+const SECRET = "whsec_live_9f8e7d6c5b4a";
+const TS = "1711015501";
+const NOW = 1711015510;
+const PRETTY = '{\n  "event": "message.received",\n  "event_id": "evt_abc123",\n  "message": { "subject": "Grüße" }\n}';
+const COMPACT = JSON.stringify(JSON.parse(PRETTY));
+
+function run(
+  body: string | Buffer,
+  signature: string,
+  options: { secret?: string; timestamp?: string; now?: number } = {},
+) {
+  return diagnose({
+    body,
+    headers: { "x-timestamp": options.timestamp ?? TS, "x-signature": signature },
+    secret: options.secret ?? SECRET,
+    now: options.now ?? NOW,
+  });
+}
+
+function codes(diagnosis: ReturnType<typeof diagnose>) {
+  return diagnosis.signatureFindings.map((finding) => finding.code);
+}
+
+describe("diagnose", () => {
+  it("finds nothing to explain when the signature is valid", () => {
+    const result = run(PRETTY, sign(SECRET, TS, PRETTY));
+    expect(result.verdict.valid).toBe(true);
+    expect(result.signatureFindings).toEqual([]);
+    expect(result.timestampFinding).toBeUndefined();
+  });
+
+  it.each([
+    ["compact JSON", PRETTY, COMPACT],
+    ["pretty JSON (2 spaces)", COMPACT, JSON.stringify(JSON.parse(COMPACT), null, 2)],
+    ["pretty JSON (4 spaces)", COMPACT, JSON.stringify(JSON.parse(COMPACT), null, 4)],
+    ["Python json.dumps", COMPACT, pythonDumps(JSON.parse(COMPACT), true)],
+  ])("recognises a body re-serialized as %s", (_label, checkedBody, signedBody) => {
+    const result = run(checkedBody, sign(SECRET, TS, signedBody));
+    expect(codes(result)).toEqual(["body_reserialized"]);
+    expect(result.signatureFindings[0]?.fix).toMatch(/express\.raw/);
+  });
+
+  it("recognises a trailing newline added after signing", () => {
+    expect(codes(run(`${COMPACT}\n`, sign(SECRET, TS, COMPACT)))).toEqual(["trailing_newline_added"]);
+    expect(codes(run(`${COMPACT}\r\n`, sign(SECRET, TS, COMPACT)))).toEqual(["trailing_newline_added"]);
+  });
+
+  it("recognises a trailing newline stripped after signing", () => {
+    expect(codes(run(COMPACT, sign(SECRET, TS, `${COMPACT}\n`)))).toEqual(["trailing_newline_stripped"]);
+    expect(codes(run(COMPACT, sign(SECRET, TS, `${COMPACT}\r\n`)))).toEqual(["trailing_newline_stripped"]);
+  });
+
+  it("recognises converted line endings", () => {
+    const crlf = PRETTY.replace(/\n/g, "\r\n");
+    expect(codes(run(crlf, sign(SECRET, TS, PRETTY)))).toEqual(["line_endings_changed"]);
+    expect(codes(run(PRETTY, sign(SECRET, TS, crlf)))).toEqual(["line_endings_changed"]);
+  });
+
+  it.each([
+    ["a trailing newline", `${SECRET}\n`],
+    ["surrounding spaces", `  ${SECRET} `],
+    ["a CRLF", `${SECRET}\r\n`],
+  ])("recognises a secret with %s on the verifying side", (_label, given) => {
+    expect(codes(run(COMPACT, sign(SECRET, TS, COMPACT), { secret: given }))).toEqual(["secret_whitespace"]);
+  });
+
+  it("recognises quotes around the secret, on either side", () => {
+    expect(codes(run(COMPACT, sign(SECRET, TS, COMPACT), { secret: `"${SECRET}"` }))).toEqual(["secret_quotes"]);
+    expect(codes(run(COMPACT, sign(`'${SECRET}'`, TS, COMPACT)))).toEqual(["secret_quotes"]);
+  });
+
+  it("recognises a signer whose secret carried a newline", () => {
+    expect(codes(run(COMPACT, sign(`${SECRET}\n`, TS, COMPACT)))).toEqual(["secret_whitespace"]);
+  });
+
+  it("recognises a timestamp in milliseconds", () => {
+    const ms = `${TS}123`;
+    // Header in ms, signature over seconds.
+    const headerInMs = run(COMPACT, sign(SECRET, TS, COMPACT), { timestamp: ms });
+    expect(codes(headerInMs)).toEqual(["timestamp_milliseconds"]);
+    expect(headerInMs.timestampFinding?.code).toBe("timestamp_milliseconds");
+    // Header and signature both in ms: the signature matches, only the time check fails.
+    const bothInMs = run(COMPACT, sign(SECRET, ms, COMPACT), { timestamp: ms });
+    expect(bothInMs.verdict.checks.signature).toBe("pass");
+    expect(bothInMs.verdict.reason).toBe("timestamp_in_future");
+    expect(bothInMs.timestampFinding?.code).toBe("timestamp_milliseconds");
+  });
+
+  it.each([
+    ["sha256=", (hex: string) => `sha256=${hex}`, ["signature_prefix"]],
+    ["v1=", (hex: string) => `v1=${hex}`, ["signature_prefix"]],
+    ["uppercase", (hex: string) => hex.toUpperCase(), ["signature_uppercase"]],
+    ["base64", (hex: string) => Buffer.from(hex, "hex").toString("base64"), ["signature_base64"]],
+    [
+      "prefix and uppercase",
+      (hex: string) => `sha256=${hex.toUpperCase()}`,
+      ["signature_prefix", "signature_uppercase"],
+    ],
+  ])("recognises a signature written as %s", (_label, write, expected) => {
+    expect(codes(run(COMPACT, write(sign(SECRET, TS, COMPACT))))).toEqual(expected);
+  });
+
+  it("combines a signature format slip with a body mistake", () => {
+    expect(codes(run(PRETTY, `sha256=${sign(SECRET, TS, COMPACT)}`))).toEqual([
+      "signature_prefix",
+      "body_reserialized",
+    ]);
+  });
+
+  it("recognises an HMAC over the body alone", () => {
+    expect(codes(run(COMPACT, hmacHex(SECRET, COMPACT)))).toEqual(["body_without_timestamp"]);
+  });
+
+  it("does not misdiagnose a plain wrong secret", () => {
+    for (const other of ["another_secret", `${SECRET}x`, SECRET.slice(1)]) {
+      const result = run(COMPACT, sign(other, TS, COMPACT));
+      expect(codes(result)).toEqual(["different_secret"]);
+    }
+    const pretty = run(PRETTY, sign("another_secret", TS, PRETTY));
+    expect(codes(pretty)).toEqual(["different_secret"]);
+  });
+
+  it("spots an API key used as the secret", () => {
+    expect(codes(run(COMPACT, sign(SECRET, TS, COMPACT), { secret: "om_live_abc123" }))).toEqual(["api_key_as_secret"]);
+  });
+
+  it("reports the timestamp age against the tolerance, past and future", () => {
+    const signature = sign(SECRET, TS, COMPACT);
+    const stale = run(COMPACT, signature, { now: Number(TS) + 400 });
+    expect(stale.timestampFinding).toMatchObject({ code: "timestamp_stale" });
+    expect(stale.timestampFinding?.summary).toContain("400 s old");
+    const future = run(COMPACT, signature, { now: Number(TS) - 360 });
+    expect(future.timestampFinding).toMatchObject({ code: "timestamp_future" });
+    expect(future.timestampFinding?.summary).toContain("360 s in the future");
+  });
+
+  it("explains missing headers", () => {
+    const result = diagnose({ body: COMPACT, headers: { "x-timestamp": TS }, secret: SECRET, now: NOW });
+    expect(codes(result)).toEqual(["missing_headers"]);
+  });
+});
+
+describe("pythonDumps", () => {
+  it("writes what Python's json.dumps writes", () => {
+    expect(pythonDumps({ a: [1, "é"], b: { c: null, d: true } }, true)).toBe(
+      '{"a": [1, "\\u00e9"], "b": {"c": null, "d": true}}',
+    );
+    expect(pythonDumps({ a: "é😀" }, false)).toBe('{"a": "é😀"}');
+    expect(pythonDumps({ a: "😀" }, true)).toBe('{"a": "\\ud83d\\ude00"}');
+  });
+});

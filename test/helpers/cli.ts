@@ -1,0 +1,65 @@
+/** Run the built CLI (bin/openmail-hooks.js) as a subprocess, as a user would. */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const BIN = resolve(import.meta.dirname, "../../bin/openmail-hooks.js");
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliOptions {
+  env?: Record<string, string | undefined>;
+  input?: string | Buffer;
+  cwd?: string;
+}
+
+/** A clean environment: no secret, no colour, no inherited .env. */
+export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of ["OPENMAIL_WEBHOOK_SECRET", "NGROK_AUTHTOKEN", "FORCE_COLOR", "NO_COLOR", "OPENMAIL_HOOKS_DEBUG"]) {
+    delete env[key];
+  }
+  for (const [key, value] of Object.entries(extra)) {
+    if (value === undefined) delete env[key];
+    else env[key] = value;
+  }
+  return env;
+}
+
+export function tempDir(prefix = "omh-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function startCli(args: string[], options: CliOptions = {}): ChildProcess {
+  return spawn(process.execPath, [BIN, ...args], {
+    cwd: options.cwd ?? tempDir(),
+    env: cleanEnv(options.env),
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+}
+
+export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  const child = startCli(args, options);
+  return collect(child, options.input);
+}
+
+export function collect(child: ChildProcess, input?: string | Buffer): Promise<CliResult> {
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.setEncoding("utf8").on("data", (chunk) => {
+    stdout += chunk;
+  });
+  child.stderr?.setEncoding("utf8").on("data", (chunk) => {
+    stderr += chunk;
+  });
+  child.stdin?.end(input ?? "");
+  return new Promise((resolvePromise, reject) => {
+    child.on("error", reject);
+    child.on("close", (code) => resolvePromise({ code, stdout, stderr }));
+  });
+}

@@ -1,0 +1,175 @@
+import { execFileSync } from "node:child_process";
+import { createHmac } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { sign, verify } from "../src/core/signature.js";
+import { randomBytes, randomString, seededRandom } from "./helpers/random.js";
+
+const VECTOR = {
+  secret: "example_secret",
+  timestamp: "1711015501",
+  body: '{"event":"message.received","event_id":"evt_abc123"}',
+  signature: "61d26078e3833b332cf65512d1144d1cb32c8fbd0e7d0dc8d2e267b54730df60",
+};
+
+function headers(timestamp: string, signature: string) {
+  return { "X-Timestamp": timestamp, "X-Signature": signature };
+}
+
+function hasOpenssl(): boolean {
+  try {
+    execFileSync("openssl", ["version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** An independent HMAC: openssl when present, otherwise a second computation path over one buffer. */
+function independentHmac(secret: string, timestamp: string, body: Buffer): string {
+  const message = Buffer.concat([Buffer.from(`${timestamp}.`, "utf8"), body]);
+  if (hasOpenssl()) {
+    const out = execFileSync("openssl", ["dgst", "-sha256", "-hmac", secret, "-r"], { input: message }).toString();
+    return out.split(" ")[0] ?? "";
+  }
+  return createHmac("sha256", Buffer.from(secret, "utf8")).update(message).digest("hex");
+}
+
+describe("sign", () => {
+  it("reproduces the known vector", () => {
+    expect(sign(VECTOR.secret, VECTOR.timestamp, VECTOR.body)).toBe(VECTOR.signature);
+    expect(sign(VECTOR.secret, Number(VECTOR.timestamp), Buffer.from(VECTOR.body))).toBe(VECTOR.signature);
+  });
+
+  it("reproduces the prior-art vector", () => {
+    expect(sign("test_secret_123", 1700000000, '{"event":"message.received","event_id":"evt_test_1"}')).toBe(
+      "e01b0eadd7179c825bedf8283d9094fd5cecd35fcbe172a050242cfca87362aa",
+    );
+  });
+
+  it.each([
+    ["multi-byte UTF-8", Buffer.from('{"subject":"Grüße 👋 — 日本語","body_text":"ça va?"}', "utf8")],
+    ["CRLF line ends", Buffer.from('{\r\n  "event": "message.received"\r\n}\r\n')],
+    ["a 3 MiB body", Buffer.alloc(3 * 1024 * 1024, '{"a":"0123456789"}')],
+    ["bytes that are not UTF-8", Buffer.from([0xff, 0xfe, 0x00, 0x80, 0x7b])],
+  ])("agrees with an independent implementation on %s", (_label, body) => {
+    expect(sign("s3cr3t-ü", "1711015501", body)).toBe(independentHmac("s3cr3t-ü", "1711015501", body));
+  });
+});
+
+describe("verify", () => {
+  const now = Number(VECTOR.timestamp) + 10;
+
+  it("accepts the known vector with headers in any case", () => {
+    for (const h of [
+      headers(VECTOR.timestamp, VECTOR.signature),
+      { "x-timestamp": VECTOR.timestamp, "x-signature": VECTOR.signature },
+      new Headers({ "X-TIMESTAMP": VECTOR.timestamp, "X-SIGNATURE": VECTOR.signature }),
+    ]) {
+      const verdict = verify({ body: VECTOR.body, headers: h, secret: VECTOR.secret, now });
+      expect(verdict).toMatchObject({ valid: true, checks: { headers: "pass", signature: "pass", timestamp: "pass" } });
+    }
+  });
+
+  it.each([
+    ["missing signature", { "X-Timestamp": VECTOR.timestamp }, "missing_signature"],
+    ["missing timestamp", { "X-Signature": VECTOR.signature }, "missing_timestamp"],
+    ["empty headers", { "X-Timestamp": "", "X-Signature": "" }, "missing_signature"],
+    ["non-numeric timestamp", headers("yesterday", VECTOR.signature), "malformed_timestamp"],
+    ["negative timestamp", headers("-1711015501", VECTOR.signature), "malformed_timestamp"],
+    ["non-hex signature", headers(VECTOR.timestamp, "z".repeat(64)), "malformed_signature"],
+    ["short signature", headers(VECTOR.timestamp, VECTOR.signature.slice(2)), "malformed_signature"],
+    ["uppercase signature", headers(VECTOR.timestamp, VECTOR.signature.toUpperCase()), "malformed_signature"],
+    ["prefixed signature", headers(VECTOR.timestamp, `sha256=${VECTOR.signature}`), "malformed_signature"],
+    ["huge signature", headers(VECTOR.timestamp, "a".repeat(1_000_000)), "malformed_signature"],
+    ["other signature", headers(VECTOR.timestamp, "0".repeat(64)), "signature_mismatch"],
+  ])("rejects %s", (_label, h, reason) => {
+    const verdict = verify({ body: VECTOR.body, headers: h, secret: VECTOR.secret, now });
+    expect(verdict.valid).toBe(false);
+    expect(verdict.reason).toBe(reason);
+  });
+
+  it("applies the tolerance in both directions, inclusive at the edge", () => {
+    const ts = Number(VECTOR.timestamp);
+    const check = (at: number, tolerance?: number) =>
+      verify({
+        body: VECTOR.body,
+        headers: headers(VECTOR.timestamp, VECTOR.signature),
+        secret: VECTOR.secret,
+        now: at,
+        toleranceSeconds: tolerance,
+      });
+    expect(check(ts + 300).valid).toBe(true);
+    expect(check(ts - 300).valid).toBe(true);
+    expect(check(ts + 301)).toMatchObject({ valid: false, reason: "timestamp_too_old" });
+    expect(check(ts - 301)).toMatchObject({ valid: false, reason: "timestamp_in_future" });
+    expect(check(ts + 301).checks.signature).toBe("pass");
+    expect(check(ts + 301).timestamp?.ageSeconds).toBe(301);
+    expect(check(ts + 30, 10)).toMatchObject({ valid: false, reason: "timestamp_too_old" });
+  });
+
+  it("reports a signature mismatch before a stale timestamp", () => {
+    const verdict = verify({
+      body: VECTOR.body,
+      headers: headers(VECTOR.timestamp, "0".repeat(64)),
+      secret: VECTOR.secret,
+      now: Number(VECTOR.timestamp) + 9999,
+    });
+    expect(verdict.reason).toBe("signature_mismatch");
+    expect(verdict.checks.timestamp).toBe("fail");
+  });
+});
+
+describe("properties", () => {
+  const random = seededRandom(20261126);
+
+  it("round-trips sign and verify on random bodies, secrets and timestamps", () => {
+    for (let i = 0; i < 300; i++) {
+      const body = randomBytes(random, Math.floor(random() * 2048));
+      const secret = randomString(random, 1 + Math.floor(random() * 40));
+      const timestamp = String(1_600_000_000 + Math.floor(random() * 200_000_000));
+      const signature = sign(secret, timestamp, body);
+      const verdict = verify({ body, headers: headers(timestamp, signature), secret, now: Number(timestamp) });
+      expect(verdict.valid).toBe(true);
+    }
+  });
+
+  it("fails when any one byte of the body, timestamp or signature changes", () => {
+    for (let i = 0; i < 200; i++) {
+      const body = randomBytes(random, 1 + Math.floor(random() * 512));
+      const secret = randomString(random, 24, "abcdefghijklmnopqrstuvwxyz0123456789");
+      const timestamp = String(1_700_000_000 + Math.floor(random() * 1000));
+      const signature = sign(secret, timestamp, body);
+      const now = Number(timestamp);
+
+      const tampered = Buffer.from(body);
+      const at = Math.floor(random() * tampered.length);
+      tampered[at] = (tampered[at] ?? 0) ^ (1 + Math.floor(random() * 255));
+      expect(verify({ body: tampered, headers: headers(timestamp, signature), secret, now }).valid).toBe(false);
+
+      const digits = timestamp.split("");
+      const d = Math.floor(random() * digits.length);
+      digits[d] = String((Number(digits[d]) + 1 + Math.floor(random() * 9)) % 10);
+      const otherTs = digits.join("");
+      expect(verify({ body, headers: headers(otherTs, signature), secret, now }).valid).toBe(false);
+
+      const sigChars = signature.split("");
+      const s = Math.floor(random() * sigChars.length);
+      const hex = "0123456789abcdef";
+      sigChars[s] = hex[(hex.indexOf(sigChars[s] ?? "0") + 1 + Math.floor(random() * 15)) % 16] ?? "0";
+      expect(verify({ body, headers: headers(timestamp, sigChars.join("")), secret, now }).valid).toBe(false);
+    }
+  });
+
+  it("never throws on arbitrary header strings", () => {
+    for (let i = 0; i < 2000; i++) {
+      const h: Record<string, string> = {};
+      if (random() < 0.8) h["x-timestamp"] = randomString(random, Math.floor(random() * 30));
+      if (random() < 0.8) h["x-signature"] = randomString(random, Math.floor(random() * 100));
+      if (random() < 0.3) h["x-signature"] = randomString(random, 64, "0123456789abcdefABCDEF");
+      if (random() < 0.3) h["x-timestamp"] = randomString(random, 1 + Math.floor(random() * 20), "0123456789");
+      expect(() =>
+        verify({ body: randomBytes(random, 16), headers: h, secret: "s", now: 1_700_000_000 }),
+      ).not.toThrow();
+    }
+  });
+});
