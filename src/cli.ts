@@ -5,12 +5,32 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { createContext } from "./commands/context.js";
-import { integerOption, unixTimeOption } from "./commands/options.js";
+import {
+  collect,
+  durationOption,
+  headerOption,
+  identity,
+  integerOption,
+  unixTimeOption,
+  urlOption,
+} from "./commands/options.js";
 import { CliError, EXIT, type ExitCode } from "./errors.js";
 
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
   version: string;
 };
+
+// Listed here rather than imported, so `--help` does not load the core modules.
+const EVENT_TYPE_CHOICES = [
+  "message.received",
+  "inbox.suspended",
+  "inbox.reactivated",
+  "pod.suspended",
+  "pod.reactivated",
+] as const;
+const SUSPENSION_REASON_LIST = "high_bounce_rate, high_complaint_rate, abuse, pod_degraded, manual_review, other";
+const SCENARIO_LIST =
+  "valid, bad-signature, wrong-secret, stale-timestamp, future-timestamp, missing-headers, tampered-body, raw-body, retry, unknown-event, lifecycle";
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -55,6 +75,55 @@ Exit codes: 0 valid, 1 invalid, 2 unreadable input or usage error.`,
     .action(async (file, options, command) => {
       const { runVerify } = await import("./commands/verify.js");
       setExitCode(await runVerify(file, options, context(command)));
+    });
+
+  program
+    .command("send-test")
+    .description("sign realistic fake events and send them to any endpoint; --scenario checks your handler")
+    .option("--url <endpoint>", "where to POST, e.g. http://127.0.0.1:3000/webhooks", urlOption)
+    .option("--secret <secret>", "webhook secret (default: $OPENMAIL_WEBHOOK_SECRET or .env)")
+    .addOption(new Option("--event <type>", "event type").choices([...EVENT_TYPE_CHOICES]).default("message.received"))
+    .option("--event-id <id>", "use this event_id (default: a fresh evt_... per event)")
+    .option("--inbox-id <id>", "inbox_id (default: a fresh inb_...)")
+    .option("--from <address>", "message.from")
+    .option("--to <address>", "message.to (or inbox_address for inbox.* events)")
+    .option("--subject <text>", "message.subject")
+    .option("--text <body>", "message.body_text")
+    .option(
+      "--attachment <filename>",
+      "add an attachment (repeatable); type and size follow the extension",
+      collect(identity),
+    )
+    .option("--reason <code>", `suspension reason (${SUSPENSION_REASON_LIST})`)
+    .option("--data <file|json>", "JSON deep-merged over the generated event (a file, - for stdin, or inline {...})")
+    .option("--attempt <n>", "the attempt number in the body (1-5)", integerOption(1, 5))
+    .option("--header <header>", 'add a header, "Name: value" (repeatable)', collect(headerOption))
+    .addOption(
+      new Option("--timeout <duration>", "per-request deadline").default(15_000, "15s").argParser(durationOption),
+    )
+    .option("--print", "print the exact request (raw HTTP) instead of sending it")
+    .option("--save <dir>", "also save each request as a capture file in this folder")
+    .option("--json", "one JSON object per delivery, then a summary")
+    .option("--scenario <name>", `run a conformance case (repeatable): all, ${SCENARIO_LIST}`, collect(identity))
+    .addOption(new Option("--count <n>", "number of events").default(1).argParser(integerOption(1, 10_000_000)))
+    .addOption(new Option("--concurrency <n>", "requests in flight").default(10).argParser(integerOption(1, 1000)))
+    .addHelpText(
+      "after",
+      `
+Examples:
+  openmail-hooks send-test --url http://127.0.0.1:3000/webhooks
+  openmail-hooks send-test --url http://127.0.0.1:3000/webhooks --scenario all
+  openmail-hooks send-test --url http://127.0.0.1:3000/webhooks --event inbox.suspended --reason abuse
+  openmail-hooks send-test --url http://127.0.0.1:3000/webhooks --subject "Invoice" --attachment invoice.pdf
+  openmail-hooks send-test --url http://127.0.0.1:3000/webhooks --count 10000 --concurrency 50
+  openmail-hooks send-test --print > request.http && openmail-hooks verify request.http
+
+Exit codes: 0 every delivery accepted (or every scenario passed), 1 a delivery or scenario failed,
+2 usage error or nothing reachable at the URL.`,
+    )
+    .action(async (options, command) => {
+      const { runSendTest } = await import("./commands/send-test.js");
+      setExitCode(await runSendTest(options, context(command)));
     });
 
   return program;

@@ -239,3 +239,16 @@ export function parseRequestDocument(bytes: Uint8Array): ParsedDocument {
   const { request, extra } = fromCaptureObject(value);
   return { kind: "capture", request, extra, warnings: [] };
 }
+
+/**
+ * A capture's file name: the time it arrived and the event id, reduced to [A-Za-z0-9_-] so an id
+ * like "../../x" or one with control characters can never leave the folder or confuse a terminal.
+ */
+export function captureFileName(receivedAt: string, eventId: string | undefined): string {
+  const time = (receivedAt || new Date(0).toISOString()).replace(/[:.]/g, "-").replace(/[^0-9A-Za-z-]/g, "");
+  const id = (eventId ?? "")
+    .replace(/[^A-Za-z0-9_-]+/g, "_")
+    .replace(/^[_-]+|[_-]+$/g, "")
+    .slice(0, 64);
+  return `${time}_${id || "no-event-id"}.json`;
+}

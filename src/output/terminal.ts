@@ -8,6 +8,8 @@ import { Chalk, type ChalkInstance, supportsColor, supportsColorStderr } from "c
 export interface Output {
   /** A line of the report (or one NDJSON record) on stdout. */
   out(line: string): void;
+  /** Exact bytes on stdout (for raw requests piped to a file). */
+  write(data: string | Uint8Array): void;
   /** A line for humans on stderr: progress, warnings, errors. */
   err(line: string): void;
   /** Rewrite the live progress line on stderr (terminals only; a no-op elsewhere). */
@@ -37,6 +39,10 @@ export function createOutput(env: NodeJS.ProcessEnv = process.env): Output {
     out(line) {
       clearProgress();
       process.stdout.write(`${line}\n`);
+    },
+    write(data) {
+      clearProgress();
+      process.stdout.write(data);
     },
     err(line) {
       clearProgress();

@@ -1,0 +1,248 @@
+/**
+ * `openmail-hooks send-test`: sign realistic fake events exactly as OpenMail does, send them to any
+ * endpoint, and judge the answers against OpenMail's contract; with --scenario, a conformance check
+ * of the developer's handler.
+ */
+import { randomBytes } from "node:crypto";
+import { type ResolvedSecret, requireSecret } from "../config/environment.js";
+import { type CapturedRequest, normalizeHeaders } from "../core/capture.js";
+import { isFatalNetworkError, type PreparedDelivery } from "../core/contract.js";
+import { EVENT_TYPES, isKnownEventType, SUSPENSION_REASONS } from "../core/events.js";
+import { buildFakeEvent, deepMerge, type RandomHex } from "../core/fake-events.js";
+import { signedRequest, unixSeconds } from "../core/request.js";
+import { buildScenario, judgeStep, SCENARIO_NAMES, type ScenarioName } from "../core/scenarios.js";
+import { EXIT, type ExitCode, inputError, usageError } from "../errors.js";
+import { type CaptureStore, openCaptureStore } from "../io/capture-store.js";
+import { buildRecord, fatalConnectionError, runDeliveries } from "../io/delivery-runner.js";
+import { createHttpClient, type HttpClient } from "../io/http-client.js";
+import { readFileOrStdin } from "../io/request-input.js";
+import { createDeliveryRenderer, renderScenarioTable, type ScenarioRow } from "../output/delivery-report.js";
+import { renderRawRequest } from "../output/request-print.js";
+import type { CommandContext } from "./context.js";
+
+export interface SendTestOptions {
+  url?: string;
+  secret?: string;
+  event: string;
+  eventId?: string;
+  inboxId?: string;
+  from?: string;
+  to?: string;
+  subject?: string;
+  text?: string;
+  attachment?: string[];
+  reason?: string;
+  data?: string;
+  attempt?: number;
+  header?: Array<[string, string]>;
+  timeout: number;
+  print?: boolean;
+  save?: string;
+  json?: boolean;
+  scenario?: string[];
+  count: number;
+  concurrency: number;
+}
+
+const randomHex: RandomHex = (length) =>
+  randomBytes(Math.ceil(length / 2))
+    .toString("hex")
+    .slice(0, length);
+
+export async function runSendTest(options: SendTestOptions, ctx: CommandContext): Promise<ExitCode> {
+  validate(options, ctx);
+  const secret = requireSecret(options.secret, ctx.environment);
+  const overrides = options.data === undefined ? undefined : await readData(options.data, ctx);
+  const makeEvent = (type: string, extra: Record<string, unknown> = {}) => {
+    const event = buildFakeEvent({
+      type,
+      now: new Date(ctx.now()),
+      randomHex,
+      eventId: options.eventId,
+      attempt: options.attempt,
+      inboxId: options.inboxId,
+      from: options.from,
+      to: options.to,
+      subject: options.subject,
+      text: options.text,
+      attachments: options.attachment,
+      reason: options.reason,
+    });
+    return deepMerge(deepMerge(event, overrides ?? {}), extra) as Record<string, unknown>;
+  };
+  const store = options.save ? await openCaptureStore(options.save) : undefined;
+
+  if (options.print) return printRequests(options, secret, makeEvent, ctx, store);
+
+  const url = options.url as string;
+  const client = createHttpClient({ timeoutMs: options.timeout, connections: options.concurrency });
+  try {
+    if (options.scenario?.length) return await runScenarios(options, url, secret, makeEvent, client, ctx);
+    return await sendEvents(options, url, secret, makeEvent, client, ctx, store);
+  } finally {
+    await client.close();
+  }
+}
+
+function validate(options: SendTestOptions, ctx: CommandContext): void {
+  if (!options.print && options.url === undefined) {
+    throw usageError("send-test needs --url <endpoint> (for example --url http://127.0.0.1:3000/webhooks), or --print");
+  }
+  if (!isKnownEventType(options.event)) {
+    throw usageError(`unknown --event "${options.event}": use one of ${EVENT_TYPES.join(", ")}`);
+  }
+  if (options.reason !== undefined && !(SUSPENSION_REASONS as readonly string[]).includes(options.reason)) {
+    ctx.output.err(
+      ctx.output.errColor.yellow(
+        `warning: --reason "${options.reason}" is not a documented code (${SUSPENSION_REASONS.join(", ")}); sending it anyway`,
+      ),
+    );
+  }
+  if (options.scenario?.length && options.print)
+    throw usageError("--scenario sends requests; it cannot be combined with --print");
+  if (options.scenario?.length && options.count > 1) throw usageError("--scenario runs its own cases; drop --count");
+}
+
+async function readData(value: string, ctx: CommandContext): Promise<Record<string, unknown>> {
+  const inline = value.trim().startsWith("{");
+  const text = inline ? value : (await readFileOrStdin(value, ctx.readStdin)).toString("utf8");
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw inputError(`--data ${inline ? "value" : value}: not valid JSON (${(error as Error).message})`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw inputError(`--data ${inline ? "value" : value}: expected a JSON object to merge over the event`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+type MakeEvent = (type: string, extra?: Record<string, unknown>) => Record<string, unknown>;
+
+function prepareEvent(options: SendTestOptions, secret: ResolvedSecret, makeEvent: MakeEvent, nowMs: number) {
+  const event = makeEvent(options.event);
+  const body = Buffer.from(JSON.stringify(event));
+  const eventId = typeof event.event_id === "string" ? event.event_id : undefined;
+  const request = signedRequest({
+    body,
+    secret: secret.secret,
+    timestamp: unixSeconds(nowMs),
+    eventId,
+    extraHeaders: options.header,
+  });
+  const prepared: PreparedDelivery = {
+    label: String(event.event),
+    eventType: String(event.event),
+    eventId,
+    attempt: typeof event.attempt === "number" ? event.attempt : 1,
+    headers: request.headers,
+    body,
+  };
+  return prepared;
+}
+
+async function printRequests(
+  options: SendTestOptions,
+  secret: ResolvedSecret,
+  makeEvent: MakeEvent,
+  ctx: CommandContext,
+  store: CaptureStore | undefined,
+): Promise<ExitCode> {
+  const target = new URL(options.url ?? "http://localhost/webhooks");
+  for (let i = 0; i < options.count; i++) {
+    const prepared = prepareEvent(options, secret, makeEvent, ctx.now());
+    const capturePath = store ? await store.save(asCapture(prepared, target, ctx.now()), prepared.eventId) : undefined;
+    renderRawRequest(ctx.output, target, prepared, { json: Boolean(options.json), capturePath });
+  }
+  return EXIT.OK;
+}
+
+async function sendEvents(
+  options: SendTestOptions,
+  url: string,
+  secret: ResolvedSecret,
+  makeEvent: MakeEvent,
+  client: HttpClient,
+  ctx: CommandContext,
+  store: CaptureStore | undefined,
+): Promise<ExitCode> {
+  const renderer = createDeliveryRenderer(ctx.output, { json: Boolean(options.json), total: options.count, url });
+  const target = new URL(url);
+  const started = performance.now();
+  let lastProgress = 0;
+  const result = await runDeliveries({
+    total: options.count,
+    concurrency: options.concurrency,
+    url,
+    client,
+    secret: secret.secret,
+    prepare: async () => {
+      const prepared = prepareEvent(options, secret, makeEvent, ctx.now());
+      // Saved before it is sent, so the file exists even if the endpoint never answers.
+      const capturePath = store
+        ? await store.save(asCapture(prepared, target, ctx.now()), prepared.eventId)
+        : undefined;
+      return { ...prepared, capturePath };
+    },
+    onRecord: renderer.delivery,
+    onProgress: (done, stats) => {
+      const now = performance.now();
+      if (now - lastProgress < 100 && done < options.count) return;
+      lastProgress = now;
+      renderer.progress(done, options.count, stats, now - started);
+    },
+  });
+  if (result.fatal) throw fatalConnectionError(result.fatal);
+  renderer.summary(result.stats, result.durationMs, result.skipped);
+  return result.stats.accepted === result.stats.total ? EXIT.OK : EXIT.CHECK_FAILED;
+}
+
+async function runScenarios(
+  options: SendTestOptions,
+  url: string,
+  secret: ResolvedSecret,
+  makeEvent: MakeEvent,
+  client: HttpClient,
+  ctx: CommandContext,
+): Promise<ExitCode> {
+  const names = resolveScenarioNames(options.scenario ?? []);
+  const rows: ScenarioRow[] = [];
+  for (const name of names) {
+    const scenario = buildScenario(name, { secret: secret.secret, makeEvent, extraHeaders: options.header });
+    for (const step of scenario.steps) {
+      const request = step.build(unixSeconds(ctx.now()));
+      const outcome = await client.post(url, request.headers, request.body);
+      const record = buildRecord(rows.length, url, { label: step.label, attempt: 1, ...request }, outcome, undefined);
+      if (isFatalNetworkError(outcome)) throw fatalConnectionError(record);
+      rows.push({
+        scenario: name,
+        step: step.label,
+        expectation: scenario.expectation,
+        judgement: judgeStep(scenario, step, outcome),
+        reminder: scenario.reminder,
+      });
+    }
+  }
+  renderScenarioTable(rows, ctx.output, Boolean(options.json));
+  return rows.every((row) => row.judgement.pass) ? EXIT.OK : EXIT.CHECK_FAILED;
+}
+
+export function resolveScenarioNames(requested: string[]): ScenarioName[] {
+  if (requested.includes("all")) return [...SCENARIO_NAMES];
+  const unknown = requested.filter((name) => !(SCENARIO_NAMES as readonly string[]).includes(name));
+  if (unknown.length > 0) {
+    throw usageError(`unknown --scenario ${unknown.join(", ")}: use all or any of ${SCENARIO_NAMES.join(", ")}`);
+  }
+  return [...new Set(requested)] as ScenarioName[];
+}
+
+function asCapture(prepared: PreparedDelivery, target: URL, nowMs: number): CapturedRequest {
+  return {
+    receivedAt: new Date(nowMs).toISOString(),
+    method: "POST",
+    path: `${target.pathname}${target.search}`,
+    headers: normalizeHeaders(prepared.headers),
+    body: prepared.body,
+  };
+}

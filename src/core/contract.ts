@@ -1,0 +1,194 @@
+/**
+ * OpenMail's delivery contract (../shared/openmail-webhooks.md §4): a 2xx within 15 s is a
+ * success; anything else is retried, 5 attempts in all. Judging a delivery and the hints for a
+ * handler's answer live here, shared by send-test, replay and listen. Pure.
+ */
+
+export const DELIVERY_DEADLINE_MS = 15_000;
+export const MAX_ATTEMPTS = 5;
+/** Delay before each attempt, in seconds: attempt 1 immediately, then 30 s, 60 s, 2 min, 4 min. */
+export const RETRY_DELAYS_SECONDS = [0, 30, 60, 120, 240] as const;
+
+/** What came back from one HTTP delivery. */
+export type DeliveryOutcome =
+  | {
+      kind: "response";
+      status: number;
+      latencyMs: number;
+      /** The first part of the response body (not yet sanitised). */
+      bodyPreview: string;
+      bodyBytes: number;
+      headers: Record<string, string>;
+    }
+  | { kind: "timeout"; latencyMs: number; timeoutMs: number }
+  | { kind: "network-error"; error: NetworkErrorKind; message: string; latencyMs: number };
+
+export type NetworkErrorKind = "refused" | "dns" | "tls" | "reset" | "connect-timeout" | "other";
+
+export interface ContractVerdict {
+  /** Would OpenMail count this delivery as a success? */
+  accepted: boolean;
+  /** "accepted: 200 in 12 ms", "retry: 500 Internal Server Error". */
+  summary: string;
+  /** When not accepted: the attempt OpenMail would make next and its delay, or null after the last. */
+  retry?: { nextAttempt: number; afterSeconds: number } | null;
+}
+
+export function judgeDelivery(outcome: DeliveryOutcome, attempt = 1): ContractVerdict {
+  const retry = nextRetry(attempt);
+  if (outcome.kind === "timeout") {
+    return { accepted: false, summary: `no answer within ${formatMs(outcome.timeoutMs)}`, retry };
+  }
+  if (outcome.kind === "network-error") {
+    return { accepted: false, summary: outcome.message, retry };
+  }
+  const inTime = outcome.latencyMs <= DELIVERY_DEADLINE_MS;
+  if (outcome.status >= 200 && outcome.status < 300 && inTime) {
+    return { accepted: true, summary: `${outcome.status} in ${formatMs(outcome.latencyMs)}` };
+  }
+  const why =
+    outcome.status >= 200 && outcome.status < 300
+      ? `${outcome.status} but after ${formatMs(outcome.latencyMs)}, past OpenMail's 15 s deadline`
+      : `${outcome.status} ${statusText(outcome.status)}`.trim();
+  return { accepted: false, summary: why, retry };
+}
+
+export function nextRetry(attempt: number): { nextAttempt: number; afterSeconds: number } | null {
+  if (attempt >= MAX_ATTEMPTS) return null;
+  const next = Math.max(2, attempt + 1);
+  return { nextAttempt: next, afterSeconds: RETRY_DELAYS_SECONDS[next - 1] ?? 240 };
+}
+
+/** "OpenMail would retry: attempt 2 in 30 s" or "... marks the event failed". */
+export function describeRetry(retry: ContractVerdict["retry"]): string {
+  if (retry === undefined) return "";
+  if (retry === null) return "that was the last of 5 attempts: OpenMail marks the event failed";
+  return `OpenMail would retry: attempt ${retry.nextAttempt} of ${MAX_ATTEMPTS} in ${formatDelay(retry.afterSeconds)}`;
+}
+
+export interface HintContext {
+  /** Did the request's signature verify (here, with the secret we have)? */
+  signatureValid?: boolean;
+}
+
+/** Where the evidence points to a known handler mistake, a one-line hint. */
+export function responseHint(outcome: DeliveryOutcome, context: HintContext = {}): string | undefined {
+  if (outcome.kind === "timeout") {
+    return "the handler took longer than OpenMail waits: answer 2xx first and do slow work asynchronously (OpenMail retries, so expect duplicates)";
+  }
+  if (outcome.kind === "network-error") return networkHint(outcome.error);
+  const { status } = outcome;
+  if (status >= 200 && status < 300) {
+    return outcome.latencyMs > DELIVERY_DEADLINE_MS
+      ? "answer within 15 s and do slow work asynchronously; OpenMail retries slow deliveries"
+      : undefined;
+  }
+  if ((status === 400 || status === 401 || status === 403) && context.signatureValid) {
+    return "the signature verified here, so the handler is probably verifying a parsed (re-serialized) body or using another secret; verify the raw bytes (express.raw())";
+  }
+  if (status === 400 || status === 401 || status === 403) {
+    return "the handler rejected the request; if it should have accepted it, check its secret and that it verifies the raw body";
+  }
+  if (status === 404)
+    return "nothing at this path: the URL's path differs from the handler's route (OpenMail's docs use /webhooks)";
+  if (status === 405) return "the route exists but not for POST: register the handler for POST";
+  if (status === 413)
+    return "the handler's body-size limit is too small: raise it (emails with attachments can be large)";
+  if (status === 415)
+    return "the handler refuses application/json: accept that content type (express.raw({ type: 'application/json' }))";
+  if (status >= 300 && status < 400) {
+    const location = outcome.headers.location ? ` to ${outcome.headers.location}` : "";
+    return `the endpoint redirects${location}; webhooks do not follow redirects, so use the final URL (trailing slash, http vs https)`;
+  }
+  if (status >= 500) return "the handler crashed on this payload; OpenMail retries it, up to 5 attempts in all";
+  return undefined;
+}
+
+function networkHint(kind: NetworkErrorKind): string {
+  switch (kind) {
+    case "refused":
+      return "nothing is listening there: is your server running, and on this port?";
+    case "dns":
+      return "the host name does not resolve: check the URL";
+    case "tls":
+      return "the TLS handshake failed: check https versus http, and the certificate";
+    case "connect-timeout":
+      return "the connection could not be opened in time: check the host and any firewall";
+    case "reset":
+      return "the connection was closed before an answer: the server may have crashed or refused the request";
+    default:
+      return "the request could not be sent";
+  }
+}
+
+export function formatMs(ms: number): string {
+  if (ms < 1) return `${ms.toFixed(2)} ms`;
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+}
+
+function formatDelay(seconds: number): string {
+  return seconds >= 60 ? `${seconds / 60} min` : `${seconds} s`;
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  200: "OK",
+  201: "Created",
+  202: "Accepted",
+  204: "No Content",
+  301: "Moved Permanently",
+  302: "Found",
+  307: "Temporary Redirect",
+  308: "Permanent Redirect",
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  408: "Request Timeout",
+  409: "Conflict",
+  413: "Payload Too Large",
+  415: "Unsupported Media Type",
+  422: "Unprocessable Entity",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+};
+
+export function statusText(status: number): string {
+  return STATUS_TEXT[status] ?? "";
+}
+
+/** One delivery ready to send: the request plus what it is, for the report. */
+export interface PreparedDelivery {
+  /** Where it came from: "message.received", a scenario step, a file name. */
+  label: string;
+  eventType?: string;
+  eventId?: string;
+  /** The `attempt` it represents, for the retry schedule. */
+  attempt: number;
+  headers: Record<string, string>;
+  body: Buffer;
+  /** Things to say before the result (for example: the captured signature did not verify). */
+  notes?: string[];
+  /** Where the request was saved as a capture, if it was. */
+  capturePath?: string;
+}
+
+/** A delivery and what came of it. */
+export interface DeliveryRecord {
+  index: number;
+  url: string;
+  delivery: PreparedDelivery;
+  outcome: DeliveryOutcome;
+  verdict: ContractVerdict;
+  hint?: string;
+  capturePath?: string;
+}
+
+/** Connection failures that mean the endpoint is not there at all: a usage problem, not a failed check. */
+export function isFatalNetworkError(outcome: DeliveryOutcome): boolean {
+  return outcome.kind === "network-error" && ["refused", "dns", "tls"].includes(outcome.error);
+}

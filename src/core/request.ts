@@ -1,0 +1,59 @@
+/**
+ * Building the request OpenMail sends: exactly its headers, with the signature over the exact body
+ * bytes that go on the wire. Used by send-test and replay. Pure.
+ */
+import { sign } from "./signature.js";
+
+export interface WebhookRequest {
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+export interface SignOptions {
+  body: Buffer;
+  secret: string;
+  /** Unix seconds. */
+  timestamp: number | string;
+  eventId?: string;
+  /** Added after OpenMail's headers (so they can override them, on purpose). */
+  extraHeaders?: ReadonlyArray<readonly [string, string]>;
+}
+
+export function signedRequest(options: SignOptions): WebhookRequest {
+  const timestamp = String(options.timestamp);
+  const headers: Record<string, string> = {
+    "Content-Type": "application/json",
+    "X-Timestamp": timestamp,
+    "X-Signature": sign(options.secret, timestamp, options.body),
+  };
+  if (options.eventId !== undefined) headers["X-Event-Id"] = options.eventId;
+  return { headers: withExtraHeaders(headers, options.extraHeaders), body: options.body };
+}
+
+/** Add headers, replacing any of the same name whatever its case. */
+export function withExtraHeaders(
+  headers: Record<string, string>,
+  extra: ReadonlyArray<readonly [string, string]> = [],
+): Record<string, string> {
+  const out = { ...headers };
+  for (const [name, value] of extra) {
+    for (const key of Object.keys(out)) if (key.toLowerCase() === name.toLowerCase()) delete out[key];
+    out[name] = value;
+  }
+  return out;
+}
+
+/** The event id in a JSON body, if it has one. */
+export function eventIdOf(body: Uint8Array): string | undefined {
+  try {
+    const parsed = JSON.parse(Buffer.from(body).toString("utf8")) as { event_id?: unknown };
+    return typeof parsed.event_id === "string" ? parsed.event_id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Unix seconds from milliseconds. */
+export function unixSeconds(ms: number): number {
+  return Math.floor(ms / 1000);
+}

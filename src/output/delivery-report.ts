@@ -1,0 +1,204 @@
+/**
+ * Rendering of outgoing deliveries (send-test, replay): one block per delivery, a live progress
+ * line, a summary, the scenario table, and the same as NDJSON with --json.
+ */
+import { type DeliveryRecord, describeRetry, formatMs, statusText } from "../core/contract.js";
+import type { StepJudgement } from "../core/scenarios.js";
+import type { DeliveryStats } from "../core/stats.js";
+import { clip, sanitizeLine } from "./sanitize.js";
+import type { Output } from "./terminal.js";
+
+/** Above this many deliveries, pretty output shows only the failures (at most this many). */
+const DETAIL_LIMIT = 20;
+
+export interface DeliveryRenderer {
+  delivery(record: DeliveryRecord): void;
+  skipped(source: string, reason: string): void;
+  progress(done: number, total: number, stats: DeliveryStats, elapsedMs: number): void;
+  summary(stats: DeliveryStats, durationMs: number, skipped: number): void;
+}
+
+export function createDeliveryRenderer(output: Output, options: { json: boolean; total: number; url: string }) {
+  const c = output.color;
+  let failuresShown = 0;
+  const renderer: DeliveryRenderer = {
+    delivery(record) {
+      if (options.json) {
+        output.out(JSON.stringify(deliveryJson(record)));
+        return;
+      }
+      const detailed = options.total <= DETAIL_LIMIT;
+      if (!detailed && (record.verdict.accepted || failuresShown >= DETAIL_LIMIT)) return;
+      if (!record.verdict.accepted) failuresShown += 1;
+      for (const line of deliveryLines(record, c)) output.out(line);
+    },
+    skipped(source, reason) {
+      if (options.json) output.out(JSON.stringify({ type: "error", source, message: reason }));
+      else output.err(c.red(`✗ ${sanitizeLine(reason)}`));
+    },
+    progress(done, total, stats, elapsedMs) {
+      if (options.json) return;
+      const rate = elapsedMs > 0 ? Math.round((done / elapsedMs) * 1000) : 0;
+      output.progress(
+        `sent ${done}/${total} · ${rate}/s · accepted ${stats.accepted} · failed ${done - stats.accepted}`,
+      );
+    },
+    summary(stats, durationMs, skipped) {
+      const summary = stats.summary();
+      const throughput = durationMs > 0 ? (summary.total / durationMs) * 1000 : 0;
+      if (options.json) {
+        output.out(
+          JSON.stringify({
+            type: "summary",
+            url: options.url,
+            sent: summary.total,
+            accepted: summary.accepted,
+            failed: summary.failed,
+            skipped,
+            statuses: summary.statuses,
+            durationMs: round(durationMs),
+            perSecond: round(throughput),
+            latencyMs: mapValues(summary.latencyMs, round),
+          }),
+        );
+        return;
+      }
+      if (summary.total <= 1 && skipped === 0) return;
+      const histogram = Object.entries(summary.statuses)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([status, count]) => `${status} ×${count}`)
+        .join(" · ");
+      const { p50, p95, p99, max } = summary.latencyMs;
+      output.out("");
+      output.out(
+        c.bold(
+          `Sent ${summary.total} to ${sanitizeLine(options.url)} in ${formatMs(durationMs)} (${Math.round(throughput)}/s)`,
+        ),
+      );
+      const failed = summary.failed > 0 ? c.red(`failed ${summary.failed}`) : "failed 0";
+      output.out(
+        `  accepted ${summary.accepted} · ${failed}${skipped > 0 ? c.yellow(` · unreadable ${skipped}`) : ""}`,
+      );
+      output.out(`  statuses: ${histogram || "none"}`);
+      output.out(
+        `  latency: p50 ${formatMs(p50)} · p95 ${formatMs(p95)} · p99 ${formatMs(p99)} · max ${formatMs(max)}`,
+      );
+      if (summary.total > DETAIL_LIMIT && summary.failed > failuresShown) {
+        output.out(c.dim(`  (${summary.failed - failuresShown} more failures not shown; --json lists every delivery)`));
+      }
+    },
+  };
+  return renderer;
+}
+
+type Colors = Output["color"];
+
+export function deliveryLines(record: DeliveryRecord, c: Colors): string[] {
+  const { delivery, outcome, verdict } = record;
+  const id = delivery.eventId ? c.dim(` ${sanitizeLine(delivery.eventId)}`) : "";
+  const what = `${c.cyan(sanitizeLine(delivery.label))}${id}`;
+  const lines: string[] = [];
+  for (const note of delivery.notes ?? []) lines.push(c.yellow(`! ${sanitizeLine(note)}`));
+  const result =
+    outcome.kind === "response"
+      ? `${outcome.status} ${statusText(outcome.status)} in ${formatMs(outcome.latencyMs)}`.replace("  ", " ")
+      : verdict.summary;
+  const head = verdict.accepted ? c.green(`✓ ${result}`) : c.red(`✗ ${sanitizeLine(result)}`);
+  lines.push(`→ ${what}  ${head}`);
+  if (!verdict.accepted) {
+    const retry = describeRetry(verdict.retry);
+    if (retry) lines.push(c.dim(`    ${retry}`));
+    if (outcome.kind === "response" && outcome.bodyPreview) {
+      lines.push(`    response: ${clip(outcome.bodyPreview, 200)}`);
+    }
+  }
+  if (record.hint) lines.push(c.yellow(`    hint: ${record.hint}`));
+  if (record.capturePath) lines.push(c.dim(`    saved: ${sanitizeLine(record.capturePath)}`));
+  return lines;
+}
+
+export function deliveryJson(record: DeliveryRecord) {
+  const { delivery, outcome, verdict } = record;
+  return {
+    type: "delivery",
+    index: record.index,
+    url: record.url,
+    label: delivery.label,
+    eventType: delivery.eventType ?? null,
+    eventId: delivery.eventId ?? null,
+    attempt: delivery.attempt,
+    accepted: verdict.accepted,
+    status: outcome.kind === "response" ? outcome.status : null,
+    outcome: outcome.kind === "network-error" ? outcome.error : outcome.kind,
+    latencyMs: round(outcome.latencyMs),
+    summary: verdict.summary,
+    retry: verdict.retry ?? null,
+    response:
+      outcome.kind === "response" ? { bytes: outcome.bodyBytes, preview: outcome.bodyPreview.slice(0, 500) } : null,
+    hint: record.hint ?? null,
+    notes: delivery.notes ?? [],
+    capturePath: record.capturePath ?? null,
+  };
+}
+
+export interface ScenarioRow {
+  scenario: string;
+  step: string;
+  expectation: string;
+  judgement: StepJudgement;
+  reminder?: string;
+}
+
+export function renderScenarioTable(rows: ScenarioRow[], output: Output, json: boolean): void {
+  if (json) {
+    for (const row of rows) {
+      output.out(
+        JSON.stringify({
+          type: "scenario",
+          scenario: row.scenario,
+          step: row.step,
+          expected: row.expectation,
+          got: row.judgement.got,
+          pass: row.judgement.pass,
+          note: row.judgement.note ?? null,
+        }),
+      );
+    }
+    const failed = rows.filter((row) => !row.judgement.pass).length;
+    output.out(JSON.stringify({ type: "scenario-summary", passed: rows.length - failed, failed }));
+    return;
+  }
+  const c = output.color;
+  const caseWidth = Math.max(4, ...rows.map((row) => `${row.scenario}: ${row.step}`.length)) + 2;
+  const expectWidth = Math.max(18, ...rows.map((row) => row.expectation.length)) + 2;
+  const gotWidth = Math.max(3, ...rows.map((row) => Math.min(30, sanitizeLine(row.judgement.got).length))) + 2;
+  output.out(
+    c.bold(`${"case".padEnd(caseWidth)}${"a correct handler".padEnd(expectWidth)}${"got".padEnd(gotWidth)}result`),
+  );
+  const reminders = new Set<string>();
+  for (const row of rows) {
+    const result = row.judgement.pass ? c.green("✓ pass") : c.red("✗ FAIL");
+    const got = clip(row.judgement.got, 30);
+    output.out(
+      `${`${row.scenario}: ${row.step}`.padEnd(caseWidth)}${row.expectation.padEnd(expectWidth)}${got.padEnd(gotWidth)}${result}`,
+    );
+    if (row.judgement.note) output.out(c.yellow(`    ${row.judgement.note}`));
+    if (row.reminder) reminders.add(row.reminder);
+  }
+  const failed = rows.filter((row) => !row.judgement.pass).length;
+  output.out("");
+  for (const reminder of reminders) output.out(c.dim(`note: ${reminder}`));
+  output.out(
+    failed === 0
+      ? c.green.bold(`All ${rows.length} checks passed.`)
+      : c.red.bold(`${failed} of ${rows.length} checks failed.`),
+  );
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+function mapValues<T extends Record<string, number>>(record: T, fn: (value: number) => number): T {
+  return Object.fromEntries(Object.entries(record).map(([key, value]) => [key, fn(value)])) as T;
+}

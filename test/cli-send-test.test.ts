@@ -1,0 +1,313 @@
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { judgePayload } from "../src/core/events.js";
+import { sign } from "../src/core/signature.js";
+import { runCli, tempDir } from "./helpers/cli.js";
+import { closedPort, type HandlerFlaws, openMailHandler, startServer, type TestServer } from "./helpers/servers.js";
+
+const SECRET = "whsec_sendtest_5f1e2d3c4b5a";
+const env = { OPENMAIL_WEBHOOK_SECRET: SECRET };
+const servers: TestServer[] = [];
+
+async function server(...args: Parameters<typeof startServer>) {
+  const started = await startServer(...args);
+  servers.push(started);
+  return started;
+}
+
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+function parseLines(stdout: string) {
+  return stdout
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
+}
+
+describe("send-test: one event", () => {
+  it("sends exactly OpenMail's headers, signed over the bytes sent", async () => {
+    const target = await server();
+    const result = await runCli(["send-test", "--url", `${target.url}/webhooks`], { env });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/✓ 200 OK/);
+    const [request] = target.requests;
+    expect(request?.method).toBe("POST");
+    expect(request?.url).toBe("/webhooks");
+    const h = request?.headers ?? {};
+    expect(h["content-type"]).toBe("application/json");
+    expect(h["x-timestamp"]).toMatch(/^\d{10}$/);
+    const body = request?.body ?? Buffer.alloc(0);
+    expect(h["x-signature"]).toBe(sign(SECRET, String(h["x-timestamp"]), body));
+    const event = JSON.parse(body.toString());
+    expect(h["x-event-id"]).toBe(event.event_id);
+    expect(judgePayload(event)).toMatchObject({ known: true, problems: [] });
+  });
+
+  it.each([
+    ["message.received", { inbox_id: /^inb_/, thread_id: /^thr_/, attempt: 1 }],
+    ["inbox.suspended", { inbox_id: /^inb_/, reason: "high_bounce_rate" }],
+    ["inbox.reactivated", { inbox_id: /^inb_/, reason: null }],
+    ["pod.suspended", { inbox_id: null, inbox_address: null, reason: "pod_degraded" }],
+    ["pod.reactivated", { inbox_id: null, inbox_address: null, reason: null }],
+  ])("builds a %s payload as documented", async (type, expected) => {
+    const target = await server();
+    const result = await runCli(["send-test", "--url", target.url, "--event", type], { env });
+    expect(result.code).toBe(0);
+    const event = JSON.parse(target.requests[0]?.body.toString() ?? "{}");
+    expect(event.event).toBe(type);
+    expect(event.event_id).toMatch(/^evt_[0-9a-f]{16}$/);
+    expect(new Date(event.occurred_at).toISOString()).toBe(event.occurred_at);
+    for (const [key, value] of Object.entries(expected)) {
+      if (value instanceof RegExp) expect(event[key]).toMatch(value);
+      else expect(event[key]).toEqual(value);
+    }
+    expect(judgePayload(event).problems).toEqual([]);
+    if (type === "message.received") {
+      expect(event.message.id).toMatch(/^msg_/);
+      expect(event.message.rfc_message_id).toMatch(/^<.+@.+>$/);
+      expect(Array.isArray(event.message.cc)).toBe(true);
+      expect(event.message.received_at).toBeTypeOf("string");
+    } else {
+      expect(event.pod_id).toMatch(/^pod_/);
+      expect(event.message).toBeUndefined();
+    }
+  });
+
+  it("applies overrides, attachments, --data and extra headers", async () => {
+    const target = await server();
+    const dataFile = join(tempDir(), "data.json");
+    writeFileSync(dataFile, JSON.stringify({ message: { cc: ["boss@example.com"] }, extra_field: true }));
+    const result = await runCli(
+      [
+        "send-test",
+        "--url",
+        target.url,
+        "--event-id",
+        "evt_fixed_1",
+        "--inbox-id",
+        "inb_support",
+        "--from",
+        "Ana <ana@example.com>",
+        "--to",
+        "support@acme.openmail.sh",
+        "--subject",
+        "Refund please",
+        "--text",
+        "Order 42",
+        "--attachment",
+        "receipt.pdf",
+        "--attachment",
+        "clip.mp4",
+        "--data",
+        dataFile,
+        "--header",
+        "X-Debug: yes",
+      ],
+      { env },
+    );
+    expect(result.code).toBe(0);
+    const request = target.requests[0];
+    const event = JSON.parse(request?.body.toString() ?? "{}");
+    expect(event).toMatchObject({ event_id: "evt_fixed_1", inbox_id: "inb_support", extra_field: true });
+    expect(request?.headers["x-event-id"]).toBe("evt_fixed_1");
+    expect(request?.headers["x-debug"]).toBe("yes");
+    expect(event.message).toMatchObject({
+      from: "Ana <ana@example.com>",
+      to: "support@acme.openmail.sh",
+      subject: "Refund please",
+      body_text: "Order 42",
+      cc: ["boss@example.com"],
+    });
+    const [pdf, video] = event.message.attachments;
+    expect(pdf).toMatchObject({ filename: "receipt.pdf", contentType: "application/pdf", extractionMethod: "pdf" });
+    expect(pdf.parsedText).toBeTypeOf("string");
+    expect(pdf.url).toBe(`https://api.openmail.sh/v1/attachments/${event.message.id}/receipt.pdf`);
+    expect(video).toMatchObject({ contentType: "video/mp4", extractionMethod: "unsupported" });
+    expect(video.parsedText).toBeUndefined();
+
+    const inline = await runCli(["send-test", "--url", target.url, "--data", '{"attempt":3}'], { env });
+    expect(inline.code).toBe(0);
+    expect(JSON.parse(target.requests[1]?.body.toString() ?? "{}").attempt).toBe(3);
+  });
+
+  it("--print writes a raw request that verify accepts, and --save a capture that verify accepts", async () => {
+    const dir = tempDir();
+    const printed = await runCli(["send-test", "--print", "--save", dir, "--subject", "Hi"], { env });
+    expect(printed.code).toBe(0);
+    expect(printed.stdout).toMatch(/^POST \/webhooks HTTP\/1\.1\r\n/);
+    expect(printed.stdout).toMatch(/X-Signature: [0-9a-f]{64}/);
+    const verified = await runCli(["verify", "-"], { env, input: printed.stdout });
+    expect(verified.code).toBe(0);
+    const [saved] = readdirSync(dir);
+    expect(saved).toMatch(/_evt_[0-9a-f]{16}\.json$/);
+    const fromCapture = await runCli(["verify", join(dir, saved ?? "")], { env });
+    expect(fromCapture.code).toBe(0);
+  });
+
+  it("reports a 5xx with the retry that would follow, and exits 1", async () => {
+    const target = await server(() => ({ status: 500, body: "TypeError: cannot read 'subject'\u001b[2J" }));
+    const result = await runCli(["send-test", "--url", target.url, "--attempt", "2"], { env });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/500 Internal Server Error/);
+    expect(result.stdout).toMatch(/attempt 3 of 5 in 1 min/);
+    expect(result.stdout).toMatch(/response: TypeError: cannot read 'subject'/);
+    expect(result.stdout).not.toContain("\u001b");
+    expect(result.stdout).toMatch(/hint: the handler crashed/);
+  });
+
+  it("hints at a parsed body when the handler answers 401 to a valid signature", async () => {
+    const target = await server(() => ({ status: 401, body: "bad sig" }));
+    const result = await runCli(["send-test", "--url", target.url, "--json"], { env });
+    expect(result.code).toBe(1);
+    const [delivery] = parseLines(result.stdout);
+    expect(delivery).toMatchObject({ type: "delivery", status: 401, accepted: false, retry: { nextAttempt: 2 } });
+    expect(delivery.hint).toMatch(/parsed \(re-serialized\) body or using another secret/);
+  });
+
+  it("treats a timeout as a failed delivery (exit 1), not a crash", async () => {
+    const target = await server(() => ({ status: 200, delayMs: 3000 }));
+    const result = await runCli(["send-test", "--url", target.url, "--timeout", "300ms"], { env });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/no answer within 300 ms/);
+    expect(result.stdout).toMatch(/OpenMail would retry: attempt 2/);
+  });
+
+  it.each([
+    [
+      "refused",
+      async () => [`http://127.0.0.1:${await closedPort()}/webhooks`],
+      /connection refused at http:\/\/127\.0\.0\.1:\d+.*is your server running/,
+    ],
+    ["malformed URL", async () => ["not a url"], /not a URL/],
+    ["not http", async () => ["ftp://127.0.0.1/"], /not an http/],
+  ])("exits 2 with one clear line when the URL is %s", async (_label, url, message) => {
+    const result = await runCli(["send-test", "--url", ...(await url())], { env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it.each([
+    [["send-test"], /needs --url/],
+    [["send-test", "--url", "http://127.0.0.1:1", "--event", "message.sent"], /Allowed choices/],
+    [["send-test", "--url", "http://127.0.0.1:1", "--data", "{oops"], /not valid JSON/],
+    [["send-test", "--url", "http://127.0.0.1:1", "--scenario", "nope"], /unknown --scenario nope/],
+    [["send-test", "--url", "http://127.0.0.1:1", "--header", "no colon"], /Name: value/],
+  ])("exits 2 for bad input %j", async (args, message) => {
+    const result = await runCli(args, { env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+  });
+});
+
+describe("send-test --scenario", () => {
+  async function scenarios(flaws: HandlerFlaws) {
+    const target = await server(openMailHandler(SECRET, flaws));
+    const result = await runCli(["send-test", "--url", target.url, "--scenario", "all", "--json"], { env });
+    const records = parseLines(result.stdout);
+    const failed = [...new Set(records.filter((r) => r.type === "scenario" && !r.pass).map((r) => r.scenario))];
+    return { result, records, failed };
+  }
+
+  it("a correct handler passes every scenario", async () => {
+    const { result, records, failed } = await scenarios({});
+    expect(failed).toEqual([]);
+    expect(result.code).toBe(0);
+    const names = new Set(records.filter((r) => r.type === "scenario").map((r) => r.scenario));
+    expect([...names]).toEqual([
+      "valid",
+      "bad-signature",
+      "wrong-secret",
+      "stale-timestamp",
+      "future-timestamp",
+      "missing-headers",
+      "tampered-body",
+      "raw-body",
+      "retry",
+      "unknown-event",
+      "lifecycle",
+    ]);
+    expect(records.at(-1)).toEqual({ type: "scenario-summary", passed: 16, failed: 0 });
+  });
+
+  it.each<[string, HandlerFlaws, string[]]>([
+    ["re-serializes the body", { reserializedBody: true }, ["raw-body"]],
+    ["skips the timestamp check", { noTimestampCheck: true }, ["stale-timestamp", "future-timestamp"]],
+    ["crashes on missing headers", { crashOnMissingHeaders: true }, ["missing-headers"]],
+    [
+      "verifies nothing",
+      { noVerification: true },
+      ["bad-signature", "wrong-secret", "stale-timestamp", "future-timestamp", "missing-headers", "tampered-body"],
+    ],
+  ])("a handler that %s fails exactly the scenarios that catch it", async (_label, flaws, expected) => {
+    const { result, failed, records } = await scenarios(flaws);
+    expect(result.code).toBe(1);
+    expect(failed).toEqual(expected);
+    if (flaws.crashOnMissingHeaders) {
+      expect(records.find((r) => r.scenario === "missing-headers")?.note).toMatch(/crashed \(500\)/);
+    }
+    if (flaws.reserializedBody) {
+      expect(records.find((r) => r.scenario === "raw-body")?.note).toMatch(/re-serializes the JSON/);
+    }
+  });
+
+  it("prints a readable table", async () => {
+    const target = await server(openMailHandler(SECRET, { noTimestampCheck: true }));
+    const result = await runCli(
+      ["send-test", "--url", target.url, "--scenario", "valid", "--scenario", "stale-timestamp"],
+      {
+        env,
+      },
+    );
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^case\s+a correct handler\s+got\s+result/);
+    expect(result.stdout).toMatch(/valid: signed event\s+2xx within 15 s\s+200\s+✓ pass/);
+    expect(result.stdout).toMatch(/stale-timestamp: timestamp 6 min old\s+4xx\s+200\s+✗ FAIL/);
+    expect(result.stdout).toMatch(/1 of 2 checks failed/);
+  });
+});
+
+describe("send-test --count", () => {
+  it("sends N distinct events with C in flight and summarises them", async () => {
+    const target = await server();
+    const result = await runCli(["send-test", "--url", target.url, "--count", "300", "--concurrency", "20", "--json"], {
+      env,
+    });
+    expect(result.code).toBe(0);
+    const records = parseLines(result.stdout);
+    const deliveries = records.filter((r) => r.type === "delivery");
+    expect(deliveries).toHaveLength(300);
+    const summary = records.at(-1);
+    expect(summary).toMatchObject({ type: "summary", sent: 300, accepted: 300, failed: 0, statuses: { "200": 300 } });
+    expect(summary.latencyMs.p99).toBeGreaterThanOrEqual(summary.latencyMs.p50);
+    const ids = new Set(target.requests.map((r) => r.headers["x-event-id"]));
+    expect(ids.size).toBe(300);
+  });
+
+  it("prints a summary with a status histogram in pretty mode", async () => {
+    let n = 0;
+    const target = await server(() => ({ status: ++n % 10 === 0 ? 503 : 200 }));
+    const result = await runCli(["send-test", "--url", target.url, "--count", "50", "--concurrency", "5"], { env });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/Sent 50 to/);
+    expect(result.stdout).toMatch(/statuses: 200 ×45 · 503 ×5/);
+    expect(result.stdout).toMatch(/latency: p50 .* p95 .* p99 .* max/);
+    expect(result.stderr).not.toMatch(/sent \d+\/50/); // no progress line when not a terminal
+  });
+
+  it("saves every sent request with --save", async () => {
+    const target = await server();
+    const dir = tempDir();
+    const result = await runCli(["send-test", "--url", target.url, "--count", "5", "--save", dir], { env });
+    expect(result.code).toBe(0);
+    const files = readdirSync(dir);
+    expect(files).toHaveLength(5);
+    const capture = JSON.parse(readFileSync(join(dir, files[0] ?? ""), "utf8"));
+    expect(capture.format).toBe("openmail-hooks.capture/v1");
+    expect(JSON.stringify(capture)).not.toContain(SECRET);
+  });
+});
