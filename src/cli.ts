@@ -6,11 +6,14 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { createContext } from "./commands/context.js";
 import {
+  byteSizeOption,
   collect,
   durationOption,
   headerOption,
   identity,
   integerOption,
+  pathOption,
+  routeOption,
   unixTimeOption,
   urlOption,
 } from "./commands/options.js";
@@ -75,6 +78,53 @@ Exit codes: 0 valid, 1 invalid, 2 unreadable input or usage error.`,
     .action(async (file, options, command) => {
       const { runVerify } = await import("./commands/verify.js");
       setExitCode(await runVerify(file, options, context(command)));
+    });
+
+  program
+    .command("listen")
+    .description("receive webhooks locally and through an ngrok tunnel; verify, print, save and forward each")
+    .addOption(
+      new Option("--port <port>", "local port (0 picks a free one)").default(4811).argParser(integerOption(0, 65535)),
+    )
+    .option("--host <host>", "local interface to listen on", "127.0.0.1")
+    .addOption(new Option("--path <path>", "the webhook path").default("/webhooks").argParser(pathOption))
+    .option(
+      "--secret <secret>",
+      "webhook secret (default: $OPENMAIL_WEBHOOK_SECRET or .env); without one, events are shown unverified",
+    )
+    .addOption(new Option("--tolerance <seconds>", "allowed timestamp age").default(300).argParser(integerOption(0)))
+    .option("--forward-to <url>", "forward every event to your handler", urlOption)
+    .option("--route <inbox=url>", "forward this inbox_id's events to this URL (repeatable)", collect(routeOption))
+    .addOption(
+      new Option("--forward-timeout <duration>", "how long to wait for your handler")
+        .default(30_000, "30s")
+        .argParser(durationOption),
+    )
+    .option("--status <code>", "always answer with this status (to watch OpenMail retry)", integerOption(200, 599))
+    .option("--save-dir <dir>", "where captures are saved", ".openmail-hooks/events")
+    .option("--no-save", "do not save captures")
+    .addOption(
+      new Option("--max-body-size <size>", "largest body accepted")
+        .default(10 * 1024 * 1024, "10mb")
+        .argParser(byteSizeOption),
+    )
+    .option("--no-tunnel", "stay local: no ngrok tunnel")
+    .option("--json", "NDJSON records on stdout (ready, event, ignored, tunnel, error, summary); logs on stderr")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  openmail-hooks listen --no-tunnel
+  openmail-hooks listen --forward-to http://127.0.0.1:3000/webhooks
+  openmail-hooks listen --route inb_support=http://127.0.0.1:3000/support --forward-to http://127.0.0.1:3000/webhooks
+  openmail-hooks listen --no-tunnel --json | jq .
+
+Without a forward target, listen answers 200 to a verified event and 400 to one that fails verification
+(what a correct handler does); with one, it relays your handler's answer. Ctrl-C prints a summary.`,
+    )
+    .action(async (options, command) => {
+      const { runListen } = await import("./commands/listen.js");
+      setExitCode(await runListen(options, context(command)));
     });
 
   program

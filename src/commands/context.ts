@@ -13,6 +13,8 @@ export interface CommandContext {
   /** Current time in milliseconds. */
   now(): number;
   cwd: string;
+  /** Leave at once, skipping the normal shutdown (a second Ctrl-C). */
+  exitNow(code: number): never;
 }
 
 export function createContext(globalOptions: { envFile?: string }): CommandContext {
@@ -22,6 +24,7 @@ export function createContext(globalOptions: { envFile?: string }): CommandConte
     readStdin,
     now: () => Date.now(),
     cwd: process.cwd(),
+    exitNow: (code) => process.exit(code),
   };
 }
 

@@ -87,3 +87,19 @@ export function choiceOption<T extends string>(choices: readonly T[]) {
     return value as T;
   };
 }
+
+/** "inb_123=http://127.0.0.1:3000/hooks" → [inbox id, URL], for --route. */
+export function routeOption(value: string): [string, string] {
+  const equals = value.indexOf("=");
+  const inbox = equals > 0 ? value.slice(0, equals).trim() : "";
+  if (!inbox) throw new InvalidArgumentError(`expected <inbox_id>=<url>, got "${value}".`);
+  return [inbox, urlOption(value.slice(equals + 1).trim())];
+}
+
+/** A URL path starting with "/". */
+export function pathOption(value: string): string {
+  if (!value.startsWith("/") || /\s|\?|#/.test(value)) {
+    throw new InvalidArgumentError(`expected a path like /webhooks, got "${value}".`);
+  }
+  return value;
+}

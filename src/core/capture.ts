@@ -246,9 +246,13 @@ export function parseRequestDocument(bytes: Uint8Array): ParsedDocument {
  */
 export function captureFileName(receivedAt: string, eventId: string | undefined): string {
   const time = (receivedAt || new Date(0).toISOString()).replace(/[:.]/g, "-").replace(/[^0-9A-Za-z-]/g, "");
-  const id = (eventId ?? "")
+  return `${time}_${fileSafeEventId(eventId) || "no-event-id"}.json`;
+}
+
+/** The event id as it appears in a capture file name (empty when nothing safe is left). */
+export function fileSafeEventId(eventId: string | undefined): string {
+  return (eventId ?? "")
     .replace(/[^A-Za-z0-9_-]+/g, "_")
     .replace(/^[_-]+|[_-]+$/g, "")
     .slice(0, 64);
-  return `${time}_${id || "no-event-id"}.json`;
 }

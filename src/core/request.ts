@@ -57,3 +57,24 @@ export function eventIdOf(body: Uint8Array): string | undefined {
 export function unixSeconds(ms: number): number {
   return Math.floor(ms / 1000);
 }
+
+// Hop-by-hop headers (RFC 9110 §7.6.1) and those the client recomputes for the new connection.
+const NOT_FORWARDED = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+  "content-length",
+  "expect",
+]);
+
+/** The received headers to pass on to the developer's handler: all end-to-end ones, unchanged. */
+export function forwardableHeaders(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !NOT_FORWARDED.has(name.toLowerCase())));
+}

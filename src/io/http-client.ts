@@ -5,8 +5,8 @@
 import { Agent, type Dispatcher, request } from "undici";
 import type { DeliveryOutcome, NetworkErrorKind } from "../core/contract.js";
 
-/** How much of a response body is kept for display. */
-const PREVIEW_BYTES = 2048;
+/** How much of a response body is kept by default (for display). */
+const DEFAULT_PREVIEW_BYTES = 2048;
 
 export interface HttpClient {
   post(url: string, headers: Record<string, string>, body: Uint8Array): Promise<DeliveryOutcome>;
@@ -17,6 +17,8 @@ export interface HttpClientOptions {
   timeoutMs: number;
   /** Connections kept per origin; set it to the concurrency. */
   connections?: number;
+  /** How much of each response body to keep (the rest is read and dropped). */
+  previewBytes?: number;
 }
 
 export function createHttpClient(options: HttpClientOptions): HttpClient {
@@ -29,7 +31,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     bodyTimeout: 0,
   });
   return {
-    post: (url, headers, body) => post(agent, url, headers, body, options.timeoutMs),
+    post: (url, headers, body) =>
+      post(agent, url, headers, body, options.timeoutMs, options.previewBytes ?? DEFAULT_PREVIEW_BYTES),
     close: () => agent.close(),
   };
 }
@@ -40,6 +43,7 @@ async function post(
   headers: Record<string, string>,
   body: Uint8Array,
   timeoutMs: number,
+  previewBytes: number,
 ): Promise<DeliveryOutcome> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
@@ -47,7 +51,7 @@ async function post(
   try {
     const response = await request(url, { method: "POST", headers, body, dispatcher, signal: controller.signal });
     const latencyMs = performance.now() - started;
-    const { preview, total } = await readPreview(response.body);
+    const { preview, total } = await readPreview(response.body, previewBytes);
     return {
       kind: "response",
       status: response.statusCode,
@@ -65,15 +69,15 @@ async function post(
   }
 }
 
-async function readPreview(body: AsyncIterable<Buffer>): Promise<{ preview: string; total: number }> {
+async function readPreview(body: AsyncIterable<Buffer>, limit: number): Promise<{ preview: string; total: number }> {
   const kept: Buffer[] = [];
   let keptBytes = 0;
   let total = 0;
   for await (const chunk of body) {
     total += chunk.length;
-    if (keptBytes < PREVIEW_BYTES) {
-      kept.push(chunk.subarray(0, PREVIEW_BYTES - keptBytes));
-      keptBytes += Math.min(chunk.length, PREVIEW_BYTES - keptBytes);
+    if (keptBytes < limit) {
+      kept.push(chunk.subarray(0, limit - keptBytes));
+      keptBytes += Math.min(chunk.length, limit - keptBytes);
     }
   }
   return { preview: Buffer.concat(kept).toString("utf8"), total };

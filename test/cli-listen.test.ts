@@ -1,0 +1,257 @@
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { fromCaptureObject } from "../src/core/capture.js";
+import { runCli, tempDir } from "./helpers/cli.js";
+import { messageEvent, post, signedEvent } from "./helpers/http.js";
+import { type ListenProcess, startListen } from "./helpers/listen.js";
+import { closedPort, openMailHandler, startServer, type TestServer } from "./helpers/servers.js";
+
+const SECRET = "whsec_listen_0a1b2c3d4e5f6789";
+const env = { OPENMAIL_WEBHOOK_SECRET: SECRET };
+const cleanups: Array<() => Promise<unknown>> = [];
+
+async function listen(args: string[] = [], options: { env?: Record<string, string | undefined>; cwd?: string } = {}) {
+  const process = await startListen(args, { env: options.env ?? env, cwd: options.cwd });
+  cleanups.push(() => process.stop("SIGKILL"));
+  return process;
+}
+
+async function target(...args: Parameters<typeof startServer>): Promise<TestServer> {
+  const server = await startServer(...args);
+  cleanups.push(() => server.close());
+  return server;
+}
+
+afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
+});
+
+const events = (lp: ListenProcess) => lp.records.filter((r) => r.type === "event");
+/** The n-th event record (1-based), once it has arrived. */
+async function eventRecord(lp: ListenProcess, n: number) {
+  await lp.waitFor(() => events(lp).length >= n);
+  return events(lp)[n - 1] as Record<string, unknown>;
+}
+
+describe("listen: receiving", () => {
+  it("announces readiness, verifies a signed event and saves its exact bytes before answering", async () => {
+    const lp = await listen();
+    expect(lp.ready.localUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/webhooks$/);
+    const event = messageEvent({}, { subject: "Grüße 👋" });
+    // Unusual formatting: the capture must keep these bytes, not a re-serialization.
+    const body = Buffer.from(
+      `{ "event" : "message.received",\r\n "event_id": "${event.event_id}", "inbox_id": "inb_main" }\n`,
+    );
+    const request = signedEvent(SECRET, event, { body });
+    const response = await post(lp.url, request.headers, request.body);
+    expect(response.status).toBe(200);
+    const record = await eventRecord(lp, 1);
+    expect(record).toMatchObject({ eventId: event.event_id, verification: { valid: true }, status: 200 });
+    const capture = JSON.parse(readFileSync(String(record.capturePath), "utf8"));
+    const { request: saved } = fromCaptureObject(capture);
+    expect(Buffer.from(saved.body).equals(body)).toBe(true);
+    expect(saved.headers["x-signature"]).toBe(request.headers["X-Signature"]);
+    expect(capture.verification).toMatchObject({ valid: true });
+    // The capture verifies offline too.
+    expect((await runCli(["verify", String(record.capturePath)], { env })).code).toBe(0);
+  });
+
+  it("flags tampered and stale events and answers 400", async () => {
+    const lp = await listen();
+    const event = messageEvent();
+    const tampered = signedEvent(SECRET, event);
+    tampered.body = Buffer.from(tampered.body.toString().replace("Hello", "Hellp"));
+    expect((await post(lp.url, tampered.headers, tampered.body)).status).toBe(400);
+    const stale = signedEvent(SECRET, messageEvent(), { timestamp: Math.floor(Date.now() / 1000) - 600 });
+    expect((await post(lp.url, stale.headers, stale.body)).status).toBe(400);
+    await eventRecord(lp, 2);
+    const [first, second] = events(lp);
+    expect(first).toMatchObject({ verification: { valid: false, reason: "signature_mismatch" }, status: 400 });
+    expect(second).toMatchObject({ verification: { valid: false, reason: "timestamp_too_old" }, status: 400 });
+  });
+
+  it("accepts unverified events with no secret, and --status forces the answer", async () => {
+    const noSecret = await listen([], { env: {} });
+    const request = signedEvent(SECRET, messageEvent());
+    expect((await post(noSecret.url, request.headers, request.body)).status).toBe(200);
+    expect(await eventRecord(noSecret, 1)).toMatchObject({ verification: { valid: null, reason: "no_secret" } });
+    expect(noSecret.ready).toMatchObject({ secret: null });
+
+    const forced = await listen(["--status", "503"]);
+    expect((await post(forced.url, request.headers, request.body)).status).toBe(503);
+  });
+
+  it("marks redeliveries of an event_id as retries, also across runs", async () => {
+    const cwd = tempDir();
+    const first = await listen([], { cwd });
+    const event = messageEvent();
+    const attempt1 = signedEvent(SECRET, event);
+    await post(first.url, attempt1.headers, attempt1.body);
+    const attempt2 = signedEvent(SECRET, { ...event, attempt: 2 });
+    await post(first.url, attempt2.headers, attempt2.body);
+    await eventRecord(first, 2);
+    expect(events(first)[0]?.duplicate).toBeNull();
+    expect(events(first)[1]).toMatchObject({ attempt: 2, duplicate: { timesSeen: 2, inFolder: false } });
+    expect(await first.stop()).toBe(0);
+
+    const second = await listen([], { cwd });
+    await post(second.url, attempt2.headers, attempt2.body);
+    expect(await eventRecord(second, 1)).toMatchObject({ duplicate: { inFolder: true } });
+  });
+
+  it("answers 404/405 to anything but POST on the path, and never forwards it", async () => {
+    const app = await target();
+    const lp = await listen(["--forward-to", app.url]);
+    const base = lp.url.replace(/\/webhooks$/, "");
+    expect((await post(`${base}/other`, {}, "x")).status).toBe(404);
+    expect((await post(lp.url, {}, "", "GET")).status).toBe(405);
+    expect((await post(`${lp.url}/`, { "content-type": "application/json" }, "{}")).status).not.toBe(404);
+    await lp.waitFor((r) => r.type === "ignored" && r.status === 405);
+    expect(lp.records.filter((r) => r.type === "ignored")).toHaveLength(2);
+    await eventRecord(lp, 1);
+    expect(app.requests).toHaveLength(1);
+  });
+
+  it("answers 413 above --max-body-size and keeps serving", async () => {
+    const lp = await listen(["--max-body-size", "1kb"]);
+    const big = signedEvent(SECRET, messageEvent({}, { body_text: "x".repeat(5000) }));
+    expect((await post(lp.url, big.headers, big.body)).status).toBe(413);
+    await lp.waitFor((r) => r.type === "rejected");
+    const small = signedEvent(SECRET, messageEvent());
+    expect((await post(lp.url, small.headers, small.body)).status).toBe(200);
+  });
+
+  it("keeps a hostile event id inside the folder, with 0700/0600 modes and no secret in captures", async () => {
+    const lp = await listen();
+    const hostile = "../../../etc/evil\u001b[31m\n";
+    const request = signedEvent(SECRET, messageEvent({ event_id: hostile }));
+    request.headers["X-Event-Id"] = "../../escape";
+    await post(lp.url, request.headers, request.body);
+    const record = await eventRecord(lp, 1);
+    const dir = String(lp.ready.saveDir);
+    expect(String(record.capturePath).startsWith(`${dir}/`)).toBe(true);
+    const files = readdirSync(dir);
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatch(/^[0-9TZ-]+_escape\.json$/);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, files[0] ?? "")).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(dir, files[0] ?? ""), "utf8")).not.toContain(SECRET);
+  });
+
+  it("exits 2 with a clear line when the port is in use", async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    cleanups.push(() => new Promise((resolve) => blocker.close(resolve)));
+    const port = String((blocker.address() as { port: number }).port);
+    const result = await runCli(["listen", "--no-tunnel", "--port", port], { env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use.*--port`));
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe("listen: forwarding", () => {
+  it("forwards the exact bytes and headers, and the handler's own verification passes", async () => {
+    const app = await target(openMailHandler(SECRET));
+    const lp = await listen(["--forward-to", `${app.url}/hooks`]);
+    const body = Buffer.from(`{"event":"message.received","event_id":"evt_fwd_1",  "inbox_id":"inb_main"}\r\n`);
+    const request = signedEvent(SECRET, { event_id: "evt_fwd_1" }, { body });
+    request.headers["X-Custom"] = "kept";
+    const response = await post(lp.url, request.headers, request.body);
+    expect(response.status).toBe(200);
+    expect(response.body).toBe("ok");
+    const received = app.requests[0];
+    expect(received?.url).toBe("/hooks");
+    expect(received?.body.equals(body)).toBe(true);
+    for (const name of ["content-type", "x-timestamp", "x-signature", "x-event-id", "x-custom"]) {
+      expect(received?.headers[name]).toBe(
+        request.headers[Object.keys(request.headers).find((k) => k.toLowerCase() === name) ?? ""],
+      );
+    }
+    expect(await eventRecord(lp, 1)).toMatchObject({ forward: { status: 200, accepted: true }, status: 200 });
+  });
+
+  it("relays the handler's failure with a hint, and routes by inbox", async () => {
+    const main = await target(() => ({ status: 401, body: "invalid signature" }));
+    const support = await target();
+    const lp = await listen(["--forward-to", main.url, "--route", `inb_support=${support.url}/support`]);
+    const toMain = signedEvent(SECRET, messageEvent({ inbox_id: "inb_main" }));
+    const toSupport = signedEvent(SECRET, messageEvent({ inbox_id: "inb_support" }));
+    const mainAnswer = await post(lp.url, toMain.headers, toMain.body);
+    expect(mainAnswer).toMatchObject({ status: 401, body: "invalid signature" });
+    expect((await post(lp.url, toSupport.headers, toSupport.body)).status).toBe(200);
+    await eventRecord(lp, 2);
+    expect(main.requests).toHaveLength(1);
+    expect(support.requests).toHaveLength(1);
+    expect(support.requests[0]?.url).toBe("/support");
+    expect(events(lp)[0]?.forward).toMatchObject({ status: 401, accepted: false });
+    const forward = events(lp)[0]?.forward as { hint: string } | undefined;
+    expect(String(forward?.hint)).toMatch(/parsed \(re-serialized\) body or using another secret/);
+  });
+
+  it("answers 502 when the target is down, and still keeps the capture", async () => {
+    const port = await closedPort();
+    const lp = await listen(["--forward-to", `http://127.0.0.1:${port}/webhooks`]);
+    const request = signedEvent(SECRET, messageEvent());
+    const response = await post(lp.url, request.headers, request.body);
+    expect(response.status).toBe(502);
+    expect(response.body).toMatch(/forward failed: connection refused at http:\/\/127\.0\.0\.1/);
+    const record = await eventRecord(lp, 1);
+    expect(record).toMatchObject({ status: 502, forward: { outcome: "refused" } });
+    const capture = JSON.parse(readFileSync(String(record.capturePath), "utf8"));
+    expect(capture.forward).toMatchObject({ outcome: "network-error" });
+  });
+});
+
+describe("listen: output", () => {
+  it("prints a subject full of escape sequences clean, and never the secret", async () => {
+    const cwd = tempDir();
+    writeFileSync(join(cwd, ".env"), `OPENMAIL_WEBHOOK_SECRET=${SECRET}\n`);
+    const child = (await import("./helpers/cli.js")).startCli(["listen", "--no-tunnel", "--port", "0"], {
+      cwd,
+      env: {},
+    });
+    cleanups.push(async () => child.kill("SIGKILL"));
+    let stdout = "";
+    child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    while (!/Webhook URL\s+(http:\S+)/.test(stdout)) await new Promise((resolve) => setTimeout(resolve, 20));
+    const url = /Webhook URL\s+(http:\S+)/.exec(stdout)?.[1] ?? "";
+    const evil = "Pay now\u001b[2J\u001b]0;pwned\u0007\u001b[31m!\u009b1m\u202e";
+    const request = signedEvent(SECRET, messageEvent({}, { subject: evil, from: "x\u001b[1m@y.z" }));
+    expect((await post(url, request.headers, request.body)).status).toBe(200);
+    while (!stdout.includes("saved ")) await new Promise((resolve) => setTimeout(resolve, 20));
+    child.kill("SIGINT");
+    expect(await exited).toBe(0);
+    expect(stdout).toContain("subj  Pay now!\\u202e");
+    for (const control of ["\u001b", "\u009b", "\u0007"]) expect(stdout).not.toContain(control);
+    expect(stdout).not.toContain(SECRET);
+    expect(stdout).toMatch(/Secret\s+\*{8}6789 \(\d+ chars\) from \.env file/);
+    expect(stdout).toContain(`(${SECRET.length} chars)`);
+    expect(stdout).toMatch(/Summary\n\s+received 1 · verified 1/);
+  });
+
+  it("handles 500 concurrent signed requests: 500 answers, 500 captures", async () => {
+    const lp = await listen();
+    const requests = Array.from({ length: 500 }, () => signedEvent(SECRET, messageEvent()));
+    const answers = await Promise.all(requests.map((r) => post(lp.url, r.headers, r.body)));
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    await eventRecord(lp, 500);
+    expect(readdirSync(String(lp.ready.saveDir)).filter((f) => f.endsWith(".json"))).toHaveLength(500);
+  });
+
+  it("prints the summary on SIGINT and SIGTERM and exits 0", async () => {
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      const lp = await listen();
+      const request = signedEvent(SECRET, messageEvent());
+      await post(lp.url, request.headers, request.body);
+      await eventRecord(lp, 1);
+      expect(await lp.stop(signal)).toBe(0);
+      expect(lp.records.at(-1)).toMatchObject({ type: "summary", received: 1, verified: 1, retries: 0 });
+    }
+  });
+});

@@ -1,0 +1,94 @@
+/** Run `openmail-hooks listen --json` as a subprocess and follow its NDJSON records. */
+import type { ChildProcess } from "node:child_process";
+import { startCli, tempDir } from "./cli.js";
+
+export interface ListenProcess {
+  child: ChildProcess;
+  ready: { localUrl: string; publicUrl: string | null; webhookUrl: string; saveDir: string | null };
+  url: string;
+  cwd: string;
+  records: Array<Record<string, unknown>>;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the first record (already seen or to come) that matches. */
+  waitFor(
+    predicate: (record: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
+  /** Send a signal and wait for the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function startListen(
+  args: string[],
+  options: { env?: Record<string, string | undefined>; cwd?: string } = {},
+): Promise<ListenProcess> {
+  const cwd = options.cwd ?? tempDir();
+  const child = startCli(["listen", "--json", "--port", "0", "--no-tunnel", ...args], { env: options.env, cwd });
+  child.stdin?.end();
+  const records: Array<Record<string, unknown>> = [];
+  const waiters: Array<{
+    predicate: (r: Record<string, unknown>) => boolean;
+    resolve: (r: Record<string, unknown>) => void;
+  }> = [];
+  let out = "";
+  let err = "";
+  let pending = "";
+  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+    err += chunk;
+  });
+  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+    out += chunk;
+    pending += chunk;
+    const lines = pending.split("\n");
+    pending = lines.pop() ?? "";
+    for (const line of lines) {
+      if (!line.trim()) continue;
+      const record = JSON.parse(line) as Record<string, unknown>;
+      records.push(record);
+      for (const waiter of [...waiters]) {
+        if (waiter.predicate(record)) {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          waiter.resolve(record);
+        }
+      }
+    }
+  });
+  const waitFor: ListenProcess["waitFor"] = (predicate, timeoutMs = 15_000) => {
+    const found = records.find(predicate);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no matching record; stdout:\n${out}\nstderr:\n${err}`)),
+        timeoutMs,
+      );
+      waiters.push({
+        predicate,
+        resolve: (record) => {
+          clearTimeout(timer);
+          resolve(record);
+        },
+      });
+      exited.then(() => {
+        clearTimeout(timer);
+        reject(new Error(`listen exited; stdout:\n${out}\nstderr:\n${err}`));
+      });
+    });
+  };
+  const ready = (await waitFor((r) => r.type === "ready")) as unknown as ListenProcess["ready"];
+  return {
+    child,
+    ready,
+    url: ready.localUrl,
+    cwd,
+    records,
+    stdout: () => out,
+    stderr: () => err,
+    waitFor,
+    async stop(signal = "SIGINT") {
+      if (child.exitCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
