@@ -8,8 +8,10 @@ import { createContext } from "./commands/context.js";
 import {
   byteSizeOption,
   collect,
+  domainOption,
   durationOption,
   headerOption,
+  hostPortOption,
   identity,
   integerOption,
   pathOption,
@@ -109,6 +111,15 @@ Exit codes: 0 valid, 1 invalid, 2 unreadable input or usage error.`,
         .argParser(byteSizeOption),
     )
     .option("--no-tunnel", "stay local: no ngrok tunnel")
+    .option("--authtoken <token>", "ngrok authtoken (default: $NGROK_AUTHTOKEN, .env, or the ngrok agent's ngrok.yml)")
+    .option("--domain <domain>", "your reserved or dev ngrok domain, so the URL stays the same", domainOption)
+    .addOption(
+      new Option("--tunnel-timeout <duration>", "give up connecting to ngrok after")
+        .default(15_000, "15s")
+        .argParser(durationOption),
+    )
+    .addOption(new Option("--ngrok-server-addr <host:port>").argParser(hostPortOption).hideHelp())
+    .addOption(new Option("--tunnel-grace <duration>").default(20_000).argParser(durationOption).hideHelp())
     .option("--json", "NDJSON records on stdout (ready, event, ignored, tunnel, error, summary); logs on stderr")
     .addHelpText(
       "after",
@@ -209,4 +220,8 @@ function reportError(error: unknown): ExitCode {
   return EXIT.CHECK_FAILED;
 }
 
-process.exitCode = await main();
+const exitCode = await main();
+process.exitCode = exitCode;
+// Normally the process ends here by itself. If a native handle outlives the command (the ngrok SDK
+// keeps a connect that timed out running in the background), leave anyway once output has drained.
+setTimeout(() => process.exit(exitCode), 500).unref();

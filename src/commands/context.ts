@@ -13,6 +13,8 @@ export interface CommandContext {
   /** Current time in milliseconds. */
   now(): number;
   cwd: string;
+  /** The raw process environment (for paths such as XDG_CONFIG_HOME); settings go through `environment`. */
+  env: NodeJS.ProcessEnv;
   /** Leave at once, skipping the normal shutdown (a second Ctrl-C). */
   exitNow(code: number): never;
 }
@@ -24,6 +26,7 @@ export function createContext(globalOptions: { envFile?: string }): CommandConte
     readStdin,
     now: () => Date.now(),
     cwd: process.cwd(),
+    env: process.env,
     exitNow: (code) => process.exit(code),
   };
 }

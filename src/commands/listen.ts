@@ -2,6 +2,8 @@
  * `openmail-hooks listen`: receive OpenMail webhooks locally (and through a tunnel), verify, print,
  * save and forward every one of them, until Ctrl-C.
  */
+import { readFile } from "node:fs/promises";
+import { homedir } from "node:os";
 import { maskSecret, resolveSecret } from "../config/environment.js";
 import { EXIT, type ExitCode, usageError } from "../errors.js";
 import { type CaptureStore, openCaptureStore } from "../io/capture-store.js";
@@ -9,6 +11,10 @@ import { createHttpClient, type HttpClient } from "../io/http-client.js";
 import { startListener } from "../io/listener.js";
 import { createWebhookPipeline, eventIdsInFolder } from "../io/webhook-pipeline.js";
 import { createListenRenderer } from "../output/listen-report.js";
+import { type AuthtokenSource, resolveAuthtoken } from "../tunnel/authtoken.js";
+import { noAuthtokenMessage } from "../tunnel/errors.js";
+import { openSupervisedTunnel, type SupervisedTunnel, type TunnelNotice } from "../tunnel/supervisor.js";
+import { TunnelError, type TunnelProvider } from "../tunnel/types.js";
 import type { CommandContext } from "./context.js";
 
 export interface ListenOptions {
@@ -26,6 +32,13 @@ export interface ListenOptions {
   forwardTimeout: number;
   json?: boolean;
   tunnel: boolean;
+  authtoken?: string;
+  domain?: string;
+  tunnelTimeout: number;
+  /** Hidden: ngrok's ingress address (tests point it at a closed port). */
+  ngrokServerAddr?: string;
+  /** Hidden: how long a tunnel drop may last before a fresh session is opened. */
+  tunnelGrace: number;
 }
 
 export const DEFAULT_PORT = 4811;
@@ -89,9 +102,22 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
     },
   );
 
+  let tunnel: OpenedTunnel | undefined;
+  if (options.tunnel) {
+    try {
+      tunnel = await openTunnel(options, listener.origin, ctx, renderer.tunnel);
+    } catch (error) {
+      await listener.close(0);
+      await client?.close();
+      throw error;
+    }
+  }
+
   const stopped = waitForStopSignal(ctx);
   renderer.ready({
     localUrl: `${listener.origin}${options.path}`,
+    publicUrl: tunnel ? `${tunnel.supervised.url}${options.path}` : undefined,
+    tunnel: tunnel ? { source: tunnel.tokenSource } : undefined,
     secret: secret ? { source: secret.source, masked: maskSecret(secret.secret) } : undefined,
     saveDir: store?.dir,
     forwardTo: options.forwardTo,
@@ -101,9 +127,62 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
 
   await stopped;
   await listener.close(SHUTDOWN_GRACE_MS);
+  await tunnel?.supervised.close();
   await client?.close();
   renderer.summary(pipeline.stats(), store?.dir);
   return EXIT.OK;
+}
+
+interface OpenedTunnel {
+  supervised: SupervisedTunnel;
+  tokenSource?: string;
+}
+
+async function openTunnel(
+  options: ListenOptions,
+  origin: string,
+  ctx: CommandContext,
+  onNotice: (notice: TunnelNotice) => void,
+): Promise<OpenedTunnel> {
+  const provider = await tunnelProvider(ctx.env);
+  let token: AuthtokenSource | undefined;
+  if (provider.needsAuthtoken) {
+    const { found, problems } = await resolveAuthtoken({
+      flag: options.authtoken,
+      environment: ctx.environment,
+      env: ctx.env,
+      platform: process.platform,
+      homedir: homedir(),
+      readFile: (path) => readFile(path, "utf8").catch(() => undefined),
+    });
+    if (!found) {
+      const also = problems.length > 0 ? ` (${problems.join("; ")})` : "";
+      throw new TunnelError("no-auth", `${noAuthtokenMessage()}${also}`);
+    }
+    token = found;
+  }
+  // The tunnel dials the listener locally, even when it listens on every interface.
+  const upstream = origin.replace("://0.0.0.0:", "://127.0.0.1:").replace("://[::]:", "://[::1]:");
+  const supervised = await openSupervisedTunnel({
+    provider,
+    tunnel: {
+      upstream,
+      authtoken: token?.token,
+      domain: options.domain,
+      connectTimeoutMs: options.tunnelTimeout,
+      serverAddr: options.ngrokServerAddr,
+    },
+    graceMs: options.tunnelGrace,
+    path: options.path,
+    onNotice,
+  });
+  return { supervised, tokenSource: token?.source };
+}
+
+/** ngrok, or the local fake when OPENMAIL_HOOKS_TUNNEL=fake (tests and offline demos). */
+async function tunnelProvider(env: NodeJS.ProcessEnv): Promise<TunnelProvider> {
+  if (env.OPENMAIL_HOOKS_TUNNEL === "fake") return (await import("../tunnel/fake.js")).createFakeProvider(env);
+  return (await import("../tunnel/ngrok.js")).ngrokProvider;
 }
 
 /** Resolves on the first Ctrl-C or SIGTERM; a second one exits at once. */

@@ -103,3 +103,22 @@ export function pathOption(value: string): string {
   }
   return value;
 }
+
+/** An ngrok domain name, checked before it reaches the SDK. */
+export function domainOption(value: string): string {
+  const domain = value.trim().toLowerCase();
+  if (/^[a-z]+:\/\//.test(domain)) {
+    throw new InvalidArgumentError(`give the domain without a scheme, e.g. my-app.ngrok-free.app (not "${value}").`);
+  }
+  if (!/^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(domain)) {
+    throw new InvalidArgumentError(`"${value}" is not a domain name like my-app.ngrok-free.app.`);
+  }
+  return domain;
+}
+
+/** host:port, for the hidden --ngrok-server-addr. */
+export function hostPortOption(value: string): string {
+  if (!/^[A-Za-z0-9.-]+:\d{1,5}$/.test(value.trim()))
+    throw new InvalidArgumentError(`expected host:port, got "${value}".`);
+  return value.trim();
+}

@@ -8,6 +8,7 @@ import { describeRetry, formatMs, statusText } from "../core/contract.js";
 import { ageText } from "../core/signature.js";
 import type { ListenerNotice } from "../io/listener.js";
 import type { ListenStats, ReceivedEvent } from "../io/webhook-pipeline.js";
+import type { TunnelNotice } from "../tunnel/supervisor.js";
 import { clip, sanitizeLine, sanitizeText } from "./sanitize.js";
 import type { Output } from "./terminal.js";
 
@@ -21,12 +22,6 @@ export interface ListenBanner {
   forcedStatus?: number;
   tunnel?: { source?: string };
 }
-
-export type TunnelNotice =
-  | { state: "down"; url: string }
-  | { state: "restored"; url: string }
-  | { state: "reconnecting"; url: string; downForMs: number }
-  | { state: "url-changed"; from: string; to: string; path: string };
 
 export interface ListenRenderer {
   ready(banner: ListenBanner): void;
@@ -173,6 +168,9 @@ function prettyRenderer(output: Output, showPath: (path: string) => string): Lis
       else if (notice.state === "restored") output.out(c.green(`${now} tunnel restored: ${notice.url}`));
       else if (notice.state === "reconnecting")
         output.out(c.yellow(`${now} tunnel still down after ${formatMs(notice.downForMs)}: opening a new session…`));
+      else if (notice.state === "closed") output.out(c.dim(`${now} tunnel closed: ${notice.url}`));
+      else if (notice.state === "reopen-failed")
+        output.out(c.red(`${now} could not reopen the tunnel: ${sanitizeLine(notice.message)}; trying again…`));
       else {
         output.out(c.red.bold(`${now} the public URL changed: ${notice.from} → ${notice.to}`));
         output.out(

@@ -24,7 +24,13 @@ export async function startListen(
   options: { env?: Record<string, string | undefined>; cwd?: string } = {},
 ): Promise<ListenProcess> {
   const cwd = options.cwd ?? tempDir();
-  const child = startCli(["listen", "--json", "--port", "0", "--no-tunnel", ...args], { env: options.env, cwd });
+  // --no-tunnel unless the test asks for one with --tunnel (a test-only marker, removed here).
+  const tunnel = args.includes("--tunnel");
+  const rest = args.filter((arg) => arg !== "--tunnel");
+  const child = startCli(["listen", "--json", "--port", "0", ...(tunnel ? [] : ["--no-tunnel"]), ...rest], {
+    env: options.env,
+    cwd,
+  });
   child.stdin?.end();
   const records: Array<Record<string, unknown>> = [];
   const waiters: Array<{
