@@ -139,6 +139,55 @@ Without a forward target, listen answers 200 to a verified event and 400 to one 
     });
 
   program
+    .command("replay")
+    .description("send saved events again, to any endpoint, freshly signed")
+    .argument(
+      "<files...>",
+      "capture files, folders of them, NDJSON files, event bodies, raw HTTP requests; - for stdin",
+    )
+    .option("--url <endpoint>", "where to send them", urlOption)
+    .option("--to <endpoint>", "the same as --url", urlOption)
+    .option("--secret <secret>", "webhook secret to sign with (default: $OPENMAIL_WEBHOOK_SECRET or .env)")
+    .option(
+      "--filter <filter>",
+      "event=<type>, inbox=<inbox_id>, id=<event_id>, or a bare value (repeatable)",
+      collect(identity),
+    )
+    .option("--last <n>", "only the newest N", integerOption(1))
+    .addOption(
+      new Option("--sort <order>", "received: files as given, folders by arrival; occurred_at: by event time")
+        .choices(["received", "occurred_at"])
+        .default("received"),
+    )
+    .option("--keep-signature", "send the captured headers untouched (a correct handler rejects stale ones)")
+    .option("--new-event-id", "give each event a fresh event_id, so it is not a duplicate")
+    .option("--attempt <n>", "set attempt in the body (1-5)", integerOption(1, 5))
+    .option("--header <header>", 'add a header, "Name: value" (repeatable)', collect(headerOption))
+    .addOption(
+      new Option("--timeout <duration>", "per-request deadline").default(15_000, "15s").argParser(durationOption),
+    )
+    .addOption(new Option("--concurrency <n>", "requests in flight").default(1).argParser(integerOption(1, 1000)))
+    .option("--json", "one JSON object per delivery, then a summary")
+    .option("--dry-run", "print what would be sent, without sending")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  openmail-hooks replay .openmail-hooks/events/2026-11-26T10-05-00-123Z_evt_abc.json --url http://127.0.0.1:3000/webhooks
+  openmail-hooks replay .openmail-hooks/events --last 5 --url http://127.0.0.1:3000/webhooks
+  openmail-hooks replay .openmail-hooks/events --filter event=message.received --filter inbox=inb_1 --url ...
+  openmail-hooks replay capture.json --keep-signature --url ...    # a correct handler rejects a stale capture
+  openmail-hooks replay body.json --new-event-id --attempt 2 --url ...
+
+Exit codes: 0 all delivered as expected, 1 a delivery failed, 2 usage error, an unreadable input, or
+nothing reachable at the URL.`,
+    )
+    .action(async (files, options, command) => {
+      const { runReplay } = await import("./commands/replay.js");
+      setExitCode(await runReplay(files, options, context(command)));
+    });
+
+  program
     .command("send-test")
     .description("sign realistic fake events and send them to any endpoint; --scenario checks your handler")
     .option("--url <endpoint>", "where to POST, e.g. http://127.0.0.1:3000/webhooks", urlOption)

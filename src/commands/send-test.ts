@@ -195,7 +195,7 @@ async function sendEvents(
   });
   if (result.fatal) throw fatalConnectionError(result.fatal);
   renderer.summary(result.stats, result.durationMs, result.skipped);
-  return result.stats.accepted === result.stats.total ? EXIT.OK : EXIT.CHECK_FAILED;
+  return result.stats.passed === result.stats.total ? EXIT.OK : EXIT.CHECK_FAILED;
 }
 
 async function runScenarios(

@@ -175,6 +175,8 @@ export interface PreparedDelivery {
   notes?: string[];
   /** Where the request was saved as a capture, if it was. */
   capturePath?: string;
+  /** What a correct handler answers: 2xx (default), or 4xx for a request it must reject. */
+  expect?: "2xx" | "4xx";
 }
 
 /** A delivery and what came of it. */
@@ -184,8 +186,20 @@ export interface DeliveryRecord {
   delivery: PreparedDelivery;
   outcome: DeliveryOutcome;
   verdict: ContractVerdict;
+  /** Did the answer meet the delivery's expectation? */
+  passed: boolean;
   hint?: string;
   capturePath?: string;
+}
+
+/** A 2xx in time when a delivery should be accepted; a 4xx when it should be rejected. */
+export function meetsExpectation(
+  delivery: PreparedDelivery,
+  outcome: DeliveryOutcome,
+  verdict: ContractVerdict,
+): boolean {
+  if ((delivery.expect ?? "2xx") === "2xx") return verdict.accepted;
+  return outcome.kind === "response" && outcome.status >= 400 && outcome.status < 500;
 }
 
 /** Connection failures that mean the endpoint is not there at all: a usage problem, not a failed check. */

@@ -8,13 +8,15 @@ export type LatencySummary = {
 };
 
 export interface DeliveryStats {
-  record(status: number | string, latencyMs: number, accepted: boolean): void;
+  /** `passed`: met its expectation (a 2xx in time, or the rejection a stale replay should get). */
+  record(status: number | string, latencyMs: number, passed: boolean, accepted: boolean): void;
   readonly total: number;
-  readonly accepted: number;
+  readonly passed: number;
   summary(): {
     total: number;
-    accepted: number;
+    passed: number;
     failed: number;
+    accepted: number;
     statuses: Record<string, number>;
     latencyMs: LatencySummary;
   };
@@ -25,9 +27,10 @@ export function createDeliveryStats(): DeliveryStats {
   // A growable typed array keeps 10^6 latencies in 8 MB without boxing.
   let latencies = new Float64Array(1024);
   let total = 0;
+  let passed = 0;
   let accepted = 0;
   return {
-    record(status, latencyMs, ok) {
+    record(status, latencyMs, ok, wasAccepted) {
       const key = String(status);
       statuses[key] = (statuses[key] ?? 0) + 1;
       if (total === latencies.length) {
@@ -37,19 +40,21 @@ export function createDeliveryStats(): DeliveryStats {
       }
       latencies[total] = latencyMs;
       total += 1;
-      if (ok) accepted += 1;
+      if (ok) passed += 1;
+      if (wasAccepted) accepted += 1;
     },
     get total() {
       return total;
     },
-    get accepted() {
-      return accepted;
+    get passed() {
+      return passed;
     },
     summary() {
       return {
         total,
+        passed,
+        failed: total - passed,
         accepted,
-        failed: total - accepted,
         statuses: { ...statuses },
         latencyMs: percentiles(latencies.subarray(0, total)),
       };

@@ -6,6 +6,7 @@ import {
   type DeliveryRecord,
   isFatalNetworkError,
   judgeDelivery,
+  meetsExpectation,
   type PreparedDelivery,
   responseHint,
 } from "../core/contract.js";
@@ -62,7 +63,7 @@ export async function runDeliveries(options: RunOptions): Promise<RunResult> {
         continue;
       }
       const status = outcome.kind === "response" ? outcome.status : outcome.kind;
-      stats.record(status, outcome.latencyMs, record.verdict.accepted);
+      stats.record(status, outcome.latencyMs, record.passed, record.verdict.accepted);
       await options.onRecord(record);
       done += 1;
       options.onProgress?.(done, stats);
@@ -87,13 +88,17 @@ export function buildRecord(
     secret === undefined || !rejected
       ? undefined
       : verify({ body: delivery.body, headers: delivery.headers, secret }).valid;
+  const verdict = judgeDelivery(outcome, delivery.attempt);
+  const passed = meetsExpectation(delivery, outcome, verdict);
   return {
     index,
     url,
     delivery,
     outcome,
-    verdict: judgeDelivery(outcome, delivery.attempt),
-    hint: responseHint(outcome, { signatureValid }),
+    verdict,
+    passed,
+    // A rejection that was expected needs no hint.
+    hint: passed && delivery.expect === "4xx" ? undefined : responseHint(outcome, { signatureValid }),
     capturePath: delivery.capturePath,
   };
 }

@@ -28,8 +28,8 @@ export function createDeliveryRenderer(output: Output, options: { json: boolean;
         return;
       }
       const detailed = options.total <= DETAIL_LIMIT;
-      if (!detailed && (record.verdict.accepted || failuresShown >= DETAIL_LIMIT)) return;
-      if (!record.verdict.accepted) failuresShown += 1;
+      if (!detailed && (record.passed || failuresShown >= DETAIL_LIMIT)) return;
+      if (!record.passed) failuresShown += 1;
       for (const line of deliveryLines(record, c)) output.out(line);
     },
     skipped(source, reason) {
@@ -39,9 +39,7 @@ export function createDeliveryRenderer(output: Output, options: { json: boolean;
     progress(done, total, stats, elapsedMs) {
       if (options.json) return;
       const rate = elapsedMs > 0 ? Math.round((done / elapsedMs) * 1000) : 0;
-      output.progress(
-        `sent ${done}/${total} · ${rate}/s · accepted ${stats.accepted} · failed ${done - stats.accepted}`,
-      );
+      output.progress(`sent ${done}/${total} · ${rate}/s · passed ${stats.passed} · failed ${done - stats.passed}`);
     },
     summary(stats, durationMs, skipped) {
       const summary = stats.summary();
@@ -52,8 +50,9 @@ export function createDeliveryRenderer(output: Output, options: { json: boolean;
             type: "summary",
             url: options.url,
             sent: summary.total,
-            accepted: summary.accepted,
+            passed: summary.passed,
             failed: summary.failed,
+            accepted: summary.accepted,
             skipped,
             statuses: summary.statuses,
             durationMs: round(durationMs),
@@ -76,9 +75,7 @@ export function createDeliveryRenderer(output: Output, options: { json: boolean;
         ),
       );
       const failed = summary.failed > 0 ? c.red(`failed ${summary.failed}`) : "failed 0";
-      output.out(
-        `  accepted ${summary.accepted} · ${failed}${skipped > 0 ? c.yellow(` · unreadable ${skipped}`) : ""}`,
-      );
+      output.out(`  passed ${summary.passed} · ${failed}${skipped > 0 ? c.yellow(` · unreadable ${skipped}`) : ""}`);
       output.out(`  statuses: ${histogram || "none"}`);
       output.out(
         `  latency: p50 ${formatMs(p50)} · p95 ${formatMs(p95)} · p99 ${formatMs(p99)} · max ${formatMs(max)}`,
@@ -103,9 +100,11 @@ export function deliveryLines(record: DeliveryRecord, c: Colors): string[] {
     outcome.kind === "response"
       ? `${outcome.status} ${statusText(outcome.status)} in ${formatMs(outcome.latencyMs)}`.replace("  ", " ")
       : verdict.summary;
-  const head = verdict.accepted ? c.green(`✓ ${result}`) : c.red(`✗ ${sanitizeLine(result)}`);
+  const expected =
+    delivery.expect === "4xx" ? (record.passed ? " (rejected, as expected)" : " (should have been rejected)") : "";
+  const head = record.passed ? c.green(`✓ ${result}${expected}`) : c.red(`✗ ${sanitizeLine(result)}${expected}`);
   lines.push(`→ ${what}  ${head}`);
-  if (!verdict.accepted) {
+  if (!verdict.accepted && delivery.expect !== "4xx") {
     const retry = describeRetry(verdict.retry);
     if (retry) lines.push(c.dim(`    ${retry}`));
     if (outcome.kind === "response" && outcome.bodyPreview) {
@@ -128,6 +127,8 @@ export function deliveryJson(record: DeliveryRecord) {
     eventId: delivery.eventId ?? null,
     attempt: delivery.attempt,
     accepted: verdict.accepted,
+    expected: delivery.expect ?? "2xx",
+    passed: record.passed,
     status: outcome.kind === "response" ? outcome.status : null,
     outcome: outcome.kind === "network-error" ? outcome.error : outcome.kind,
     latencyMs: round(outcome.latencyMs),

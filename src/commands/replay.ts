@@ -1,0 +1,157 @@
+/**
+ * `openmail-hooks replay <file...>`: send saved events again, to any endpoint, re-signed with a fresh
+ * timestamp (or with their captured signature, to check that a handler rejects stale replays).
+ * Shares delivery and reporting with send-test.
+ */
+import { randomBytes } from "node:crypto";
+import { requireSecret } from "../config/environment.js";
+import type { PreparedDelivery } from "../core/contract.js";
+import { matchesFilters, parseFilter, prepareReplay, type ReplayFilter, type ReplayOptions } from "../core/replay.js";
+import { unixSeconds } from "../core/request.js";
+import { EXIT, type ExitCode, inputError, usageError } from "../errors.js";
+import { fatalConnectionError, runDeliveries } from "../io/delivery-runner.js";
+import { createHttpClient } from "../io/http-client.js";
+import { type IndexedItem, indexInputs } from "../io/replay-input.js";
+import { createDeliveryRenderer } from "../output/delivery-report.js";
+import { renderRawRequest } from "../output/request-print.js";
+import type { CommandContext } from "./context.js";
+
+export interface ReplayCommandOptions {
+  url?: string;
+  to?: string;
+  secret?: string;
+  filter?: string[];
+  last?: number;
+  sort: "received" | "occurred_at";
+  keepSignature?: boolean;
+  newEventId?: boolean;
+  attempt?: number;
+  header?: Array<[string, string]>;
+  timeout: number;
+  concurrency: number;
+  json?: boolean;
+  dryRun?: boolean;
+}
+
+export async function runReplay(
+  paths: string[],
+  options: ReplayCommandOptions,
+  ctx: CommandContext,
+): Promise<ExitCode> {
+  const url = options.url ?? options.to;
+  if (paths.length === 0)
+    throw usageError("replay needs files: capture files, folders, NDJSON, raw HTTP requests, or -");
+  if (url === undefined && !options.dryRun) {
+    throw usageError("replay needs --url <endpoint> (for example --url http://127.0.0.1:3000/webhooks), or --dry-run");
+  }
+  const filters = parseFilters(options.filter ?? []);
+  const secret = options.keepSignature ? undefined : requireSecret(options.secret, ctx.environment).secret;
+  const { items, problems } = await indexInputs(paths, ctx.readStdin);
+  const selected = select(items, filters, options);
+  const total = selected.length;
+  const renderer = createDeliveryRenderer(ctx.output, { json: Boolean(options.json), total, url: url ?? "" });
+  for (const problem of problems) renderer.skipped(problem.origin, problem.message);
+  if (selected.length === 0) {
+    if (problems.length > 0) return EXIT.USAGE;
+    throw inputError(
+      items.length === 0
+        ? "nothing to replay in the given inputs"
+        : `none of the ${items.length} event(s) matched --filter`,
+    );
+  }
+
+  const replayOptions: ReplayOptions = {
+    secret,
+    keepSignature: Boolean(options.keepSignature),
+    attempt: options.attempt,
+    extraHeaders: options.header,
+  };
+  const prepare = async (item: IndexedItem): Promise<PreparedDelivery> => {
+    const loaded = await item.load();
+    const newEventId = options.newEventId ? `evt_${randomBytes(8).toString("hex")}` : undefined;
+    return prepareReplay(loaded, { ...replayOptions, newEventId }, unixSeconds(ctx.now()));
+  };
+
+  if (options.dryRun) return dryRun(selected, prepare, url, ctx, Boolean(options.json), problems.length);
+
+  const client = createHttpClient({ timeoutMs: options.timeout, connections: options.concurrency });
+  const started = performance.now();
+  let lastProgress = 0;
+  try {
+    const result = await runDeliveries({
+      total,
+      concurrency: options.concurrency,
+      url: url as string,
+      client,
+      secret,
+      prepare: async (index) => {
+        const item = selected[index] as IndexedItem;
+        try {
+          return await prepare(item);
+        } catch (error) {
+          return { skipped: `${item.origin}: ${(error as Error).message}` };
+        }
+      },
+      onRecord: renderer.delivery,
+      onSkipped: (index, reason) => renderer.skipped(selected[index]?.origin ?? "", reason),
+      onProgress: (done, stats) => {
+        const now = performance.now();
+        if (now - lastProgress < 100 && done < total) return;
+        lastProgress = now;
+        renderer.progress(done, total, stats, now - started);
+      },
+    });
+    if (result.fatal) throw fatalConnectionError(result.fatal);
+    renderer.summary(result.stats, result.durationMs, result.skipped + problems.length);
+    if (problems.length > 0 || result.skipped > 0) return EXIT.USAGE;
+    return result.stats.passed === result.stats.total ? EXIT.OK : EXIT.CHECK_FAILED;
+  } finally {
+    await client.close();
+  }
+}
+
+function parseFilters(texts: string[]): ReplayFilter[] {
+  return texts.map((text) => {
+    const filter = parseFilter(text);
+    if (!filter)
+      throw usageError(`--filter "${text}": use event=<type>, inbox=<inbox_id>, id=<event_id>, or a bare value`);
+    return filter;
+  });
+}
+
+/**
+ * Filter, order, then keep the newest N. The default order is the inputs' own: files as given,
+ * each folder's events as they arrived; --sort occurred_at orders everything by when it happened.
+ */
+function select(items: IndexedItem[], filters: ReplayFilter[], options: ReplayCommandOptions): IndexedItem[] {
+  const kept = items.filter((item) => matchesFilters(item.meta, filters));
+  if (options.sort === "occurred_at") {
+    const key = (item: IndexedItem) => item.meta.occurredAt ?? item.meta.receivedAt;
+    kept.sort((a, b) => key(a).localeCompare(key(b)) || a.order - b.order);
+  }
+  return options.last !== undefined ? kept.slice(-options.last) : kept;
+}
+
+async function dryRun(
+  items: IndexedItem[],
+  prepare: (item: IndexedItem) => Promise<PreparedDelivery>,
+  url: string | undefined,
+  ctx: CommandContext,
+  json: boolean,
+  problems: number,
+): Promise<ExitCode> {
+  const target = new URL(url ?? "http://localhost/webhooks");
+  let failed = problems;
+  for (const item of items) {
+    try {
+      const prepared = await prepare(item);
+      for (const note of prepared.notes ?? []) ctx.output.err(ctx.output.errColor.yellow(`! ${note}`));
+      renderRawRequest(ctx.output, target, prepared, { json });
+      if (!json) ctx.output.write("\n");
+    } catch (error) {
+      failed += 1;
+      ctx.output.err(`✗ ${item.origin}: ${(error as Error).message}`);
+    }
+  }
+  return failed > 0 ? EXIT.USAGE : EXIT.OK;
+}

@@ -1,0 +1,193 @@
+/**
+ * Preparing a saved request for replay: re-sign it with a fresh timestamp (the default), or keep
+ * its captured headers; optionally give it a new event id or attempt number. The body's bytes are
+ * kept exactly unless a change asks for them to differ. Pure.
+ */
+import type { CapturedRequest } from "./capture.js";
+import type { PreparedDelivery } from "./contract.js";
+import { forwardableHeaders, signedRequest, withExtraHeaders } from "./request.js";
+import { checkTimestamp, DEFAULT_TOLERANCE_SECONDS, describeAge, verify } from "./signature.js";
+
+/** One thing to replay: a captured request, or a bare event body to sign fresh. */
+export interface ReplayItem {
+  /** "file.json", "events.ndjson:12", "standard input". */
+  origin: string;
+  kind: "capture" | "raw-http" | "payload";
+  request: CapturedRequest;
+}
+
+/** What filters and sorting look at. */
+export interface ReplayMeta {
+  receivedAt: string;
+  occurredAt?: string;
+  eventType?: string;
+  inboxId?: string;
+  eventId?: string;
+}
+
+export interface ReplayOptions {
+  /** Required unless keepSignature. */
+  secret?: string;
+  keepSignature: boolean;
+  newEventId?: string;
+  attempt?: number;
+  extraHeaders?: ReadonlyArray<readonly [string, string]>;
+}
+
+export function metaOf(request: CapturedRequest): ReplayMeta {
+  const body = parseObject(request.body);
+  const str = (value: unknown) => (typeof value === "string" ? value : undefined);
+  return {
+    receivedAt: request.receivedAt,
+    occurredAt: str(body?.occurred_at),
+    eventType: str(body?.event),
+    inboxId: str(body?.inbox_id),
+    eventId: request.headers["x-event-id"] ?? str(body?.event_id),
+  };
+}
+
+export interface ReplayFilter {
+  field: "event" | "inbox" | "id" | "any";
+  value: string;
+}
+
+/** "event=message.received", "inbox=inb_1", "id=evt_1", or a bare value matching any of them. */
+export function parseFilter(text: string): ReplayFilter | undefined {
+  const match = /^(event|type|inbox|inbox_id|id|event_id)=(.+)$/.exec(text);
+  if (!match) return text.includes("=") ? undefined : { field: "any", value: text };
+  const key = match[1] ?? "";
+  const field = key === "type" || key === "event" ? "event" : key.startsWith("inbox") ? "inbox" : "id";
+  return { field, value: match[2] ?? "" };
+}
+
+export function matchesFilters(meta: ReplayMeta, filters: readonly ReplayFilter[]): boolean {
+  return filters.every((filter) => {
+    const values =
+      filter.field === "event"
+        ? [meta.eventType]
+        : filter.field === "inbox"
+          ? [meta.inboxId]
+          : filter.field === "id"
+            ? [meta.eventId]
+            : [meta.eventType, meta.inboxId, meta.eventId];
+    return values.includes(filter.value);
+  });
+}
+
+/** Build the request to send for one item, with notes for the developer. */
+export function prepareReplay(item: ReplayItem, options: ReplayOptions, nowSeconds: number): PreparedDelivery {
+  const { request } = item;
+  const notes: string[] = [];
+  const meta = metaOf(request);
+  const label = meta.eventType ?? item.kind;
+
+  if (options.keepSignature) {
+    const timestamp = request.headers["x-timestamp"]?.trim() ?? "";
+    const age = checkTimestamp(timestamp, nowSeconds, DEFAULT_TOLERANCE_SECONDS);
+    const stale = !age.within;
+    if (stale) {
+      notes.push(
+        `${item.origin}: sent with its captured signature; ${describeAge(age)}, so a correct handler rejects it (expected)`,
+      );
+    }
+    return {
+      label,
+      eventType: meta.eventType,
+      eventId: meta.eventId,
+      attempt: attemptOf(request.body) ?? 1,
+      headers: withExtraHeaders(forwardableHeaders(request.headers), options.extraHeaders),
+      body: Buffer.from(request.body),
+      notes,
+      expect: stale ? "4xx" : "2xx",
+    };
+  }
+
+  if (options.secret === undefined) throw new Error("replay needs a secret to re-sign");
+  if (item.kind !== "payload" && request.headers["x-signature"]) {
+    const captured = verify({
+      body: request.body,
+      headers: request.headers,
+      secret: options.secret,
+      // Only the signature matters here: captures are old by nature.
+      toleranceSeconds: Number.MAX_SAFE_INTEGER,
+      now: nowSeconds,
+    });
+    if (!captured.valid) {
+      notes.push(
+        `${item.origin}: the captured signature does not verify with this secret (${captured.message}); re-signing with it anyway`,
+      );
+    }
+  }
+
+  const rewritten = rewriteBody(Buffer.from(request.body), { eventId: options.newEventId, attempt: options.attempt });
+  notes.push(...rewritten.notes.map((note) => `${item.origin}: ${note}`));
+  const eventId = options.newEventId ?? meta.eventId;
+  const signed = signedRequest({
+    body: rewritten.body,
+    secret: options.secret,
+    timestamp: nowSeconds,
+    eventId,
+    extraHeaders: [
+      ...(request.headers["content-type"] ? [["Content-Type", request.headers["content-type"]] as const] : []),
+      ...(options.extraHeaders ?? []),
+    ],
+  });
+  return {
+    label,
+    eventType: meta.eventType,
+    eventId,
+    attempt: options.attempt ?? attemptOf(rewritten.body) ?? 1,
+    headers: signed.headers,
+    body: rewritten.body,
+    notes,
+  };
+}
+
+export interface BodyChanges {
+  eventId?: string;
+  attempt?: number;
+}
+
+/**
+ * Change `event_id` and/or `attempt` at the top level of a JSON body, touching only those values'
+ * bytes when it can find them, so the rest of the body stays byte for byte as captured.
+ */
+export function rewriteBody(body: Buffer, changes: BodyChanges): { body: Buffer; notes: string[] } {
+  if (changes.eventId === undefined && changes.attempt === undefined) return { body, notes: [] };
+  const parsed = parseObject(body);
+  if (!parsed) throw new Error("the body is not a JSON object, so its event_id or attempt cannot be changed");
+  let text = body.toString("utf8");
+  const edits: Array<[string, string]> = [];
+  if (changes.eventId !== undefined) edits.push(["event_id", JSON.stringify(changes.eventId)]);
+  if (changes.attempt !== undefined) edits.push(["attempt", String(changes.attempt)]);
+
+  const notes: string[] = [];
+  for (const [key, value] of edits) {
+    const pattern = new RegExp(`("${key}"\\s*:\\s*)("(?:[^"\\\\]|\\\\.)*"|-?\\d+(?:\\.\\d+)?)`);
+    const edited = text.replace(pattern, (_, prefix: string) => `${prefix}${value}`);
+    const check = parseObject(Buffer.from(edited));
+    if (edited !== text && check && JSON.stringify(check[key]) === value) {
+      text = edited;
+      continue;
+    }
+    // Not found at the top level in place: rebuild the JSON (its formatting changes, its content does not).
+    const rebuilt = { ...(parseObject(Buffer.from(text)) ?? parsed), [key]: JSON.parse(value) };
+    text = JSON.stringify(rebuilt);
+    notes.push(`added ${key} by re-serializing the body (compact JSON)`);
+  }
+  return { body: Buffer.from(text), notes };
+}
+
+function attemptOf(body: Uint8Array): number | undefined {
+  const attempt = parseObject(body)?.attempt;
+  return typeof attempt === "number" ? attempt : undefined;
+}
+
+function parseObject(body: Uint8Array): Record<string, unknown> | undefined {
+  try {
+    const value = JSON.parse(Buffer.from(body).toString("utf8"));
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}

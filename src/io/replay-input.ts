@@ -1,0 +1,147 @@
+/**
+ * Reading what `replay` sends: capture files, folders of them, NDJSON files of captures, bare event
+ * bodies, raw HTTP requests, or standard input. A folder's files are only indexed up front (their
+ * metadata), and read again when sent, so memory stays flat for large folders. Unreadable inputs
+ * become errors naming the file; the rest still go.
+ */
+import { readFile, stat } from "node:fs/promises";
+import {
+  type CapturedRequest,
+  CaptureFormatError,
+  fromCaptureObject,
+  isCaptureObject,
+  looksLikeRawHttp,
+  parseRawHttpRequest,
+} from "../core/capture.js";
+import { metaOf, type ReplayItem, type ReplayMeta } from "../core/replay.js";
+import { sanitizeLine } from "../output/sanitize.js";
+import { listCaptureFiles } from "./capture-store.js";
+import { describeReadError } from "./request-input.js";
+
+/** An item found in the inputs: in memory, or a file to read again when it is sent. */
+export interface IndexedItem {
+  origin: string;
+  meta: ReplayMeta;
+  /** Position among the inputs, for a stable order. */
+  order: number;
+  load(): Promise<ReplayItem>;
+}
+
+export interface InputProblem {
+  origin: string;
+  message: string;
+}
+
+export async function indexInputs(
+  paths: string[],
+  readStdin: () => Promise<Buffer>,
+): Promise<{ items: IndexedItem[]; problems: InputProblem[] }> {
+  const items: IndexedItem[] = [];
+  const problems: InputProblem[] = [];
+  const add = (origin: string, parsed: ReplayItem[]) => {
+    for (const item of parsed) {
+      items.push({ origin: item.origin, meta: metaOf(item.request), order: items.length, load: async () => item });
+    }
+  };
+  for (const path of paths) {
+    if (path === "-") {
+      add("standard input", parseDocument(await readStdin(), "standard input", problems));
+      continue;
+    }
+    let isFolder = false;
+    try {
+      isFolder = (await stat(path)).isDirectory();
+    } catch (error) {
+      problems.push({ origin: path, message: describeReadError(path, error) });
+      continue;
+    }
+    if (!isFolder) {
+      try {
+        add(path, parseDocument(await readFile(path), path, problems));
+      } catch (error) {
+        problems.push({ origin: path, message: describeReadError(path, error) });
+      }
+      continue;
+    }
+    const folderItems: IndexedItem[] = [];
+    for (const file of await listCaptureFiles(path)) {
+      try {
+        const [item] = parseDocument(await readFile(file), file, problems);
+        if (!item) continue;
+        folderItems.push({ origin: file, meta: metaOf(item.request), order: 0, load: () => loadFile(file) });
+      } catch (error) {
+        problems.push({ origin: file, message: describeReadError(file, error) });
+      }
+    }
+    // A folder is replayed in the order its events arrived.
+    folderItems.sort((a, b) => a.meta.receivedAt.localeCompare(b.meta.receivedAt) || a.origin.localeCompare(b.origin));
+    for (const item of folderItems) items.push({ ...item, order: items.length });
+  }
+  return { items, problems };
+}
+
+async function loadFile(path: string): Promise<ReplayItem> {
+  const problems: InputProblem[] = [];
+  const [item] = parseDocument(await readFile(path), path, problems);
+  if (!item) throw new CaptureFormatError(problems[0]?.message ?? `${path}: changed since it was read`);
+  return item;
+}
+
+/**
+ * One file's worth of items: a capture, a raw HTTP request, a bare event body, or NDJSON (one
+ * capture or body per line). Problems are pushed with the file (and line) named.
+ */
+export function parseDocument(bytes: Buffer, origin: string, problems: InputProblem[]): ReplayItem[] {
+  const shown = sanitizeLine(origin);
+  try {
+    if (looksLikeRawHttp(bytes)) {
+      const { request } = parseRawHttpRequest(bytes);
+      return [{ origin, kind: "raw-http", request: { ...request, receivedAt: request.receivedAt || "" } }];
+    }
+    const text = bytes.toString("utf8").replace(/^\uFEFF/, "");
+    if (text.trim() === "") throw new CaptureFormatError("it is empty");
+    try {
+      return [fromJson(JSON.parse(text), bytes, origin)];
+    } catch (error) {
+      if (!(error instanceof SyntaxError)) throw error;
+    }
+    const lines = text.split("\n");
+    if (lines.filter((line) => line.trim()).length < 2) {
+      throw new CaptureFormatError("not JSON, NDJSON or a raw HTTP request");
+    }
+    const items: ReplayItem[] = [];
+    lines.forEach((line, index) => {
+      if (!line.trim()) return;
+      const lineOrigin = `${origin}:${index + 1}`;
+      try {
+        items.push(fromJson(JSON.parse(line), Buffer.from(line), lineOrigin));
+      } catch (error) {
+        const message = error instanceof SyntaxError ? "not valid JSON" : (error as Error).message;
+        problems.push({ origin: lineOrigin, message: `${sanitizeLine(lineOrigin)}: ${message}` });
+      }
+    });
+    return items;
+  } catch (error) {
+    if (error instanceof CaptureFormatError) {
+      problems.push({ origin, message: `${shown}: ${error.message}` });
+      return [];
+    }
+    throw error;
+  }
+}
+
+/** A capture object, or a bare event body (kept as the exact bytes given). */
+function fromJson(value: unknown, bytes: Buffer, origin: string): ReplayItem {
+  if (isCaptureObject(value)) return { origin, kind: "capture", request: fromCaptureObject(value).request };
+  if (typeof value === "object" && value !== null && !Array.isArray(value) && "event" in value) {
+    const request: CapturedRequest = {
+      receivedAt: "",
+      method: "POST",
+      path: "/",
+      headers: { "content-type": "application/json" },
+      body: bytes,
+    };
+    return { origin, kind: "payload", request };
+  }
+  throw new CaptureFormatError('neither a capture (no "format" field) nor an event body (no "event" field)');
+}

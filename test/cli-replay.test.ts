@@ -1,0 +1,281 @@
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { serializeCapture } from "../src/core/capture.js";
+import { sign } from "../src/core/signature.js";
+import { runCli, tempDir } from "./helpers/cli.js";
+import { messageEvent, post, signedEvent } from "./helpers/http.js";
+import { startListen } from "./helpers/listen.js";
+import { closedPort, openMailHandler, type RecordedRequest, startServer, type TestServer } from "./helpers/servers.js";
+
+const SECRET = "whsec_replay_7e6d5c4b3a29";
+const env = { OPENMAIL_WEBHOOK_SECRET: SECRET };
+const cleanups: Array<() => Promise<unknown>> = [];
+
+afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
+});
+
+async function handler(flawless = true): Promise<TestServer> {
+  const server = await startServer(flawless ? openMailHandler(SECRET) : () => ({ status: 200, body: "ok" }));
+  cleanups.push(() => server.close());
+  return server;
+}
+
+const lines = (stdout: string) =>
+  stdout
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
+
+/** A capture file as listen writes it, signed at `timestamp`. */
+function writeCapture(
+  dir: string,
+  name: string,
+  event: Record<string, unknown>,
+  options: { timestamp?: number; receivedAt?: string; body?: string; secret?: string } = {},
+) {
+  const body = Buffer.from(options.body ?? JSON.stringify(event));
+  const timestamp = String(options.timestamp ?? Math.floor(Date.now() / 1000));
+  const path = join(dir, name);
+  writeFileSync(
+    path,
+    serializeCapture({
+      receivedAt: options.receivedAt ?? new Date(Number(timestamp) * 1000).toISOString(),
+      method: "POST",
+      path: "/webhooks",
+      headers: {
+        "content-type": "application/json",
+        "x-timestamp": timestamp,
+        "x-signature": sign(options.secret ?? SECRET, timestamp, body),
+        "x-event-id": String(event.event_id),
+        host: "example.ngrok-free.app",
+      },
+      body,
+    }),
+  );
+  return { path, body };
+}
+
+const ids = (requests: RecordedRequest[]) => requests.map((r) => JSON.parse(r.body.toString()).event_id);
+
+describe("replay: round trip through listen", () => {
+  it("re-sends what listen saved, freshly signed, with the exact bytes", async () => {
+    const lp = await startListen([], { env });
+    cleanups.push(() => lp.stop("SIGKILL"));
+    const original = Buffer.from(
+      `{"event":"message.received", "event_id":"evt_rt_1","inbox_id":"inb_1",\n "attempt":1}`,
+    );
+    const request = signedEvent(
+      SECRET,
+      { event_id: "evt_rt_1" },
+      { body: original, timestamp: Math.floor(Date.now() / 1000) - 200 },
+    );
+    expect((await post(lp.url, request.headers, request.body)).status).toBe(200);
+    const record = await lp.waitFor((r) => r.type === "event");
+    const app = await handler();
+
+    const result = await runCli(["replay", String(record.capturePath), "--url", `${app.url}/webhooks`], { env });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/✓ 200 OK/);
+    const [replayed] = app.requests;
+    expect(replayed?.body.equals(original)).toBe(true);
+    expect(replayed?.headers["x-event-id"]).toBe("evt_rt_1");
+    expect(replayed?.headers["x-timestamp"]).not.toBe(request.headers["X-Timestamp"]);
+    expect(replayed?.url).toBe("/webhooks");
+  });
+});
+
+describe("replay: signatures", () => {
+  it("--keep-signature sends the captured headers untouched; a correct handler rejects the stale capture, as expected", async () => {
+    const dir = tempDir();
+    const old = Math.floor(Date.now() / 1000) - 3600;
+    const { path, body } = writeCapture(dir, "old.json", messageEvent(), { timestamp: old });
+    const app = await handler();
+    const result = await runCli(["replay", path, "--keep-signature", "--url", app.url, "--json"], { env: {} });
+    expect(result.code).toBe(0);
+    const [delivery] = lines(result.stdout);
+    expect(delivery).toMatchObject({ status: 400, expected: "4xx", passed: true });
+    expect(delivery.notes[0]).toMatch(/correct handler rejects it \(expected\)/);
+    expect(app.requests[0]?.headers["x-timestamp"]).toBe(String(old));
+    expect(app.requests[0]?.body.equals(body)).toBe(true);
+
+    // A handler without replay protection accepts it: that is the failure.
+    const lax = await handler(false);
+    const laxResult = await runCli(["replay", path, "--keep-signature", "--url", lax.url], { env: {} });
+    expect(laxResult.code).toBe(1);
+    expect(laxResult.stdout).toMatch(/should have been rejected/);
+  });
+
+  it("says so before sending when the captured signature does not verify with the secret", async () => {
+    const dir = tempDir();
+    const { path } = writeCapture(dir, "other.json", messageEvent(), { secret: "someone-elses-secret" });
+    const app = await handler();
+    const result = await runCli(["replay", path, "--url", app.url], { env });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/captured signature does not verify with this secret/);
+  });
+
+  it("--new-event-id and --attempt change only those values, and re-sign", async () => {
+    const dir = tempDir();
+    const original = '{"event":"message.received",  "event_id": "evt_keep_me", "attempt": 1, "inbox_id":"inb_1"}\n';
+    const { path } = writeCapture(dir, "e.json", { event_id: "evt_keep_me" }, { body: original });
+    const app = await handler();
+    const result = await runCli(["replay", path, "--new-event-id", "--attempt", "3", "--url", app.url, "--json"], {
+      env,
+    });
+    expect(result.code).toBe(0);
+    const sent = app.requests[0];
+    const newId = String(sent?.headers["x-event-id"]);
+    expect(newId).toMatch(/^evt_[0-9a-f]{16}$/);
+    expect(sent?.body.toString()).toBe(original.replace("evt_keep_me", newId).replace('"attempt": 1', '"attempt": 3'));
+    expect(lines(result.stdout)[0]).toMatchObject({ attempt: 3, retry: null, passed: true });
+  });
+});
+
+describe("replay: inputs", () => {
+  it("replays a folder in arrival order, or by occurred_at, with --filter and --last", async () => {
+    const dir = tempDir();
+    const at = (minute: number) => `2026-11-26T10:0${minute}:00.000Z`;
+    writeCapture(dir, "b.json", messageEvent({ event_id: "evt_2", occurred_at: at(1), inbox_id: "inb_a" }), {
+      receivedAt: at(5),
+    });
+    writeCapture(dir, "a.json", messageEvent({ event_id: "evt_1", occurred_at: at(3), inbox_id: "inb_b" }), {
+      receivedAt: at(4),
+    });
+    writeCapture(
+      dir,
+      "c.json",
+      {
+        event: "pod.suspended",
+        event_id: "evt_3",
+        occurred_at: at(2),
+        inbox_id: null,
+        pod_id: "pod_1",
+        reason: "abuse",
+      },
+      { receivedAt: at(6) },
+    );
+    const app = await handler();
+    const run = (...args: string[]) => runCli(["replay", dir, "--url", app.url, ...args], { env });
+
+    expect((await run()).code).toBe(0);
+    expect(ids(app.requests.splice(0))).toEqual(["evt_1", "evt_2", "evt_3"]);
+    expect((await run("--sort", "occurred_at")).code).toBe(0);
+    expect(ids(app.requests.splice(0))).toEqual(["evt_2", "evt_3", "evt_1"]);
+    expect((await run("--filter", "event=message.received")).code).toBe(0);
+    expect(ids(app.requests.splice(0))).toEqual(["evt_1", "evt_2"]);
+    expect((await run("--filter", "inbox=inb_a")).code).toBe(0);
+    expect(ids(app.requests.splice(0))).toEqual(["evt_2"]);
+    expect((await run("--filter", "evt_3")).code).toBe(0);
+    expect(ids(app.requests.splice(0))).toEqual(["evt_3"]);
+    expect((await run("--last", "2")).code).toBe(0);
+    expect(ids(app.requests.splice(0))).toEqual(["evt_2", "evt_3"]);
+    const none = await run("--filter", "id=evt_none");
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/none of the 3 event\(s\) matched --filter/);
+  });
+
+  it("reads NDJSON, standard input, bare event bodies and raw HTTP requests", async () => {
+    const dir = tempDir();
+    const capture = (id: string) =>
+      JSON.stringify(
+        JSON.parse(
+          serializeCapture({
+            receivedAt: "2026-11-26T10:00:00.000Z",
+            method: "POST",
+            path: "/webhooks",
+            headers: { "x-event-id": id },
+            body: Buffer.from(JSON.stringify(messageEvent({ event_id: id }))),
+          }),
+        ),
+      );
+    const ndjson = join(dir, "events.ndjson");
+    writeFileSync(ndjson, `${capture("evt_n1")}\n${capture("evt_n2")}\n`);
+    const bare = join(dir, "body.json");
+    const bareBody = JSON.stringify(messageEvent({ event_id: "evt_bare" }), null, 2);
+    writeFileSync(bare, bareBody);
+    const raw = join(dir, "request.http");
+    const rawBody = JSON.stringify(messageEvent({ event_id: "evt_raw" }));
+    writeFileSync(
+      raw,
+      `POST /webhooks HTTP/1.1\r\nHost: x\r\nX-Event-Id: evt_raw\r\nContent-Type: application/json\r\n\r\n${rawBody}`,
+    );
+    const app = await handler();
+
+    const result = await runCli(["replay", ndjson, bare, raw, "--url", app.url], { env });
+    expect(result.code).toBe(0);
+    expect(ids(app.requests)).toEqual(["evt_n1", "evt_n2", "evt_bare", "evt_raw"]);
+    expect(app.requests[2]?.body.toString()).toBe(bareBody);
+    expect(app.requests[2]?.headers["x-event-id"]).toBe("evt_bare");
+
+    const stdin = await runCli(["replay", "-", "--url", app.url], { env, input: capture("evt_stdin") });
+    expect(stdin.code).toBe(0);
+    expect(ids(app.requests).at(-1)).toBe("evt_stdin");
+  });
+
+  it("names each unreadable or malformed input in one line, sends the rest, and exits 2", async () => {
+    const dir = tempDir();
+    const { path: good } = writeCapture(dir, "good.json", messageEvent({ event_id: "evt_good" }));
+    const broken = join(dir, "broken.json");
+    writeFileSync(broken, "{ not json");
+    const wrongShape = join(dir, "shape.json");
+    writeFileSync(wrongShape, '{"hello": "world"}');
+    const app = await handler();
+    const result = await runCli(["replay", good, broken, wrongShape, "/nonexistent/x.json", "--url", app.url], { env });
+    expect(result.code).toBe(2);
+    expect(ids(app.requests)).toEqual(["evt_good"]);
+    expect(result.stderr).toMatch(/broken\.json: not JSON, NDJSON or a raw HTTP request/);
+    expect(result.stderr).toMatch(/shape\.json: neither a capture .* nor an event body/);
+    expect(result.stderr).toMatch(/\/nonexistent\/x\.json: no such file/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("a folder's bad file is named too, and NDJSON lines are numbered", async () => {
+    const dir = tempDir();
+    const folder = join(dir, "events");
+    mkdirSync(folder);
+    writeCapture(folder, "1.json", messageEvent({ event_id: "evt_ok" }));
+    writeFileSync(join(folder, "2.json"), "garbage");
+    const ndjson = join(dir, "x.ndjson");
+    writeFileSync(ndjson, `${JSON.stringify(messageEvent({ event_id: "evt_line1" }))}\nnot json\n`);
+    const app = await handler();
+    const result = await runCli(["replay", folder, ndjson, "--url", app.url, "--json"], { env });
+    expect(result.code).toBe(2);
+    const records = lines(result.stdout);
+    expect(records.filter((r) => r.type === "error").map((r) => r.source)).toEqual([
+      join(folder, "2.json"),
+      `${ndjson}:2`,
+    ]);
+    expect(ids(app.requests)).toEqual(["evt_ok", "evt_line1"]);
+    expect(records.at(-1)).toMatchObject({ type: "summary", sent: 2, skipped: 2 });
+  });
+
+  it("--dry-run prints the requests without sending", async () => {
+    const dir = tempDir();
+    const { path } = writeCapture(dir, "e.json", messageEvent({ event_id: "evt_dry" }));
+    const result = await runCli(["replay", path, "--dry-run"], { env });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^POST \/webhooks HTTP\/1\.1/);
+    expect(result.stdout).toMatch(/X-Event-Id: evt_dry/);
+    expect(readdirSync(dir)).toEqual(["e.json"]);
+  });
+
+  it.each([
+    [["replay", "x.json"], /needs --url/],
+    [["replay", "x.json", "--url", "http://127.0.0.1:1", "--filter", "color=blue"], /--filter "color=blue"/],
+  ])("exits 2 for bad usage %j", async (args, message) => {
+    const result = await runCli(args, { env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+  });
+
+  it("exits 2 when nothing listens at the URL", async () => {
+    const dir = tempDir();
+    const { path } = writeCapture(dir, "e.json", messageEvent());
+    const result = await runCli(["replay", path, "--url", `http://127.0.0.1:${await closedPort()}/webhooks`], { env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/connection refused/);
+  });
+});

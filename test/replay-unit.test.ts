@@ -1,0 +1,73 @@
+import { describe, expect, it } from "vitest";
+import { matchesFilters, parseFilter, prepareReplay, rewriteBody } from "../src/core/replay.js";
+import { verify } from "../src/core/signature.js";
+
+describe("rewriteBody", () => {
+  it("changes only the value's bytes when the key is at the top level", () => {
+    const body = Buffer.from('{ "event_id" : "evt_a", "attempt":1,\n"message":{"event_id":"nested"} }');
+    const { body: out, notes } = rewriteBody(body, { eventId: "evt_b", attempt: 4 });
+    expect(out.toString()).toBe('{ "event_id" : "evt_b", "attempt":4,\n"message":{"event_id":"nested"} }');
+    expect(notes).toEqual([]);
+  });
+
+  it("re-serializes, and says so, when the key is missing or only nested", () => {
+    const body = Buffer.from('{"message":{"attempt":9},"event":"pod.suspended"}');
+    const { body: out, notes } = rewriteBody(body, { attempt: 2 });
+    expect(JSON.parse(out.toString())).toEqual({ message: { attempt: 9 }, event: "pod.suspended", attempt: 2 });
+    expect(notes[0]).toMatch(/re-serializing/);
+  });
+
+  it("leaves the body alone without changes, and refuses a non-JSON body", () => {
+    const body = Buffer.from("not json");
+    expect(rewriteBody(body, {}).body).toBe(body);
+    expect(() => rewriteBody(body, { attempt: 2 })).toThrow(/not a JSON object/);
+  });
+});
+
+describe("prepareReplay", () => {
+  const request = {
+    receivedAt: "2026-11-26T10:00:00.000Z",
+    method: "POST",
+    path: "/webhooks",
+    headers: { "x-event-id": "evt_1", "x-timestamp": "1700000000", "x-signature": "0".repeat(64), host: "h" },
+    body: Buffer.from('{"event":"message.received","event_id":"evt_1","attempt":1}'),
+  };
+
+  it("re-signs the exact bytes with a fresh timestamp by default", () => {
+    const prepared = prepareReplay(
+      { origin: "x", kind: "capture", request },
+      { secret: "s", keepSignature: false },
+      1800000000,
+    );
+    expect(prepared.body.equals(request.body)).toBe(true);
+    expect(prepared.headers["X-Timestamp"]).toBe("1800000000");
+    expect(prepared.headers["X-Event-Id"]).toBe("evt_1");
+    expect(verify({ body: prepared.body, headers: prepared.headers, secret: "s", now: 1800000000 }).valid).toBe(true);
+    expect(prepared.notes?.[0]).toMatch(/captured signature does not verify/);
+    expect(prepared.headers.host).toBeUndefined();
+  });
+
+  it("keeps the captured headers and expects a rejection when they are stale", () => {
+    const prepared = prepareReplay({ origin: "x", kind: "capture", request }, { keepSignature: true }, 1800000000);
+    expect(prepared.expect).toBe("4xx");
+    expect(prepared.headers["x-signature"]).toBe("0".repeat(64));
+    const fresh = prepareReplay({ origin: "x", kind: "capture", request }, { keepSignature: true }, 1700000100);
+    expect(fresh.expect).toBe("2xx");
+  });
+});
+
+describe("filters", () => {
+  const meta = { receivedAt: "", eventType: "message.received", inboxId: "inb_1", eventId: "evt_1" };
+  it("parses and matches event, inbox, id and bare values", () => {
+    expect(parseFilter("type=message.received")).toEqual({ field: "event", value: "message.received" });
+    expect(parseFilter("inbox_id=inb_1")).toEqual({ field: "inbox", value: "inb_1" });
+    expect(parseFilter("color=blue")).toBeUndefined();
+    expect(
+      matchesFilters(
+        meta,
+        [parseFilter("event=message.received"), parseFilter("inb_1")].filter((f) => f !== undefined),
+      ),
+    ).toBe(true);
+    expect(matchesFilters(meta, [{ field: "id", value: "evt_2" }])).toBe(false);
+  });
+});
