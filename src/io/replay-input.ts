@@ -38,14 +38,14 @@ export async function indexInputs(
 ): Promise<{ items: IndexedItem[]; problems: InputProblem[] }> {
   const items: IndexedItem[] = [];
   const problems: InputProblem[] = [];
-  const add = (origin: string, parsed: ReplayItem[]) => {
+  const add = (parsed: ReplayItem[]) => {
     for (const item of parsed) {
       items.push({ origin: item.origin, meta: metaOf(item.request), order: items.length, load: async () => item });
     }
   };
   for (const path of paths) {
     if (path === "-") {
-      add("standard input", parseDocument(await readStdin(), "standard input", problems));
+      add(parseDocument(await readStdin(), "standard input", problems));
       continue;
     }
     let isFolder = false;
@@ -57,7 +57,7 @@ export async function indexInputs(
     }
     if (!isFolder) {
       try {
-        add(path, parseDocument(await readFile(path), path, problems));
+        add(parseDocument(await readFile(path), path, problems));
       } catch (error) {
         problems.push({ origin: path, message: describeReadError(path, error) });
       }
