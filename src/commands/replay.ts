@@ -9,12 +9,12 @@ import type { PreparedDelivery } from "../core/contract.js";
 import { matchesFilters, parseFilter, prepareReplay, type ReplayFilter, type ReplayOptions } from "../core/replay.js";
 import { unixSeconds } from "../core/request.js";
 import { EXIT, type ExitCode, inputError, usageError } from "../errors.js";
-import { fatalConnectionError, runDeliveries } from "../io/delivery-runner.js";
 import { createHttpClient } from "../io/http-client.js";
 import { type IndexedItem, indexInputs } from "../io/replay-input.js";
 import { createDeliveryRenderer } from "../output/delivery-report.js";
 import { renderRawRequest } from "../output/request-print.js";
 import type { CommandContext } from "./context.js";
+import { deliverAndReport } from "./deliver.js";
 
 export interface ReplayCommandOptions {
   url?: string;
@@ -75,15 +75,16 @@ export async function runReplay(
   if (options.dryRun) return dryRun(selected, prepare, url, ctx, Boolean(options.json), problems.length);
 
   const client = createHttpClient({ timeoutMs: options.timeout, connections: options.concurrency });
-  const started = performance.now();
-  let lastProgress = 0;
   try {
-    const result = await runDeliveries({
+    return await deliverAndReport({
       total,
       concurrency: options.concurrency,
       url: url as string,
       client,
       secret,
+      renderer,
+      unreadable: problems.length,
+      originOf: (index) => selected[index]?.origin ?? "",
       prepare: async (index) => {
         const item = selected[index] as IndexedItem;
         try {
@@ -92,19 +93,7 @@ export async function runReplay(
           return { skipped: `${item.origin}: ${(error as Error).message}` };
         }
       },
-      onRecord: renderer.delivery,
-      onSkipped: (index, reason) => renderer.skipped(selected[index]?.origin ?? "", reason),
-      onProgress: (done, stats) => {
-        const now = performance.now();
-        if (now - lastProgress < 100 && done < total) return;
-        lastProgress = now;
-        renderer.progress(done, total, stats, now - started);
-      },
     });
-    if (result.fatal) throw fatalConnectionError(result.fatal);
-    renderer.summary(result.stats, result.durationMs, result.skipped + problems.length);
-    if (problems.length > 0 || result.skipped > 0) return EXIT.USAGE;
-    return result.stats.passed === result.stats.total ? EXIT.OK : EXIT.CHECK_FAILED;
   } finally {
     await client.close();
   }

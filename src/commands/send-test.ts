@@ -13,12 +13,13 @@ import { signedRequest, unixSeconds } from "../core/request.js";
 import { buildScenario, judgeStep, SCENARIO_NAMES, type ScenarioName } from "../core/scenarios.js";
 import { EXIT, type ExitCode, inputError, usageError } from "../errors.js";
 import { type CaptureStore, openCaptureStore } from "../io/capture-store.js";
-import { buildRecord, fatalConnectionError, runDeliveries } from "../io/delivery-runner.js";
+import { buildRecord, fatalConnectionError } from "../io/delivery-runner.js";
 import { createHttpClient, type HttpClient } from "../io/http-client.js";
 import { readFileOrStdin } from "../io/request-input.js";
 import { createDeliveryRenderer, renderScenarioTable, type ScenarioRow } from "../output/delivery-report.js";
 import { renderRawRequest } from "../output/request-print.js";
 import type { CommandContext } from "./context.js";
+import { deliverAndReport } from "./deliver.js";
 
 export interface SendTestOptions {
   url?: string;
@@ -167,16 +168,14 @@ async function sendEvents(
   ctx: CommandContext,
   store: CaptureStore | undefined,
 ): Promise<ExitCode> {
-  const renderer = createDeliveryRenderer(ctx.output, { json: Boolean(options.json), total: options.count, url });
   const target = new URL(url);
-  const started = performance.now();
-  let lastProgress = 0;
-  const result = await runDeliveries({
+  return deliverAndReport({
     total: options.count,
     concurrency: options.concurrency,
     url,
     client,
     secret: secret.secret,
+    renderer: createDeliveryRenderer(ctx.output, { json: Boolean(options.json), total: options.count, url }),
     prepare: async () => {
       const prepared = prepareEvent(options, secret, makeEvent, ctx.now());
       // Saved before it is sent, so the file exists even if the endpoint never answers.
@@ -185,17 +184,7 @@ async function sendEvents(
         : undefined;
       return { ...prepared, capturePath };
     },
-    onRecord: renderer.delivery,
-    onProgress: (done, stats) => {
-      const now = performance.now();
-      if (now - lastProgress < 100 && done < options.count) return;
-      lastProgress = now;
-      renderer.progress(done, options.count, stats, now - started);
-    },
   });
-  if (result.fatal) throw fatalConnectionError(result.fatal);
-  renderer.summary(result.stats, result.durationMs, result.skipped);
-  return result.stats.passed === result.stats.total ? EXIT.OK : EXIT.CHECK_FAILED;
 }
 
 async function runScenarios(
