@@ -4,7 +4,6 @@
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
-import { createContext } from "./commands/context.js";
 import {
   byteSizeOption,
   collect,
@@ -21,9 +20,12 @@ import {
 } from "./commands/options.js";
 import { CliError, EXIT, type ExitCode } from "./errors.js";
 
-const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
-  version: string;
-};
+// The bundled CLI (scripts/bundle.mjs) has the version compiled in; the plain tsc build reads it.
+declare const __OPENMAIL_HOOKS_VERSION__: string | undefined;
+const version =
+  typeof __OPENMAIL_HOOKS_VERSION__ === "string"
+    ? __OPENMAIL_HOOKS_VERSION__
+    : (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
 // Listed here rather than imported, so `--help` does not load the core modules.
 const EVENT_TYPE_CHOICES = [
@@ -53,7 +55,9 @@ function buildProgram(setExitCode: (code: ExitCode) => void): Command {
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(text) });
 
-  const context = (command: Command) => createContext(command.optsWithGlobals() as { envFile?: string });
+  // Loaded on use, so --help and --version load neither dotenv nor chalk.
+  const context = async (command: Command) =>
+    (await import("./commands/context.js")).createContext(command.optsWithGlobals() as { envFile?: string });
 
   program
     .command("verify")
@@ -79,7 +83,7 @@ Exit codes: 0 valid, 1 invalid, 2 unreadable input or usage error.`,
     )
     .action(async (file, options, command) => {
       const { runVerify } = await import("./commands/verify.js");
-      setExitCode(await runVerify(file, options, context(command)));
+      setExitCode(await runVerify(file, options, await context(command)));
     });
 
   program
@@ -135,7 +139,7 @@ Without a forward target, listen answers 200 to a verified event and 400 to one 
     )
     .action(async (options, command) => {
       const { runListen } = await import("./commands/listen.js");
-      setExitCode(await runListen(options, context(command)));
+      setExitCode(await runListen(options, await context(command)));
     });
 
   program
@@ -184,7 +188,7 @@ nothing reachable at the URL.`,
     )
     .action(async (files, options, command) => {
       const { runReplay } = await import("./commands/replay.js");
-      setExitCode(await runReplay(files, options, context(command)));
+      setExitCode(await runReplay(files, options, await context(command)));
     });
 
   program
@@ -233,7 +237,7 @@ Exit codes: 0 every delivery accepted (or every scenario passed), 1 a delivery o
     )
     .action(async (options, command) => {
       const { runSendTest } = await import("./commands/send-test.js");
-      setExitCode(await runSendTest(options, context(command)));
+      setExitCode(await runSendTest(options, await context(command)));
     });
 
   return program;
@@ -267,6 +271,14 @@ function reportError(error: unknown): ExitCode {
     `openmail-hooks: unexpected error: ${detail}\n(set OPENMAIL_HOOKS_DEBUG=1 for a stack trace, and please report it)\n`,
   );
   return EXIT.CHECK_FAILED;
+}
+
+// A reader that goes away (`openmail-hooks ... | head`) ends the run quietly, not with a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    process.exit(typeof process.exitCode === "number" ? process.exitCode : 0);
+  });
 }
 
 const exitCode = await main();

@@ -5,7 +5,7 @@
  * and a receiver rejects timestamps more than 300 s from now, in either direction.
  * This module is the only place that computes the HMAC; every command goes through `sign`.
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac } from "node:crypto";
 
 /** The raw body: the exact bytes on the wire. A string is taken as its UTF-8 bytes. */
 export type RawBody = Uint8Array | string;
@@ -42,18 +42,33 @@ export function getHeader(headers: HeaderSource, name: string): string | undefin
     const value = (headers as { get(name: string): string | null }).get(wanted);
     return value ?? undefined;
   }
-  for (const [key, value] of Object.entries(headers)) {
-    if (key.toLowerCase() !== wanted || value === undefined) continue;
-    if (Array.isArray(value)) return value.join(", ");
-    return String(value);
+  const record = headers as Record<string, string | readonly string[] | number | undefined>;
+  // Node's IncomingHttpHeaders are lower-cased already: try that first, then any case.
+  const direct = Object.hasOwn(record, wanted) ? record[wanted] : undefined;
+  if (direct !== undefined) return headerText(direct);
+  for (const key in record) {
+    if (!Object.hasOwn(record, key) || key.toLowerCase() !== wanted) continue;
+    const value = record[key];
+    if (value !== undefined) return headerText(value);
   }
   return undefined;
 }
 
-/** Constant-time comparison of a candidate signature with the expected lowercase hex. */
+function headerText(value: string | readonly string[] | number): string {
+  return Array.isArray(value) ? value.join(", ") : String(value);
+}
+
+/**
+ * Constant-time comparison of a candidate signature with the expected lowercase hex: every one of
+ * the 64 characters is compared whatever the first difference. Done on the strings rather than with
+ * crypto.timingSafeEqual, whose two Buffer allocations per call cost about 15% of verifying a
+ * 4 KiB body (BENCHMARKS.md); the lengths and alphabet are checked first, so no length leaks.
+ */
 export function signaturesEqual(expectedHex: string, candidate: string): boolean {
   if (!HEX_SIGNATURE.test(candidate) || !HEX_SIGNATURE.test(expectedHex)) return false;
-  return timingSafeEqual(Buffer.from(expectedHex, "hex"), Buffer.from(candidate, "hex"));
+  let difference = 0;
+  for (let i = 0; i < 64; i++) difference |= expectedHex.charCodeAt(i) ^ candidate.charCodeAt(i);
+  return difference === 0;
 }
 
 export type VerifyFailureReason =
@@ -142,8 +157,7 @@ export function verify(input: VerifyInput): Verdict {
     };
   }
 
-  const expected = sign(input.secret, rawTimestamp, input.body);
-  if (!signaturesEqual(expected, signature)) {
+  if (!signaturesEqual(sign(input.secret, rawTimestamp, input.body), signature)) {
     return {
       valid: false,
       reason: "signature_mismatch",

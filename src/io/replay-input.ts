@@ -2,9 +2,11 @@
  * Reading what `replay` sends: capture files, folders of them, NDJSON files of captures, bare event
  * bodies, raw HTTP requests, or standard input. A folder's files are only indexed up front (their
  * metadata), and read again when sent, so memory stays flat for large folders. Unreadable inputs
- * become errors naming the file; the rest still go.
+ * become errors naming the file; the rest still go. Files are read synchronously: this is a batch
+ * command, and a sync read of a small file costs a fraction of an async one (see capture-store.ts).
  */
-import { readFile, stat } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { stat } from "node:fs/promises";
 import {
   type CapturedRequest,
   CaptureFormatError,
@@ -57,7 +59,7 @@ export async function indexInputs(
     }
     if (!isFolder) {
       try {
-        add(parseDocument(await readFile(path), path, problems));
+        add(parseDocument(readFileSync(path), path, problems));
       } catch (error) {
         problems.push({ origin: path, message: describeReadError(path, error) });
       }
@@ -66,7 +68,7 @@ export async function indexInputs(
     const folderItems: IndexedItem[] = [];
     for (const file of await listCaptureFiles(path)) {
       try {
-        const [item] = parseDocument(await readFile(file), file, problems);
+        const [item] = parseDocument(readFileSync(file), file, problems);
         if (!item) continue;
         folderItems.push({ origin: file, meta: metaOf(item.request), order: 0, load: () => loadFile(file) });
       } catch (error) {
@@ -82,7 +84,7 @@ export async function indexInputs(
 
 async function loadFile(path: string): Promise<ReplayItem> {
   const problems: InputProblem[] = [];
-  const [item] = parseDocument(await readFile(path), path, problems);
+  const [item] = parseDocument(readFileSync(path), path, problems);
   if (!item) throw new CaptureFormatError(problems[0]?.message ?? `${path}: changed since it was read`);
   return item;
 }
