@@ -127,6 +127,7 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
 
   await stopped;
   await listener.close(SHUTDOWN_GRACE_MS);
+  await pipeline.drain();
   await tunnel?.supervised.close();
   await client?.close();
   renderer.summary(pipeline.stats(), store?.dir);

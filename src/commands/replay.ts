@@ -3,13 +3,14 @@
  * timestamp (or with their captured signature, to check that a handler rejects stale replays).
  * Shares delivery and reporting with send-test.
  */
-import { randomBytes } from "node:crypto";
 import { requireSecret } from "../config/environment.js";
 import type { PreparedDelivery } from "../core/contract.js";
+import { newId } from "../core/fake-events.js";
 import { matchesFilters, parseFilter, prepareReplay, type ReplayFilter, type ReplayOptions } from "../core/replay.js";
 import { unixSeconds } from "../core/request.js";
 import { EXIT, type ExitCode, inputError, usageError } from "../errors.js";
 import { createHttpClient } from "../io/http-client.js";
+import { randomHex } from "../io/random.js";
 import { type IndexedItem, indexInputs } from "../io/replay-input.js";
 import { createDeliveryRenderer } from "../output/delivery-report.js";
 import { renderRawRequest } from "../output/request-print.js";
@@ -68,7 +69,7 @@ export async function runReplay(
   };
   const prepare = async (item: IndexedItem): Promise<PreparedDelivery> => {
     const loaded = await item.load();
-    const newEventId = options.newEventId ? `evt_${randomBytes(8).toString("hex")}` : undefined;
+    const newEventId = options.newEventId ? newId("evt", randomHex) : undefined;
     return prepareReplay(loaded, { ...replayOptions, newEventId }, unixSeconds(ctx.now()));
   };
 

@@ -3,18 +3,18 @@
  * endpoint, and judge the answers against OpenMail's contract; with --scenario, a conformance check
  * of the developer's handler.
  */
-import { randomBytes } from "node:crypto";
 import { type ResolvedSecret, requireSecret } from "../config/environment.js";
 import { type CapturedRequest, normalizeHeaders } from "../core/capture.js";
 import { isFatalNetworkError, type PreparedDelivery } from "../core/contract.js";
 import { EVENT_TYPES, isKnownEventType, SUSPENSION_REASONS } from "../core/events.js";
-import { buildFakeEvent, deepMerge, type RandomHex } from "../core/fake-events.js";
+import { buildFakeEvent, deepMerge } from "../core/fake-events.js";
 import { signedRequest, unixSeconds } from "../core/request.js";
 import { buildScenario, judgeStep, SCENARIO_NAMES, type ScenarioName } from "../core/scenarios.js";
 import { EXIT, type ExitCode, inputError, usageError } from "../errors.js";
 import { type CaptureStore, openCaptureStore } from "../io/capture-store.js";
 import { buildRecord, fatalConnectionError } from "../io/delivery-runner.js";
 import { createHttpClient, type HttpClient } from "../io/http-client.js";
+import { randomHex } from "../io/random.js";
 import { readFileOrStdin } from "../io/request-input.js";
 import { createDeliveryRenderer, renderScenarioTable, type ScenarioRow } from "../output/delivery-report.js";
 import { renderRawRequest } from "../output/request-print.js";
@@ -44,11 +44,6 @@ export interface SendTestOptions {
   count: number;
   concurrency: number;
 }
-
-const randomHex: RandomHex = (length) =>
-  randomBytes(Math.ceil(length / 2))
-    .toString("hex")
-    .slice(0, length);
 
 export async function runSendTest(options: SendTestOptions, ctx: CommandContext): Promise<ExitCode> {
   validate(options, ctx);

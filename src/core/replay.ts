@@ -34,8 +34,7 @@ export interface ReplayOptions {
   extraHeaders?: ReadonlyArray<readonly [string, string]>;
 }
 
-export function metaOf(request: CapturedRequest): ReplayMeta {
-  const body = parseObject(request.body);
+export function metaOf(request: CapturedRequest, body = parseObject(request.body)): ReplayMeta {
   const str = (value: unknown) => (typeof value === "string" ? value : undefined);
   return {
     receivedAt: request.receivedAt,
@@ -78,7 +77,9 @@ export function matchesFilters(meta: ReplayMeta, filters: readonly ReplayFilter[
 export function prepareReplay(item: ReplayItem, options: ReplayOptions, nowSeconds: number): PreparedDelivery {
   const { request } = item;
   const notes: string[] = [];
-  const meta = metaOf(request);
+  const parsed = parseObject(request.body);
+  const meta = metaOf(request, parsed);
+  const capturedAttempt = typeof parsed?.attempt === "number" ? parsed.attempt : undefined;
   const label = meta.eventType ?? item.kind;
 
   if (options.keepSignature) {
@@ -94,7 +95,7 @@ export function prepareReplay(item: ReplayItem, options: ReplayOptions, nowSecon
       label,
       eventType: meta.eventType,
       eventId: meta.eventId,
-      attempt: attemptOf(request.body) ?? 1,
+      attempt: capturedAttempt ?? 1,
       headers: withExtraHeaders(forwardableHeaders(request.headers), options.extraHeaders),
       body: Buffer.from(request.body),
       notes,
@@ -136,7 +137,7 @@ export function prepareReplay(item: ReplayItem, options: ReplayOptions, nowSecon
     label,
     eventType: meta.eventType,
     eventId,
-    attempt: options.attempt ?? attemptOf(rewritten.body) ?? 1,
+    attempt: options.attempt ?? capturedAttempt ?? 1,
     headers: signed.headers,
     body: rewritten.body,
     notes,
@@ -176,11 +177,6 @@ export function rewriteBody(body: Buffer, changes: BodyChanges): { body: Buffer;
     notes.push(`added ${key} by re-serializing the body (compact JSON)`);
   }
   return { body: Buffer.from(text), notes };
-}
-
-function attemptOf(body: Uint8Array): number | undefined {
-  const attempt = parseObject(body)?.attempt;
-  return typeof attempt === "number" ? attempt : undefined;
 }
 
 function parseObject(body: Uint8Array): Record<string, unknown> | undefined {

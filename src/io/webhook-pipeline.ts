@@ -60,6 +60,8 @@ export interface PipelineOptions {
 export interface WebhookPipeline {
   handle(request: CapturedRequest): Promise<WebhookResponse>;
   noteIgnored(): void;
+  /** Wait for capture updates still being written (call before exiting). */
+  drain(): Promise<void>;
   stats(): ListenStats;
 }
 
@@ -78,6 +80,7 @@ export function createWebhookPipeline(
   folderIds: ReadonlySet<string> = new Set(),
 ): WebhookPipeline {
   const seen = new Map<string, { count: number; firstSeenAt: string }>();
+  const pendingUpdates = new Set<Promise<void>>();
   const stats: ListenStats = {
     received: 0,
     verified: 0,
@@ -139,8 +142,11 @@ export function createWebhookPipeline(
         };
         const key = outcome.kind === "response" ? String(outcome.status) : outcome.kind;
         stats.forwarded[key] = (stats.forwarded[key] ?? 0) + 1;
+        // The capture is already safe on disk; adding the forward result can wait until after the answer.
         if (event.capturePath && options.store) {
-          await options.store.update(event.capturePath, request, captureExtra(event)).catch(() => {});
+          const update = options.store.update(event.capturePath, request, captureExtra(event)).catch(() => {});
+          pendingUpdates.add(update);
+          void update.finally(() => pendingUpdates.delete(update));
         }
       }
 
@@ -154,6 +160,9 @@ export function createWebhookPipeline(
       stats.ignored += 1;
     },
     stats: () => ({ ...stats, forwarded: { ...stats.forwarded } }),
+    async drain() {
+      await Promise.all(pendingUpdates);
+    },
   };
 }
 
