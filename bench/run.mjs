@@ -410,6 +410,32 @@ async function sending() {
   await stop(sink.child);
 }
 
+async function undiciLoop(url, count, concurrency) {
+  const { Agent, request } = await import("undici");
+  const agent = new Agent({ connections: concurrency, keepAliveTimeout: 10_000 });
+  const body = Buffer.from(eventBody(0));
+  let next = 0;
+  const started = performance.now();
+  const worker = async () => {
+    while (next < count) {
+      next += 1;
+      const response = await request(url, {
+        method: "POST",
+        body,
+        headers: { "content-type": "application/json" },
+        dispatcher: agent,
+      });
+      for await (const _ of response.body) {
+        // drain
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const rate = count / ((performance.now() - started) / 1000);
+  await agent.close();
+  return rate;
+}
+
 function writeCaptures(folder, count) {
   mkdirSync(folder, { recursive: true });
   for (let i = 0; i < count; i++) {

@@ -71,3 +71,14 @@ describe("filters", () => {
     expect(matchesFilters(meta, [{ field: "id", value: "evt_2" }])).toBe(false);
   });
 });
+
+describe("capture names", () => {
+  it("read the arrival time back from a name captureFileName wrote", async () => {
+    const { receivedAtFromName } = await import("../src/io/replay-input.js");
+    const { captureFileName } = await import("../src/core/capture.js");
+    const receivedAt = "2026-11-26T10:05:00.123Z";
+    expect(receivedAtFromName(`/x/${captureFileName(receivedAt, "evt_1")}`)).toBe(receivedAt);
+    expect(receivedAtFromName("/x/2026-11-26T10-05-00-123Z_evt_1-2.json")).toBe(receivedAt);
+    expect(receivedAtFromName("/x/hand-made.json")).toBeUndefined();
+  });
+});

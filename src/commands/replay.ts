@@ -47,7 +47,8 @@ export async function runReplay(
   }
   const filters = parseFilters(options.filter ?? []);
   const secret = options.keepSignature ? undefined : requireSecret(options.secret, ctx.environment).secret;
-  const { items, problems } = await indexInputs(paths, ctx.readStdin);
+  const needsMeta = filters.length > 0 || options.sort === "occurred_at";
+  const { items, problems } = await indexInputs(paths, ctx.readStdin, { needsMeta });
   const selected = select(items, filters, options);
   const total = selected.length;
   const renderer = createDeliveryRenderer(ctx.output, { json: Boolean(options.json), total, url: url ?? "" });

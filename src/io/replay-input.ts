@@ -37,6 +37,7 @@ export interface InputProblem {
 export async function indexInputs(
   paths: string[],
   readStdin: () => Promise<Buffer>,
+  options: { needsMeta: boolean } = { needsMeta: true },
 ): Promise<{ items: IndexedItem[]; problems: InputProblem[] }> {
   const items: IndexedItem[] = [];
   const problems: InputProblem[] = [];
@@ -67,6 +68,13 @@ export async function indexInputs(
     }
     const folderItems: IndexedItem[] = [];
     for (const file of await listCaptureFiles(path)) {
+      // Without filters, a capture named by listen or send-test carries its arrival time in its
+      // name: order by that and read the file once, when it is sent.
+      const receivedAt = options.needsMeta ? undefined : receivedAtFromName(file);
+      if (receivedAt) {
+        folderItems.push({ origin: file, meta: { receivedAt }, order: 0, load: () => loadFile(file) });
+        continue;
+      }
       try {
         const [item] = parseDocument(readFileSync(file), file, problems);
         if (!item) continue;
@@ -80,6 +88,14 @@ export async function indexInputs(
     for (const item of folderItems) items.push({ ...item, order: items.length });
   }
   return { items, problems };
+}
+
+const CAPTURE_NAME = /(?:^|[/\\])(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})-(\d{3})Z_[A-Za-z0-9_-]+\.json$/;
+
+/** "2026-11-26T10-05-00-123Z_evt_1.json" → "2026-11-26T10:05:00.123Z", as captureFileName wrote it. */
+export function receivedAtFromName(path: string): string | undefined {
+  const match = CAPTURE_NAME.exec(path);
+  return match ? `${match[1]}T${match[2]}:${match[3]}:${match[4]}.${match[5]}Z` : undefined;
 }
 
 async function loadFile(path: string): Promise<ReplayItem> {
