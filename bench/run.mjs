@@ -258,16 +258,25 @@ async function startup() {
 }
 
 // 2. Listener throughput
+// Two rounds, alternating the bare server and listen; each keeps its better round, so a moment when
+// another tenant has the CPU does not decide the figure.
 async function throughput() {
-  const duration = QUICK ? 3 : 8;
+  const duration = QUICK ? 3 : 6;
   const connections = 50;
-  const sink = await startSink();
-  const bare = await load(sink.url, { connections, duration });
-  await stop(sink.child);
-  const listen = await startListen([]);
-  const ours = await load(listen.url, { connections, duration });
-  await stop(listen.child);
-  const saved = readdirCount(listen.saveDir);
+  let bare;
+  let ours;
+  let saved = 0;
+  for (let round = 0; round < 2; round++) {
+    const sink = await startSink();
+    const bareRun = await load(sink.url, { connections, duration });
+    await stop(sink.child);
+    const listen = await startListen([]);
+    const oursRun = await load(listen.url, { connections, duration });
+    await stop(listen.child);
+    saved += Number(readdirCount(listen.saveDir));
+    if (!bare || bareRun.requests.average > bare.requests.average) bare = bareRun;
+    if (!ours || oursRun.requests.average > ours.requests.average) ours = oursRun;
+  }
   record(
     "listener throughput (verify + save + NDJSON to a pipe read by another process)",
     round(ours.requests.average, 0),
@@ -276,7 +285,7 @@ async function throughput() {
     "≥ 0.5× bare node:http",
     ours.requests.average / bare.requests.average >= 0.5,
     "req/s",
-    `${connections} connections, ${duration} s; latency p50/p99 ours ${ours.latency.p50}/${ours.latency.p99} ms, bare ${bare.latency.p50}/${bare.latency.p99} ms; non-2xx ${ours.non2xx}, errors ${ours.errors}; ${saved} captures saved`,
+    `${connections} connections, better of 2 rounds of ${duration} s; latency p50/p99 ours ${ours.latency.p50}/${ours.latency.p99} ms, bare ${bare.latency.p50}/${bare.latency.p99} ms; non-2xx ${ours.non2xx}, errors ${ours.errors}; ${saved} captures saved`,
   );
 }
 
@@ -322,31 +331,41 @@ async function steadyLatencies(url, rate, seconds) {
 
 async function forwarding() {
   const rate = 300;
-  const seconds = QUICK ? 3 : 8;
+  const seconds = QUICK ? 3 : 6;
   const sink = await startSink();
-  const direct = await steadyLatencies(sink.url, rate, seconds);
-  const listen = await startListen(["--forward-to", sink.url]);
-  const through = await steadyLatencies(listen.url, rate, seconds);
-  await stop(listen.child);
-  const listenNoSave = await startListen(["--forward-to", sink.url, "--no-save"]);
-  const throughNoSave = await steadyLatencies(listenNoSave.url, rate, seconds);
-  await stop(listenNoSave.child);
+  const runs = { direct: [], saved: [], noSave: [] };
+  for (let round = 0; round < 2; round++) {
+    runs.direct.push(await steadyLatencies(sink.url, rate, seconds));
+    for (const [key, extra] of [
+      ["saved", []],
+      ["noSave", ["--no-save"]],
+    ]) {
+      const listen = await startListen(["--forward-to", sink.url, ...extra]);
+      runs[key].push(await steadyLatencies(listen.url, rate, seconds));
+      await stop(listen.child);
+    }
+  }
   await stop(sink.child);
+  // Each configuration's better round at each percentile (two rounds, alternating).
+  const best = (key, q) => Math.min(...runs[key].map((latencies) => percentile(latencies, q)));
   for (const [q, goal] of [
     [0.5, 1],
     [0.99, 5],
   ]) {
-    const added = percentile(through, q) - percentile(direct, q);
-    const addedNoSave = percentile(throughNoSave, q) - percentile(direct, q);
+    const direct = best("direct", q);
+    const through = best("saved", q);
+    const added = through - direct;
+    const addedNoSave = best("noSave", q) - direct;
+    const rounds = (key) => runs[key].map((latencies) => round(percentile(latencies, q), 2)).join(" / ");
     record(
       `forwarding overhead p${q * 100}`,
-      round(percentile(through, q), 3),
-      round(percentile(direct, q), 3),
-      percentile(through, q) / percentile(direct, q),
+      round(through, 3),
+      round(direct, 3),
+      through / direct,
       `adds < ${goal} ms`,
       added < goal,
       "ms",
-      `adds ${round(added, 3)} ms with captures saved, ${round(addedNoSave, 3)} ms with --no-save; ${rate} req/s for ${seconds} s`,
+      `adds ${round(added, 3)} ms with captures saved, ${round(addedNoSave, 3)} ms with --no-save; ${rate} req/s, better of 2 rounds of ${seconds} s (rounds: direct ${rounds("direct")}, saved ${rounds("saved")}, no-save ${rounds("noSave")} ms)`,
     );
   }
 }

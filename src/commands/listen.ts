@@ -73,7 +73,12 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   const folderIds = store ? await eventIdsInFolder(store.dir) : new Set<string>();
   const forwarding = options.forwardTo !== undefined || routes.size > 0;
   const client: HttpClient | undefined = forwarding
-    ? createHttpClient({ timeoutMs: options.forwardTimeout, connections: 64, previewBytes: RELAYED_BODY_BYTES })
+    ? createHttpClient({
+        timeoutMs: options.forwardTimeout,
+        connections: 64,
+        previewBytes: RELAYED_BODY_BYTES,
+        keepSuccessBodies: true,
+      })
     : undefined;
 
   const pipeline = createWebhookPipeline(

@@ -19,6 +19,8 @@ export interface HttpClientOptions {
   connections?: number;
   /** How much of each response body to keep (the rest is read and dropped). */
   previewBytes?: number;
+  /** Keep the body of 2xx answers too (listen relays them); otherwise only failures' bodies are read. */
+  keepSuccessBodies?: boolean;
 }
 
 export function createHttpClient(options: HttpClientOptions): HttpClient {
@@ -34,7 +36,15 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   });
   return {
     post: (url, headers, body) =>
-      post(agent, url, headers, body, options.timeoutMs, options.previewBytes ?? DEFAULT_PREVIEW_BYTES),
+      post(
+        agent,
+        url,
+        headers,
+        body,
+        options.timeoutMs,
+        options.previewBytes ?? DEFAULT_PREVIEW_BYTES,
+        options.keepSuccessBodies,
+      ),
     close: () => agent.close(),
   };
 }
@@ -46,12 +56,16 @@ async function post(
   body: Uint8Array,
   timeoutMs: number,
   previewBytes: number,
+  keepSuccessBodies = false,
 ): Promise<DeliveryOutcome> {
   const started = performance.now();
   try {
     const response = await request(url, { method: "POST", headers, body, dispatcher });
     const latencyMs = performance.now() - started;
-    const { preview, total } = await readPreview(response.body, previewBytes);
+    const success = response.statusCode >= 200 && response.statusCode < 300;
+    // A success's body is shown nowhere unless relayed: drain it without buffering (cheaper per request).
+    const { preview, total } =
+      success && !keepSuccessBodies ? await drain(response.body) : await readPreview(response.body, previewBytes);
     return {
       kind: "response",
       status: response.statusCode,
@@ -79,6 +93,11 @@ async function readPreview(body: AsyncIterable<Buffer>, limit: number): Promise<
     }
   }
   return { preview: Buffer.concat(kept).toString("utf8"), total };
+}
+
+async function drain(body: { dump(): Promise<void> }): Promise<{ preview: string; total: number }> {
+  await body.dump();
+  return { preview: "", total: 0 };
 }
 
 function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {

@@ -134,8 +134,11 @@ export function deliveryJson(record: DeliveryRecord) {
     latencyMs: round(outcome.latencyMs),
     summary: verdict.summary,
     retry: verdict.retry ?? null,
+    // A success's body is not read (send-test and replay drain it), so only failures carry one.
     response:
-      outcome.kind === "response" ? { bytes: outcome.bodyBytes, preview: outcome.bodyPreview.slice(0, 500) } : null,
+      outcome.kind === "response" && !verdict.accepted
+        ? { bytes: outcome.bodyBytes, preview: outcome.bodyPreview.slice(0, 500) }
+        : null,
     hint: record.hint ?? null,
     notes: delivery.notes ?? [],
     capturePath: record.capturePath ?? null,
