@@ -244,6 +244,28 @@ describe("listen: output", () => {
     expect(readdirSync(String(lp.ready.saveDir)).filter((f) => f.endsWith(".json"))).toHaveLength(500);
   });
 
+  it("lets a request in flight finish on Ctrl-C, and quits at once on a second Ctrl-C", async () => {
+    const slow = await target(() => ({ status: 200, body: "late", delayMs: 1500 }));
+    const graceful = await listen(["--forward-to", slow.url]);
+    const first = signedEvent(SECRET, messageEvent());
+    const answered = post(graceful.url, first.headers, first.body);
+    await slow.waitFor(1);
+    const exited = graceful.stop("SIGINT");
+    expect((await answered).status).toBe(200);
+    expect(await exited).toBe(0);
+    expect(graceful.records.at(-1)).toMatchObject({ type: "summary", received: 1, forwarded: { "200": 1 } });
+
+    const stuck = await target(() => ({ status: 200, delayMs: 20_000 }));
+    const impatient = await listen(["--forward-to", stuck.url]);
+    const second = signedEvent(SECRET, messageEvent());
+    post(impatient.url, second.headers, second.body).catch(() => {});
+    await stuck.waitFor(1);
+    impatient.child.kill("SIGINT");
+    // Signals are not queued: wait until the first one has been taken before sending the second.
+    while (!impatient.stderr().includes("stopping")) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(await impatient.stop("SIGINT")).toBe(130);
+  });
+
   it("prints the summary on SIGINT and SIGTERM and exits 0", async () => {
     for (const signal of ["SIGINT", "SIGTERM"] as const) {
       const lp = await listen();

@@ -67,14 +67,21 @@ export async function runSendTest(options: SendTestOptions, ctx: CommandContext)
     return deepMerge(deepMerge(event, overrides ?? {}), extra) as Record<string, unknown>;
   };
   const store = options.save ? await openCaptureStore(options.save) : undefined;
+  const plan: SendPlan = {
+    options,
+    secret,
+    makeEvent,
+    ctx,
+    target: new URL(options.url ?? "http://localhost/webhooks"),
+    store,
+  };
 
-  if (options.print) return printRequests(options, secret, makeEvent, ctx, store);
+  if (options.print) return printRequests(plan);
 
-  const url = options.url as string;
   const client = createHttpClient({ timeoutMs: options.timeout, connections: options.concurrency });
   try {
-    if (options.scenario?.length) return await runScenarios(options, url, secret, makeEvent, client, ctx);
-    return await sendEvents(options, url, secret, makeEvent, client, ctx, store);
+    if (options.scenario?.length) return await runScenarios(plan, client);
+    return await sendEvents(plan, client);
   } finally {
     await client.close();
   }
@@ -116,14 +123,27 @@ async function readData(value: string, ctx: CommandContext): Promise<Record<stri
 
 type MakeEvent = (type: string, extra?: Record<string, unknown>) => Record<string, unknown>;
 
-function prepareEvent(options: SendTestOptions, secret: ResolvedSecret, makeEvent: MakeEvent, nowMs: number) {
-  const event = makeEvent(options.event);
+/** Everything a send-test run works from, resolved once. */
+interface SendPlan {
+  options: SendTestOptions;
+  secret: ResolvedSecret;
+  makeEvent: MakeEvent;
+  ctx: CommandContext;
+  /** Where requests go (a placeholder for --print without --url). */
+  target: URL;
+  store?: CaptureStore;
+}
+
+/** A fresh signed event; with --save, written as a capture before it is sent. */
+async function nextEvent(plan: SendPlan): Promise<PreparedDelivery> {
+  const { options, secret, ctx } = plan;
+  const event = plan.makeEvent(options.event);
   const body = Buffer.from(JSON.stringify(event));
   const eventId = typeof event.event_id === "string" ? event.event_id : undefined;
   const request = signedRequest({
     body,
     secret: secret.secret,
-    timestamp: unixSeconds(nowMs),
+    timestamp: unixSeconds(ctx.now()),
     eventId,
     extraHeaders: options.header,
   });
@@ -135,65 +155,46 @@ function prepareEvent(options: SendTestOptions, secret: ResolvedSecret, makeEven
     headers: request.headers,
     body,
   };
+  if (plan.store) prepared.capturePath = await plan.store.save(asCapture(prepared, plan.target, ctx.now()), eventId);
   return prepared;
 }
 
-async function printRequests(
-  options: SendTestOptions,
-  secret: ResolvedSecret,
-  makeEvent: MakeEvent,
-  ctx: CommandContext,
-  store: CaptureStore | undefined,
-): Promise<ExitCode> {
-  const target = new URL(options.url ?? "http://localhost/webhooks");
-  for (let i = 0; i < options.count; i++) {
-    const prepared = prepareEvent(options, secret, makeEvent, ctx.now());
-    const capturePath = store ? await store.save(asCapture(prepared, target, ctx.now()), prepared.eventId) : undefined;
-    renderRawRequest(ctx.output, target, prepared, { json: Boolean(options.json), capturePath });
+async function printRequests(plan: SendPlan): Promise<ExitCode> {
+  for (let i = 0; i < plan.options.count; i++) {
+    const prepared = await nextEvent(plan);
+    renderRawRequest(plan.ctx.output, plan.target, prepared, {
+      json: Boolean(plan.options.json),
+      capturePath: prepared.capturePath,
+    });
   }
   return EXIT.OK;
 }
 
-async function sendEvents(
-  options: SendTestOptions,
-  url: string,
-  secret: ResolvedSecret,
-  makeEvent: MakeEvent,
-  client: HttpClient,
-  ctx: CommandContext,
-  store: CaptureStore | undefined,
-): Promise<ExitCode> {
-  const target = new URL(url);
+async function sendEvents(plan: SendPlan, client: HttpClient): Promise<ExitCode> {
+  const { options } = plan;
+  const url = plan.target.toString();
   return deliverAndReport({
     total: options.count,
     concurrency: options.concurrency,
     url,
     client,
-    secret: secret.secret,
-    renderer: createDeliveryRenderer(ctx.output, { json: Boolean(options.json), total: options.count, url }),
-    prepare: async () => {
-      const prepared = prepareEvent(options, secret, makeEvent, ctx.now());
-      // Saved before it is sent, so the file exists even if the endpoint never answers.
-      const capturePath = store
-        ? await store.save(asCapture(prepared, target, ctx.now()), prepared.eventId)
-        : undefined;
-      return { ...prepared, capturePath };
-    },
+    secret: plan.secret.secret,
+    renderer: createDeliveryRenderer(plan.ctx.output, { json: Boolean(options.json), total: options.count, url }),
+    prepare: () => nextEvent(plan),
   });
 }
 
-async function runScenarios(
-  options: SendTestOptions,
-  url: string,
-  secret: ResolvedSecret,
-  makeEvent: MakeEvent,
-  client: HttpClient,
-  ctx: CommandContext,
-): Promise<ExitCode> {
+async function runScenarios(plan: SendPlan, client: HttpClient): Promise<ExitCode> {
+  const { options, ctx } = plan;
+  const url = plan.target.toString();
   const names = resolveScenarioNames(options.scenario ?? []);
   const rows: ScenarioRow[] = [];
   for (const name of names) {
-    const scenario = buildScenario(name, { secret: secret.secret, makeEvent, extraHeaders: options.header });
+    const scenario = buildScenario(name, {
+      secret: plan.secret.secret,
+      makeEvent: plan.makeEvent,
+      extraHeaders: options.header,
+    });
     for (const step of scenario.steps) {
       const request = step.build(unixSeconds(ctx.now()));
       const outcome = await client.post(url, request.headers, request.body);
