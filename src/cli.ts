@@ -60,33 +60,6 @@ function buildProgram(setExitCode: (code: ExitCode) => void): Command {
     (await import("./commands/context.js")).createContext(command.optsWithGlobals() as { envFile?: string });
 
   program
-    .command("verify")
-    .description("check a captured request's signature offline and explain why it fails")
-    .argument("[file]", "capture file or raw HTTP request; - reads standard input")
-    .option("--secret <secret>", "webhook secret (default: $OPENMAIL_WEBHOOK_SECRET or .env)")
-    .option("--body <text>", "the raw body, with --timestamp and --signature")
-    .option("--body-file <path>", "a file holding the raw body (- for standard input)")
-    .option("--timestamp <value>", "the X-Timestamp header value")
-    .option("--signature <value>", "the X-Signature header value")
-    .addOption(new Option("--tolerance <seconds>", "allowed timestamp age").default(300).argParser(integerOption(0)))
-    .option("--now <time>", "judge the timestamp at this time (unix seconds or ISO-8601)", unixTimeOption)
-    .option("--json", "print the verdict as one JSON object")
-    .addHelpText(
-      "after",
-      `
-Examples:
-  openmail-hooks verify .openmail-hooks/events/2026-11-26T10-00-00Z_evt_123.json
-  nc -l 9000 > req.http; openmail-hooks verify req.http
-  openmail-hooks verify --body-file body.json --timestamp 1711015501 --signature 61d2...
-
-Exit codes: 0 valid, 1 invalid, 2 unreadable input or usage error.`,
-    )
-    .action(async (file, options, command) => {
-      const { runVerify } = await import("./commands/verify.js");
-      setExitCode(await runVerify(file, options, await context(command)));
-    });
-
-  program
     .command("listen")
     .description("receive webhooks locally and through an ngrok tunnel; verify, print, save and forward each")
     .addOption(
@@ -238,6 +211,33 @@ Exit codes: 0 every delivery accepted (or every scenario passed), 1 a delivery o
     .action(async (options, command) => {
       const { runSendTest } = await import("./commands/send-test.js");
       setExitCode(await runSendTest(options, await context(command)));
+    });
+
+  program
+    .command("verify")
+    .description("check a captured request's signature offline and explain why it fails")
+    .argument("[file]", "capture file or raw HTTP request; - reads standard input")
+    .option("--secret <secret>", "webhook secret (default: $OPENMAIL_WEBHOOK_SECRET or .env)")
+    .option("--body <text>", "the raw body, with --timestamp and --signature")
+    .option("--body-file <path>", "a file holding the raw body (- for standard input)")
+    .option("--timestamp <value>", "the X-Timestamp header value")
+    .option("--signature <value>", "the X-Signature header value")
+    .addOption(new Option("--tolerance <seconds>", "allowed timestamp age").default(300).argParser(integerOption(0)))
+    .option("--now <time>", "judge the timestamp at this time (unix seconds or ISO-8601)", unixTimeOption)
+    .option("--json", "print the verdict as one JSON object")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  openmail-hooks verify .openmail-hooks/events/2026-11-26T10-00-00Z_evt_123.json
+  nc -l 9000 > req.http; openmail-hooks verify req.http
+  openmail-hooks verify --body-file body.json --timestamp 1711015501 --signature 61d2...
+
+Exit codes: 0 valid, 1 invalid, 2 unreadable input or usage error.`,
+    )
+    .action(async (file, options, command) => {
+      const { runVerify } = await import("./commands/verify.js");
+      setExitCode(await runVerify(file, options, await context(command)));
     });
 
   return program;

@@ -193,9 +193,16 @@ export function checkTimestamp(raw: string, now: number, toleranceSeconds: numbe
   return { raw, seconds, ageSeconds, toleranceSeconds, within: Math.abs(ageSeconds) <= toleranceSeconds };
 }
 
-/** "421 s old" or "360 s in the future". */
+/** "421 s old", "360 s in the future", "84701648 s old (980 days)". */
 export function ageText(ageSeconds: number): string {
-  return ageSeconds >= 0 ? `${ageSeconds} s old` : `${-ageSeconds} s in the future`;
+  const span = Math.abs(ageSeconds);
+  const rough =
+    span >= 2 * 86_400
+      ? ` (${Math.round(span / 86_400)} days)`
+      : span >= 2 * 3_600
+        ? ` (${Math.round(span / 3_600)} hours)`
+        : "";
+  return ageSeconds >= 0 ? `${span} s old${rough}` : `${span} s in the future${rough}`;
 }
 
 /** "timestamp is 421 s old (tolerance 300 s)". */
