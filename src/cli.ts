@@ -17,7 +17,7 @@ import {
   routeOption,
   unixTimeOption,
   urlOption,
-} from "./commands/options.js";
+} from "./cli-options.js";
 import { CliError, EXIT, type ExitCode } from "./errors.js";
 
 // The bundled CLI (scripts/bundle.mjs) has the version compiled in; the plain tsc build reads it.
@@ -57,7 +57,7 @@ function buildProgram(setExitCode: (code: ExitCode) => void): Command {
 
   // Loaded on use, so --help and --version load neither dotenv nor chalk.
   const context = async (command: Command) =>
-    (await import("./commands/context.js")).createContext(command.optsWithGlobals() as { envFile?: string });
+    (await import("./command-context.js")).createContext(command.optsWithGlobals() as { envFile?: string });
 
   program
     .command("listen")

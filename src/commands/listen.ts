@@ -4,6 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
+import type { CommandContext } from "../command-context.js";
 import { maskSecret, resolveSecret } from "../config/environment.js";
 import { EXIT, type ExitCode, usageError } from "../errors.js";
 import { type CaptureStore, openCaptureStore } from "../io/capture-store.js";
@@ -15,7 +16,6 @@ import { type AuthtokenSource, resolveAuthtoken } from "../tunnel/authtoken.js";
 import { noAuthtokenMessage } from "../tunnel/errors.js";
 import { openSupervisedTunnel, type SupervisedTunnel, type TunnelNotice } from "../tunnel/supervisor.js";
 import { TunnelError, type TunnelProvider } from "../tunnel/types.js";
-import type { CommandContext } from "./context.js";
 
 export interface ListenOptions {
   host: string;

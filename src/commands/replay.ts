@@ -3,6 +3,8 @@
  * timestamp (or with their captured signature, to check that a handler rejects stale replays).
  * Shares delivery and reporting with send-test.
  */
+
+import type { CommandContext } from "../command-context.js";
 import { requireSecret } from "../config/environment.js";
 import type { PreparedDelivery } from "../core/contract.js";
 import { newId } from "../core/fake-events.js";
@@ -14,8 +16,7 @@ import { randomHex } from "../io/random.js";
 import { type IndexedItem, indexInputs } from "../io/replay-input.js";
 import { createDeliveryRenderer } from "../output/delivery-report.js";
 import { renderRawRequest } from "../output/request-print.js";
-import type { CommandContext } from "./context.js";
-import { deliverAndReport } from "./deliver.js";
+import { deliverAndReport } from "./shared/deliver.js";
 
 export interface ReplayCommandOptions {
   url?: string;

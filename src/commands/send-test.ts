@@ -3,6 +3,8 @@
  * endpoint, and judge the answers against OpenMail's contract; with --scenario, a conformance check
  * of the developer's handler.
  */
+
+import type { CommandContext } from "../command-context.js";
 import { type ResolvedSecret, requireSecret } from "../config/environment.js";
 import { type CapturedRequest, normalizeHeaders } from "../core/capture.js";
 import { isFatalNetworkError, type PreparedDelivery } from "../core/contract.js";
@@ -18,8 +20,7 @@ import { randomHex } from "../io/random.js";
 import { readFileOrStdin } from "../io/request-input.js";
 import { createDeliveryRenderer, renderScenarioTable, type ScenarioRow } from "../output/delivery-report.js";
 import { renderRawRequest } from "../output/request-print.js";
-import type { CommandContext } from "./context.js";
-import { deliverAndReport } from "./deliver.js";
+import { deliverAndReport } from "./shared/deliver.js";
 
 export interface SendTestOptions {
   url?: string;

@@ -2,6 +2,8 @@
  * `openmail-hooks verify`: check a captured request's signature offline and explain a failure.
  * Exit 0 valid, 1 invalid, 2 unreadable input or usage error.
  */
+
+import type { CommandContext } from "../command-context.js";
 import { maskSecret, requireSecret } from "../config/environment.js";
 import type { CapturedRequest } from "../core/capture.js";
 import { diagnose } from "../core/diagnose.js";
@@ -9,7 +11,6 @@ import { checkTimestamp } from "../core/signature.js";
 import { EXIT, type ExitCode, usageError } from "../errors.js";
 import { readFileOrStdin, readRequestDocument } from "../io/request-input.js";
 import { renderVerifyReport, type VerifyReport } from "../output/verify-report.js";
-import type { CommandContext } from "./context.js";
 
 export interface VerifyOptions {
   secret?: string;

@@ -2,10 +2,10 @@
  * The delivery loop both send-test and replay run: send with a fixed number in flight, render each
  * result, a throttled progress line and the summary, and turn the outcome into an exit code.
  */
-import { EXIT, type ExitCode } from "../errors.js";
-import { fatalConnectionError, type PrepareResult, runDeliveries } from "../io/delivery-runner.js";
-import type { HttpClient } from "../io/http-client.js";
-import type { DeliveryRenderer } from "../output/delivery-report.js";
+import { EXIT, type ExitCode } from "../../errors.js";
+import { fatalConnectionError, type PrepareResult, runDeliveries } from "../../io/delivery-runner.js";
+import type { HttpClient } from "../../io/http-client.js";
+import type { DeliveryRenderer } from "../../output/delivery-report.js";
 
 /** The live progress line is redrawn at most this often. */
 const PROGRESS_INTERVAL_MS = 100;

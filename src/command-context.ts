@@ -2,8 +2,8 @@
  * What every command gets from the CLI: output streams, the environment (with .env), stdin and
  * the clock. Injected so tests and other callers can supply their own.
  */
-import { type Environment, loadEnvironment } from "../config/environment.js";
-import { createOutput, type Output } from "../output/terminal.js";
+import { type Environment, loadEnvironment } from "./config/environment.js";
+import { createOutput, type Output } from "./output/terminal.js";
 
 export interface CommandContext {
   output: Output;
