@@ -47,6 +47,10 @@ export function byteSizeOption(value: string): number {
 
 /** An http(s) URL. */
 export function urlOption(value: string): string {
+  // "localhost:3000/webhooks" parses as a URL with the scheme "localhost:"; say what was meant.
+  if (!value.includes("://")) {
+    throw new InvalidArgumentError(`"${value}" has no scheme; did you mean http://${value}?`);
+  }
   let url: URL;
   try {
     url = new URL(value);
