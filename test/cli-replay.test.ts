@@ -87,6 +87,33 @@ describe("replay: round trip through listen", () => {
   });
 });
 
+describe("replay: a stale capture from listen", () => {
+  it("is accepted re-signed, and rejected (as expected) with --keep-signature", async () => {
+    const lp = await startListen([], { env });
+    cleanups.push(() => lp.stop("SIGKILL"));
+    // A correctly signed event whose timestamp is already 10 minutes old: listen flags it, and saves it.
+    const request = signedEvent(SECRET, messageEvent(), { timestamp: Math.floor(Date.now() / 1000) - 600 });
+    expect((await post(lp.url, request.headers, request.body)).status).toBe(400);
+    const record = await lp.waitFor((r) => r.type === "event");
+    expect(record).toMatchObject({ verification: { valid: false, reason: "timestamp_too_old" } });
+    const app = await handler();
+
+    const resigned = await runCli(["replay", String(record.capturePath), "--url", app.url, "--json"], { env });
+    expect(resigned.code).toBe(0);
+    expect(lines(resigned.stdout)[0]).toMatchObject({ status: 200, passed: true });
+
+    const verbatim = await runCli(
+      ["replay", String(record.capturePath), "--url", app.url, "--keep-signature", "--json"],
+      {
+        env,
+      },
+    );
+    expect(verbatim.code).toBe(0);
+    expect(lines(verbatim.stdout)[0]).toMatchObject({ status: 400, expected: "4xx", passed: true });
+    for (const sent of app.requests) expect(sent.body.equals(request.body)).toBe(true);
+  });
+});
+
 describe("replay: signatures", () => {
   it("--keep-signature sends the captured headers untouched; a correct handler rejects the stale capture, as expected", async () => {
     const dir = tempDir();

@@ -34,6 +34,7 @@ describe("send-test: one event", () => {
     const result = await runCli(["send-test", "--url", `${target.url}/webhooks`], { env });
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/✓ 200 OK/);
+    expect(result.stdout).toMatch(/response: ok/);
     const [request] = target.requests;
     expect(request?.method).toBe("POST");
     expect(request?.url).toBe("/webhooks");

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Environment } from "../src/config/environment.js";
 import { ngrokConfigPaths, resolveAuthtoken, tokenFromNgrokConfig } from "../src/tunnel/authtoken.js";
-import { classifyNgrokError, redact } from "../src/tunnel/errors.js";
+import { classifyNgrokError, redact, timeoutError, unsupportedPlatformError } from "../src/tunnel/errors.js";
 import { openSupervisedTunnel, type TunnelNotice } from "../src/tunnel/supervisor.js";
 import type { Tunnel, TunnelOptions, TunnelProvider } from "../src/tunnel/types.js";
 
@@ -115,6 +115,16 @@ describe("ngrok error classification", () => {
     const unknown = classifyNgrokError(new Error(`weird ${TOKEN}`), { token: TOKEN });
     expect(unknown.kind).toBe("unknown");
     expect(unknown.message).not.toContain(TOKEN);
+  });
+
+  it("says when the native SDK cannot load, and when the connect times out, with --no-tunnel as the way out", () => {
+    const missing = unsupportedPlatformError(
+      new Error("Cannot find module '@ngrok/ngrok-linux-arm-gnueabihf'\nRequire stack: ..."),
+    );
+    expect(missing.kind).toBe("unsupported-platform");
+    expect(missing.message).toMatch(/cannot load on this platform .*Cannot find module.*; run with --no-tunnel/);
+    expect(missing.message).not.toContain("Require stack");
+    expect(timeoutError(15_000).message).toMatch(/within 15 s.*--tunnel-timeout.*--no-tunnel/);
   });
 
   it("redacts labelled tokens even when the token itself is unknown", () => {

@@ -14,7 +14,7 @@ import { EXIT, type ExitCode, inputError, usageError } from "../errors.js";
 import { createHttpClient } from "../io/http-client.js";
 import { randomHex } from "../io/random.js";
 import { type IndexedItem, indexInputs } from "../io/replay-input.js";
-import { createDeliveryRenderer } from "../output/delivery-report.js";
+import { createDeliveryRenderer, showsSuccessBodies } from "../output/delivery-report.js";
 import { renderRawRequest } from "../output/request-print.js";
 import { deliverAndReport } from "./shared/deliver.js";
 
@@ -77,7 +77,11 @@ export async function runReplay(
 
   if (options.dryRun) return dryRun(selected, prepare, url, ctx, Boolean(options.json), problems.length);
 
-  const client = createHttpClient({ timeoutMs: options.timeout, connections: options.concurrency });
+  const client = createHttpClient({
+    timeoutMs: options.timeout,
+    connections: options.concurrency,
+    keepSuccessBodies: showsSuccessBodies(total, Boolean(options.json)),
+  });
   try {
     return await deliverAndReport({
       total,

@@ -18,7 +18,12 @@ import { buildRecord, fatalConnectionError } from "../io/delivery-runner.js";
 import { createHttpClient, type HttpClient } from "../io/http-client.js";
 import { randomHex } from "../io/random.js";
 import { readFileOrStdin } from "../io/request-input.js";
-import { createDeliveryRenderer, renderScenarioTable, type ScenarioRow } from "../output/delivery-report.js";
+import {
+  createDeliveryRenderer,
+  renderScenarioTable,
+  type ScenarioRow,
+  showsSuccessBodies,
+} from "../output/delivery-report.js";
 import { renderRawRequest } from "../output/request-print.js";
 import { deliverAndReport } from "./shared/deliver.js";
 
@@ -79,7 +84,11 @@ export async function runSendTest(options: SendTestOptions, ctx: CommandContext)
 
   if (options.print) return printRequests(plan);
 
-  const client = createHttpClient({ timeoutMs: options.timeout, connections: options.concurrency });
+  const client = createHttpClient({
+    timeoutMs: options.timeout,
+    connections: options.concurrency,
+    keepSuccessBodies: showsSuccessBodies(options.count, Boolean(options.json)),
+  });
   try {
     if (options.scenario?.length) return await runScenarios(plan, client);
     return await sendEvents(plan, client);

@@ -9,7 +9,15 @@ import { clip, sanitizeLine } from "./sanitize.js";
 import type { Output } from "./terminal.js";
 
 /** Above this many deliveries, pretty output shows only the failures (at most this many). */
-const DETAIL_LIMIT = 20;
+export const DETAIL_LIMIT = 20;
+
+/**
+ * Should successful answers' bodies be read? Yes whenever each delivery is shown (a few in pretty
+ * mode, or --json); in a pretty load run nobody sees them, and draining unread is cheaper.
+ */
+export function showsSuccessBodies(total: number, json: boolean): boolean {
+  return json || total <= DETAIL_LIMIT;
+}
 
 export interface DeliveryRenderer {
   delivery(record: DeliveryRecord): void;
@@ -107,9 +115,10 @@ export function deliveryLines(record: DeliveryRecord, c: Colors): string[] {
   if (!verdict.accepted && delivery.expect !== "4xx") {
     const retry = describeRetry(verdict.retry);
     if (retry) lines.push(c.dim(`    ${retry}`));
-    if (outcome.kind === "response" && outcome.bodyPreview) {
-      lines.push(`    response: ${clip(outcome.bodyPreview, 200)}`);
-    }
+  }
+  if (outcome.kind === "response" && outcome.bodyPreview) {
+    const preview = `    response: ${clip(outcome.bodyPreview, 200)}`;
+    lines.push(record.passed ? c.dim(preview) : preview);
   }
   if (record.hint) lines.push(c.yellow(`    hint: ${record.hint}`));
   if (record.capturePath) lines.push(c.dim(`    saved: ${sanitizeLine(record.capturePath)}`));
@@ -134,9 +143,9 @@ export function deliveryJson(record: DeliveryRecord) {
     latencyMs: round(outcome.latencyMs),
     summary: verdict.summary,
     retry: verdict.retry ?? null,
-    // A success's body is not read (send-test and replay drain it), so only failures carry one.
+    // In load runs a success's body is drained unread (see keepSuccessBodies), so it has none.
     response:
-      outcome.kind === "response" && !verdict.accepted
+      outcome.kind === "response" && (outcome.bodyPreview || !verdict.accepted)
         ? { bytes: outcome.bodyBytes, preview: outcome.bodyPreview.slice(0, 500) }
         : null,
     hint: record.hint ?? null,
