@@ -215,17 +215,11 @@ export interface ParsedDocument {
  * Throws CaptureFormatError saying what the bytes look like instead.
  */
 export function parseRequestDocument(bytes: Uint8Array): ParsedDocument {
-  if (looksLikeRawHttp(bytes)) {
-    const { request, warnings } = parseRawHttpRequest(bytes);
-    return { kind: "raw-http", request, extra: {}, warnings };
-  }
-  const text = Buffer.from(bytes)
-    .toString("utf8")
-    .replace(/^\uFEFF/, "");
-  if (text.trim() === "") throw new CaptureFormatError("it is empty");
+  const document = readDocument(bytes);
+  if (document.kind === "raw-http") return { ...document, extra: {} };
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(document.text);
   } catch {
     throw new CaptureFormatError(
       'neither a capture file (JSON) nor a raw HTTP request (first line like "POST /webhooks HTTP/1.1")',
@@ -241,12 +235,40 @@ export function parseRequestDocument(bytes: Uint8Array): ParsedDocument {
 }
 
 /**
+ * The first look at any input document: a raw HTTP request (parsed), or text to read as JSON or
+ * NDJSON (a byte-order mark dropped). Empty input is refused here, once for every reader.
+ */
+export function readDocument(
+  bytes: Uint8Array,
+): { kind: "raw-http"; request: CapturedRequest; warnings: string[] } | { kind: "text"; text: string } {
+  if (looksLikeRawHttp(bytes)) return { kind: "raw-http", ...parseRawHttpRequest(bytes) };
+  const text = Buffer.from(bytes)
+    .toString("utf8")
+    .replace(/^\uFEFF/, "");
+  if (text.trim() === "") throw new CaptureFormatError("it is empty");
+  return { kind: "text", text };
+}
+
+/**
  * A capture's file name: the time it arrived and the event id, reduced to [A-Za-z0-9_-] so an id
  * like "../../x" or one with control characters can never leave the folder or confuse a terminal.
  */
 export function captureFileName(receivedAt: string, eventId: string | undefined): string {
   const time = (receivedAt || new Date(0).toISOString()).replace(/[:.]/g, "-").replace(/[^0-9A-Za-z-]/g, "");
   return `${time}_${fileSafeEventId(eventId) || "no-event-id"}.json`;
+}
+
+const CAPTURE_NAME = /(?:^|[/\\])(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})-(\d{3})Z_([A-Za-z0-9_-]+)\.json$/;
+
+/**
+ * Read back what captureFileName wrote: the arrival time, and the file-safe event id (which may
+ * end in "-N" when a name clashed). Undefined for files named some other way.
+ */
+export function parseCaptureFileName(path: string): { receivedAt: string; fileEventId: string } | undefined {
+  const match = CAPTURE_NAME.exec(path);
+  if (!match) return undefined;
+  const [, date, hours, minutes, seconds, millis, fileEventId = ""] = match;
+  return { receivedAt: `${date}T${hours}:${minutes}:${seconds}.${millis}Z`, fileEventId };
 }
 
 /** The event id as it appears in a capture file name (empty when nothing safe is left). */

@@ -53,6 +53,12 @@ export function judgeDelivery(outcome: DeliveryOutcome, attempt = 1): ContractVe
   return { accepted: false, summary: why, retry };
 }
 
+/** "200 OK in 12 ms" for an answer; the verdict's summary ("no answer within 15 s", ...) otherwise. */
+export function outcomeText(outcome: DeliveryOutcome, verdict: ContractVerdict): string {
+  if (outcome.kind !== "response") return verdict.summary;
+  return [outcome.status, statusText(outcome.status), "in", formatMs(outcome.latencyMs)].filter(Boolean).join(" ");
+}
+
 export function nextRetry(attempt: number): { nextAttempt: number; afterSeconds: number } | null {
   if (attempt >= MAX_ATTEMPTS) return null;
   const next = Math.max(2, attempt + 1);

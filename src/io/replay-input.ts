@@ -12,8 +12,8 @@ import {
   CaptureFormatError,
   fromCaptureObject,
   isCaptureObject,
-  looksLikeRawHttp,
-  parseRawHttpRequest,
+  parseCaptureFileName,
+  readDocument,
 } from "../core/capture.js";
 import { metaOf, type ReplayItem, type ReplayMeta } from "../core/replay.js";
 import { sanitizeLine } from "../output/sanitize.js";
@@ -90,12 +90,9 @@ export async function indexInputs(
   return { items, problems };
 }
 
-const CAPTURE_NAME = /(?:^|[/\\])(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})-(\d{3})Z_[A-Za-z0-9_-]+\.json$/;
-
-/** "2026-11-26T10-05-00-123Z_evt_1.json" → "2026-11-26T10:05:00.123Z", as captureFileName wrote it. */
+/** A capture's arrival time from its name, when listen or send-test named it. */
 export function receivedAtFromName(path: string): string | undefined {
-  const match = CAPTURE_NAME.exec(path);
-  return match ? `${match[1]}T${match[2]}:${match[3]}:${match[4]}.${match[5]}Z` : undefined;
+  return parseCaptureFileName(path)?.receivedAt;
 }
 
 async function loadFile(path: string): Promise<ReplayItem> {
@@ -110,20 +107,15 @@ async function loadFile(path: string): Promise<ReplayItem> {
  * capture or body per line). Problems are pushed with the file (and line) named.
  */
 export function parseDocument(bytes: Buffer, origin: string, problems: InputProblem[]): ReplayItem[] {
-  const shown = sanitizeLine(origin);
   try {
-    if (looksLikeRawHttp(bytes)) {
-      const { request } = parseRawHttpRequest(bytes);
-      return [{ origin, kind: "raw-http", request: { ...request, receivedAt: request.receivedAt || "" } }];
-    }
-    const text = bytes.toString("utf8").replace(/^\uFEFF/, "");
-    if (text.trim() === "") throw new CaptureFormatError("it is empty");
+    const document = readDocument(bytes);
+    if (document.kind === "raw-http") return [{ origin, kind: "raw-http", request: document.request }];
     try {
-      return [fromJson(JSON.parse(text), bytes, origin)];
+      return [fromJson(JSON.parse(document.text), bytes, origin)];
     } catch (error) {
       if (!(error instanceof SyntaxError)) throw error;
     }
-    const lines = text.split("\n");
+    const lines = document.text.split("\n");
     if (lines.filter((line) => line.trim()).length < 2) {
       throw new CaptureFormatError("not JSON, NDJSON or a raw HTTP request");
     }
@@ -141,7 +133,7 @@ export function parseDocument(bytes: Buffer, origin: string, problems: InputProb
     return items;
   } catch (error) {
     if (error instanceof CaptureFormatError) {
-      problems.push({ origin, message: `${shown}: ${error.message}` });
+      problems.push({ origin, message: `${sanitizeLine(origin)}: ${error.message}` });
       return [];
     }
     throw error;

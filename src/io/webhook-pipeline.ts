@@ -4,7 +4,7 @@
  * prints; the command renders them (stripe-cli's pkg/proxy split).
  */
 import { readdir } from "node:fs/promises";
-import { type CapturedRequest, fileSafeEventId } from "../core/capture.js";
+import { type CapturedRequest, fileSafeEventId, parseCaptureFileName } from "../core/capture.js";
 import { type ContractVerdict, type DeliveryOutcome, formatMs, judgeDelivery, responseHint } from "../core/contract.js";
 import { type Inspection, inspectRequest } from "../core/inspect.js";
 import { forwardableHeaders } from "../core/request.js";
@@ -68,8 +68,15 @@ export interface WebhookPipeline {
 /** The id part of capture file names already in the folder, so redeliveries across runs are recognised. */
 export async function eventIdsInFolder(dir: string): Promise<Set<string>> {
   try {
-    const names = await readdir(dir);
-    return new Set(names.map((name) => /^[^_]+_(.+?)(?:-\d+)?\.json$/.exec(name)?.[1]).filter(Boolean) as string[]);
+    const ids = new Set<string>();
+    for (const name of await readdir(dir)) {
+      const fileEventId = parseCaptureFileName(name)?.fileEventId;
+      if (!fileEventId) continue;
+      // "evt_1-2.json" is either evt_1's second capture or an id ending in "-2": count both.
+      ids.add(fileEventId);
+      ids.add(fileEventId.replace(/-\d+$/, ""));
+    }
+    return ids;
   } catch {
     return new Set();
   }

@@ -2,7 +2,7 @@
  * Rendering of outgoing deliveries (send-test, replay): one block per delivery, a live progress
  * line, a summary, the scenario table, and the same as NDJSON with --json.
  */
-import { type DeliveryRecord, describeRetry, formatMs, statusText } from "../core/contract.js";
+import { type DeliveryRecord, describeRetry, formatMs, outcomeText } from "../core/contract.js";
 import type { StepJudgement } from "../core/scenarios.js";
 import type { DeliveryStats } from "../core/stats.js";
 import { clip, sanitizeLine } from "./sanitize.js";
@@ -104,10 +104,7 @@ export function deliveryLines(record: DeliveryRecord, c: Colors): string[] {
   const what = `${c.cyan(sanitizeLine(delivery.label))}${id}`;
   const lines: string[] = [];
   for (const note of delivery.notes ?? []) lines.push(c.yellow(`! ${sanitizeLine(note)}`));
-  const result =
-    outcome.kind === "response"
-      ? `${outcome.status} ${statusText(outcome.status)} in ${formatMs(outcome.latencyMs)}`.replace("  ", " ")
-      : verdict.summary;
+  const result = outcomeText(outcome, verdict);
   const expected =
     delivery.expect === "4xx" ? (record.passed ? " (rejected, as expected)" : " (should have been rejected)") : "";
   const head = record.passed ? c.green(`✓ ${result}${expected}`) : c.red(`✗ ${sanitizeLine(result)}${expected}`);

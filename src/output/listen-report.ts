@@ -4,7 +4,7 @@
  * Every string that came with a request passes through the sanitiser.
  */
 import { relative } from "node:path";
-import { describeRetry, formatMs, statusText } from "../core/contract.js";
+import { describeRetry, formatMs, outcomeText } from "../core/contract.js";
 import { ageText } from "../core/signature.js";
 import type { ListenerNotice } from "../io/listener.js";
 import type { ListenStats, ReceivedEvent } from "../io/webhook-pipeline.js";
@@ -275,10 +275,7 @@ function eventLines(event: ReceivedEvent, c: Colors, showPath: (p: string) => st
 
   if (forward) {
     const { outcome, verdict: delivery } = forward;
-    const result =
-      outcome.kind === "response"
-        ? `${outcome.status} ${statusText(outcome.status)} in ${formatMs(outcome.latencyMs)}`.replace("  ", " ")
-        : delivery.summary;
+    const result = outcomeText(outcome, delivery);
     const line = `  → ${sanitizeLine(forward.url)}: ${sanitizeLine(result)}`;
     lines.push(delivery.accepted ? c.green(line) : c.red(line));
     if (!delivery.accepted) {
