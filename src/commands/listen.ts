@@ -6,10 +6,10 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import type { CommandContext } from "../command-context.js";
 import { maskSecret, resolveSecret } from "../config/environment.js";
-import { EXIT, type ExitCode, usageError } from "../errors.js";
+import { EXIT, type ExitCode } from "../errors.js";
 import { type CaptureStore, openCaptureStore } from "../io/capture-store.js";
 import { createHttpClient, type HttpClient } from "../io/http-client.js";
-import { startListener } from "../io/listener.js";
+import { SETTLE_MS, startListener } from "../io/listener.js";
 import { createWebhookPipeline, eventIdsInFolder } from "../io/webhook-pipeline.js";
 import { createListenRenderer } from "../output/listen-report.js";
 import { type AuthtokenSource, resolveAuthtoken } from "../tunnel/authtoken.js";
@@ -62,13 +62,8 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
 
   let store: CaptureStore | undefined;
   if (options.save) {
-    try {
-      store = await openCaptureStore(options.saveDir);
-    } catch (error) {
-      throw usageError(
-        `cannot create the capture folder ${options.saveDir}: ${(error as Error).message}; choose another with --save-dir`,
-      );
-    }
+    // Its errors are one line already: cannot create, not a folder, not private to this user.
+    store = await openCaptureStore(options.saveDir);
   }
   const folderIds = store ? await eventIdsInFolder(store.dir) : new Set<string>();
   const forwarding = options.forwardTo !== undefined || routes.size > 0;
@@ -131,12 +126,27 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   });
 
   await stopped;
+  // The promise is grace + 1 s, whatever is stuck: past it, leave without waiting further.
+  const deadline = Date.now() + SHUTDOWN_GRACE_MS + 1_000;
+  const hardStop = setTimeout(() => {
+    ctx.output.err("stopping: the grace period is over; exiting now");
+    ctx.exitNow(EXIT.OK);
+  }, SHUTDOWN_GRACE_MS + 950);
+  hardStop.unref();
   await listener.close(SHUTDOWN_GRACE_MS);
-  await pipeline.drain();
-  await tunnel?.supervised.close();
-  await client?.close();
+  const left = () => Math.max(0, deadline - Date.now() - 150);
+  await withinMs(pipeline.drain(), Math.min(left(), SETTLE_MS));
+  await withinMs(Promise.all([tunnel?.supervised.close(), client?.close()]), left());
+  clearTimeout(hardStop);
   renderer.summary(pipeline.stats(), store?.dir);
   return EXIT.OK;
+}
+
+/** Wait for `work`, but no longer than `ms`. */
+async function withinMs(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work.catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 interface OpenedTunnel {

@@ -32,6 +32,16 @@ export interface ReplayOptions {
   newEventId?: string;
   attempt?: number;
   extraHeaders?: ReadonlyArray<readonly [string, string]>;
+  /** Re-sign a capture whose captured signature is missing or does not verify (refused otherwise). */
+  resignUnverified?: boolean;
+}
+
+/**
+ * A capture that would be re-signed although its captured signature does not prove it came from
+ * OpenMail: anyone who could write to the folder could have put it there.
+ */
+export class UnverifiedCaptureError extends Error {
+  override name = "UnverifiedCaptureError";
 }
 
 export function metaOf(request: CapturedRequest, body = parseObject(request.body)): ReplayMeta {
@@ -104,7 +114,9 @@ export function prepareReplay(item: ReplayItem, options: ReplayOptions, nowSecon
   }
 
   if (options.secret === undefined) throw new Error("replay needs a secret to re-sign");
-  if (item.kind !== "payload" && request.headers["x-signature"]) {
+  // A bare body given explicitly is the user's own; a capture or raw request must prove where it
+  // came from before the real secret vouches for it.
+  if (item.kind !== "payload") {
     const captured = verify({
       body: request.body,
       headers: request.headers,
@@ -114,9 +126,15 @@ export function prepareReplay(item: ReplayItem, options: ReplayOptions, nowSecon
       now: nowSeconds,
     });
     if (!captured.valid) {
-      notes.push(
-        `${item.origin}: the captured signature does not verify with this secret (${captured.message}); re-signing with it anyway`,
-      );
+      const why = request.headers["x-signature"]
+        ? `its captured signature does not verify with this secret (${captured.message})`
+        : "it has no captured X-Signature";
+      if (!options.resignUnverified) {
+        throw new UnverifiedCaptureError(
+          `${why}, so it may not be what OpenMail sent: not re-signed (--resign-unverified sends it anyway)`,
+        );
+      }
+      notes.push(`${item.origin}: ${why}; re-signing it anyway (--resign-unverified)`);
     }
   }
 

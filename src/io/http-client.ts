@@ -1,6 +1,10 @@
 /**
  * Outgoing HTTP through undici: one POST with a deadline, measured, and its answer read into a
  * DeliveryOutcome. Never throws for network trouble: that is an outcome too.
+ *
+ * The deadline bounds the whole exchange (connect, headers and body): undici's own timeouts are
+ * per phase and per chunk, so a target that dribbled a byte a second, or streamed forever, was
+ * never cut off. Past the kept preview, the rest of a body is discarded without waiting for it.
  */
 import { Agent, type Dispatcher, request } from "undici";
 import type { DeliveryOutcome, NetworkErrorKind } from "../core/contract.js";
@@ -8,8 +12,13 @@ import type { DeliveryOutcome, NetworkErrorKind } from "../core/contract.js";
 /** How much of a response body is kept by default (for display). */
 const DEFAULT_PREVIEW_BYTES = 2048;
 
+export interface PostOptions {
+  /** Abort the exchange early (listen's shutdown); the outcome is then a network error saying so. */
+  signal?: AbortSignal;
+}
+
 export interface HttpClient {
-  post(url: string, headers: Record<string, string>, body: Uint8Array): Promise<DeliveryOutcome>;
+  post(url: string, headers: Record<string, string>, body: Uint8Array, options?: PostOptions): Promise<DeliveryOutcome>;
   close(): Promise<void>;
 }
 
@@ -28,25 +37,50 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     connections: options.connections ?? 16,
     keepAliveTimeout: 10_000,
     connect: { timeout: Math.min(options.timeoutMs, 10_000) },
-    // The deadline is undici's own timers: an answer's headers must arrive within it (what OpenMail
-    // waits for), and its body may not stall longer. Cheaper than an AbortController and a timer per
-    // request, which cost about a fifth of send-test's time at 10,000 events (BENCHMARKS.md).
+    // undici's own timers still bound each phase; the whole exchange is bounded by post()'s deadline.
     headersTimeout: options.timeoutMs,
     bodyTimeout: options.timeoutMs,
   });
   return {
-    post: (url, headers, body) =>
-      post(
-        agent,
-        url,
-        headers,
-        body,
-        options.timeoutMs,
-        options.previewBytes ?? DEFAULT_PREVIEW_BYTES,
-        options.keepSuccessBodies,
-      ),
-    close: () => agent.close(),
+    post: (url, headers, body, postOptions) =>
+      post(agent, url, headers, body, {
+        timeoutMs: options.timeoutMs,
+        previewBytes: options.previewBytes ?? DEFAULT_PREVIEW_BYTES,
+        keepSuccessBodies: options.keepSuccessBodies ?? false,
+        signal: postOptions?.signal,
+      }),
+    close: () => closeWithin(agent, CLOSE_MS),
   };
+}
+
+/** How long close() lets requests still in flight finish before their connections are destroyed. */
+const CLOSE_MS = 500;
+
+async function closeWithin(agent: Agent, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = await Promise.race([
+    agent.close().then(() => false),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), ms);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (timedOut) await agent.destroy();
+}
+
+interface ExchangeOptions {
+  timeoutMs: number;
+  previewBytes: number;
+  keepSuccessBodies: boolean;
+  signal?: AbortSignal;
+}
+
+class DeadlineError extends Error {
+  override name = "DeadlineError";
+}
+
+class CallerAbort extends Error {
+  override name = "CallerAbort";
 }
 
 async function post(
@@ -54,18 +88,24 @@ async function post(
   url: string,
   headers: Record<string, string>,
   body: Uint8Array,
-  timeoutMs: number,
-  previewBytes: number,
-  keepSuccessBodies = false,
+  options: ExchangeOptions,
 ): Promise<DeliveryOutcome> {
   const started = performance.now();
+  const { timeoutMs } = options;
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DeadlineError()), timeoutMs);
+  const onCallerAbort = () => controller.abort(new CallerAbort());
+  if (options.signal?.aborted) onCallerAbort();
+  options.signal?.addEventListener("abort", onCallerAbort, { once: true });
   try {
-    const response = await request(url, { method: "POST", headers, body, dispatcher });
+    const response = await request(url, { method: "POST", headers, body, dispatcher, signal: controller.signal });
     const latencyMs = performance.now() - started;
     const success = response.statusCode >= 200 && response.statusCode < 300;
     // A success's body is shown nowhere unless relayed: drain it without buffering (cheaper per request).
     const { preview, total } =
-      success && !keepSuccessBodies ? await drain(response.body) : await readPreview(response.body, previewBytes);
+      success && !options.keepSuccessBodies
+        ? await drain(response.body)
+        : await readPreview(response.body, options.previewBytes);
     return {
       kind: "response",
       status: response.statusCode,
@@ -76,26 +116,39 @@ async function post(
     };
   } catch (error) {
     const latencyMs = performance.now() - started;
-    if (isTimeout(error)) return { kind: "timeout", latencyMs, timeoutMs };
+    const reason = controller.signal.aborted ? controller.signal.reason : undefined;
+    if (reason instanceof CallerAbort) {
+      return { kind: "network-error", error: "other", message: "aborted: listen was stopping", latencyMs };
+    }
+    if (reason instanceof DeadlineError || isTimeout(error)) return { kind: "timeout", latencyMs, timeoutMs };
     return { kind: "network-error", latencyMs, ...describeNetworkError(error, url) };
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", onCallerAbort);
   }
 }
 
-async function readPreview(body: AsyncIterable<Buffer>, limit: number): Promise<{ preview: string; total: number }> {
+interface ResponseBody extends AsyncIterable<Buffer> {
+  destroy(error?: Error): unknown;
+  dump(options?: { limit?: number }): Promise<void>;
+}
+
+/** Keep the first `limit` bytes; then stop reading and discard the rest (the stream is destroyed). */
+async function readPreview(body: ResponseBody, limit: number): Promise<{ preview: string; total: number }> {
   const kept: Buffer[] = [];
   let keptBytes = 0;
-  let total = 0;
   for await (const chunk of body) {
-    total += chunk.length;
-    if (keptBytes < limit) {
-      kept.push(chunk.subarray(0, limit - keptBytes));
-      keptBytes += Math.min(chunk.length, limit - keptBytes);
-    }
+    const room = limit - keptBytes;
+    kept.push(chunk.subarray(0, room));
+    keptBytes += Math.min(chunk.length, room);
+    if (chunk.length >= room) break;
   }
-  return { preview: Buffer.concat(kept).toString("utf8"), total };
+  body.destroy();
+  return { preview: Buffer.concat(kept).toString("utf8"), total: keptBytes };
 }
 
-async function drain(body: { dump(): Promise<void> }): Promise<{ preview: string; total: number }> {
+/** Discard a body: undici reads up to 128 KiB of it (to keep the connection), then closes it. */
+async function drain(body: ResponseBody): Promise<{ preview: string; total: number }> {
   await body.dump();
   return { preview: "", total: 0 };
 }

@@ -5,7 +5,6 @@
  * become errors naming the file; the rest still go. Files are read synchronously: this is a batch
  * command, and a sync read of a small file costs a fraction of an async one (see capture-store.ts).
  */
-import { readFileSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import {
   type CapturedRequest,
@@ -18,7 +17,7 @@ import {
 import { metaOf, type ReplayItem, type ReplayMeta } from "../core/replay.js";
 import { sanitizeLine } from "../output/sanitize.js";
 import { listCaptureFiles } from "./capture-store.js";
-import { describeReadError } from "./request-input.js";
+import { DEFAULT_INPUT_LIMIT, describeReadError, readRegularFile, type StdinReader } from "./request-input.js";
 
 /** An item found in the inputs: in memory, or a file to read again when it is sent. */
 export interface IndexedItem {
@@ -36,9 +35,10 @@ export interface InputProblem {
 
 export async function indexInputs(
   paths: string[],
-  readStdin: () => Promise<Buffer>,
-  options: { needsMeta: boolean } = { needsMeta: true },
+  readStdin: StdinReader,
+  options: { needsMeta: boolean; inputLimit?: number } = { needsMeta: true },
 ): Promise<{ items: IndexedItem[]; problems: InputProblem[] }> {
+  const limit = options.inputLimit ?? DEFAULT_INPUT_LIMIT;
   const items: IndexedItem[] = [];
   const problems: InputProblem[] = [];
   const add = (parsed: ReplayItem[]) => {
@@ -48,7 +48,11 @@ export async function indexInputs(
   };
   for (const path of paths) {
     if (path === "-") {
-      add(parseDocument(await readStdin(), "standard input", problems));
+      try {
+        add(parseDocument(await readStdin(limit), "standard input", problems));
+      } catch (error) {
+        problems.push({ origin: "standard input", message: describeReadError("standard input", error) });
+      }
       continue;
     }
     let isFolder = false;
@@ -60,7 +64,7 @@ export async function indexInputs(
     }
     if (!isFolder) {
       try {
-        add(parseDocument(readFileSync(path), path, problems));
+        add(parseDocument(readRegularFile(path, limit), path, problems));
       } catch (error) {
         problems.push({ origin: path, message: describeReadError(path, error) });
       }
@@ -72,13 +76,13 @@ export async function indexInputs(
       // name: order by that and read the file once, when it is sent.
       const receivedAt = options.needsMeta ? undefined : receivedAtFromName(file);
       if (receivedAt) {
-        folderItems.push({ origin: file, meta: { receivedAt }, order: 0, load: () => loadFile(file) });
+        folderItems.push({ origin: file, meta: { receivedAt }, order: 0, load: () => loadFile(file, limit) });
         continue;
       }
       try {
-        const [item] = parseDocument(readFileSync(file), file, problems);
+        const [item] = parseDocument(readRegularFile(file, limit), file, problems);
         if (!item) continue;
-        folderItems.push({ origin: file, meta: metaOf(item.request), order: 0, load: () => loadFile(file) });
+        folderItems.push({ origin: file, meta: metaOf(item.request), order: 0, load: () => loadFile(file, limit) });
       } catch (error) {
         problems.push({ origin: file, message: describeReadError(file, error) });
       }
@@ -95,9 +99,9 @@ export function receivedAtFromName(path: string): string | undefined {
   return parseCaptureFileName(path)?.receivedAt;
 }
 
-async function loadFile(path: string): Promise<ReplayItem> {
+async function loadFile(path: string, limit: number): Promise<ReplayItem> {
   const problems: InputProblem[] = [];
-  const [item] = parseDocument(readFileSync(path), path, problems);
+  const [item] = parseDocument(readRegularFile(path, limit), path, problems);
   if (!item) throw new CaptureFormatError(problems[0]?.message ?? `${path}: changed since it was read`);
   return item;
 }
@@ -120,16 +124,21 @@ export function parseDocument(bytes: Buffer, origin: string, problems: InputProb
       throw new CaptureFormatError("not JSON, NDJSON or a raw HTTP request");
     }
     const items: ReplayItem[] = [];
+    const bad: Array<{ line: number; message: string }> = [];
     lines.forEach((line, index) => {
       if (!line.trim()) return;
-      const lineOrigin = `${origin}:${index + 1}`;
       try {
-        items.push(fromJson(JSON.parse(line), Buffer.from(line), lineOrigin));
+        items.push(fromJson(JSON.parse(line), Buffer.from(line), `${origin}:${index + 1}`));
       } catch (error) {
-        const message = error instanceof SyntaxError ? "not valid JSON" : (error as Error).message;
-        problems.push({ origin: lineOrigin, message: `${sanitizeLine(lineOrigin)}: ${message}` });
+        bad.push({
+          line: index + 1,
+          message: error instanceof SyntaxError ? "not valid JSON" : (error as Error).message,
+        });
       }
     });
+    // One line per input file, however many of its lines are unreadable.
+    if (bad.length > 0 && items.length === 0) throw new CaptureFormatError("not JSON, NDJSON or a raw HTTP request");
+    if (bad.length > 0) problems.push({ origin, message: `${sanitizeLine(origin)}: ${describeBadLines(bad)}` });
     return items;
   } catch (error) {
     if (error instanceof CaptureFormatError) {
@@ -138,6 +147,14 @@ export function parseDocument(bytes: Buffer, origin: string, problems: InputProb
     }
     throw error;
   }
+}
+
+function describeBadLines(bad: Array<{ line: number; message: string }>): string {
+  const first = bad[0] as { line: number; message: string };
+  const shown = bad.slice(0, 5).map((entry) => entry.line);
+  const more = bad.length > shown.length ? ` and ${bad.length - shown.length} more` : "";
+  const lines = `${bad.length === 1 ? "line" : "lines"} ${shown.join(", ")}${more}`;
+  return `${bad.length} unreadable ${bad.length === 1 ? "line" : "lines"} skipped (${lines}); line ${first.line}: ${first.message}`;
 }
 
 /** A capture object, or a bare event body (kept as the exact bytes given). */

@@ -10,7 +10,7 @@ import { type Inspection, inspectRequest } from "../core/inspect.js";
 import { forwardableHeaders } from "../core/request.js";
 import type { CaptureStore } from "./capture-store.js";
 import type { HttpClient } from "./http-client.js";
-import type { WebhookResponse } from "./listener.js";
+import type { AnswerFate, WebhookContext, WebhookResponse } from "./listener.js";
 
 export interface ForwardResult {
   url: string;
@@ -30,6 +30,8 @@ export interface ReceivedEvent {
   /** The status answered to the sender. */
   status: number;
   statusReason: string;
+  /** What became of the answer: written, the sender gone, refused at shutdown, dropped. */
+  fate?: AnswerFate;
 }
 
 export interface ListenStats {
@@ -58,7 +60,7 @@ export interface PipelineOptions {
 }
 
 export interface WebhookPipeline {
-  handle(request: CapturedRequest): Promise<WebhookResponse>;
+  handle(request: CapturedRequest, context?: WebhookContext): Promise<WebhookResponse>;
   noteIgnored(): void;
   /** Wait for capture updates still being written (call before exiting). */
   drain(): Promise<void>;
@@ -113,7 +115,7 @@ export function createWebhookPipeline(
   };
 
   return {
-    async handle(request) {
+    async handle(request, context) {
       const inspection = inspectRequest(request, {
         secret: options.secret,
         toleranceSeconds: options.toleranceSeconds,
@@ -140,7 +142,9 @@ export function createWebhookPipeline(
 
       const target = forwardTarget(inspection, options);
       if (target && options.client) {
-        const outcome = await options.client.post(target, forwardableHeaders(request.headers), request.body);
+        const outcome = await options.client.post(target, forwardableHeaders(request.headers), request.body, {
+          signal: context?.signal,
+        });
         event.forward = {
           url: target,
           outcome,
@@ -160,8 +164,14 @@ export function createWebhookPipeline(
       const response = decideResponse(event, options);
       event.status = response.status;
       event.statusReason = response.reason;
-      options.onEvent(event);
-      return response.reply;
+      // The event is shown once its answer's fate is known: "answered" only when it was written.
+      return {
+        ...response.reply,
+        onSettled(fate) {
+          event.fate = fate;
+          options.onEvent(event);
+        },
+      };
     },
     noteIgnored() {
       stats.ignored += 1;

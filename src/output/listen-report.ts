@@ -6,7 +6,7 @@
 import { relative } from "node:path";
 import { describeRetry, formatMs, outcomeText } from "../core/contract.js";
 import { ageText } from "../core/signature.js";
-import type { ListenerNotice } from "../io/listener.js";
+import type { AnswerFate, ListenerNotice } from "../io/listener.js";
 import type { ListenStats, ReceivedEvent } from "../io/webhook-pipeline.js";
 import type { TunnelNotice } from "../tunnel/supervisor.js";
 import { clip, sanitizeLine, sanitizeText } from "./sanitize.js";
@@ -60,6 +60,15 @@ function jsonRenderer(output: Output): ListenRenderer {
     },
     notice(notice) {
       if (notice.type === "handler-error") line({ type: "error", message: notice.message });
+      else if (notice.type === "refused")
+        line({
+          type: "rejected",
+          reason: notice.reason,
+          status: notice.status,
+          method: notice.method,
+          path: notice.path,
+          answer: fateName(notice.fate),
+        });
       else if (notice.type === "too-large")
         line({
           type: "rejected",
@@ -110,6 +119,7 @@ export function eventJson(event: ReceivedEvent) {
         }
       : null,
     status: event.status,
+    answer: fateName(event.fate),
     capturePath: event.capturePath ?? null,
     saveError: event.saveError ?? null,
   };
@@ -150,7 +160,15 @@ function prettyRenderer(output: Output, showPath: (path: string) => string): Lis
     notice(notice) {
       const now = time(new Date().toISOString());
       if (notice.type === "handler-error") output.err(c.red(`error: ${sanitizeLine(notice.message)}`));
-      else if (notice.type === "too-large")
+      else if (notice.type === "refused") {
+        const why = notice.reason === "busy" ? "too many large bodies at once" : "stopping";
+        const fate = notice.fate.kind === "written" ? "" : " (the sender hung up first)";
+        output.out(
+          c.yellow(
+            `${now} ${sanitizeLine(notice.method)} ${clip(notice.path, 80)} → 503: ${why}, not processed; OpenMail retries it${fate}`,
+          ),
+        );
+      } else if (notice.type === "too-large")
         output.out(
           c.yellow(
             `${now} ${sanitizeLine(notice.method)} ${clip(notice.path, 80)} → 413: body over ${formatBytes(notice.limit)} (raise --max-body-size)`,
@@ -286,10 +304,30 @@ function eventLines(event: ReceivedEvent, c: Colors, showPath: (p: string) => st
     }
     if (forward.hint) lines.push(c.yellow(`    hint: ${forward.hint}`));
   }
-  lines.push(c.dim(`  answered ${event.status}: ${sanitizeLine(event.statusReason)}`));
+  lines.push(fateLine(event, c));
   if (event.capturePath) lines.push(c.dim(`  saved ${showPath(event.capturePath)}`));
   if (event.saveError) lines.push(c.red(`  NOT saved: ${sanitizeLine(event.saveError)}`));
   return lines;
+}
+
+/** The answer's line, true to what happened to it (issue 10 item 3). */
+function fateLine(event: ReceivedEvent, c: Colors): string {
+  const reason = sanitizeLine(event.statusReason);
+  const fate = event.fate ?? { kind: "written" };
+  if (fate.kind === "written") return c.dim(`  answered ${event.status}: ${reason}`);
+  if (fate.kind === "sender-gone")
+    return c.red(`  NOT answered: the sender hung up before the ${event.status} (${reason})`);
+  if (fate.kind === "refused") {
+    return c.yellow(`  answered ${fate.status} instead of ${event.status}: stopping, the grace period ended first`);
+  }
+  return c.red(`  NOT answered: connection dropped at the end of the grace period (would have been ${event.status})`);
+}
+
+/** "answered", "sender-gone", "refused-503", "dropped" for --json. */
+export function fateName(fate: AnswerFate | undefined): string {
+  if (!fate || fate.kind === "written") return "answered";
+  if (fate.kind === "refused") return `refused-${fate.status}`;
+  return fate.kind;
 }
 
 export function formatBytes(bytes: number): string {
