@@ -206,18 +206,13 @@ async function handle(req: IncomingMessage, res: ServerResponse, context: Handle
   if (pathname !== context.webhookPath) {
     const hint = `not a webhook: OpenMail POSTs to ${options.path}`;
     handlers.onNotice({ type: "ignored", method, path: rawPath, status: 404, hint });
-    return void (await settleAnswer(
-      req,
-      res,
-      { status: 404, body: `openmail-hooks: ${hint}\n` },
-      context.state.stopping,
-    ));
+    return void (await settleAnswer(req, res, { status: 404, body: `openmail-hooks: ${hint}\n` }, false));
   }
   if (method !== "POST") {
     const hint = "webhooks are POST requests";
     handlers.onNotice({ type: "ignored", method, path: rawPath, status: 405, hint });
     const response = { status: 405, headers: { allow: "POST" }, body: `openmail-hooks: ${hint}\n` };
-    return void (await settleAnswer(req, res, response, context.state.stopping));
+    return void (await settleAnswer(req, res, response, false));
   }
   const refuse = async (reason: RefusalReason) => {
     const text =
@@ -262,7 +257,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, context: Handle
       response.onSettled?.(entry.refusedWith);
       return;
     }
-    const fate = await settleAnswer(req, res, response, context.state.stopping);
+    // Not closed after it, even when stopping: a request that follows on this connection gets its
+    // 503 in order; close() closes every connection once nothing is left in flight.
+    const fate = await settleAnswer(req, res, response, false);
     response.onSettled?.(fate);
   } finally {
     reservation.release();
@@ -375,15 +372,27 @@ function settleAnswer(
     res.once("finish", () => resolve({ kind: "written" }));
     res.once("close", () => resolve(res.writableFinished ? { kind: "written" } : { kind: "sender-gone" }));
   });
+  if (closeAfter && !req.complete) keepReadingUntilSenderDone(req);
   writeAnswer(res, response, closeAfter);
-  if (closeAfter && !req.complete) {
-    const socket = req.socket;
-    const timer = setTimeout(() => socket.destroy(), DRAIN_MS);
-    timer.unref();
-    socket.once("close", () => clearTimeout(timer));
-    req.resume();
-  }
   return fate;
+}
+
+/**
+ * After an early answer with Connection: close, Node ends the connection as soon as the answer is
+ * written (socket.destroySoon), while the sender is still sending: the unread bytes turn that into
+ * a reset, and the sender sees a broken pipe instead of the answer. Instead, only our side is ended,
+ * and the rest of the body is read and discarded until the sender closes (or DRAIN_MS passes).
+ */
+function keepReadingUntilSenderDone(req: IncomingMessage): void {
+  const socket = req.socket;
+  const timer = setTimeout(() => socket.destroy(), DRAIN_MS);
+  timer.unref();
+  socket.destroySoon = () => {
+    if (socket.writable) socket.end();
+  };
+  socket.once("end", () => socket.destroy());
+  socket.once("close", () => clearTimeout(timer));
+  req.resume();
 }
 
 function writeAnswer(res: ServerResponse, response: WebhookResponse, closeAfter: boolean): void {
