@@ -52,10 +52,7 @@ export function createRedactor(key: string): Redactor {
 }
 
 export function maskText(value: string): string {
-  return value
-    .replace(/\p{Lu}/gu, "X")
-    .replace(/[\p{L}\p{M}]/gu, "x")
-    .replace(/\p{N}/gu, "0");
+  return value.replace(/[\p{L}\p{M}\p{N}]/gu, (ch) => (/\p{N}/u.test(ch) ? "0" : /\p{Lu}/u.test(ch) ? "X" : "x"));
 }
 
 /** The event body with personal data replaced; unknown fields are kept unless they look like an address. */
