@@ -35,6 +35,8 @@ export function watchExpectation(expectation: Expectation, ctx: CommandContext, 
       if (expectation.timeoutMs !== undefined) timer = setTimeout(() => end("timeout"), expectation.timeoutMs);
     },
     offer(event) {
+      // An answer that never reached the sender does not count: OpenMail will send the event again.
+      if (event.answer.kind !== "written") return;
       const verdict = event.inspection.verification;
       const isNew = watcher.offer({
         eventId: event.inspection.eventId,
