@@ -97,8 +97,8 @@ const RETRY_AFTER_SECONDS = "5";
 interface Pending {
   res: ServerResponse;
   controller: AbortController;
-  /** Set once the listener itself answered (a refusal at the end of a shutdown). */
-  refusedWith?: AnswerFate;
+  /** Set once the listener itself answered (a 503 at the end of a shutdown): that answer's fate. */
+  refused?: Promise<AnswerFate>;
 }
 
 export async function startListener(options: ListenerOptions, handlers: ListenerHandlers): Promise<RunningListener> {
@@ -178,8 +178,15 @@ export async function startListener(options: ListenerOptions, handlers: Listener
       for (const entry of pending) {
         entry.controller.abort();
         if (entry.res.headersSent || entry.res.destroyed) continue;
-        entry.refusedWith = { kind: "refused", status: 503 };
-        writeAnswer(entry.res, serviceUnavailable("stopping: not processed, send it again later"), true);
+        // Refused if the 503 is written before the connections close; dropped otherwise.
+        const res = entry.res;
+        entry.refused = new Promise<AnswerFate>((resolve) => {
+          res.once("finish", () => resolve({ kind: "refused", status: 503 }));
+          res.once("close", () =>
+            resolve(res.writableFinished ? { kind: "refused", status: 503 } : { kind: "dropped" }),
+          );
+        });
+        writeAnswer(res, serviceUnavailable("stopping: not processed, send it again later"), true);
       }
       await allSettled(SETTLE_MS);
       server.closeAllConnections();
@@ -253,8 +260,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, context: Handle
       handlers.onNotice({ type: "handler-error", message: (error as Error).message });
       response = { status: 500, body: "openmail-hooks: internal error\n" };
     }
-    if (entry.refusedWith) {
-      response.onSettled?.(entry.refusedWith);
+    if (entry.refused) {
+      response.onSettled?.(await entry.refused);
       return;
     }
     // Not closed after it, even when stopping: a request that follows on this connection gets its
