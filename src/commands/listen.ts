@@ -11,13 +11,14 @@ import { type CaptureStore, openCaptureStore } from "../io/capture-store.js";
 import { createHttpClient, type HttpClient } from "../io/http-client.js";
 import { startListener } from "../io/listener.js";
 import { createWebhookPipeline, eventIdsInFolder } from "../io/webhook-pipeline.js";
+import { type InboxListenOptions, prepareInboxSession } from "../openmail/listen-inboxes.js";
 import { createListenRenderer } from "../output/listen-report.js";
 import { type AuthtokenSource, resolveAuthtoken } from "../tunnel/authtoken.js";
 import { noAuthtokenMessage } from "../tunnel/errors.js";
 import { openSupervisedTunnel, type SupervisedTunnel, type TunnelNotice } from "../tunnel/supervisor.js";
 import { TunnelError, type TunnelProvider } from "../tunnel/types.js";
 
-export interface ListenOptions {
+export interface ListenOptions extends Omit<InboxListenOptions, "tunnel" | "saveDir" | "path" | "json"> {
   host: string;
   port: number;
   path: string;
@@ -71,6 +72,8 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
     }
   }
   const folderIds = store ? await eventIdsInFolder(store.dir) : new Set<string>();
+  // Puts back inboxes an earlier run left pointing at its tunnel; with --inbox, the session.
+  const inboxes = await prepareInboxSession(options, ctx);
   const forwarding = options.forwardTo !== undefined || routes.size > 0;
   const client: HttpClient | undefined = forwarding
     ? createHttpClient({
@@ -84,6 +87,7 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   const pipeline = createWebhookPipeline(
     {
       secret: secret?.secret,
+      secretFor: inboxes?.secretFor,
       toleranceSeconds: options.tolerance,
       store,
       forwardTo: options.forwardTo,
@@ -91,7 +95,12 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
       client,
       forcedStatus: options.status,
       now: ctx.now,
-      onEvent: renderer.event,
+      onEvent: inboxes
+        ? (event) => {
+            renderer.event(event);
+            inboxes.observe(event);
+          }
+        : renderer.event,
     },
     folderIds,
   );
@@ -110,9 +119,22 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   let tunnel: OpenedTunnel | undefined;
   if (options.tunnel) {
     try {
-      tunnel = await openTunnel(options, listener.origin, ctx, renderer.tunnel);
+      const onTunnelNotice = (notice: TunnelNotice) =>
+        inboxes ? inboxes.onTunnelNotice(notice, renderer.tunnel) : renderer.tunnel(notice);
+      tunnel = await openTunnel(options, listener.origin, ctx, onTunnelNotice);
     } catch (error) {
       await listener.close(0);
+      await client?.close();
+      throw error;
+    }
+  }
+
+  if (inboxes) {
+    try {
+      await inboxes.claim(inboxes.webhookUrl(tunnel ? `${tunnel.supervised.url}${options.path}` : undefined));
+    } catch (error) {
+      await listener.close(0);
+      await tunnel?.supervised.close();
       await client?.close();
       throw error;
     }
@@ -123,20 +145,27 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
     localUrl: `${listener.origin}${options.path}`,
     publicUrl: tunnel ? `${tunnel.supervised.url}${options.path}` : undefined,
     tunnel: tunnel ? { source: tunnel.tokenSource } : undefined,
-    secret: secret ? { source: secret.source, masked: maskSecret(secret.secret) } : undefined,
+    secret:
+      inboxes?.learnedSecret() ?? (secret ? { source: secret.source, masked: maskSecret(secret.secret) } : undefined),
     saveDir: store?.dir,
     forwardTo: options.forwardTo,
     routes,
     forcedStatus: options.status,
+    inboxes: inboxes?.bannerInboxes(),
   });
+  inboxes?.announce();
+
+  if (options.test && inboxes) void inboxes.runTests();
 
   await stopped;
+  // First, so OpenMail stops sending to a tunnel that is about to close.
+  await inboxes?.restore();
   await listener.close(SHUTDOWN_GRACE_MS);
   await pipeline.drain();
   await tunnel?.supervised.close();
   await client?.close();
   renderer.summary(pipeline.stats(), store?.dir);
-  return EXIT.OK;
+  return inboxes?.testFailed ? EXIT.CHECK_FAILED : EXIT.OK;
 }
 
 interface OpenedTunnel {
