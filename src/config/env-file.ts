@@ -52,7 +52,7 @@ export function applyEnvAssignments(
   const added: string[] = [];
   const eol = original.includes("\r\n") ? "\r\n" : "\n";
   for (const [name, value] of Object.entries(values)) {
-    const assignment = new RegExp(`^(\\s*(?:export\\s+)?${name}\\s*=)`);
+    const assignment = new RegExp(`^(\\s*(?:export\\s+)?${name}\\s*=[ \\t]*)`);
     let found = -1;
     for (let i = 0; i < lines.length; i++) if (assignment.test(lines[i] as string)) found = i;
     if (found >= 0) {
@@ -61,7 +61,10 @@ export function applyEnvAssignments(
       const span = spanOfValue(lines, found, prefix.length);
       const lastLine = lines[found + span - 1] as string;
       const ending = lastLine.endsWith("\r\n") ? "\r\n" : lastLine.endsWith("\n") ? "\n" : "";
-      lines.splice(found, span, `${prefix}${quote(value)}${ending}`);
+      // An unquoted value's trailing " # comment" is a comment to dotenv: keep it.
+      const oldValue = line.slice(prefix.length).replace(/\r?\n$/, "");
+      const comment = span === 1 && !/^["'`]/.test(oldValue) ? (/\s+#.*$/.exec(oldValue)?.[0] ?? "") : "";
+      lines.splice(found, span, `${prefix}${quote(value)}${comment}${ending}`);
       replaced.push(name);
     } else {
       const last = lines.at(-1);
