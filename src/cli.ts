@@ -9,6 +9,7 @@ import {
   collect,
   domainOption,
   durationOption,
+  eventListOption,
   headerOption,
   hostPortOption,
   httpsUrlOption,
@@ -114,7 +115,16 @@ function buildProgram(setExitCode: (code: ExitCode) => void): Command {
     )
     .addOption(new Option("--ngrok-server-addr <host:port>").argParser(hostPortOption).hideHelp())
     .addOption(new Option("--tunnel-grace <duration>").default(20_000).argParser(durationOption).hideHelp())
-    .option("--json", "NDJSON records on stdout (ready, event, ignored, tunnel, error, summary); logs on stderr")
+    .option(
+      "--events <types>",
+      "forward only these event types (comma-separated); others are answered 200 and shown dimmed",
+      eventListOption([...EVENT_TYPE_CHOICES]),
+    )
+    .option("--verbose", "show each email (inbox, from, subject, attachments, body) and its capture path")
+    .option(
+      "--json",
+      "NDJSON records on stdout (ready, arrival, event, rejected, ignored, warning, tunnel, error, summary); logs on stderr",
+    )
     .option(
       "--inbox <id>",
       "point this OpenMail inbox's webhook here while listening, put it back on exit (repeatable)",
@@ -144,6 +154,7 @@ Examples:
   openmail-hooks listen --no-tunnel
   openmail-hooks listen --forward-to http://127.0.0.1:3000/webhooks
   openmail-hooks listen --route inb_support=http://127.0.0.1:3000/support --forward-to http://127.0.0.1:3000/webhooks
+  openmail-hooks listen --forward-to localhost:3000/webhooks --events message.received
   openmail-hooks listen --no-tunnel --json | jq .
   openmail-hooks listen --inbox inb_92ma... --write-env --test      # no Dashboard at all
 

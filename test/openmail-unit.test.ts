@@ -84,7 +84,16 @@ function received(secret: string | undefined, signWith: string, status = 200): R
     receivedAt: new Date().toISOString(),
   } as unknown as CapturedRequest;
   const inspection = inspectRequest(request, { secret, toleranceSeconds: 300, now: Math.floor(Date.now() / 1000) });
-  return { request, inspection, status, statusReason: status === 200 ? "signature valid" : "rejected" };
+  const verification = inspection.verification;
+  return {
+    seq: 1,
+    request,
+    inspection,
+    signature: !verification ? "unverified" : verification.valid ? "valid" : "invalid",
+    status,
+    statusReason: status === 200 ? "signature valid" : "rejected",
+    answer: { kind: "written" },
+  };
 }
 
 const apiError = (status: number, code: string, message: string) =>

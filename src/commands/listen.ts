@@ -10,9 +10,10 @@ import { EXIT, type ExitCode, usageError } from "../errors.js";
 import { type CaptureStore, openCaptureStore } from "../io/capture-store.js";
 import { createHttpClient, type HttpClient } from "../io/http-client.js";
 import { startListener } from "../io/listener.js";
+import { probeTarget } from "../io/probe.js";
 import { createWebhookPipeline, eventIdsInFolder } from "../io/webhook-pipeline.js";
 import { type InboxListenOptions, prepareInboxSession } from "../openmail/listen-inboxes.js";
-import { createListenRenderer } from "../output/listen-report.js";
+import { createListenRenderer, type ListenRenderer } from "../output/listen-report.js";
 import { type AuthtokenSource, resolveAuthtoken } from "../tunnel/authtoken.js";
 import { noAuthtokenMessage } from "../tunnel/errors.js";
 import { openSupervisedTunnel, type SupervisedTunnel, type TunnelNotice } from "../tunnel/supervisor.js";
@@ -32,6 +33,10 @@ export interface ListenOptions extends Omit<InboxListenOptions, "tunnel" | "save
   status?: number;
   forwardTimeout: number;
   json?: boolean;
+  /** Show each email's fields between its arrival and outcome lines. */
+  verbose?: boolean;
+  /** Forward only these event types; others are answered 200 here. */
+  events?: string[];
   tunnel: boolean;
   authtoken?: string;
   domain?: string;
@@ -59,7 +64,11 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
       ),
     );
   }
-  const renderer = createListenRenderer(ctx.output, { json: Boolean(options.json), cwd: ctx.cwd });
+  const renderer = createListenRenderer(ctx.output, {
+    json: Boolean(options.json),
+    cwd: ctx.cwd,
+    verbose: options.verbose,
+  });
 
   let store: CaptureStore | undefined;
   if (options.save) {
@@ -94,13 +103,16 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
       routes,
       client,
       forcedStatus: options.status,
+      events: options.events ? new Set(options.events) : undefined,
+      secretSource: secret?.source,
       now: ctx.now,
-      onEvent: inboxes
-        ? (event) => {
-            renderer.event(event);
-            inboxes.observe(event);
+      onArrival: renderer.arrival,
+      onOutcome: inboxes
+        ? (outcome) => {
+            renderer.outcome(outcome);
+            inboxes.observe(outcome);
           }
-        : renderer.event,
+        : renderer.outcome,
     },
     folderIds,
   );
@@ -151,9 +163,11 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
     forwardTo: options.forwardTo,
     routes,
     forcedStatus: options.status,
+    events: options.events,
     inboxes: inboxes?.bannerInboxes(),
   });
   inboxes?.announce();
+  await warnIfUnreachable([options.forwardTo, ...routes.values()], renderer);
 
   if (options.test && inboxes) void inboxes.runTests();
 
@@ -166,6 +180,17 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   await client?.close();
   renderer.summary(pipeline.stats(), store?.dir);
   return inboxes?.testFailed ? EXIT.CHECK_FAILED : EXIT.OK;
+}
+
+/** A forward target that accepts no connection is worth a warning, not a failure: apps often start second. */
+async function warnIfUnreachable(targets: Array<string | undefined>, renderer: ListenRenderer): Promise<void> {
+  const unique = [...new Set(targets.filter((target): target is string => target !== undefined))];
+  const results = await Promise.all(unique.map(async (target) => ({ target, result: await probeTarget(target) })));
+  for (const { target, result } of results) {
+    if (!result.reachable) {
+      renderer.warning(`${target} does not answer (${result.reason}): start your app there; until then events get 502`);
+    }
+  }
 }
 
 interface OpenedTunnel {

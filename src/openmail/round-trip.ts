@@ -8,6 +8,9 @@ import type { ReceivedEvent } from "../io/webhook-pipeline.js";
 import type { OpenMailApi } from "./api.js";
 import { OpenMailApiError } from "./errors.js";
 
+/** How long a failed test still waits for an arrival that is being settled. */
+const SETTLE_GRACE_MS = 2_000;
+
 export type TestAnswer =
   | { kind: "answered"; ok: boolean; message: string }
   | { kind: "error"; error: OpenMailApiError };
@@ -56,7 +59,10 @@ export function createRoundTripWatch(): RoundTripWatch {
       const event = await Promise.race([
         arrival,
         new Promise<undefined>((resolve) => {
-          timer = setTimeout(() => resolve(undefined), answer.kind === "answered" && answer.ok ? remaining : 0);
+          // OpenMail answers after our answer reached it, so the event is normally in already; a
+          // failed delivery gets a short grace for a record still settling here.
+          const wait = answer.kind === "answered" && answer.ok ? remaining : Math.min(remaining, SETTLE_GRACE_MS);
+          timer = setTimeout(() => resolve(undefined), wait);
         }),
       ]);
       clearTimeout(timer);
