@@ -6,11 +6,13 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import type { CommandContext } from "../command-context.js";
 import { maskSecret, resolveSecret } from "../config/environment.js";
+import { type Expectation, parseSubjectMatcher } from "../core/expect.js";
 import { EXIT, type ExitCode, usageError } from "../errors.js";
 import { type CaptureStore, openCaptureStore } from "../io/capture-store.js";
 import { createHttpClient, type HttpClient } from "../io/http-client.js";
 import { startListener } from "../io/listener.js";
 import { probeTarget } from "../io/probe.js";
+import { redactingStore } from "../io/redacting-store.js";
 import { createWebhookPipeline, eventIdsInFolder } from "../io/webhook-pipeline.js";
 import { type InboxListenOptions, prepareInboxSession } from "../openmail/listen-inboxes.js";
 import { createListenRenderer, type ListenRenderer } from "../output/listen-report.js";
@@ -18,6 +20,7 @@ import { type AuthtokenSource, resolveAuthtoken } from "../tunnel/authtoken.js";
 import { noAuthtokenMessage } from "../tunnel/errors.js";
 import { openSupervisedTunnel, type SupervisedTunnel, type TunnelNotice } from "../tunnel/supervisor.js";
 import { TunnelError, type TunnelProvider } from "../tunnel/types.js";
+import { watchExpectation } from "./shared/expect-watch.js";
 
 export interface ListenOptions extends Omit<InboxListenOptions, "tunnel" | "saveDir" | "path" | "json"> {
   host: string;
@@ -45,6 +48,15 @@ export interface ListenOptions extends Omit<InboxListenOptions, "tunnel" | "save
   ngrokServerAddr?: string;
   /** Hidden: how long a tunnel drop may last before a fresh session is opened. */
   tunnelGrace: number;
+  /** One-shot mode for CI: stop after the expected verified event(s); see core/expect.ts. */
+  once?: boolean;
+  expect?: string[];
+  expectInbox?: string;
+  expectSubject?: string;
+  count?: number;
+  timeout?: number;
+  /** Redact personal data before captures are written (and sign them again). */
+  redact?: boolean;
 }
 
 export const DEFAULT_PORT = 4811;
@@ -56,6 +68,12 @@ const RELAYED_BODY_BYTES = 1024 * 1024;
 
 export async function runListen(options: ListenOptions, ctx: CommandContext): Promise<ExitCode> {
   const secret = resolveSecret(options.secret, ctx.environment);
+  const expectation = expectationFrom(options, secret !== undefined);
+  if (options.redact && !secret) {
+    throw usageError(
+      "--redact signs the redacted captures again, so it needs the secret: pass --secret or set OPENMAIL_WEBHOOK_SECRET",
+    );
+  }
   const routes = new Map(options.route ?? []);
   if (options.host === "0.0.0.0" || options.host === "::") {
     ctx.output.err(
@@ -83,6 +101,8 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   const folderIds = store ? await eventIdsInFolder(store.dir) : new Set<string>();
   // Puts back inboxes an earlier run left pointing at its tunnel; with --inbox, the session.
   const inboxes = await prepareInboxSession(options, ctx);
+  if (store && options.redact && secret) store = redactingStore(store, secret.secret);
+  const watch = expectation ? watchExpectation(expectation, ctx, Boolean(options.json)) : undefined;
   const forwarding = options.forwardTo !== undefined || routes.size > 0;
   const client: HttpClient | undefined = forwarding
     ? createHttpClient({
@@ -107,12 +127,11 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
       secretSource: secret?.source,
       now: ctx.now,
       onArrival: renderer.arrival,
-      onOutcome: inboxes
-        ? (outcome) => {
-            renderer.outcome(outcome);
-            inboxes.observe(outcome);
-          }
-        : renderer.outcome,
+      onOutcome(outcome) {
+        renderer.outcome(outcome);
+        watch?.offer(outcome);
+        inboxes?.observe(outcome);
+      },
     },
     folderIds,
   );
@@ -168,18 +187,26 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   });
   inboxes?.announce();
   await warnIfUnreachable([options.forwardTo, ...routes.values()], renderer);
+  watch?.start();
 
   if (options.test && inboxes) void inboxes.runTests();
 
-  await stopped;
+  const ending = await Promise.race([
+    stopped.then(() => "stopped" as const),
+    watch?.done ?? new Promise<never>(() => {}),
+  ]);
   // First, so OpenMail stops sending to a tunnel that is about to close.
   await inboxes?.restore();
+  // The listener closes only once every answer in flight is out: a matched event has been
+  // answered (and forwarded) before listen exits.
   await listener.close(SHUTDOWN_GRACE_MS);
   await pipeline.drain();
   await tunnel?.supervised.close();
   await client?.close();
   renderer.summary(pipeline.stats(), store?.dir);
-  return inboxes?.testFailed ? EXIT.CHECK_FAILED : EXIT.OK;
+  const code = watch ? watch.finish(ending) : EXIT.OK;
+  // A failed --test round trip fails the run (unless something already did).
+  return inboxes?.testFailed && code === EXIT.OK ? EXIT.CHECK_FAILED : code;
 }
 
 /** A forward target that accepts no connection is worth a warning, not a failure: apps often start second. */
@@ -261,4 +288,37 @@ function waitForStopSignal(ctx: CommandContext): Promise<void> {
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
   });
+}
+
+/** The --once/--expect options as one expectation, or undefined when listen runs until Ctrl-C. */
+function expectationFrom(options: ListenOptions, hasSecret: boolean): Expectation | undefined {
+  const oneShot =
+    options.once ||
+    (options.expect?.length ?? 0) > 0 ||
+    options.expectInbox !== undefined ||
+    options.expectSubject !== undefined ||
+    options.count !== undefined;
+  if (!oneShot) {
+    if (options.timeout !== undefined)
+      throw usageError("--timeout ends a wait for --once or --expect; add one of them");
+    return undefined;
+  }
+  if (!hasSecret) {
+    throw usageError(
+      "--once/--expect only count verified events, so they need the secret: pass --secret or set OPENMAIL_WEBHOOK_SECRET",
+    );
+  }
+  let subject: Expectation["subject"];
+  try {
+    subject = options.expectSubject === undefined ? undefined : parseSubjectMatcher(options.expectSubject);
+  } catch (error) {
+    throw usageError((error as Error).message);
+  }
+  return {
+    types: [...new Set(options.expect ?? [])],
+    inbox: options.expectInbox,
+    subject,
+    count: options.count ?? 1,
+    timeoutMs: options.timeout,
+  };
 }
