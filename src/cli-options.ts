@@ -126,3 +126,20 @@ export function hostPortOption(value: string): string {
     throw new InvalidArgumentError(`expected host:port, got "${value}".`);
   return value.trim();
 }
+
+/** "message.received,inbox.suspended" → the listed event types, each one of `known`. */
+export function eventListOption(known: readonly string[]) {
+  return (value: string, previous: string[] | undefined): string[] => {
+    const types = value
+      .split(",")
+      .map((type) => type.trim())
+      .filter(Boolean);
+    const unknown = types.filter((type) => !known.includes(type));
+    if (types.length === 0 || unknown.length > 0) {
+      throw new InvalidArgumentError(
+        `${unknown.length > 0 ? `unknown event type ${unknown.map((type) => `"${type}"`).join(", ")}` : "no event type given"}; use any of ${known.join(", ")}.`,
+      );
+    }
+    return [...new Set([...(previous ?? []), ...types])];
+  };
+}
