@@ -24,6 +24,10 @@ export interface DeliveryRenderer {
   delivery(record: DeliveryRecord): void;
   skipped(source: string, reason: string): void;
   progress(done: number, total: number, stats: DeliveryStats, elapsedMs: number): void;
+  /** A slow stretch: nothing finished lately (terminals only). */
+  waiting(done: number, total: number, elapsedMs: number): void;
+  /** Ctrl-C: how far the run got (the summary follows). */
+  interrupted(done: number, total: number): void;
   summary(stats: DeliveryStats, durationMs: number, skipped: number): void;
 }
 
@@ -50,6 +54,14 @@ export function createDeliveryRenderer(output: Output, options: { json: boolean;
       const rate = elapsedMs > 0 ? Math.round((done / elapsedMs) * 1000) : 0;
       output.progress(`sent ${done}/${total} · ${rate}/s · passed ${stats.passed} · failed ${done - stats.passed}`);
     },
+    waiting(done, total, elapsedMs) {
+      if (options.json) return;
+      output.progress(`${done}/${total} answered · waiting for an answer… ${formatMs(elapsedMs)}`);
+    },
+    interrupted(done, total) {
+      if (options.json) output.record({ type: "interrupted", done, total });
+      else output.err(c.yellow(`interrupted (Ctrl-C): ${done} of ${total} answered`));
+    },
     summary(stats, durationMs, skipped) {
       const summary = stats.summary();
       const throughput = durationMs > 0 ? (summary.total / durationMs) * 1000 : 0;
@@ -69,7 +81,7 @@ export function createDeliveryRenderer(output: Output, options: { json: boolean;
         });
         return;
       }
-      if (summary.total <= 1 && skipped === 0) return;
+      if (summary.total <= 1 && skipped === 0 && options.total <= 1) return;
       const histogram = Object.entries(summary.statuses)
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([status, count]) => `${status} ×${count}`)
@@ -184,7 +196,9 @@ export function renderScenarioTable(rows: ScenarioRow[], output: Output, json: b
   const stacked = output.columns !== undefined && caseWidth + expectWidth + gotWidth + 6 > output.columns;
   const pad = (text: string, width: number) => text + " ".repeat(Math.max(0, width - displayWidth(text)));
   if (!stacked) {
-    output.out(c.bold(`${pad("case", caseWidth)}${pad("a correct handler", expectWidth)}${pad("got", gotWidth)}result`));
+    output.out(
+      c.bold(`${pad("case", caseWidth)}${pad("a correct handler", expectWidth)}${pad("got", gotWidth)}result`),
+    );
   }
   const reminders = new Set<string>();
   for (const row of rows) {
