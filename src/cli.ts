@@ -108,6 +108,20 @@ function buildProgram(setExitCode: (code: ExitCode) => void): Command {
       "--json",
       "NDJSON records on stdout (ready, arrival, event, rejected, ignored, warning, tunnel, error, summary); logs on stderr",
     )
+    .option("--once", "exit after the first verified event (answered, and forwarded if forwarding)")
+    .option(
+      "--expect <type>",
+      "wait for a verified event of this type, then exit 0 (repeatable; implies --once)",
+      collect(identity),
+    )
+    .option("--expect-inbox <inbox>", "only count events for this inbox_id or inbox address")
+    .option(
+      "--expect-subject <text|/regex/>",
+      "only count messages whose subject contains this text or matches /regex/",
+    )
+    .option("--count <n>", "wait for this many matching events (default 1)", integerOption(1))
+    .option("--timeout <duration>", "with --once/--expect: give up after this long and exit 1", durationOption)
+    .option("--redact", "replace personal data in captures before they are written (re-signed; see `redact`)")
     .addHelpText(
       "after",
       `
@@ -117,6 +131,7 @@ Examples:
   openmail-hooks listen --route inb_support=http://127.0.0.1:3000/support --forward-to http://127.0.0.1:3000/webhooks
   openmail-hooks listen --forward-to localhost:3000/webhooks --events message.received
   openmail-hooks listen --no-tunnel --json | jq .
+  openmail-hooks listen --expect message.received --expect-subject "/order \\d+/" --timeout 120s
 
 Without a forward target, listen answers 200 to a verified event and 400 to one that fails verification
 (what a correct handler does); with one, it relays your handler's answer. Ctrl-C prints a summary.`,
@@ -222,6 +237,34 @@ Exit codes: 0 every delivery accepted (or every scenario passed), 1 a delivery o
     .action(async (options, command) => {
       const { runSendTest } = await import("./commands/send-test.js");
       setExitCode(await runSendTest(options, await context(command)));
+    });
+
+  program
+    .command("redact")
+    .description("write copies of captures with personal data replaced, re-signed so they still verify")
+    .argument("<captures...>", "capture files or folders of them")
+    .option(
+      "--secret <secret>",
+      "webhook secret: keys the placeholders and re-signs (default: $OPENMAIL_WEBHOOK_SECRET or .env)",
+    )
+    .option("--out-dir <dir>", "where the redacted copies go", ".openmail-hooks/redacted")
+    .option("--json", "one JSON object per capture")
+    .addHelpText(
+      "after",
+      `
+Addresses and names become person-<tag>@example.com and Person <tag> (the same address always gets
+the same tag), subject, body and extracted text keep their shape with every letter x and digit 0,
+attachment names become file-<tag>.<ext>. Copies are marked "redacted": true; originals are untouched.
+
+Examples:
+  openmail-hooks redact .openmail-hooks/events --out-dir bug-report
+  openmail-hooks listen --redact        # redact before anything is written
+
+Exit codes: 0 all written, 2 an input could not be read or no secret.`,
+    )
+    .action(async (captures, options, command) => {
+      const { runRedact } = await import("./commands/redact.js");
+      setExitCode(await runRedact(captures, options, await context(command)));
     });
 
   program

@@ -6,17 +6,20 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import type { CommandContext } from "../command-context.js";
 import { maskSecret, resolveSecret } from "../config/environment.js";
+import { type Expectation, parseSubjectMatcher } from "../core/expect.js";
 import { EXIT, type ExitCode, usageError } from "../errors.js";
 import { type CaptureStore, openCaptureStore } from "../io/capture-store.js";
 import { createHttpClient, type HttpClient } from "../io/http-client.js";
 import { startListener } from "../io/listener.js";
 import { probeTarget } from "../io/probe.js";
+import { redactingStore } from "../io/redacting-store.js";
 import { createWebhookPipeline, eventIdsInFolder } from "../io/webhook-pipeline.js";
 import { createListenRenderer, type ListenRenderer } from "../output/listen-report.js";
 import { type AuthtokenSource, resolveAuthtoken } from "../tunnel/authtoken.js";
 import { noAuthtokenMessage } from "../tunnel/errors.js";
 import { openSupervisedTunnel, type SupervisedTunnel, type TunnelNotice } from "../tunnel/supervisor.js";
 import { TunnelError, type TunnelProvider } from "../tunnel/types.js";
+import { watchExpectation } from "./shared/expect-watch.js";
 
 export interface ListenOptions {
   host: string;
@@ -44,6 +47,15 @@ export interface ListenOptions {
   ngrokServerAddr?: string;
   /** Hidden: how long a tunnel drop may last before a fresh session is opened. */
   tunnelGrace: number;
+  /** One-shot mode for CI: stop after the expected verified event(s); see core/expect.ts. */
+  once?: boolean;
+  expect?: string[];
+  expectInbox?: string;
+  expectSubject?: string;
+  count?: number;
+  timeout?: number;
+  /** Redact personal data before captures are written (and sign them again). */
+  redact?: boolean;
 }
 
 export const DEFAULT_PORT = 4811;
@@ -55,6 +67,12 @@ const RELAYED_BODY_BYTES = 1024 * 1024;
 
 export async function runListen(options: ListenOptions, ctx: CommandContext): Promise<ExitCode> {
   const secret = resolveSecret(options.secret, ctx.environment);
+  const expectation = expectationFrom(options, secret !== undefined);
+  if (options.redact && !secret) {
+    throw usageError(
+      "--redact signs the redacted captures again, so it needs the secret: pass --secret or set OPENMAIL_WEBHOOK_SECRET",
+    );
+  }
   const routes = new Map(options.route ?? []);
   if (options.host === "0.0.0.0" || options.host === "::") {
     ctx.output.err(
@@ -80,6 +98,8 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
     }
   }
   const folderIds = store ? await eventIdsInFolder(store.dir) : new Set<string>();
+  if (store && options.redact && secret) store = redactingStore(store, secret.secret);
+  const watch = expectation ? watchExpectation(expectation, ctx, Boolean(options.json)) : undefined;
   const forwarding = options.forwardTo !== undefined || routes.size > 0;
   const client: HttpClient | undefined = forwarding
     ? createHttpClient({
@@ -103,7 +123,10 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
       secretSource: secret?.source,
       now: ctx.now,
       onArrival: renderer.arrival,
-      onOutcome: renderer.outcome,
+      onOutcome(outcome) {
+        renderer.outcome(outcome);
+        watch?.offer(outcome);
+      },
     },
     folderIds,
   );
@@ -143,14 +166,20 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
     events: options.events,
   });
   await warnIfUnreachable([options.forwardTo, ...routes.values()], renderer);
+  watch?.start();
 
-  await stopped;
+  const ending = await Promise.race([
+    stopped.then(() => "stopped" as const),
+    watch?.done ?? new Promise<never>(() => {}),
+  ]);
+  // The listener closes only once every answer in flight is out: a matched event has been
+  // answered (and forwarded) before listen exits.
   await listener.close(SHUTDOWN_GRACE_MS);
   await pipeline.drain();
   await tunnel?.supervised.close();
   await client?.close();
   renderer.summary(pipeline.stats(), store?.dir);
-  return EXIT.OK;
+  return watch ? watch.finish(ending) : EXIT.OK;
 }
 
 /** A forward target that accepts no connection is worth a warning, not a failure: apps often start second. */
@@ -232,4 +261,37 @@ function waitForStopSignal(ctx: CommandContext): Promise<void> {
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
   });
+}
+
+/** The --once/--expect options as one expectation, or undefined when listen runs until Ctrl-C. */
+function expectationFrom(options: ListenOptions, hasSecret: boolean): Expectation | undefined {
+  const oneShot =
+    options.once ||
+    (options.expect?.length ?? 0) > 0 ||
+    options.expectInbox !== undefined ||
+    options.expectSubject !== undefined ||
+    options.count !== undefined;
+  if (!oneShot) {
+    if (options.timeout !== undefined)
+      throw usageError("--timeout ends a wait for --once or --expect; add one of them");
+    return undefined;
+  }
+  if (!hasSecret) {
+    throw usageError(
+      "--once/--expect only count verified events, so they need the secret: pass --secret or set OPENMAIL_WEBHOOK_SECRET",
+    );
+  }
+  let subject: Expectation["subject"];
+  try {
+    subject = options.expectSubject === undefined ? undefined : parseSubjectMatcher(options.expectSubject);
+  } catch (error) {
+    throw usageError((error as Error).message);
+  }
+  return {
+    types: [...new Set(options.expect ?? [])],
+    inbox: options.expectInbox,
+    subject,
+    count: options.count ?? 1,
+    timeoutMs: options.timeout,
+  };
 }

@@ -162,6 +162,16 @@ async function handle(
     response = { status: 500, body: "openmail-hooks: internal error\n" };
   }
   reply(req, res, response);
+  // Count the request as in flight until its answer is out, so close() never cuts an answer short.
+  await answered(res);
+}
+
+function answered(res: ServerResponse): Promise<void> {
+  if (res.writableFinished || res.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    res.once("finish", resolve);
+    res.once("close", resolve);
+  });
 }
 
 function tooLarge(limit: number): WebhookResponse {
