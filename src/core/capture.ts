@@ -7,8 +7,6 @@
  * Extra top-level fields (verification, forward result) are allowed and preserved.
  */
 
-import { isUtf8 } from "node:buffer";
-
 export const CAPTURE_FORMAT = "openmail-hooks.capture/v1";
 
 /** One HTTP request as it arrived: the body is the exact bytes. */
@@ -60,6 +58,26 @@ function addHeader(out: Record<string, string>, name: string, value: string): vo
   const key = name.toLowerCase();
   out[key] = Object.hasOwn(out, key) ? `${out[key]}, ${value}` : value;
 }
+
+/**
+ * Is this valid UTF-8? Checked a slice at a time, so a 10 MB body is never decoded into one more
+ * 10-20 MB string just to find out (Node's buffer.isUtf8 would do, but this module is also bundled
+ * for Web runtimes).
+ */
+export function isUtf8(bytes: Uint8Array): boolean {
+  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  try {
+    for (let start = 0; start < bytes.length; start += UTF8_CHECK_BYTES) {
+      decoder.decode(bytes.subarray(start, start + UTF8_CHECK_BYTES), { stream: true });
+    }
+    decoder.decode();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const UTF8_CHECK_BYTES = 64 * 1024;
 
 /** Lower-case header names and join repeated values, as Node's IncomingMessage would. */
 export function normalizeHeaders(
