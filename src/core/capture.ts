@@ -101,7 +101,7 @@ export function headersFromRaw(rawHeaders: readonly string[]): Record<string, st
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /** Strict base64 (whitespace between groups allowed): Node's decoder silently skips anything else. */
-export function decodeBase64Strict(text: string): Buffer | undefined {
+function decodeBase64Strict(text: string): Uint8Array | undefined {
   const compact = text.replace(/[\r\n\t ]+/g, "");
   return BASE64.test(compact) ? Buffer.from(compact, "base64") : undefined;
 }
