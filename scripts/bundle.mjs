@@ -3,9 +3,10 @@
  * Bundle the CLI into dist/bin/ with esbuild, so starting it reads a handful of files instead of
  * dozens of modules (about 20 ms of a ~130 ms start on the machines measured; see BENCHMARKS.md).
  * Commands stay separate chunks, loaded only when they run. The ngrok SDK (native) and undici
- * stay external: they are loaded lazily by the commands that need them.
+ * stay external: they are loaded lazily by the commands that need them. The inspector's page files
+ * are copied to dist/inspector/page/.
  */
-import { readFileSync } from "node:fs";
+import { cpSync, readFileSync } from "node:fs";
 import { build } from "esbuild";
 
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
@@ -38,7 +39,11 @@ await build({
   platform: "node",
   target: "node20",
   external: ["@ngrok/ngrok", "undici"],
-  define: { __OPENMAIL_HOOKS_VERSION__: JSON.stringify(version) },
+  define: {
+    __OPENMAIL_HOOKS_VERSION__: JSON.stringify(version),
+    // The inspector's page files, relative to the chunks in dist/bin/.
+    __OPENMAIL_HOOKS_INSPECTOR_PAGE__: JSON.stringify("../inspector/page/"),
+  },
   // CommonJS dependencies (commander, dotenv) call require() for Node built-ins.
   banner: {
     js: "import { createRequire as __omhCreateRequire } from 'node:module'; const require = __omhCreateRequire(import.meta.url);",
@@ -46,3 +51,6 @@ await build({
   plugins: [lazyChildProcess],
   logLevel: "warning",
 });
+
+// The inspector's page (plain HTML, CSS and JS, no build step) ships beside the compiled server.
+cpSync("src/inspector/page", "dist/inspector/page", { recursive: true });

@@ -7,6 +7,7 @@ import { homedir } from "node:os";
 import type { CommandContext } from "../command-context.js";
 import { maskSecret, resolveSecret } from "../config/environment.js";
 import { EXIT, type ExitCode, usageError } from "../errors.js";
+import type { Inspector } from "../inspector/server.js";
 import { type CaptureStore, openCaptureStore } from "../io/capture-store.js";
 import { createHttpClient, type HttpClient } from "../io/http-client.js";
 import { startListener } from "../io/listener.js";
@@ -39,6 +40,10 @@ export interface ListenOptions {
   ngrokServerAddr?: string;
   /** Hidden: how long a tunnel drop may last before a fresh session is opened. */
   tunnelGrace: number;
+  /** Serve the inspector page (--no-inspect turns it off). */
+  inspect: boolean;
+  /** Its port; default: the listener's port + 1 (any free one when that is taken), 0 for any. */
+  inspectPort?: number;
 }
 
 export const DEFAULT_PORT = 4811;
@@ -81,6 +86,7 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
       })
     : undefined;
 
+  let inspector: Inspector | undefined;
   const pipeline = createWebhookPipeline(
     {
       secret: secret?.secret,
@@ -91,7 +97,10 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
       client,
       forcedStatus: options.status,
       now: ctx.now,
-      onEvent: renderer.event,
+      onEvent: (event) => {
+        renderer.event(event);
+        inspector?.record(event);
+      },
     },
     folderIds,
   );
@@ -108,14 +117,14 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   );
 
   let tunnel: OpenedTunnel | undefined;
-  if (options.tunnel) {
-    try {
-      tunnel = await openTunnel(options, listener.origin, ctx, renderer.tunnel);
-    } catch (error) {
-      await listener.close(0);
-      await client?.close();
-      throw error;
-    }
+  try {
+    if (options.inspect) inspector = await openInspector(options, listener, store?.dir, secret, ctx);
+    if (options.tunnel) tunnel = await openTunnel(options, listener.origin, ctx, renderer.tunnel);
+  } catch (error) {
+    await inspector?.close();
+    await listener.close(0);
+    await client?.close();
+    throw error;
   }
 
   const stopped = waitForStopSignal(ctx);
@@ -128,15 +137,46 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
     forwardTo: options.forwardTo,
     routes,
     forcedStatus: options.status,
+    inspectorUrl: inspector?.url,
   });
 
   await stopped;
   await listener.close(SHUTDOWN_GRACE_MS);
+  await inspector?.close();
   await pipeline.drain();
   await tunnel?.supervised.close();
   await client?.close();
   renderer.summary(pipeline.stats(), store?.dir);
   return EXIT.OK;
+}
+
+/** The inspector page, on the port after the listener's unless --inspect-port says otherwise. */
+async function openInspector(
+  options: ListenOptions,
+  listener: { origin: string; port: number },
+  saveDir: string | undefined,
+  secret: ReturnType<typeof resolveSecret>,
+  ctx: CommandContext,
+): Promise<Inspector> {
+  const { startInspector } = await import("../inspector/server.js");
+  const explicit = options.inspectPort !== undefined;
+  const port = options.inspectPort ?? (options.port === 0 || listener.port >= 65535 ? 0 : listener.port + 1);
+  // The tunnel and replays reach the listener locally, even when it listens on every interface.
+  const local = listener.origin.replace("://0.0.0.0:", "://127.0.0.1:").replace("://[::]:", "://[::1]:");
+  return startInspector({
+    port,
+    fallbackToFreePort: !explicit,
+    listenerUrl: `${local}${options.path}`,
+    saveDir,
+    secret: secret ? { ...secret, masked: maskSecret(secret.secret) } : undefined,
+    toleranceSeconds: options.tolerance,
+    forwardTo: options.forwardTo,
+    routes: new Map(options.route ?? []),
+    forwardTimeoutMs: options.forwardTimeout,
+    maxBodySize: options.maxBodySize,
+    cwd: ctx.cwd,
+    now: ctx.now,
+  });
 }
 
 interface OpenedTunnel {

@@ -21,6 +21,8 @@ export interface ListenBanner {
   routes: ReadonlyMap<string, string>;
   forcedStatus?: number;
   tunnel?: { source?: string };
+  /** The inspector page's address, with its token. */
+  inspectorUrl?: string;
 }
 
 export interface ListenRenderer {
@@ -53,6 +55,7 @@ function jsonRenderer(output: Output): ListenRenderer {
         saveDir: banner.saveDir ?? null,
         forwardTo: banner.forwardTo ?? null,
         routes: Object.fromEntries(banner.routes),
+        inspectorUrl: banner.inspectorUrl ?? null,
       });
     },
     event(event) {
@@ -141,6 +144,7 @@ function prettyRenderer(output: Output, showPath: (path: string) => string): Lis
       if (banner.forwardTo) output.out(`  ${label("Forward to")}${banner.forwardTo}`);
       for (const [inbox, url] of banner.routes) output.out(`  ${label("Route")}${sanitizeLine(inbox)} → ${url}`);
       if (banner.forcedStatus !== undefined) output.out(`  ${label("Answer")}always ${banner.forcedStatus} (--status)`);
+      if (banner.inspectorUrl) output.out(`  ${label("Inspector")}${c.cyan(banner.inspectorUrl)}`);
       output.out(c.dim("Waiting for events (Ctrl-C to stop)…"));
     },
     event(event) {
