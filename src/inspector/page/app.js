@@ -377,7 +377,10 @@ async function loadDetail(id, { keepScroll = false } = {}) {
     const detail = await api(`/api/events/${encodeURIComponent(id)}`);
     if (state.selected !== id) return;
     state.detail = detail;
+    // A refresh of the same event keeps what the person was doing (an edit, a replay's outcome).
+    const kept = keepScroll ? ["action-result", "action-panel"].map((id) => $(id)) : [];
     pane.replaceChildren(...renderDetail(detail).flat().filter(Boolean));
+    for (const element of kept) if (element) $(element.id)?.replaceWith(element);
     if (keepScroll) pane.scrollTop = scroll;
   } catch (error) {
     if (state.selected !== id) return;
@@ -517,7 +520,8 @@ async function replay(detail, ask) {
       body: JSON.stringify(ask),
     });
     const forward = sent.item.forward;
-    result.replaceChildren(
+    // The detail may have been redrawn meanwhile (the replay arrived live): write to the current one.
+    ($("action-result") ?? result).replaceChildren(
       h(
         "p",
         { class: `notice ${forward.accepted ? "ok" : "bad"}`, id: "replay-outcome" },
@@ -528,7 +532,9 @@ async function replay(detail, ask) {
     );
     return sent;
   } catch (error) {
-    result.replaceChildren(h("p", { class: "notice bad", id: "replay-outcome" }, `Not sent: ${line(error.message)}`));
+    ($("action-result") ?? result).replaceChildren(
+      h("p", { class: "notice bad", id: "replay-outcome" }, `Not sent: ${line(error.message)}`),
+    );
     return undefined;
   }
 }
@@ -1020,16 +1026,19 @@ async function start() {
     return;
   }
   bindFilters();
+  // The list does not wait for the status line: both are asked for at once.
+  const first = loadFirstPage();
   try {
     state.status = await api("/api/status");
-    $("where").textContent =
-      `webhooks → ${line(state.status.listenerUrl)}${state.status.forwardTo ? `  ·  forward → ${line(state.status.forwardTo)}` : ""}`;
+    const forward = state.status.forwardTo ? `  ·  forward → ${line(state.status.forwardTo)}` : "";
+    $("where").textContent = `webhooks → ${line(state.status.listenerUrl)}${forward}`;
   } catch (error) {
     setConnection("down", line(error.message));
     return;
   }
   connect();
-  await loadFirstPage();
+  await first;
+  renderFooter();
   const wanted = new URLSearchParams(location.hash.slice(1)).get("id");
   if (wanted) select(wanted);
 }
