@@ -15,7 +15,7 @@ import {
   serializeCapture,
 } from "../core/capture.js";
 import { inspectRequest } from "../core/inspect.js";
-import type { ReceivedEvent } from "../io/webhook-pipeline.js";
+import type { Arrival, ReceivedEvent } from "../io/webhook-pipeline.js";
 import {
   emailView,
   type ForwardBrief,
@@ -151,7 +151,10 @@ export function createEventIndex(options: EventIndexOptions) {
       names = [];
     }
     // A capture's name starts with its arrival time, so the names sort by time as they are.
-    const entries = names.sort().reverse().map((name) => ({ key: name, id: name }));
+    const entries = names
+      .sort()
+      .reverse()
+      .map((name) => ({ key: name, id: name }));
     listing = { entries, names: new Set(names), at: now };
     return listing.entries;
   }
@@ -181,9 +184,25 @@ export function createEventIndex(options: EventIndexOptions) {
   }
 
   return {
+    /** The list item of a webhook that just arrived, before its answer (not kept: its outcome follows). */
+    arrivalItem(arrival: Arrival): ListItem {
+      return listItem({
+        id: liveId(arrival),
+        kind: "delivery",
+        request: arrival.request,
+        inspection: arrival.inspection,
+        verdict: arrival.inspection.verification,
+        forward: null,
+        retry: arrival.duplicate ? { timesSeen: arrival.duplicate.timesSeen } : null,
+        saved: Boolean(arrival.capturePath),
+        thisRun: true,
+        pending: true,
+      });
+    },
+
     /** Note an event listen just handled; returns its list item. Cheap: no I/O, no parsing. */
     addLive(event: ReceivedEvent): ListItem {
-      const id = event.capturePath ? basename(event.capturePath) : `live-${++counter}`;
+      const id = liveId(event);
       const signature = event.request.headers["x-signature"];
       const replayOf = signature ? pendingReplays.get(signature) : undefined;
       if (replayOf !== undefined && signature) pendingReplays.delete(signature);
@@ -360,6 +379,11 @@ export function createEventIndex(options: EventIndexOptions) {
       return { deliveries, replays };
     },
   };
+}
+
+/** A webhook of this run: its capture's file name, or its number in the run when it was not saved. */
+function liveId(arrival: Arrival): string {
+  return arrival.capturePath ? basename(arrival.capturePath) : `live-${arrival.seq}`;
 }
 
 function fileItem(

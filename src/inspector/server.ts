@@ -14,7 +14,7 @@ import { relative } from "node:path";
 import { prepareReplay } from "../core/replay.js";
 import { CliError } from "../errors.js";
 import { createHttpClient, type HttpClient } from "../io/http-client.js";
-import type { ReceivedEvent } from "../io/webhook-pipeline.js";
+import type { Arrival, ReceivedEvent } from "../io/webhook-pipeline.js";
 import { createEventIndex, isEntryId, type ListQuery } from "./event-index.js";
 import { createGuard, SECURITY_HEADERS } from "./guard.js";
 import { parseReplayAsk, ReplayRefused, replayFromPage } from "./replay-action.js";
@@ -66,7 +66,9 @@ export interface Inspector {
   /** The page's address with its token, to print. */
   url: string;
   origin: string;
-  /** Note an event listen handled (cheap; pushed to open pages). */
+  /** Show a webhook that just arrived on open pages (nothing happens when none is open). */
+  arrival(arrival: Arrival): void;
+  /** Note a webhook's outcome (cheap; pushed to open pages). */
   record(event: ReceivedEvent): void;
   close(): Promise<void>;
 }
@@ -267,6 +269,9 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
   return {
     url: `${origin}/#token=${token}`,
     origin,
+    arrival(arrival) {
+      if (streams.size > 0) broadcast("item", index.arrivalItem(arrival));
+    },
     record(event) {
       const item = index.addLive(event);
       broadcast("item", item);

@@ -46,6 +46,8 @@ export interface ListItem {
   saved: boolean;
   /** Received while this listen runs, or found in the folder from earlier. */
   thisRun: boolean;
+  /** Arrived, still waiting for its answer (the handler is working on it). */
+  pending: boolean;
 }
 
 export interface ForwardBrief {
@@ -72,6 +74,7 @@ export interface ItemFacts {
   replayTo?: string | null;
   saved: boolean;
   thisRun: boolean;
+  pending?: boolean;
 }
 
 const SNIPPET_CHARS = 160;
@@ -103,6 +106,7 @@ export function listItem(facts: ItemFacts): ListItem {
     replayTo: facts.replayTo ?? null,
     saved: facts.saved,
     thisRun: facts.thisRun,
+    pending: facts.pending ?? false,
   };
 }
 

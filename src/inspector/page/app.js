@@ -121,6 +121,7 @@ function typeClass(type) {
 const VERDICT_TEXT = { valid: "✓ valid", invalid: "✗ invalid", unverified: "? unverified" };
 
 function answerCell(item) {
+  if (item.pending) return h("span", { class: "dim", title: "waiting for the answer" }, "… waiting");
   if (item.forward) {
     return h("span", { class: `answer ${item.forward.accepted ? "ok" : "bad"}`, title: line(item.forward.url) }, [
       line(item.forward.text),
