@@ -111,6 +111,8 @@ describe.skipIf(!browserAvailable())("the inspector page in Chromium", () => {
         "Invoice #4521 for November",
         "--attachment",
         "invoice-4521.pdf",
+        "--text",
+        "Hi,\n\nPlease find attached invoice #4521 for $1,250.00, due on December 15.\n\nThanks,\nAcme Billing",
       ],
       { env: { OPENMAIL_WEBHOOK_SECRET: SECRET } },
     );
@@ -126,7 +128,7 @@ describe.skipIf(!browserAvailable())("the inspector page in Chromium", () => {
     );
     await runCli(["send-test", "--url", process.url, "--event-id", "evt_7f2a3b4c", "--attempt", "1"], env);
     await runCli(["send-test", "--url", process.url, "--event-id", "evt_7f2a3b4c", "--attempt", "2"], env);
-    await runCli(["send-test", "--url", process.url, "--scenario", "raw-body"], env);
+    await runCli(["send-test", "--url", process.url, "--scenario", "tampered-body"], env);
     await runCli(
       [
         "send-test",
