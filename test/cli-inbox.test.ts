@@ -96,7 +96,7 @@ describe("listen --inbox", () => {
     const human = await startListenForHumans(["--port", "0", "--inbox", "inb_dev"], { env: apiEnv() });
     cleanups.push(async () => human.child.kill("SIGKILL"));
     const { child, exited } = human;
-    let stdout = human.stdout();
+    let stdout = await human.until("OpenMail shows a new secret only once");
     expect(stdout).toMatch(
       /Inbox\s+inb_dev \(dev@acme\.openmail\.sh\) delivers here \(put back to the account webhook on exit\)/,
     );

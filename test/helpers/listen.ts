@@ -159,7 +159,13 @@ export async function startPrettyListen(
 export async function startListenForHumans(
   args: string[],
   options: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number } = {},
-): Promise<{ child: ChildProcess; stdout(): string; exited: Promise<number | null> }> {
+): Promise<{
+  child: ChildProcess;
+  stdout(): string;
+  /** Resolves once stdout contains `text` (output written together may arrive in several chunks). */
+  until(text: string, timeoutMs?: number): Promise<string>;
+  exited: Promise<number | null>;
+}> {
   const child = startCli(["listen", ...args], { env: options.env, cwd: options.cwd ?? tempDir() });
   let out = "";
   let err = "";
@@ -184,5 +190,13 @@ export async function startListenForHumans(
       reject(new Error(`listen exited; stdout:\n${out}\nstderr:\n${err}`));
     });
   });
-  return { child, stdout: () => out, exited };
+  const until = async (text: string, timeoutMs = 10_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!out.includes(text)) {
+      if (Date.now() > deadline) throw new Error(`no "${text}" on stdout:\n${out}\nstderr:\n${err}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return out;
+  };
+  return { child, stdout: () => out, until, exited };
 }
