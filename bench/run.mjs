@@ -15,7 +15,9 @@ import autocannon from "autocannon";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const BIN = join(root, "bin", "openmail-hooks.js");
-const { sign, verify } = await import(join(root, "dist", "index.js"));
+// The library as users get it: the bundled Node entry, and the Web Crypto entry beside it.
+const { sign, verify } = await import(join(root, "dist", "lib", "index.js"));
+const webEntry = await import(join(root, "dist", "lib", "web.js"));
 const { serializeCapture } = await import(join(root, "dist", "core", "capture.js"));
 
 const SECRET = "whsec_bench_0123456789abcdef";
@@ -585,6 +587,54 @@ function library() {
   );
 }
 
+// 6b. The Web Crypto entry (crypto.subtle, asynchronous), reported beside the Node path: its
+// baseline is a bare crypto.subtle loop over the same message with the key imported once.
+async function libraryWebCrypto() {
+  const body = Buffer.alloc(4096, "a");
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const headers = { "x-timestamp": timestamp, "x-signature": sign(SECRET, timestamp, body) };
+  const now = Number(timestamp);
+  const batch = 500;
+  const batches = QUICK ? 6 : 20;
+  const key = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(SECRET),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const message = Buffer.concat([Buffer.from(`${timestamp}.`), body]);
+  const ours = async () => {
+    const verdict = await webEntry.verifyAsync({ body, headers, secret: SECRET, now });
+    if (!verdict.valid) throw new Error(`verifyAsync: ${verdict.message}`);
+  };
+  const bare = async () => Buffer.from(await crypto.subtle.sign("HMAC", key, message)).toString("hex");
+  const fastest = { ours: Number.POSITIVE_INFINITY, bare: Number.POSITIVE_INFINITY };
+  for (let block = 0; block < 4; block++) {
+    const order = block % 2 === 0 ? ["ours", "bare"] : ["bare", "ours"];
+    for (const which of order) {
+      const fn = which === "ours" ? ours : bare;
+      for (let i = 0; i < batches; i++) {
+        const started = performance.now();
+        for (let j = 0; j < batch; j++) await fn();
+        fastest[which] = Math.min(fastest[which], performance.now() - started);
+      }
+    }
+  }
+  const o = (batch / fastest.ours) * 1000;
+  const b = (batch / fastest.bare) * 1000;
+  record(
+    "library verifyAsync() on a 4 KiB body, Web Crypto entry",
+    round(o, 0),
+    round(b, 0),
+    o / b,
+    "report only",
+    null,
+    "calls/s",
+    `baseline: bare crypto.subtle.sign loop, key imported once; ${batches} batches of ${batch} awaited calls per block`,
+  );
+}
+
 // ---------------------------------------------------------------------------------------------
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 1024 ** 3)} GiB, Node ${process.version}, ${process.platform}-${process.arch}`;
 console.log(`openmail-hooks benchmarks on ${machine}${QUICK ? " (quick)" : ""}`);
@@ -596,6 +646,7 @@ for (const [name, fn] of [
   ["sending", sending],
   ["memory", memory],
   ["library", library],
+  ["library", libraryWebCrypto],
 ]) {
   if (ONLY && !ONLY.includes(name)) continue;
   try {

@@ -10,8 +10,8 @@ import {
   precheck,
   type RawBody,
   rawBodyOf,
+  sameHex,
   settle,
-  signaturesEqual,
   type Verdict,
   type VerifyInput,
 } from "./verification.js";
@@ -69,7 +69,7 @@ export async function verifyAsync(input: VerifyInput): Promise<Verdict> {
 function matchingSecret(check: PendingCheck): number {
   for (const { secret, index } of check.secrets) {
     const expected = createHmac("sha256", secret).update(`${check.rawTimestamp}.`).update(check.body).digest("hex");
-    if (signaturesEqual(expected, check.signature)) return index;
+    if (sameHex(expected, check.signature)) return index;
   }
   return -1;
 }
