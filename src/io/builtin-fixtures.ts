@@ -86,7 +86,11 @@ export function generatedEml(name: string): Buffer {
         {
           filename: "scan-20261101.pdf",
           contentType: "application/pdf",
-          content: Buffer.concat([Buffer.from("%PDF-1.7\n"), seededBytes("scan", 11 * 1024 * 1024)]),
+          // 11 MB: one seeded 64 KB block repeated (hashing every byte would only make it slow).
+          content: Buffer.concat([
+            Buffer.from("%PDF-1.7\n"),
+            Buffer.alloc(11 * 1024 * 1024, seededBytes("scan", 65_536)),
+          ]),
         },
       ],
     );
