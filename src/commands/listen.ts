@@ -14,6 +14,7 @@ import { startListener } from "../io/listener.js";
 import { probeTarget } from "../io/probe.js";
 import { redactingStore } from "../io/redacting-store.js";
 import { createWebhookPipeline, eventIdsInFolder } from "../io/webhook-pipeline.js";
+import { type InboxListenOptions, prepareInboxSession } from "../openmail/listen-inboxes.js";
 import { createListenRenderer, type ListenRenderer } from "../output/listen-report.js";
 import { type AuthtokenSource, resolveAuthtoken } from "../tunnel/authtoken.js";
 import { noAuthtokenMessage } from "../tunnel/errors.js";
@@ -21,7 +22,7 @@ import { openSupervisedTunnel, type SupervisedTunnel, type TunnelNotice } from "
 import { TunnelError, type TunnelProvider } from "../tunnel/types.js";
 import { watchExpectation } from "./shared/expect-watch.js";
 
-export interface ListenOptions {
+export interface ListenOptions extends Omit<InboxListenOptions, "tunnel" | "saveDir" | "path" | "json"> {
   host: string;
   port: number;
   path: string;
@@ -67,8 +68,10 @@ const RELAYED_BODY_BYTES = 1024 * 1024;
 
 export async function runListen(options: ListenOptions, ctx: CommandContext): Promise<ExitCode> {
   const secret = resolveSecret(options.secret, ctx.environment);
-  const expectation = expectationFrom(options, secret !== undefined);
-  if (options.redact && !secret) {
+  // With --inbox, secrets can also come from OpenMail (learned while registering) or .env per inbox.
+  const inboxSecrets = (options.inbox?.length ?? 0) > 0;
+  const expectation = expectationFrom(options, secret !== undefined || inboxSecrets);
+  if (options.redact && !secret && !inboxSecrets) {
     throw usageError(
       "--redact signs the redacted captures again, so it needs the secret: pass --secret or set OPENMAIL_WEBHOOK_SECRET",
     );
@@ -98,7 +101,11 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
     }
   }
   const folderIds = store ? await eventIdsInFolder(store.dir) : new Set<string>();
-  if (store && options.redact && secret) store = redactingStore(store, secret.secret);
+  // Puts back inboxes an earlier run left pointing at its tunnel; with --inbox, the session.
+  const inboxes = await prepareInboxSession(options, ctx);
+  if (store && options.redact) {
+    store = redactingStore(store, (inboxId) => inboxes?.secretFor(inboxId) ?? secret?.secret);
+  }
   const watch = expectation ? watchExpectation(expectation, ctx, Boolean(options.json)) : undefined;
   const forwarding = options.forwardTo !== undefined || routes.size > 0;
   const client: HttpClient | undefined = forwarding
@@ -113,6 +120,7 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   const pipeline = createWebhookPipeline(
     {
       secret: secret?.secret,
+      secretFor: inboxes?.secretFor,
       toleranceSeconds: options.tolerance,
       store,
       forwardTo: options.forwardTo,
@@ -126,6 +134,7 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
       onOutcome(outcome) {
         renderer.outcome(outcome);
         watch?.offer(outcome);
+        inboxes?.observe(outcome);
       },
     },
     folderIds,
@@ -145,9 +154,22 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   let tunnel: OpenedTunnel | undefined;
   if (options.tunnel) {
     try {
-      tunnel = await openTunnel(options, listener.origin, ctx, renderer.tunnel);
+      const onTunnelNotice = (notice: TunnelNotice) =>
+        inboxes ? inboxes.onTunnelNotice(notice, renderer.tunnel) : renderer.tunnel(notice);
+      tunnel = await openTunnel(options, listener.origin, ctx, onTunnelNotice);
     } catch (error) {
       await listener.close(0);
+      await client?.close();
+      throw error;
+    }
+  }
+
+  if (inboxes) {
+    try {
+      await inboxes.claim(inboxes.webhookUrl(tunnel ? `${tunnel.supervised.url}${options.path}` : undefined));
+    } catch (error) {
+      await listener.close(0);
+      await tunnel?.supervised.close();
       await client?.close();
       throw error;
     }
@@ -158,20 +180,27 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
     localUrl: `${listener.origin}${options.path}`,
     publicUrl: tunnel ? `${tunnel.supervised.url}${options.path}` : undefined,
     tunnel: tunnel ? { source: tunnel.tokenSource } : undefined,
-    secret: secret ? { source: secret.source, masked: maskSecret(secret.secret) } : undefined,
+    secret:
+      inboxes?.learnedSecret() ?? (secret ? { source: secret.source, masked: maskSecret(secret.secret) } : undefined),
     saveDir: store?.dir,
     forwardTo: options.forwardTo,
     routes,
     forcedStatus: options.status,
     events: options.events,
+    inboxes: inboxes?.bannerInboxes(),
   });
+  inboxes?.announce();
   await warnIfUnreachable([options.forwardTo, ...routes.values()], renderer);
   watch?.start();
+
+  if (options.test && inboxes) void inboxes.runTests();
 
   const ending = await Promise.race([
     stopped.then(() => "stopped" as const),
     watch?.done ?? new Promise<never>(() => {}),
   ]);
+  // First, so OpenMail stops sending to a tunnel that is about to close.
+  await inboxes?.restore();
   // The listener closes only once every answer in flight is out: a matched event has been
   // answered (and forwarded) before listen exits.
   await listener.close(SHUTDOWN_GRACE_MS);
@@ -179,7 +208,9 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   await tunnel?.supervised.close();
   await client?.close();
   renderer.summary(pipeline.stats(), store?.dir);
-  return watch ? watch.finish(ending) : EXIT.OK;
+  const code = watch ? watch.finish(ending) : EXIT.OK;
+  // A failed --test round trip fails the run (unless something already did).
+  return inboxes?.testFailed && code === EXIT.OK ? EXIT.CHECK_FAILED : code;
 }
 
 /** A forward target that accepts no connection is worth a warning, not a failure: apps often start second. */

@@ -84,6 +84,8 @@ export interface ListenStats {
 
 export interface PipelineOptions {
   secret?: string;
+  /** A secret of the event's own inbox (listen --inbox learns one per inbox); else `secret` is used. */
+  secretFor?(inboxId: string | undefined): string | undefined;
   toleranceSeconds: number;
   store?: CaptureStore;
   forwardTo?: string;
@@ -162,11 +164,7 @@ export function createWebhookPipeline(
 
   return {
     async handle(request) {
-      const inspection = inspectRequest(request, {
-        secret: options.secret,
-        toleranceSeconds: options.toleranceSeconds,
-        now: Math.floor(options.now() / 1000),
-      });
+      const inspection = inspectWithInboxSecret(request, options);
       sequence += 1;
       const verification = inspection.verification;
       const arrival: Arrival = {
@@ -238,6 +236,15 @@ export function createWebhookPipeline(
       await Promise.all(pendingUpdates);
     },
   };
+}
+
+/** Verify with the event's inbox's own secret when one is known (a second look only then). */
+function inspectWithInboxSecret(request: CapturedRequest, options: PipelineOptions): Inspection {
+  const settings = { toleranceSeconds: options.toleranceSeconds, now: Math.floor(options.now() / 1000) };
+  const inspection = inspectRequest(request, { ...settings, secret: options.secret });
+  const inboxSecret = options.secretFor?.(inspection.summary.inboxId ?? undefined);
+  if (inboxSecret === undefined || inboxSecret === options.secret) return inspection;
+  return inspectRequest(request, { ...settings, secret: inboxSecret });
 }
 
 function tally(stats: ListenStats, arrival: Arrival): void {

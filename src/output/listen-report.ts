@@ -23,6 +23,8 @@ export interface ListenBanner {
   routes: ReadonlyMap<string, string>;
   forcedStatus?: number;
   tunnel?: { source?: string };
+  /** listen --inbox: the inboxes now delivering to the webhook URL, and what they pointed at before. */
+  inboxes?: Array<{ id: string; address?: string; previousUrl: string | null }>;
   /** --events: the only types forwarded. */
   events?: readonly string[];
 }
@@ -63,6 +65,7 @@ function jsonRenderer(output: Output): ListenRenderer {
         saveDir: banner.saveDir ?? null,
         forwardTo: banner.forwardTo ?? null,
         routes: Object.fromEntries(banner.routes),
+        inboxes: banner.inboxes ?? [],
         events: banner.events ?? null,
       });
     },
@@ -158,7 +161,17 @@ function prettyRenderer(output: Output, showPath: (path: string) => string, verb
       output.out(c.bold("openmail-hooks listen"));
       if (banner.publicUrl) {
         output.out(`  ${label("Webhook URL")}${c.green.bold(banner.publicUrl)}`);
-        output.out(`  ${" ".repeat(13)}${c.dim("paste it into the OpenMail Dashboard → Settings → Webhook URL")}`);
+        if (banner.inboxes?.length) {
+          for (const inbox of banner.inboxes) {
+            const name = inbox.address
+              ? `${sanitizeLine(inbox.id)} (${sanitizeLine(inbox.address)})`
+              : sanitizeLine(inbox.id);
+            const before = inbox.previousUrl ? sanitizeLine(inbox.previousUrl) : "the account webhook";
+            output.out(`  ${label("Inbox")}${name} delivers here ${c.dim(`(put back to ${before} on exit)`)}`);
+          }
+        } else {
+          output.out(`  ${" ".repeat(13)}${c.dim("paste it into the OpenMail Dashboard → Settings → Webhook URL")}`);
+        }
         output.out(`  ${label("Local")}${banner.localUrl}`);
       } else {
         output.out(`  ${label("Webhook URL")}${c.bold(banner.localUrl)} ${c.dim("(local only)")}`);
