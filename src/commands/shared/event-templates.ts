@@ -11,6 +11,7 @@ import { parseEml, readEmlSources } from "../../io/eml-input.js";
 import { loadFixture } from "../../io/fixtures.js";
 import { randomHex } from "../../io/random.js";
 import { sanitizeLine } from "../../output/sanitize.js";
+import type { SendTestOptions } from "../send-test.js";
 
 export interface EventTemplate {
   /** The file or fixture it came from. */
@@ -18,19 +19,11 @@ export interface EventTemplate {
   build(now: Date): Record<string, unknown>;
 }
 
-export interface TemplateOptions {
-  eml?: string[];
-  fixture?: string[];
-  /** Send fixtures with the event_id and times they were saved with. */
-  keepIds?: boolean;
-  eventId?: string;
-  inboxId?: string;
-  from?: string;
-  to?: string;
-  subject?: string;
-  text?: string;
-  attempt?: number;
-}
+/** The send-test options that shape events from .eml files and fixtures. */
+export type TemplateOptions = Pick<
+  SendTestOptions,
+  "eml" | "fixture" | "keepIds" | "eventId" | "inboxId" | "from" | "to" | "subject" | "text" | "attempt"
+>;
 
 export async function loadTemplates(options: TemplateOptions, ctx: CommandContext): Promise<EventTemplate[]> {
   const templates: EventTemplate[] = [];
