@@ -115,6 +115,13 @@ function buildProgram(setExitCode: (code: ExitCode) => void): Command {
     )
     .addOption(new Option("--ngrok-server-addr <host:port>").argParser(hostPortOption).hideHelp())
     .addOption(new Option("--tunnel-grace <duration>").default(20_000).argParser(durationOption).hideHelp())
+    .addOption(
+      new Option(
+        "--inspect-port <port>",
+        "port of the inspector web page (default: --port + 1; 0 picks a free one)",
+      ).argParser(integerOption(0, 65535)),
+    )
+    .option("--no-inspect", "do not serve the inspector web page")
     .option(
       "--events <types>",
       "forward only these event types (comma-separated); others are answered 200 and shown dimmed",
