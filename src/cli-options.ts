@@ -8,7 +8,13 @@ export function integerOption(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
     if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`expected a whole number, got "${value}".`);
     const number = Number(value);
-    if (number < min || number > max) throw new InvalidArgumentError(`expected a number from ${min} to ${max}.`);
+    if (number < min || number > max) {
+      throw new InvalidArgumentError(
+        max >= Number.MAX_SAFE_INTEGER
+          ? `expected a number of at least ${min}.`
+          : `expected a number from ${min} to ${max}.`,
+      );
+    }
     return number;
   };
 }

@@ -186,8 +186,8 @@ Without a forward target, listen answers 200 to a verified event and 400 to one 
     .command("replay")
     .description("send saved events again, to any endpoint, freshly signed")
     .argument(
-      "<files...>",
-      "capture files, folders of them, NDJSON files, event bodies, raw HTTP requests; - for stdin",
+      "[inputs...]",
+      "capture files, folders of them, NDJSON files, event bodies, raw HTTP requests, - for stdin, or an event id (evt_…) to find in ./.openmail-hooks/events; none: that folder",
     )
     .option("--url <endpoint>", "where to send them", urlOption)
     .option("--to <endpoint>", "the same as --url", urlOption)
@@ -219,6 +219,8 @@ Without a forward target, listen answers 200 to a verified event and 400 to one 
 Examples:
   openmail-hooks replay .openmail-hooks/events/2026-11-26T10-05-00-123Z_evt_abc.json --url http://127.0.0.1:3000/webhooks
   openmail-hooks replay .openmail-hooks/events --last 5 --url http://127.0.0.1:3000/webhooks
+  openmail-hooks replay --last 1 --url http://127.0.0.1:3000/webhooks           # the newest capture
+  openmail-hooks replay evt_746c26eb7576f7f0 --url http://127.0.0.1:3000/webhooks # that event's capture
   openmail-hooks replay .openmail-hooks/events --filter event=message.received --filter inbox=inb_1 --url ...
   openmail-hooks replay capture.json --keep-signature --url ...    # a correct handler rejects a stale capture
   openmail-hooks replay body.json --new-event-id --attempt 2 --url ...
@@ -397,23 +399,39 @@ export async function main(argv: string[] = process.argv): Promise<ExitCode> {
     await program.parseAsync(argv);
     return exitCode;
   } catch (error) {
-    return reportError(error);
+    return reportError(error, wantsJson(argv));
   }
 }
 
-function reportError(error: unknown): ExitCode {
+/** Was --json given (before a `--`)? Then every failure is also an `error` record on stdout. */
+function wantsJson(argv: string[]): boolean {
+  const end = argv.indexOf("--");
+  return (end === -1 ? argv : argv.slice(0, end)).includes("--json");
+}
+
+async function reportError(error: unknown, json: boolean): Promise<ExitCode> {
+  // Loaded only on failure, so --help and --version stay light.
+  const { terminalSafe } = await import("./output/sanitize.js");
+  const { recordLine } = await import("./output/records.js");
+  const record = (code: string, message: string) => {
+    if (json) process.stdout.write(`${recordLine({ type: "error", code, message })}\n`);
+  };
   if (error instanceof CommanderError) {
     // Commander has already printed help, the version, or its one-line usage error.
-    return error.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    if (error.exitCode === 0) return EXIT.OK;
+    record("usage_error", error.message.replace(/^error: /, ""));
+    return EXIT.USAGE;
   }
   if (error instanceof CliError) {
-    process.stderr.write(`openmail-hooks: ${error.message}\n`);
+    record(error.code, error.message);
+    process.stderr.write(`openmail-hooks: ${terminalSafe(error.message)}\n`);
     return error.exitCode;
   }
   const detail =
     error instanceof Error ? (process.env.OPENMAIL_HOOKS_DEBUG ? error.stack : error.message) : String(error);
+  record("unexpected_error", error instanceof Error ? error.message : String(error));
   process.stderr.write(
-    `openmail-hooks: unexpected error: ${detail}\n(set OPENMAIL_HOOKS_DEBUG=1 for a stack trace, and please report it)\n`,
+    `openmail-hooks: unexpected error: ${terminalSafe(String(detail))}\n(set OPENMAIL_HOOKS_DEBUG=1 for a stack trace, and please report it)\n`,
   );
   return EXIT.CHECK_FAILED;
 }
