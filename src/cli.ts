@@ -64,11 +64,20 @@ function addApiOptions(command: Command): Command {
     );
 }
 
+/** The settings file given with --dotenv (or the --env-file alias), if any. */
+function envFileOf(command: Command): string | undefined {
+  const { dotenv, envFile } = command.optsWithGlobals() as { dotenv?: string; envFile?: string };
+  return dotenv ?? envFile;
+}
+
 function buildProgram(setExitCode: (code: ExitCode) => void): Command {
   const program = new Command("openmail-hooks")
     .description("Receive, verify, forward, replay and test OpenMail inbound-email webhooks.")
     .version(version, "-v, --version")
-    .option("--env-file <path>", "read settings from this file instead of ./.env")
+    // Not --env-file: Node 20 takes that flag for itself even after the script name (and exits 9
+    // when the file is missing). The hidden alias works where Node leaves it to us.
+    .option("--dotenv <path>", "read settings from this .env file instead of ./.env")
+    .addOption(new Option("--env-file <path>").hideHelp())
     .showHelpAfterError("(run with --help for usage)")
     .addHelpText("after", EXIT_CODES_HELP)
     .exitOverride()
@@ -76,7 +85,7 @@ function buildProgram(setExitCode: (code: ExitCode) => void): Command {
 
   // Loaded on use, so --help and --version load neither dotenv nor chalk.
   const context = async (command: Command) =>
-    (await import("./command-context.js")).createContext(command.optsWithGlobals() as { envFile?: string });
+    (await import("./command-context.js")).createContext({ envFile: envFileOf(command) });
 
   addApiOptions(program.command("listen"))
     .description("receive webhooks locally and through an ngrok tunnel; verify, print, save and forward each")
@@ -178,8 +187,7 @@ Without a forward target, listen answers 200 to a verified event and 400 to one 
     )
     .action(async (options, command) => {
       const { runListen } = await import("./commands/listen.js");
-      const { envFile } = command.optsWithGlobals() as { envFile?: string };
-      setExitCode(await runListen({ ...options, envFile }, await context(command)));
+      setExitCode(await runListen({ ...options, envFile: envFileOf(command) }, await context(command)));
     });
 
   program
