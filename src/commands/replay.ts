@@ -44,7 +44,7 @@ export async function runReplay(
   ctx: CommandContext,
 ): Promise<ExitCode> {
   const url = options.url ?? options.to;
-  const resolved = resolveInputs(paths, options, ctx);
+  const resolved = resolveInputs(paths, ctx);
   paths = resolved.paths;
   options = { ...options, filter: [...(options.filter ?? []), ...resolved.filters] };
   if (url === undefined && !options.dryRun) {
@@ -114,11 +114,7 @@ export async function runReplay(
  * Stripe-style shortcuts: no path means the default capture folder (`replay --last 1`), and an
  * argument that is an event id rather than a file means that event in the folder (`replay evt_…`).
  */
-function resolveInputs(
-  given: string[],
-  options: ReplayCommandOptions,
-  ctx: CommandContext,
-): { paths: string[]; filters: string[] } {
+function resolveInputs(given: string[], ctx: CommandContext): { paths: string[]; filters: string[] } {
   const folder = resolve(ctx.cwd, DEFAULT_CAPTURE_DIR);
   const ids = given.filter((arg) => /^evt_[\w.-]+$/.test(arg) && !existsSync(resolve(ctx.cwd, arg)));
   const paths = given.filter((arg) => !ids.includes(arg));

@@ -1,7 +1,8 @@
 /**
  * Creating the capture folder: one level at a time, so a path that cannot exist fails at once
  * (Node 20's recursive mkdir spins forever on some, e.g. under /proc), and with a .gitignore in
- * the first folder created, since captures hold real email that must not end up in a repository.
+ * ./.openmail-hooks, since the captures there hold real email that must not end up in a repository.
+ * (Other folders are the user's choice: redacted captures, for one, are meant to be shared.)
  */
 import { mkdir, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
@@ -30,18 +31,14 @@ export async function makeCaptureFolder(dir: string): Promise<string[]> {
     current = parent;
   }
   for (const folder of missing) await mkdir(folder, { mode: 0o700 });
-  await ignoreInGit(absolute, missing[0]);
+  await ignoreInGit(absolute);
   return missing;
 }
 
-/** Drop a .gitignore into the first folder we created, and into a .openmail-hooks folder that has none. */
-async function ignoreInGit(dir: string, outermostCreated: string | undefined): Promise<void> {
-  const targets = new Set<string>();
-  if (outermostCreated) targets.add(outermostCreated);
-  for (let current = dir; dirname(current) !== current; current = dirname(current)) {
-    if (basename(current) === TOOL_FOLDER) targets.add(current);
-  }
-  for (const folder of targets) {
+/** Drop a .gitignore into a .openmail-hooks folder (the capture folder or one above it) that has none. */
+async function ignoreInGit(dir: string): Promise<void> {
+  for (let folder = dir; dirname(folder) !== folder; folder = dirname(folder)) {
+    if (basename(folder) !== TOOL_FOLDER) continue;
     // "wx": never overwrite a .gitignore someone wrote; failing to write one never blocks saving.
     await writeFile(join(folder, ".gitignore"), GITIGNORE, { flag: "wx", mode: 0o644 }).catch(() => {});
   }
