@@ -166,13 +166,15 @@ describe("replay: signatures", () => {
     const refused = await runCli(["replay", other, tampered, good, "--url", app.url], { env });
     expect(refused.code).toBe(2);
     expect(ids(app.requests)).toEqual(["evt_good_sig"]);
-    expect(refused.stderr).toMatch(/other\.json: its captured signature does not verify with this secret/);
-    expect(refused.stderr).toMatch(/tampered\.json: it has no captured X-Signature, .*--resign-unverified/);
+    expect(refused.stderr).toMatch(/other\.json: the captured signature does not verify with this secret/);
+    expect(refused.stderr).toMatch(
+      /tampered\.json: the captured signature .*\(missing X-Signature.*--resign-unverified/,
+    );
 
     const forced = await runCli(["replay", other, tampered, "--resign-unverified", "--url", app.url], { env });
     expect(forced.code).toBe(0);
     expect(ids(app.requests).slice(1)).toEqual(["evt_other", "evt_tampered"]);
-    expect(`${forced.stdout}${forced.stderr}`).toMatch(/re-signing it anyway/);
+    expect(`${forced.stdout}${forced.stderr}`).toMatch(/re-signing with it anyway/);
   });
 
   it("--new-event-id and --attempt change only those values, and re-sign", async () => {

@@ -40,7 +40,7 @@ describe("prepareReplay", () => {
     const unsigned = { ...request, headers: { "x-event-id": "evt_1" } };
     expect(() =>
       prepareReplay({ origin: "x", kind: "raw-http", request: unsigned }, { secret: "s", keepSignature: false }, 1),
-    ).toThrow(/has no captured X-Signature/);
+    ).toThrow(/captured signature does not verify with this secret \(missing X-Signature/);
     // A bare body given explicitly is the user's own: signed as asked.
     const payload = prepareReplay(
       { origin: "x", kind: "payload", request: unsigned },

@@ -126,15 +126,13 @@ export function prepareReplay(item: ReplayItem, options: ReplayOptions, nowSecon
       now: nowSeconds,
     });
     if (!captured.valid) {
-      const why = request.headers["x-signature"]
-        ? `its captured signature does not verify with this secret (${captured.message})`
-        : "it has no captured X-Signature";
+      const why = `the captured signature does not verify with this secret (${captured.message})`;
       if (!options.resignUnverified) {
         throw new UnverifiedCaptureError(
           `${why}, so it may not be what OpenMail sent: not re-signed (--resign-unverified sends it anyway)`,
         );
       }
-      notes.push(`${item.origin}: ${why}; re-signing it anyway (--resign-unverified)`);
+      notes.push(`${item.origin}: ${why}; re-signing with it anyway`);
     }
   }
 

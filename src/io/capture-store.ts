@@ -27,11 +27,12 @@ import {
   unlinkSync,
   writeSync,
 } from "node:fs";
-import { chmod, link, mkdir, open, readdir, realpath, rename, stat, unlink } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { chmod, link, open, readdir, realpath, rename, stat, unlink } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { type CapturedRequest, captureFileName, serializeCapture, serializeCapturePieces } from "../core/capture.js";
 import { CliError, usageError } from "../errors.js";
 import { sanitizeLine } from "../output/sanitize.js";
+import { makeCaptureFolder } from "./capture-folder.js";
 
 export interface CaptureStore {
   /** Absolute path of the folder (its real path, symlinks resolved). */
@@ -196,7 +197,7 @@ async function linkUnique(ops: FileOps, temporary: string, dir: string, name: st
 export async function preparePrivateFolder(absolute: string): Promise<string> {
   const shown = sanitizeLine(absolute);
   try {
-    await makeFolders(absolute);
+    await makeCaptureFolder(absolute);
   } catch (error) {
     throw usageError(
       `cannot create the capture folder ${shown}: ${(error as Error).message}; choose another with --save-dir`,
@@ -216,30 +217,6 @@ export async function preparePrivateFolder(absolute: string): Promise<string> {
   }
   if ((info.mode & 0o077) !== 0) await chmod(real, info.mode & 0o700);
   return real;
-}
-
-/**
- * mkdir -p, one level at a time: Node's recursive mkdir spins forever at full CPU on paths such
- * as /proc/x/y, where every level fails with ENOENT.
- */
-async function makeFolders(path: string): Promise<void> {
-  const missing: string[] = [];
-  for (let current = path; ; current = dirname(current)) {
-    try {
-      await stat(current);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT" || dirname(current) === current) throw error;
-      missing.unshift(current);
-    }
-  }
-  for (const folder of missing) {
-    try {
-      await mkdir(folder, { mode: 0o700 });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    }
-  }
 }
 
 function ownershipProblem(info: Stats): string | undefined {
