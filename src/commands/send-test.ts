@@ -8,8 +8,9 @@ import type { CommandContext } from "../command-context.js";
 import { type ResolvedSecret, requireSecret } from "../config/environment.js";
 import { type CapturedRequest, normalizeHeaders } from "../core/capture.js";
 import { isFatalNetworkError, type PreparedDelivery } from "../core/contract.js";
+import { createEventStream, type EventStream } from "../core/event-template.js";
 import { EVENT_TYPES, isKnownEventType, SUSPENSION_REASONS } from "../core/events.js";
-import { buildFakeEvent, deepMerge } from "../core/fake-events.js";
+import { buildFakeEvent, deepMerge, type RandomHex } from "../core/fake-events.js";
 import { signedRequest, unixSeconds } from "../core/request.js";
 import { buildScenario, judgeStep, SCENARIO_NAMES, type ScenarioName } from "../core/scenarios.js";
 import { EXIT, type ExitCode, inputError, usageError } from "../errors.js";
@@ -55,11 +56,11 @@ export async function runSendTest(options: SendTestOptions, ctx: CommandContext)
   validate(options, ctx);
   const secret = requireSecret(options.secret, ctx.environment);
   const overrides = options.data === undefined ? undefined : await readData(options.data, ctx);
-  const makeEvent = (type: string, extra: Record<string, unknown> = {}) => {
+  const makeEvent: MakeEvent = (type, extra = {}, random = randomHex, now = new Date(ctx.now())) => {
     const event = buildFakeEvent({
       type,
-      now: new Date(ctx.now()),
-      randomHex,
+      now,
+      randomHex: random,
       eventId: options.eventId,
       attempt: options.attempt,
       inboxId: options.inboxId,
@@ -80,6 +81,8 @@ export async function runSendTest(options: SendTestOptions, ctx: CommandContext)
     ctx,
     target: new URL(options.url ?? "http://localhost/webhooks"),
     store,
+    // Fresh events spliced from a few templates: the same bytes as building each one, a fraction of the cost.
+    events: createEventStream((random, now) => makeEvent(options.event, {}, random, now), randomHex),
   };
 
   if (options.print) return printRequests(plan);
@@ -131,7 +134,12 @@ async function readData(value: string, ctx: CommandContext): Promise<Record<stri
   return parsed as Record<string, unknown>;
 }
 
-type MakeEvent = (type: string, extra?: Record<string, unknown>) => Record<string, unknown>;
+type MakeEvent = (
+  type: string,
+  extra?: Record<string, unknown>,
+  random?: RandomHex,
+  now?: Date,
+) => Record<string, unknown>;
 
 /** Everything a send-test run works from, resolved once. */
 interface SendPlan {
@@ -142,30 +150,30 @@ interface SendPlan {
   /** Where requests go (a placeholder for --print without --url). */
   target: URL;
   store?: CaptureStore;
+  events: EventStream;
 }
 
 /** A fresh signed event; with --save, written as a capture before it is sent. */
 async function nextEvent(plan: SendPlan): Promise<PreparedDelivery> {
   const { options, secret, ctx } = plan;
-  const event = plan.makeEvent(options.event);
-  const body = Buffer.from(JSON.stringify(event));
-  const eventId = typeof event.event_id === "string" ? event.event_id : undefined;
+  const now = ctx.now();
+  const event = plan.events.next(now);
   const request = signedRequest({
-    body,
+    body: event.body,
     secret: secret.secret,
-    timestamp: unixSeconds(ctx.now()),
-    eventId,
+    timestamp: unixSeconds(now),
+    eventId: event.eventId,
     extraHeaders: options.header,
   });
   const prepared: PreparedDelivery = {
-    label: String(event.event),
-    eventType: String(event.event),
-    eventId,
-    attempt: typeof event.attempt === "number" ? event.attempt : 1,
+    label: event.eventType,
+    eventType: event.eventType,
+    eventId: event.eventId,
+    attempt: event.attempt,
     headers: request.headers,
-    body,
+    body: event.body,
   };
-  if (plan.store) prepared.capturePath = await plan.store.save(asCapture(prepared, plan.target, ctx.now()), eventId);
+  if (plan.store) prepared.capturePath = await plan.store.save(asCapture(prepared, plan.target, now), event.eventId);
   return prepared;
 }
 
