@@ -5,7 +5,7 @@
  * Commands stay separate chunks, loaded only when they run. The ngrok SDK (native) and undici
  * stay external: they are loaded lazily by the commands that need them.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { build } from "esbuild";
 
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
@@ -28,6 +28,9 @@ const lazyChildProcess = {
     }));
   },
 };
+
+// Chunk names carry content hashes: clear the old ones so dist/bin holds only what the CLI loads.
+rmSync("dist/bin", { recursive: true, force: true });
 
 await build({
   entryPoints: ["src/cli.ts"],

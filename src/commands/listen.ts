@@ -70,7 +70,7 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
       );
     }
   }
-  const folderIds = store ? await eventIdsInFolder(store.dir) : new Set<string>();
+  const folderIds = store ? eventIdsInFolder(store.dir) : new Set<string>();
   const forwarding = options.forwardTo !== undefined || routes.size > 0;
   const client: HttpClient | undefined = forwarding
     ? createHttpClient({
@@ -80,6 +80,8 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
         keepSuccessBodies: true,
       })
     : undefined;
+  // Load and exercise the forwarding client now, in the background, not on the first event.
+  void client?.warm?.();
 
   const pipeline = createWebhookPipeline(
     {

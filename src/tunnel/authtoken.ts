@@ -3,8 +3,9 @@
  * or .env), then the installed ngrok agent's config file. The SDK itself never reads ngrok.yml.
  * File access and the platform are parameters, so every path can be tested.
  */
+
+import { createRequire } from "node:module";
 import { join, win32 } from "node:path";
-import { parse as parseYaml } from "yaml";
 import type { Environment } from "../config/environment.js";
 
 export interface AuthtokenSource {
@@ -63,6 +64,11 @@ export function ngrokConfigPaths(lookup: Pick<AuthtokenLookup, "env" | "platform
   paths.push(join(homedir, ".ngrok2", "ngrok.yml"));
   return paths;
 }
+
+// The YAML parser is about 270 KB of JavaScript: loaded only when an ngrok config file is read, so
+// `listen --no-tunnel` (and a listen with the token in the environment) starts without it.
+const requireOnUse = createRequire(import.meta.url);
+const parseYaml = (text: string): unknown => (requireOnUse("yaml") as typeof import("yaml")).parse(text);
 
 /** version 3: agent.authtoken; version 2 or none: top-level authtoken. */
 export function tokenFromNgrokConfig(text: string): { token?: string; problem?: string } {
