@@ -126,3 +126,38 @@ export function hostPortOption(value: string): string {
     throw new InvalidArgumentError(`expected host:port, got "${value}".`);
   return value.trim();
 }
+
+/** A public https:// URL (for --public-url: where OpenMail's traffic really arrives). */
+export function httpsUrlOption(value: string): string {
+  const url = urlOption(value);
+  if (!url.startsWith("https://")) {
+    throw new InvalidArgumentError(`"${value}" is not https://; OpenMail delivers to public https:// URLs only.`);
+  }
+  return url;
+}
+
+/** An OpenMail id such as inb_… (it goes into a URL path, so nothing else is allowed). */
+export function openMailIdOption(value: string): string {
+  const id = value.trim();
+  if (!/^[A-Za-z0-9_-]{1,128}$/.test(id)) {
+    throw new InvalidArgumentError(`"${value}" is not an OpenMail id like inb_92ma…; run \`openmail-hooks inboxes\`.`);
+  }
+  return id;
+}
+
+/** "message.received,inbox.suspended" → the listed event types, each one of `known`. */
+export function eventListOption(known: readonly string[]) {
+  return (value: string, previous: string[] | undefined): string[] => {
+    const types = value
+      .split(",")
+      .map((type) => type.trim())
+      .filter(Boolean);
+    const unknown = types.filter((type) => !known.includes(type));
+    if (types.length === 0 || unknown.length > 0) {
+      throw new InvalidArgumentError(
+        `${unknown.length > 0 ? `unknown event type ${unknown.map((type) => `"${type}"`).join(", ")}` : "no event type given"}; use any of ${known.join(", ")}.`,
+      );
+    }
+    return [...new Set([...(previous ?? []), ...types])];
+  };
+}

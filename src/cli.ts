@@ -9,10 +9,13 @@ import {
   collect,
   domainOption,
   durationOption,
+  eventListOption,
   headerOption,
   hostPortOption,
+  httpsUrlOption,
   identity,
   integerOption,
+  openMailIdOption,
   pathOption,
   routeOption,
   unixTimeOption,
@@ -45,6 +48,22 @@ Exit codes:
   1  a check failed (signature invalid, endpoint answered wrongly, delivery failed)
   2  usage or input error (bad option, unreadable file, nothing listening)`;
 
+/** --api-key, --api-base, --api-timeout: every command that talks to OpenMail's API. */
+function addApiOptions(command: Command): Command {
+  return command
+    .option("--api-key <key>", "OpenMail API key (default: $OPENMAIL_API_KEY or .env); never printed")
+    .option(
+      "--api-base <url>",
+      "OpenMail API base URL (default: $OPENMAIL_API_BASE or https://api.openmail.sh)",
+      urlOption,
+    )
+    .addOption(
+      new Option("--api-timeout <duration>", "deadline for each API request")
+        .default(15_000, "15s")
+        .argParser(durationOption),
+    );
+}
+
 function buildProgram(setExitCode: (code: ExitCode) => void): Command {
   const program = new Command("openmail-hooks")
     .description("Receive, verify, forward, replay and test OpenMail inbound-email webhooks.")
@@ -59,8 +78,7 @@ function buildProgram(setExitCode: (code: ExitCode) => void): Command {
   const context = async (command: Command) =>
     (await import("./command-context.js")).createContext(command.optsWithGlobals() as { envFile?: string });
 
-  program
-    .command("listen")
+  addApiOptions(program.command("listen"))
     .description("receive webhooks locally and through an ngrok tunnel; verify, print, save and forward each")
     .addOption(
       new Option("--port <port>", "local port (0 picks a free one)").default(4811).argParser(integerOption(0, 65535)),
@@ -97,7 +115,52 @@ function buildProgram(setExitCode: (code: ExitCode) => void): Command {
     )
     .addOption(new Option("--ngrok-server-addr <host:port>").argParser(hostPortOption).hideHelp())
     .addOption(new Option("--tunnel-grace <duration>").default(20_000).argParser(durationOption).hideHelp())
-    .option("--json", "NDJSON records on stdout (ready, event, ignored, tunnel, error, summary); logs on stderr")
+    .option(
+      "--events <types>",
+      "forward only these event types (comma-separated); others are answered 200 and shown dimmed",
+      eventListOption([...EVENT_TYPE_CHOICES]),
+    )
+    .option("--verbose", "show each email (inbox, from, subject, attachments, body) and its capture path")
+    .option(
+      "--json",
+      "NDJSON records on stdout (ready, arrival, event, rejected, ignored, warning, tunnel, error, summary); logs on stderr",
+    )
+    .option(
+      "--inbox <id>",
+      "point this OpenMail inbox's webhook here while listening, put it back on exit (repeatable)",
+      collect(openMailIdOption),
+    )
+    .option("--take-over", "with --inbox: also divert an inbox whose webhook URL points somewhere else")
+    .option(
+      "--rotate-secret",
+      "with --inbox: rotate the inbox's webhook secret to learn it (the old one stops working)",
+    )
+    .option("--write-env", "with --inbox: save a newly learned secret as OPENMAIL_WEBHOOK_SECRET in .env")
+    .option("--test", "with --inbox: have OpenMail send its signed test event and report the round trip")
+    .addOption(
+      new Option("--test-timeout <duration>", "how long --test waits for the test event")
+        .default(30_000, "30s")
+        .argParser(durationOption),
+    )
+    .option(
+      "--public-url <url>",
+      "with --inbox --no-tunnel: the https:// URL where your own tunnel or proxy reaches this listener",
+      httpsUrlOption,
+    )
+    .option("--once", "exit after the first verified event (answered, and forwarded if forwarding)")
+    .option(
+      "--expect <type>",
+      "wait for a verified event of this type, then exit 0 (repeatable; implies --once)",
+      collect(identity),
+    )
+    .option("--expect-inbox <inbox>", "only count events for this inbox_id or inbox address")
+    .option(
+      "--expect-subject <text|/regex/>",
+      "only count messages whose subject contains this text or matches /regex/",
+    )
+    .option("--count <n>", "wait for this many matching events (default 1)", integerOption(1))
+    .option("--timeout <duration>", "with --once/--expect: give up after this long and exit 1", durationOption)
+    .option("--redact", "replace personal data in captures before they are written (re-signed; see `redact`)")
     .addHelpText(
       "after",
       `
@@ -105,14 +168,18 @@ Examples:
   openmail-hooks listen --no-tunnel
   openmail-hooks listen --forward-to http://127.0.0.1:3000/webhooks
   openmail-hooks listen --route inb_support=http://127.0.0.1:3000/support --forward-to http://127.0.0.1:3000/webhooks
+  openmail-hooks listen --forward-to localhost:3000/webhooks --events message.received
   openmail-hooks listen --no-tunnel --json | jq .
+  openmail-hooks listen --inbox inb_92ma... --write-env --test      # no Dashboard at all
+  openmail-hooks listen --expect message.received --expect-subject "/order \\d+/" --timeout 120s
 
 Without a forward target, listen answers 200 to a verified event and 400 to one that fails verification
 (what a correct handler does); with one, it relays your handler's answer. Ctrl-C prints a summary.`,
     )
     .action(async (options, command) => {
       const { runListen } = await import("./commands/listen.js");
-      setExitCode(await runListen(options, await context(command)));
+      const { envFile } = command.optsWithGlobals() as { envFile?: string };
+      setExitCode(await runListen({ ...options, envFile }, await context(command)));
     });
 
   program
@@ -214,6 +281,34 @@ Exit codes: 0 every delivery accepted (or every scenario passed), 1 a delivery o
     });
 
   program
+    .command("redact")
+    .description("write copies of captures with personal data replaced, re-signed so they still verify")
+    .argument("<captures...>", "capture files or folders of them")
+    .option(
+      "--secret <secret>",
+      "webhook secret: keys the placeholders and re-signs (default: $OPENMAIL_WEBHOOK_SECRET or .env)",
+    )
+    .option("--out-dir <dir>", "where the redacted copies go", ".openmail-hooks/redacted")
+    .option("--json", "one JSON object per capture")
+    .addHelpText(
+      "after",
+      `
+Addresses and names become person-<tag>@example.com and Person <tag> (the same address always gets
+the same tag), subject, body and extracted text keep their shape with every letter x and digit 0,
+attachment names become file-<tag>.<ext>. Copies are marked "redacted": true; originals are untouched.
+
+Examples:
+  openmail-hooks redact .openmail-hooks/events --out-dir bug-report
+  openmail-hooks listen --redact        # redact before anything is written
+
+Exit codes: 0 all written, 2 an input could not be read or no secret.`,
+    )
+    .action(async (captures, options, command) => {
+      const { runRedact } = await import("./commands/redact.js");
+      setExitCode(await runRedact(captures, options, await context(command)));
+    });
+
+  program
     .command("verify")
     .description("check a captured request's signature offline and explain why it fails")
     .argument("[file]", "capture file or raw HTTP request; - reads standard input")
@@ -239,6 +334,56 @@ Exit codes: 0 valid, 1 invalid, 2 unreadable input or usage error.`,
       const { runVerify } = await import("./commands/verify.js");
       setExitCode(await runVerify(file, options, await context(command)));
     });
+
+  addApiOptions(
+    program
+      .command("inboxes")
+      .description("list the OpenMail account's inboxes: id, address, pod, webhook URL")
+      .option("--pod <id>", "only this pod's inboxes", openMailIdOption)
+      .option("--json", "one JSON object per inbox"),
+  ).action(async (options, command) => {
+    const { runInboxes } = await import("./commands/inboxes.js");
+    setExitCode(await runInboxes(options, await context(command)));
+  });
+
+  addApiOptions(
+    program
+      .command("restore")
+      .description("put back inbox webhook URLs that a listen which did not stop cleanly left pointing at its tunnel")
+      .option("--save-dir <dir>", "the capture folder that listen used", ".openmail-hooks/events")
+      .option("--json", "one JSON object per inbox"),
+  ).action(async (options, command) => {
+    const { runRestore } = await import("./commands/restore.js");
+    setExitCode(await runRestore(options, await context(command)));
+  });
+
+  addApiOptions(
+    program
+      .command("send-mail")
+      .description("send a real email from an OpenMail inbox (e.g. to itself, to make a real message.received)")
+      .requiredOption("--inbox <id>", "the inbox to send from", openMailIdOption)
+      .requiredOption("--to <address>", "recipient address")
+      .requiredOption("--subject <text>", "subject")
+      .requiredOption("--text <body>", "plain-text body")
+      .option("--idempotency-key <key>", "Idempotency-Key header (default: a fresh one; kept across retries)")
+      .addOption(
+        new Option("--max-wait <duration>", "wait at most this long for OpenMail's rate limit (429 Retry-After)")
+          .default(60_000, "60s")
+          .argParser(durationOption),
+      )
+      .option("--json", "print the result as one JSON object")
+      .addHelpText(
+        "after",
+        `
+Examples:
+  openmail-hooks send-mail --inbox inb_92ma... --to support@acme.openmail.sh --subject "CI check" --text "hello"
+
+Exit codes: 0 sent, 2 usage error or OpenMail refused (the message says why and what to do).`,
+      ),
+  ).action(async (options, command) => {
+    const { runSendMail } = await import("./commands/send-mail.js");
+    setExitCode(await runSendMail(options, await context(command)));
+  });
 
   return program;
 }

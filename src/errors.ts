@@ -22,7 +22,8 @@ export type ErrorCode =
   | "check_failed"
   | "connection_failed"
   | "port_in_use"
-  | "tunnel_failed";
+  | "tunnel_failed"
+  | "api_error";
 
 /** An error meant for the user: one line, with what to do next. Never printed with a stack. */
 export class CliError extends Error {

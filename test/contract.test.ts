@@ -33,7 +33,12 @@ describe("delivery contract", () => {
   it("hints where the evidence points", () => {
     expect(responseHint(response(401), { signatureValid: true })).toMatch(/parsed/);
     expect(responseHint(response(404))).toMatch(/path/);
-    expect(responseHint(response(500))).toMatch(/crashed/);
+    expect(responseHint(response(500))).toMatch(/failed with an error/);
+    // Each 5xx gets the reason that fits it; none is called a crash.
+    expect(responseHint(response(502))).toMatch(/proxy or gateway .* could not get an answer/);
+    expect(responseHint(response(503))).toMatch(/unavailable/);
+    expect(responseHint(response(504))).toMatch(/timed out waiting/);
+    for (const status of [500, 502, 503, 504]) expect(responseHint(response(status))).not.toMatch(/crash/);
     expect(responseHint(response(301, 5, { location: "https://x/" }))).toMatch(/redirects to https:\/\/x\//);
     expect(responseHint(response(200))).toBeUndefined();
   });

@@ -6,18 +6,23 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import type { CommandContext } from "../command-context.js";
 import { maskSecret, resolveSecret } from "../config/environment.js";
+import { type Expectation, parseSubjectMatcher } from "../core/expect.js";
 import { EXIT, type ExitCode, usageError } from "../errors.js";
 import { type CaptureStore, openCaptureStore } from "../io/capture-store.js";
 import { createHttpClient, type HttpClient } from "../io/http-client.js";
 import { startListener } from "../io/listener.js";
+import { probeTarget } from "../io/probe.js";
+import { redactingStore } from "../io/redacting-store.js";
 import { createWebhookPipeline, eventIdsInFolder } from "../io/webhook-pipeline.js";
-import { createListenRenderer } from "../output/listen-report.js";
+import { type InboxListenOptions, prepareInboxSession } from "../openmail/listen-inboxes.js";
+import { createListenRenderer, type ListenRenderer } from "../output/listen-report.js";
 import { type AuthtokenSource, resolveAuthtoken } from "../tunnel/authtoken.js";
 import { noAuthtokenMessage } from "../tunnel/errors.js";
 import { openSupervisedTunnel, type SupervisedTunnel, type TunnelNotice } from "../tunnel/supervisor.js";
 import { TunnelError, type TunnelProvider } from "../tunnel/types.js";
+import { watchExpectation } from "./shared/expect-watch.js";
 
-export interface ListenOptions {
+export interface ListenOptions extends Omit<InboxListenOptions, "tunnel" | "saveDir" | "path" | "json"> {
   host: string;
   port: number;
   path: string;
@@ -31,6 +36,10 @@ export interface ListenOptions {
   status?: number;
   forwardTimeout: number;
   json?: boolean;
+  /** Show each email's fields between its arrival and outcome lines. */
+  verbose?: boolean;
+  /** Forward only these event types; others are answered 200 here. */
+  events?: string[];
   tunnel: boolean;
   authtoken?: string;
   domain?: string;
@@ -39,6 +48,15 @@ export interface ListenOptions {
   ngrokServerAddr?: string;
   /** Hidden: how long a tunnel drop may last before a fresh session is opened. */
   tunnelGrace: number;
+  /** One-shot mode for CI: stop after the expected verified event(s); see core/expect.ts. */
+  once?: boolean;
+  expect?: string[];
+  expectInbox?: string;
+  expectSubject?: string;
+  count?: number;
+  timeout?: number;
+  /** Redact personal data before captures are written (and sign them again). */
+  redact?: boolean;
 }
 
 export const DEFAULT_PORT = 4811;
@@ -50,6 +68,12 @@ const RELAYED_BODY_BYTES = 1024 * 1024;
 
 export async function runListen(options: ListenOptions, ctx: CommandContext): Promise<ExitCode> {
   const secret = resolveSecret(options.secret, ctx.environment);
+  const expectation = expectationFrom(options, secret !== undefined);
+  if (options.redact && !secret) {
+    throw usageError(
+      "--redact signs the redacted captures again, so it needs the secret: pass --secret or set OPENMAIL_WEBHOOK_SECRET",
+    );
+  }
   const routes = new Map(options.route ?? []);
   if (options.host === "0.0.0.0" || options.host === "::") {
     ctx.output.err(
@@ -58,7 +82,11 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
       ),
     );
   }
-  const renderer = createListenRenderer(ctx.output, { json: Boolean(options.json), cwd: ctx.cwd });
+  const renderer = createListenRenderer(ctx.output, {
+    json: Boolean(options.json),
+    cwd: ctx.cwd,
+    verbose: options.verbose,
+  });
 
   let store: CaptureStore | undefined;
   if (options.save) {
@@ -71,6 +99,10 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
     }
   }
   const folderIds = store ? eventIdsInFolder(store.dir) : new Set<string>();
+  // Puts back inboxes an earlier run left pointing at its tunnel; with --inbox, the session.
+  const inboxes = await prepareInboxSession(options, ctx);
+  if (store && options.redact && secret) store = redactingStore(store, secret.secret);
+  const watch = expectation ? watchExpectation(expectation, ctx, Boolean(options.json)) : undefined;
   const forwarding = options.forwardTo !== undefined || routes.size > 0;
   const client: HttpClient | undefined = forwarding
     ? createHttpClient({
@@ -86,14 +118,22 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   const pipeline = createWebhookPipeline(
     {
       secret: secret?.secret,
+      secretFor: inboxes?.secretFor,
       toleranceSeconds: options.tolerance,
       store,
       forwardTo: options.forwardTo,
       routes,
       client,
       forcedStatus: options.status,
+      events: options.events ? new Set(options.events) : undefined,
+      secretSource: secret?.source,
       now: ctx.now,
-      onEvent: renderer.event,
+      onArrival: renderer.arrival,
+      onOutcome(outcome) {
+        renderer.outcome(outcome);
+        watch?.offer(outcome);
+        inboxes?.observe(outcome);
+      },
     },
     folderIds,
   );
@@ -112,9 +152,22 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   let tunnel: OpenedTunnel | undefined;
   if (options.tunnel) {
     try {
-      tunnel = await openTunnel(options, listener.origin, ctx, renderer.tunnel);
+      const onTunnelNotice = (notice: TunnelNotice) =>
+        inboxes ? inboxes.onTunnelNotice(notice, renderer.tunnel) : renderer.tunnel(notice);
+      tunnel = await openTunnel(options, listener.origin, ctx, onTunnelNotice);
     } catch (error) {
       await listener.close(0);
+      await client?.close();
+      throw error;
+    }
+  }
+
+  if (inboxes) {
+    try {
+      await inboxes.claim(inboxes.webhookUrl(tunnel ? `${tunnel.supervised.url}${options.path}` : undefined));
+    } catch (error) {
+      await listener.close(0);
+      await tunnel?.supervised.close();
       await client?.close();
       throw error;
     }
@@ -125,20 +178,48 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
     localUrl: `${listener.origin}${options.path}`,
     publicUrl: tunnel ? `${tunnel.supervised.url}${options.path}` : undefined,
     tunnel: tunnel ? { source: tunnel.tokenSource } : undefined,
-    secret: secret ? { source: secret.source, masked: maskSecret(secret.secret) } : undefined,
+    secret:
+      inboxes?.learnedSecret() ?? (secret ? { source: secret.source, masked: maskSecret(secret.secret) } : undefined),
     saveDir: store?.dir,
     forwardTo: options.forwardTo,
     routes,
     forcedStatus: options.status,
+    events: options.events,
+    inboxes: inboxes?.bannerInboxes(),
   });
+  inboxes?.announce();
+  await warnIfUnreachable([options.forwardTo, ...routes.values()], renderer);
+  watch?.start();
 
-  await stopped;
+  if (options.test && inboxes) void inboxes.runTests();
+
+  const ending = await Promise.race([
+    stopped.then(() => "stopped" as const),
+    watch?.done ?? new Promise<never>(() => {}),
+  ]);
+  // First, so OpenMail stops sending to a tunnel that is about to close.
+  await inboxes?.restore();
+  // The listener closes only once every answer in flight is out: a matched event has been
+  // answered (and forwarded) before listen exits.
   await listener.close(SHUTDOWN_GRACE_MS);
   await pipeline.drain();
   await tunnel?.supervised.close();
   await client?.close();
   renderer.summary(pipeline.stats(), store?.dir);
-  return EXIT.OK;
+  const code = watch ? watch.finish(ending) : EXIT.OK;
+  // A failed --test round trip fails the run (unless something already did).
+  return inboxes?.testFailed && code === EXIT.OK ? EXIT.CHECK_FAILED : code;
+}
+
+/** A forward target that accepts no connection is worth a warning, not a failure: apps often start second. */
+async function warnIfUnreachable(targets: Array<string | undefined>, renderer: ListenRenderer): Promise<void> {
+  const unique = [...new Set(targets.filter((target): target is string => target !== undefined))];
+  const results = await Promise.all(unique.map(async (target) => ({ target, result: await probeTarget(target) })));
+  for (const { target, result } of results) {
+    if (!result.reachable) {
+      renderer.warning(`${target} does not answer (${result.reason}): start your app there; until then events get 502`);
+    }
+  }
 }
 
 interface OpenedTunnel {
@@ -209,4 +290,37 @@ function waitForStopSignal(ctx: CommandContext): Promise<void> {
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
   });
+}
+
+/** The --once/--expect options as one expectation, or undefined when listen runs until Ctrl-C. */
+function expectationFrom(options: ListenOptions, hasSecret: boolean): Expectation | undefined {
+  const oneShot =
+    options.once ||
+    (options.expect?.length ?? 0) > 0 ||
+    options.expectInbox !== undefined ||
+    options.expectSubject !== undefined ||
+    options.count !== undefined;
+  if (!oneShot) {
+    if (options.timeout !== undefined)
+      throw usageError("--timeout ends a wait for --once or --expect; add one of them");
+    return undefined;
+  }
+  if (!hasSecret) {
+    throw usageError(
+      "--once/--expect only count verified events, so they need the secret: pass --secret or set OPENMAIL_WEBHOOK_SECRET",
+    );
+  }
+  let subject: Expectation["subject"];
+  try {
+    subject = options.expectSubject === undefined ? undefined : parseSubjectMatcher(options.expectSubject);
+  } catch (error) {
+    throw usageError((error as Error).message);
+  }
+  return {
+    types: [...new Set(options.expect ?? [])],
+    inbox: options.expectInbox,
+    subject,
+    count: options.count ?? 1,
+    timeoutMs: options.timeout,
+  };
 }

@@ -85,3 +85,32 @@ export function maskSecret(secret: string): string {
   const visible = secret.length >= 16 ? secret.slice(-4) : "";
   return `${"*".repeat(8)}${visible} (${secret.length} chars)`;
 }
+
+export const API_KEY_VARIABLE = "OPENMAIL_API_KEY";
+export const API_BASE_VARIABLE = "OPENMAIL_API_BASE";
+
+export interface ResolvedApiKey {
+  key: string;
+  source: string;
+}
+
+/** The OpenMail API key: --api-key, else OPENMAIL_API_KEY in the environment, else in the env file. */
+export function resolveApiKey(flag: string | undefined, environment: Environment): ResolvedApiKey | undefined {
+  if (flag !== undefined && flag.trim() !== "") return { key: flag.trim(), source: "--api-key flag" };
+  const setting = environment.get(API_KEY_VARIABLE);
+  return setting && { key: setting.value.trim(), source: setting.source };
+}
+
+export function requireApiKey(flag: string | undefined, environment: Environment, needFor: string): ResolvedApiKey {
+  const resolved = resolveApiKey(flag, environment);
+  if (resolved) return resolved;
+  throw new CliError(
+    `${needFor} needs an OpenMail API key: pass --api-key <key>, set ${API_KEY_VARIABLE} in the environment, or put ${API_KEY_VARIABLE}=om_... in .env (keys: https://console.openmail.sh/settings/api)`,
+    { code: "usage_error" },
+  );
+}
+
+/** The API base URL: --api-base, else OPENMAIL_API_BASE, else OpenMail's. */
+export function resolveApiBase(flag: string | undefined, environment: Environment): string | undefined {
+  return flag ?? environment.get(API_BASE_VARIABLE)?.value;
+}

@@ -75,9 +75,11 @@ export function describeRetry(retry: ContractVerdict["retry"]): string {
 export interface HintContext {
   /** Did the request's signature verify (here, with the secret we have)? */
   signatureValid?: boolean;
+  /** Where the secret we signed or verified with came from ("--secret flag", ".env file ..."). */
+  secretSource?: string;
 }
 
-/** Where the evidence points to a known handler mistake, a one-line hint. */
+/** Where the evidence points to a known handler mistake, a one-line hint that fits the status. */
 export function responseHint(outcome: DeliveryOutcome, context: HintContext = {}): string | undefined {
   if (outcome.kind === "timeout") {
     return "the handler took longer than OpenMail waits: answer 2xx first and do slow work asynchronously (OpenMail retries, so expect duplicates)";
@@ -90,7 +92,8 @@ export function responseHint(outcome: DeliveryOutcome, context: HintContext = {}
       : undefined;
   }
   if ((status === 400 || status === 401 || status === 403) && context.signatureValid) {
-    return "the signature verified here, so the handler is probably verifying a parsed (re-serialized) body or using another secret; verify the raw bytes (express.raw())";
+    const ours = context.secretSource ? ` (the one from ${context.secretSource})` : "";
+    return `the signature verifies with this secret${ours}, so the handler most likely uses a different secret; if the secrets match, it verifies a parsed (re-serialized) body instead of the raw bytes (express.raw())`;
   }
   if (status === 400 || status === 401 || status === 403) {
     return "the handler rejected the request; if it should have accepted it, check its secret and that it verifies the raw body";
@@ -98,16 +101,73 @@ export function responseHint(outcome: DeliveryOutcome, context: HintContext = {}
   if (status === 404)
     return "nothing at this path: the URL's path differs from the handler's route (OpenMail's docs use /webhooks)";
   if (status === 405) return "the route exists but not for POST: register the handler for POST";
+  if (status === 408) return "the handler (or a proxy) gave up reading the request: look for a slow body parser";
   if (status === 413)
     return "the handler's body-size limit is too small: raise it (emails with attachments can be large)";
   if (status === 415)
     return "the handler refuses application/json: accept that content type (express.raw({ type: 'application/json' }))";
+  if (status === 429) return "the handler rate-limits OpenMail: exempt the webhook route from rate limiting";
   if (status >= 300 && status < 400) {
     const location = outcome.headers.location ? ` to ${outcome.headers.location}` : "";
     return `the endpoint redirects${location}; webhooks do not follow redirects, so use the final URL (trailing slash, http vs https)`;
   }
-  if (status >= 500) return "the handler crashed on this payload; OpenMail retries it, up to 5 attempts in all";
+  if (status >= 500) return serverErrorHint(status);
   return undefined;
+}
+
+/** Each 5xx means something different; none of them is proof that the handler crashed. */
+function serverErrorHint(status: number): string {
+  switch (status) {
+    case 500:
+      return "the handler failed with an error on this payload: its log says why (the answer's body may too); OpenMail retries it";
+    case 501:
+      return "the server does not implement POST here: check the route and the method";
+    case 502:
+      return "a proxy or gateway in front of the handler could not get an answer from it (is the handler running?); OpenMail retries it";
+    case 503:
+      return "the endpoint says it is unavailable (starting, overloaded, or told to answer 503); OpenMail retries it";
+    case 504:
+      return "a proxy or gateway timed out waiting for the handler; OpenMail retries it";
+    default:
+      return `the server answered ${status}: a server-side failure; OpenMail retries it`;
+  }
+}
+
+/** The signature verdict of a request as `listen` judged it. */
+export type SignatureState = "valid" | "invalid" | "unverified";
+
+/**
+ * How a handler's answer compares with what a correct handler does with this request: accept
+ * a valid one (2xx in time), reject a bad one (4xx). An unverified one (no secret) is judged as
+ * valid, since nothing says it is not.
+ */
+export type HandlerJudgement =
+  /** A valid event accepted in time: the good case. */
+  | "accepted"
+  /** A valid event not accepted: OpenMail would retry it. */
+  | "rejected-valid"
+  /** An event that fails verification answered 4xx: also the good case. */
+  | "rejected-as-expected"
+  /** An event that fails verification answered 2xx: the handler does not verify. */
+  | "accepted-bad"
+  /** An event that fails verification answered 5xx, or not at all: it should get a 4xx. */
+  | "failed-bad";
+
+export function judgeHandler(
+  outcome: DeliveryOutcome,
+  verdict: ContractVerdict,
+  signature: SignatureState,
+): HandlerJudgement {
+  const status = outcome.kind === "response" ? outcome.status : undefined;
+  if (signature !== "invalid") return verdict.accepted ? "accepted" : "rejected-valid";
+  if (status !== undefined && status >= 200 && status < 300) return "accepted-bad";
+  if (status !== undefined && status >= 400 && status < 500) return "rejected-as-expected";
+  return "failed-bad";
+}
+
+/** Is the judgement one that needs the developer's attention? */
+export function judgementIsWrong(judgement: HandlerJudgement): boolean {
+  return judgement !== "accepted" && judgement !== "rejected-as-expected";
 }
 
 function networkHint(kind: NetworkErrorKind): string {

@@ -20,7 +20,15 @@ export interface WebhookResponse {
   status: number;
   headers?: Record<string, string>;
   body: string | Uint8Array;
+  /** Told once what became of this answer, so nothing claims "answered" unless it was written. */
+  onSettled?(fate: AnswerFate): void;
 }
+
+/**
+ * What became of an answer: written to the sender, never delivered because the sender hung up
+ * first, or replaced by a refusal (e.g. 503 at shutdown) with that status.
+ */
+export type AnswerFate = { kind: "written" } | { kind: "sender-gone" } | { kind: "refused"; status: number };
 
 export type ListenerNotice =
   | { type: "ignored"; method: string; path: string; status: number; hint: string }
@@ -154,6 +162,16 @@ async function handle(
     response = { status: 500, body: "openmail-hooks: internal error\n" };
   }
   reply(req, res, response);
+  // Count the request as in flight until its answer is out, so close() never cuts an answer short.
+  await answered(res);
+}
+
+function answered(res: ServerResponse): Promise<void> {
+  if (res.writableFinished || res.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    res.once("finish", resolve);
+    res.once("close", resolve);
+  });
 }
 
 function tooLarge(limit: number): WebhookResponse {
@@ -187,7 +205,21 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | "too-la
 }
 
 function reply(req: IncomingMessage, res: ServerResponse, response: WebhookResponse, closeAfter = false): void {
-  if (res.destroyed || res.headersSent) return;
+  if (res.destroyed || res.headersSent) {
+    response.onSettled?.({ kind: "sender-gone" });
+    return;
+  }
+  if (response.onSettled) {
+    const settled = response.onSettled;
+    let told = false;
+    const tell = (fate: AnswerFate) => {
+      if (told) return;
+      told = true;
+      settled(fate);
+    };
+    res.once("finish", () => tell({ kind: "written" }));
+    res.once("close", () => tell(res.writableFinished ? { kind: "written" } : { kind: "sender-gone" }));
+  }
   const headers: Record<string, string> = { "content-type": "text/plain; charset=utf-8", ...response.headers };
   if (closeAfter) headers.connection = "close";
   res.writeHead(response.status, headers);

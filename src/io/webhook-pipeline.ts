@@ -5,33 +5,68 @@
  */
 import { opendir } from "node:fs/promises";
 import { type CapturedRequest, fileSafeEventId, parseCaptureFileName } from "../core/capture.js";
-import { type ContractVerdict, type DeliveryOutcome, formatMs, judgeDelivery, responseHint } from "../core/contract.js";
+import {
+  type ContractVerdict,
+  type DeliveryOutcome,
+  formatMs,
+  type HandlerJudgement,
+  judgeDelivery,
+  judgeHandler,
+  responseHint,
+  type SignatureState,
+} from "../core/contract.js";
 import { createIdIndex } from "../core/id-index.js";
 import { type Inspection, inspectRequest } from "../core/inspect.js";
 import { forwardableHeaders } from "../core/request.js";
 import type { CaptureStore } from "./capture-store.js";
 import type { HttpClient } from "./http-client.js";
-import type { WebhookResponse } from "./listener.js";
+import type { AnswerFate, WebhookResponse } from "./listener.js";
 
 export interface ForwardResult {
   url: string;
   outcome: DeliveryOutcome;
   verdict: ContractVerdict;
+  /** The handler's answer against what a correct handler does with this event (valid: 2xx, bad: 4xx). */
+  judgement: HandlerJudgement;
   hint?: string;
 }
 
-export interface ReceivedEvent {
+/**
+ * The first record of a webhook, emitted as soon as it is verified and saved, before it is
+ * forwarded or answered (Stripe's `-->` line).
+ */
+export interface Arrival {
+  /** 1, 2, 3... in this run; the outcome of the same webhook carries the same number. */
+  seq: number;
   request: CapturedRequest;
   inspection: Inspection;
+  /** "valid", "invalid", or "unverified" when there is no secret. */
+  signature: SignatureState;
   /** Set when this event_id was seen before (in this run or in the save folder). */
   duplicate?: { timesSeen: number; firstSeenAt?: string; inFolder: boolean };
   capturePath?: string;
   saveError?: string;
+  /** Where it is being forwarded; undefined when listen answers it itself. */
+  forwardTo?: string;
+  /** Set when --events leaves its type out: answered 200 here, not forwarded. */
+  filteredOut?: boolean;
+}
+
+/**
+ * The second record of the same webhook, once its answer is settled (Stripe's `<-- [200]` line):
+ * what the handler said, what the sender was answered, and whether that answer reached it.
+ */
+export interface Outcome extends Arrival {
   forward?: ForwardResult;
   /** The status answered to the sender. */
   status: number;
   statusReason: string;
+  /** What became of the answer: written, the sender hung up first, or refused at shutdown. */
+  answer: AnswerFate;
 }
+
+/** The complete record of one webhook (the outcome carries its arrival). */
+export type ReceivedEvent = Outcome;
 
 export interface ListenStats {
   received: number;
@@ -42,10 +77,16 @@ export interface ListenStats {
   forwarded: Record<string, number>;
   ignored: number;
   saveErrors: number;
+  /** Not forwarded because --events leaves their type out. */
+  filteredOut: number;
+  /** Answers that never reached the sender because it hung up first. */
+  senderGone: number;
 }
 
 export interface PipelineOptions {
   secret?: string;
+  /** A secret of the event's own inbox (listen --inbox learns one per inbox); else `secret` is used. */
+  secretFor?(inboxId: string | undefined): string | undefined;
   toleranceSeconds: number;
   store?: CaptureStore;
   forwardTo?: string;
@@ -53,9 +94,15 @@ export interface PipelineOptions {
   routes: ReadonlyMap<string, string>;
   client?: HttpClient;
   forcedStatus?: number;
+  /** With --events: the only event types forwarded; others are answered 200 here. */
+  events?: ReadonlySet<string>;
+  secretSource?: string;
   /** Current time in ms. */
   now(): number;
-  onEvent(event: ReceivedEvent): void;
+  /** At once, after verification and saving, before forwarding. */
+  onArrival?(arrival: Arrival): void;
+  /** When the answer is settled (written, or the sender gone). */
+  onOutcome(outcome: Outcome): void;
 }
 
 export interface WebhookPipeline {
@@ -125,7 +172,10 @@ export function createWebhookPipeline(options: PipelineOptions, folderIds: Folde
     forwarded: {},
     ignored: 0,
     saveErrors: 0,
+    filteredOut: 0,
+    senderGone: 0,
   };
+  let sequence = 0;
 
   const recordSeen = (eventId: string | undefined, receivedAt: string): ReceivedEvent["duplicate"] => {
     if (!eventId) return undefined;
@@ -145,54 +195,69 @@ export function createWebhookPipeline(options: PipelineOptions, folderIds: Folde
   return {
     async handle(request) {
       if (!folderRead) await folderIds.ready;
-      const inspection = inspectRequest(request, {
-        secret: options.secret,
-        toleranceSeconds: options.toleranceSeconds,
-        now: Math.floor(options.now() / 1000),
-      });
-      const event: ReceivedEvent = {
+      const inspection = inspectWithInboxSecret(request, options);
+      sequence += 1;
+      const verification = inspection.verification;
+      const arrival: Arrival = {
+        seq: sequence,
         request,
         inspection,
+        signature: !verification ? "unverified" : verification.valid ? "valid" : "invalid",
         duplicate: recordSeen(inspection.eventId, request.receivedAt),
-        status: 200,
-        statusReason: "",
       };
-      tally(stats, event);
+      tally(stats, arrival);
 
       // Persist before acknowledging: if the capture cannot be written, answer 500 so OpenMail retries.
       if (options.store) {
         try {
-          event.capturePath = await options.store.save(request, inspection.eventId, captureExtra(event));
+          arrival.capturePath = await options.store.save(request, inspection.eventId, captureExtra(arrival));
         } catch (error) {
-          event.saveError = (error as Error).message;
+          arrival.saveError = (error as Error).message;
           stats.saveErrors += 1;
         }
       }
+      const eventType = inspection.summary.eventType;
+      if (options.events && !(eventType !== undefined && options.events.has(eventType))) {
+        arrival.filteredOut = true;
+        stats.filteredOut += 1;
+      }
+      const target = arrival.filteredOut || !options.client ? undefined : forwardTarget(inspection, options);
+      arrival.forwardTo = target;
+      options.onArrival?.({ ...arrival });
 
-      const target = forwardTarget(inspection, options);
+      const outcome: Outcome = { ...arrival, status: 200, statusReason: "", answer: { kind: "written" } };
       if (target && options.client) {
-        const outcome = await options.client.post(target, forwardableHeaders(request.headers), request.body);
-        event.forward = {
+        const delivery = await options.client.post(target, forwardableHeaders(request.headers), request.body);
+        const verdict = judgeDelivery(delivery, inspection.summary.attempt ?? 1);
+        outcome.forward = {
           url: target,
-          outcome,
-          verdict: judgeDelivery(outcome, inspection.summary.attempt ?? 1),
-          hint: responseHint(outcome, { signatureValid: inspection.verification?.valid }),
+          outcome: delivery,
+          verdict,
+          judgement: judgeHandler(delivery, verdict, arrival.signature),
+          hint: responseHint(delivery, { signatureValid: verification?.valid, secretSource: options.secretSource }),
         };
-        const key = outcome.kind === "response" ? String(outcome.status) : outcome.kind;
+        const key = forwardKey(delivery);
         stats.forwarded[key] = (stats.forwarded[key] ?? 0) + 1;
         // The capture is already safe on disk; adding the forward result can wait until after the answer.
-        if (event.capturePath && options.store) {
-          const update = options.store.update(event.capturePath, request, captureExtra(event)).catch(() => {});
+        if (outcome.capturePath && options.store) {
+          const update = options.store.update(outcome.capturePath, request, captureExtra(outcome)).catch(() => {});
           pendingUpdates.add(update);
           void update.finally(() => pendingUpdates.delete(update));
         }
       }
 
-      const response = decideResponse(event, options);
-      event.status = response.status;
-      event.statusReason = response.reason;
-      options.onEvent(event);
-      return response.reply;
+      const response = decideResponse(outcome, options);
+      outcome.status = response.status;
+      outcome.statusReason = response.reason;
+      return {
+        ...response.reply,
+        onSettled(fate) {
+          outcome.answer = fate;
+          if (fate.kind === "sender-gone") stats.senderGone += 1;
+          if (fate.kind === "refused") outcome.status = fate.status;
+          options.onOutcome(outcome);
+        },
+      };
     },
     noteIgnored() {
       stats.ignored += 1;
@@ -204,13 +269,27 @@ export function createWebhookPipeline(options: PipelineOptions, folderIds: Folde
   };
 }
 
-function tally(stats: ListenStats, event: ReceivedEvent): void {
+/** Verify with the event's inbox's own secret when one is known (a second look only then). */
+function inspectWithInboxSecret(request: CapturedRequest, options: PipelineOptions): Inspection {
+  const settings = { toleranceSeconds: options.toleranceSeconds, now: Math.floor(options.now() / 1000) };
+  const inspection = inspectRequest(request, { ...settings, secret: options.secret });
+  const inboxSecret = options.secretFor?.(inspection.summary.inboxId ?? undefined);
+  if (inboxSecret === undefined || inboxSecret === options.secret) return inspection;
+  return inspectRequest(request, { ...settings, secret: inboxSecret });
+}
+
+function tally(stats: ListenStats, arrival: Arrival): void {
   stats.received += 1;
-  const verdict = event.inspection.verification;
-  if (!verdict) stats.unverified += 1;
-  else if (verdict.valid) stats.verified += 1;
+  if (arrival.signature === "unverified") stats.unverified += 1;
+  else if (arrival.signature === "valid") stats.verified += 1;
   else stats.failedVerification += 1;
-  if (event.duplicate) stats.retries += 1;
+  if (arrival.duplicate) stats.retries += 1;
+}
+
+/** The summary's key for a forward: the status, "timeout", or the network error ("refused"). */
+function forwardKey(outcome: DeliveryOutcome): string {
+  if (outcome.kind === "response") return String(outcome.status);
+  return outcome.kind === "timeout" ? "timeout" : outcome.error;
 }
 
 function forwardTarget(inspection: Inspection, options: PipelineOptions): string | undefined {
@@ -220,7 +299,7 @@ function forwardTarget(inspection: Inspection, options: PipelineOptions): string
 }
 
 function decideResponse(
-  event: ReceivedEvent,
+  event: Outcome,
   options: PipelineOptions,
 ): { status: number; reason: string; reply: WebhookResponse } {
   const text = (status: number, reason: string, body = `${reason}\n`) => ({
@@ -251,13 +330,14 @@ function decideResponse(
     }
     return text(502, `forward failed: ${outcome.message}`);
   }
+  if (event.filteredOut) return text(200, "not in --events: acknowledged, not forwarded");
   const verdict = event.inspection.verification;
   if (!verdict) return text(200, "accepted unverified (no secret)");
   if (verdict.valid) return text(200, "signature valid");
   return text(400, `rejected: ${verdict.message}`);
 }
 
-function captureExtra(event: ReceivedEvent): Record<string, unknown> {
+function captureExtra(event: Arrival & { forward?: ForwardResult }): Record<string, unknown> {
   const verdict = event.inspection.verification;
   const extra: Record<string, unknown> = {
     verification: verdict ? { valid: verdict.valid, reason: verdict.reason ?? null, message: verdict.message } : null,
@@ -271,6 +351,7 @@ function captureExtra(event: ReceivedEvent): Record<string, unknown> {
       status: outcome.kind === "response" ? outcome.status : null,
       latencyMs: Math.round(outcome.latencyMs * 100) / 100,
       accepted: event.forward.verdict.accepted,
+      judgement: event.forward.judgement,
     };
   }
   return extra;

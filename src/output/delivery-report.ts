@@ -32,7 +32,7 @@ export function createDeliveryRenderer(output: Output, options: { json: boolean;
   const renderer: DeliveryRenderer = {
     delivery(record) {
       if (options.json) {
-        output.out(JSON.stringify(deliveryJson(record)));
+        output.record(deliveryJson(record));
         return;
       }
       const detailed = options.total <= DETAIL_LIMIT;
@@ -41,7 +41,7 @@ export function createDeliveryRenderer(output: Output, options: { json: boolean;
       for (const line of deliveryLines(record, c)) output.out(line);
     },
     skipped(source, reason) {
-      if (options.json) output.out(JSON.stringify({ type: "error", source, message: reason }));
+      if (options.json) output.record({ type: "error", source, message: reason });
       else output.err(c.red(`✗ ${sanitizeLine(reason)}`));
     },
     progress(done, total, stats, elapsedMs) {
@@ -53,21 +53,19 @@ export function createDeliveryRenderer(output: Output, options: { json: boolean;
       const summary = stats.summary();
       const throughput = durationMs > 0 ? (summary.total / durationMs) * 1000 : 0;
       if (options.json) {
-        output.out(
-          JSON.stringify({
-            type: "summary",
-            url: options.url,
-            sent: summary.total,
-            passed: summary.passed,
-            failed: summary.failed,
-            accepted: summary.accepted,
-            skipped,
-            statuses: summary.statuses,
-            durationMs: round(durationMs),
-            perSecond: round(throughput),
-            latencyMs: mapValues(summary.latencyMs, round),
-          }),
-        );
+        output.record({
+          type: "summary",
+          url: options.url,
+          sent: summary.total,
+          passed: summary.passed,
+          failed: summary.failed,
+          accepted: summary.accepted,
+          skipped,
+          statuses: summary.statuses,
+          durationMs: round(durationMs),
+          perSecond: round(throughput),
+          latencyMs: mapValues(summary.latencyMs, round),
+        });
         return;
       }
       if (summary.total <= 1 && skipped === 0) return;
@@ -162,20 +160,18 @@ export interface ScenarioRow {
 export function renderScenarioTable(rows: ScenarioRow[], output: Output, json: boolean): void {
   if (json) {
     for (const row of rows) {
-      output.out(
-        JSON.stringify({
-          type: "scenario",
-          scenario: row.scenario,
-          step: row.step,
-          expected: row.expectation,
-          got: row.judgement.got,
-          pass: row.judgement.pass,
-          note: row.judgement.note ?? null,
-        }),
-      );
+      output.record({
+        type: "scenario",
+        scenario: row.scenario,
+        step: row.step,
+        expected: row.expectation,
+        got: row.judgement.got,
+        pass: row.judgement.pass,
+        note: row.judgement.note ?? null,
+      });
     }
     const failed = rows.filter((row) => !row.judgement.pass).length;
-    output.out(JSON.stringify({ type: "scenario-summary", passed: rows.length - failed, failed }));
+    output.record({ type: "scenario-summary", passed: rows.length - failed, failed });
     return;
   }
   const c = output.color;

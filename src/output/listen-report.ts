@@ -1,13 +1,15 @@
 /**
- * Rendering of `listen`: the banner, one compact block per event, ignored requests dimmed, tunnel
- * changes, and the summary; or, with --json, one NDJSON record per line on stdout and nothing else.
- * Every string that came with a request passes through the sanitiser.
+ * Rendering of `listen`: the banner; per webhook an arrival line (`-->`) at once and an outcome
+ * line (`<--`) when its answer is settled, plus a line for anything wrong (with --verbose, the
+ * email's fields in between); ignored requests dimmed, tunnel changes, and the summary. With
+ * --json, one NDJSON record per line on stdout and nothing else. Strings that came with a request
+ * pass through the sanitiser here, and everything through Output's terminalSafe on the way out.
  */
 import { relative } from "node:path";
-import { describeRetry, formatMs, outcomeText } from "../core/contract.js";
+import { describeRetry, formatMs, outcomeText, statusText } from "../core/contract.js";
 import { ageText } from "../core/signature.js";
 import type { ListenerNotice } from "../io/listener.js";
-import type { ListenStats, ReceivedEvent } from "../io/webhook-pipeline.js";
+import type { Arrival, ListenStats, Outcome } from "../io/webhook-pipeline.js";
 import type { TunnelNotice } from "../tunnel/supervisor.js";
 import { clip, sanitizeLine, sanitizeText } from "./sanitize.js";
 import type { Output } from "./terminal.js";
@@ -21,27 +23,37 @@ export interface ListenBanner {
   routes: ReadonlyMap<string, string>;
   forcedStatus?: number;
   tunnel?: { source?: string };
+  /** listen --inbox: the inboxes now delivering to the webhook URL, and what they pointed at before. */
+  inboxes?: Array<{ id: string; address?: string; previousUrl: string | null }>;
+  /** --events: the only types forwarded. */
+  events?: readonly string[];
 }
 
 export interface ListenRenderer {
   ready(banner: ListenBanner): void;
-  event(event: ReceivedEvent): void;
+  arrival(arrival: Arrival): void;
+  outcome(outcome: Outcome): void;
+  /** Something worth a line at start-up that is not fatal (the forward target does not answer). */
+  warning(message: string): void;
   notice(notice: ListenerNotice): void;
   tunnel(notice: TunnelNotice): void;
   error(message: string): void;
   summary(stats: ListenStats, saveDir: string | undefined): void;
 }
 
-export function createListenRenderer(output: Output, options: { json: boolean; cwd: string }): ListenRenderer {
+export function createListenRenderer(
+  output: Output,
+  options: { json: boolean; cwd: string; verbose?: boolean },
+): ListenRenderer {
   const showPath = (path: string) => {
     const rel = relative(options.cwd, path);
     return rel && !rel.startsWith("..") ? rel : path;
   };
-  return options.json ? jsonRenderer(output) : prettyRenderer(output, showPath);
+  return options.json ? jsonRenderer(output) : prettyRenderer(output, showPath, Boolean(options.verbose));
 }
 
 function jsonRenderer(output: Output): ListenRenderer {
-  const line = (record: Record<string, unknown>) => output.out(JSON.stringify(record));
+  const line = (record: Record<string, unknown>) => output.record(record);
   return {
     ready(banner) {
       line({
@@ -53,13 +65,21 @@ function jsonRenderer(output: Output): ListenRenderer {
         saveDir: banner.saveDir ?? null,
         forwardTo: banner.forwardTo ?? null,
         routes: Object.fromEntries(banner.routes),
+        inboxes: banner.inboxes ?? [],
+        events: banner.events ?? null,
       });
     },
-    event(event) {
-      line(eventJson(event));
+    arrival(arrival) {
+      line(arrivalJson(arrival));
+    },
+    outcome(outcome) {
+      line(eventJson(outcome));
+    },
+    warning(message) {
+      line({ type: "warning", message });
     },
     notice(notice) {
-      if (notice.type === "handler-error") line({ type: "error", message: notice.message });
+      if (notice.type === "handler-error") line({ type: "error", code: "internal_error", message: notice.message });
       else if (notice.type === "too-large")
         line({
           type: "rejected",
@@ -75,7 +95,7 @@ function jsonRenderer(output: Output): ListenRenderer {
       line({ type: "tunnel", ...notice });
     },
     error(message) {
-      line({ type: "error", message });
+      line({ type: "error", code: "listen_error", message });
     },
     summary(stats, saveDir) {
       line({ type: "summary", ...stats, saveDir: saveDir ?? null });
@@ -83,22 +103,37 @@ function jsonRenderer(output: Output): ListenRenderer {
   };
 }
 
-export function eventJson(event: ReceivedEvent) {
-  const { inspection, forward } = event;
+/** The `arrival` record: emitted at once, after verification and saving, before forwarding. */
+export function arrivalJson(arrival: Arrival) {
+  const { inspection } = arrival;
   const verdict = inspection.verification;
   return {
-    type: "event",
-    receivedAt: event.request.receivedAt,
+    type: "arrival",
+    seq: arrival.seq,
+    receivedAt: arrival.request.receivedAt,
     eventId: inspection.eventId ?? null,
     eventType: inspection.summary.eventType ?? null,
     attempt: inspection.summary.attempt ?? null,
     inboxId: inspection.summary.inboxId ?? null,
-    bytes: event.request.body.length,
+    bytes: arrival.request.body.length,
     verification: verdict
       ? { valid: verdict.valid, reason: verdict.reason ?? null, message: verdict.message }
       : { valid: null, reason: "no_secret", message: "unverified: no secret" },
     payload: { known: inspection.payload.known, problems: inspection.payload.problems },
-    duplicate: event.duplicate ?? null,
+    duplicate: arrival.duplicate ?? null,
+    forwardTo: arrival.forwardTo ?? null,
+    filteredOut: Boolean(arrival.filteredOut),
+    capturePath: arrival.capturePath ?? null,
+    saveError: arrival.saveError ?? null,
+  };
+}
+
+/** The `event` record: the arrival's fields plus the outcome, once the answer is settled. */
+export function eventJson(event: Outcome) {
+  const { forward } = event;
+  return {
+    ...arrivalJson(event),
+    type: "event",
     forward: forward
       ? {
           url: forward.url,
@@ -106,25 +141,37 @@ export function eventJson(event: ReceivedEvent) {
           status: forward.outcome.kind === "response" ? forward.outcome.status : null,
           latencyMs: Math.round(forward.outcome.latencyMs * 100) / 100,
           accepted: forward.verdict.accepted,
+          judgement: forward.judgement,
+          retry: forward.verdict.retry ?? null,
           hint: forward.hint ?? null,
         }
       : null,
     status: event.status,
-    capturePath: event.capturePath ?? null,
-    saveError: event.saveError ?? null,
+    answer: event.answer.kind,
   };
 }
 
-function prettyRenderer(output: Output, showPath: (path: string) => string): ListenRenderer {
+function prettyRenderer(output: Output, showPath: (path: string) => string, verbose: boolean): ListenRenderer {
   const c = output.color;
   const time = (iso: string) => c.dim(iso.slice(11, 19));
+  const now = () => time(new Date().toISOString());
   return {
     ready(banner) {
       const label = (name: string) => c.dim(name.padEnd(13));
       output.out(c.bold("openmail-hooks listen"));
       if (banner.publicUrl) {
         output.out(`  ${label("Webhook URL")}${c.green.bold(banner.publicUrl)}`);
-        output.out(`  ${" ".repeat(13)}${c.dim("paste it into the OpenMail Dashboard → Settings → Webhook URL")}`);
+        if (banner.inboxes?.length) {
+          for (const inbox of banner.inboxes) {
+            const name = inbox.address
+              ? `${sanitizeLine(inbox.id)} (${sanitizeLine(inbox.address)})`
+              : sanitizeLine(inbox.id);
+            const before = inbox.previousUrl ? sanitizeLine(inbox.previousUrl) : "the account webhook";
+            output.out(`  ${label("Inbox")}${name} delivers here ${c.dim(`(put back to ${before} on exit)`)}`);
+          }
+        } else {
+          output.out(`  ${" ".repeat(13)}${c.dim("paste it into the OpenMail Dashboard → Settings → Webhook URL")}`);
+        }
         output.out(`  ${label("Local")}${banner.localUrl}`);
       } else {
         output.out(`  ${label("Webhook URL")}${c.bold(banner.localUrl)} ${c.dim("(local only)")}`);
@@ -140,39 +187,46 @@ function prettyRenderer(output: Output, showPath: (path: string) => string): Lis
       );
       if (banner.forwardTo) output.out(`  ${label("Forward to")}${banner.forwardTo}`);
       for (const [inbox, url] of banner.routes) output.out(`  ${label("Route")}${sanitizeLine(inbox)} → ${url}`);
+      if (banner.events)
+        output.out(`  ${label("Events")}${banner.events.join(", ")} ${c.dim("(others: 200, not forwarded)")}`);
       if (banner.forcedStatus !== undefined) output.out(`  ${label("Answer")}always ${banner.forcedStatus} (--status)`);
       output.out(c.dim("Waiting for events (Ctrl-C to stop)…"));
     },
-    event(event) {
-      output.out("");
-      for (const line of eventLines(event, c, showPath, time)) output.out(line);
+    arrival(arrival) {
+      if (verbose) output.out("");
+      for (const line of arrivalLines(arrival, c, time)) output.out(line);
+      if (verbose) for (const line of detailLines(arrival, c)) output.out(line);
+    },
+    outcome(outcome) {
+      for (const line of outcomeLines(outcome, c, now(), verbose, showPath)) output.out(line);
+    },
+    warning(message) {
+      output.err(output.errColor.yellow(`warning: ${message}`));
     },
     notice(notice) {
-      const now = time(new Date().toISOString());
       if (notice.type === "handler-error") output.err(c.red(`error: ${sanitizeLine(notice.message)}`));
       else if (notice.type === "too-large")
         output.out(
           c.yellow(
-            `${now} ${sanitizeLine(notice.method)} ${clip(notice.path, 80)} → 413: body over ${formatBytes(notice.limit)} (raise --max-body-size)`,
+            `${now()} ${sanitizeLine(notice.method)} ${clip(notice.path, 80)} → 413: body over ${formatBytes(notice.limit)} (raise --max-body-size)`,
           ),
         );
       else
         output.out(
-          c.dim(`${now} ${sanitizeLine(notice.method)} ${clip(notice.path, 80)} → ${notice.status} (${notice.hint})`),
+          c.dim(`${now()} ${sanitizeLine(notice.method)} ${clip(notice.path, 80)} → ${notice.status} (${notice.hint})`),
         );
     },
     tunnel(notice) {
-      const now = time(new Date().toISOString());
       if (notice.state === "down")
-        output.out(c.yellow(`${now} tunnel down: ${notice.url} is unreachable; reconnecting…`));
-      else if (notice.state === "restored") output.out(c.green(`${now} tunnel restored: ${notice.url}`));
+        output.out(c.yellow(`${now()} tunnel down: ${notice.url} is unreachable; reconnecting…`));
+      else if (notice.state === "restored") output.out(c.green(`${now()} tunnel restored: ${notice.url}`));
       else if (notice.state === "reconnecting")
-        output.out(c.yellow(`${now} tunnel still down after ${formatMs(notice.downForMs)}: opening a new session…`));
-      else if (notice.state === "closed") output.out(c.dim(`${now} tunnel closed: ${notice.url}`));
+        output.out(c.yellow(`${now()} tunnel still down after ${formatMs(notice.downForMs)}: opening a new session…`));
+      else if (notice.state === "closed") output.out(c.dim(`${now()} tunnel closed: ${notice.url}`));
       else if (notice.state === "reopen-failed")
-        output.out(c.red(`${now} could not reopen the tunnel: ${sanitizeLine(notice.message)}; trying again…`));
+        output.out(c.red(`${now()} could not reopen the tunnel: ${sanitizeLine(notice.message)}; trying again…`));
       else {
-        output.out(c.red.bold(`${now} the public URL changed: ${notice.from} → ${notice.to}`));
+        output.out(c.red.bold(`${now()} the public URL changed: ${notice.from} → ${notice.to}`));
         output.out(
           c.red.bold(`  UPDATE the OpenMail Dashboard → Settings → Webhook URL to ${notice.to}${notice.path}`),
         );
@@ -187,16 +241,34 @@ function prettyRenderer(output: Output, showPath: (path: string) => string): Lis
       output.out(
         `  received ${stats.received} · verified ${stats.verified} · failed verification ${stats.failedVerification}` +
           `${stats.unverified ? ` · unverified ${stats.unverified}` : ""} · retries ${stats.retries}` +
-          `${stats.ignored ? ` · ignored ${stats.ignored}` : ""}`,
+          `${stats.ignored ? ` · ignored ${stats.ignored}` : ""}` +
+          `${stats.filteredOut ? ` · not in --events ${stats.filteredOut}` : ""}`,
       );
       const forwarded = Object.entries(stats.forwarded);
       if (forwarded.length > 0) {
-        output.out(`  forwarded: ${forwarded.map(([status, count]) => `${status} ×${count}`).join(" · ")}`);
+        output.out(`  forwarded: ${forwarded.map(([key, count]) => `${forwardLabel(key)} ×${count}`).join(" · ")}`);
       }
+      if (stats.senderGone > 0)
+        output.out(c.yellow(`  ${stats.senderGone} answer(s) not delivered: the sender hung up first`));
       if (stats.saveErrors > 0) output.out(c.red(`  ${stats.saveErrors} event(s) could not be saved`));
       if (saveDir) output.out(`  captures in ${showPath(saveDir)}`);
     },
   };
+}
+
+const NETWORK_LABELS: Record<string, string> = {
+  refused: "connection refused",
+  dns: "host not found",
+  tls: "TLS failed",
+  reset: "connection reset",
+  "connect-timeout": "connect timed out",
+  other: "network error",
+  timeout: "timed out",
+};
+
+/** "200", "404", or what a failed forward's key means ("connection refused"). */
+function forwardLabel(key: string): string {
+  return NETWORK_LABELS[key] ?? key;
 }
 
 type Colors = Output["color"];
@@ -209,21 +281,70 @@ function colorForType(c: Colors, type: string | undefined) {
   return c.magenta.bold;
 }
 
-function eventLines(event: ReceivedEvent, c: Colors, showPath: (p: string) => string, time: (iso: string) => string) {
-  const { inspection, forward, request } = event;
+/** The `-->` line: when, what, which inbox, who → what subject, the signature verdict. */
+export function arrivalLines(arrival: Arrival, c: Colors, time: (iso: string) => string): string[] {
+  const { inspection, request } = arrival;
+  const s = inspection.summary;
+  const type = s.eventType ? clip(s.eventType, 40) : inspection.payload.json ? "(no event type)" : "(not JSON)";
+  const parts: string[] = [
+    `${colorForType(c, s.eventType)(type)} ${c.dim(clip(inspection.eventId ?? "(no event id)", 64))}`,
+  ];
+  if (s.attempt !== undefined && s.attempt > 1) parts[0] += c.dim(` attempt ${s.attempt}`);
+  if (arrival.duplicate) {
+    const { timesSeen, inFolder, firstSeenAt } = arrival.duplicate;
+    const where = inFolder
+      ? " (already in the capture folder)"
+      : firstSeenAt
+        ? ` (first ${firstSeenAt.slice(11, 19)})`
+        : "";
+    parts.push(c.yellow(`retry #${timesSeen}${where}`));
+  }
+  if (s.lifecycle) {
+    parts.push(s.inboxId ? clip(s.inboxId, 40) : c.dim(s.podId ? clip(s.podId, 40) : "pod event"));
+    if (s.reason) parts.push(clip(s.reason, 40));
+  } else if (inspection.payload.json) {
+    if (s.inboxId) parts.push(clip(s.inboxId, 40));
+    if (s.from || s.subject !== undefined) {
+      parts.push(
+        `${clip(s.from ?? "?", 60)} → ${s.subject !== undefined ? clip(s.subject, 80) : c.dim("(no subject)")}`,
+      );
+    }
+  } else {
+    parts.push(c.dim(`${request.body.length} bytes`));
+  }
+  const verdict = inspection.verification;
+  const signature = !verdict
+    ? c.yellow("? unverified")
+    : verdict.valid
+      ? c.green("✓ verified")
+      : c.red(`✗ ${sanitizeLine(verdict.message)}`);
+  parts.push(signature);
+  const head = `${time(request.receivedAt)} ${c.bold("-->")} ${parts.join(c.dim(" · "))}`;
+  const lines = [arrival.filteredOut ? c.dim(`${head} (not in --events)`) : head];
+  if (inspection.payload.json && !inspection.payload.known && s.eventType) {
+    lines.push(c.yellow("   ! unknown event type: a handler should answer 2xx and ignore it"));
+  } else if (inspection.payload.problems.length > 0 && inspection.payload.json) {
+    lines.push(c.yellow(`   ! payload is missing ${inspection.payload.problems.slice(0, 4).join(", ")}`));
+  }
+  if (verdict && !verdict.valid && arrival.capturePath) {
+    lines.push(c.dim(`   why: openmail-hooks verify ${arrival.capturePath}`));
+  }
+  if (arrival.saveError) {
+    lines.push(
+      c.red(
+        `   ✗ NOT saved: ${sanitizeLine(arrival.saveError)}; it will be answered 500 so OpenMail retries (fix the folder, or run with --no-save)`,
+      ),
+    );
+  }
+  return lines;
+}
+
+/** --verbose: the email itself, between the arrival and the outcome. */
+function detailLines(arrival: Arrival, c: Colors): string[] {
+  const { inspection, request } = arrival;
   const s = inspection.summary;
   const lines: string[] = [];
-  const type = s.eventType ? clip(s.eventType, 40) : inspection.payload.json ? "(no event type)" : "(not JSON)";
-  const attempt = s.attempt !== undefined ? ` attempt ${s.attempt}` : "";
-  const duplicate = event.duplicate
-    ? c.yellow(
-        ` retry #${event.duplicate.timesSeen}${event.duplicate.inFolder ? " (already in the capture folder)" : event.duplicate.firstSeenAt ? ` (first seen ${event.duplicate.firstSeenAt.slice(11, 19)})` : ""}`,
-      )
-    : "";
-  const head = `${time(request.receivedAt)} ${colorForType(c, s.eventType)(type)}  ${c.dim(clip(inspection.eventId ?? "(no event id)", 64))}${c.dim(attempt)}${duplicate}`;
-  lines.push(head);
-
-  const field = (name: string, value: string) => `  ${c.dim(name.padEnd(5))} ${value}`;
+  const field = (name: string, value: string) => `    ${c.dim(name.padEnd(5))} ${value}`;
   if (s.lifecycle) {
     lines.push(
       field(
@@ -260,36 +381,123 @@ function eventLines(event: ReceivedEvent, c: Colors, showPath: (p: string) => st
   } else {
     lines.push(field("body", c.dim(`${request.body.length} bytes, not JSON`)));
   }
-  if (inspection.payload.json && !inspection.payload.known && s.eventType) {
-    lines.push(c.yellow(`  ! unknown event type: a handler should answer 2xx and ignore it`));
-  } else if (inspection.payload.problems.length > 0 && inspection.payload.json) {
-    lines.push(c.yellow(`  ! payload is missing ${inspection.payload.problems.slice(0, 4).join(", ")}`));
-  }
-
   const verdict = inspection.verification;
-  if (!verdict) lines.push(c.yellow("  ? unverified (no secret)"));
-  else if (verdict.valid) {
-    const age = verdict.timestamp?.ageSeconds;
-    lines.push(c.green(`  ✓ signature valid${age !== undefined ? c.dim(` (timestamp ${ageText(age)})`) : ""}`));
-  } else lines.push(c.red(`  ✗ ${verdict.message}`) + c.dim(` (openmail-hooks verify <capture> explains why)`));
+  if (verdict?.valid && verdict.timestamp?.ageSeconds !== undefined) {
+    lines.push(field("sig", c.dim(`valid, timestamp ${ageText(verdict.timestamp.ageSeconds)}`)));
+  }
+  return lines;
+}
+
+/** The `<--` line: what the handler said and what the sender got; then a line for anything wrong. */
+export function outcomeLines(
+  event: Outcome,
+  c: Colors,
+  time: string,
+  verbose: boolean,
+  showPath: (path: string) => string,
+): string[] {
+  const { forward } = event;
+  const id = c.dim(`[${clip(event.inspection.eventId ?? `#${event.seq}`, 64)}]`);
+  const parts: string[] = [];
+  let bracket: string;
+  let good: boolean;
+  if (forward) {
+    const { outcome, verdict, judgement } = forward;
+    const handled =
+      outcome.kind === "response" ? `${outcome.status} ${statusText(outcome.status)}`.trim() : "no answer";
+    good = judgement === "accepted" || judgement === "rejected-as-expected";
+    bracket = `[${handled}]`;
+    parts.push(
+      `handler ${outcome.kind === "response" ? formatMs(outcome.latencyMs) : sanitizeLine(outcomeText(outcome, verdict))}`,
+    );
+    if (judgement === "rejected-as-expected") parts.push("✓ rejected as expected");
+  } else {
+    good = event.status < 300 || (event.signature === "invalid" && event.status < 500);
+    bracket = `[${event.status}]`;
+    parts.push(`answered here: ${sanitizeLine(event.statusReason)}`);
+  }
+  if (event.answer.kind === "sender-gone") {
+    parts.push(c.yellow(`the sender hung up before the answer: ${event.status} not delivered`));
+  } else if (event.answer.kind === "refused") {
+    parts.push(c.yellow(`answered ${event.answer.status} instead: listen was stopping`));
+  } else if (forward) {
+    const relayed = forward.outcome.kind === "response" && event.status === forward.outcome.status;
+    parts.push(relayed ? `answered ${event.status}` : `answered ${event.status}: ${sanitizeLine(event.statusReason)}`);
+  }
+  const colour = good ? c.green : c.red;
+  const lines = [`${time} ${c.bold("<--")} ${colour(bracket)} ${parts.join(c.dim(" · "))} ${id}`];
 
   if (forward) {
-    const { outcome, verdict: delivery } = forward;
-    const result = outcomeText(outcome, delivery);
-    const line = `  → ${sanitizeLine(forward.url)}: ${sanitizeLine(result)}`;
-    lines.push(delivery.accepted ? c.green(line) : c.red(line));
-    if (!delivery.accepted) {
-      if (outcome.kind === "response" && outcome.bodyPreview)
-        lines.push(`    response: ${clip(outcome.bodyPreview, 200)}`);
-      const retry = describeRetry(delivery.retry);
-      if (retry) lines.push(c.dim(`    ${retry}`));
+    const { outcome, verdict, judgement } = forward;
+    if (judgement === "accepted-bad") lines.push(c.red.bold(`   ✗ ${acceptedBadText(event)}`));
+    if (judgement === "failed-bad") {
+      lines.push(
+        c.red(
+          `   ✗ an event that fails verification must get a 4xx; ${outcome.kind === "response" ? `a ${outcome.status}` : "no answer"} makes OpenMail retry it`,
+        ),
+      );
     }
-    if (forward.hint) lines.push(c.yellow(`    hint: ${forward.hint}`));
+    const wrong = judgement === "rejected-valid" || judgement === "failed-bad";
+    if (outcome.kind === "response" && outcome.bodyPreview && (wrong || verbose)) {
+      const summary = responseSummary(outcome.bodyPreview, outcome.headers["content-type"]);
+      if (summary) lines.push(wrong ? `   response: ${summary}` : c.dim(`   response: ${summary}`));
+    }
+    if (judgement === "rejected-valid") {
+      if (forward.hint) lines.push(c.yellow(`   hint: ${forward.hint}`));
+      const retry = describeRetry(verdict.retry);
+      if (retry) lines.push(c.dim(`   ${retry}`));
+    } else if (judgement === "accepted" && forward.hint) {
+      lines.push(c.yellow(`   hint: ${forward.hint}`));
+    }
   }
-  lines.push(c.dim(`  answered ${event.status}: ${sanitizeLine(event.statusReason)}`));
-  if (event.capturePath) lines.push(c.dim(`  saved ${showPath(event.capturePath)}`));
-  if (event.saveError) lines.push(c.red(`  NOT saved: ${sanitizeLine(event.saveError)}`));
+  if (verbose && event.capturePath) lines.push(c.dim(`   saved ${showPath(event.capturePath)}`));
   return lines;
+}
+
+/** The loudest line: a handler said 2xx to an event that fails verification, and what that shows. */
+function acceptedBadText(event: Outcome): string {
+  const verdict = event.inspection.verification;
+  const why = verdict ? sanitizeLine(verdict.message) : "";
+  switch (verdict?.reason) {
+    case "timestamp_too_old":
+    case "timestamp_in_future":
+      return `your handler accepted a stale event (${why}): it does not check the timestamp, so old requests can be replayed`;
+    case "missing_signature":
+    case "missing_timestamp":
+      return `your handler accepted an event without its signature headers (${why}): it does not verify`;
+    default:
+      return `your handler accepted an event with a bad signature: it does not verify (${why})`;
+  }
+}
+
+/**
+ * A handler's answer body in one line: an HTML error page's <title> (or its first line of
+ * text), otherwise the first non-empty line.
+ */
+export function responseSummary(body: string, contentType: string | undefined): string {
+  const html = /html/i.test(contentType ?? "") || /^\s*<(!doctype|html|head|body)/i.test(body);
+  let text = body;
+  if (html) {
+    const title = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(body)?.[1];
+    text = title?.trim()
+      ? title
+      : body
+          .replace(/<(script|style)[\s\S]*?<\/\1>/gi, " ")
+          .replace(/<[^>]*>/g, "\n")
+          .replace(/&nbsp;/g, " ");
+    text = text
+      .replace(/&lt;/g, "<")
+      .replace(/&gt;/g, ">")
+      .replace(/&quot;/g, '"')
+      .replace(/&amp;/g, "&");
+  }
+  const lines = sanitizeText(text)
+    .split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean);
+  const first = lines[0] ?? "";
+  const more = lines.length > 1 ? " …" : "";
+  return `${clip(first, 200)}${html ? " (HTML page)" : more}`;
 }
 
 export function formatBytes(bytes: number): string {

@@ -13,16 +13,14 @@ export function renderRawRequest(
   options: { json: boolean; capturePath?: string },
 ): void {
   if (options.json) {
-    output.out(
-      JSON.stringify({
-        type: "request",
-        method: "POST",
-        url: target.toString(),
-        headers: delivery.headers,
-        body: delivery.body.toString("utf8"),
-        capturePath: options.capturePath ?? null,
-      }),
-    );
+    output.record({
+      type: "request",
+      method: "POST",
+      url: target.toString(),
+      headers: delivery.headers,
+      body: delivery.body.toString("utf8"),
+      capturePath: options.capturePath ?? null,
+    });
     return;
   }
   const lines = [`POST ${target.pathname}${target.search} HTTP/1.1`, `Host: ${target.host}`];

@@ -37,3 +37,29 @@ export function clip(value: string, max: number): string {
   const line = sanitizeLine(value);
   return line.length > max ? `${line.slice(0, Math.max(0, max - 1))}…` : line;
 }
+
+/**
+ * The colour and weight codes chalk emits for the styles this tool uses (reset, bold, dim, normal
+ * weight, the 16 foreground colours and their reset). Nothing else that starts with ESC survives.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching our own SGR codes is the point
+const OWN_STYLE = /(\u001b\[(?:0|1|2|22|3[0-79]|9[0-7])m)/;
+
+/**
+ * The last step before anything reaches a terminal: every character outside our own style codes
+ * goes through sanitizeText, so a string that skipped its call site's sanitiser still cannot move
+ * the cursor, set a title, open a link or reorder text.
+ */
+export function terminalSafe(text: string): string {
+  const parts = text.split(OWN_STYLE);
+  // split() with a capture group alternates: text, style, text, style, ...
+  return parts.map((part, index) => (index % 2 === 1 ? part : sanitizeText(part))).join("");
+}
+
+// C1 controls, DEL, line/paragraph separators and bidi controls: JSON.stringify leaves them raw.
+const JSON_UNSAFE = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** One NDJSON record: JSON.stringify, with the characters it leaves raw written as \u escapes. */
+export function jsonLine(record: unknown): string {
+  return JSON.stringify(record).replace(JSON_UNSAFE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}

@@ -1,14 +1,19 @@
 /**
  * Where output goes: stdout for the report or NDJSON data, stderr for progress, warnings and
  * errors. Colour follows the stream: off when it is not a terminal or NO_COLOR is set, on with
- * FORCE_COLOR.
+ * FORCE_COLOR. This is the one way text reaches a terminal, and it sanitises everything it writes
+ * (terminalSafe) and fits it to the terminal's width, so no call site can forget to.
  */
 import { Chalk, type ChalkInstance, supportsColor, supportsColorStderr } from "chalk";
+import { truncateToWidth, wrapLine } from "./fit.js";
+import { jsonLine, terminalSafe } from "./sanitize.js";
 
 export interface Output {
-  /** A line of the report (or one NDJSON record) on stdout. */
+  /** A line of the report on stdout (sanitised, wrapped to the terminal's width). */
   out(line: string): void;
-  /** Exact bytes on stdout (for raw requests piped to a file). */
+  /** One NDJSON record on stdout (never wrapped; characters JSON leaves raw are escaped). */
+  record(record: unknown): void;
+  /** Exact bytes on stdout (for raw requests piped to a file; sanitised on a terminal). */
   write(data: string | Uint8Array): void;
   /** A line for humans on stderr: progress, warnings, errors. */
   err(line: string): void;
@@ -19,6 +24,28 @@ export interface Output {
   errColor: ChalkInstance;
   stdoutIsTTY: boolean;
   stderrIsTTY: boolean;
+  /** The terminal's width for stdout, when stdout is a terminal. */
+  columns?: number;
+}
+
+/**
+ * The version of the --json records' shape, in every record right after its type. It changes
+ * only when a field is removed or changes type; new fields and record types keep it.
+ */
+export const JSON_SCHEMA_VERSION = 1;
+
+function withSchemaVersion(record: unknown): unknown {
+  if (typeof record !== "object" || record === null || Array.isArray(record)) return record;
+  const { type, ...rest } = record as Record<string, unknown>;
+  return type === undefined
+    ? { schemaVersion: JSON_SCHEMA_VERSION, ...rest }
+    : { type, schemaVersion: JSON_SCHEMA_VERSION, ...rest };
+}
+
+/** The lines `text` becomes on a terminal `columns` wide (one line each when the width is unknown). */
+export function fitLines(text: string, columns: number | undefined): string[] {
+  const lines = terminalSafe(text).split("\n");
+  return columns ? lines.flatMap((line) => wrapLine(line, columns)) : lines;
 }
 
 function colorLevel(env: NodeJS.ProcessEnv, detected: false | { level: number }): 0 | 1 | 2 | 3 {
@@ -35,27 +62,37 @@ export function createOutput(env: NodeJS.ProcessEnv = process.env): Output {
     if (progressShown) process.stderr.write("\r\u001b[2K");
     progressShown = false;
   };
+  // Read on every line: the terminal may be resized while listen runs.
+  const width = (stream: NodeJS.WriteStream) => (stream.isTTY ? stream.columns : undefined);
   return {
     out(line) {
       clearProgress();
-      process.stdout.write(`${line}\n`);
+      process.stdout.write(`${fitLines(line, width(process.stdout)).join("\n")}\n`);
+    },
+    record(record) {
+      clearProgress();
+      process.stdout.write(`${jsonLine(withSchemaVersion(record))}\n`);
     },
     write(data) {
       clearProgress();
-      process.stdout.write(data);
+      process.stdout.write(stdoutIsTTY ? terminalSafe(Buffer.from(data).toString("utf8")) : data);
     },
     err(line) {
       clearProgress();
-      process.stderr.write(`${line}\n`);
+      process.stderr.write(`${fitLines(line, width(process.stderr)).join("\n")}\n`);
     },
     progress(line) {
       if (!stderrIsTTY) return;
-      process.stderr.write(`\r\u001b[2K${line}`);
+      const columns = process.stderr.columns ?? 80;
+      process.stderr.write(`\r\u001b[2K${truncateToWidth(terminalSafe(line), columns - 1)}`);
       progressShown = true;
     },
     color: new Chalk({ level: colorLevel(env, supportsColor) }),
     errColor: new Chalk({ level: colorLevel(env, supportsColorStderr) }),
     stdoutIsTTY,
     stderrIsTTY,
+    get columns() {
+      return width(process.stdout);
+    },
   };
 }

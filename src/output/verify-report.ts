@@ -21,7 +21,7 @@ export interface VerifyReport {
 
 export function renderVerifyReport(report: VerifyReport, output: Output, json: boolean): void {
   if (json) {
-    output.out(JSON.stringify(verifyReportJson(report)));
+    output.record(verifyReportJson(report));
     return;
   }
   const c = output.color;

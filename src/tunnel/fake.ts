@@ -3,7 +3,9 @@
  * proxy on 127.0.0.1 that forwards to the listener, so the "public" URL really works end to end.
  * Scripted from outside the process: SIGUSR1 reports the session closed, SIGUSR2 connected again;
  * OPENMAIL_HOOKS_FAKE_TUNNEL_ERROR makes open() fail the way the SDK does with that message.
- * Each open() gets a new port, so a reopened tunnel has a new URL.
+ * Each open() gets a new port, so a reopened tunnel has a new URL. With
+ * OPENMAIL_HOOKS_FAKE_TUNNEL_DOMAIN=tunnel.test the URL looks public, https://<port>.tunnel.test,
+ * as OpenMail requires of a webhook URL; the tests' fake OpenMail maps that name back to the port.
  */
 import { createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -45,7 +47,9 @@ export function createFakeProvider(env: NodeJS.ProcessEnv = process.env): Tunnel
       process.on("SIGUSR2", onConnected);
       let closed: Promise<void> | undefined;
       return {
-        url: `http://127.0.0.1:${port}`,
+        url: env.OPENMAIL_HOOKS_FAKE_TUNNEL_DOMAIN
+          ? `https://${port}.${env.OPENMAIL_HOOKS_FAKE_TUNNEL_DOMAIN}`
+          : `http://127.0.0.1:${port}`,
         close() {
           closed ??= new Promise<void>((resolve) => {
             process.off("SIGUSR1", onClosed);

@@ -21,7 +21,15 @@ export interface CliOptions {
 /** A clean environment: no secret, no colour, no inherited .env. */
 export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of ["OPENMAIL_WEBHOOK_SECRET", "NGROK_AUTHTOKEN", "FORCE_COLOR", "NO_COLOR", "OPENMAIL_HOOKS_DEBUG"]) {
+  for (const key of [
+    "OPENMAIL_WEBHOOK_SECRET",
+    "NGROK_AUTHTOKEN",
+    "FORCE_COLOR",
+    "NO_COLOR",
+    "OPENMAIL_HOOKS_DEBUG",
+    "OPENMAIL_API_KEY",
+    "OPENMAIL_API_BASE",
+  ]) {
     delete env[key];
   }
   for (const [key, value] of Object.entries(extra)) {

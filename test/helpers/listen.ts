@@ -98,3 +98,59 @@ export async function startListen(
     },
   };
 }
+
+export interface PrettyListen {
+  child: ChildProcess;
+  url: string;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves once stdout matches (already or later). */
+  waitForText(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** `openmail-hooks listen` with its human output (no --json), followed line by line. */
+export async function startPrettyListen(
+  args: string[],
+  options: { env?: Record<string, string | undefined>; cwd?: string } = {},
+): Promise<PrettyListen> {
+  const child = startCli(["listen", "--port", "0", "--no-tunnel", ...args], {
+    env: options.env,
+    cwd: options.cwd ?? tempDir(),
+  });
+  child.stdin?.end();
+  let out = "";
+  let err = "";
+  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+    out += chunk;
+  });
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+    err += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+  let gone = false;
+  void exited.then(() => {
+    gone = true;
+  });
+  const waitForText: PrettyListen["waitForText"] = async (pattern, timeoutMs = 15_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const match = pattern.exec(out);
+      if (match) return match;
+      if (gone || Date.now() > deadline) throw new Error(`no ${pattern} in stdout:\n${out}\nstderr:\n${err}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+  const url = (await waitForText(/Webhook URL\s+(http:\S+)/))[1] ?? "";
+  return {
+    child,
+    url,
+    stdout: () => out,
+    stderr: () => err,
+    waitForText,
+    async stop(signal = "SIGINT") {
+      if (child.exitCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * `listen --once/--expect`: watch the events the pipeline reports, say when one matches, and decide
+ * how listen ends (0 matched, 1 timed out, stopped, or the forward target did not accept a match).
+ */
+import type { CommandContext } from "../../command-context.js";
+import { formatMs } from "../../core/contract.js";
+import { createExpectWatcher, describeExpectation, type Expectation } from "../../core/expect.js";
+import { EXIT, type ExitCode } from "../../errors.js";
+import type { ReceivedEvent } from "../../io/webhook-pipeline.js";
+import { type ExpectResult, renderExpectMatch, renderExpectResult } from "../../output/expect-report.js";
+
+export type WatchEnding = "matched" | "timeout" | "forward-failed";
+
+export interface ExpectWatch {
+  /** Start the clock (once listen is ready). */
+  start(): void;
+  offer(event: ReceivedEvent): void;
+  /** Resolves when the wait is over, for better or worse. */
+  done: Promise<WatchEnding>;
+  /** Render the result and give the exit code. */
+  finish(ending: WatchEnding | "stopped"): ExitCode;
+}
+
+export function watchExpectation(expectation: Expectation, ctx: CommandContext, json: boolean): ExpectWatch {
+  const watcher = createExpectWatcher(expectation);
+  const matched: ReceivedEvent[] = [];
+  let forwardProblem: string | undefined;
+  let end: (ending: WatchEnding) => void = () => {};
+  const done = new Promise<WatchEnding>((resolve) => {
+    end = resolve;
+  });
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    start() {
+      if (expectation.timeoutMs !== undefined) timer = setTimeout(() => end("timeout"), expectation.timeoutMs);
+    },
+    offer(event) {
+      // An answer that never reached the sender does not count: OpenMail will send the event again.
+      if (event.answer.kind !== "written") return;
+      const verdict = event.inspection.verification;
+      const isNew = watcher.offer({
+        eventId: event.inspection.eventId,
+        summary: event.inspection.summary,
+        verified: verdict?.valid,
+        verificationReason: verdict?.reason,
+      });
+      if (!isNew) return;
+      matched.push(event);
+      renderExpectMatch(ctx.output, json, event, watcher.matched(), expectation.count);
+      if (event.forward && !event.forward.verdict.accepted) {
+        forwardProblem = `${event.forward.url} did not accept it (${event.forward.verdict.summary})`;
+        end("forward-failed");
+      } else if (watcher.satisfied()) end("matched");
+    },
+    done,
+    finish(ending) {
+      clearTimeout(timer);
+      const result: ExpectResult = {
+        result: ending,
+        expected: describeExpectation(expectation),
+        matched,
+        count: expectation.count,
+        arrived: watcher.summary(),
+        waited: expectation.timeoutMs !== undefined ? formatMs(expectation.timeoutMs) : undefined,
+        forwardProblem,
+      };
+      renderExpectResult(ctx.output, json, result);
+      return ending === "matched" ? EXIT.OK : EXIT.CHECK_FAILED;
+    },
+  };
+}

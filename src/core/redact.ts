@@ -1,0 +1,169 @@
+/**
+ * Redaction of captures, so they can go into a bug report: addresses, names, subject and body text,
+ * attachment names, URLs and extracted text are replaced by placeholders of the same shape, and the
+ * body is signed again so the capture still verifies. Placeholders come from an HMAC keyed with the
+ * webhook secret: the same address always becomes the same placeholder (across a folder, and
+ * across runs with the same secret), and nobody without the secret can test a guess. Pure.
+ */
+import { createHmac } from "node:crypto";
+import { type CapturedRequest, utf8OrUndefined } from "./capture.js";
+import { sign } from "./signature.js";
+
+export const REDACTED_DOMAIN = "example.com";
+
+export interface Redactor {
+  /** "Name <addr>" or a bare address. */
+  mailbox(value: string): string;
+  address(value: string): string;
+  name(value: string): string;
+  /** Subject, body and extracted text: every letter x/X, every digit 0; spacing and punctuation kept. */
+  text(value: string): string;
+  filename(value: string): string;
+  url(value: string, filename?: string): string;
+}
+
+export function createRedactor(key: string): Redactor {
+  const tag = (kind: string, value: string) =>
+    createHmac("sha256", key).update(`openmail-hooks redact\0${kind}\0${value}`).digest("hex").slice(0, 8);
+  const address = (value: string) => `person-${tag("address", value.trim().toLowerCase())}@${REDACTED_DOMAIN}`;
+  const name = (value: string) => `Person ${tag("name", value.trim().replace(/^"|"$/g, ""))}`;
+  const filename = (value: string) => {
+    const dot = value.lastIndexOf(".");
+    const extension = dot > 0 && value.length - dot <= 6 ? value.slice(dot) : "";
+    return `file-${tag("file", value)}${extension}`;
+  };
+  return {
+    address,
+    name,
+    filename,
+    mailbox(value) {
+      const angle = /^\s*(.*?)\s*<([^<>]*)>\s*$/s.exec(value);
+      if (!angle) return value.trim() === "" ? value : address(value);
+      const shownName = angle[1] ?? "";
+      return shownName ? `${name(shownName)} <${address(angle[2] ?? "")}>` : `<${address(angle[2] ?? "")}>`;
+    },
+    text: maskText,
+    url(value, replacementName) {
+      const match = /^(https:\/\/api\.openmail\.sh\/v1\/attachments\/[^/]+\/)/.exec(value);
+      if (match?.[1] && replacementName) return `${match[1]}${encodeURIComponent(replacementName)}`;
+      return `https://${REDACTED_DOMAIN}/redacted/${tag("url", value)}`;
+    },
+  };
+}
+
+export function maskText(value: string): string {
+  return value.replace(/[\p{L}\p{M}\p{N}]/gu, (ch) => (/\p{N}/u.test(ch) ? "0" : /\p{Lu}/u.test(ch) ? "X" : "x"));
+}
+
+/** The event body with personal data replaced; unknown fields are kept unless they look like an address. */
+export function redactEvent(event: unknown, redactor: Redactor): unknown {
+  if (!isRecord(event)) return redactLoose(event, redactor);
+  const out: Record<string, unknown> = { ...event };
+  if (typeof out.inbox_address === "string") out.inbox_address = redactor.address(out.inbox_address);
+  if (isRecord(out.message)) out.message = redactMessage(out.message, redactor);
+  for (const [key, value] of Object.entries(out)) {
+    if (key !== "message" && key !== "inbox_address") out[key] = redactLoose(value, redactor);
+  }
+  return out;
+}
+
+function redactMessage(message: Record<string, unknown>, redactor: Redactor): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(message)) {
+    switch (key) {
+      case "from":
+      case "to":
+        out[key] = typeof value === "string" ? redactor.mailbox(value) : redactLoose(value, redactor);
+        break;
+      case "cc":
+        out[key] = Array.isArray(value)
+          ? value.map((item) => (typeof item === "string" ? redactor.mailbox(item) : redactLoose(item, redactor)))
+          : redactLoose(value, redactor);
+        break;
+      case "subject":
+      case "body_text":
+        out[key] = typeof value === "string" ? redactor.text(value) : value;
+        break;
+      case "rfc_message_id":
+        out[key] = typeof value === "string" ? `<${redactor.address(value).replace("person-", "msg-")}>` : value;
+        break;
+      case "attachments":
+        out[key] = Array.isArray(value) ? value.map((item) => redactAttachment(item, redactor)) : value;
+        break;
+      default:
+        out[key] = redactLoose(value, redactor);
+    }
+  }
+  return out;
+}
+
+function redactAttachment(attachment: unknown, redactor: Redactor): unknown {
+  if (!isRecord(attachment)) return redactLoose(attachment, redactor);
+  const out: Record<string, unknown> = { ...attachment };
+  const filename = typeof attachment.filename === "string" ? redactor.filename(attachment.filename) : undefined;
+  if (filename !== undefined) out.filename = filename;
+  if (typeof attachment.url === "string") out.url = redactor.url(attachment.url, filename);
+  if (typeof attachment.parsedText === "string") out.parsedText = redactor.text(attachment.parsedText);
+  return out;
+}
+
+/** Fields nobody documents: strings that hold an address are masked, everything else kept. */
+function redactLoose(value: unknown, redactor: Redactor): unknown {
+  if (typeof value === "string") return /[^\s@]@[^\s@]/.test(value) ? redactor.text(value) : value;
+  if (Array.isArray(value)) return value.map((item) => redactLoose(item, redactor));
+  if (isRecord(value)) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, redactLoose(item, redactor)]));
+  }
+  return value;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+export interface RedactedCapture {
+  request: CapturedRequest;
+  /** Fields added to the capture file. */
+  extra: { redacted: true; redaction: { resigned: boolean; note: string } };
+}
+
+/**
+ * Redact one captured request. The body is signed again, with the captured X-Timestamp, only when
+ * the original signature matched this secret: a capture that did not verify must not start to.
+ */
+export function redactCapture(request: CapturedRequest, secret: string): RedactedCapture {
+  const redactor = createRedactor(secret);
+  const text = utf8OrUndefined(request.body);
+  let parsed: unknown;
+  let json = false;
+  if (text !== undefined) {
+    try {
+      parsed = JSON.parse(text);
+      json = true;
+    } catch {
+      // Not JSON: the whole body is masked below.
+    }
+  }
+  const body = json
+    ? Buffer.from(JSON.stringify(redactEvent(parsed, redactor)))
+    : Buffer.from(maskText(text ?? Buffer.from(request.body).toString("latin1")));
+
+  const headers = { ...request.headers };
+  const timestamp = headers["x-timestamp"];
+  const matched =
+    timestamp !== undefined && headers["x-signature"]?.trim().toLowerCase() === sign(secret, timestamp, request.body);
+  if (matched) headers["x-signature"] = sign(secret, timestamp, body);
+  if (headers["content-length"] !== undefined) headers["content-length"] = String(body.length);
+  return {
+    request: { ...request, headers, body },
+    extra: {
+      redacted: true,
+      redaction: matched
+        ? { resigned: true, note: "personal data replaced; signed again with the same secret and X-Timestamp" }
+        : {
+            resigned: false,
+            note: "personal data replaced; the original signature did not match this secret, so it was not signed again",
+          },
+    },
+  };
+}

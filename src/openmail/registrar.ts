@@ -1,0 +1,226 @@
+/**
+ * Pointing inboxes at this run's webhook URL and putting them back: the API calls of
+ * `listen --inbox` and `restore`, in an order that survives a crash at any point (the state file
+ * is written before each change), and refusing what would divert someone's production traffic.
+ * Returns facts; never prints.
+ */
+import { CliError } from "../errors.js";
+import type { OpenMailApi } from "./api.js";
+import { OpenMailApiError } from "./errors.js";
+import { type InboxState, type PendingRestore, processAlive, type StateStore } from "./state.js";
+
+export interface ClaimOptions {
+  inboxIds: string[];
+  webhookUrl: string;
+  takeOver: boolean;
+  rotateSecret: boolean;
+}
+
+export interface ClaimedInbox {
+  inboxId: string;
+  address?: string;
+  previousUrl: string | null;
+  /** The previous URL was one of this tool's earlier tunnels. */
+  previousWasOurs: boolean;
+  /** Learned in this run: OpenMail generated it with the first URL, or --rotate-secret rotated it. */
+  secret?: string;
+  secretOrigin?: "generated" | "rotated";
+}
+
+export interface RestoreResult {
+  inboxId: string;
+  address?: string;
+  outcome: "restored" | "changed-elsewhere" | "failed";
+  previousUrl: string | null;
+  /** For changed-elsewhere: where it points now. */
+  currentUrl?: string | null;
+  message?: string;
+  rotated: boolean;
+}
+
+export interface RepointResult {
+  inboxId: string;
+  ok: boolean;
+  message?: string;
+}
+
+export async function claimInboxes(
+  api: OpenMailApi,
+  store: StateStore,
+  options: ClaimOptions,
+): Promise<ClaimedInbox[]> {
+  const state = await store.read();
+  if (state.pending.length > 0) {
+    // Recovery runs before this; anything still pending belongs to a live run.
+    throw new CliError(
+      `another openmail-hooks listen${state.pid ? ` (pid ${state.pid})` : ""} has inboxes registered from this capture folder (${state.pending.map((p) => p.inboxId).join(", ")}): stop it first, or use another --save-dir`,
+    );
+  }
+  const ids = [...new Set(options.inboxIds)];
+  // Read every inbox before changing any, so a refusal or a typo changes nothing.
+  const inboxes = [];
+  for (const id of ids) inboxes.push(await api.getInbox(id));
+  for (const inbox of inboxes) {
+    const previous = inbox.webhookUrl;
+    if (!previous || previous === options.webhookUrl || state.ownUrls.includes(previous) || options.takeOver) continue;
+    throw new CliError(
+      `inbox ${inbox.id}${inbox.address ? ` (${inbox.address})` : ""} already delivers to ${previous}, probably a production or staging endpoint: listen would divert its mail here until it stops. Pass --take-over to do it anyway (the URL is put back on exit), or use an inbox of its own for development`,
+    );
+  }
+
+  const pending: PendingRestore[] = inboxes.map((inbox) => ({
+    inboxId: inbox.id,
+    address: inbox.address,
+    previousUrl: inbox.webhookUrl,
+    setUrls: [options.webhookUrl],
+    rotated: false,
+  }));
+  const next: InboxState = {
+    ...state,
+    pid: process.pid,
+    apiBase: api.apiBase,
+    pending,
+    ownUrls: addUnique(state.ownUrls, options.webhookUrl),
+  };
+  // Written before the first change: a crash from here on leaves enough to put everything back.
+  await store.write(next);
+
+  const claimed: ClaimedInbox[] = [];
+  try {
+    for (const inbox of inboxes) {
+      const answer = await api.setWebhookUrl(inbox.id, options.webhookUrl);
+      const entry: ClaimedInbox = {
+        inboxId: inbox.id,
+        address: inbox.address ?? answer.address,
+        previousUrl: inbox.webhookUrl,
+        previousWasOurs: inbox.webhookUrl !== null && state.ownUrls.includes(inbox.webhookUrl),
+      };
+      if (answer.webhookSecret) {
+        entry.secret = answer.webhookSecret;
+        entry.secretOrigin = "generated";
+      } else if (options.rotateSecret) {
+        const pendingEntry = pending.find((p) => p.inboxId === inbox.id) as PendingRestore;
+        pendingEntry.rotated = true;
+        await store.write(next);
+        entry.secret = await api.rotateWebhookSecret(inbox.id);
+        entry.secretOrigin = "rotated";
+      }
+      claimed.push(entry);
+    }
+  } catch (error) {
+    // Put back what was already changed, then report the failure that stopped us.
+    const changed = new Set(claimed.map((c) => c.inboxId));
+    const failedId =
+      (error instanceof OpenMailApiError && "inboxId" in error.operation && error.operation.inboxId) || "";
+    if (failedId) changed.add(failedId);
+    await restoreInboxes(api, store, (p) => changed.has(p.inboxId)).catch(() => {});
+    // Inboxes never touched have nothing to restore; changed ones whose restore failed stay for later.
+    const latest = await store.read().catch(() => next);
+    await store.write({ ...latest, pending: latest.pending.filter((p) => changed.has(p.inboxId)) }).catch(() => {});
+    throw error;
+  }
+  return claimed;
+}
+
+/** The tunnel has a new URL: point every claimed inbox at it. */
+export async function repointInboxes(
+  api: OpenMailApi,
+  store: StateStore,
+  webhookUrl: string,
+): Promise<RepointResult[]> {
+  const state = await store.read();
+  const next: InboxState = {
+    ...state,
+    pending: state.pending.map((p) => ({ ...p, setUrls: addUnique(p.setUrls, webhookUrl) })),
+    ownUrls: addUnique(state.ownUrls, webhookUrl),
+  };
+  await store.write(next);
+  const results: RepointResult[] = [];
+  for (const entry of next.pending) {
+    try {
+      await api.setWebhookUrl(entry.inboxId, webhookUrl);
+      results.push({ inboxId: entry.inboxId, ok: true });
+    } catch (error) {
+      results.push({ inboxId: entry.inboxId, ok: false, message: (error as Error).message });
+    }
+  }
+  return results;
+}
+
+/**
+ * Put pending inboxes back to their previous URL, unless someone else changed the URL meanwhile
+ * (then it is left alone). Entries restored or left alone leave the state file; failures stay.
+ */
+export async function restoreInboxes(
+  api: OpenMailApi,
+  store: StateStore,
+  which: (entry: PendingRestore) => boolean = () => true,
+): Promise<RestoreResult[]> {
+  const state = await store.read();
+  const results: RestoreResult[] = [];
+  const remaining: PendingRestore[] = [];
+  for (const entry of state.pending) {
+    if (!which(entry)) {
+      remaining.push(entry);
+      continue;
+    }
+    const base = {
+      inboxId: entry.inboxId,
+      address: entry.address,
+      previousUrl: entry.previousUrl,
+      rotated: entry.rotated,
+    };
+    try {
+      const current = await api.getInbox(entry.inboxId);
+      if (current.webhookUrl !== null && !entry.setUrls.includes(current.webhookUrl)) {
+        results.push({ ...base, outcome: "changed-elsewhere", currentUrl: current.webhookUrl });
+        continue;
+      }
+      if (current.webhookUrl !== entry.previousUrl) await api.setWebhookUrl(entry.inboxId, entry.previousUrl);
+      results.push({ ...base, outcome: "restored" });
+    } catch (error) {
+      if (error instanceof OpenMailApiError && error.status === 404) {
+        results.push({
+          ...base,
+          outcome: "changed-elsewhere",
+          currentUrl: null,
+          message: "the inbox no longer exists",
+        });
+        continue;
+      }
+      remaining.push(entry);
+      results.push({ ...base, outcome: "failed", message: (error as Error).message });
+    }
+  }
+  await store.write({ ...state, pending: remaining, pid: remaining.length > 0 ? state.pid : undefined });
+  return results;
+}
+
+export type Recovery =
+  | { kind: "nothing" }
+  | { kind: "running"; pid: number; inboxIds: string[] }
+  | { kind: "no-key"; pending: PendingRestore[] }
+  | { kind: "restored"; results: RestoreResult[] };
+
+/**
+ * Before a new run: registrations left by a run that died (crash, kill -9) are restored. Those of
+ * a run still alive are left alone. `api` is undefined when no key is available.
+ */
+export async function recoverAbandoned(
+  store: StateStore,
+  api: (apiBase: string | undefined) => OpenMailApi | undefined,
+  alive: (pid: number) => boolean = processAlive,
+): Promise<Recovery> {
+  const state = await store.read();
+  if (state.pending.length === 0) return { kind: "nothing" };
+  if (state.pid !== undefined && state.pid !== process.pid && alive(state.pid)) {
+    return { kind: "running", pid: state.pid, inboxIds: state.pending.map((p) => p.inboxId) };
+  }
+  const client = api(state.apiBase);
+  if (!client) return { kind: "no-key", pending: state.pending };
+  return { kind: "restored", results: await restoreInboxes(client, store) };
+}
+
+function addUnique(list: string[], value: string): string[] {
+  return list.includes(value) ? list : [...list, value];
+}

@@ -1,0 +1,130 @@
+/**
+ * The crash-recovery record of `listen --inbox`, kept in the capture folder: which inboxes this
+ * tool pointed where, and what they pointed at before, so a later `listen` or `restore` can put
+ * them back after a crash or kill -9. It holds URLs and ids only, never a secret or key. The name
+ * starts with a dot, so capture readers (replay, the duplicate index) skip it.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import { inputError } from "../errors.js";
+
+export const STATE_FILE_NAME = ".inbox-registrations.json";
+const MAX_STATE_BYTES = 256 * 1024;
+/** Enough to recognise this tool's recent tunnels, bounded so the file stays small. */
+const MAX_OWN_URLS = 50;
+
+export interface PendingRestore {
+  inboxId: string;
+  address?: string;
+  /** What the inbox pointed at before (null: the account webhook). */
+  previousUrl: string | null;
+  /** Every URL this run set on it; restore only if the inbox still points at one of them. */
+  setUrls: string[];
+  /** The secret was rotated during the run: whoever used the old one needs the new one. */
+  rotated: boolean;
+}
+
+export interface InboxState {
+  version: 1;
+  /** The listen process that holds the registrations. */
+  pid?: number;
+  apiBase?: string;
+  pending: PendingRestore[];
+  /** Webhook URLs this tool has set before, so an earlier run's tunnel is not mistaken for production. */
+  ownUrls: string[];
+}
+
+export interface StateStore {
+  readonly path: string;
+  read(): Promise<InboxState>;
+  write(state: InboxState): Promise<void>;
+}
+
+export function emptyState(): InboxState {
+  return { version: 1, pending: [], ownUrls: [] };
+}
+
+export function openStateStore(dir: string): StateStore {
+  const path = join(dir, STATE_FILE_NAME);
+  return {
+    path,
+    async read() {
+      let text: string;
+      try {
+        const buffer = await readFile(path);
+        if (buffer.length > MAX_STATE_BYTES) throw inputError(damaged(path, "larger than 256 KB"));
+        text = buffer.toString("utf8");
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "ENOENT") return emptyState();
+        throw error;
+      }
+      return parseState(text, path);
+    },
+    async write(state) {
+      await mkdir(dir, { recursive: true });
+      const trimmed = { ...state, ownUrls: state.ownUrls.slice(-MAX_OWN_URLS) };
+      const temporary = `${path}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
+      const handle = await open(temporary, "wx", 0o600);
+      try {
+        await handle.writeFile(`${JSON.stringify(trimmed, null, 2)}\n`);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temporary, path).catch(async (error) => {
+        await unlink(temporary).catch(() => {});
+        throw error;
+      });
+    },
+  };
+}
+
+function damaged(path: string, why: string): string {
+  return `the inbox state file ${path} is damaged (${why}): check your inboxes' webhook URLs with \`openmail-hooks inboxes\`, then delete it`;
+}
+
+export function parseState(text: string, path: string): InboxState {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw inputError(damaged(path, "not JSON"));
+  }
+  const record = (typeof parsed === "object" && parsed !== null ? parsed : {}) as Record<string, unknown>;
+  if (record.version !== 1 || !Array.isArray(record.pending)) throw inputError(damaged(path, "unknown format"));
+  const pending: PendingRestore[] = [];
+  for (const item of record.pending as unknown[]) {
+    const entry = (typeof item === "object" && item !== null ? item : {}) as Record<string, unknown>;
+    if (typeof entry.inboxId !== "string" || !Array.isArray(entry.setUrls)) {
+      throw inputError(damaged(path, "an entry without inboxId or setUrls"));
+    }
+    pending.push({
+      inboxId: entry.inboxId,
+      address: typeof entry.address === "string" ? entry.address : undefined,
+      previousUrl: typeof entry.previousUrl === "string" ? entry.previousUrl : null,
+      setUrls: entry.setUrls.filter((url): url is string => typeof url === "string"),
+      rotated: entry.rotated === true,
+    });
+  }
+  return {
+    version: 1,
+    pid: typeof record.pid === "number" ? record.pid : undefined,
+    apiBase: typeof record.apiBase === "string" ? record.apiBase : undefined,
+    pending,
+    ownUrls: Array.isArray(record.ownUrls)
+      ? record.ownUrls.filter((url): url is string => typeof url === "string")
+      : [],
+  };
+}
+
+/** Is that process still running? (Signal 0 checks without sending anything.) */
+export function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * Fitting text to a terminal's width: display width that counts wide characters (emoji, CJK) as
+ * two columns and combining marks as none, truncation that never splits a character, and word
+ * wrapping that keeps a line's indentation and its colours. Pure.
+ */
+import stringWidth from "string-width";
+
+const segmenter = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+// biome-ignore lint/suspicious/noControlCharactersInRegex: SGR codes are what we step over
+const STYLE_CODE = /\u001b\[[0-9;]*m/y;
+
+/** Columns the text takes on a terminal (style codes take none). */
+export function displayWidth(text: string): number {
+  return stringWidth(text);
+}
+
+/** Cut plain text to at most `max` columns, ending in "…" when cut; whole characters only. */
+export function truncateToWidth(text: string, max: number): string {
+  if (stringWidth(text) <= max) return text;
+  if (max <= 0) return "";
+  let out = "";
+  let used = 0;
+  for (const { segment } of segmenter.segment(text)) {
+    const width = stringWidth(segment);
+    if (used + width > max - 1) break;
+    out += segment;
+    used += width;
+  }
+  return `${out}…`;
+}
+
+/** A run of the line: a style code (no width) or one character cluster. */
+interface Cell {
+  text: string;
+  width: number;
+  style: boolean;
+}
+
+function cells(line: string): Cell[] {
+  const out: Cell[] = [];
+  let index = 0;
+  while (index < line.length) {
+    STYLE_CODE.lastIndex = index;
+    const style = STYLE_CODE.exec(line);
+    if (style) {
+      out.push({ text: style[0], width: 0, style: true });
+      index += style[0].length;
+      continue;
+    }
+    let next = line.indexOf("\u001b[", index);
+    if (next === -1) next = line.length;
+    if (next === index) next = index + 1;
+    for (const { segment } of segmenter.segment(line.slice(index, next))) {
+      out.push({ text: segment, width: stringWidth(segment), style: false });
+    }
+    index = next;
+  }
+  return out;
+}
+
+/**
+ * Wrap one line to `columns` at spaces. Continuation lines get the line's own indentation plus
+ * two spaces; a word too long for a line on its own is cut with "…" (a long URL or id, where
+ * wrapping would not help). Colours open at the break are closed and reopened on the next line.
+ */
+export function wrapLine(line: string, columns: number): string[] {
+  if (columns < 20 || stringWidth(line) <= columns) return [line];
+  const all = cells(line);
+  const firstText = all.findIndex((cell) => !cell.style && cell.text !== " ");
+  const leadSpaces = all.slice(0, Math.max(0, firstText)).filter((cell) => !cell.style).length;
+  const originalIndent = " ".repeat(leadSpaces);
+  const indent = " ".repeat(Math.min(leadSpaces + 2, Math.floor(columns / 2)));
+
+  // Words: runs of non-space cells, each with the style codes just before it.
+  const leading: Cell[] = [];
+  const words: Cell[][] = [];
+  let word: Cell[] = [];
+  const endWord = () => {
+    if (word.some((cell) => !cell.style)) words.push(word);
+    else if (words.length > 0) words[words.length - 1]?.push(...word);
+    else leading.push(...word);
+    word = [];
+  };
+  for (const cell of all) {
+    if (!cell.style && cell.text === " ") endWord();
+    else word.push(cell);
+  }
+  endWord();
+
+  const lines: string[] = [];
+  const active: string[] = [];
+  const track = (cell: Cell) => {
+    if (!cell.style) return;
+    if (cell.text === "\u001b[0m") active.length = 0;
+    else active.push(cell.text);
+  };
+  leading.forEach(track);
+  let current = originalIndent + leading.map((cell) => cell.text).join("");
+  let used = originalIndent.length;
+  let lineHasWord = false;
+
+  for (const w of words) {
+    const width = w.reduce((sum, cell) => sum + cell.width, 0);
+    const room = columns - used - (lineHasWord ? 1 : 0);
+    if (width > room && lineHasWord) {
+      lines.push(active.length > 0 ? `${current}\u001b[0m` : current);
+      current = indent + active.join("");
+      used = indent.length;
+      lineHasWord = false;
+    }
+    const available = columns - used - (lineHasWord ? 1 : 0);
+    if (lineHasWord) {
+      current += " ";
+      used += 1;
+    }
+    let taken = 0;
+    const cut = width > available;
+    for (const cell of w) {
+      if (!cell.style && cut && taken + cell.width > available - 1) {
+        continue;
+      }
+      track(cell);
+      current += cell.text;
+      taken += cell.width;
+    }
+    if (cut) {
+      current += "…";
+      taken += 1;
+    }
+    used += taken;
+    lineHasWord = true;
+  }
+  lines.push(current);
+  return lines;
+}

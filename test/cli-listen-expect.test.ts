@@ -1,0 +1,171 @@
+/**
+ * `listen --once/--expect` for CI: exit 0 after a matching verified event is answered (and
+ * forwarded), exit 1 on timeout with what did arrive; non-matching and unverified events do not count.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { runCli } from "./helpers/cli.js";
+import { messageEvent, post, signedEvent } from "./helpers/http.js";
+import { type ListenProcess, startListen } from "./helpers/listen.js";
+import { startServer, type TestServer } from "./helpers/servers.js";
+
+const SECRET = "whsec_expect_9f8e7d6c5b4a";
+const env = { OPENMAIL_WEBHOOK_SECRET: SECRET };
+const cleanups: Array<() => Promise<unknown>> = [];
+
+async function listen(args: string[], options: { env?: Record<string, string | undefined> } = {}) {
+  const lp = await startListen(args, { env: options.env ?? env });
+  cleanups.push(() => lp.stop("SIGKILL"));
+  return lp;
+}
+
+async function target(...args: Parameters<typeof startServer>): Promise<TestServer> {
+  const server = await startServer(...args);
+  cleanups.push(() => server.close());
+  return server;
+}
+
+afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
+});
+
+const exited = (lp: ListenProcess) => new Promise<number | null>((resolve) => lp.child.on("close", resolve));
+
+function lifecycle(type: string) {
+  return {
+    event: type,
+    event_id: `evt_${type.replace(".", "_")}_${Math.random().toString(16).slice(2, 8)}`,
+    occurred_at: "2026-11-26T10:05:00.000Z",
+    inbox_id: "inb_main",
+    inbox_address: "support@acme.openmail.sh",
+    pod_id: "pod_1",
+    reason: null,
+  };
+}
+
+describe("listen --expect", () => {
+  it("ignores other types, unverified and tampered events, then exits 0 after answering the match", async () => {
+    const lp = await listen(["--expect", "message.received", "--timeout", "60s"]);
+    const exit = exited(lp);
+
+    const other = signedEvent(SECRET, lifecycle("inbox.suspended"));
+    expect((await post(lp.url, other.headers, other.body)).status).toBe(200);
+    const wrongSecret = signedEvent("not-the-secret", messageEvent());
+    expect((await post(lp.url, wrongSecret.headers, wrongSecret.body)).status).toBe(400);
+    const unsigned = signedEvent(SECRET, messageEvent());
+    const { "X-Signature": _dropped, ...noSignature } = unsigned.headers;
+    expect((await post(lp.url, noSignature, unsigned.body)).status).toBe(400);
+    expect(lp.child.exitCode).toBeNull();
+
+    const good = messageEvent({}, { subject: "Order 10482 shipped" });
+    const request = signedEvent(SECRET, good);
+    const response = await post(lp.url, request.headers, request.body);
+    expect(response.status).toBe(200);
+    expect(await exit).toBe(0);
+
+    const matched = lp.records.filter((r) => r.type === "matched");
+    expect(matched).toEqual([expect.objectContaining({ n: 1, count: 1, eventId: good.event_id })]);
+    const result = lp.records.find((r) => r.type === "expect");
+    expect(result).toMatchObject({ result: "matched", matched: 1, count: 1, expected: "message.received" });
+    // --json prints the matched events themselves.
+    expect(result?.events).toEqual([good]);
+    expect(lp.records.filter((r) => r.type === "event")).toHaveLength(4);
+  });
+
+  it("exits 1 on timeout with a summary of what did arrive", async () => {
+    const lp = await listen(["--expect", "message.received", "--timeout", "1500ms"]);
+    const exit = exited(lp);
+    const other = signedEvent(SECRET, lifecycle("pod.suspended"));
+    await post(lp.url, other.headers, other.body);
+    const bad = signedEvent("wrong", messageEvent());
+    await post(lp.url, bad.headers, bad.body);
+    expect(await exit).toBe(1);
+    const result = lp.records.find((r) => r.type === "expect");
+    expect(result).toMatchObject({ result: "timeout", matched: 0, events: [] });
+    expect(result?.arrived).toMatch(/^received 2 events: /);
+    expect(result?.arrived).toContain("1 × pod.suspended: not an expected type");
+    expect(result?.arrived).toContain("1 × message.received: failed verification (signature_mismatch)");
+  });
+
+  it("prints the timeout summary for people too", async () => {
+    const human = await runCli(
+      ["listen", "--no-tunnel", "--port", "0", "--expect", "inbox.suspended", "--timeout", "1s"],
+      { env },
+    );
+    expect(human.code).toBe(1);
+    expect(human.stdout).toMatch(
+      /✗ timed out after 1\.00 s waiting for inbox\.suspended \(0 of 1 matched\); no events arrived/,
+    );
+  });
+
+  it("filters on inbox and subject (text or /regex/), counts distinct events, not redeliveries", async () => {
+    const lp = await listen([
+      "--expect",
+      "message.received",
+      "--expect-inbox",
+      "inb_support",
+      "--expect-subject",
+      "/invoice #\\d+/i",
+      "--count",
+      "2",
+      "--timeout",
+      "60s",
+    ]);
+    const exit = exited(lp);
+    const send = async (event: Record<string, unknown>) => {
+      const request = signedEvent(SECRET, event);
+      expect((await post(lp.url, request.headers, request.body)).status).toBe(200);
+    };
+    await send(messageEvent({ inbox_id: "inb_other" }, { subject: "Invoice #1" }));
+    await send(messageEvent({ inbox_id: "inb_support" }, { subject: "No number here" }));
+    const first = messageEvent({ inbox_id: "inb_support" }, { subject: "Your INVOICE #2847" });
+    await send(first);
+    await send({ ...first, attempt: 2 });
+    expect(lp.child.exitCode).toBeNull();
+    // By inbox address as well as by id.
+    await send(messageEvent({ inbox_id: "inb_x" }, { subject: "invoice #9", to: "inb_support" }));
+    expect(await exit).toBe(0);
+    const result = lp.records.find((r) => r.type === "expect");
+    expect(result).toMatchObject({ result: "matched", matched: 2, count: 2 });
+    expect(result?.arrived).toContain("1 × redelivery of an event already matched");
+    expect(result?.arrived).toContain("1 × message.received: for another inbox (inb_other)");
+    expect(result?.arrived).toContain("1 × message.received: subject does not match");
+  });
+
+  it("--once exits after the first verified event of any type", async () => {
+    const lp = await listen(["--once"]);
+    const exit = exited(lp);
+    const request = signedEvent(SECRET, lifecycle("pod.reactivated"));
+    expect((await post(lp.url, request.headers, request.body)).status).toBe(200);
+    expect(await exit).toBe(0);
+  });
+
+  it("forwards the match before exiting, and exits 1 when the handler does not accept it", async () => {
+    const app = await target(() => ({ status: 200, body: "handled", delayMs: 300 }));
+    const lp = await listen(["--expect", "message.received", "--forward-to", app.url, "--timeout", "60s"]);
+    const exit = exited(lp);
+    const request = signedEvent(SECRET, messageEvent());
+    const response = await post(lp.url, request.headers, request.body);
+    expect(response).toMatchObject({ status: 200, body: "handled" });
+    expect(await exit).toBe(0);
+    expect(app.requests).toHaveLength(1);
+
+    const broken = await target(() => ({ status: 500, body: "boom" }));
+    const failing = await listen(["--expect", "message.received", "--forward-to", broken.url, "--timeout", "60s"]);
+    const failingExit = exited(failing);
+    const again = signedEvent(SECRET, messageEvent());
+    expect((await post(failing.url, again.headers, again.body)).status).toBe(500);
+    expect(await failingExit).toBe(1);
+    expect(failing.records.find((r) => r.type === "expect")).toMatchObject({ result: "forward-failed" });
+  });
+
+  it("refuses --expect without a secret and --timeout without --expect (exit 2)", async () => {
+    const noSecret = await runCli(["listen", "--no-tunnel", "--port", "0", "--expect", "message.received"]);
+    expect(noSecret.code).toBe(2);
+    expect(noSecret.stderr).toMatch(/only count verified events, so they need the secret/);
+    const lonely = await runCli(["listen", "--no-tunnel", "--port", "0", "--timeout", "5s"], { env });
+    expect(lonely.code).toBe(2);
+    const badRegex = await runCli(["listen", "--no-tunnel", "--port", "0", "--expect-subject", "/(/"], { env });
+    expect(badRegex.code).toBe(2);
+    expect(badRegex.stderr).toMatch(/not a valid regular expression/);
+  });
+});

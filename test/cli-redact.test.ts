@@ -1,0 +1,184 @@
+/**
+ * `listen --redact` and `redact <capture…>`: no original address, name, subject or body text
+ * anywhere in the capture, stable placeholders of the same shape, and the capture still verifies.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { redactCapture } from "../src/core/redact.js";
+import { sign } from "../src/core/signature.js";
+import { runCli, tempDir } from "./helpers/cli.js";
+import { messageEvent, post, signedEvent } from "./helpers/http.js";
+import { startListen } from "./helpers/listen.js";
+
+const SECRET = "whsec_redact_0123456789ab";
+const env = { OPENMAIL_WEBHOOK_SECRET: SECRET };
+const stops: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  await Promise.all(stops.splice(0).map((stop) => stop()));
+});
+
+/** Personal data in the test message, every piece of which must be gone after redaction. */
+const PERSONAL = [
+  "Jürgen Müller",
+  "Jürgen",
+  "Müller",
+  "juergen.mueller@privat.example.de",
+  "privat.example.de",
+  "Priya Raman",
+  "priya@northwind.io",
+  "support@acme.openmail.sh",
+  "Kündigung Vertrag 4711",
+  "Kündigung",
+  "Vertrag",
+  "4711",
+  "IBAN DE02120300000000202051",
+  "DE02120300000000202051",
+  "Vertrag_Mueller.pdf",
+  "Vertrag_Mueller",
+  "Sehr geehrte",
+  "Hauptstraße",
+  "CAF+private",
+];
+
+function personalEvent(eventId = "evt_redact_1") {
+  return messageEvent(
+    { event_id: eventId },
+    {
+      from: '"Jürgen Müller" <juergen.mueller@privat.example.de>',
+      to: "support@acme.openmail.sh",
+      cc: ["Priya Raman <priya@northwind.io>"],
+      subject: "Kündigung Vertrag 4711",
+      body_text: "Sehr geehrte Damen und Herren,\nIBAN DE02120300000000202051, Hauptstraße 5.\n",
+      rfc_message_id: "<CAF+private@privat.example.de>",
+      attachments: [
+        {
+          filename: "Vertrag_Mueller.pdf",
+          contentType: "application/pdf",
+          sizeBytes: 48_213,
+          url: "https://api.openmail.sh/v1/attachments/msg_1/Vertrag_Mueller.pdf",
+          parsedText: "Vertrag 4711 Jürgen Müller",
+          extractionMethod: "pdf",
+        },
+      ],
+    },
+  );
+}
+
+function assertNoPersonalData(text: string) {
+  for (const piece of PERSONAL) expect(text, `"${piece}" left in the capture`).not.toContain(piece);
+  // JSON escapes would hide non-ASCII pieces from a plain search: check the decoded form too.
+  const decoded = JSON.stringify(JSON.parse(text));
+  for (const piece of PERSONAL) expect(decoded).not.toContain(piece);
+}
+
+describe("redaction", () => {
+  it("listen --redact writes a redacted, re-signed capture that verifies", async () => {
+    const cwd = tempDir();
+    const lp = await startListen(["--redact"], { env, cwd });
+    stops.push(() => lp.stop("SIGKILL"));
+    const event = personalEvent();
+    const request = signedEvent(SECRET, event);
+    expect((await post(lp.url, request.headers, request.body)).status).toBe(200);
+    const record = await lp.waitFor((r) => r.type === "event");
+    const path = String(record.capturePath);
+    const text = readFileSync(path, "utf8");
+    assertNoPersonalData(text);
+
+    const capture = JSON.parse(text);
+    expect(capture.redacted).toBe(true);
+    expect(capture.redaction).toMatchObject({ resigned: true });
+    const body = JSON.parse(capture.body);
+    // Same shape: an address is still an address, a name and address still "Name <address>".
+    expect(body.message.from).toMatch(/^Person [0-9a-f]{8} <person-[0-9a-f]{8}@example\.com>$/);
+    expect(body.message.to).toMatch(/^person-[0-9a-f]{8}@example\.com$/);
+    expect(body.message.cc).toEqual([expect.stringMatching(/^Person [0-9a-f]{8} <person-[0-9a-f]{8}@example\.com>$/)]);
+    expect(body.message.subject).toBe("Xxxxxxxxx Xxxxxxx 0000");
+    expect(body.message.body_text).toBe(
+      "Xxxx xxxxxxx Xxxxx xxx Xxxxxx,\nXXXX XX00000000000000000000, Xxxxxxxxxxx 0.\n",
+    );
+    const [attachment] = body.message.attachments;
+    expect(attachment).toMatchObject({ contentType: "application/pdf", sizeBytes: 48_213, extractionMethod: "pdf" });
+    expect(attachment.filename).toMatch(/^file-[0-9a-f]{8}\.pdf$/);
+    expect(attachment.url).toBe(`https://api.openmail.sh/v1/attachments/msg_1/${attachment.filename}`);
+    // Ids that are not personal stay, so the capture still tells its story.
+    expect(body).toMatchObject({ event_id: "evt_redact_1", inbox_id: "inb_main", thread_id: "thr_1" });
+
+    const verified = await runCli(["verify", path], { env });
+    expect(verified.code).toBe(0);
+  });
+
+  it("redact <folder> maps the same address to the same placeholder, leaves originals, skips redacted ones", async () => {
+    const cwd = tempDir();
+    const lp = await startListen([], { env, cwd });
+    stops.push(() => lp.stop("SIGKILL"));
+    for (const id of ["evt_a", "evt_b"]) {
+      const request = signedEvent(SECRET, personalEvent(id));
+      await post(lp.url, request.headers, request.body);
+    }
+    const tampered = signedEvent(SECRET, personalEvent("evt_c"));
+    tampered.body = Buffer.from(tampered.body.toString().replace("4711", "4712"));
+    await post(lp.url, tampered.headers, tampered.body);
+    await lp.waitFor(() => lp.records.filter((r) => r.type === "event").length === 3);
+    await lp.stop();
+    const saveDir = String(lp.ready.saveDir);
+    const originals = readdirSync(saveDir).map((name) => readFileSync(join(saveDir, name), "utf8"));
+
+    const out = join(cwd, "bug-report");
+    const result = await runCli(["redact", saveDir, "--out-dir", out], { env, cwd });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/re-signed, verifies/);
+    expect(result.stdout).toMatch(/not re-signed: the original did not verify/);
+    expect(result.stdout).toMatch(/3 of 3 written to bug-report/);
+
+    const written = readdirSync(out).sort();
+    expect(written).toHaveLength(3);
+    const captures = written.map((name) => JSON.parse(readFileSync(join(out, name), "utf8")));
+    for (const name of written) assertNoPersonalData(readFileSync(join(out, name), "utf8"));
+    const bodies = captures.map((capture) => JSON.parse(capture.body));
+    expect(bodies[0].message.from).toBe(bodies[1].message.from);
+    expect(bodies[0].message.attachments[0].filename).toBe(bodies[1].message.attachments[0].filename);
+
+    const verdicts = await Promise.all(written.map((name) => runCli(["verify", join(out, name)], { env })));
+    const byId = Object.fromEntries(bodies.map((body, i) => [body.event_id, verdicts[i]?.code]));
+    expect(byId).toEqual({ evt_a: 0, evt_b: 0, evt_c: 1 });
+    expect(captures.find((c) => JSON.parse(c.body).event_id === "evt_c").redaction.resigned).toBe(false);
+
+    // The originals are untouched.
+    expect(readdirSync(saveDir).map((name) => readFileSync(join(saveDir, name), "utf8"))).toEqual(originals);
+    // Redacting a redacted capture again is skipped, not double-masked.
+    const again = await runCli(["redact", join(out, written[0] ?? ""), "--out-dir", join(cwd, "again")], { env, cwd });
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/already redacted, skipped/);
+  });
+
+  it("refuses without a secret and names unreadable inputs (exit 2)", async () => {
+    const noSecret = await runCli(["redact", "x.json"]);
+    expect(noSecret.code).toBe(2);
+    expect(noSecret.stderr).toMatch(/no webhook secret/);
+    const missing = await runCli(["redact", "nope.json"], { env });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/nope\.json: no such file/);
+    const listenNoSecret = await runCli(["listen", "--no-tunnel", "--port", "0", "--redact"]);
+    expect(listenNoSecret.code).toBe(2);
+    expect(listenNoSecret.stderr).toMatch(/--redact signs the redacted captures again/);
+  });
+
+  it("masks a body that is not JSON, and never signs it with a different key", () => {
+    const body = Buffer.from("name=Jürgen&mail=j@x.de");
+    const timestamp = "1764324000";
+    const redacted = redactCapture(
+      {
+        receivedAt: "2026-11-28T10:00:00.000Z",
+        method: "POST",
+        path: "/webhooks",
+        headers: { "x-timestamp": timestamp, "x-signature": sign(SECRET, timestamp, body), "content-length": "24" },
+        body,
+      },
+      SECRET,
+    );
+    expect(Buffer.from(redacted.request.body).toString()).toBe("xxxx=Xxxxxx&xxxx=x@x.xx");
+    expect(redacted.request.headers["x-signature"]).toBe(sign(SECRET, timestamp, redacted.request.body));
+    expect(redacted.request.headers["content-length"]).toBe(String(redacted.request.body.length));
+  });
+});

@@ -1,0 +1,198 @@
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { applyEnvAssignments, upsertEnvFile } from "../src/config/env-file.js";
+import type { CapturedRequest } from "../src/core/capture.js";
+import { inspectRequest } from "../src/core/inspect.js";
+import type { ReceivedEvent } from "../src/io/webhook-pipeline.js";
+import { type OpenMailApi, parseRetryAfter } from "../src/openmail/api.js";
+import { OpenMailApiError, redactApiKey } from "../src/openmail/errors.js";
+import { claimInboxes, recoverAbandoned } from "../src/openmail/registrar.js";
+import { judgeRoundTrip } from "../src/openmail/round-trip.js";
+import { openStateStore, parseState } from "../src/openmail/state.js";
+import { messageEvent, signedEvent } from "./helpers/http.js";
+
+describe("applyEnvAssignments", () => {
+  it("replaces the last assignment in place and keeps everything else byte for byte", () => {
+    const before = "# c\nA=1\nOPENMAIL_WEBHOOK_SECRET=first\nB=2\n  export OPENMAIL_WEBHOOK_SECRET = second\n# end";
+    const { text, replaced, added } = applyEnvAssignments(before, { OPENMAIL_WEBHOOK_SECRET: "new" });
+    expect(text).toBe("# c\nA=1\nOPENMAIL_WEBHOOK_SECRET=first\nB=2\n  export OPENMAIL_WEBHOOK_SECRET = new\n# end");
+    expect(replaced).toEqual(["OPENMAIL_WEBHOOK_SECRET"]);
+    expect(added).toEqual([]);
+  });
+
+  it("keeps an inline comment after an unquoted value", () => {
+    expect(applyEnvAssignments("X=old # from the Dashboard\n", { X: "new" }).text).toBe("X=new # from the Dashboard\n");
+  });
+
+  it("appends with the file's own line ending, adding one to a last line without it", () => {
+    expect(applyEnvAssignments("A=1\r\nB=2", { X: "y" }).text).toBe("A=1\r\nB=2\r\nX=y\r\n");
+    expect(applyEnvAssignments("", { X: "y" }).text).toBe("X=y\n");
+  });
+
+  it("replaces a quoted value spanning several lines as a whole", () => {
+    const before = 'A=1\nX="line one\nline two"\nB=2\n';
+    expect(applyEnvAssignments(before, { X: "z" }).text).toBe("A=1\nX=z\nB=2\n");
+  });
+
+  it("does not mistake a longer name or a comment for the variable", () => {
+    const before = "OPENMAIL_WEBHOOK_SECRET_OLD=a\n# OPENMAIL_WEBHOOK_SECRET=b\n";
+    expect(applyEnvAssignments(before, { OPENMAIL_WEBHOOK_SECRET: "c" }).text).toBe(
+      `${before}OPENMAIL_WEBHOOK_SECRET=c\n`,
+    );
+  });
+
+  it("quotes values dotenv would otherwise cut", () => {
+    expect(applyEnvAssignments("", { X: "a b#c" }).text).toBe("X='a b#c'\n");
+  });
+
+  it("writes atomically, keeps an existing file's mode, and creates a new one 0600", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "omh-env-"));
+    const created = await upsertEnvFile(join(dir, ".env"), { X: "1" });
+    expect(created.created).toBe(true);
+    expect(statSync(join(dir, ".env")).mode & 0o777).toBe(0o600);
+    writeFileSync(join(dir, "other.env"), "Y=2\n", { mode: 0o644 });
+    await upsertEnvFile(join(dir, "other.env"), { X: "1" });
+    expect(readFileSync(join(dir, "other.env"), "utf8")).toBe("Y=2\nX=1\n");
+    expect(statSync(join(dir, "other.env")).mode & 0o777).toBe(0o644);
+  });
+});
+
+describe("parseRetryAfter and redactApiKey", () => {
+  it("reads seconds and HTTP dates", () => {
+    expect(parseRetryAfter("12", 0)).toBe(12);
+    expect(parseRetryAfter(new Date(30_500).toUTCString(), 0)).toBe(30);
+    expect(parseRetryAfter("soon", 0)).toBeUndefined();
+    expect(parseRetryAfter(undefined, 0)).toBeUndefined();
+  });
+
+  it("removes the key and anything shaped like an OpenMail key", () => {
+    expect(redactApiKey("key abc123secret and om_live_zzzzzzzz", "abc123secret")).toBe(
+      "key [redacted] and om_[redacted]",
+    );
+  });
+});
+
+function received(secret: string | undefined, signWith: string, status = 200): ReceivedEvent {
+  const signed = signedEvent(signWith, messageEvent({ inbox_id: "inb_1" }));
+  const request: CapturedRequest = {
+    method: "POST",
+    path: "/webhooks",
+    headers: Object.fromEntries(Object.entries(signed.headers).map(([k, v]) => [k.toLowerCase(), v])),
+    body: signed.body,
+    receivedAt: new Date().toISOString(),
+  } as unknown as CapturedRequest;
+  const inspection = inspectRequest(request, { secret, toleranceSeconds: 300, now: Math.floor(Date.now() / 1000) });
+  const verification = inspection.verification;
+  return {
+    seq: 1,
+    request,
+    inspection,
+    signature: !verification ? "unverified" : verification.valid ? "valid" : "invalid",
+    status,
+    statusReason: status === 200 ? "signature valid" : "rejected",
+    answer: { kind: "written" },
+  };
+}
+
+const apiError = (status: number, code: string, message: string) =>
+  new OpenMailApiError("x", { kind: "http", status, code, message }, { kind: "test-webhook", inboxId: "inb_1" });
+
+describe("judgeRoundTrip names the hop that failed", () => {
+  const delivered = { kind: "answered" as const, ok: true, message: "ok" };
+  it("passes when it arrived, verified and was answered 2xx", () => {
+    const result = judgeRoundTrip("inb_1", delivered, received("s3cret", "s3cret"), 1000);
+    expect(result.ok).toBe(true);
+    expect(result.hops).toContain("signature valid with inb_1's secret");
+  });
+  it("signature mismatch", () => {
+    const result = judgeRoundTrip("inb_1", delivered, received("other", "s3cret", 400), 1000);
+    expect(result.problem).toMatch(/^signature mismatch/);
+  });
+  it("nothing arrived and OpenMail says webhook_failed", () => {
+    const result = judgeRoundTrip(
+      "inb_1",
+      { kind: "error", error: apiError(502, "webhook_failed", "unreachable") },
+      undefined,
+      1000,
+    );
+    expect(result.problem).toMatch(/^nothing arrived through the tunnel/);
+    expect(result.hops).toEqual(["OpenMail: webhook_failed (unreachable)"]);
+  });
+  it("OpenMail says delivered but nothing arrived within the wait", () => {
+    const result = judgeRoundTrip("inb_1", delivered, undefined, 5000);
+    expect(result.problem).toMatch(/nothing arrived here within 5.00 s/);
+  });
+  it("another API error is reported as it is", () => {
+    const error = apiError(404, "not_found", "gone");
+    const result = judgeRoundTrip("inb_1", { kind: "error", error }, undefined, 1000);
+    expect(result.problem).toBe("x");
+  });
+});
+
+describe("registrar", () => {
+  const inbox = (id: string, webhookUrl: string | null = null) => ({ id, webhookUrl, address: `${id}@x` });
+
+  it("puts back what it changed when a later inbox fails, and leaves nothing pending for untouched ones", async () => {
+    const urls = new Map<string, string | null>([
+      ["inb_a", null],
+      ["inb_b", null],
+    ]);
+    const api = {
+      apiBase: "http://127.0.0.1:1",
+      async getInbox(id: string) {
+        return inbox(id, urls.get(id) ?? null);
+      },
+      async setWebhookUrl(id: string, url: string | null) {
+        if (id === "inb_b" && url !== null)
+          throw new OpenMailApiError("422", { kind: "http", status: 422 }, { kind: "set-webhook", inboxId: id, url });
+        urls.set(id, url);
+        return { ...inbox(id, url), webhookSecret: url ? "sec" : undefined };
+      },
+    } as unknown as OpenMailApi;
+    const dir = mkdtempSync(join(tmpdir(), "omh-state-"));
+    const store = openStateStore(dir);
+    await expect(
+      claimInboxes(api, store, {
+        inboxIds: ["inb_a", "inb_b"],
+        webhookUrl: "https://t.example/webhooks",
+        takeOver: false,
+        rotateSecret: false,
+      }),
+    ).rejects.toThrow("422");
+    expect(urls.get("inb_a")).toBeNull();
+    expect((await store.read()).pending).toEqual([]);
+  });
+
+  it("leaves the registrations of a run that is still alive alone", async () => {
+    const store = openStateStore(mkdtempSync(join(tmpdir(), "omh-state-")));
+    await store.write({
+      version: 1,
+      pid: 999_999,
+      pending: [{ inboxId: "inb_a", previousUrl: null, setUrls: ["https://t.example"], rotated: false }],
+      ownUrls: [],
+    });
+    const recovery = await recoverAbandoned(
+      store,
+      () => undefined,
+      () => true,
+    );
+    expect(recovery).toEqual({ kind: "running", pid: 999_999, inboxIds: ["inb_a"] });
+    expect(
+      (
+        await recoverAbandoned(
+          store,
+          () => undefined,
+          () => false,
+        )
+      ).kind,
+    ).toBe("no-key");
+  });
+
+  it("a damaged state file is a clear input error", () => {
+    expect(() => parseState("{", "/x/.inbox-registrations.json")).toThrow(
+      /the inbox state file \/x\/\.inbox-registrations\.json is damaged \(not JSON\)/,
+    );
+  });
+});
