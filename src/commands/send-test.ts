@@ -5,9 +5,9 @@
  */
 
 import type { CommandContext } from "../command-context.js";
-import { type ResolvedSecret, requireSecret } from "../config/environment.js";
+import { maskSecret, type ResolvedSecret, requireSecret } from "../config/environment.js";
 import { type CapturedRequest, normalizeHeaders } from "../core/capture.js";
-import { isFatalNetworkError, type PreparedDelivery } from "../core/contract.js";
+import { formatMs, isFatalNetworkError, type PreparedDelivery } from "../core/contract.js";
 import { createEventStream, type EventStream } from "../core/event-template.js";
 import { EVENT_TYPES, isKnownEventType, SUSPENSION_REASONS } from "../core/events.js";
 import { buildFakeEvent, deepMerge, type RandomHex } from "../core/fake-events.js";
@@ -19,14 +19,16 @@ import { buildRecord, fatalConnectionError } from "../io/delivery-runner.js";
 import { createHttpClient, type HttpClient } from "../io/http-client.js";
 import { randomHex } from "../io/random.js";
 import { readFileOrStdin } from "../io/request-input.js";
+import { warmUpHttp } from "../io/warm-up.js";
 import {
   createDeliveryRenderer,
+  DETAIL_LIMIT,
   renderScenarioTable,
   type ScenarioRow,
   showsSuccessBodies,
 } from "../output/delivery-report.js";
 import { renderRawRequest } from "../output/request-print.js";
-import { deliverAndReport } from "./shared/deliver.js";
+import { deliverAndReport, onInterrupt } from "./shared/deliver.js";
 
 export interface SendTestOptions {
   url?: string;
@@ -87,6 +89,12 @@ export async function runSendTest(options: SendTestOptions, ctx: CommandContext)
 
   if (options.print) return printRequests(plan);
 
+  // Which secret signed these, and from where: a handler with another secret is the usual 401.
+  if (!options.json) {
+    ctx.output.err(ctx.output.errColor.dim(`signing with secret ${maskSecret(secret.secret)} from ${secret.source}`));
+  }
+  // Latencies are the handler's: undici's one-time start-up is paid on a loopback request first.
+  if (options.count <= DETAIL_LIMIT) await warmUpHttp();
   const client = createHttpClient({
     timeoutMs: options.timeout,
     connections: options.concurrency,
@@ -197,6 +205,7 @@ async function sendEvents(plan: SendPlan, client: HttpClient): Promise<ExitCode>
     url,
     client,
     secret: plan.secret.secret,
+    secretSource: plan.secret.source,
     renderer: createDeliveryRenderer(plan.ctx.output, { json: Boolean(options.json), total: options.count, url }),
     prepare: () => nextEvent(plan),
   });
@@ -205,30 +214,55 @@ async function sendEvents(plan: SendPlan, client: HttpClient): Promise<ExitCode>
 async function runScenarios(plan: SendPlan, client: HttpClient): Promise<ExitCode> {
   const { options, ctx } = plan;
   const url = plan.target.toString();
+  const json = Boolean(options.json);
   const names = resolveScenarioNames(options.scenario ?? []);
+  const scenarios = names.map((name) =>
+    buildScenario(name, { secret: plan.secret.secret, makeEvent: plan.makeEvent, extraHeaders: options.header }),
+  );
+  const total = scenarios.reduce((sum, scenario) => sum + scenario.steps.length, 0);
   const rows: ScenarioRow[] = [];
-  for (const name of names) {
-    const scenario = buildScenario(name, {
-      secret: plan.secret.secret,
-      makeEvent: plan.makeEvent,
-      extraHeaders: options.header,
-    });
-    for (const step of scenario.steps) {
-      const request = step.build(unixSeconds(ctx.now()));
-      const outcome = await client.post(url, request.headers, request.body);
-      const record = buildRecord(rows.length, url, { label: step.label, attempt: 1, ...request }, outcome, undefined);
-      if (isFatalNetworkError(outcome)) throw fatalConnectionError(record);
-      rows.push({
-        scenario: name,
-        step: step.label,
-        expectation: scenario.expectation,
-        judgement: judgeStep(scenario, step, outcome),
-        reminder: scenario.reminder,
-      });
+  // Ctrl-C prints the cases that finished, then leaves.
+  const stopOnInterrupt = onInterrupt(() => {
+    ctx.output.err(ctx.output.errColor.yellow(`interrupted (Ctrl-C): ${rows.length} of ${total} checks finished`));
+    if (rows.length > 0) renderScenarioTable(rows, ctx.output, json);
+  }, ctx.exitNow);
+  try {
+    for (const scenario of scenarios) {
+      for (const step of scenario.steps) {
+        const request = step.build(unixSeconds(ctx.now()));
+        const outcome = await withWaitingLine(
+          ctx,
+          `${scenario.name}: ${step.label} (${rows.length + 1}/${total})`,
+          () => client.post(url, request.headers, request.body),
+        );
+        const record = buildRecord(rows.length, url, { label: step.label, attempt: 1, ...request }, outcome, undefined);
+        if (isFatalNetworkError(outcome)) throw fatalConnectionError(record);
+        rows.push({
+          scenario: scenario.name,
+          step: step.label,
+          expectation: scenario.expectation,
+          judgement: judgeStep(scenario, step, outcome),
+          reminder: scenario.reminder,
+        });
+      }
     }
+  } finally {
+    stopOnInterrupt();
   }
-  renderScenarioTable(rows, ctx.output, Boolean(options.json));
+  renderScenarioTable(rows, ctx.output, json);
   return rows.every((row) => row.judgement.pass) ? EXIT.OK : EXIT.CHECK_FAILED;
+}
+
+/** While `work` runs, a live line on a terminal saying what it waits for and for how long. */
+async function withWaitingLine<T>(ctx: CommandContext, what: string, work: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  const show = () => ctx.output.progress(`${what} · waiting ${formatMs(performance.now() - started)}`);
+  const ticker = setInterval(show, 1_000);
+  try {
+    return await work();
+  } finally {
+    clearInterval(ticker);
+  }
 }
 
 export function resolveScenarioNames(requested: string[]): ScenarioName[] {

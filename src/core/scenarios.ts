@@ -3,7 +3,7 @@
  * handler must accept or reject, and judges what the handler answered. Pure: the clock, the event
  * factory and the secret come in through the context.
  */
-import { type DeliveryOutcome, judgeDelivery } from "./contract.js";
+import { type DeliveryOutcome, judgeDelivery, responseHint, statusText } from "./contract.js";
 import { LIFECYCLE_EVENT_TYPES } from "./events.js";
 import { signedRequest, type WebhookRequest, withExtraHeaders } from "./request.js";
 import { sign } from "./signature.js";
@@ -236,8 +236,10 @@ export function buildScenario(name: ScenarioName, ctx: ScenarioContext): Scenari
 
 export interface StepJudgement {
   pass: boolean;
-  /** "401", "200 in 12 ms", "timeout", "connection refused ...". */
+  /** "401 Unauthorized", "200 OK in 12 ms", "no answer within 15 s", "connection refused ...". */
   got: string;
+  /** The answer's status, when there was an answer. */
+  status?: number;
   /** Why it failed, when it did. */
   note?: string;
 }
@@ -245,21 +247,22 @@ export interface StepJudgement {
 export function judgeStep(scenario: Scenario, step: ScenarioStep, outcome: DeliveryOutcome): StepJudgement {
   const verdict = judgeDelivery(outcome);
   if (outcome.kind !== "response") return { pass: false, got: verdict.summary, note: verdict.summary };
-  const got = `${outcome.status}`;
-  if (outcome.status >= 500) {
-    return {
-      pass: false,
-      got,
-      note: `handler crashed (${outcome.status}) on "${step.label}": a bad or missing header or body must get a 4xx, never a 5xx`,
-    };
+  const { status } = outcome;
+  const got = `${status} ${statusText(status)}`.trim();
+  if (status >= 500) {
+    const note =
+      step.expect === "4xx"
+        ? `answered ${status} to "${step.label}": a bad or missing header or body must get a 4xx, never a 5xx (OpenMail would retry it)`
+        : `answered ${status} to "${step.label}", which a correct handler accepts: ${responseHint(outcome)}`;
+    return { pass: false, got, status, note };
   }
   if (step.expect === "4xx") {
-    const pass = outcome.status >= 400 && outcome.status < 500;
-    return pass ? { pass, got } : { pass, got, note: scenario.whenWrong };
+    const pass = status >= 400 && status < 500;
+    return pass ? { pass, got, status } : { pass, got, status, note: scenario.whenWrong };
   }
-  if (verdict.accepted) return { pass: true, got };
-  const late = outcome.status >= 200 && outcome.status < 300;
-  return { pass: false, got, note: late ? verdict.summary : scenario.whenWrong };
+  if (verdict.accepted) return { pass: true, got, status };
+  const late = status >= 200 && status < 300;
+  return { pass: false, got, status, note: late ? verdict.summary : scenario.whenWrong };
 }
 
 export function jsonBody(event: Record<string, unknown>): Buffer {

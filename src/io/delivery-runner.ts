@@ -24,6 +24,8 @@ export interface RunOptions {
   client: HttpClient;
   /** Secret used to tell whether a request's signature verified, for hints. */
   secret?: string;
+  /** Where that secret came from, named in the hint for a rejected valid signature. */
+  secretSource?: string;
   prepare(index: number): Promise<PrepareResult> | PrepareResult;
   /** Called for every delivery, in completion order; may save a capture and set record.capturePath. */
   onRecord(record: DeliveryRecord): Promise<void> | void;
@@ -57,7 +59,7 @@ export async function runDeliveries(options: RunOptions): Promise<RunResult> {
         continue;
       }
       const outcome = await options.client.post(options.url, prepared.headers, prepared.body);
-      const record = buildRecord(index, options.url, prepared, outcome, options.secret);
+      const record = buildRecord(index, options.url, prepared, outcome, options.secret, options.secretSource);
       if (isFatalNetworkError(outcome)) {
         fatal ??= record;
         continue;
@@ -81,6 +83,7 @@ export function buildRecord(
   delivery: PreparedDelivery,
   outcome: DeliveryRecord["outcome"],
   secret: string | undefined,
+  secretSource?: string,
 ): DeliveryRecord {
   // Only a 4xx answer needs to know whether the signature was good (for the hint).
   const rejected = outcome.kind === "response" && outcome.status >= 400 && outcome.status < 500;
@@ -98,7 +101,7 @@ export function buildRecord(
     verdict,
     passed,
     // A rejection that was expected needs no hint.
-    hint: passed && delivery.expect === "4xx" ? undefined : responseHint(outcome, { signatureValid }),
+    hint: passed && delivery.expect === "4xx" ? undefined : responseHint(outcome, { signatureValid, secretSource }),
     capturePath: delivery.capturePath,
   };
 }

@@ -16,11 +16,6 @@ const DEFAULT_PREVIEW_BYTES = 2048;
 
 export interface HttpClient {
   post(url: string, headers: Record<string, string>, body: Uint8Array): Promise<DeliveryOutcome>;
-  /**
-   * Load the HTTP machinery now (undici and its parser) instead of on the first request, so the first
-   * events are not the slow ones. Sends nothing to anyone.
-   */
-  warm?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -59,10 +54,6 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     post: async (url, headers, body) => {
       const dispatcher = loaded ?? (await load());
       return post(dispatcher, url, headers, body, options.timeoutMs, previewBytes, keepSuccessBodies);
-    },
-    warm: async () => {
-      await load();
-      await warmParser();
     },
     close: async () => {
       if (agent) await (await agent).close();
@@ -148,44 +139,6 @@ function post(
       handler.onResponseError?.(undefined as never, error as Error);
     }
   });
-}
-
-/**
- * undici compiles its HTTP parser (WebAssembly) on its first connection, which made the first
- * forwarded events after `listen` started take 50–270 ms (BENCHMARKS.md). One request to a
- * throwaway server on the loopback interface pays that at start instead; nothing leaves the process.
- */
-let parserWarmed: Promise<void> | undefined;
-function warmParser(): Promise<void> {
-  parserWarmed ??= (async () => {
-    const [{ createServer }, { Client }] = await Promise.all([import("node:http"), import("undici")]);
-    const server = createServer((_request, response) => response.end("ok"));
-    await new Promise<void>((resolveListen, reject) => {
-      server.once("error", reject);
-      server.listen(0, "127.0.0.1", () => resolveListen());
-    });
-    const address = server.address();
-    const port = typeof address === "object" && address ? address.port : 0;
-    const client = new Client(`http://127.0.0.1:${port}`, { headersTimeout: 5_000, bodyTimeout: 5_000 });
-    try {
-      for (let i = 0; i < 3; i++) {
-        await post(
-          client,
-          `http://127.0.0.1:${port}/`,
-          { "content-type": "text/plain" },
-          Buffer.from("warm"),
-          5_000,
-          0,
-          false,
-        );
-      }
-    } finally {
-      await client.destroy();
-      server.close();
-      server.closeAllConnections?.();
-    }
-  })().catch(() => {});
-  return parserWarmed;
 }
 
 function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {

@@ -5,6 +5,7 @@
 import { type DeliveryRecord, describeRetry, formatMs, outcomeText } from "../core/contract.js";
 import type { StepJudgement } from "../core/scenarios.js";
 import type { DeliveryStats } from "../core/stats.js";
+import { displayWidth } from "./fit.js";
 import { clip, sanitizeLine } from "./sanitize.js";
 import type { Output } from "./terminal.js";
 
@@ -23,6 +24,10 @@ export interface DeliveryRenderer {
   delivery(record: DeliveryRecord): void;
   skipped(source: string, reason: string): void;
   progress(done: number, total: number, stats: DeliveryStats, elapsedMs: number): void;
+  /** A slow stretch: nothing finished lately (terminals only). */
+  waiting(done: number, total: number, elapsedMs: number): void;
+  /** Ctrl-C: how far the run got (the summary follows). */
+  interrupted(done: number, total: number): void;
   summary(stats: DeliveryStats, durationMs: number, skipped: number): void;
 }
 
@@ -49,6 +54,14 @@ export function createDeliveryRenderer(output: Output, options: { json: boolean;
       const rate = elapsedMs > 0 ? Math.round((done / elapsedMs) * 1000) : 0;
       output.progress(`sent ${done}/${total} · ${rate}/s · passed ${stats.passed} · failed ${done - stats.passed}`);
     },
+    waiting(done, total, elapsedMs) {
+      if (options.json) return;
+      output.progress(`${done}/${total} answered · waiting for an answer… ${formatMs(elapsedMs)}`);
+    },
+    interrupted(done, total) {
+      if (options.json) output.record({ type: "interrupted", done, total });
+      else output.err(c.yellow(`interrupted (Ctrl-C): ${done} of ${total} answered`));
+    },
     summary(stats, durationMs, skipped) {
       const summary = stats.summary();
       const throughput = durationMs > 0 ? (summary.total / durationMs) * 1000 : 0;
@@ -68,7 +81,7 @@ export function createDeliveryRenderer(output: Output, options: { json: boolean;
         });
         return;
       }
-      if (summary.total <= 1 && skipped === 0) return;
+      if (summary.total <= 1 && skipped === 0 && options.total <= 1) return;
       const histogram = Object.entries(summary.statuses)
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([status, count]) => `${status} ×${count}`)
@@ -165,6 +178,7 @@ export function renderScenarioTable(rows: ScenarioRow[], output: Output, json: b
         scenario: row.scenario,
         step: row.step,
         expected: row.expectation,
+        status: row.judgement.status ?? null,
         got: row.judgement.got,
         pass: row.judgement.pass,
         note: row.judgement.note ?? null,
@@ -175,19 +189,28 @@ export function renderScenarioTable(rows: ScenarioRow[], output: Output, json: b
     return;
   }
   const c = output.color;
-  const caseWidth = Math.max(4, ...rows.map((row) => `${row.scenario}: ${row.step}`.length)) + 2;
-  const expectWidth = Math.max(18, ...rows.map((row) => row.expectation.length)) + 2;
-  const gotWidth = Math.max(3, ...rows.map((row) => Math.min(30, sanitizeLine(row.judgement.got).length))) + 2;
-  output.out(
-    c.bold(`${"case".padEnd(caseWidth)}${"a correct handler".padEnd(expectWidth)}${"got".padEnd(gotWidth)}result`),
-  );
+  const caseWidth = Math.max(4, ...rows.map((row) => displayWidth(`${row.scenario}: ${row.step}`))) + 2;
+  const expectWidth = Math.max(18, ...rows.map((row) => displayWidth(row.expectation))) + 2;
+  const gotWidth = Math.max(3, ...rows.map((row) => Math.min(30, displayWidth(sanitizeLine(row.judgement.got))))) + 2;
+  // A table that does not fit the terminal becomes one block per case rather than broken cells.
+  const stacked = output.columns !== undefined && caseWidth + expectWidth + gotWidth + 6 > output.columns;
+  const pad = (text: string, width: number) => text + " ".repeat(Math.max(0, width - displayWidth(text)));
+  if (!stacked) {
+    output.out(
+      c.bold(`${pad("case", caseWidth)}${pad("a correct handler", expectWidth)}${pad("got", gotWidth)}result`),
+    );
+  }
   const reminders = new Set<string>();
   for (const row of rows) {
     const result = row.judgement.pass ? c.green("✓ pass") : c.red("✗ FAIL");
     const got = clip(row.judgement.got, 30);
-    output.out(
-      `${`${row.scenario}: ${row.step}`.padEnd(caseWidth)}${row.expectation.padEnd(expectWidth)}${got.padEnd(gotWidth)}${result}`,
-    );
+    const name = `${row.scenario}: ${row.step}`;
+    if (stacked) {
+      output.out(`${result} ${c.bold(name)}`);
+      output.out(`    ${c.dim("a correct handler:")} ${row.expectation} ${c.dim("· got:")} ${got}`);
+    } else {
+      output.out(`${pad(name, caseWidth)}${pad(row.expectation, expectWidth)}${pad(got, gotWidth)}${result}`);
+    }
     if (row.judgement.note) output.out(c.yellow(`    ${row.judgement.note}`));
     if (row.reminder) reminders.add(row.reminder);
   }

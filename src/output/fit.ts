@@ -71,19 +71,28 @@ export function wrapLine(line: string, columns: number): string[] {
   const originalIndent = " ".repeat(leadSpaces);
   const indent = " ".repeat(Math.min(leadSpaces + 2, Math.floor(columns / 2)));
 
-  // Words: runs of non-space cells, each with the style codes just before it.
+  // Words: runs of non-space cells, each with the style codes just before it and the number of
+  // spaces that separated it from the previous word (kept when both stay on one line).
   const leading: Cell[] = [];
-  const words: Cell[][] = [];
+  const words: Array<{ cells: Cell[]; gap: number }> = [];
   let word: Cell[] = [];
+  let spaces = 0;
+  let gap = 0;
   const endWord = () => {
-    if (word.some((cell) => !cell.style)) words.push(word);
-    else if (words.length > 0) words[words.length - 1]?.push(...word);
+    if (word.some((cell) => !cell.style)) words.push({ cells: word, gap });
+    else if (words.length > 0) words[words.length - 1]?.cells.push(...word);
     else leading.push(...word);
     word = [];
   };
   for (const cell of all) {
-    if (!cell.style && cell.text === " ") endWord();
-    else word.push(cell);
+    if (!cell.style && cell.text === " ") {
+      if (spaces === 0) endWord();
+      spaces += 1;
+      continue;
+    }
+    if (spaces > 0 || word.length === 0) gap = spaces;
+    spaces = 0;
+    word.push(cell);
   }
   endWord();
 
@@ -99,26 +108,23 @@ export function wrapLine(line: string, columns: number): string[] {
   let used = originalIndent.length;
   let lineHasWord = false;
 
-  for (const w of words) {
+  for (const { cells: w, gap: before } of words) {
     const width = w.reduce((sum, cell) => sum + cell.width, 0);
-    const room = columns - used - (lineHasWord ? 1 : 0);
-    if (width > room && lineHasWord) {
+    const separator = lineHasWord ? Math.max(1, before) : 0;
+    if (width > columns - used - separator && lineHasWord) {
       lines.push(active.length > 0 ? `${current}\u001b[0m` : current);
       current = indent + active.join("");
       used = indent.length;
       lineHasWord = false;
     }
-    const available = columns - used - (lineHasWord ? 1 : 0);
-    if (lineHasWord) {
-      current += " ";
-      used += 1;
-    }
+    const space = lineHasWord ? separator : 0;
+    current += " ".repeat(space);
+    used += space;
+    const available = columns - used;
     let taken = 0;
     const cut = width > available;
     for (const cell of w) {
-      if (!cell.style && cut && taken + cell.width > available - 1) {
-        continue;
-      }
+      if (!cell.style && cut && taken + cell.width > available - 1) continue;
       track(cell);
       current += cell.text;
       taken += cell.width;

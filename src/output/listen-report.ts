@@ -194,7 +194,7 @@ function prettyRenderer(output: Output, showPath: (path: string) => string, verb
     },
     arrival(arrival) {
       if (verbose) output.out("");
-      for (const line of arrivalLines(arrival, c, time)) output.out(line);
+      for (const line of arrivalLines(arrival, c, time, showPath)) output.out(line);
       if (verbose) for (const line of detailLines(arrival, c)) output.out(line);
     },
     outcome(outcome) {
@@ -282,7 +282,12 @@ function colorForType(c: Colors, type: string | undefined) {
 }
 
 /** The `-->` line: when, what, which inbox, who → what subject, the signature verdict. */
-export function arrivalLines(arrival: Arrival, c: Colors, time: (iso: string) => string): string[] {
+export function arrivalLines(
+  arrival: Arrival,
+  c: Colors,
+  time: (iso: string) => string,
+  showPath: (path: string) => string,
+): string[] {
   const { inspection, request } = arrival;
   const s = inspection.summary;
   const type = s.eventType ? clip(s.eventType, 40) : inspection.payload.json ? "(no event type)" : "(not JSON)";
@@ -327,7 +332,7 @@ export function arrivalLines(arrival: Arrival, c: Colors, time: (iso: string) =>
     lines.push(c.yellow(`   ! payload is missing ${inspection.payload.problems.slice(0, 4).join(", ")}`));
   }
   if (verdict && !verdict.valid && arrival.capturePath) {
-    lines.push(c.dim(`   why: openmail-hooks verify ${arrival.capturePath}`));
+    lines.push(c.dim(`   why: openmail-hooks verify ${showPath(arrival.capturePath)}`));
   }
   if (arrival.saveError) {
     lines.push(

@@ -3,6 +3,7 @@
  * response bodies) before it reaches a terminal: escape sequences removed, other control and
  * bidirectional-override characters shown as visible escapes. Pure.
  */
+import { truncateToWidth } from "./fit.js";
 
 // CSI (ESC [ ... final), OSC (ESC ] ... BEL or ST, possibly unterminated), DCS/SOS/PM/APC strings,
 // two- and three-byte escapes (ESC ( B, ESC 7, ESC c), and the 8-bit CSI/OSC forms.
@@ -32,10 +33,9 @@ export function sanitizeLine(value: string): string {
   return sanitizeText(value).replace(/[\n\t]/g, " ");
 }
 
-/** sanitizeLine, then cut to `max` characters with an ellipsis. */
+/** sanitizeLine, then cut to `max` columns with an ellipsis (never inside a character). */
 export function clip(value: string, max: number): string {
-  const line = sanitizeLine(value);
-  return line.length > max ? `${line.slice(0, Math.max(0, max - 1))}…` : line;
+  return truncateToWidth(sanitizeLine(value), max);
 }
 
 /**

@@ -2,10 +2,29 @@
  * The delivery loop both send-test and replay run: send with a fixed number in flight, render each
  * result, a throttled progress line and the summary, and turn the outcome into an exit code.
  */
+
+import { createDeliveryStats, type DeliveryStats } from "../../core/stats.js";
 import { EXIT, type ExitCode } from "../../errors.js";
 import { fatalConnectionError, type PrepareResult, runDeliveries } from "../../io/delivery-runner.js";
 import type { HttpClient } from "../../io/http-client.js";
 import type { DeliveryRenderer } from "../../output/delivery-report.js";
+
+/**
+ * Run `report` on the first Ctrl-C (or SIGTERM), then leave with 130 (143). Returns the function
+ * that removes the handlers again.
+ */
+export function onInterrupt(report: () => void, exitNow: (code: number) => never = process.exit): () => void {
+  const handle = (signal: NodeJS.Signals) => {
+    report();
+    exitNow(signal === "SIGINT" ? 130 : 143);
+  };
+  process.once("SIGINT", handle);
+  process.once("SIGTERM", handle);
+  return () => {
+    process.off("SIGINT", handle);
+    process.off("SIGTERM", handle);
+  };
+}
 
 /** The live progress line is redrawn at most this often. */
 const PROGRESS_INTERVAL_MS = 100;
@@ -16,6 +35,7 @@ export interface DeliverOptions {
   url: string;
   client: HttpClient;
   secret?: string;
+  secretSource?: string;
   renderer: DeliveryRenderer;
   prepare(index: number): Promise<PrepareResult>;
   /** Inputs that could not be read before sending started; they make the exit code 2. */
@@ -28,22 +48,47 @@ export async function deliverAndReport(options: DeliverOptions): Promise<ExitCod
   const { renderer, total } = options;
   const started = performance.now();
   let lastProgress = 0;
-  const result = await runDeliveries({
-    total,
-    concurrency: options.concurrency,
-    url: options.url,
-    client: options.client,
-    secret: options.secret,
-    prepare: options.prepare,
-    onRecord: renderer.delivery,
-    onSkipped: (index, reason) => renderer.skipped(options.originOf?.(index) ?? String(index), reason),
-    onProgress: (done, stats) => {
-      const now = performance.now();
-      if (now - lastProgress < PROGRESS_INTERVAL_MS && done < total) return;
-      lastProgress = now;
-      renderer.progress(done, total, stats, now - started);
-    },
+  let latest: { done: number; stats: DeliveryStats; skipped: number } = {
+    done: 0,
+    stats: createDeliveryStats(),
+    skipped: 0,
+  };
+  // Ctrl-C: say what finished before leaving, not nothing.
+  const stopOnInterrupt = onInterrupt(() => {
+    renderer.interrupted(latest.done, total);
+    renderer.summary(latest.stats, performance.now() - started, (options.unreadable ?? 0) + latest.skipped);
   });
+  // While a request is slow, say so (terminals only): which one, and how long it has waited.
+  const ticker = setInterval(() => {
+    if (latest.done < total) renderer.waiting(latest.done, total, performance.now() - started);
+  }, 1_000);
+  let result: Awaited<ReturnType<typeof runDeliveries>>;
+  try {
+    result = await runDeliveries({
+      total,
+      concurrency: options.concurrency,
+      url: options.url,
+      client: options.client,
+      secret: options.secret,
+      secretSource: options.secretSource,
+      prepare: options.prepare,
+      onRecord: renderer.delivery,
+      onSkipped: (index, reason) => {
+        latest = { ...latest, skipped: latest.skipped + 1 };
+        renderer.skipped(options.originOf?.(index) ?? String(index), reason);
+      },
+      onProgress: (done, stats) => {
+        latest = { ...latest, done, stats };
+        const now = performance.now();
+        if (now - lastProgress < PROGRESS_INTERVAL_MS && done < total) return;
+        lastProgress = now;
+        renderer.progress(done, total, stats, now - started);
+      },
+    });
+  } finally {
+    clearInterval(ticker);
+    stopOnInterrupt();
+  }
   if (result.fatal) throw fatalConnectionError(result.fatal);
   const unreadable = (options.unreadable ?? 0) + result.skipped;
   renderer.summary(result.stats, result.durationMs, unreadable);

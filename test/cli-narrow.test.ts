@@ -1,0 +1,105 @@
+/** Output on narrow terminals (issue 10 item 5): real pseudo-terminals of a set width. */
+import stringWidth from "string-width";
+import { afterEach, describe, expect, it } from "vitest";
+import { wrapLine } from "../src/output/fit.js";
+import { clip } from "../src/output/sanitize.js";
+import { messageEvent, post, signedEvent } from "./helpers/http.js";
+import { startInPty } from "./helpers/pty.js";
+import { openMailHandler, startServer, type TestServer } from "./helpers/servers.js";
+
+const SECRET = "whsec_narrow_0a1b2c3d4e5f6789";
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
+});
+
+async function target(...args: Parameters<typeof startServer>): Promise<TestServer> {
+  const server = await startServer(...args);
+  cleanups.push(() => server.close());
+  return server;
+}
+
+const tooWide = (text: string, columns: number) => text.split("\n").filter((line) => stringWidth(line) > columns);
+
+describe("narrow terminals", () => {
+  it("listen at 60 columns: every line fits, words stay whole, continuation lines keep their indent", async () => {
+    const handler = await target(openMailHandler("whsec_someone_elses_secret_1"));
+    const pty = startInPty(["listen", "--no-tunnel", "--port", "0", "--forward-to", handler.url], {
+      columns: 60,
+      env: { OPENMAIL_WEBHOOK_SECRET: SECRET },
+    });
+    cleanups.push(async () => pty.child.kill("SIGKILL"));
+    const url = (await pty.waitForText(/Webhook URL\s+(http:\S+)/))[1] ?? "";
+    const event = messageEvent(
+      {},
+      { subject: "Quarterly report 📈 for the northern region, with 季度报告 attached", from: "Ana <ana@example.com>" },
+    );
+    const request = signedEvent(SECRET, event);
+    await post(url, request.headers, request.body);
+    await pty.waitForText(/OpenMail would retry[^\n]*\n/);
+    const shown = pty.output();
+    expect(tooWide(shown, 60)).toEqual([]);
+    // The hint wraps at spaces, its continuation lines indented under it.
+    const hint = shown.slice(shown.lastIndexOf("\n", shown.indexOf("hint:")) + 1);
+    const hintLines = hint.split("\n").slice(0, 3);
+    expect(hintLines[0]).toMatch(/^ {3}hint: the signature verifies/);
+    expect(hintLines[1]).toMatch(/^ {5}\S/);
+    expect(shown).toMatch(/handler \d+ ms/);
+    pty.child.kill("SIGINT");
+    expect(await pty.exited).toBe(0);
+  });
+
+  it("send-test --scenario all at 60 columns: one block per case instead of broken cells", async () => {
+    const handler = await target(openMailHandler(SECRET));
+    const pty = startInPty(["send-test", "--url", handler.url, "--secret", SECRET, "--scenario", "all"], {
+      columns: 60,
+    });
+    expect(await pty.exited).toBe(0);
+    const shown = pty.output();
+    expect(tooWide(shown, 60)).toEqual([]);
+    expect(shown).toMatch(/✓ pass valid: signed event\n {4}a correct handler: 2xx within 15 s · got: 200 OK/);
+    expect(shown).not.toMatch(/2xx wi\n/);
+  });
+
+  it("at 120 columns the same table is a table", async () => {
+    const handler = await target(openMailHandler(SECRET));
+    const pty = startInPty(["send-test", "--url", handler.url, "--secret", SECRET, "--scenario", "valid"], {
+      columns: 120,
+    });
+    expect(await pty.exited).toBe(0);
+    expect(pty.output()).toMatch(/^case\s+a correct handler\s+got\s+result$/m);
+  });
+});
+
+describe("width-correct text", () => {
+  it("never cuts an emoji or a wide character in half, and counts them as two columns", () => {
+    const cut = clip("👋👋👋👋", 5);
+    expect(cut).toBe("👋👋…");
+    expect(stringWidth(cut)).toBeLessThanOrEqual(5);
+    expect(cut).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/);
+    expect(clip("季度报告季度报告", 7)).toBe("季度报…");
+  });
+
+  it("wraps at spaces with a hanging indent, and cuts a word longer than a line with …", () => {
+    const lines = wrapLine(`   hint: ${"word ".repeat(12)}https://example.com/${"x".repeat(80)}`, 30);
+    for (const line of lines) expect(stringWidth(line)).toBeLessThanOrEqual(30);
+    expect(lines[0]).toMatch(/^ {3}hint: word/);
+    expect(lines[1]).toMatch(/^ {5}word/);
+    expect(lines.at(-1)).toMatch(/^ {5}https:\/\/example\.com\/x+…$/);
+  });
+
+  it("keeps colours across a break", () => {
+    const red = "\u001b[31m";
+    const lines = wrapLine(`${red}${"alpha ".repeat(8)}\u001b[39m`, 24);
+    expect(lines.length).toBeGreaterThan(1);
+    expect(lines[1]?.startsWith(`   ${red}`) || lines[1]?.includes(red)).toBe(true);
+    for (const line of lines) expect(stringWidth(line)).toBeLessThanOrEqual(24);
+  });
+});
+
+describe("wrapping keeps a line's own spacing", () => {
+  it("keeps aligned columns when a label's value wraps", () => {
+    const lines = wrapLine(`  Secret       ********7890 (28 chars) from environment (OPENMAIL_WEBHOOK_SECRET)`, 60);
+    expect(lines[0]).toMatch(/^ {2}Secret {7}\*{8}7890/);
+  });
+});

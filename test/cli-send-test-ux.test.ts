@@ -1,0 +1,66 @@
+/** send-test as a developer sees it (issue 10 items 6, 7, 9): secret shown, right hints, progress, Ctrl-C. */
+import { afterEach, describe, expect, it } from "vitest";
+import { runCli } from "./helpers/cli.js";
+import { startInPty } from "./helpers/pty.js";
+import { openMailHandler, startServer, type TestServer } from "./helpers/servers.js";
+
+const SECRET = "whsec_sendtest_ux_5f1e2d3c4b5a";
+const env = { OPENMAIL_WEBHOOK_SECRET: SECRET };
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
+});
+
+async function server(...args: Parameters<typeof startServer>): Promise<TestServer> {
+  const started = await startServer(...args);
+  cleanups.push(() => started.close());
+  return started;
+}
+
+describe("send-test: which secret, and the likelier cause first", () => {
+  it("says which secret it signed with (masked, with its source) and blames a different secret first", async () => {
+    const handler = await server(openMailHandler("whsec_the_handlers_own_secret"));
+    const result = await runCli(["send-test", "--url", handler.url], { env });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      `signing with secret ********4b5a (${SECRET.length} chars) from environment (OPENMAIL_WEBHOOK_SECRET)`,
+    );
+    expect(result.stderr + result.stdout).not.toContain(SECRET);
+    expect(result.stdout).toMatch(
+      /hint: the signature verifies with this secret \(the one from environment \(OPENMAIL_WEBHOOK_SECRET\)\), so the handler most likely uses a different secret/,
+    );
+  });
+
+  it("a 5xx to the valid case gets the reason for a 5xx, not the one for bad headers; statuses are numbers", async () => {
+    const handler = await server(() => ({ status: 503, body: "maintenance" }));
+    const result = await runCli(["send-test", "--url", handler.url, "--scenario", "valid", "--json"], { env });
+    expect(result.code).toBe(1);
+    const [row] = result.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    expect(row).toMatchObject({ type: "scenario", schemaVersion: 1, status: 503, got: "503 Service Unavailable" });
+    expect(row.note).toMatch(/unavailable/);
+    expect(row.note).not.toMatch(/bad or missing header|crash/);
+  });
+});
+
+describe("send-test: long runs are never silent", () => {
+  it("shows which case it waits on, and Ctrl-C prints the cases that finished", async () => {
+    const slow = await server(async (request) => {
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      return openMailHandler(SECRET)(request);
+    });
+    const pty = startInPty(["send-test", "--url", slow.url, "--scenario", "valid", "--scenario", "retry"], {
+      columns: 100,
+      env,
+    });
+    cleanups.push(async () => pty.child.kill("SIGKILL"));
+    await pty.waitForText(/retry: [^\n]*\(2\/3\) · waiting \d/);
+    pty.child.stdin?.write("\u0003");
+    expect(await pty.exited).toBe(130);
+    const shown = pty.output();
+    expect(shown).toMatch(/interrupted \(Ctrl-C\): 1 of 3 checks finished/);
+    expect(shown).toMatch(/valid: signed event\s+2xx within 15 s\s+200 OK\s+✓ pass/);
+  });
+});
