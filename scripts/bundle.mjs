@@ -4,8 +4,13 @@
  * dozens of modules (about 20 ms of a ~130 ms start on the machines measured; see BENCHMARKS.md).
  * Commands stay separate chunks, loaded only when they run. The ngrok SDK (native) and undici
  * stay external: they are loaded lazily by the commands that need them.
+ *
+ * The library is bundled too, into dist/lib/: the Node entry (src/index.ts) and the Web Crypto entry
+ * (src/web.ts), each as ESM (.js) and CommonJS (.cjs), with tsc's declarations copied beside them as
+ * .d.ts and, with relative imports renamed, .d.cts. The package ships dist/bin and dist/lib only.
  */
-import { readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
 import { build } from "esbuild";
 
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
@@ -29,9 +34,8 @@ const lazyChildProcess = {
   },
 };
 
-// Chunk names carry content hashes: clear the old ones so dist/bin holds only what the CLI loads.
+// Chunk names carry content hashes: clear the old ones so they are not shipped with the new.
 rmSync("dist/bin", { recursive: true, force: true });
-
 await build({
   entryPoints: ["src/cli.ts"],
   outdir: "dist/bin",
@@ -49,3 +53,49 @@ await build({
   plugins: [lazyChildProcess],
   logLevel: "warning",
 });
+
+const LIB = "dist/lib";
+rmSync(LIB, { recursive: true, force: true });
+const library = { bundle: true, target: "es2022", logLevel: "warning", legalComments: "none" };
+await Promise.all(
+  [
+    { name: "index", platform: "node" },
+    { name: "web", platform: "neutral" },
+  ].flatMap(({ name, platform }) =>
+    [
+      ["esm", ".js"],
+      ["cjs", ".cjs"],
+    ].map(([format, extension]) =>
+      build({
+        ...library,
+        entryPoints: [`src/${name}.ts`],
+        outfile: `${LIB}/${name}${extension}`,
+        platform,
+        format,
+      }),
+    ),
+  ),
+);
+
+/** Copy the declarations the two entries reach (tsc wrote them to dist/) into dist/lib, as .d.ts and .d.cts. */
+function copyDeclarations(entries) {
+  const seen = new Set();
+  const queue = [...entries];
+  while (queue.length > 0) {
+    const file = queue.shift();
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const text = readFileSync(join("dist", file), "utf8");
+    for (const [, specifier] of text.matchAll(/(?:from |import\()"(\.{1,2}\/[^"]+)\.js"/g)) {
+      queue.push(relative(".", join(dirname(file), `${specifier}.d.ts`)));
+    }
+    const target = join(LIB, file);
+    mkdirSync(dirname(target), { recursive: true });
+    copyFileSync(join("dist", file), target);
+    writeFileSync(
+      target.replace(/\.d\.ts$/, ".d.cts"),
+      text.replace(/((?:from |import\()"\.{1,2}\/[^"]+)\.js"/g, '$1.cjs"'),
+    );
+  }
+}
+copyDeclarations(["index.d.ts", "web.d.ts"]);

@@ -1,10 +1,15 @@
 /**
- * The library: OpenMail webhook signing, verification and diagnosis, and the event types.
+ * The library's Node entry: OpenMail webhook signing, verification and diagnosis with node:crypto,
+ * and the event types. Runtimes without node:crypto get web.ts instead, through the package's export
+ * conditions (worker, browser, edge-light, workerd), with the same names and types.
  *
- *   import { sign, verify, diagnose } from "openmail-hooks";
- *   const verdict = verify({ body: rawBody, headers: req.headers, secret: process.env.OPENMAIL_WEBHOOK_SECRET! });
- *   if (!verdict.valid) return res.status(400).send(verdict.message);
+ *   import { constructEvent, WebhookVerificationError } from "openmail-hooks";
+ *   const event = constructEvent({ body: rawBody, headers: req.headers, secret: process.env.OPENMAIL_WEBHOOK_SECRET });
+ *   if (event.event === "message.received") console.log(event.message.subject);
  */
+import { eventFromVerdict } from "./core/construct-event.js";
+import type { OpenMailEvent } from "./core/events.js";
+import { type VerifyInput, verify } from "./core/signature.js";
 
 export {
   CAPTURE_FORMAT,
@@ -15,6 +20,7 @@ export {
   serializeCapture,
   toCaptureFile,
 } from "./core/capture.js";
+export { type EventFailureReason, WebhookVerificationError } from "./core/construct-event.js";
 export { type Diagnosis, diagnose, type Finding, type MistakeCode } from "./core/diagnose.js";
 export * from "./core/events.js";
 export {
@@ -27,12 +33,28 @@ export {
   getHeader,
   type HeaderSource,
   type RawBody,
+  type SecretInput,
   SIGNATURE_HEADER,
   sign,
+  signAsync,
   TIMESTAMP_HEADER,
   type TimestampCheck,
   type Verdict,
   type VerifyFailureReason,
   type VerifyInput,
   verify,
+  verifyAsync,
 } from "./core/signature.js";
+
+/**
+ * Verify a delivery and return its event, typed; throw a `WebhookVerificationError` (with the
+ * verdict's `reason`, or `payload_invalid`) otherwise. Unknown event types are returned, not rejected.
+ */
+export function constructEvent(input: VerifyInput): OpenMailEvent {
+  return eventFromVerdict(verify(input), input);
+}
+
+/** `constructEvent` as a promise: the same call works on the Web Crypto entry. */
+export async function constructEventAsync(input: VerifyInput): Promise<OpenMailEvent> {
+  return constructEvent(input);
+}

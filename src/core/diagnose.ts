@@ -33,6 +33,7 @@ export type MistakeCode =
   | "timestamp_without_dot"
   | "api_key_as_secret"
   | "empty_secret"
+  | "body_not_raw"
   | "different_secret"
   | "missing_headers"
   | "timestamp_stale"
@@ -53,6 +54,8 @@ export interface Diagnosis {
   /** Why the timestamp is rejected (stale, future, milliseconds); absent when it is fine. */
   timestampFinding?: Finding;
 }
+
+const SECRET_FIX = "set the webhook secret shown in the OpenMail dashboard (Settings, Webhook secret)";
 
 const RAW_BODY_FIX =
   "verify the raw body bytes before any JSON parsing: express.raw({ type: 'application/json' }) in Express, request.get_data() in Flask, await request.text() in fetch-style handlers";
@@ -75,6 +78,8 @@ interface SignatureReading {
 /** Run `verify`, and when it fails say which mistake explains it. */
 export function diagnose(input: VerifyInput): Diagnosis {
   const verdict = verify(input);
+  const argumentFinding = explainArgumentMistake(verdict);
+  if (argumentFinding) return { verdict, signatureFindings: [argumentFinding] };
   const signatureHeader = getHeader(input.headers, SIGNATURE_HEADER)?.trim() ?? "";
   const timestampHeader = getHeader(input.headers, TIMESTAMP_HEADER)?.trim() ?? "";
 
@@ -92,27 +97,61 @@ export function diagnose(input: VerifyInput): Diagnosis {
   }
 
   const signatureFindings =
-    verdict.checks.signature === "pass" ? [] : explainSignature(input, signatureHeader, timestampHeader);
+    verdict.checks.signature === "pass" ? [] : explainWithEachSecret(input, signatureHeader, timestampHeader);
   return { verdict, signatureFindings, timestampFinding: explainTimestamp(input, timestampHeader) };
 }
 
-function explainSignature(input: VerifyInput, signatureHeader: string, timestamp: string): Finding[] {
+/** A mistake in verify's arguments (no secret, a parsed body, no headers), as a finding. */
+function explainArgumentMistake(verdict: Verdict): Finding | undefined {
+  switch (verdict.reason) {
+    case "secret_missing":
+      return { code: "empty_secret", summary: verdict.message.split(":")[0] ?? verdict.message, fix: SECRET_FIX };
+    case "body_not_raw":
+      return { code: "body_not_raw", summary: verdict.message.split(":")[0] ?? verdict.message, fix: RAW_BODY_FIX };
+    case "headers_missing":
+      return {
+        code: "missing_headers",
+        summary: "no headers were given to verify",
+        fix: "pass the request's headers (req.headers in Node, request.headers in a fetch handler)",
+      };
+    default:
+      return undefined;
+  }
+}
+
+/** With several secrets (a rotation), the first one whose mistakes explain the signature. */
+function explainWithEachSecret(input: VerifyInput, signatureHeader: string, timestamp: string): Finding[] {
+  const secrets = typeof input.secret === "string" ? [input.secret] : (input.secret ?? []).filter(isSet);
+  let first: Finding[] | undefined;
+  for (const secret of secrets) {
+    const findings = explainSignature(secret, input, signatureHeader, timestamp);
+    if (!findings.some((finding) => UNEXPLAINED.has(finding.code))) return findings;
+    first ??= findings;
+  }
+  return first ?? [];
+}
+
+const UNEXPLAINED = new Set<MistakeCode>(["different_secret", "api_key_as_secret", "empty_secret"]);
+const isSet = (secret: string | undefined): secret is string => typeof secret === "string" && secret !== "";
+
+function explainSignature(secret: string, input: VerifyInput, signatureHeader: string, timestamp: string): Finding[] {
   const readings = readSignature(signatureHeader);
-  const body = Buffer.isBuffer(input.body) ? input.body : Buffer.from(input.body);
+  const raw = input.body;
+  const body = Buffer.isBuffer(raw) ? raw : typeof raw === "string" ? Buffer.from(raw) : Buffer.from(raw as Uint8Array);
   const attempts: Array<{ expected: () => string; findings: Finding[] }> = [];
 
-  attempts.push({ expected: () => sign(input.secret, timestamp, body), findings: [] });
+  attempts.push({ expected: () => sign(secret, timestamp, body), findings: [] });
   for (const variant of bodyVariants(body)) {
-    attempts.push({ expected: () => sign(input.secret, timestamp, variant.body), findings: [variant.finding] });
+    attempts.push({ expected: () => sign(secret, timestamp, variant.body), findings: [variant.finding] });
   }
-  for (const variant of secretVariants(input.secret)) {
+  for (const variant of secretVariants(secret)) {
     attempts.push({ expected: () => sign(variant.secret, timestamp, body), findings: [variant.finding] });
   }
   for (const variant of timestampVariants(timestamp)) {
-    attempts.push({ expected: () => sign(input.secret, variant, body), findings: [millisecondsFinding(timestamp)] });
+    attempts.push({ expected: () => sign(secret, variant, body), findings: [millisecondsFinding(timestamp)] });
   }
   attempts.push({
-    expected: () => hmacHex(input.secret, body),
+    expected: () => hmacHex(secret, body),
     findings: [
       {
         code: "body_without_timestamp",
@@ -122,7 +161,7 @@ function explainSignature(input: VerifyInput, signatureHeader: string, timestamp
     ],
   });
   attempts.push({
-    expected: () => hmacHex(input.secret, Buffer.concat([Buffer.from(timestamp), body])),
+    expected: () => hmacHex(secret, Buffer.concat([Buffer.from(timestamp), body])),
     findings: [
       {
         code: "timestamp_without_dot",
@@ -138,7 +177,7 @@ function explainSignature(input: VerifyInput, signatureHeader: string, timestamp
       if (signaturesEqual(expected, reading.hex)) return [...reading.findings, ...attempt.findings];
     }
   }
-  return [unexplainedFinding(input.secret)];
+  return [unexplainedFinding(secret)];
 }
 
 /** The header value read as-is, and read past the format slips people make. */

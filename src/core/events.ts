@@ -97,7 +97,26 @@ export interface PodReactivatedEvent extends EventBase {
 }
 
 export type LifecycleEvent = InboxSuspendedEvent | InboxReactivatedEvent | PodSuspendedEvent | PodReactivatedEvent;
-export type OpenMailEvent = MessageReceivedEvent | LifecycleEvent;
+/** The five documented events. */
+export type KnownOpenMailEvent = MessageReceivedEvent | LifecycleEvent;
+
+type FieldsOf<T> = T extends unknown ? keyof T : never;
+type KnownOnlyField = Exclude<FieldsOf<KnownOpenMailEvent>, "event" | "event_id" | "occurred_at">;
+
+/**
+ * An event of a type this version does not know yet: OpenMail adds types, and a receiver must
+ * accept them (answer 2xx) rather than reject them. Only `event` and `event_id` are known to be
+ * there. The fields of the known events are typed `never` on it: that is what lets
+ * `event.event === "message.received"` narrow an `OpenMailEvent` to the message event, since TypeScript
+ * cannot exclude a member whose `event` is any string. Read an unknown event's own fields through
+ * `event as Record<string, unknown>`.
+ */
+export type UnknownEvent = { event: string; event_id: string; occurred_at?: string } & {
+  readonly [field in KnownOnlyField]: never;
+};
+
+/** What `constructEvent` returns: a discriminated union on `event`, unknown types included. */
+export type OpenMailEvent = KnownOpenMailEvent | UnknownEvent;
 
 export function isKnownEventType(type: unknown): type is EventType {
   return typeof type === "string" && (EVENT_TYPES as readonly string[]).includes(type);

@@ -4,7 +4,6 @@
  * File access and the platform are parameters, so every path can be tested.
  */
 
-import { createRequire } from "node:module";
 import { join, win32 } from "node:path";
 import type { Environment } from "../config/environment.js";
 
@@ -41,7 +40,10 @@ export async function resolveAuthtoken(lookup: AuthtokenLookup): Promise<Authtok
   for (const path of ngrokConfigPaths(lookup)) {
     const text = await lookup.readFile(path);
     if (text === undefined) continue;
-    const read = tokenFromNgrokConfig(text);
+    // The YAML parser is about 270 KB of JavaScript: loaded only when an ngrok config file exists,
+    // so `listen --no-tunnel` and a token from the environment start without it.
+    const { parse } = await import("yaml");
+    const read = tokenFromNgrokConfig(text, parse);
     if (read.token) return { found: { token: read.token, source: `ngrok config (${path})` }, problems };
     problems.push(`${path}: ${read.problem}`);
   }
@@ -65,13 +67,11 @@ export function ngrokConfigPaths(lookup: Pick<AuthtokenLookup, "env" | "platform
   return paths;
 }
 
-// The YAML parser is about 270 KB of JavaScript: loaded only when an ngrok config file is read, so
-// `listen --no-tunnel` (and a listen with the token in the environment) starts without it.
-const requireOnUse = createRequire(import.meta.url);
-const parseYaml = (text: string): unknown => (requireOnUse("yaml") as typeof import("yaml")).parse(text);
-
 /** version 3: agent.authtoken; version 2 or none: top-level authtoken. */
-export function tokenFromNgrokConfig(text: string): { token?: string; problem?: string } {
+export function tokenFromNgrokConfig(
+  text: string,
+  parseYaml: (text: string) => unknown,
+): { token?: string; problem?: string } {
   let config: unknown;
   try {
     config = parseYaml(text);

@@ -128,6 +128,13 @@ export function timeoutError(timeoutMs: number): TunnelError {
   );
 }
 
+export function sdkNotInstalledError(): TunnelError {
+  return new TunnelError(
+    "not-installed",
+    "the ngrok SDK (@ngrok/ngrok, an optional dependency) is not installed: run `npm install @ngrok/ngrok` where openmail-hooks is installed (add -g for a global install), or run with --no-tunnel",
+  );
+}
+
 export function unsupportedPlatformError(error: unknown): TunnelError {
   const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
   return new TunnelError(

@@ -6,7 +6,7 @@
  * on every failure so no half-open session counts against the plan; callbacks that never throw.
  */
 import type { Config } from "@ngrok/ngrok";
-import { classifyNgrokError, timeoutError, unsupportedPlatformError } from "./errors.js";
+import { classifyNgrokError, sdkNotInstalledError, timeoutError, unsupportedPlatformError } from "./errors.js";
 import type { Tunnel, TunnelOptions, TunnelProvider } from "./types.js";
 
 type NgrokModule = typeof import("@ngrok/ngrok");
@@ -20,6 +20,11 @@ async function loadSdk(): Promise<NgrokModule> {
   try {
     return await import("@ngrok/ngrok");
   } catch (error) {
+    // An optional dependency: `npm install --omit=optional` (a library-only install) leaves it out.
+    const code = (error as { code?: unknown } | null)?.code;
+    if (code === "ERR_MODULE_NOT_FOUND" && /['"]@ngrok\/ngrok['"]/.test(String((error as Error).message))) {
+      throw sdkNotInstalledError();
+    }
     throw unsupportedPlatformError(error);
   }
 }

@@ -43,6 +43,7 @@ export type TunnelErrorKind =
   | "network"
   | "timeout"
   | "unsupported-platform"
+  | "not-installed"
   | "quota"
   | "outdated"
   | "unknown";

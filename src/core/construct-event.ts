@@ -1,0 +1,50 @@
+/**
+ * The throwing, typed variant of verify: check the signature, then parse and check the payload, and
+ * return it as an `OpenMailEvent` or throw a `WebhookVerificationError` carrying the reason. Pure and
+ * runtime-neutral; the entries (index.ts, web.ts) pair it with their verify.
+ */
+import { judgePayload, type OpenMailEvent } from "./events.js";
+import { rawBodyOf, type Verdict, type VerifyFailureReason, type VerifyInput } from "./verification.js";
+
+/** Every reason `constructEvent` throws: the verdict's, or a payload that is not an OpenMail event. */
+export type EventFailureReason = VerifyFailureReason | "payload_invalid";
+
+/** Thrown by `constructEvent`; `reason` is one of the verdict's reasons, or `payload_invalid`. Answer it with a 400. */
+export class WebhookVerificationError extends Error {
+  override name = "WebhookVerificationError";
+  readonly reason: EventFailureReason;
+  /** The signature verdict: invalid unless the reason is `payload_invalid`. */
+  readonly verdict: Verdict;
+
+  constructor(reason: EventFailureReason, message: string, verdict: Verdict) {
+    super(message);
+    this.reason = reason;
+    this.verdict = verdict;
+  }
+}
+
+const decoder = new TextDecoder();
+
+/** The event in a verified delivery, or the error that says why there is none. */
+export function eventFromVerdict(verdict: Verdict, input: VerifyInput): OpenMailEvent {
+  if (!verdict.valid)
+    throw new WebhookVerificationError(verdict.reason ?? "signature_mismatch", verdict.message, verdict);
+  const invalid = (message: string) => new WebhookVerificationError("payload_invalid", message, verdict);
+  const body = rawBodyOf(input.body);
+  if (typeof body === "object" && "problem" in body) throw invalid(body.problem);
+  // TextDecoder drops a leading byte-order mark; do the same for text, which JSON.parse would refuse.
+  const text = typeof body === "string" ? body.replace(/^\uFEFF/, "") : decoder.decode(body);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw invalid("the signature is valid but the body is not JSON");
+  }
+  const judgement = judgePayload(parsed);
+  if (!judgement.json) throw invalid("the signature is valid but the body is not a JSON object");
+  if (judgement.problems.length > 0) {
+    const what = judgement.eventType ? `a ${judgement.eventType} event` : "the event";
+    throw invalid(`the signature is valid but ${what} lacks or mistypes: ${judgement.problems.join(", ")}`);
+  }
+  return parsed as OpenMailEvent;
+}
