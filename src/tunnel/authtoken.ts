@@ -42,8 +42,7 @@ export async function resolveAuthtoken(lookup: AuthtokenLookup): Promise<Authtok
     if (text === undefined) continue;
     // The YAML parser is about 270 KB of JavaScript: loaded only when an ngrok config file exists,
     // so `listen --no-tunnel` and a token from the environment start without it.
-    const { parse } = await import("yaml");
-    const read = tokenFromNgrokConfig(text, parse);
+    const read = tokenFromNgrokConfig(text, await loadYamlParser());
     if (read.token) return { found: { token: read.token, source: `ngrok config (${path})` }, problems };
     problems.push(`${path}: ${read.problem}`);
   }
@@ -65,6 +64,12 @@ export function ngrokConfigPaths(lookup: Pick<AuthtokenLookup, "env" | "platform
   else if (!env.XDG_CONFIG_HOME) paths.push(join(homedir, ".config", "ngrok", "ngrok.yml"));
   paths.push(join(homedir, ".ngrok2", "ngrok.yml"));
   return paths;
+}
+
+/** yaml's parse(); bundled, the package is CommonJS, so its exports may sit under `default`. */
+async function loadYamlParser(): Promise<(text: string) => unknown> {
+  const yaml = (await import("yaml")) as typeof import("yaml") & { default?: typeof import("yaml") };
+  return yaml.parse ?? (yaml.default as typeof import("yaml")).parse;
 }
 
 /** version 3: agent.authtoken; version 2 or none: top-level authtoken. */
