@@ -7,9 +7,10 @@
  *
  * The library is bundled too, into dist/lib/: the Node entry (src/index.ts) and the Web Crypto entry
  * (src/web.ts), each as ESM (.js) and CommonJS (.cjs), with tsc's declarations copied beside them as
- * .d.ts and, with relative imports renamed, .d.cts. The package ships dist/bin and dist/lib only.
+ * .d.ts and, with relative imports renamed, .d.cts. The package ships dist/bin and dist/lib only, so the
+ * inspector's page files are copied into dist/bin/inspector-page/.
  */
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { build } from "esbuild";
 
@@ -45,7 +46,11 @@ await build({
   platform: "node",
   target: "node20",
   external: ["@ngrok/ngrok", "undici"],
-  define: { __OPENMAIL_HOOKS_VERSION__: JSON.stringify(version) },
+  define: {
+    __OPENMAIL_HOOKS_VERSION__: JSON.stringify(version),
+    // The inspector's page files, beside the chunks in dist/bin/.
+    __OPENMAIL_HOOKS_INSPECTOR_PAGE__: JSON.stringify("./inspector-page/"),
+  },
   // CommonJS dependencies (commander, dotenv) call require() for Node built-ins.
   banner: {
     js: "import { createRequire as __omhCreateRequire } from 'node:module'; const require = __omhCreateRequire(import.meta.url);",
@@ -53,6 +58,9 @@ await build({
   plugins: [lazyChildProcess],
   logLevel: "warning",
 });
+
+// The inspector's page (plain HTML, CSS and JS, no build step) ships beside the bundled CLI.
+cpSync("src/inspector/page", "dist/bin/inspector-page", { recursive: true });
 
 const LIB = "dist/lib";
 rmSync(LIB, { recursive: true, force: true });

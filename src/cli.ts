@@ -115,6 +115,13 @@ function buildProgram(setExitCode: (code: ExitCode) => void): Command {
     )
     .addOption(new Option("--ngrok-server-addr <host:port>").argParser(hostPortOption).hideHelp())
     .addOption(new Option("--tunnel-grace <duration>").default(20_000).argParser(durationOption).hideHelp())
+    .addOption(
+      new Option(
+        "--inspect-port <port>",
+        "port of the inspector web page (default: --port + 1; 0 picks a free one)",
+      ).argParser(integerOption(0, 65535)),
+    )
+    .option("--no-inspect", "do not serve the inspector web page")
     .option(
       "--events <types>",
       "forward only these event types (comma-separated); others are answered 200 and shown dimmed",
@@ -259,7 +266,23 @@ nothing reachable at the URL.`,
     .option("--save <dir>", "also save each request as a capture file in this folder")
     .option("--json", "one JSON object per delivery, then a summary")
     .option("--scenario <name>", `run a conformance case (repeatable): all, ${SCENARIO_LIST}`, collect(identity))
-    .addOption(new Option("--count <n>", "number of events").default(1).argParser(integerOption(1, 10_000_000)))
+    .addOption(
+      new Option("--count <n>", "number of events (with --eml/--fixture: times each)")
+        .default(1)
+        .argParser(integerOption(1, 10_000_000)),
+    )
+    .option(
+      "--eml <file>",
+      "build the event from a real email: an .eml file, a folder of them, or - (repeatable)",
+      collect(identity),
+    )
+    .option("--fixture <name|path>", "send a fixture, with a fresh event_id and times (repeatable)", collect(identity))
+    .option("--keep-ids", "send fixtures with the event_id and times they were saved with")
+    .option(
+      "--save-fixture <name>",
+      "save the event built from the other options as .openmail-hooks/fixtures/<name>.json",
+    )
+    .option("--list-fixtures", "list the built-in and saved fixtures")
     .addOption(new Option("--concurrency <n>", "requests in flight").default(10).argParser(integerOption(1, 1000)))
     .addHelpText(
       "after",
@@ -271,6 +294,9 @@ Examples:
   openmail-hooks send-test --url http://127.0.0.1:3000/webhooks --subject "Invoice" --attachment invoice.pdf
   openmail-hooks send-test --url http://127.0.0.1:3000/webhooks --count 10000 --concurrency 50
   openmail-hooks send-test --print > request.http && openmail-hooks verify request.http
+  openmail-hooks send-test --url http://127.0.0.1:3000/webhooks --eml broken-invoice.eml
+  openmail-hooks send-test --eml broken-invoice.eml --save-fixture invoice
+  openmail-hooks send-test --url http://127.0.0.1:3000/webhooks --fixture invoice --fixture many-attachments
 
 Exit codes: 0 every delivery accepted (or every scenario passed), 1 a delivery or scenario failed,
 2 usage error or nothing reachable at the URL.`,

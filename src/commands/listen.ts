@@ -8,6 +8,7 @@ import type { CommandContext } from "../command-context.js";
 import { maskSecret, resolveSecret } from "../config/environment.js";
 import { type Expectation, parseSubjectMatcher } from "../core/expect.js";
 import { EXIT, type ExitCode, usageError } from "../errors.js";
+import type { Inspector } from "../inspector/server.js";
 import { type CaptureStore, openCaptureStore } from "../io/capture-store.js";
 import { createHttpClient, type HttpClient } from "../io/http-client.js";
 import { startListener } from "../io/listener.js";
@@ -49,6 +50,10 @@ export interface ListenOptions extends Omit<InboxListenOptions, "tunnel" | "save
   ngrokServerAddr?: string;
   /** Hidden: how long a tunnel drop may last before a fresh session is opened. */
   tunnelGrace: number;
+  /** Serve the inspector page (--no-inspect turns it off). */
+  inspect: boolean;
+  /** Its port; default: the listener's port + 1 (any free one when that is taken), 0 for any. */
+  inspectPort?: number;
   /** One-shot mode for CI: stop after the expected verified event(s); see core/expect.ts. */
   once?: boolean;
   expect?: string[];
@@ -69,8 +74,10 @@ const RELAYED_BODY_BYTES = 1024 * 1024;
 
 export async function runListen(options: ListenOptions, ctx: CommandContext): Promise<ExitCode> {
   const secret = resolveSecret(options.secret, ctx.environment);
-  const expectation = expectationFrom(options, secret !== undefined);
-  if (options.redact && !secret) {
+  // With --inbox, secrets can also come from OpenMail (learned while registering) or .env per inbox.
+  const inboxSecrets = (options.inbox?.length ?? 0) > 0;
+  const expectation = expectationFrom(options, secret !== undefined || inboxSecrets);
+  if (options.redact && !secret && !inboxSecrets) {
     throw usageError(
       "--redact signs the redacted captures again, so it needs the secret: pass --secret or set OPENMAIL_WEBHOOK_SECRET",
     );
@@ -102,7 +109,9 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   const folderIds = store ? eventIdsInFolder(store.dir) : new Set<string>();
   // Puts back inboxes an earlier run left pointing at its tunnel; with --inbox, the session.
   const inboxes = await prepareInboxSession(options, ctx);
-  if (store && options.redact && secret) store = redactingStore(store, secret.secret);
+  if (store && options.redact) {
+    store = redactingStore(store, (inboxId) => inboxes?.secretFor(inboxId) ?? secret?.secret);
+  }
   const watch = expectation ? watchExpectation(expectation, ctx, Boolean(options.json)) : undefined;
   const forwarding = options.forwardTo !== undefined || routes.size > 0;
   const client: HttpClient | undefined = forwarding
@@ -117,6 +126,7 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   // loopback request of our own: the first forwarded events were the slow ones (BENCHMARKS.md).
   if (client) void warmUpHttp();
 
+  let inspector: Inspector | undefined;
   const pipeline = createWebhookPipeline(
     {
       secret: secret?.secret,
@@ -130,9 +140,13 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
       events: options.events ? new Set(options.events) : undefined,
       secretSource: secret?.source,
       now: ctx.now,
-      onArrival: renderer.arrival,
+      onArrival(arrival) {
+        renderer.arrival(arrival);
+        inspector?.arrival(arrival);
+      },
       onOutcome(outcome) {
         renderer.outcome(outcome);
+        inspector?.record(outcome);
         watch?.offer(outcome);
         inboxes?.observe(outcome);
       },
@@ -152,22 +166,25 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   );
 
   let tunnel: OpenedTunnel | undefined;
-  if (options.tunnel) {
-    try {
+  try {
+    if (options.inspect) inspector = await openInspector(options, listener, store?.dir, secret, ctx);
+    if (options.tunnel) {
       const onTunnelNotice = (notice: TunnelNotice) =>
         inboxes ? inboxes.onTunnelNotice(notice, renderer.tunnel) : renderer.tunnel(notice);
       tunnel = await openTunnel(options, listener.origin, ctx, onTunnelNotice);
-    } catch (error) {
-      await listener.close(0);
-      await client?.close();
-      throw error;
     }
+  } catch (error) {
+    await inspector?.close();
+    await listener.close(0);
+    await client?.close();
+    throw error;
   }
 
   if (inboxes) {
     try {
       await inboxes.claim(inboxes.webhookUrl(tunnel ? `${tunnel.supervised.url}${options.path}` : undefined));
     } catch (error) {
+      await inspector?.close();
       await listener.close(0);
       await tunnel?.supervised.close();
       await client?.close();
@@ -186,6 +203,7 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
     forwardTo: options.forwardTo,
     routes,
     forcedStatus: options.status,
+    inspectorUrl: inspector?.url,
     events: options.events,
     inboxes: inboxes?.bannerInboxes(),
   });
@@ -204,6 +222,7 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   // The listener closes only once every answer in flight is out: a matched event has been
   // answered (and forwarded) before listen exits.
   await listener.close(SHUTDOWN_GRACE_MS);
+  await inspector?.close();
   await pipeline.drain();
   await tunnel?.supervised.close();
   await client?.close();
@@ -222,6 +241,35 @@ async function warnIfUnreachable(targets: Array<string | undefined>, renderer: L
       renderer.warning(`${target} does not answer (${result.reason}): start your app there; until then events get 502`);
     }
   }
+}
+
+/** The inspector page, on the port after the listener's unless --inspect-port says otherwise. */
+async function openInspector(
+  options: ListenOptions,
+  listener: { origin: string; port: number },
+  saveDir: string | undefined,
+  secret: ReturnType<typeof resolveSecret>,
+  ctx: CommandContext,
+): Promise<Inspector> {
+  const { startInspector } = await import("../inspector/server.js");
+  const explicit = options.inspectPort !== undefined;
+  const port = options.inspectPort ?? (options.port === 0 || listener.port >= 65535 ? 0 : listener.port + 1);
+  // The tunnel and replays reach the listener locally, even when it listens on every interface.
+  const local = listener.origin.replace("://0.0.0.0:", "://127.0.0.1:").replace("://[::]:", "://[::1]:");
+  return startInspector({
+    port,
+    fallbackToFreePort: !explicit,
+    listenerUrl: `${local}${options.path}`,
+    saveDir,
+    secret: secret ? { ...secret, masked: maskSecret(secret.secret) } : undefined,
+    toleranceSeconds: options.tolerance,
+    forwardTo: options.forwardTo,
+    routes: new Map(options.route ?? []),
+    forwardTimeoutMs: options.forwardTimeout,
+    maxBodySize: options.maxBodySize,
+    cwd: ctx.cwd,
+    now: ctx.now,
+  });
 }
 
 interface OpenedTunnel {

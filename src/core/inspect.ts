@@ -10,6 +10,10 @@ export interface AttachmentSummary {
   filename: string;
   contentType?: string;
   sizeBytes?: number;
+  /** OpenMail's text extraction: `pdf`, `ocr`... on success; `unsupported`, `pdf_error`... otherwise. */
+  extractionMethod?: string;
+  /** Present only when extraction succeeded. */
+  parsedText?: string;
 }
 
 /** The display fields of an event, all still untrusted (sanitise before printing). */
@@ -22,8 +26,11 @@ export interface EventSummary {
   threadId?: string;
   from?: string;
   to?: string;
+  cc: string[];
   subject?: string;
   bodyText?: string;
+  /** message.received_at */
+  messageReceivedAt?: string;
   attachments: AttachmentSummary[];
   inboxAddress?: string | null;
   podId?: string | null;
@@ -73,7 +80,7 @@ const strOrNull = (value: unknown) => (value === null ? null : str(value));
 
 export function summarize(parsed: unknown): EventSummary {
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
-    return { attachments: [], lifecycle: false };
+    return { attachments: [], cc: [], lifecycle: false };
   const event = parsed as Record<string, unknown>;
   const message = (typeof event.message === "object" && event.message !== null ? event.message : {}) as Record<
     string,
@@ -89,14 +96,18 @@ export function summarize(parsed: unknown): EventSummary {
     threadId: str(event.thread_id),
     from: str(message.from),
     to: str(message.to),
+    cc: Array.isArray(message.cc) ? message.cc.filter((item): item is string => typeof item === "string") : [],
     subject: str(message.subject),
     bodyText: str(message.body_text),
+    messageReceivedAt: str(message.received_at),
     attachments: attachments
       .filter((item): item is Record<string, unknown> => typeof item === "object" && item !== null)
       .map((item) => ({
         filename: str(item.filename) ?? "(no name)",
         contentType: str(item.contentType),
         sizeBytes: typeof item.sizeBytes === "number" ? item.sizeBytes : undefined,
+        extractionMethod: str(item.extractionMethod),
+        parsedText: str(item.parsedText),
       })),
     inboxAddress: strOrNull(event.inbox_address),
     podId: strOrNull(event.pod_id),

@@ -23,6 +23,8 @@ export interface ListenBanner {
   routes: ReadonlyMap<string, string>;
   forcedStatus?: number;
   tunnel?: { source?: string };
+  /** The inspector page's address, with its token. */
+  inspectorUrl?: string;
   /** listen --inbox: the inboxes now delivering to the webhook URL, and what they pointed at before. */
   inboxes?: Array<{ id: string; address?: string; previousUrl: string | null }>;
   /** --events: the only types forwarded. */
@@ -65,6 +67,7 @@ function jsonRenderer(output: Output): ListenRenderer {
         saveDir: banner.saveDir ?? null,
         forwardTo: banner.forwardTo ?? null,
         routes: Object.fromEntries(banner.routes),
+        inspectorUrl: banner.inspectorUrl ?? null,
         inboxes: banner.inboxes ?? [],
         events: banner.events ?? null,
       });
@@ -190,6 +193,7 @@ function prettyRenderer(output: Output, showPath: (path: string) => string, verb
       if (banner.events)
         output.out(`  ${label("Events")}${banner.events.join(", ")} ${c.dim("(others: 200, not forwarded)")}`);
       if (banner.forcedStatus !== undefined) output.out(`  ${label("Answer")}always ${banner.forcedStatus} (--status)`);
+      if (banner.inspectorUrl) output.out(`  ${label("Inspector")}${c.cyan(banner.inspectorUrl)}`);
       output.out(c.dim("Waiting for events (Ctrl-C to stop)…"));
     },
     arrival(arrival) {

@@ -33,9 +33,7 @@ export function renderVerifyReport(report: VerifyReport, output: Output, json: b
   for (const warning of report.input.warnings) output.out(c.yellow(`  ! ${sanitizeLine(warning)}`));
 
   const mark = (state: CheckState) => (state === "pass" ? c.green("✓") : state === "fail" ? c.red("✗") : c.dim("-"));
-  output.out(`  ${mark(verdict.checks.headers)} headers    ${headersLine(verdict.checks.headers, verdict.message)}`);
-  output.out(`  ${mark(verdict.checks.signature)} signature  ${signatureLine(verdict.checks.signature)}`);
-  output.out(`  ${mark(verdict.checks.timestamp)} timestamp  ${timestampLine(report)}`);
+  for (const check of verifyChecks(report)) output.out(`  ${mark(check.state)} ${check.name.padEnd(10)} ${check.text}`);
 
   const findings: Finding[] = [...signatureFindings, ...(timestampFinding ? [timestampFinding] : [])];
   for (const finding of findings) {
@@ -53,6 +51,22 @@ export function renderVerifyReport(report: VerifyReport, output: Output, json: b
   }
   output.out("");
   output.out(c.dim(`  secret: ${report.secret.masked} from ${report.secret.source}`));
+}
+
+export interface CheckLine {
+  name: "headers" | "signature" | "timestamp";
+  state: CheckState;
+  text: string;
+}
+
+/** The three checks, each with its one-line explanation (the terminal report and the inspector page). */
+export function verifyChecks(report: VerifyReport): CheckLine[] {
+  const { checks, message } = report.diagnosis.verdict;
+  return [
+    { name: "headers", state: checks.headers, text: headersLine(checks.headers, message) },
+    { name: "signature", state: checks.signature, text: signatureLine(checks.signature) },
+    { name: "timestamp", state: checks.timestamp, text: timestampLine(report) },
+  ];
 }
 
 function headersLine(state: CheckState, message: string): string {

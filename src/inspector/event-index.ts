@@ -1,0 +1,504 @@
+/**
+ * Everything the inspector can show: the capture folder (earlier runs included) merged with what
+ * exists only in memory (events of this run that were not saved, and replays sent from the page),
+ * newest first, a page at a time. A capture is read only when its page is asked for, and its short
+ * summary is cached, so a folder of 10,000 captures never has all its bodies in memory.
+ */
+import { readdir, readFile, stat } from "node:fs/promises";
+import { basename, join } from "node:path";
+import {
+  type CapturedRequest,
+  captureFileName,
+  fileSafeEventId,
+  fromCaptureObject,
+  parseCaptureFileName,
+  serializeCapture,
+} from "../core/capture.js";
+import { inspectRequest } from "../core/inspect.js";
+import type { Arrival, ReceivedEvent } from "../io/webhook-pipeline.js";
+import {
+  emailView,
+  type ForwardBrief,
+  forwardBrief,
+  forwardFromCapture,
+  type ListItem,
+  lifecycleView,
+  listItem,
+  requestView,
+  type SecretInfo,
+  type VerdictName,
+  verdictFromCapture,
+  verificationView,
+} from "./views.js";
+
+export interface EventIndexOptions {
+  /** The capture folder; undefined with --no-save. */
+  dir?: string;
+  secret?: SecretInfo;
+  toleranceSeconds: number;
+  now(): number;
+}
+
+export interface ListQuery {
+  /** Only items older than this (the `next` of the previous page). */
+  cursor?: string;
+  limit: number;
+  type?: string;
+  inbox?: string;
+  verdict?: VerdictName;
+  text?: string;
+}
+
+export interface ListPage {
+  items: ListItem[];
+  /** Pass as `cursor` for the next (older) page; null when there is nothing older. */
+  next: string | null;
+  /** Deliveries known in all (folder plus memory), before filtering. */
+  total: number;
+  /** False when a filtered search stopped at its reading budget before filling the page. */
+  complete: boolean;
+}
+
+/** What replaying from the page sent and got back. */
+export interface ReplayRecord {
+  original: string;
+  url: string;
+  mode: "resign" | "verbatim" | "edited";
+  request: CapturedRequest;
+  forward: ForwardBrief;
+  answerBody: string;
+  hint?: string;
+  notes: string[];
+}
+
+interface MemoryRecord {
+  item: ListItem;
+  /** Kept for events that were not saved, and for replays (bounded by MEMORY_BODY_BYTES). */
+  request?: CapturedRequest;
+  capturePath?: string;
+  answerBody?: string;
+  hint?: string;
+  replay?: Omit<ReplayRecord, "request" | "forward" | "answerBody" | "hint">;
+}
+
+/** Records of this run kept in memory (summaries, answers, replays); older ones fall back to the folder. */
+const MEMORY_RECORDS = 2000;
+/** Bodies kept in memory (unsaved events, replays), all records together. */
+const MEMORY_BODY_BYTES = 32 * 1024 * 1024;
+/** How much of a handler's answer is kept to show. */
+const ANSWER_BYTES = 64 * 1024;
+/** Summaries of capture files kept (about half a kilobyte each). */
+const SUMMARY_CACHE = 20_000;
+/** A filtered search reads at most this many uncached captures per page, then lets the page ask for more. */
+const READS_PER_PAGE = 2000;
+/** Captures larger than this are listed but not opened. */
+const MAX_CAPTURE_BYTES = 64 * 1024 * 1024;
+/** A folder listing is reused for this long (this run's own captures are added at once). */
+const LISTING_TTL_MS = 2000;
+/** Captures read at once when a page is assembled. */
+const READ_BATCH = 16;
+
+const MEMORY_ID = /^(?:live|replay)-\d+$/;
+const FILE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}\.json$/;
+
+export function isEntryId(id: string): boolean {
+  return MEMORY_ID.test(id) || FILE_ID.test(id);
+}
+
+export type EventIndex = ReturnType<typeof createEventIndex>;
+
+export function createEventIndex(options: EventIndexOptions) {
+  const memory = new Map<string, MemoryRecord>();
+  let memoryBodyBytes = 0;
+  let counter = 0;
+  const summaries = new Map<string, ListItem>();
+  /** Signatures of replays sent to this listener, so their arrival is linked to the original. */
+  const pendingReplays = new Map<string, string>();
+  let listing: { entries: SortEntry[]; names: Set<string>; at: number } | undefined;
+
+  const remember = (record: MemoryRecord) => {
+    memory.set(record.item.id, record);
+    if (record.request && !record.capturePath) memoryBodyBytes += record.request.body.length;
+    while (memory.size > MEMORY_RECORDS) dropOldest();
+    for (const old of memory.values()) {
+      if (memoryBodyBytes <= MEMORY_BODY_BYTES) break;
+      if (old.request && !old.capturePath && old !== record) {
+        memoryBodyBytes -= old.request.body.length;
+        old.request = undefined;
+      }
+    }
+  };
+  const dropOldest = () => {
+    const [id, old] = memory.entries().next().value as [string, MemoryRecord];
+    if (old.request && !old.capturePath) memoryBodyBytes -= old.request.body.length;
+    memory.delete(id);
+  };
+
+  const cacheSummary = (name: string, item: ListItem) => {
+    summaries.set(name, item);
+    if (summaries.size > SUMMARY_CACHE) summaries.delete(summaries.keys().next().value as string);
+  };
+
+  /** The folder's captures as sort keys, newest first (file names start with the arrival time). */
+  async function folderEntries(): Promise<SortEntry[]> {
+    if (!options.dir) return [];
+    const now = options.now();
+    if (listing && now - listing.at < LISTING_TTL_MS) return listing.entries;
+    let names: string[] = [];
+    try {
+      names = (await readdir(options.dir)).filter((name) => FILE_ID.test(name));
+    } catch {
+      names = [];
+    }
+    // A capture's name starts with its arrival time, so the names sort by time as they are.
+    const entries = names
+      .sort()
+      .reverse()
+      .map((name) => ({ key: name, id: name }));
+    listing = { entries, names: new Set(names), at: now };
+    return listing.entries;
+  }
+
+  async function readCapture(name: string): Promise<{ request: CapturedRequest; extra: Record<string, unknown> }> {
+    if (!options.dir || !FILE_ID.test(name)) throw new Error("no such capture");
+    const path = join(options.dir, name);
+    const info = await stat(path);
+    if (info.size > MAX_CAPTURE_BYTES) throw new Error(`capture is ${info.size} bytes, too large to open here`);
+    return fromCaptureObject(JSON.parse(await readFile(path, "utf8")));
+  }
+
+  async function summaryOf(name: string): Promise<ListItem> {
+    const live = memory.get(name);
+    if (live) return live.item;
+    const cached = summaries.get(name);
+    if (cached) return cached;
+    let item: ListItem;
+    try {
+      const { request, extra } = await readCapture(name);
+      item = fileItem(name, request, extra, options);
+    } catch (error) {
+      item = unreadableItem(name, (error as Error).message);
+    }
+    cacheSummary(name, item);
+    return item;
+  }
+
+  return {
+    /** The list item of a webhook that just arrived, before its answer (not kept: its outcome follows). */
+    arrivalItem(arrival: Arrival): ListItem {
+      return listItem({
+        id: liveId(arrival),
+        kind: "delivery",
+        request: arrival.request,
+        inspection: arrival.inspection,
+        verdict: arrival.inspection.verification,
+        forward: null,
+        retry: arrival.duplicate ? { timesSeen: arrival.duplicate.timesSeen } : null,
+        saved: Boolean(arrival.capturePath),
+        thisRun: true,
+        pending: true,
+      });
+    },
+
+    /** Note an event listen just handled; returns its list item. Cheap: no I/O, no parsing. */
+    addLive(event: ReceivedEvent): ListItem {
+      const id = liveId(event);
+      const signature = event.request.headers["x-signature"];
+      const replayOf = signature ? pendingReplays.get(signature) : undefined;
+      if (replayOf !== undefined && signature) pendingReplays.delete(signature);
+      const forward = event.forward;
+      const item = listItem({
+        id,
+        kind: "delivery",
+        request: event.request,
+        inspection: event.inspection,
+        verdict: event.inspection.verification,
+        forward: forward ? forwardBrief(forward.url, forward.outcome, forward.verdict) : null,
+        answered: { status: event.status, reason: event.statusReason },
+        retry: event.duplicate ? { timesSeen: event.duplicate.timesSeen } : null,
+        replayOf,
+        saved: Boolean(event.capturePath),
+        thisRun: true,
+      });
+      const answer = forward?.outcome.kind === "response" ? forward.outcome.bodyPreview : undefined;
+      remember({
+        item,
+        capturePath: event.capturePath,
+        request: event.capturePath ? undefined : event.request,
+        answerBody: answer?.slice(0, ANSWER_BYTES),
+        hint: forward?.hint,
+      });
+      if (event.capturePath && listing && !listing.names.has(id)) listing = undefined;
+      return item;
+    },
+
+    /** Note a replay sent from the page; returns its list item. */
+    addReplay(replay: ReplayRecord): ListItem {
+      const inspection = inspectRequest(replay.request, {
+        secret: options.secret?.secret,
+        toleranceSeconds: options.toleranceSeconds,
+        now: Math.floor(options.now() / 1000),
+      });
+      const item = listItem({
+        id: `replay-${++counter}`,
+        kind: "replay",
+        request: replay.request,
+        inspection,
+        verdict: inspection.verification,
+        forward: replay.forward,
+        replayOf: replay.original,
+        replayTo: replay.url,
+        saved: false,
+        thisRun: true,
+      });
+      const { request, forward: _forward, answerBody, hint, ...rest } = replay;
+      remember({ item, request, answerBody: answerBody.slice(0, ANSWER_BYTES), hint, replay: rest });
+      return item;
+    },
+
+    /** Expect a replay with this signature to arrive at the listener, and link it to its original. */
+    expectReplay(signature: string, original: string): void {
+      pendingReplays.set(signature, original);
+      if (pendingReplays.size > 100) pendingReplays.delete(pendingReplays.keys().next().value as string);
+    },
+
+    async list(query: ListQuery): Promise<ListPage> {
+      const entries = withMemoryOnly(await folderEntries(), memory);
+      const filtered = Boolean(query.type || query.inbox || query.verdict || query.text);
+      let index = query.cursor === undefined ? 0 : firstOlder(entries, query.cursor);
+      const items: ListItem[] = [];
+      let reads = 0;
+      while (index < entries.length && items.length < query.limit) {
+        if (filtered && reads >= READS_PER_PAGE) break;
+        // Read a few captures at once: the page needs them all, and the disk answers faster in parallel.
+        const wanted = filtered ? READ_BATCH : Math.min(READ_BATCH, query.limit - items.length);
+        const batch = entries.slice(index, index + wanted);
+        const summaries = await Promise.all(batch.map((entry) => summaryOf(entry.id)));
+        for (const item of summaries) {
+          index += 1;
+          if (matches(item, query)) items.push(item);
+          if (items.length >= query.limit) break;
+        }
+        reads += batch.length;
+      }
+      const last = entries[index - 1];
+      const more = index < entries.length;
+      return {
+        items,
+        next: more && last ? last.key : null,
+        total: entries.length,
+        complete: items.length >= query.limit || !more,
+      };
+    },
+
+    /** Everything the detail pane shows about one delivery or replay. */
+    async detail(id: string) {
+      const loaded = await this.load(id);
+      if (!loaded) return undefined;
+      const { request, extra, record } = loaded;
+      const item = record?.item ?? fileItem(id, request, extra, options);
+      const inspection = inspectRequest(request, {
+        toleranceSeconds: options.toleranceSeconds,
+        now: Math.floor(options.now() / 1000),
+      });
+      const summary = inspection.summary;
+      const related = await this.related(item);
+      return {
+        item,
+        email: emailView(summary),
+        lifecycle: lifecycleView(summary),
+        payload: inspection.payload,
+        request: requestView(request),
+        verification: verificationView(
+          request,
+          inspection.eventId,
+          options.secret,
+          options.toleranceSeconds,
+          Math.floor(options.now() / 1000),
+        ),
+        forward: item.forward
+          ? {
+              ...item.forward,
+              answerBody: record?.answerBody ?? null,
+              hint: record?.hint ?? null,
+            }
+          : null,
+        replay: record?.replay ? { mode: record.replay.mode, notes: record.replay.notes } : null,
+        capturePath: record?.capturePath ?? (FILE_ID.test(id) && options.dir ? join(options.dir, id) : null),
+        deliveries: related.deliveries,
+        replays: related.replays,
+      };
+    },
+
+    /** The request behind an id, from memory or its capture file. */
+    async load(
+      id: string,
+    ): Promise<{ request: CapturedRequest; extra: Record<string, unknown>; record?: MemoryRecord } | undefined> {
+      if (!isEntryId(id)) return undefined;
+      const record = memory.get(id);
+      if (record?.request) return { request: record.request, extra: {}, record };
+      if (!FILE_ID.test(id)) return undefined;
+      try {
+        return { ...(await readCapture(id)), record };
+      } catch {
+        return undefined;
+      }
+    },
+
+    /** A capture file's bytes for download (serialized from memory when it was not saved). */
+    async captureFile(id: string): Promise<{ name: string; content: string } | undefined> {
+      const loaded = await this.load(id);
+      if (!loaded) return undefined;
+      const name = FILE_ID.test(id) ? id : `${id}.json`;
+      return { name, content: serializeCapture(loaded.request, loaded.extra) };
+    },
+
+    /** Other deliveries of the same event_id (OpenMail's retries), oldest first, and replays of this one. */
+    async related(item: ListItem): Promise<{ deliveries: ListItem[]; replays: ListItem[] }> {
+      const replays = [...memory.values()]
+        .map((record) => record.item)
+        .filter((other) => other.replayOf === item.id && other.id !== item.id);
+      if (!item.eventId) return { deliveries: [], replays };
+      const safe = fileSafeEventId(item.eventId);
+      const candidates = new Set<string>();
+      for (const { id: name } of await folderEntries()) {
+        const fileEventId = parseCaptureFileName(name)?.fileEventId;
+        if (safe && fileEventId && (fileEventId === safe || fileEventId.replace(/-\d+$/, "") === safe)) {
+          candidates.add(name);
+        }
+      }
+      for (const record of memory.values()) {
+        if (record.item.kind === "delivery" && record.item.eventId === item.eventId) candidates.add(record.item.id);
+      }
+      const deliveries: ListItem[] = [];
+      for (const name of [...candidates].slice(-50)) {
+        const other = await summaryOf(name);
+        if (other.eventId === item.eventId && other.kind === "delivery") deliveries.push(other);
+      }
+      deliveries.sort((a, b) => a.receivedAt.localeCompare(b.receivedAt) || a.id.localeCompare(b.id));
+      return { deliveries, replays };
+    },
+  };
+}
+
+/** A webhook of this run: its capture's file name, or its number in the run when it was not saved. */
+function liveId(arrival: Arrival): string {
+  return arrival.capturePath ? basename(arrival.capturePath) : `live-${arrival.seq}`;
+}
+
+function fileItem(
+  name: string,
+  request: CapturedRequest,
+  extra: Record<string, unknown>,
+  options: EventIndexOptions,
+): ListItem {
+  // Judge it as listen did when it arrived (stored), else now with this run's secret, as of its arrival.
+  let verdict = verdictFromCapture(extra.verification);
+  const arrived = Math.floor(Date.parse(request.receivedAt) / 1000);
+  const inspection = inspectRequest(request, {
+    secret: verdict === undefined ? options.secret?.secret : undefined,
+    toleranceSeconds: options.toleranceSeconds,
+    now: Number.isFinite(arrived) ? arrived : Math.floor(options.now() / 1000),
+  });
+  if (verdict === undefined) verdict = inspection.verification;
+  const duplicate = extra.duplicate as { timesSeen?: unknown } | undefined;
+  return listItem({
+    id: name,
+    kind: "delivery",
+    request,
+    inspection,
+    verdict,
+    forward: forwardFromCapture(extra.forward),
+    retry: typeof duplicate?.timesSeen === "number" ? { timesSeen: duplicate.timesSeen } : null,
+    saved: true,
+    thisRun: false,
+  });
+}
+
+function unreadableItem(name: string, message: string): ListItem {
+  const receivedAt = parseCaptureFileName(name)?.receivedAt ?? "";
+  return listItem({
+    id: name,
+    kind: "delivery",
+    request: { receivedAt, method: "POST", path: "", headers: {}, body: new Uint8Array() },
+    inspection: {
+      summary: { attachments: [], cc: [], lifecycle: false },
+      payload: { json: false, known: false, problems: [`unreadable capture: ${message}`] },
+    },
+    verdict: { valid: false, message: `unreadable capture: ${message}` },
+    forward: null,
+    saved: true,
+    thisRun: false,
+  });
+}
+
+interface SortEntry {
+  key: string;
+  id: string;
+}
+
+const newestFirst = (a: SortEntry, b: SortEntry) => (a.key < b.key ? 1 : a.key > b.key ? -1 : 0);
+
+/** The folder's entries with the records that exist only in memory (unsaved events, replays) merged in. */
+function withMemoryOnly(folder: SortEntry[], memory: ReadonlyMap<string, MemoryRecord>): SortEntry[] {
+  const extra: SortEntry[] = [];
+  for (const [id, record] of memory) {
+    if (!record.capturePath) extra.push({ key: captureFileName(record.item.receivedAt, id), id });
+  }
+  if (extra.length === 0) return folder;
+  extra.sort(newestFirst);
+  const merged: SortEntry[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < folder.length || j < extra.length) {
+    const a = folder[i];
+    const b = extra[j];
+    if (b === undefined || (a !== undefined && newestFirst(a, b) <= 0)) {
+      merged.push(a as SortEntry);
+      i += 1;
+    } else {
+      merged.push(b);
+      j += 1;
+    }
+  }
+  return merged;
+}
+
+function firstOlder(entries: ReadonlyArray<{ key: string }>, cursor: string): number {
+  let low = 0;
+  let high = entries.length;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if ((entries[mid] as { key: string }).key >= cursor) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+/** The same matching the page applies to items that arrive live (app.js, matchesFilters). */
+export function matches(item: ListItem, query: Omit<ListQuery, "limit" | "cursor">): boolean {
+  if (query.type && item.eventType !== query.type) return false;
+  if (query.verdict && item.verdict !== query.verdict) return false;
+  if (query.inbox && !(item.inboxId ?? "").toLowerCase().includes(query.inbox.toLowerCase())) return false;
+  if (query.text) {
+    const haystack = [
+      item.id,
+      item.eventId,
+      item.eventType,
+      item.inboxId,
+      item.from,
+      item.to,
+      item.subject,
+      item.snippet,
+      ...item.attachments,
+    ]
+      .join("\n")
+      .toLowerCase();
+    return query.text
+      .toLowerCase()
+      .split(/\s+/)
+      .filter(Boolean)
+      .every((word) => haystack.includes(word));
+  }
+  return true;
+}

@@ -1,0 +1,286 @@
+/**
+ * What the inspector page is sent: a short list item per delivery, and the full detail of one (the
+ * email as a person reads it, the exact request, the signature checks with `verify`'s Why/Fix, the
+ * forward and the answer). Pure: requests and records in, plain JSON-ready objects out. Every string
+ * stays untrusted: the page renders it as text only.
+ */
+import type { CapturedRequest } from "../core/capture.js";
+import { formatMs, outcomeText, statusText } from "../core/contract.js";
+import { diagnose } from "../core/diagnose.js";
+import type { EventSummary, Inspection } from "../core/inspect.js";
+import { checkTimestamp } from "../core/signature.js";
+import { type VerifyReport, verifyChecks, verifyReportJson } from "../output/verify-report.js";
+
+export type VerdictName = "valid" | "invalid" | "unverified";
+
+/** One row of the list. */
+export interface ListItem {
+  /** The capture's file name, or "live-N" / "replay-N" for what exists only in memory. */
+  id: string;
+  kind: "delivery" | "replay";
+  receivedAt: string;
+  eventType: string | null;
+  eventId: string | null;
+  attempt: number | null;
+  inboxId: string | null;
+  from: string | null;
+  to: string | null;
+  subject: string | null;
+  /** The first line(s) of the text body, or a lifecycle event's reason. */
+  snippet: string | null;
+  attachments: string[];
+  lifecycle: boolean;
+  json: boolean;
+  verdict: VerdictName;
+  verdictMessage: string;
+  /** The handler's answer to the forward (or to the replay). */
+  forward: ForwardBrief | null;
+  /** What listen answered the sender (this run only). */
+  answered: { status: number; reason: string } | null;
+  /** Set on a redelivery of an event_id seen before. */
+  retry: { timesSeen: number } | null;
+  /** For a replay: the id it replays; for a delivery that a replay caused: that replay's original. */
+  replayOf: string | null;
+  /** For a replay: where it went. */
+  replayTo: string | null;
+  saved: boolean;
+  /** Received while this listen runs, or found in the folder from earlier. */
+  thisRun: boolean;
+  /** Arrived, still waiting for its answer (the handler is working on it). */
+  pending: boolean;
+}
+
+export interface ForwardBrief {
+  url: string;
+  /** "response", "timeout", "network-error". */
+  outcome: string;
+  status: number | null;
+  latencyMs: number | null;
+  accepted: boolean;
+  /** "200 OK in 12 ms", "no answer within 30 s". */
+  text: string;
+}
+
+export interface ItemFacts {
+  id: string;
+  kind: ListItem["kind"];
+  request: CapturedRequest;
+  inspection: Pick<Inspection, "summary" | "eventId" | "payload">;
+  verdict: { valid: boolean; message: string } | null | undefined;
+  forward: ForwardBrief | null;
+  answered?: ListItem["answered"];
+  retry?: ListItem["retry"];
+  replayOf?: string | null;
+  replayTo?: string | null;
+  saved: boolean;
+  thisRun: boolean;
+  pending?: boolean;
+}
+
+const SNIPPET_CHARS = 160;
+
+export function listItem(facts: ItemFacts): ListItem {
+  const s = facts.inspection.summary;
+  const verdict = facts.verdict;
+  return {
+    id: facts.id,
+    kind: facts.kind,
+    receivedAt: facts.request.receivedAt,
+    eventType: s.eventType ?? null,
+    eventId: facts.inspection.eventId ?? null,
+    attempt: s.attempt ?? null,
+    inboxId: s.inboxId ?? null,
+    from: s.from ?? null,
+    to: s.to ?? (s.inboxAddress || null),
+    subject: s.subject ?? null,
+    snippet: snippetOf(s),
+    attachments: s.attachments.map((attachment) => attachment.filename),
+    lifecycle: s.lifecycle,
+    json: facts.inspection.payload.json,
+    verdict: !verdict ? "unverified" : verdict.valid ? "valid" : "invalid",
+    verdictMessage: verdict ? verdict.message : "unverified: no secret",
+    forward: facts.forward,
+    answered: facts.answered ?? null,
+    retry: facts.retry ?? null,
+    replayOf: facts.replayOf ?? null,
+    replayTo: facts.replayTo ?? null,
+    saved: facts.saved,
+    thisRun: facts.thisRun,
+    pending: facts.pending ?? false,
+  };
+}
+
+function snippetOf(s: EventSummary): string | null {
+  if (s.lifecycle) return s.reason ?? null;
+  if (!s.bodyText) return null;
+  return s.bodyText.replace(/\s+/g, " ").trim().slice(0, SNIPPET_CHARS);
+}
+
+/** The forward as a capture file records it ({ url, outcome, status, latencyMs, accepted }). */
+export function forwardFromCapture(value: unknown): ForwardBrief | null {
+  if (typeof value !== "object" || value === null) return null;
+  const record = value as Record<string, unknown>;
+  if (typeof record.url !== "string") return null;
+  const status = typeof record.status === "number" ? record.status : null;
+  const latencyMs = typeof record.latencyMs === "number" ? record.latencyMs : null;
+  const outcome = typeof record.outcome === "string" ? record.outcome : "response";
+  const text =
+    status !== null
+      ? [status, statusText(status), latencyMs !== null ? `in ${formatMs(latencyMs)}` : ""].filter(Boolean).join(" ")
+      : outcome === "timeout"
+        ? "no answer in time"
+        : "no answer (connection failed)";
+  return { url: record.url, outcome, status, latencyMs, accepted: record.accepted === true, text };
+}
+
+/** The verdict a capture file records ({ valid, reason, message }), if any. */
+export function verdictFromCapture(value: unknown): { valid: boolean; message: string } | null | undefined {
+  if (value === null) return null;
+  if (typeof value !== "object") return undefined;
+  const record = value as Record<string, unknown>;
+  if (typeof record.valid !== "boolean") return undefined;
+  return { valid: record.valid, message: typeof record.message === "string" ? record.message : "" };
+}
+
+export function forwardBrief(
+  url: string,
+  outcome: Parameters<typeof outcomeText>[0],
+  verdict: Parameters<typeof outcomeText>[1],
+): ForwardBrief {
+  return {
+    url,
+    outcome: outcome.kind,
+    status: outcome.kind === "response" ? outcome.status : null,
+    latencyMs: Math.round(outcome.latencyMs * 100) / 100,
+    accepted: verdict.accepted,
+    text: outcomeText(outcome, verdict),
+  };
+}
+
+/** The email as a person reads it; absent for lifecycle events and bodies that are not events. */
+export function emailView(s: EventSummary) {
+  if (s.lifecycle || (s.from === undefined && s.subject === undefined && s.bodyText === undefined)) return null;
+  return {
+    from: s.from ?? null,
+    to: s.to ?? null,
+    cc: s.cc,
+    subject: s.subject ?? null,
+    date: s.messageReceivedAt ?? s.occurredAt ?? null,
+    bodyText: s.bodyText ?? null,
+    threadId: s.threadId ?? null,
+    attachments: s.attachments.map((attachment) => ({
+      filename: attachment.filename,
+      contentType: attachment.contentType ?? null,
+      sizeBytes: attachment.sizeBytes ?? null,
+      extraction: extractionStatus(attachment.extractionMethod, attachment.parsedText),
+      parsedText: attachment.parsedText ?? null,
+    })),
+  };
+}
+
+function extractionStatus(method: string | undefined, parsedText: string | undefined): string {
+  if (parsedText !== undefined) return `text extracted${method ? ` (${method})` : ""}`;
+  if (method) return `no text extracted (${method})`;
+  return "no extraction reported";
+}
+
+export function lifecycleView(s: EventSummary) {
+  if (!s.lifecycle) return null;
+  return {
+    eventType: s.eventType ?? null,
+    inboxId: s.inboxId ?? null,
+    inboxAddress: s.inboxAddress ?? null,
+    podId: s.podId ?? null,
+    reason: s.reason ?? null,
+    occurredAt: s.occurredAt ?? null,
+  };
+}
+
+/** Bodies above this are sent to the page cut short (the download has all of it). */
+export const SHOWN_BODY_BYTES = 1024 * 1024;
+
+export function requestView(request: CapturedRequest) {
+  const bytes = request.body.length;
+  const shown = Buffer.from(request.body.subarray(0, SHOWN_BODY_BYTES));
+  let text: string | null = null;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(shown);
+  } catch {
+    text = null;
+  }
+  let pretty: string | null = null;
+  if (text !== null && bytes <= SHOWN_BODY_BYTES) {
+    try {
+      pretty = JSON.stringify(JSON.parse(text), null, 2);
+    } catch {
+      pretty = null;
+    }
+  }
+  return {
+    method: request.method,
+    path: request.path,
+    headers: Object.entries(request.headers),
+    bytes,
+    truncated: bytes > SHOWN_BODY_BYTES,
+    body: text,
+    bodyBase64: text === null ? shown.toString("base64") : null,
+    pretty,
+  };
+}
+
+export interface SecretInfo {
+  secret: string;
+  source: string;
+  masked: string;
+}
+
+/**
+ * The signature checks as `verify` reports them, judged as of the request's arrival (what its
+ * receiver saw), with the Why/Fix findings when it fails; and how its timestamp looks now.
+ */
+export function verificationView(
+  request: CapturedRequest,
+  eventId: string | undefined,
+  secret: SecretInfo | undefined,
+  toleranceSeconds: number,
+  nowSeconds: number,
+) {
+  if (!secret) {
+    return {
+      valid: null,
+      message: "unverified: listen has no secret (set OPENMAIL_WEBHOOK_SECRET or --secret)",
+      checks: [],
+      findings: [],
+      staleNow: false,
+    };
+  }
+  const arrived = Math.floor(Date.parse(request.receivedAt) / 1000);
+  const judgedAt = Number.isFinite(arrived) ? arrived : nowSeconds;
+  const diagnosis = diagnose({
+    body: request.body,
+    headers: request.headers,
+    secret: secret.secret,
+    toleranceSeconds,
+    now: judgedAt,
+  });
+  const timestamp = request.headers["x-timestamp"]?.trim();
+  const report: VerifyReport = {
+    input: { name: "", kind: "capture", warnings: [] },
+    eventId,
+    judgedAt,
+    judgedAgainst: Number.isFinite(arrived) ? "receivedAt" : "now",
+    diagnosis,
+    now: timestamp ? checkTimestamp(timestamp, nowSeconds, toleranceSeconds) : undefined,
+    secret: { source: secret.source, masked: secret.masked },
+  };
+  const json = verifyReportJson(report);
+  return {
+    valid: json.valid,
+    message: json.message,
+    checks: verifyChecks(report),
+    findings: json.findings.map((finding) => ({ code: finding.code, why: finding.summary, fix: finding.fix })),
+    secret: json.secret,
+    /** Valid when it arrived, but a receiver would reject it now: replay re-signs it. */
+    staleNow: json.valid && report.now !== undefined && !report.now.within,
+  };
+}

@@ -1,0 +1,191 @@
+/**
+ * The inspector's server as `listen` runs it, over plain HTTP: where it listens, who it answers,
+ * the headers that keep payloads inert, its JSON API and pagination over a large capture folder.
+ * (The page itself is tested in a real browser: inspector-browser.test.ts.)
+ */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { writeCaptures } from "./helpers/captures.js";
+import { startCli, tempDir } from "./helpers/cli.js";
+import { messageEvent, post, signedEvent } from "./helpers/http.js";
+import { type ListenProcess, startListen } from "./helpers/listen.js";
+import { openMailHandler, startServer, type TestServer } from "./helpers/servers.js";
+
+const SECRET = "inspector-test-secret-0123";
+
+const running: ListenProcess[] = [];
+const servers: TestServer[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((listen) => listen.stop()));
+  await Promise.all(servers.splice(0).map((server) => server.close()));
+});
+
+async function listen(args: string[] = []): Promise<ListenProcess & { inspector: { origin: string; token: string } }> {
+  const process = await startListen(args, { env: { OPENMAIL_WEBHOOK_SECRET: SECRET } });
+  running.push(process);
+  const url = new URL(String((process.ready as unknown as { inspectorUrl: string }).inspectorUrl));
+  const token = new URLSearchParams(url.hash.slice(1)).get("token") ?? "";
+  return Object.assign(process, { inspector: { origin: url.origin, token } });
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  const probe = createServer();
+  return new Promise((resolve) => {
+    probe.once("error", () => resolve(false));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
+  });
+}
+
+function get(url: string, headers: Record<string, string> = {}) {
+  return post(url, headers, "", "GET");
+}
+
+describe("listen's inspector server", () => {
+  it("listens on 127.0.0.1 and puts its URL, with a token, in the ready record", async () => {
+    const process = await listen();
+    const inspectorUrl = String((process.ready as unknown as { inspectorUrl: string }).inspectorUrl);
+    expect(inspectorUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/#token=[A-Za-z0-9_-]{20,}$/);
+    const page = await get(`${process.inspector.origin}/`);
+    expect(page.status).toBe(200);
+    expect(page.body).toContain("/app.js");
+  });
+
+  it("is off with --no-inspect", async () => {
+    const process = await startListen(["--no-inspect"], { env: { OPENMAIL_WEBHOOK_SECRET: SECRET } });
+    running.push(process);
+    expect((process.ready as unknown as { inspectorUrl: unknown }).inspectorUrl).toBeNull();
+  });
+
+  it("serves every response with a strict CSP and no-referrer", async () => {
+    const { inspector } = await listen();
+    for (const path of ["/", "/app.js", `/api/events?token=${inspector.token}`]) {
+      const response = await get(`${inspector.origin}${path}`);
+      expect(response.status).toBe(200);
+      const csp = String(response.headers["content-security-policy"]);
+      expect(csp).toContain("default-src 'none'");
+      expect(csp).toContain("script-src 'self'");
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).not.toContain("unsafe-inline");
+      expect(response.headers["referrer-policy"]).toBe("no-referrer");
+      expect(response.headers["x-content-type-options"]).toBe("nosniff");
+    }
+  });
+
+  it("answers the API only with the token, only at its own Host, only to its own Origin", async () => {
+    const { inspector } = await listen();
+    const api = `${inspector.origin}/api/events`;
+    expect((await get(api)).status).toBe(401);
+    expect((await get(`${api}?token=wrong-${inspector.token}`)).status).toBe(401);
+    expect((await get(api, { "x-inspector-token": inspector.token })).status).toBe(200);
+    // DNS rebinding: a name that resolves to 127.0.0.1 still carries its own Host.
+    const port = new URL(inspector.origin).port;
+    const rebound = await get(api, { "x-inspector-token": inspector.token, host: `attacker.example:${port}` });
+    expect(rebound.status).toBe(421);
+    const crossOrigin = await get(api, { "x-inspector-token": inspector.token, origin: "http://attacker.example" });
+    expect(crossOrigin.status).toBe(403);
+    const crossSite = await get(api, { "x-inspector-token": inspector.token, "sec-fetch-site": "cross-site" });
+    expect(crossSite.status).toBe(403);
+  });
+
+  it("refuses replays without its Origin, its token in the header, or a JSON body", async () => {
+    const handler = await startServer(openMailHandler(SECRET));
+    servers.push(handler);
+    const process = await listen(["--forward-to", `${handler.url}/webhooks`]);
+    const event = messageEvent();
+    const signed = signedEvent(SECRET, event);
+    await post(process.url, signed.headers, signed.body);
+    await handler.waitFor(1);
+    const { inspector } = process;
+    const list = JSON.parse((await get(`${inspector.origin}/api/events?token=${inspector.token}`)).body);
+    const id = list.items[0].id as string;
+    const replay = `${inspector.origin}/api/events/${encodeURIComponent(id)}/replay`;
+    const body = JSON.stringify({ target: "forward", mode: "resign" });
+    const json = { "content-type": "application/json" };
+    const own = inspector.origin;
+    // No Origin (not a browser page), another Origin, the token only in the URL, a form's content type.
+    expect((await post(replay, { ...json, "x-inspector-token": inspector.token }, body)).status).toBe(403);
+    expect(
+      (await post(replay, { ...json, "x-inspector-token": inspector.token, origin: "http://127.0.0.1:1" }, body))
+        .status,
+    ).toBe(403);
+    expect((await post(`${replay}?token=${inspector.token}`, { ...json, origin: own }, body)).status).toBe(401);
+    const form = { "content-type": "text/plain", "x-inspector-token": inspector.token, origin: own };
+    expect((await post(replay, form, body)).status).toBe(415);
+    expect(handler.requests).toHaveLength(1);
+    // The page's own request goes through.
+    const sent = await post(replay, { ...json, "x-inspector-token": inspector.token, origin: own }, body);
+    expect(sent.status).toBe(200);
+    await handler.waitFor(2);
+    expect(Buffer.compare(handler.requests[1]?.body ?? Buffer.alloc(0), signed.body)).toBe(0);
+  });
+
+  it("pages through a folder of captures newest first, and searches all of it", async () => {
+    const saveDir = join(tempDir(), "events");
+    const ids = writeCaptures(saveDir, 2600, SECRET, (index) =>
+      index === 3 ? "needle in the haystack" : `Note ${index}`,
+    );
+    const { inspector } = await listen(["--save-dir", saveDir]);
+    const page = async (query: string) =>
+      JSON.parse((await get(`${inspector.origin}/api/events?token=${inspector.token}&${query}`)).body);
+
+    const first = await page("limit=50");
+    expect(first.total).toBe(2600);
+    expect(first.items).toHaveLength(50);
+    expect(first.items[0].eventId).toBe(ids[2599]);
+    expect(first.items[0].verdict).toBe("valid");
+    const second = await page(`limit=50&cursor=${encodeURIComponent(first.next)}`);
+    expect(second.items[0].eventId).toBe(ids[2549]);
+    expect(new Set([...first.items, ...second.items].map((item: { id: string }) => item.id)).size).toBe(100);
+
+    // A search reads a bounded slice per request, then says where to go on.
+    let found: Array<{ eventId: string }> = [];
+    let cursor: string | null = null;
+    let requests = 0;
+    do {
+      const result = await page(`limit=50&q=needle${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+      found = found.concat(result.items);
+      cursor = result.complete ? null : result.next;
+      requests += 1;
+    } while (cursor && requests < 10);
+    expect(found.map((item) => item.eventId)).toEqual([ids[3]]);
+    expect(requests).toBeGreaterThan(1);
+
+    const detail = JSON.parse(
+      (await get(`${inspector.origin}/api/events/${encodeURIComponent(first.items[0].id)}?token=${inspector.token}`))
+        .body,
+    );
+    expect(detail.email.subject).toBe("Note 2599");
+    expect(detail.verification.valid).toBe(true);
+    expect(detail.verification.checks.map((check: { state: string }) => check.state)).toEqual(["pass", "pass", "pass"]);
+  });
+
+  it("fails with a clear message when an explicit --inspect-port is taken, and moves on from a taken default", async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const taken = (blocker.address() as AddressInfo).port;
+    try {
+      const child = startCli(["listen", "--no-tunnel", "--port", "0", "--inspect-port", String(taken)]);
+      child.stdin?.end();
+      let stderr = "";
+      child.stderr?.setEncoding("utf8").on("data", (chunk) => {
+        stderr += chunk;
+      });
+      const code = await new Promise((resolve) => child.on("close", resolve));
+      expect(code).toBe(2);
+      expect(stderr).toContain(`inspector port ${taken} on 127.0.0.1 is already in use`);
+      expect(stderr).toContain("--inspect-port");
+
+      // The default (the listener's port + 1) taken: a free port instead.
+      expect(await portIsFree(taken - 1)).toBe(true);
+      const process = await listen(["--port", String(taken - 1)]);
+      expect(process.url).toContain(`:${taken - 1}/`);
+      const url = String((process.ready as unknown as { inspectorUrl: string }).inspectorUrl);
+      expect(new URL(url).port).not.toBe(String(taken));
+      expect((await get(new URL(url).origin)).status).toBe(200);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  });
+});
