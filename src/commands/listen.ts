@@ -14,6 +14,7 @@ import { createHttpClient, type HttpClient } from "../io/http-client.js";
 import { startListener } from "../io/listener.js";
 import { probeTarget } from "../io/probe.js";
 import { redactingStore } from "../io/redacting-store.js";
+import { warmUpHttp } from "../io/warm-up.js";
 import { createWebhookPipeline, eventIdsInFolder } from "../io/webhook-pipeline.js";
 import { type InboxListenOptions, prepareInboxSession } from "../openmail/listen-inboxes.js";
 import { createListenRenderer, type ListenRenderer } from "../output/listen-report.js";
@@ -204,7 +205,11 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
     inboxes: inboxes?.bannerInboxes(),
   });
   inboxes?.announce();
-  await warnIfUnreachable([options.forwardTo, ...routes.values()], renderer);
+  await Promise.all([
+    warnIfUnreachable([options.forwardTo, ...routes.values()], renderer),
+    // Handler times shown are the handler's: undici's one-time start-up is paid on loopback first.
+    forwarding ? warmUpHttp() : undefined,
+  ]);
   watch?.start();
 
   if (options.test && inboxes) void inboxes.runTests();
