@@ -106,7 +106,7 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
       );
     }
   }
-  const folderIds = store ? await eventIdsInFolder(store.dir) : new Set<string>();
+  const folderIds = store ? eventIdsInFolder(store.dir) : new Set<string>();
   // Puts back inboxes an earlier run left pointing at its tunnel; with --inbox, the session.
   const inboxes = await prepareInboxSession(options, ctx);
   if (store && options.redact) {
@@ -122,6 +122,9 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
         keepSuccessBodies: true,
       })
     : undefined;
+  // undici's start-up (loading it, compiling its parser) is paid now, in the background, on a
+  // loopback request of our own: the first forwarded events were the slow ones (BENCHMARKS.md).
+  if (client) void warmUpHttp();
 
   let inspector: Inspector | undefined;
   const pipeline = createWebhookPipeline(
