@@ -209,7 +209,11 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
     inboxes: inboxes?.bannerInboxes(),
   });
   inboxes?.announce();
-  await warnIfUnreachable([options.forwardTo, ...routes.values()], renderer);
+  await Promise.all([
+    warnIfUnreachable([options.forwardTo, ...routes.values()], renderer),
+    // Handler times shown are the handler's: undici's one-time start-up is paid on loopback first.
+    forwarding ? warmUpHttp() : undefined,
+  ]);
   watch?.start();
 
   if (options.test && inboxes) void inboxes.runTests();
