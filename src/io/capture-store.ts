@@ -12,13 +12,15 @@
  *
  * Small captures are written with synchronous calls: on the machines measured, one async fs call
  * (a hop through libuv's thread pool) cost about 8 times a sync one, and a capture of a few KB
- * blocks the event loop for well under a millisecond, fsync included (README, "What listen
- * guarantees"). Large ones go async, written in pieces, so they never stall it or double in memory.
+ * blocks the event loop for well under a millisecond. The flushes to disk are the exception: they
+ * take 0.5 ms on an idle disk and several on a busy one (README, "What listen guarantees"), so they
+ * run in the thread pool, and one fsync of the folder serves every save waiting for it. Large
+ * captures go async, written in pieces, so they never stall the loop or double in memory.
  */
 import { randomBytes } from "node:crypto";
 import {
   closeSync,
-  fsyncSync,
+  fdatasync,
   linkSync,
   lstatSync,
   openSync,
@@ -29,6 +31,7 @@ import {
 } from "node:fs";
 import { chmod, link, open, readdir, realpath, rename, stat, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { promisify } from "node:util";
 import { type CapturedRequest, captureFileName, serializeCapture, serializeCapturePieces } from "../core/capture.js";
 import { CliError, usageError } from "../errors.js";
 import { sanitizeLine } from "../output/sanitize.js";
@@ -50,20 +53,22 @@ const STALE_TEMP_MS = 60 * 60 * 1000;
 const TEMP_NAME = /^\.tmp-(\d+)-[0-9a-f]+(?:-\d+)?$/;
 
 interface FileOps {
-  /** Create `path` exclusively (never through an existing file or symlink), write, fsync, close. */
+  /** Create `path` exclusively (never through an existing file or symlink), write, fdatasync, close. */
   write(path: string, request: CapturedRequest, extra: Record<string, unknown>): Promise<void> | void;
   link(from: string, to: string): Promise<void> | void;
   rename(from: string, to: string): Promise<void> | void;
   unlink(path: string): Promise<void> | void;
-  syncDir(dir: string): Promise<void> | void;
 }
 
+/** fdatasync off the event loop: under a busy disk one can take milliseconds, and the loop must not wait. */
+const datasync = promisify(fdatasync);
+
 const syncOps: FileOps = {
-  write(path, request, extra) {
+  async write(path, request, extra) {
     const fd = openSync(path, "wx", 0o600);
     try {
       writeSync(fd, serializeCapture(request, extra));
-      fsyncSync(fd);
+      await datasync(fd);
     } finally {
       closeSync(fd);
     }
@@ -71,14 +76,6 @@ const syncOps: FileOps = {
   link: linkSync,
   rename: renameSync,
   unlink: unlinkSync,
-  syncDir(dir) {
-    const fd = openSync(dir, "r");
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  },
 };
 
 const asyncOps: FileOps = {
@@ -86,7 +83,7 @@ const asyncOps: FileOps = {
     const handle = await open(path, "wx", 0o600);
     try {
       for (const piece of serializeCapturePieces(request, extra)) await handle.write(piece);
-      await handle.sync();
+      await handle.datasync();
     } finally {
       await handle.close();
     }
@@ -94,19 +91,49 @@ const asyncOps: FileOps = {
   link,
   rename,
   unlink,
-  async syncDir(dir) {
+};
+
+/**
+ * fsync of the folder (which makes a new name durable), shared: every save waiting for one gets the
+ * next fsync that starts after its link, so many saves at once cost one or two fsyncs, not one each.
+ */
+function folderSyncer(dir: string): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  let next: Promise<void> | undefined;
+  const run = async () => {
     const handle = await open(dir, "r");
     try {
       await handle.sync();
     } finally {
       await handle.close();
     }
-  },
-};
+  };
+  const start = (): Promise<void> => {
+    running = run().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+  return () => {
+    if (!running) return start();
+    next ??= running.then(
+      () => {
+        next = undefined;
+        return start();
+      },
+      () => {
+        next = undefined;
+        return start();
+      },
+    );
+    return next;
+  };
+}
 
 export async function openCaptureStore(dir: string): Promise<CaptureStore> {
   const absolute = await preparePrivateFolder(resolve(dir));
   await removeStaleTemporaries(absolute);
+  const syncFolder = folderSyncer(absolute);
   return {
     dir: absolute,
     async save(request, eventId, extra = {}) {
@@ -114,7 +141,7 @@ export async function openCaptureStore(dir: string): Promise<CaptureStore> {
       const temporary = await writeTemporary(ops, absolute, request, extra);
       try {
         const path = await linkUnique(ops, temporary, absolute, captureFileName(request.receivedAt, eventId));
-        await ops.syncDir(absolute);
+        await syncFolder();
         return path;
       } finally {
         await removeQuietly(ops, temporary);
