@@ -325,6 +325,14 @@ describe("listen --inbox", () => {
     expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBeNull();
   });
 
+  it("the --inbox options without --inbox are a usage error, not silently ignored", async () => {
+    const result = await runCli(["listen", "--port", "0", "--no-tunnel", "--test", "--write-env"], { env: apiEnv() });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      "openmail-hooks: --write-env, --test work with --inbox <id>: name the OpenMail inbox to point here (find ids with `openmail-hooks inboxes`)\n",
+    );
+  });
+
   it("with --public-url, registers that URL and restores it on exit", async () => {
     const lp = await startListen(["--inbox", "inb_dev", "--public-url", "https://hooks.example.dev"], {
       env: apiEnv(),
@@ -484,6 +492,37 @@ describe("send-mail", () => {
     expect(result.stderr).toBe(
       "openmail-hooks: OpenMail's rate limit stopped sending from inbox inb_dev (429 rate_limit_exceeded: Send limit reached (10 per minute)): it asks to wait 120 s (Retry-After); try again later (sending is limited to 10 a minute and 200 a day per inbox), or raise --max-wait\n",
     );
+  });
+
+  it("the CI recipe: listen --inbox --expect exits 0 on the real mail send-mail sent, and puts the inbox back", async () => {
+    const lp = await listenInbox([
+      "--inbox",
+      "inb_dev",
+      "--expect",
+      "message.received",
+      "--expect-subject",
+      "ci-run-7",
+      "--timeout",
+      "20s",
+    ]);
+    expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBe(lp.ready.publicUrl);
+    const result = await send(["--subject", "ci-run-7"]);
+    expect(result.code).toBe(0);
+    expect(await lp.waitFor((r) => r.type === "expect")).toMatchObject({ result: "matched" });
+    // listen leaves by itself; stop() sends no signal once it has exited, and waits for its output.
+    while (lp.child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await lp.stop()).toBe(0);
+    expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBeNull();
+    expect(lp.records.find((r) => r.action === "restored")).toMatchObject({ inboxId: "inb_dev" });
+  });
+
+  it("OpenMail's --test event does not count as the real mail --expect waits for", async () => {
+    const lp = await listenInbox(["--inbox", "inb_dev", "--test", "--expect", "message.received", "--timeout", "3s"]);
+    await inboxRecord(lp, "test-passed");
+    expect(await lp.waitFor((r) => r.type === "expect")).toMatchObject({ result: "timeout" });
+    while (lp.child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await lp.stop()).toBe(1);
+    expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBeNull();
   });
 
   it("mail to a listening inbox's own address arrives as a verified message.received", async () => {
