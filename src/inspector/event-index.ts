@@ -34,7 +34,8 @@ import {
 export interface EventIndexOptions {
   /** The capture folder; undefined with --no-save. */
   dir?: string;
-  secret?: SecretInfo;
+  /** The secret for an inbox's events (listen --inbox learns one per inbox), else listen's own. */
+  secretFor(inboxId: string | undefined): SecretInfo | undefined;
   toleranceSeconds: number;
   now(): number;
 }
@@ -234,11 +235,7 @@ export function createEventIndex(options: EventIndexOptions) {
 
     /** Note a replay sent from the page; returns its list item. */
     addReplay(replay: ReplayRecord): ListItem {
-      const inspection = inspectRequest(replay.request, {
-        secret: options.secret?.secret,
-        toleranceSeconds: options.toleranceSeconds,
-        now: Math.floor(options.now() / 1000),
-      });
+      const inspection = inspectWithSecret(replay.request, options, Math.floor(options.now() / 1000));
       const item = listItem({
         id: `replay-${++counter}`,
         kind: "replay",
@@ -312,7 +309,7 @@ export function createEventIndex(options: EventIndexOptions) {
         verification: verificationView(
           request,
           inspection.eventId,
-          options.secret,
+          options.secretFor(summary.inboxId ?? undefined),
           options.toleranceSeconds,
           Math.floor(options.now() / 1000),
         ),
@@ -395,11 +392,11 @@ function fileItem(
   // Judge it as listen did when it arrived (stored), else now with this run's secret, as of its arrival.
   let verdict = verdictFromCapture(extra.verification);
   const arrived = Math.floor(Date.parse(request.receivedAt) / 1000);
-  const inspection = inspectRequest(request, {
-    secret: verdict === undefined ? options.secret?.secret : undefined,
-    toleranceSeconds: options.toleranceSeconds,
-    now: Number.isFinite(arrived) ? arrived : Math.floor(options.now() / 1000),
-  });
+  const judgedAt = Number.isFinite(arrived) ? arrived : Math.floor(options.now() / 1000);
+  const inspection =
+    verdict === undefined
+      ? inspectWithSecret(request, options, judgedAt)
+      : inspectRequest(request, { toleranceSeconds: options.toleranceSeconds, now: judgedAt });
   if (verdict === undefined) verdict = inspection.verification;
   const duplicate = extra.duplicate as { timesSeen?: unknown } | undefined;
   return listItem({
@@ -413,6 +410,14 @@ function fileItem(
     saved: true,
     thisRun: false,
   });
+}
+
+/** Inspect with the secret of the request's own inbox. */
+function inspectWithSecret(request: CapturedRequest, options: EventIndexOptions, now: number) {
+  const settings = { toleranceSeconds: options.toleranceSeconds, now };
+  const unverified = inspectRequest(request, settings);
+  const secret = options.secretFor(unverified.summary.inboxId ?? undefined)?.secret;
+  return secret === undefined ? unverified : inspectRequest(request, { ...settings, secret });
 }
 
 function unreadableItem(name: string, message: string): ListItem {
