@@ -289,6 +289,38 @@ async function throughput() {
   );
 }
 
+// 2b. The inspector with no page open: listen as it starts by default against listen --no-inspect,
+// alternating rounds so both meet the same moments of a shared machine.
+async function inspectorCost() {
+  const duration = QUICK ? 3 : 6;
+  const connections = 50;
+  let with_;
+  let without;
+  for (let round = 0; round < 2; round++) {
+    for (const args of [["--no-inspect"], []]) {
+      const listen = await startListen(args);
+      const run = await load(listen.url, { connections, duration });
+      await stop(listen.child);
+      const best = args.length ? without : with_;
+      if (!best || run.requests.average > best.requests.average) {
+        if (args.length) without = run;
+        else with_ = run;
+      }
+    }
+  }
+  const ratio = with_.requests.average / without.requests.average;
+  record(
+    "listener throughput with the inspector served, no page open",
+    round(with_.requests.average, 0),
+    round(without.requests.average, 0),
+    ratio,
+    "≥ 0.9× listen --no-inspect",
+    ratio >= 0.9,
+    "req/s",
+    `${connections} connections, better of 2 alternating rounds of ${duration} s; baseline: listen --no-inspect; latency p50/p99 ${with_.latency.p50}/${with_.latency.p99} ms vs ${without.latency.p50}/${without.latency.p99} ms`,
+  );
+}
+
 function readdirCount(dir) {
   return spawnSync("sh", ["-c", `ls -1 "${dir}" | wc -l`])
     .stdout.toString()
@@ -592,6 +624,7 @@ let failed = false;
 for (const [name, fn] of [
   ["start-up", startup],
   ["throughput", throughput],
+  ["inspector", inspectorCost],
   ["forwarding", forwarding],
   ["sending", sending],
   ["memory", memory],

@@ -117,21 +117,30 @@ export function createEventIndex(options: EventIndexOptions) {
   const pendingReplays = new Map<string, string>();
   let listing: { entries: SortEntry[]; names: Set<string>; at: number } | undefined;
 
+  // Insertion order of `memory`, oldest first: evicting through a Map's own iterator walks over the
+  // slots of deleted entries, which made each new event cost more than verifying it.
+  let order: string[] = [];
+  let oldest = 0;
   const remember = (record: MemoryRecord) => {
+    if (!memory.has(record.item.id)) order.push(record.item.id);
     memory.set(record.item.id, record);
     if (record.request && !record.capturePath) memoryBodyBytes += record.request.body.length;
-    while (memory.size > MEMORY_RECORDS) dropOldest();
-    for (const old of memory.values()) {
-      if (memoryBodyBytes <= MEMORY_BODY_BYTES) break;
-      if (old.request && !old.capturePath && old !== record) {
+    while (memory.size > MEMORY_RECORDS && oldest < order.length) forget(order[oldest++] as string);
+    if (oldest > MEMORY_RECORDS) {
+      order = order.slice(oldest);
+      oldest = 0;
+    }
+    for (let index = oldest; memoryBodyBytes > MEMORY_BODY_BYTES && index < order.length; index++) {
+      const old = memory.get(order[index] as string);
+      if (old?.request && !old.capturePath && old !== record) {
         memoryBodyBytes -= old.request.body.length;
         old.request = undefined;
       }
     }
   };
-  const dropOldest = () => {
-    const [id, old] = memory.entries().next().value as [string, MemoryRecord];
-    if (old.request && !old.capturePath) memoryBodyBytes -= old.request.body.length;
+  const forget = (id: string) => {
+    const old = memory.get(id);
+    if (old?.request && !old.capturePath) memoryBodyBytes -= old.request.body.length;
     memory.delete(id);
   };
 
