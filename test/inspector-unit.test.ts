@@ -11,6 +11,7 @@ describe("copied shell commands", () => {
     "plain",
     "it's",
     "'; rm -rf ~; echo '",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion the quoting must stop
     '$(touch /tmp/pwned) `id` ${HOME} \\ " ! *',
     "line one\nline two\ttab",
     "émoji ✉ \u001b[31mred",
