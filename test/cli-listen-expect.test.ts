@@ -169,3 +169,58 @@ describe("listen --expect", () => {
     expect(badRegex.stderr).toMatch(/not a valid regular expression/);
   });
 });
+
+describe("the CI recipe: listen --inbox --expect + send-mail, against the fake OpenMail API", () => {
+  it("exits 0 once the real email sent through the API arrives, verified with the secret OpenMail handed out", async () => {
+    const { FAKE_TUNNEL_DOMAIN, startFakeOpenMail } = await import("./helpers/fake-openmail.js");
+    const key = "om_live_account_key_recipe_0123456789";
+    const fake = await startFakeOpenMail({ [key]: { kind: "account" } });
+    cleanups.push(() => fake.close());
+    fake.addInbox({ id: "inb_ci", address: "ci@acme.openmail.sh" });
+    const apiEnv = {
+      OPENMAIL_API_KEY: key,
+      OPENMAIL_API_BASE: fake.url,
+      OPENMAIL_HOOKS_TUNNEL: "fake",
+      OPENMAIL_HOOKS_FAKE_TUNNEL_DOMAIN: FAKE_TUNNEL_DOMAIN,
+      NGROK_AUTHTOKEN: "2AbCdEfGhIjKlMnOpQrStUvWxYz_fake_token",
+    };
+    // No OPENMAIL_WEBHOOK_SECRET: the secret comes from registering the inbox.
+    const lp = await listen(
+      [
+        "--tunnel",
+        "--inbox",
+        "inb_ci",
+        "--expect",
+        "message.received",
+        "--expect-subject",
+        "ci-run-42",
+        "--timeout",
+        "60s",
+      ],
+      { env: apiEnv },
+    );
+    const exit = exited(lp);
+    // A message with another subject (an earlier run's, say) does not count.
+    const earlier = await runCli(
+      ["send-mail", "--inbox", "inb_ci", "--to", "ci@acme.openmail.sh", "--subject", "ci-run-41", "--text", "old"],
+      { env: apiEnv },
+    );
+    expect(earlier.code).toBe(0);
+    await lp.waitFor((r) => r.type === "event");
+    expect(lp.child.exitCode).toBeNull();
+    const sent = await runCli(
+      ["send-mail", "--inbox", "inb_ci", "--to", "ci@acme.openmail.sh", "--subject", "ci-run-42", "--text", "hi"],
+      { env: apiEnv },
+    );
+    expect(sent.code).toBe(0);
+    expect(await exit).toBe(0);
+    const result = lp.records.find((r) => r.type === "expect") as { events: Array<{ message: { subject: string } }> };
+    expect(result).toMatchObject({ result: "matched", matched: 1 });
+    expect(result.events[0]?.message.subject).toBe("ci-run-42");
+    expect((result as unknown as { arrived: string }).arrived).toContain(
+      "1 × message.received: subject does not match",
+    );
+    // listen put the inbox's webhook back when it exited.
+    expect(fake.inboxes.get("inb_ci")?.webhookUrl).toBeNull();
+  });
+});

@@ -18,7 +18,7 @@ async function eventFrom(file: string, options: { inboxAddress?: string } = {}) 
   const mail = await parseEml({ name: file, bytes: readFileSync(join(DIR, file)) });
   const built = buildEmlEvent(mail, { now: NOW, randomHex, ...options });
   const event = built.event as Record<string, unknown> & { message: Record<string, unknown> };
-  return { mail, event, message: event.message, notes: built.notes };
+  return { mail, event, message: event.message, withoutText: built.withoutText };
 }
 
 describe("eml → message.received", () => {
@@ -104,7 +104,7 @@ describe("eml → message.received", () => {
   });
 
   it("lists inline images as attachments with real sizes and OCR extraction, naming an unnamed one", async () => {
-    const { message, notes } = await eventFrom("inline-image.eml");
+    const { message, withoutText } = await eventFrom("inline-image.eml");
     expect(message.body_text).toBe("The error is in the screenshot.\n");
     const png = Buffer.from(
       readFileSync(join(DIR, "inline-image.eml"), "latin1")
@@ -130,8 +130,10 @@ describe("eml → message.received", () => {
         extractionMethod: "ocr",
       },
     ]);
-    expect(notes).toHaveLength(2);
-    expect(notes[0]).toMatch(/screenshot\.png: OpenMail would add its text \(ocr\)/);
+    expect(withoutText).toEqual([
+      { filename: "screenshot.png", method: "ocr" },
+      { filename: "attachment-2.png", method: "ocr" },
+    ]);
   });
 
   it("gives a message without Subject an empty subject", async () => {

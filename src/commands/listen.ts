@@ -73,8 +73,10 @@ const RELAYED_BODY_BYTES = 1024 * 1024;
 
 export async function runListen(options: ListenOptions, ctx: CommandContext): Promise<ExitCode> {
   const secret = resolveSecret(options.secret, ctx.environment);
-  const expectation = expectationFrom(options, secret !== undefined);
-  if (options.redact && !secret) {
+  // With --inbox, secrets can also come from OpenMail (learned while registering) or .env per inbox.
+  const inboxSecrets = (options.inbox?.length ?? 0) > 0;
+  const expectation = expectationFrom(options, secret !== undefined || inboxSecrets);
+  if (options.redact && !secret && !inboxSecrets) {
     throw usageError(
       "--redact signs the redacted captures again, so it needs the secret: pass --secret or set OPENMAIL_WEBHOOK_SECRET",
     );
@@ -106,7 +108,9 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   const folderIds = store ? await eventIdsInFolder(store.dir) : new Set<string>();
   // Puts back inboxes an earlier run left pointing at its tunnel; with --inbox, the session.
   const inboxes = await prepareInboxSession(options, ctx);
-  if (store && options.redact && secret) store = redactingStore(store, secret.secret);
+  if (store && options.redact) {
+    store = redactingStore(store, (inboxId) => inboxes?.secretFor(inboxId) ?? secret?.secret);
+  }
   const watch = expectation ? watchExpectation(expectation, ctx, Boolean(options.json)) : undefined;
   const forwarding = options.forwardTo !== undefined || routes.size > 0;
   const client: HttpClient | undefined = forwarding

@@ -15,6 +15,7 @@ import { buildScenario, judgeStep, SCENARIO_NAMES, type ScenarioName } from "../
 import { EXIT, type ExitCode, inputError, usageError } from "../errors.js";
 import { type CaptureStore, openCaptureStore } from "../io/capture-store.js";
 import { buildRecord, fatalConnectionError } from "../io/delivery-runner.js";
+import { listFixtures, saveFixture } from "../io/fixtures.js";
 import { createHttpClient, type HttpClient } from "../io/http-client.js";
 import { randomHex } from "../io/random.js";
 import { readFileOrStdin } from "../io/request-input.js";
@@ -26,8 +27,10 @@ import {
   type ScenarioRow,
   showsSuccessBodies,
 } from "../output/delivery-report.js";
+import { renderFixtureList } from "../output/fixture-list.js";
 import { renderRawRequest } from "../output/request-print.js";
 import { deliverAndReport, onInterrupt } from "./shared/deliver.js";
+import { loadTemplates } from "./shared/event-templates.js";
 
 export interface SendTestOptions {
   url?: string;
@@ -51,29 +54,52 @@ export interface SendTestOptions {
   scenario?: string[];
   count: number;
   concurrency: number;
+  /** Real mail: .eml files, folders of them, or - for stdin. */
+  eml?: string[];
+  /** Fixture names or paths. */
+  fixture?: string[];
+  saveFixture?: string;
+  listFixtures?: boolean;
+  /** Send fixtures with their saved event_id and times. */
+  keepIds?: boolean;
 }
 
 export async function runSendTest(options: SendTestOptions, ctx: CommandContext): Promise<ExitCode> {
+  if (options.listFixtures) return renderFixtureList(await listFixtures(ctx.cwd), ctx.output, Boolean(options.json));
   validate(options, ctx);
-  const secret = requireSecret(options.secret, ctx.environment);
+  const secret =
+    options.saveFixture && !options.url && !options.print ? undefined : requireSecret(options.secret, ctx.environment);
   const overrides = options.data === undefined ? undefined : await readData(options.data, ctx);
+  // Real mail and fixtures take the place of the invented event, in turn.
+  const templates = await loadTemplates(options, ctx);
+  let turn = 0;
   const makeEvent = (type: string, extra: Record<string, unknown> = {}) => {
-    const event = buildFakeEvent({
-      type,
-      now: new Date(ctx.now()),
-      randomHex,
-      eventId: options.eventId,
-      attempt: options.attempt,
-      inboxId: options.inboxId,
-      from: options.from,
-      to: options.to,
-      subject: options.subject,
-      text: options.text,
-      attachments: options.attachment,
-      reason: options.reason,
-    });
+    const template = templates.length > 0 && type === options.event ? templates[turn++ % templates.length] : undefined;
+    const event = template
+      ? template.build(new Date(ctx.now()))
+      : buildFakeEvent({
+          type,
+          now: new Date(ctx.now()),
+          randomHex,
+          eventId: options.eventId,
+          attempt: options.attempt,
+          inboxId: options.inboxId,
+          from: options.from,
+          to: options.to,
+          subject: options.subject,
+          text: options.text,
+          attachments: options.attachment,
+          reason: options.reason,
+        });
     return deepMerge(deepMerge(event, overrides ?? {}), extra) as Record<string, unknown>;
   };
+  if (options.saveFixture) {
+    if (templates.length > 1) throw usageError("--save-fixture saves one event: give one --eml or --fixture");
+    const path = await saveFixture(options.saveFixture, makeEvent(options.event), ctx.cwd);
+    ctx.output.err(`saved fixture ${options.saveFixture} → ${path}`);
+  }
+  // Only --save-fixture without --url or --print gets this far without a secret: nothing to send.
+  if (!secret) return EXIT.OK;
   const store = options.save ? await openCaptureStore(options.save) : undefined;
   const plan: SendPlan = {
     options,
@@ -82,6 +108,7 @@ export async function runSendTest(options: SendTestOptions, ctx: CommandContext)
     ctx,
     target: new URL(options.url ?? "http://localhost/webhooks"),
     store,
+    total: options.count * Math.max(1, templates.length),
   };
 
   if (options.print) return printRequests(plan);
@@ -106,7 +133,13 @@ export async function runSendTest(options: SendTestOptions, ctx: CommandContext)
 }
 
 function validate(options: SendTestOptions, ctx: CommandContext): void {
-  if (!options.print && options.url === undefined) {
+  if (options.eml?.length && options.event !== "message.received") {
+    throw usageError(`--eml builds message.received events; drop --event ${options.event}`);
+  }
+  if ((options.eml?.length || options.fixture?.length) && options.attachment?.length) {
+    throw usageError("--attachment invents files; with --eml or --fixture the message's own attachments are sent");
+  }
+  if (!options.print && !options.saveFixture && options.url === undefined) {
     throw usageError("send-test needs --url <endpoint> (for example --url http://127.0.0.1:3000/webhooks), or --print");
   }
   if (!isKnownEventType(options.event)) {
@@ -150,6 +183,8 @@ interface SendPlan {
   /** Where requests go (a placeholder for --print without --url). */
   target: URL;
   store?: CaptureStore;
+  /** Events to send: --count times each --eml/--fixture input (or --count invented ones). */
+  total: number;
 }
 
 /** A fresh signed event; with --save, written as a capture before it is sent. */
@@ -178,7 +213,7 @@ async function nextEvent(plan: SendPlan): Promise<PreparedDelivery> {
 }
 
 async function printRequests(plan: SendPlan): Promise<ExitCode> {
-  for (let i = 0; i < plan.options.count; i++) {
+  for (let i = 0; i < plan.total; i++) {
     const prepared = await nextEvent(plan);
     renderRawRequest(plan.ctx.output, plan.target, prepared, {
       json: Boolean(plan.options.json),
@@ -192,13 +227,13 @@ async function sendEvents(plan: SendPlan, client: HttpClient): Promise<ExitCode>
   const { options } = plan;
   const url = plan.target.toString();
   return deliverAndReport({
-    total: options.count,
+    total: plan.total,
     concurrency: options.concurrency,
     url,
     client,
     secret: plan.secret.secret,
     secretSource: plan.secret.source,
-    renderer: createDeliveryRenderer(plan.ctx.output, { json: Boolean(options.json), total: options.count, url }),
+    renderer: createDeliveryRenderer(plan.ctx.output, { json: Boolean(options.json), total: plan.total, url }),
     prepare: () => nextEvent(plan),
   });
 }

@@ -49,8 +49,11 @@ export interface EmlEventOptions {
 
 export interface EmlEvent {
   event: Record<string, unknown>;
-  /** Things the event cannot show as OpenMail would, one line each (e.g. text OpenMail would extract). */
-  notes: string[];
+  /**
+   * Attachments whose text OpenMail would extract (PDF, Office, OCR) but send-test cannot: their
+   * extractionMethod is set and parsedText left out.
+   */
+  withoutText: Array<{ filename: string; method: string }>;
 }
 
 /** OpenMail skips text extraction above 10 MB and caps extracted text at 50,000 characters. */
@@ -62,12 +65,12 @@ export function buildEmlEvent(mail: MailFacts, options: EmlEventOptions): EmlEve
   const { randomHex, now } = options;
   const messageId = newId("msg", randomHex);
   const occurred = new Date(now.getTime() - (300 + (Number.parseInt(randomHex(4), 16) % 1200)));
-  const notes: string[] = [];
+  const withoutText: EmlEvent["withoutText"] = [];
   const names = new Set<string>();
   const attachments = mail.attachments.map((part, index) => {
     const filename = uniqueName(part.filename?.trim() || fallbackName(part, index), names);
     const built = describeAttachment(part, filename, messageId);
-    if (built.note) notes.push(built.note);
+    if (built.withoutText) withoutText.push({ filename, method: built.withoutText });
     return built.attachment;
   });
   return {
@@ -91,7 +94,7 @@ export function buildEmlEvent(mail: MailFacts, options: EmlEventOptions): EmlEve
         received_at: occurred.toISOString(),
       },
     },
-    notes,
+    withoutText,
   };
 }
 
@@ -150,7 +153,7 @@ function describeAttachment(
   part: MailPart,
   filename: string,
   messageId: string,
-): { attachment: Record<string, unknown>; note?: string } {
+): { attachment: Record<string, unknown>; withoutText?: string } {
   const sizeBytes = part.content.byteLength;
   const base = {
     filename,
@@ -164,7 +167,7 @@ function describeAttachment(
   if (!rule.local) {
     return {
       attachment: { ...base, extractionMethod: rule.method },
-      note: `${filename}: OpenMail would add its text (${rule.method}) as parsedText; send-test cannot extract it, so parsedText is left out (add it with --data)`,
+      withoutText: rule.method,
     };
   }
   let text = new TextDecoder("utf-8").decode(part.content);

@@ -6,7 +6,8 @@
  */
 import { Chalk, type ChalkInstance, supportsColor, supportsColorStderr } from "chalk";
 import { truncateToWidth, wrapLine } from "./fit.js";
-import { jsonLine, terminalSafe } from "./sanitize.js";
+import { recordLine } from "./records.js";
+import { terminalSafe } from "./sanitize.js";
 
 export interface Output {
   /** A line of the report on stdout (sanitised, wrapped to the terminal's width). */
@@ -26,20 +27,6 @@ export interface Output {
   stderrIsTTY: boolean;
   /** The terminal's width for stdout, when stdout is a terminal. */
   columns?: number;
-}
-
-/**
- * The version of the --json records' shape, in every record right after its type. It changes
- * only when a field is removed or changes type; new fields and record types keep it.
- */
-export const JSON_SCHEMA_VERSION = 1;
-
-function withSchemaVersion(record: unknown): unknown {
-  if (typeof record !== "object" || record === null || Array.isArray(record)) return record;
-  const { type, ...rest } = record as Record<string, unknown>;
-  return type === undefined
-    ? { schemaVersion: JSON_SCHEMA_VERSION, ...rest }
-    : { type, schemaVersion: JSON_SCHEMA_VERSION, ...rest };
 }
 
 /** The lines `text` becomes on a terminal `columns` wide (one line each when the width is unknown). */
@@ -71,7 +58,7 @@ export function createOutput(env: NodeJS.ProcessEnv = process.env): Output {
     },
     record(record) {
       clearProgress();
-      process.stdout.write(`${jsonLine(withSchemaVersion(record))}\n`);
+      process.stdout.write(`${recordLine(record)}\n`);
     },
     write(data) {
       clearProgress();
