@@ -105,9 +105,15 @@ async function linkUnique(ops: FileOps, temporary: string, dir: string, name: st
 
 /** Capture files in a folder (names ending in .json, temporary files skipped), oldest name first. */
 export async function listCaptureFiles(dir: string): Promise<string[]> {
+  return (await listCaptureNames(dir)).map((name) => join(dir, name));
+}
+
+/** The names alone (without the folder), for callers that keep many: a path each would double the memory. */
+export async function listCaptureNames(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  return entries
-    .filter((entry) => entry.isFile() && entry.name.endsWith(".json") && !entry.name.startsWith("."))
-    .map((entry) => join(dir, entry.name))
-    .sort();
+  const names: string[] = [];
+  for (const entry of entries) {
+    if (entry.isFile() && entry.name.endsWith(".json") && !entry.name.startsWith(".")) names.push(entry.name);
+  }
+  return names.sort();
 }
