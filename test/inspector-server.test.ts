@@ -121,6 +121,22 @@ describe("listen's inspector server", () => {
     expect(Buffer.compare(handler.requests[1]?.body ?? Buffer.alloc(0), signed.body)).toBe(0);
   });
 
+  it("shows the saved capture of a --redact run as redacted", async () => {
+    const process = await listen(["--redact"]);
+    const event = messageEvent({}, { from: "Ana Lopez <ana.lopez@example.com>", subject: "My phone is 555-0142" });
+    const signed = signedEvent(SECRET, event);
+    await post(process.url, signed.headers, signed.body);
+    await process.waitFor((record) => record.type === "event");
+    const { inspector } = process;
+    const list = JSON.parse((await get(`${inspector.origin}/api/events?token=${inspector.token}`)).body);
+    const detail = JSON.parse(
+      (await get(`${inspector.origin}/api/events/${encodeURIComponent(list.items[0].id)}?token=${inspector.token}`))
+        .body,
+    );
+    expect(detail.redacted).toBe(true);
+    expect(JSON.stringify(detail.email)).not.toContain("ana.lopez@example.com");
+  });
+
   it("pages through a folder of captures newest first, and searches all of it", async () => {
     const saveDir = join(tempDir(), "events");
     const ids = writeCaptures(saveDir, 2600, SECRET, (index) =>

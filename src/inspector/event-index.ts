@@ -330,6 +330,8 @@ export function createEventIndex(options: EventIndexOptions) {
             }
           : null,
         replay: record?.replay ? { mode: record.replay.mode, notes: record.replay.notes } : null,
+        /** The saved capture had its personal data replaced (listen --redact, or the redact command). */
+        redacted: extra.redacted === true,
         capturePath: record?.capturePath ?? (FILE_ID.test(id) && options.dir ? join(options.dir, id) : null),
         deliveries: related.deliveries,
         replays: related.replays,

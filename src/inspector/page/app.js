@@ -399,6 +399,13 @@ function renderDetail(detail) {
     h("div", { id: "action-result" }),
     h("div", { id: "action-panel" }),
     detail.replay ? renderReplayInfo(detail) : null,
+    detail.redacted
+      ? h(
+          "p",
+          { class: "notice" },
+          "This is the saved capture, redacted: personal data was replaced before it was written.",
+        )
+      : null,
     detail.email ? renderEmail(detail.email) : null,
     detail.lifecycle ? renderLifecycle(detail.lifecycle) : null,
     !detail.email && !detail.lifecycle ? renderPayloadNote(detail) : null,
