@@ -12,15 +12,17 @@
  *
  * Small captures are written with synchronous calls: on the machines measured, one async fs call
  * (a hop through libuv's thread pool) cost about 8 times a sync one, and a capture of a few KB
- * blocks the event loop for well under a millisecond. The flushes to disk are the exception: they
- * take 0.5 ms on an idle disk and several on a busy one (README, "What listen guarantees"), so they
- * run in the thread pool, and one fsync of the folder serves every save waiting for it. Large
- * captures go async, written in pieces, so they never stall the loop or double in memory.
+ * blocks the event loop for well under a millisecond. Their fsyncs are the exception: they run in
+ * the thread pool, so the events in flight are made durable together (the file system commits
+ * concurrent fsyncs in one journal transaction) instead of one after another on the event loop,
+ * and one folder fsync covers every capture linked before it started. Synchronous fsyncs held
+ * `listen` to about one event per fsync pair (BENCHMARKS.md). Large captures go async, written in
+ * pieces, so they never stall the loop or double in memory.
  */
 import { randomBytes } from "node:crypto";
 import {
   closeSync,
-  fdatasync,
+  fsync,
   linkSync,
   lstatSync,
   openSync,
@@ -31,7 +33,6 @@ import {
 } from "node:fs";
 import { chmod, link, open, readdir, realpath, rename, stat, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { promisify } from "node:util";
 import { type CapturedRequest, captureFileName, serializeCapture, serializeCapturePieces } from "../core/capture.js";
 import { CliError, usageError } from "../errors.js";
 import { sanitizeLine } from "../output/sanitize.js";
@@ -53,22 +54,20 @@ const STALE_TEMP_MS = 60 * 60 * 1000;
 const TEMP_NAME = /^\.tmp-(\d+)-[0-9a-f]+(?:-\d+)?$/;
 
 interface FileOps {
-  /** Create `path` exclusively (never through an existing file or symlink), write, fdatasync, close. */
+  /** Create `path` exclusively (never through an existing file or symlink), write, fsync, close. */
   write(path: string, request: CapturedRequest, extra: Record<string, unknown>, flush: boolean): Promise<void> | void;
   link(from: string, to: string): Promise<void> | void;
   rename(from: string, to: string): Promise<void> | void;
   unlink(path: string): Promise<void> | void;
+  syncDir(dir: string): Promise<void> | void;
 }
-
-/** fdatasync off the event loop: under a busy disk one can take milliseconds, and the loop must not wait. */
-const datasync = promisify(fdatasync);
 
 const syncOps: FileOps = {
   async write(path, request, extra, flush) {
     const fd = openSync(path, "wx", 0o600);
     try {
       writeSync(fd, serializeCapture(request, extra));
-      if (flush) await datasync(fd);
+      if (flush) await fsyncInPool(fd);
     } finally {
       closeSync(fd);
     }
@@ -76,14 +75,63 @@ const syncOps: FileOps = {
   link: linkSync,
   rename: renameSync,
   unlink: unlinkSync,
+  syncDir: syncFolder,
 };
+
+function fsyncInPool(fd: number): Promise<void> {
+  return new Promise((resolveSync, reject) => fsync(fd, (error) => (error ? reject(error) : resolveSync())));
+}
+
+/**
+ * fsync a folder so the links made in it are durable. One runs at a time per folder; a caller that
+ * arrives while one runs waits for the next, which starts after it (its link may have come too late
+ * for the running one), and shares that one with every caller that arrived meanwhile.
+ */
+const folderSyncs = new Map<string, () => Promise<void>>();
+function syncFolder(dir: string): Promise<void> {
+  let sync = folderSyncs.get(dir);
+  if (!sync) {
+    sync = sharedSync(async () => {
+      const fd = openSync(dir, "r");
+      try {
+        await fsyncInPool(fd);
+      } finally {
+        closeSync(fd);
+      }
+    });
+    folderSyncs.set(dir, sync);
+  }
+  return sync();
+}
+
+export function sharedSync(run: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  let next: Promise<void> | undefined;
+  const start = () => {
+    const current = run().finally(() => {
+      if (running === current) running = undefined;
+    });
+    running = current;
+    return current;
+  };
+  return () => {
+    if (!running) return start();
+    next ??= running
+      .catch(() => {})
+      .then(() => {
+        next = undefined;
+        return start();
+      });
+    return next;
+  };
+}
 
 const asyncOps: FileOps = {
   async write(path, request, extra, flush) {
     const handle = await open(path, "wx", 0o600);
     try {
       for (const piece of serializeCapturePieces(request, extra)) await handle.write(piece);
-      if (flush) await handle.datasync();
+      if (flush) await handle.sync();
     } finally {
       await handle.close();
     }
@@ -91,49 +139,12 @@ const asyncOps: FileOps = {
   link,
   rename,
   unlink,
+  syncDir: syncFolder,
 };
-
-/**
- * fsync of the folder (which makes a new name durable), shared: every save waiting for one gets the
- * next fsync that starts after its link, so many saves at once cost one or two fsyncs, not one each.
- */
-function folderSyncer(dir: string): () => Promise<void> {
-  let running: Promise<void> | undefined;
-  let next: Promise<void> | undefined;
-  const run = async () => {
-    const handle = await open(dir, "r");
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  };
-  const start = (): Promise<void> => {
-    running = run().finally(() => {
-      running = undefined;
-    });
-    return running;
-  };
-  return () => {
-    if (!running) return start();
-    next ??= running.then(
-      () => {
-        next = undefined;
-        return start();
-      },
-      () => {
-        next = undefined;
-        return start();
-      },
-    );
-    return next;
-  };
-}
 
 export async function openCaptureStore(dir: string): Promise<CaptureStore> {
   const absolute = await preparePrivateFolder(resolve(dir));
   await removeStaleTemporaries(absolute);
-  const syncFolder = folderSyncer(absolute);
   return {
     dir: absolute,
     async save(request, eventId, extra = {}) {
@@ -141,7 +152,7 @@ export async function openCaptureStore(dir: string): Promise<CaptureStore> {
       const temporary = await writeTemporary(ops, absolute, request, extra, true);
       try {
         const path = await linkUnique(ops, temporary, absolute, captureFileName(request.receivedAt, eventId));
-        await syncFolder();
+        await ops.syncDir(absolute);
         return path;
       } finally {
         await removeQuietly(ops, temporary);
@@ -149,7 +160,7 @@ export async function openCaptureStore(dir: string): Promise<CaptureStore> {
     },
     async update(path, request, extra) {
       const ops = opsFor(request);
-      // Best effort (README): not flushed, so it is written at once, and a crash loses only this update.
+      // Best effort (README): not fsynced, so it is in place at once, and a crash loses only this update.
       const temporary = await writeTemporary(ops, absolute, request, extra, false);
       try {
         await ops.rename(temporary, path);
