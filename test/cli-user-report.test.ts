@@ -3,6 +3,7 @@
  * (timeout hints, interrupted runs), real servers on 127.0.0.1.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { collect, startCli } from "./helpers/cli.js";
 import { messageEvent, post, signedEvent } from "./helpers/http.js";
 import { startPrettyListen } from "./helpers/listen.js";
 import { startServer } from "./helpers/servers.js";
@@ -26,5 +27,24 @@ describe("listen --forward-timeout hint", () => {
     expect(hint).toMatch(/did not answer within the 1 s --forward-timeout/);
     expect(hint).toMatch(/whether it would also exceed OpenMail's 15 s wait is unknown/);
     expect(hint).not.toMatch(/longer than OpenMail waits/);
+  });
+});
+
+describe("send-test interrupted with Ctrl-C", () => {
+  it("exits 130, counts the requests in flight as interrupted, and prints no latency without answers", async () => {
+    const slow = await startServer(() => ({ status: 200, body: "late", delayMs: 20_000 }));
+    cleanups.push(() => slow.close());
+    const child = startCli(["send-test", "--url", slow.url, "--count", "3", "--concurrency", "2", "--timeout", "30s"], {
+      env,
+    });
+    const result = collect(child);
+    await slow.waitFor(2);
+    child.kill("SIGINT");
+    const { code, stdout, stderr } = await result;
+    expect(code).toBe(130);
+    expect(stderr).toMatch(/interrupted \(Ctrl-C\): 0 of 3 answered, 2 in flight \(no answer\)/);
+    expect(stdout).toMatch(/Sent 2 to /);
+    expect(stdout).toMatch(/passed 0 · failed 0 · interrupted 2/);
+    expect(stdout).not.toMatch(/latency/);
   });
 });

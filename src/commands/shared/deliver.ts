@@ -54,9 +54,11 @@ export async function deliverAndReport(options: DeliverOptions): Promise<ExitCod
     skipped: 0,
   };
   // Ctrl-C: say what finished before leaving, not nothing.
+  let sending = 0;
   const stopOnInterrupt = onInterrupt(() => {
-    renderer.interrupted(latest.done, total);
-    renderer.summary(latest.stats, performance.now() - started, (options.unreadable ?? 0) + latest.skipped);
+    const inFlight = Math.max(0, sending - latest.done);
+    renderer.interrupted(latest.done, total, inFlight);
+    renderer.summary(latest.stats, performance.now() - started, (options.unreadable ?? 0) + latest.skipped, inFlight);
   });
   // While a request is slow, say so (terminals only): which one, and how long it has waited.
   const ticker = setInterval(() => {
@@ -73,6 +75,9 @@ export async function deliverAndReport(options: DeliverOptions): Promise<ExitCod
       secretSource: options.secretSource,
       prepare: options.prepare,
       onRecord: renderer.delivery,
+      onSending: () => {
+        sending += 1;
+      },
       onSkipped: (index, reason) => {
         latest = { ...latest, skipped: latest.skipped + 1 };
         renderer.skipped(options.originOf?.(index) ?? String(index), reason);
