@@ -156,6 +156,7 @@ describe("consumer projects built from the tarball", () => {
         arrayBuffer: true,
       },
       thrown: "body_not_raw",
+      crossBuild: true,
     });
     expect(stderr).toBe("");
   });
