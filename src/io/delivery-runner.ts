@@ -101,7 +101,10 @@ export function buildRecord(
     verdict,
     passed,
     // A rejection that was expected needs no hint.
-    hint: passed && delivery.expect === "4xx" ? undefined : responseHint(outcome, { signatureValid, secretSource }),
+    hint:
+      passed && delivery.expect === "4xx"
+        ? undefined
+        : responseHint(outcome, { signatureValid, secretSource, timeoutOption: "--timeout" }),
     capturePath: delivery.capturePath,
   };
 }
