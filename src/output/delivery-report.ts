@@ -26,8 +26,8 @@ export interface DeliveryRenderer {
   delivery(record: DeliveryRecord): void;
   skipped(source: string, reason: string): void;
   progress(done: number, total: number, stats: DeliveryStats, elapsedMs: number): void;
-  /** A slow stretch: nothing finished lately (terminals only). */
-  waiting(done: number, total: number, elapsedMs: number): void;
+  /** A slow stretch: nothing answered for `quietMs` (terminals only). */
+  waiting(done: number, total: number, quietMs: number): void;
   /** Ctrl-C: how far the run got (the summary follows). */
   interrupted(done: number, total: number, inFlight: number): void;
   /** `interrupted`: requests in flight when Ctrl-C came (sent, never answered). */
@@ -62,9 +62,9 @@ export function createDeliveryRenderer(output: Output, options: { json: boolean;
       const rate = elapsedMs > 0 ? Math.round((done / elapsedMs) * 1000) : 0;
       output.progress(`sent ${done}/${total} · ${rate}/s · passed ${stats.passed} · failed ${done - stats.passed}`);
     },
-    waiting(done, total, elapsedMs) {
+    waiting(done, total, quietMs) {
       if (options.json) return;
-      output.progress(`${done}/${total} answered · waiting for an answer… ${formatMs(elapsedMs)}`);
+      output.progress(`${done}/${total} answered · waiting ${formatMs(quietMs)} for the next answer…`);
     },
     interrupted(done, total, inFlight) {
       if (options.json) output.record({ type: "interrupted", done, total, inFlight });

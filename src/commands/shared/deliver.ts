@@ -61,8 +61,10 @@ export async function deliverAndReport(options: DeliverOptions): Promise<ExitCod
     renderer.summary(latest.stats, performance.now() - started, (options.unreadable ?? 0) + latest.skipped, inFlight);
   });
   // While a request is slow, say so (terminals only): which one, and how long it has waited.
+  let lastAnswerAt = started;
   const ticker = setInterval(() => {
-    if (latest.done < total) renderer.waiting(latest.done, total, performance.now() - started);
+    const quiet = performance.now() - lastAnswerAt;
+    if (latest.done < total && quiet >= 1_000) renderer.waiting(latest.done, total, quiet);
   }, 1_000);
   let result: Awaited<ReturnType<typeof runDeliveries>>;
   try {
@@ -84,6 +86,7 @@ export async function deliverAndReport(options: DeliverOptions): Promise<ExitCod
       },
       onProgress: (done, stats) => {
         latest = { ...latest, done, stats };
+        lastAnswerAt = performance.now();
         const now = performance.now();
         if (now - lastProgress < PROGRESS_INTERVAL_MS && done < total) return;
         lastProgress = now;
