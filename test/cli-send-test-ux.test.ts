@@ -79,6 +79,8 @@ describe("send-test: long runs are never silent", () => {
     pty.child.stdin?.write("\u0003");
     expect(await pty.exited).toBe(130);
     expect(pty.output()).toMatch(/interrupted \(Ctrl-C\): 1 of 3 answered/);
-    expect(pty.output()).toMatch(/Sent 1 to /);
+    // The one answered and the one in flight when Ctrl-C came (counted as interrupted).
+    expect(pty.output()).toMatch(/Sent 2 to /);
+    expect(pty.output()).toMatch(/passed 1 · failed 0 · interrupted 1/);
   });
 });
