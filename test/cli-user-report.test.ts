@@ -3,6 +3,7 @@
  * (timeout hints, interrupted runs), real servers on 127.0.0.1.
  */
 
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { writeCaptures } from "./helpers/captures.js";
@@ -68,5 +69,20 @@ describe("replay on a terminal", () => {
     const rest = output.slice(lastProgress);
     const lineEnd = rest.search(/[\r\n]/);
     expect(rest.slice(lineEnd, lineEnd + 5)).toBe("\r\u001b[2K");
+  });
+});
+
+describe("listen at 60 columns", () => {
+  it("prints the suggested verify command's capture path whole (never cut with …), so it can be copied", async () => {
+    const cwd = tempDir();
+    const pty = startInPty(["listen", "--no-tunnel", "--port", "0", "--no-inspect"], { columns: 60, env, cwd });
+    cleanups.push(async () => pty.child.kill("SIGKILL"));
+    const url = (await pty.waitForText(/Webhook URL\s+(http:\S+)/))[1] ?? "";
+    const request = signedEvent("not-the-secret", messageEvent({ event_id: "evt_a9narrow0123456789" }));
+    expect((await post(url, request.headers, request.body)).status).toBe(400);
+    await pty.waitForText(/why:[\s\S]*evt_a9narrow0123456789\.json/);
+    const [file] = readdirSync(join(cwd, ".openmail-hooks", "events"));
+    expect(pty.output()).toContain(`.openmail-hooks/events/${file}`);
+    expect(pty.output()).not.toMatch(/why:[^\n]*…/);
   });
 });
