@@ -182,3 +182,29 @@ describe("redaction", () => {
     expect(redacted.request.headers["content-length"]).toBe(String(redacted.request.body.length));
   });
 });
+
+describe("redactingStore", () => {
+  it("uses each inbox's own secret, and redacts an event without one all the same (not re-signed)", async () => {
+    const { openCaptureStore } = await import("../src/io/capture-store.js");
+    const { redactingStore } = await import("../src/io/redacting-store.js");
+    const dir = tempDir();
+    const store = redactingStore(await openCaptureStore(dir), (inboxId) =>
+      inboxId === "inb_known" ? SECRET : undefined,
+    );
+    const capture = async (inboxId: string) => {
+      const request = signedEvent(SECRET, personalEvent(`evt_${inboxId}`));
+      const headers = Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k.toLowerCase(), v]));
+      const body = Buffer.from(request.body.toString().replace('"inb_main"', `"${inboxId}"`));
+      headers["x-signature"] = sign(SECRET, headers["x-timestamp"] ?? "", body);
+      const path = await store.save(
+        { receivedAt: new Date().toISOString(), method: "POST", path: "/webhooks", headers, body },
+        `evt_${inboxId}`,
+      );
+      const text = readFileSync(path, "utf8");
+      assertNoPersonalData(text);
+      return JSON.parse(text);
+    };
+    expect((await capture("inb_known")).redaction.resigned).toBe(true);
+    expect((await capture("inb_unknown")).redaction.resigned).toBe(false);
+  });
+});
