@@ -188,9 +188,13 @@ describe("redactingStore", () => {
     const { openCaptureStore } = await import("../src/io/capture-store.js");
     const { redactingStore } = await import("../src/io/redacting-store.js");
     const dir = tempDir();
-    const store = redactingStore(await openCaptureStore(dir), (inboxId) =>
-      inboxId === "inb_known" ? SECRET : undefined,
-    );
+    const { folderRedactionKey } = await import("../src/io/redacting-store.js");
+    const key = await folderRedactionKey(dir);
+    expect(await folderRedactionKey(dir)).toBe(key);
+    const store = redactingStore(await openCaptureStore(dir), {
+      placeholderKey: key,
+      secretFor: (inboxId) => (inboxId === "inb_known" ? SECRET : undefined),
+    });
     const capture = async (inboxId: string) => {
       const request = signedEvent(SECRET, personalEvent(`evt_${inboxId}`));
       const headers = Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k.toLowerCase(), v]));
@@ -204,7 +208,11 @@ describe("redactingStore", () => {
       assertNoPersonalData(text);
       return JSON.parse(text);
     };
-    expect((await capture("inb_known")).redaction.resigned).toBe(true);
-    expect((await capture("inb_unknown")).redaction.resigned).toBe(false);
+    const known = await capture("inb_known");
+    const unknown = await capture("inb_unknown");
+    expect(known.redaction.resigned).toBe(true);
+    expect(unknown.redaction.resigned).toBe(false);
+    // One key for the folder: the same sender gets the same placeholder whatever the inbox.
+    expect(JSON.parse(known.body).message.from).toBe(JSON.parse(unknown.body).message.from);
   });
 });
