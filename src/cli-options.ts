@@ -8,7 +8,13 @@ export function integerOption(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
     if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`expected a whole number, got "${value}".`);
     const number = Number(value);
-    if (number < min || number > max) throw new InvalidArgumentError(`expected a number from ${min} to ${max}.`);
+    if (number < min || number > max) {
+      throw new InvalidArgumentError(
+        max >= Number.MAX_SAFE_INTEGER
+          ? `expected a number of at least ${min}.`
+          : `expected a number from ${min} to ${max}.`,
+      );
+    }
     return number;
   };
 }
@@ -45,15 +51,22 @@ export function byteSizeOption(value: string): number {
   return bytes;
 }
 
-/** An http(s) URL. */
+/**
+ * An http(s) URL. Like Stripe's --forward-to, a bare port ("3000") means http://127.0.0.1:3000 and
+ * a host without a scheme ("localhost:3000/webhooks") means http://.
+ */
 export function urlOption(value: string): string {
-  // "localhost:3000/webhooks" parses as a URL with the scheme "localhost:"; say what was meant.
-  if (!value.includes("://")) {
-    throw new InvalidArgumentError(`"${value}" has no scheme; did you mean http://${value}?`);
+  const trimmed = value.trim();
+  let text = trimmed;
+  if (/^:?\d+(\/.*)?$/.test(trimmed)) text = `http://127.0.0.1:${trimmed.replace(/^:/, "")}`;
+  else if (!trimmed.includes("://")) text = `http://${trimmed}`;
+  const port = /^[a-z]+:\/\/(?:\[[^\]]*\]|[^/:?#]*):(\d+)/i.exec(text)?.[1];
+  if (port !== undefined && Number(port) > 65535) {
+    throw new InvalidArgumentError(`"${value}": port ${port} is out of range; a port is 1 to 65535.`);
   }
   let url: URL;
   try {
-    url = new URL(value);
+    url = new URL(text);
   } catch {
     throw new InvalidArgumentError(`"${value}" is not a URL; use the full form, e.g. http://127.0.0.1:3000/webhooks.`);
   }

@@ -64,11 +64,20 @@ function addApiOptions(command: Command): Command {
     );
 }
 
+/** The settings file given with --dotenv (or the --env-file alias), if any. */
+function envFileOf(command: Command): string | undefined {
+  const { dotenv, envFile } = command.optsWithGlobals() as { dotenv?: string; envFile?: string };
+  return dotenv ?? envFile;
+}
+
 function buildProgram(setExitCode: (code: ExitCode) => void): Command {
   const program = new Command("openmail-hooks")
     .description("Receive, verify, forward, replay and test OpenMail inbound-email webhooks.")
     .version(version, "-v, --version")
-    .option("--env-file <path>", "read settings from this file instead of ./.env")
+    // Not --env-file: Node 20 takes that flag for itself even after the script name (and exits 9
+    // when the file is missing). The hidden alias works where Node leaves it to us.
+    .option("--dotenv <path>", "read settings from this .env file instead of ./.env")
+    .addOption(new Option("--env-file <path>").hideHelp())
     .showHelpAfterError("(run with --help for usage)")
     .addHelpText("after", EXIT_CODES_HELP)
     .exitOverride()
@@ -76,7 +85,7 @@ function buildProgram(setExitCode: (code: ExitCode) => void): Command {
 
   // Loaded on use, so --help and --version load neither dotenv nor chalk.
   const context = async (command: Command) =>
-    (await import("./command-context.js")).createContext(command.optsWithGlobals() as { envFile?: string });
+    (await import("./command-context.js")).createContext({ envFile: envFileOf(command) });
 
   addApiOptions(program.command("listen"))
     .description("receive webhooks locally and through an ngrok tunnel; verify, print, save and forward each")
@@ -185,16 +194,15 @@ Without a forward target, listen answers 200 to a verified event and 400 to one 
     )
     .action(async (options, command) => {
       const { runListen } = await import("./commands/listen.js");
-      const { envFile } = command.optsWithGlobals() as { envFile?: string };
-      setExitCode(await runListen({ ...options, envFile }, await context(command)));
+      setExitCode(await runListen({ ...options, envFile: envFileOf(command) }, await context(command)));
     });
 
   program
     .command("replay")
     .description("send saved events again, to any endpoint, freshly signed")
     .argument(
-      "<files...>",
-      "capture files, folders of them, NDJSON files, event bodies, raw HTTP requests; - for stdin",
+      "[inputs...]",
+      "capture files, folders of them, NDJSON files, event bodies, raw HTTP requests, - for stdin, or an event id (evt_…) to find in ./.openmail-hooks/events; none: that folder",
     )
     .option("--url <endpoint>", "where to send them", urlOption)
     .option("--to <endpoint>", "the same as --url", urlOption)
@@ -226,6 +234,8 @@ Without a forward target, listen answers 200 to a verified event and 400 to one 
 Examples:
   openmail-hooks replay .openmail-hooks/events/2026-11-26T10-05-00-123Z_evt_abc.json --url http://127.0.0.1:3000/webhooks
   openmail-hooks replay .openmail-hooks/events --last 5 --url http://127.0.0.1:3000/webhooks
+  openmail-hooks replay --last 1 --url http://127.0.0.1:3000/webhooks           # the newest capture
+  openmail-hooks replay evt_746c26eb7576f7f0 --url http://127.0.0.1:3000/webhooks # that event's capture
   openmail-hooks replay .openmail-hooks/events --filter event=message.received --filter inbox=inb_1 --url ...
   openmail-hooks replay capture.json --keep-signature --url ...    # a correct handler rejects a stale capture
   openmail-hooks replay body.json --new-event-id --attempt 2 --url ...
@@ -423,23 +433,39 @@ export async function main(argv: string[] = process.argv): Promise<ExitCode> {
     await program.parseAsync(argv);
     return exitCode;
   } catch (error) {
-    return reportError(error);
+    return reportError(error, wantsJson(argv));
   }
 }
 
-function reportError(error: unknown): ExitCode {
+/** Was --json given (before a `--`)? Then every failure is also an `error` record on stdout. */
+function wantsJson(argv: string[]): boolean {
+  const end = argv.indexOf("--");
+  return (end === -1 ? argv : argv.slice(0, end)).includes("--json");
+}
+
+async function reportError(error: unknown, json: boolean): Promise<ExitCode> {
+  // Loaded only on failure, so --help and --version stay light.
+  const { terminalSafe } = await import("./output/sanitize.js");
+  const { recordLine } = await import("./output/records.js");
+  const record = (code: string, message: string) => {
+    if (json) process.stdout.write(`${recordLine({ type: "error", code, message })}\n`);
+  };
   if (error instanceof CommanderError) {
     // Commander has already printed help, the version, or its one-line usage error.
-    return error.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    if (error.exitCode === 0) return EXIT.OK;
+    record("usage_error", error.message.replace(/^error: /, ""));
+    return EXIT.USAGE;
   }
   if (error instanceof CliError) {
-    process.stderr.write(`openmail-hooks: ${error.message}\n`);
+    record(error.code, error.message);
+    process.stderr.write(`openmail-hooks: ${terminalSafe(error.message)}\n`);
     return error.exitCode;
   }
   const detail =
     error instanceof Error ? (process.env.OPENMAIL_HOOKS_DEBUG ? error.stack : error.message) : String(error);
+  record("unexpected_error", error instanceof Error ? error.message : String(error));
   process.stderr.write(
-    `openmail-hooks: unexpected error: ${detail}\n(set OPENMAIL_HOOKS_DEBUG=1 for a stack trace, and please report it)\n`,
+    `openmail-hooks: unexpected error: ${terminalSafe(String(detail))}\n(set OPENMAIL_HOOKS_DEBUG=1 for a stack trace, and please report it)\n`,
   );
   return EXIT.CHECK_FAILED;
 }

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runCli, tempDir } from "./helpers/cli.js";
 import { FAKE_TUNNEL_DOMAIN, type FakeOpenMail, startFakeOpenMail } from "./helpers/fake-openmail.js";
-import { type ListenProcess, startListen } from "./helpers/listen.js";
+import { type ListenProcess, startListen, startListenForHumans } from "./helpers/listen.js";
 import { closedPort, openMailHandler, startServer } from "./helpers/servers.js";
 
 const ACCOUNT_KEY = "om_live_account_key_0123456789abcdef";
@@ -93,15 +93,10 @@ describe("listen --inbox", () => {
   });
 
   it("shows the inbox in the human banner instead of the Dashboard instruction, and restores on SIGTERM", async () => {
-    const { startCli } = await import("./helpers/cli.js");
-    const child = startCli(["listen", "--port", "0", "--inbox", "inb_dev"], { env: apiEnv() });
-    cleanups.push(async () => child.kill("SIGKILL"));
-    let stdout = "";
-    child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk;
-    });
-    const exited = new Promise((resolve) => child.on("close", resolve));
-    while (!stdout.includes("Waiting for events")) await new Promise((resolve) => setTimeout(resolve, 20));
+    const human = await startListenForHumans(["--port", "0", "--inbox", "inb_dev"], { env: apiEnv() });
+    cleanups.push(async () => human.child.kill("SIGKILL"));
+    const { child, exited } = human;
+    let stdout = await human.until("OpenMail shows a new secret only once");
     expect(stdout).toMatch(
       /Inbox\s+inb_dev \(dev@acme\.openmail\.sh\) delivers here \(put back to the account webhook on exit\)/,
     );
@@ -110,6 +105,7 @@ describe("listen --inbox", () => {
     expect(stdout).toContain("OpenMail shows a new secret only once: add --write-env");
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
+    stdout = human.stdout();
     expect(stdout).toContain("restored inbox inb_dev (dev@acme.openmail.sh) to the account webhook");
     expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBeNull();
   });

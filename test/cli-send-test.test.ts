@@ -184,7 +184,7 @@ describe("send-test: one event", () => {
       /connection refused at http:\/\/127\.0\.0\.1:\d+.*is your server running/,
     ],
     ["malformed URL", async () => ["http://exa mple"], /not a URL/],
-    ["without a scheme", async () => ["localhost:3000/webhooks"], /did you mean http:\/\/localhost:3000\/webhooks\?/],
+    ["out of range", async () => ["http://127.0.0.1:99999/webhooks"], /port 99999 is out of range/],
     ["not http", async () => ["ftp://127.0.0.1/"], /not an http/],
   ])("exits 2 with one clear line when the URL is %s", async (_label, url, message) => {
     const result = await runCli(["send-test", "--url", ...(await url())], { env });

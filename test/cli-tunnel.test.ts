@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { runCli, tempDir } from "./helpers/cli.js";
 import { messageEvent, post, signedEvent } from "./helpers/http.js";
-import { type ListenProcess, startListen } from "./helpers/listen.js";
+import { type ListenProcess, startListen, startListenForHumans } from "./helpers/listen.js";
 import { closedPort } from "./helpers/servers.js";
 
 const SECRET = "whsec_tunnel_test_secret_42";
@@ -43,23 +43,18 @@ describe("listen with a tunnel (fake provider)", () => {
     const xdg = join(cwd, "xdg");
     mkdirSync(join(xdg, "ngrok"), { recursive: true });
     writeFileSync(join(xdg, "ngrok", "ngrok.yml"), `version: "3"\nagent:\n  authtoken: ${TOKEN}\n`);
-    const { startCli } = await import("./helpers/cli.js");
-    const child = startCli(["listen", "--port", "0"], {
+    const human = await startListenForHumans(["--port", "0"], {
       cwd,
       env: { ...fakeEnv, NGROK_AUTHTOKEN: undefined, XDG_CONFIG_HOME: xdg },
     });
-    cleanups.push(async () => child.kill("SIGKILL"));
-    let stdout = "";
-    child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk;
-    });
-    const exited = new Promise((resolve) => child.on("close", resolve));
-    while (!stdout.includes("Waiting for events")) await new Promise((resolve) => setTimeout(resolve, 20));
+    cleanups.push(async () => human.child.kill("SIGKILL"));
+    let stdout = human.stdout();
     expect(stdout).toMatch(/Webhook URL\s+http:\/\/127\.0\.0\.1:\d+\/webhooks/);
     expect(stdout).toMatch(/paste it into the OpenMail Dashboard → Settings → Webhook URL/);
     expect(stdout).toContain(`authtoken from ngrok config (${join(xdg, "ngrok", "ngrok.yml")})`);
-    child.kill("SIGINT");
-    expect(await exited).toBe(0);
+    human.child.kill("SIGINT");
+    expect(await human.exited).toBe(0);
+    stdout = human.stdout();
     expect(stdout).toMatch(/tunnel closed/);
     expect(stdout).not.toContain(TOKEN);
   });

@@ -66,7 +66,7 @@ describe("openmail-hooks verify", () => {
     expect(both.code).toBe(1);
 
     const explicit = file("custom.env", `OPENMAIL_WEBHOOK_SECRET=${SECRET}\n`);
-    const viaFlag = await runCli(["--env-file", explicit, "verify", path]);
+    const viaFlag = await runCli(["--dotenv", explicit, "verify", path]);
     expect(viaFlag.code).toBe(0);
   });
 

@@ -1,4 +1,6 @@
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -6,12 +8,13 @@ import { applyEnvAssignments, upsertEnvFile } from "../src/config/env-file.js";
 import type { CapturedRequest } from "../src/core/capture.js";
 import { inspectRequest } from "../src/core/inspect.js";
 import type { ReceivedEvent } from "../src/io/webhook-pipeline.js";
-import { type OpenMailApi, parseRetryAfter } from "../src/openmail/api.js";
+import { createOpenMailApi, type OpenMailApi, parseRetryAfter } from "../src/openmail/api.js";
 import { OpenMailApiError, redactApiKey } from "../src/openmail/errors.js";
 import { claimInboxes, recoverAbandoned } from "../src/openmail/registrar.js";
 import { judgeRoundTrip } from "../src/openmail/round-trip.js";
 import { openStateStore, parseState } from "../src/openmail/state.js";
 import { messageEvent, signedEvent } from "./helpers/http.js";
+import { startServer } from "./helpers/servers.js";
 
 describe("applyEnvAssignments", () => {
   it("replaces the last assignment in place and keeps everything else byte for byte", () => {
@@ -194,5 +197,70 @@ describe("registrar", () => {
     expect(() => parseState("{", "/x/.inbox-registrations.json")).toThrow(
       /the inbox state file \/x\/\.inbox-registrations\.json is damaged \(not JSON\)/,
     );
+  });
+});
+
+describe("the API client's failure paths (real undici client, local servers)", () => {
+  const client = (url: string, timeoutMs = 2000) =>
+    createOpenMailApi({ apiKey: "om_live_unit_key_123456", keySource: "--api-key flag", apiBase: url, timeoutMs });
+
+  it("a body that trickles past the deadline is a timeout, whatever the per-chunk timers say", async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.write('{"data": [');
+      const timer = setInterval(() => res.write(" "), 50);
+      res.on("close", () => clearInterval(timer));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const api = client(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, 400);
+    try {
+      await expect(api.listInboxes({ limit: 1, offset: 0 })).rejects.toThrow(
+        /did not answer within 400 ms while listing inboxes/,
+      );
+    } finally {
+      await api.close();
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  it("an answer larger than the bound, or not JSON, is an error naming --api-base", async () => {
+    const huge = await startServer(() => ({ status: 200, body: "x".repeat(5 * 1024 * 1024) }));
+    const html = await startServer(() => ({ status: 200, body: "<html>proxy login</html>" }));
+    const bigApi = client(huge.url);
+    const htmlApi = client(html.url);
+    try {
+      await expect(bigApi.getInbox("inb_1")).rejects.toThrow(
+        "OpenMail answered 200: the answer is larger than 4194304 bytes; is --api-base the OpenMail API? while reading inbox inb_1",
+      );
+      await expect(htmlApi.getInbox("inb_1")).rejects.toThrow(/is --api-base the OpenMail API\?/);
+    } finally {
+      await Promise.all([bigApi.close(), htmlApi.close(), huge.close(), html.close()]);
+    }
+  });
+
+  it("sends the key as a bearer token only, and a 429's HTTP-date Retry-After becomes seconds", async () => {
+    const retryAt = new Date(Date.now() + 90_000).toUTCString();
+    const server = await startServer(() => ({
+      status: 429,
+      headers: { "retry-after": retryAt, "content-type": "application/json" },
+      body: JSON.stringify({ error: "rate_limit_exceeded", message: "slow down" }),
+    }));
+    const api = client(server.url);
+    try {
+      const error = (await api
+        .send("inb_1", { to: "a@b.c", subject: "s", body: "b" }, "key-1")
+        .catch((e: unknown) => e)) as OpenMailApiError;
+      expect(error).toBeInstanceOf(OpenMailApiError);
+      expect(error.failure).toMatchObject({ kind: "http", status: 429, code: "rate_limit_exceeded" });
+      const seconds = (error.failure as { retryAfterSeconds: number }).retryAfterSeconds;
+      expect(seconds).toBeGreaterThanOrEqual(85);
+      expect(seconds).toBeLessThanOrEqual(91);
+      expect(server.requests[0]?.headers.authorization).toBe("Bearer om_live_unit_key_123456");
+      expect(server.requests[0]?.headers["idempotency-key"]).toBe("key-1");
+      expect(error.message).not.toContain("om_live_unit_key_123456");
+    } finally {
+      await Promise.all([api.close(), server.close()]);
+    }
   });
 });

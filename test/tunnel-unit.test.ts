@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
 import type { Environment } from "../src/config/environment.js";
 import { ngrokConfigPaths, resolveAuthtoken, tokenFromNgrokConfig } from "../src/tunnel/authtoken.js";
 import { classifyNgrokError, redact, timeoutError, unsupportedPlatformError } from "../src/tunnel/errors.js";
@@ -64,7 +65,7 @@ describe("authtoken resolution", () => {
     });
     expect(broken.found).toBeUndefined();
     expect(broken.problems[0]).toMatch(/ngrok\.yml: not valid YAML/);
-    expect(tokenFromNgrokConfig("version: 3\nagent: {}\n")).toEqual({ problem: "no authtoken in it" });
+    expect(tokenFromNgrokConfig("version: 3\nagent: {}\n", parseYaml)).toEqual({ problem: "no authtoken in it" });
   });
 
   it("lists the platform paths in order", () => {

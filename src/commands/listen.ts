@@ -14,6 +14,7 @@ import { createHttpClient, type HttpClient } from "../io/http-client.js";
 import { startListener } from "../io/listener.js";
 import { probeTarget } from "../io/probe.js";
 import { folderRedactionKey, redactingStore } from "../io/redacting-store.js";
+import { warmUpHttp } from "../io/warm-up.js";
 import { createWebhookPipeline, eventIdsInFolder } from "../io/webhook-pipeline.js";
 import { type InboxListenOptions, prepareInboxSession } from "../openmail/listen-inboxes.js";
 import { createListenRenderer, type ListenRenderer } from "../output/listen-report.js";
@@ -105,7 +106,7 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
       );
     }
   }
-  const folderIds = store ? await eventIdsInFolder(store.dir) : new Set<string>();
+  const folderIds = store ? eventIdsInFolder(store.dir) : new Set<string>();
   // Puts back inboxes an earlier run left pointing at its tunnel; with --inbox, the session.
   const inboxes = await prepareInboxSession(options, ctx);
   if (store && options.redact) {
@@ -124,6 +125,9 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
         keepSuccessBodies: true,
       })
     : undefined;
+  // undici's start-up (loading it, compiling its parser) is paid now, in the background, on a
+  // loopback request of our own: the first forwarded events were the slow ones (BENCHMARKS.md).
+  if (client) void warmUpHttp();
 
   let inspector: Inspector | undefined;
   const pipeline = createWebhookPipeline(

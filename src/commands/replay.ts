@@ -4,8 +4,11 @@
  * Shares delivery and reporting with send-test.
  */
 
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import type { CommandContext } from "../command-context.js";
 import { requireSecret } from "../config/environment.js";
+import { DEFAULT_CAPTURE_DIR } from "../core/capture.js";
 import type { PreparedDelivery } from "../core/contract.js";
 import { newId } from "../core/fake-events.js";
 import { matchesFilters, parseFilter, prepareReplay, type ReplayFilter, type ReplayOptions } from "../core/replay.js";
@@ -41,8 +44,9 @@ export async function runReplay(
   ctx: CommandContext,
 ): Promise<ExitCode> {
   const url = options.url ?? options.to;
-  if (paths.length === 0)
-    throw usageError("replay needs files: capture files, folders, NDJSON, raw HTTP requests, or -");
+  const resolved = resolveInputs(paths, ctx);
+  paths = resolved.paths;
+  options = { ...options, filter: [...(options.filter ?? []), ...resolved.filters] };
   if (url === undefined && !options.dryRun) {
     throw usageError("replay needs --url <endpoint> (for example --url http://127.0.0.1:3000/webhooks), or --dry-run");
   }
@@ -104,6 +108,31 @@ export async function runReplay(
   } finally {
     await client.close();
   }
+}
+
+/**
+ * Stripe-style shortcuts: no path means the default capture folder (`replay --last 1`), and an
+ * argument that is an event id rather than a file means that event in the folder (`replay evt_…`).
+ */
+function resolveInputs(given: string[], ctx: CommandContext): { paths: string[]; filters: string[] } {
+  const folder = resolve(ctx.cwd, DEFAULT_CAPTURE_DIR);
+  const ids = given.filter((arg) => /^evt_[\w.-]+$/.test(arg) && !existsSync(resolve(ctx.cwd, arg)));
+  const paths = given.filter((arg) => !ids.includes(arg));
+  if (paths.length === 0) {
+    if (!existsSync(folder)) {
+      throw usageError(
+        given.length > 0
+          ? `${given.join(", ")}: no such file, and no capture folder ${DEFAULT_CAPTURE_DIR} to look for the event in; give the capture's path`
+          : `replay needs files (captures, folders, NDJSON, raw HTTP requests, or -), or a capture folder: ${DEFAULT_CAPTURE_DIR} does not exist here`,
+      );
+    }
+    paths.push(folder);
+  }
+  // Ids given beside paths are looked for in those paths, not in the default folder.
+  if (ids.length > 1) {
+    throw usageError(`give one event id at a time (got ${ids.join(", ")}), or use --filter id=<event_id>`);
+  }
+  return { paths, filters: ids.map((id) => `id=${id}`) };
 }
 
 function parseFilters(texts: string[]): ReplayFilter[] {

@@ -19,7 +19,7 @@ export interface Environment {
 
 export interface EnvironmentOptions {
   cwd?: string;
-  /** An explicit file (--env-file); it must exist. Without it, `.env` in cwd is read if present. */
+  /** An explicit file (--dotenv); it must exist. Without it, `.env` in cwd is read if present. */
   envFile?: string;
   env?: NodeJS.ProcessEnv;
 }
@@ -50,7 +50,7 @@ function readEnvFile(path: string, required: boolean): Record<string, string> {
     const code = (error as NodeJS.ErrnoException).code;
     throw usageError(
       code === "ENOENT"
-        ? `env file not found: ${path}; check the --env-file path`
+        ? `env file not found: ${path}; check the --dotenv path`
         : `cannot read env file ${path}: ${errorMessage(error)}`,
     );
   }
@@ -75,7 +75,7 @@ export function requireSecret(flag: string | undefined, environment: Environment
   const resolved = resolveSecret(flag, environment);
   if (resolved) return resolved;
   throw new CliError(
-    `no webhook secret: pass --secret <secret>, set ${SECRET_VARIABLE} in the environment, or put ${SECRET_VARIABLE}=... in .env (or the file given with --env-file)`,
+    `no webhook secret: pass --secret <secret>, set ${SECRET_VARIABLE} in the environment, or put ${SECRET_VARIABLE}=... in .env (or the file given with --dotenv)`,
     { code: "no_secret" },
   );
 }
@@ -83,7 +83,7 @@ export function requireSecret(flag: string | undefined, environment: Environment
 /** A form safe to print: never more than the last 4 characters, and none of a short secret. */
 export function maskSecret(secret: string): string {
   const visible = secret.length >= 16 ? secret.slice(-4) : "";
-  return `${"*".repeat(8)}${visible} (${secret.length} chars)`;
+  return `${"*".repeat(8)}${visible} (${secret.length} ${secret.length === 1 ? "char" : "chars"})`;
 }
 
 export const API_KEY_VARIABLE = "OPENMAIL_API_KEY";

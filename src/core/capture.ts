@@ -8,6 +8,8 @@
  */
 
 export const CAPTURE_FORMAT = "openmail-hooks.capture/v1";
+/** Where listen saves captures unless told otherwise (--save-dir), and where replay looks by default. */
+export const DEFAULT_CAPTURE_DIR = ".openmail-hooks/events";
 
 /** One HTTP request as it arrived: the body is the exact bytes. */
 export interface CapturedRequest {

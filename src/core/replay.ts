@@ -104,7 +104,8 @@ export function prepareReplay(item: ReplayItem, options: ReplayOptions, nowSecon
   }
 
   if (options.secret === undefined) throw new Error("replay needs a secret to re-sign");
-  if (item.kind !== "payload" && request.headers["x-signature"]) {
+  // A capture without its signature header warns just as one without X-Timestamp does.
+  if (item.kind !== "payload") {
     const captured = verify({
       body: request.body,
       headers: request.headers,

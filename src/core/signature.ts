@@ -4,14 +4,14 @@
  * with the Web Crypto entry (web-crypto.ts). This module is the only place in the CLI that computes
  * the HMAC; every command goes through `sign`.
  */
-import { createHmac } from "node:crypto";
+import { createHmac, createSecretKey, type KeyObject } from "node:crypto";
 import {
   type PendingCheck,
   precheck,
   type RawBody,
   rawBodyOf,
+  sameHex,
   settle,
-  signaturesEqual,
   type Verdict,
   type VerifyInput,
 } from "./verification.js";
@@ -66,10 +66,30 @@ export async function verifyAsync(input: VerifyInput): Promise<Verdict> {
   return verify(input);
 }
 
+/**
+ * Key objects by secret: a receiver verifies with the same one or two secrets all day, and a key
+ * object spares each call encoding the secret again. Bounded, oldest out first.
+ */
+const keys = new Map<string, KeyObject>();
+const MAX_CACHED_KEYS = 16;
+
+function hmacKey(secret: string): KeyObject {
+  let key = keys.get(secret);
+  if (!key) {
+    if (keys.size >= MAX_CACHED_KEYS) keys.delete(keys.keys().next().value as string);
+    key = createSecretKey(Buffer.from(secret, "utf8"));
+    keys.set(secret, key);
+  }
+  return key;
+}
+
 function matchingSecret(check: PendingCheck): number {
   for (const { secret, index } of check.secrets) {
-    const expected = createHmac("sha256", secret).update(`${check.rawTimestamp}.`).update(check.body).digest("hex");
-    if (signaturesEqual(expected, check.signature)) return index;
+    const expected = createHmac("sha256", hmacKey(secret))
+      .update(`${check.rawTimestamp}.`)
+      .update(check.body)
+      .digest("hex");
+    if (sameHex(expected, check.signature)) return index;
   }
   return -1;
 }

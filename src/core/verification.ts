@@ -286,6 +286,15 @@ function headerText(value: string | readonly string[] | number): string {
  */
 export function signaturesEqual(expectedHex: string, candidate: string): boolean {
   if (!HEX_SIGNATURE.test(candidate) || !HEX_SIGNATURE.test(expectedHex)) return false;
+  return sameHex(expectedHex, candidate);
+}
+
+/**
+ * The constant-time loop alone, for callers that know both are 64 lowercase hex characters (verify:
+ * the header passed the format check in `precheck`, the other is a digest), which saves two regular
+ * expression tests per call on the hot path.
+ */
+export function sameHex(expectedHex: string, candidate: string): boolean {
   let difference = 0;
   for (let i = 0; i < 64; i++) difference |= expectedHex.charCodeAt(i) ^ candidate.charCodeAt(i);
   return difference === 0;

@@ -3,15 +3,7 @@
  * or Buffer: Cloudflare Workers, Vercel's edge runtime, browsers, Deno. Asynchronous, because
  * crypto.subtle is. The same rules and verdicts as the Node entry (verification.ts).
  */
-import {
-  precheck,
-  type RawBody,
-  rawBodyOf,
-  settle,
-  signaturesEqual,
-  type Verdict,
-  type VerifyInput,
-} from "./verification.js";
+import { precheck, type RawBody, rawBodyOf, sameHex, settle, type Verdict, type VerifyInput } from "./verification.js";
 
 /** The part of crypto.subtle used here, declared locally so no DOM or Node types are needed. */
 interface HmacKey {
@@ -85,7 +77,7 @@ export async function verifyAsync(input: VerifyInput): Promise<Verdict> {
   if (!("kind" in check)) return check;
   for (const { secret, index } of check.secrets) {
     const expected = await hmacHex(secret, `${check.rawTimestamp}.`, check.body);
-    if (signaturesEqual(expected, check.signature)) return settle(check, index);
+    if (sameHex(expected, check.signature)) return settle(check, index);
   }
   return settle(check, -1);
 }

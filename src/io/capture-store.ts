@@ -9,9 +9,10 @@
  */
 import { randomBytes } from "node:crypto";
 import { linkSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
-import { link, mkdir, readdir, rename, unlink, writeFile } from "node:fs/promises";
+import { link, readdir, rename, unlink, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { type CapturedRequest, captureFileName, serializeCapture } from "../core/capture.js";
+import { makeCaptureFolder } from "./capture-folder.js";
 
 export interface CaptureStore {
   /** Absolute path of the folder. */
@@ -48,7 +49,7 @@ const asyncOps: FileOps = {
 
 export async function openCaptureStore(dir: string): Promise<CaptureStore> {
   const absolute = resolve(dir);
-  await mkdir(absolute, { recursive: true, mode: 0o700 });
+  await makeCaptureFolder(absolute);
   // Unique per process by pid and a counter; the random part only guards against a recycled pid.
   const prefix = `.tmp-${process.pid}-${randomBytes(4).toString("hex")}-`;
   let counter = 0;
@@ -104,9 +105,15 @@ async function linkUnique(ops: FileOps, temporary: string, dir: string, name: st
 
 /** Capture files in a folder (names ending in .json, temporary files skipped), oldest name first. */
 export async function listCaptureFiles(dir: string): Promise<string[]> {
+  return (await listCaptureNames(dir)).map((name) => join(dir, name));
+}
+
+/** The names alone (without the folder), for callers that keep many: a path each would double the memory. */
+export async function listCaptureNames(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  return entries
-    .filter((entry) => entry.isFile() && entry.name.endsWith(".json") && !entry.name.startsWith("."))
-    .map((entry) => join(dir, entry.name))
-    .sort();
+  const names: string[] = [];
+  for (const entry of entries) {
+    if (entry.isFile() && entry.name.endsWith(".json") && !entry.name.startsWith(".")) names.push(entry.name);
+  }
+  return names.sort();
 }

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { stat } from "node:fs/promises";
+import { join } from "node:path";
 import {
   type CapturedRequest,
   CaptureFormatError,
@@ -17,7 +18,7 @@ import {
 } from "../core/capture.js";
 import { metaOf, type ReplayItem, type ReplayMeta } from "../core/replay.js";
 import { sanitizeLine } from "../output/sanitize.js";
-import { listCaptureFiles } from "./capture-store.js";
+import { listCaptureNames } from "./capture-store.js";
 import { describeReadError } from "./request-input.js";
 
 /** An item found in the inputs: in memory, or a file to read again when it is sent. */
@@ -66,28 +67,70 @@ export async function indexInputs(
       }
       continue;
     }
-    const folderItems: IndexedItem[] = [];
-    for (const file of await listCaptureFiles(path)) {
-      // Without filters, a capture named by listen or send-test carries its arrival time in its
-      // name: order by that and read the file once, when it is sent.
-      const receivedAt = options.needsMeta ? undefined : receivedAtFromName(file);
-      if (receivedAt) {
-        folderItems.push({ origin: file, meta: { receivedAt }, order: 0, load: () => loadFile(file) });
+    // Without filters, a capture named by listen or send-test carries its arrival time in its name,
+    // and names sort in arrival order: such files are only listed now, and read once, when sent.
+    // Each is one small object (about 150 bytes with its path), so 100,000 fit in about 15 MB.
+    const named: IndexedItem[] = [];
+    const read: IndexedItem[] = [];
+    for (const name of await listCaptureNames(path)) {
+      if (!options.needsMeta && receivedAtFromName(name)) {
+        named.push(new CaptureFileItem(path, name));
         continue;
       }
+      const file = join(path, name);
       try {
         const [item] = parseDocument(readFileSync(file), file, problems);
-        if (!item) continue;
-        folderItems.push({ origin: file, meta: metaOf(item.request), order: 0, load: () => loadFile(file) });
+        if (item) read.push(new CaptureFileItem(path, name, metaOf(item.request)));
       } catch (error) {
         problems.push({ origin: file, message: describeReadError(file, error) });
       }
     }
     // A folder is replayed in the order its events arrived.
-    folderItems.sort((a, b) => a.meta.receivedAt.localeCompare(b.meta.receivedAt) || a.origin.localeCompare(b.origin));
-    for (const item of folderItems) items.push({ ...item, order: items.length });
+    read.sort(byArrival);
+    for (const item of mergeSorted(named, read, byArrival)) {
+      item.order = items.length;
+      items.push(item);
+    }
   }
   return { items, problems };
+}
+
+/** A capture file to read when it is sent; its arrival time from its name unless its content was read. */
+class CaptureFileItem implements IndexedItem {
+  order = 0;
+  constructor(
+    private readonly folder: string,
+    private readonly name: string,
+    private readonly known?: ReplayMeta,
+  ) {}
+  get origin(): string {
+    return join(this.folder, this.name);
+  }
+  get meta(): ReplayMeta {
+    return this.known ?? { receivedAt: receivedAtFromName(this.name) ?? "" };
+  }
+  load(): Promise<ReplayItem> {
+    return loadFile(this.origin);
+  }
+}
+
+/** Arrival time, then path, compared as code points: the order listCaptureNames gives named captures. */
+function byArrival(a: IndexedItem, b: IndexedItem): number {
+  return compare(a.meta.receivedAt, b.meta.receivedAt) || compare(a.origin, b.origin);
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Merge two lists each already in `order`'s order. */
+function* mergeSorted<T>(a: T[], b: T[], order: (x: T, y: T) => number): Generator<T> {
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (j >= b.length || (i < a.length && order(a[i] as T, b[j] as T) <= 0)) yield a[i++] as T;
+    else yield b[j++] as T;
+  }
 }
 
 /** A capture's arrival time from its name, when listen or send-test named it. */

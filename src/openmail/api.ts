@@ -5,6 +5,7 @@
  * every failure is an OpenMailApiError whose message never contains the key.
  */
 import type { Dispatcher } from "undici";
+import { errorMessage } from "../errors.js";
 import { describeNetworkError } from "../io/http-client.js";
 import { type ApiFailure, type ApiOperation, describeApiFailure, OpenMailApiError } from "./errors.js";
 
@@ -92,7 +93,7 @@ export function createOpenMailApi(options: ApiClientOptions): OpenMailApi {
       ...extraHeaders,
     };
     if (body !== undefined) headers["content-type"] = "application/json";
-    let status: number;
+    let status = 0;
     let answer: { retryAfter?: string; text: string };
     try {
       const response = await request(`${apiBase}${path}`, {
@@ -111,6 +112,9 @@ export function createOpenMailApi(options: ApiClientOptions): OpenMailApi {
       };
     } catch (error) {
       if (isTimeout(error)) return fail({ kind: "timeout", timeoutMs: options.timeoutMs });
+      if ((error as { code?: unknown }).code === "TOO_LARGE") {
+        return fail({ kind: "http", status, message: `${errorMessage(error)}; is --api-base the OpenMail API?` });
+      }
       return fail({ kind: "network", message: describeNetworkError(error, apiBase).message });
     }
     const parsed = parseJson(answer.text);

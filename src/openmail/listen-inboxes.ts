@@ -29,7 +29,7 @@ export interface InboxListenOptions extends ApiFlags {
   saveDir: string;
   path: string;
   json?: boolean;
-  /** The global --env-file: where --write-env writes (default ./.env). */
+  /** The global --dotenv: where --write-env writes (default ./.env). */
   envFile?: string;
 }
 

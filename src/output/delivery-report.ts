@@ -2,6 +2,8 @@
  * Rendering of outgoing deliveries (send-test, replay): one block per delivery, a live progress
  * line, a summary, the scenario table, and the same as NDJSON with --json.
  */
+
+import { basename } from "node:path";
 import { type DeliveryRecord, describeRetry, formatMs, outcomeText } from "../core/contract.js";
 import type { StepJudgement } from "../core/scenarios.js";
 import type { DeliveryStats } from "../core/stats.js";
@@ -34,6 +36,8 @@ export interface DeliveryRenderer {
 export function createDeliveryRenderer(output: Output, options: { json: boolean; total: number; url: string }) {
   const c = output.color;
   let failuresShown = 0;
+  // Notes of deliveries not shown one by one: never dropped, summarised at the end.
+  const unshownNotes: string[] = [];
   const renderer: DeliveryRenderer = {
     delivery(record) {
       if (options.json) {
@@ -41,7 +45,10 @@ export function createDeliveryRenderer(output: Output, options: { json: boolean;
         return;
       }
       const detailed = options.total <= DETAIL_LIMIT;
-      if (!detailed && (record.passed || failuresShown >= DETAIL_LIMIT)) return;
+      if (!detailed && (record.passed || failuresShown >= DETAIL_LIMIT)) {
+        unshownNotes.push(...(record.delivery.notes ?? []));
+        return;
+      }
       if (!record.passed) failuresShown += 1;
       for (const line of deliveryLines(record, c)) output.out(line);
     },
@@ -99,6 +106,7 @@ export function createDeliveryRenderer(output: Output, options: { json: boolean;
       output.out(
         `  latency: p50 ${formatMs(p50)} · p95 ${formatMs(p95)} · p99 ${formatMs(p99)} · max ${formatMs(max)}`,
       );
+      for (const line of summariseNotes(unshownNotes)) output.out(c.yellow(line));
       if (summary.total > DETAIL_LIMIT && summary.failed > failuresShown) {
         output.out(c.dim(`  (${summary.failed - failuresShown} more failures not shown; --json lists every delivery)`));
       }
@@ -108,6 +116,36 @@ export function createDeliveryRenderer(output: Output, options: { json: boolean;
 }
 
 type Colors = Output["color"];
+
+/** Up to this many notes are listed one by one; more are grouped by what they say. */
+const NOTES_LISTED = 5;
+/** Files named per group of notes. */
+const FILES_NAMED = 5;
+
+/**
+ * Notes ("<file>: the captured signature does not verify ...; re-signing with it anyway") as lines:
+ * each one when there are few, else one line per kind of note with its count and the files named.
+ */
+export function summariseNotes(notes: string[]): string[] {
+  if (notes.length === 0) return [];
+  if (notes.length <= NOTES_LISTED) return notes.map((note) => `! ${sanitizeLine(note)}`);
+  const groups = new Map<string, string[]>();
+  for (const note of notes) {
+    const split = /^(.*?): (.*)$/.exec(note);
+    const origin = split?.[1] ?? "";
+    // The kind: the text without its origin and without the parenthesised detail.
+    const kind = (split?.[2] ?? note).replace(/\s*\([^)]*\)/g, "");
+    groups.set(kind, [...(groups.get(kind) ?? []), origin]);
+  }
+  const lines: string[] = [];
+  for (const [kind, origins] of groups) {
+    const named = origins.slice(0, FILES_NAMED).map((origin) => sanitizeLine(basename(origin)));
+    const more = origins.length > FILES_NAMED ? ` and ${origins.length - FILES_NAMED} more` : "";
+    lines.push(`! ${origins.length} × ${sanitizeLine(kind)}`);
+    lines.push(`    ${named.join(", ")}${more}`);
+  }
+  return lines;
+}
 
 export function deliveryLines(record: DeliveryRecord, c: Colors): string[] {
   const { delivery, outcome, verdict } = record;

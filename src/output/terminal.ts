@@ -6,7 +6,8 @@
  */
 import { Chalk, type ChalkInstance, supportsColor, supportsColorStderr } from "chalk";
 import { truncateToWidth, wrapLine } from "./fit.js";
-import { jsonLine, terminalSafe } from "./sanitize.js";
+import { recordLine } from "./records.js";
+import { terminalSafe } from "./sanitize.js";
 
 export interface Output {
   /** A line of the report on stdout (sanitised, wrapped to the terminal's width). */
@@ -28,20 +29,6 @@ export interface Output {
   columns?: number;
 }
 
-/**
- * The version of the --json records' shape, in every record right after its type. It changes
- * only when a field is removed or changes type; new fields and record types keep it.
- */
-export const JSON_SCHEMA_VERSION = 1;
-
-function withSchemaVersion(record: unknown): unknown {
-  if (typeof record !== "object" || record === null || Array.isArray(record)) return record;
-  const { type, ...rest } = record as Record<string, unknown>;
-  return type === undefined
-    ? { schemaVersion: JSON_SCHEMA_VERSION, ...rest }
-    : { type, schemaVersion: JSON_SCHEMA_VERSION, ...rest };
-}
-
 /** The lines `text` becomes on a terminal `columns` wide (one line each when the width is unknown). */
 export function fitLines(text: string, columns: number | undefined): string[] {
   const lines = terminalSafe(text).split("\n");
@@ -54,6 +41,36 @@ function colorLevel(env: NodeJS.ProcessEnv, detected: false | { level: number })
   return detected ? (detected.level as 0 | 1 | 2 | 3) : 0;
 }
 
+/**
+ * stdout written at most once per event-loop turn: a busy `listen` prints a few lines per event,
+ * and one write() per line was a fifth of its time per event (BENCHMARKS.md). Lines keep their
+ * order; anything written to stderr, or as raw bytes, first writes what is pending; and what is
+ * pending when the process exits is written then (stdout is synchronous for files, pipes and
+ * terminals on Linux). Bounded: it holds only what one turn printed.
+ */
+const stdoutLines = (() => {
+  let pending = "";
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (pending === "") return;
+    const text = pending;
+    pending = "";
+    process.stdout.write(text);
+  };
+  process.on("exit", flush);
+  return {
+    write(text: string) {
+      pending += text;
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    },
+    flush,
+  };
+})();
+
 export function createOutput(env: NodeJS.ProcessEnv = process.env): Output {
   const stdoutIsTTY = Boolean(process.stdout.isTTY);
   const stderrIsTTY = Boolean(process.stderr.isTTY);
@@ -62,27 +79,33 @@ export function createOutput(env: NodeJS.ProcessEnv = process.env): Output {
     if (progressShown) process.stderr.write("\r\u001b[2K");
     progressShown = false;
   };
+  const beforeStderr = () => {
+    stdoutLines.flush();
+    clearProgress();
+  };
   // Read on every line: the terminal may be resized while listen runs.
   const width = (stream: NodeJS.WriteStream) => (stream.isTTY ? stream.columns : undefined);
   return {
     out(line) {
       clearProgress();
-      process.stdout.write(`${fitLines(line, width(process.stdout)).join("\n")}\n`);
+      stdoutLines.write(`${fitLines(line, width(process.stdout)).join("\n")}\n`);
     },
     record(record) {
       clearProgress();
-      process.stdout.write(`${jsonLine(withSchemaVersion(record))}\n`);
+      stdoutLines.write(`${recordLine(record)}\n`);
     },
     write(data) {
       clearProgress();
+      stdoutLines.flush();
       process.stdout.write(stdoutIsTTY ? terminalSafe(Buffer.from(data).toString("utf8")) : data);
     },
     err(line) {
-      clearProgress();
+      beforeStderr();
       process.stderr.write(`${fitLines(line, width(process.stderr)).join("\n")}\n`);
     },
     progress(line) {
       if (!stderrIsTTY) return;
+      stdoutLines.flush();
       const columns = process.stderr.columns ?? 80;
       process.stderr.write(`\r\u001b[2K${truncateToWidth(terminalSafe(line), columns - 1)}`);
       progressShown = true;

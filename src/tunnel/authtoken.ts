@@ -3,8 +3,8 @@
  * or .env), then the installed ngrok agent's config file. The SDK itself never reads ngrok.yml.
  * File access and the platform are parameters, so every path can be tested.
  */
+
 import { join, win32 } from "node:path";
-import { parse as parseYaml } from "yaml";
 import type { Environment } from "../config/environment.js";
 
 export interface AuthtokenSource {
@@ -40,7 +40,9 @@ export async function resolveAuthtoken(lookup: AuthtokenLookup): Promise<Authtok
   for (const path of ngrokConfigPaths(lookup)) {
     const text = await lookup.readFile(path);
     if (text === undefined) continue;
-    const read = tokenFromNgrokConfig(text);
+    // The YAML parser is about 270 KB of JavaScript: loaded only when an ngrok config file exists,
+    // so `listen --no-tunnel` and a token from the environment start without it.
+    const read = tokenFromNgrokConfig(text, await loadYamlParser());
     if (read.token) return { found: { token: read.token, source: `ngrok config (${path})` }, problems };
     problems.push(`${path}: ${read.problem}`);
   }
@@ -64,8 +66,17 @@ export function ngrokConfigPaths(lookup: Pick<AuthtokenLookup, "env" | "platform
   return paths;
 }
 
+/** yaml's parse(); bundled, the package is CommonJS, so its exports may sit under `default`. */
+async function loadYamlParser(): Promise<(text: string) => unknown> {
+  const yaml = (await import("yaml")) as typeof import("yaml") & { default?: typeof import("yaml") };
+  return yaml.parse ?? (yaml.default as typeof import("yaml")).parse;
+}
+
 /** version 3: agent.authtoken; version 2 or none: top-level authtoken. */
-export function tokenFromNgrokConfig(text: string): { token?: string; problem?: string } {
+export function tokenFromNgrokConfig(
+  text: string,
+  parseYaml: (text: string) => unknown,
+): { token?: string; problem?: string } {
   let config: unknown;
   try {
     config = parseYaml(text);

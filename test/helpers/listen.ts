@@ -154,3 +154,49 @@ export async function startPrettyListen(
     },
   };
 }
+
+/** `listen` without --json, as a person sees it: resolves once the banner is out ("Waiting for events"). */
+export async function startListenForHumans(
+  args: string[],
+  options: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number } = {},
+): Promise<{
+  child: ChildProcess;
+  stdout(): string;
+  /** Resolves once stdout contains `text` (output written together may arrive in several chunks). */
+  until(text: string, timeoutMs?: number): Promise<string>;
+  exited: Promise<number | null>;
+}> {
+  const child = startCli(["listen", ...args], { env: options.env, cwd: options.cwd ?? tempDir() });
+  let out = "";
+  let err = "";
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+    err += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`no banner; stdout:\n${out}\nstderr:\n${err}`)),
+      options.timeoutMs ?? 15_000,
+    );
+    child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+      out += chunk;
+      if (out.includes("Waiting for events")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`listen exited; stdout:\n${out}\nstderr:\n${err}`));
+    });
+  });
+  const until = async (text: string, timeoutMs = 10_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!out.includes(text)) {
+      if (Date.now() > deadline) throw new Error(`no "${text}" on stdout:\n${out}\nstderr:\n${err}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return out;
+  };
+  return { child, stdout: () => out, until, exited };
+}

@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+/**
+ * Minimal servers the bench measures `listen` against, each doing one more piece of the work a
+ * webhook receiver must do, so a ratio says how close listen is to the physical limit of a design:
+ *
+ *   bare    node:http: read the body, answer 200 (the sink for the senders, too)
+ *   hmac    + verify the signature (HMAC-SHA256 over "timestamp.body") and parse the JSON
+ *   excl    + one capture file per event, its final name created exclusively (O_EXCL), written in one call
+ *   link    + one capture file per event via a temporary file, link() to the final name, unlink()
+ *   append  + one append per event to one open log file
+ *   group   + group commit: the events of one event-loop turn written with one write(), then answered
+ *
+ * Usage: node bench/servers.mjs <mode> [dir] [secret]. Prints its port; with an IPC channel it answers
+ * "stats" with { requests, cpuUs, firstMs, lastMs } (process.cpuUsage, monotonic ms).
+ */
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { closeSync, linkSync, mkdirSync, openSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { createServer } from "node:http";
+import { join } from "node:path";
+
+const [mode = "bare", dir = "", secret = ""] = process.argv.slice(2);
+if (dir) mkdirSync(dir, { recursive: true, mode: 0o700 });
+
+let requests = 0;
+let firstMs = 0;
+let lastMs = 0;
+let counter = 0;
+
+function verified(req, body) {
+  const timestamp = String(req.headers["x-timestamp"] ?? "");
+  const signature = String(req.headers["x-signature"] ?? "");
+  const expected = createHmac("sha256", secret).update(`${timestamp}.`).update(body).digest("hex");
+  const event = JSON.parse(body.toString("utf8"));
+  const ok = signature.length === expected.length && timingSafeEqual(Buffer.from(signature), Buffer.from(expected));
+  return ok ? event : undefined;
+}
+
+/** The same envelope listen writes: metadata plus the body as text. */
+function capture(req, body) {
+  return `${JSON.stringify(
+    {
+      format: "openmail-hooks.capture/v1",
+      receivedAt: new Date().toISOString(),
+      method: req.method,
+      path: req.url,
+      headers: req.headers,
+      body: body.toString("utf8"),
+    },
+    null,
+    2,
+  )}\n`;
+}
+
+const logFd = mode === "append" || mode === "group" ? openSync(join(dir, "events.ndjson"), "a", 0o600) : undefined;
+const pending = [];
+let flushScheduled = false;
+
+function flushGroup() {
+  flushScheduled = false;
+  const batch = pending.splice(0);
+  writeSync(logFd, batch.map((entry) => entry.line).join(""));
+  for (const entry of batch) entry.res.end("ok");
+}
+
+function handle(req, res, body) {
+  if (mode === "bare") return res.end("ok");
+  const event = verified(req, body);
+  if (!event) {
+    res.statusCode = 400;
+    return res.end("bad signature");
+  }
+  if (mode === "hmac") return res.end("ok");
+  const id = String(event.event_id).replace(/[^A-Za-z0-9_-]/g, "_");
+  if (mode === "excl") {
+    writeFileSync(join(dir, `${id}-${counter++}.json`), capture(req, body), { flag: "wx", mode: 0o600 });
+    return res.end("ok");
+  }
+  if (mode === "link") {
+    const temporary = join(dir, `.tmp-${process.pid}-${counter++}`);
+    writeFileSync(temporary, capture(req, body), { flag: "wx", mode: 0o600 });
+    linkSync(temporary, join(dir, `${id}-${counter}.json`));
+    unlinkSync(temporary);
+    return res.end("ok");
+  }
+  const line = `${JSON.stringify({ receivedAt: new Date().toISOString(), headers: req.headers, body: body.toString("utf8") })}\n`;
+  if (mode === "append") {
+    writeSync(logFd, line);
+    return res.end("ok");
+  }
+  pending.push({ line, res });
+  if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flushGroup);
+  }
+}
+
+const server = createServer((req, res) => {
+  const chunks = [];
+  req.on("data", (chunk) => chunks.push(chunk));
+  req.on("end", () => {
+    const now = performance.now();
+    if (requests === 0) firstMs = now;
+    lastMs = now;
+    requests += 1;
+    res.setHeader("content-type", "text/plain");
+    handle(req, res, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+  });
+});
+server.keepAliveTimeout = 10_000;
+server.listen(0, "127.0.0.1", () => process.stdout.write(`${server.address().port}\n`));
+
+process.on("message", (message) => {
+  if (message === "stats") {
+    const cpu = process.cpuUsage();
+    process.send({ requests, cpuUs: cpu.user + cpu.system, firstMs, lastMs });
+  }
+});
+process.on("disconnect", () => process.exit(0));
+process.on("SIGTERM", () => {
+  if (logFd !== undefined) closeSync(logFd);
+  process.exit(0);
+});

@@ -1,0 +1,146 @@
+/**
+ * Fresh events at a load generator's speed. Building a realistic event object and serialising it
+ * cost about a third of send-test's time per event; a template does it once: the event is built
+ * and serialised normally, then the parts that must differ per event (its random ids and its
+ * timestamps) become slots, and each new event is the serialised text with fresh values spliced
+ * in. The result is byte for byte what serialising an event built with those values gives, so its
+ * signature is computed over exactly the bytes sent. Pure: randomness and the clock are parameters.
+ */
+import type { RandomHex } from "./fake-events.js";
+
+/** Random draws shorter than this pick samples and sizes (fixed per template); longer ones are ids. */
+const MIN_ID_HEX = 12;
+/** Timestamps up to this far before "now" are the event's own (fake events occur 0.3–1.5 s before delivery). */
+const OWN_TIMESTAMP_WINDOW_MS = 60_000;
+const ISO_TIMESTAMP = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z/g;
+
+type Slot = { kind: "hex"; index: number } | { kind: "time"; beforeNowMs: number };
+/** Literal text and slots, alternating: text, slot, text, ..., text. */
+type Pieces = { texts: string[]; slots: Slot[] };
+
+export interface TemplatedEvent {
+  body: Buffer;
+  eventId?: string;
+}
+
+export interface EventTemplate {
+  readonly eventType: string;
+  readonly attempt: number;
+  /** A new event: fresh ids from `randomHex` (drawn in the order the original drew them), timestamps from `nowMs`. */
+  instantiate(randomHex: RandomHex, nowMs: number): TemplatedEvent;
+}
+
+/**
+ * Build one event with `build` (recording its random draws), and the template that repeats it.
+ * `first` is the event as built, serialised with JSON.stringify.
+ */
+export function createEventTemplate(
+  build: (randomHex: RandomHex, now: Date) => Record<string, unknown>,
+  randomHex: RandomHex,
+  nowMs: number,
+): { template: EventTemplate; first: TemplatedEvent; event: Record<string, unknown> } {
+  const draws: string[] = [];
+  const recording: RandomHex = (length) => {
+    const value = randomHex(length);
+    if (length >= MIN_ID_HEX) draws.push(value);
+    return value;
+  };
+  const event = build(recording, new Date(nowMs));
+  const text = JSON.stringify(event);
+  const bodyPieces = split(text, draws, nowMs);
+  const eventId = typeof event.event_id === "string" ? split(event.event_id, draws, nowMs) : undefined;
+  const template: EventTemplate = {
+    eventType: String(event.event),
+    attempt: typeof event.attempt === "number" ? event.attempt : 1,
+    instantiate(fresh, now) {
+      const values = draws.map((draw) => fresh(draw.length));
+      const times = new Map<number, string>();
+      const body = Buffer.from(join(bodyPieces, values, now, times), "utf8");
+      return { body, eventId: eventId && join(eventId, values, now, times) };
+    },
+  };
+  return {
+    template,
+    first: {
+      body: Buffer.from(text, "utf8"),
+      eventId: typeof event.event_id === "string" ? event.event_id : undefined,
+    },
+    event,
+  };
+}
+
+/**
+ * Events from a few templates in turn, so a long run still varies its samples: the first `variety`
+ * events are built directly (each becomes a template), the rest are spliced from them.
+ */
+export interface EventStream {
+  next(nowMs: number): TemplatedEvent & { eventType: string; attempt: number };
+}
+
+export function createEventStream(
+  build: (randomHex: RandomHex, now: Date) => Record<string, unknown>,
+  randomHex: RandomHex,
+  variety = 8,
+): EventStream {
+  const templates: EventTemplate[] = [];
+  let count = 0;
+  return {
+    next(nowMs) {
+      const index = count++ % variety;
+      const existing = templates[index];
+      if (existing) {
+        return { ...existing.instantiate(randomHex, nowMs), eventType: existing.eventType, attempt: existing.attempt };
+      }
+      const { template, first } = createEventTemplate(build, randomHex, nowMs);
+      templates[index] = template;
+      return { ...first, eventType: template.eventType, attempt: template.attempt };
+    },
+  };
+}
+
+/** Cut `text` at every occurrence of a drawn id and of the event's own timestamps. */
+function split(text: string, draws: string[], nowMs: number): Pieces {
+  const found: Array<{ at: number; length: number; slot: Slot }> = [];
+  const taken = (at: number, length: number) => found.some((f) => at < f.at + f.length && f.at < at + length);
+  // Longest first, so an id is never cut inside a longer one.
+  const byLength = draws.map((value, index) => ({ value, index })).sort((a, b) => b.value.length - a.value.length);
+  for (const { value, index } of byLength) {
+    for (let at = text.indexOf(value); at !== -1; at = text.indexOf(value, at + value.length)) {
+      if (!taken(at, value.length)) found.push({ at, length: value.length, slot: { kind: "hex", index } });
+    }
+  }
+  for (const match of text.matchAll(ISO_TIMESTAMP)) {
+    const beforeNowMs = nowMs - Date.parse(match[0]);
+    if (beforeNowMs < 0 || beforeNowMs > OWN_TIMESTAMP_WINDOW_MS || taken(match.index, match[0].length)) continue;
+    found.push({ at: match.index, length: match[0].length, slot: { kind: "time", beforeNowMs } });
+  }
+  found.sort((a, b) => a.at - b.at);
+  const texts: string[] = [];
+  const slots: Slot[] = [];
+  let from = 0;
+  for (const piece of found) {
+    texts.push(text.slice(from, piece.at));
+    slots.push(piece.slot);
+    from = piece.at + piece.length;
+  }
+  texts.push(text.slice(from));
+  return { texts, slots };
+}
+
+function join(pieces: Pieces, values: string[], nowMs: number, times: Map<number, string>): string {
+  let out = pieces.texts[0] ?? "";
+  for (let i = 0; i < pieces.slots.length; i++) {
+    const slot = pieces.slots[i] as Slot;
+    if (slot.kind === "hex") out += values[slot.index];
+    else {
+      let time = times.get(slot.beforeNowMs);
+      if (time === undefined) {
+        time = new Date(nowMs - slot.beforeNowMs).toISOString();
+        times.set(slot.beforeNowMs, time);
+      }
+      out += time;
+    }
+    out += pieces.texts[i + 1];
+  }
+  return out;
+}

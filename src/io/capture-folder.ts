@@ -1,0 +1,45 @@
+/**
+ * Creating the capture folder: one level at a time, so a path that cannot exist fails at once
+ * (Node 20's recursive mkdir spins forever on some, e.g. under /proc), and with a .gitignore in
+ * ./.openmail-hooks, since the captures there hold real email that must not end up in a repository.
+ * (Other folders are the user's choice: redacted captures, for one, are meant to be shared.)
+ */
+import { mkdir, stat, writeFile } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+
+const GITIGNORE = "# Written by openmail-hooks: captures hold real email; keep them out of git.\n*\n";
+/** The folder listen saves under by default; it gets a .gitignore whenever one is missing. */
+const TOOL_FOLDER = ".openmail-hooks";
+
+/** Create `dir` (mode 0700) and any missing parents; returns the folders it created, outermost first. */
+export async function makeCaptureFolder(dir: string): Promise<string[]> {
+  const absolute = resolve(dir);
+  const missing: string[] = [];
+  let current = absolute;
+  for (;;) {
+    const info = await stat(current).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === "ENOENT") return undefined;
+      throw error;
+    });
+    if (info) {
+      if (!info.isDirectory()) throw Object.assign(new Error(`${current} is not a folder`), { code: "ENOTDIR" });
+      break;
+    }
+    missing.unshift(current);
+    const parent = dirname(current);
+    if (parent === current) break;
+    current = parent;
+  }
+  for (const folder of missing) await mkdir(folder, { mode: 0o700 });
+  await ignoreInGit(absolute);
+  return missing;
+}
+
+/** Drop a .gitignore into a .openmail-hooks folder (the capture folder or one above it) that has none. */
+async function ignoreInGit(dir: string): Promise<void> {
+  for (let folder = dir; dirname(folder) !== folder; folder = dirname(folder)) {
+    if (basename(folder) !== TOOL_FOLDER) continue;
+    // "wx": never overwrite a .gitignore someone wrote; failing to write one never blocks saving.
+    await writeFile(join(folder, ".gitignore"), GITIGNORE, { flag: "wx", mode: 0o644 }).catch(() => {});
+  }
+}

@@ -1,0 +1,133 @@
+/** listen's smaller conveniences and truths (issue 10 items 10 and 11). */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { runCli, tempDir } from "./helpers/cli.js";
+import { messageEvent, post, signedEvent } from "./helpers/http.js";
+import { startListen, startPrettyListen } from "./helpers/listen.js";
+import { closedPort, startServer, type TestServer } from "./helpers/servers.js";
+
+const SECRET = "whsec_options_0a1b2c3d4e5f6789";
+const env = { OPENMAIL_WEBHOOK_SECRET: SECRET };
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
+});
+
+async function target(...args: Parameters<typeof startServer>): Promise<TestServer> {
+  const server = await startServer(...args);
+  cleanups.push(() => server.close());
+  return server;
+}
+
+describe("listen: forward targets as people type them", () => {
+  it.each([
+    ["3000", "http://127.0.0.1:3000/"],
+    ["localhost:3000/webhooks", "http://localhost:3000/webhooks"],
+  ])("--forward-to %s means %s", async (given, meant) => {
+    const lp = await startListen(["--forward-to", given], { env });
+    cleanups.push(() => lp.stop("SIGKILL"));
+    expect(lp.ready).toMatchObject({ forwardTo: meant });
+  });
+
+  it("warns at start-up when the forward target does not answer, and still runs", async () => {
+    const port = await closedPort();
+    const lp = await startListen(["--forward-to", `http://127.0.0.1:${port}/webhooks`], { env });
+    cleanups.push(() => lp.stop("SIGKILL"));
+    const warning = await lp.waitFor((r) => r.type === "warning");
+    expect(warning.message).toMatch(/does not answer \(nothing is listening there\): start your app/);
+    const request = signedEvent(SECRET, messageEvent());
+    expect((await post(lp.url, request.headers, request.body)).status).toBe(502);
+    expect(await lp.stop("SIGINT")).toBe(0);
+    expect(lp.records.at(-1)).toMatchObject({ type: "summary", forwarded: { refused: 1 } });
+  });
+
+  it("the summary names a failed forward for what it is", async () => {
+    const port = await closedPort();
+    const lp = await startPrettyListen(["--forward-to", `http://127.0.0.1:${port}/webhooks`], { env });
+    cleanups.push(() => lp.stop("SIGKILL"));
+    const request = signedEvent(SECRET, messageEvent());
+    await post(lp.url, request.headers, request.body);
+    await lp.waitForText(/<-- /);
+    expect(await lp.stop("SIGINT")).toBe(0);
+    expect(lp.stdout()).toMatch(/forwarded: connection refused ×1/);
+    expect(lp.stdout()).not.toContain("network-error");
+    expect(lp.stderr()).toMatch(/warning: http:\/\/127\.0\.0\.1:\d+\/webhooks does not answer/);
+  });
+
+  it("shows an HTML error page by its title, not raw", async () => {
+    const html =
+      "<!DOCTYPE html><html><head><title>TypeError: Cannot read properties of undefined</title></head><body><pre>at handler (app.js:12)</pre></body></html>";
+    const handler = await target(() => ({ status: 500, body: html, headers: { "content-type": "text/html" } }));
+    const lp = await startPrettyListen(["--forward-to", handler.url], { env });
+    cleanups.push(() => lp.stop("SIGKILL"));
+    const request = signedEvent(SECRET, messageEvent());
+    await post(lp.url, request.headers, request.body);
+    await lp.waitForText(/response: .*\n/);
+    expect(lp.stdout()).toMatch(/response: TypeError: Cannot read properties of undefined \(HTML page\)/);
+    expect(lp.stdout()).not.toContain("<html>");
+  });
+});
+
+describe("listen --events", () => {
+  it("forwards only the listed types; others are answered 200 and not forwarded", async () => {
+    const handler = await target(() => ({ status: 200, body: "ok" }));
+    const lp = await startListen(["--forward-to", handler.url, "--events", "inbox.suspended"], { env });
+    cleanups.push(() => lp.stop("SIGKILL"));
+    const message = signedEvent(SECRET, messageEvent());
+    expect((await post(lp.url, message.headers, message.body)).status).toBe(200);
+    const skipped = await lp.waitFor((r) => r.type === "event");
+    expect(skipped).toMatchObject({ filteredOut: true, forward: null, status: 200 });
+    expect(handler.requests).toHaveLength(0);
+    const suspended = signedEvent(SECRET, {
+      event: "inbox.suspended",
+      event_id: "evt_suspended_1",
+      occurred_at: "2026-11-26T10:05:00.000Z",
+      delivered_at: "2026-11-26T10:05:01.000Z",
+      attempt: 1,
+      inbox_id: "inb_1",
+      inbox_address: "a@b.openmail.sh",
+      pod_id: "pod_1",
+      reason: "abuse",
+    });
+    await post(lp.url, suspended.headers, suspended.body);
+    await lp.waitFor((r) => r.type === "event" && r.eventId === "evt_suspended_1");
+    expect(handler.requests).toHaveLength(1);
+  });
+
+  it("refuses an unknown event type in --events with the list of known ones", async () => {
+    const result = await runCli(["listen", "--no-tunnel", "--events", "message.recieved"], { env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/unknown event type "message\.recieved"; use any of message\.received/);
+  });
+});
+
+describe("listen: settings and folders", () => {
+  it("--dotenv with a missing file is the tool's own one-line error, exit 2", async () => {
+    const result = await runCli(["--dotenv", "nope.env", "listen", "--no-tunnel", "--port", "0"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^openmail-hooks: env file not found: .*nope\.env; check the --dotenv path\n$/);
+  });
+
+  it("--save-dir that cannot be created fails at once, exit 2", async () => {
+    const result = await runCli(["listen", "--no-tunnel", "--port", "0", "--save-dir", "/proc/forbidden/x"], { env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/cannot create the capture folder .*choose another with --save-dir/);
+  });
+
+  it("the first capture drops a .gitignore into ./.openmail-hooks (captures hold real email)", async () => {
+    const cwd = tempDir();
+    const lp = await startListen([], { env, cwd });
+    cleanups.push(() => lp.stop("SIGKILL"));
+    const gitignore = join(cwd, ".openmail-hooks", ".gitignore");
+    expect(existsSync(gitignore)).toBe(true);
+    expect(readFileSync(gitignore, "utf8")).toMatch(/^\*$/m);
+  });
+
+  it("a one-character secret is '(1 char)'", async () => {
+    const lp = await startPrettyListen([], { env: { OPENMAIL_WEBHOOK_SECRET: "x" } });
+    cleanups.push(() => lp.stop("SIGKILL"));
+    await lp.waitForText(/Secret .*\n/);
+    expect(lp.stdout()).toMatch(/\*{8} \(1 char\) from/);
+  });
+});

@@ -1,0 +1,118 @@
+import { createHmac, randomBytes } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { createEventStream, createEventTemplate } from "../src/core/event-template.js";
+import { buildFakeEvent, deepMerge, type RandomHex } from "../src/core/fake-events.js";
+import { signedRequest } from "../src/core/request.js";
+
+const realHex: RandomHex = (length) =>
+  randomBytes(Math.ceil(length / 2))
+    .toString("hex")
+    .slice(0, length);
+
+/** A random source that records every draw, in order, with its length. */
+function recordingHex(source: RandomHex = realHex) {
+  const draws: string[] = [];
+  const random: RandomHex = (length) => {
+    const value = source(length);
+    draws.push(value);
+    return value;
+  };
+  return { random, draws };
+}
+
+/** Replays `values` in order (failing loudly if asked for a different length). */
+function scriptedHex(values: string[]): RandomHex {
+  let next = 0;
+  return (length) => {
+    const value = values[next++];
+    if (value === undefined || value.length !== length) throw new Error(`unexpected draw of ${length} at ${next - 1}`);
+    return value;
+  };
+}
+
+const NOW = Date.parse("2026-11-28T02:00:00.000Z");
+
+for (const type of ["message.received", "inbox.suspended", "pod.reactivated"]) {
+  describe(`event templates (${type})`, () => {
+    const build = (random: RandomHex, now: Date) => buildFakeEvent({ type, now, randomHex: random });
+
+    it("gives byte for byte what building the event with the same draws and clock gives", () => {
+      const original = recordingHex();
+      const { template, first } = createEventTemplate(build, original.random, NOW);
+      expect(first.body.toString()).toBe(JSON.stringify(scriptedBuild(build, original.draws, NOW)));
+
+      // A new event: fresh ids for every id-sized draw, the same short draws (sample, sizes), a later clock.
+      const later = NOW + 61_234;
+      const fresh = original.draws.filter((draw) => draw.length >= 12).map((draw) => realHex(draw.length));
+      const spliced = template.instantiate(scriptedHex(fresh), later);
+      let freshIndex = 0;
+      const replacedDraws = original.draws.map((draw) => (draw.length >= 12 ? (fresh[freshIndex++] as string) : draw));
+      const direct = JSON.stringify(scriptedBuild(build, replacedDraws, later));
+      expect(spliced.body.toString("utf8")).toBe(direct);
+
+      const parsed = JSON.parse(spliced.body.toString("utf8"));
+      expect(spliced.eventId).toBe(parsed.event_id);
+      expect(parsed.event_id).not.toBe(JSON.parse(first.body.toString()).event_id);
+      expect(parsed.occurred_at > new Date(NOW).toISOString()).toBe(true);
+    });
+
+    it("signs exactly the bytes it sends", () => {
+      const { template } = createEventTemplate(build, realHex, NOW);
+      const event = template.instantiate(realHex, NOW + 5_000);
+      const request = signedRequest({
+        body: event.body,
+        secret: "whsec_test",
+        timestamp: 1_800_000_000,
+        eventId: event.eventId,
+      });
+      const expected = createHmac("sha256", "whsec_test").update("1800000000.").update(event.body).digest("hex");
+      expect(request.headers["X-Signature"]).toBe(expected);
+      expect(request.body).toBe(event.body);
+      expect(request.headers["X-Event-Id"]).toBe(event.eventId);
+    });
+  });
+}
+
+/** The event `build` makes when its random source returns `draws` in order. */
+function scriptedBuild(build: (random: RandomHex, now: Date) => Record<string, unknown>, draws: string[], now: number) {
+  return build(scriptedHex(draws), new Date(now));
+}
+
+describe("event templates keep what the user fixed", () => {
+  it("a fixed --event-id and --data timestamps far from now stay as given", () => {
+    const build = (random: RandomHex, now: Date) =>
+      deepMerge(buildFakeEvent({ type: "message.received", now, randomHex: random, eventId: "evt_fixed" }), {
+        message: { received_at: "2020-01-01T00:00:00.000Z" },
+        note: "evt_fixed",
+      }) as Record<string, unknown>;
+    const { template } = createEventTemplate(build, realHex, NOW);
+    const event = template.instantiate(realHex, NOW + 10_000);
+    const parsed = JSON.parse(event.body.toString());
+    expect(event.eventId).toBe("evt_fixed");
+    expect(parsed.event_id).toBe("evt_fixed");
+    expect(parsed.message.received_at).toBe("2020-01-01T00:00:00.000Z");
+    expect(parsed.delivered_at).toBe(new Date(NOW + 10_000).toISOString());
+  });
+
+  it("a stream varies its templates and never repeats an event id", () => {
+    const stream = createEventStream(
+      (random, now) => buildFakeEvent({ type: "message.received", now, randomHex: random }),
+      realHex,
+      4,
+    );
+    const ids = new Set<string>();
+    const subjects = new Set<string>();
+    for (let i = 0; i < 200; i++) {
+      const event = stream.next(NOW + i);
+      const parsed = JSON.parse(event.body.toString());
+      expect(event.eventId).toBe(parsed.event_id);
+      expect(event.eventType).toBe("message.received");
+      ids.add(parsed.event_id);
+      subjects.add(parsed.message.subject);
+      // Every event's attachment URLs name its own message.
+      for (const attachment of parsed.message.attachments) expect(attachment.url).toContain(parsed.message.id);
+    }
+    expect(ids.size).toBe(200);
+    expect(subjects.size).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,63 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { captureFileName } from "../src/core/capture.js";
+import { createIdIndex, fingerprint } from "../src/core/id-index.js";
+import { eventIdsInFolder } from "../src/io/webhook-pipeline.js";
+
+describe("id index", () => {
+  it("counts sightings and remembers the first time, across growth", () => {
+    const index = createIdIndex(4);
+    for (let i = 0; i < 50_000; i++) expect(index.see(`evt_${i}`, 1000 + i)).toEqual({ count: 0, firstSeenAtMs: 0 });
+    expect(index.size).toBe(50_000);
+    for (let i = 0; i < 50_000; i += 997) {
+      expect(index.has(`evt_${i}`)).toBe(true);
+      expect(index.see(`evt_${i}`, 9_999_999)).toEqual({ count: 1, firstSeenAtMs: 1000 + i });
+      expect(index.see(`evt_${i}`, 9_999_999)).toEqual({ count: 2, firstSeenAtMs: 1000 + i });
+    }
+    expect(index.has("evt_50000")).toBe(false);
+    expect(index.has("")).toBe(false);
+    expect(index.size).toBe(50_000);
+  });
+
+  it("add() knows an id without counting a sighting", () => {
+    const index = createIdIndex();
+    index.add("evt_a");
+    expect(index.has("evt_a")).toBe(true);
+    expect(index.see("evt_a", 5)).toEqual({ count: 0, firstSeenAtMs: 0 });
+    expect(index.see("evt_a", 6)).toEqual({ count: 1, firstSeenAtMs: 5 });
+  });
+
+  it("fingerprints differ for near-identical ids", () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 200_000; i++) seen.add(fingerprint(`evt_${i.toString(16)}`).join(":"));
+    expect(seen.size).toBe(200_000);
+    expect(fingerprint("ab")).not.toEqual(fingerprint("ba"));
+  });
+});
+
+describe("ids of captures saved by earlier runs", () => {
+  it("recognises every saved id, and the base id of a numbered second capture, without listing the folder up front", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "omh-ids-"));
+    const at = "2026-11-28T01:00:00.000Z";
+    for (let i = 0; i < 3000; i++) writeFileSync(join(dir, captureFileName(at, `evt_saved_${i}`)), "{}");
+    writeFileSync(join(dir, captureFileName(at, "evt_twice").replace(/\.json$/, "-2.json")), "{}");
+    writeFileSync(join(dir, ".tmp-123-abc-0"), "{}");
+    writeFileSync(join(dir, "notes.txt"), "not a capture");
+
+    const ids = eventIdsInFolder(dir);
+    await ids.ready;
+    for (let i = 0; i < 3000; i += 7) expect(ids.has(`evt_saved_${i}`)).toBe(true);
+    expect(ids.has("evt_twice")).toBe(true);
+    expect(ids.has("evt_twice-2")).toBe(true);
+    expect(ids.has("evt_saved_3000")).toBe(false);
+    expect(ids.has("evt_new")).toBe(false);
+  });
+
+  it("a missing folder is an empty one", async () => {
+    const ids = eventIdsInFolder(join(tmpdir(), "omh-does-not-exist", String(process.pid)));
+    await ids.ready;
+    expect(ids.has("evt_1")).toBe(false);
+  });
+});
