@@ -486,6 +486,37 @@ describe("send-mail", () => {
     );
   });
 
+  it("the CI recipe: listen --inbox --expect exits 0 on the real mail send-mail sent, and puts the inbox back", async () => {
+    const lp = await listenInbox([
+      "--inbox",
+      "inb_dev",
+      "--expect",
+      "message.received",
+      "--expect-subject",
+      "ci-run-7",
+      "--timeout",
+      "20s",
+    ]);
+    expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBe(lp.ready.publicUrl);
+    const result = await send(["--subject", "ci-run-7"]);
+    expect(result.code).toBe(0);
+    expect(await lp.waitFor((r) => r.type === "expect")).toMatchObject({ result: "matched" });
+    // listen leaves by itself; stop() sends no signal once it has exited, and waits for its output.
+    while (lp.child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await lp.stop()).toBe(0);
+    expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBeNull();
+    expect(lp.records.find((r) => r.action === "restored")).toMatchObject({ inboxId: "inb_dev" });
+  });
+
+  it("OpenMail's --test event does not count as the real mail --expect waits for", async () => {
+    const lp = await listenInbox(["--inbox", "inb_dev", "--test", "--expect", "message.received", "--timeout", "3s"]);
+    await inboxRecord(lp, "test-passed");
+    expect(await lp.waitFor((r) => r.type === "expect")).toMatchObject({ result: "timeout" });
+    while (lp.child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await lp.stop()).toBe(1);
+    expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBeNull();
+  });
+
   it("mail to a listening inbox's own address arrives as a verified message.received", async () => {
     const lp = await listenInbox(["--inbox", "inb_dev"]);
     const result = await send(["--subject", "round trip"]);

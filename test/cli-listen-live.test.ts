@@ -141,3 +141,28 @@ describe("listen: arrival first, outcome when it comes", () => {
     expect(lp.ready).toMatchObject({ schemaVersion: 1 });
   });
 });
+
+describe("listen: an answer nobody received is not called answered", () => {
+  it("shows the sender hanging up before the handler's answer", async () => {
+    const handler = await target(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      return { status: 200, body: "late" };
+    });
+    const lp = await listen(["--forward-to", handler.url]);
+    const request = signedEvent(SECRET, messageEvent());
+    const controller = new AbortController();
+    const sent = fetch(lp.url, {
+      method: "POST",
+      headers: request.headers,
+      body: request.body,
+      signal: controller.signal,
+    }).catch(() => "aborted");
+    await lp.waitFor((r) => r.type === "arrival");
+    controller.abort();
+    expect(await sent).toBe("aborted");
+    const event = await lp.waitFor((r) => r.type === "event");
+    expect(event).toMatchObject({ answer: "sender-gone", forward: { status: 200 } });
+    expect(await lp.stop("SIGINT")).toBe(0);
+    expect(lp.records.at(-1)).toMatchObject({ type: "summary", senderGone: 1 });
+  });
+});

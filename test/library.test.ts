@@ -232,6 +232,17 @@ describe.each([
   });
 });
 
+describe("WebhookVerificationError", () => {
+  it("is recognised by instanceof across copies of the library, and nothing else is", () => {
+    const verdict = node.verify({ body: VECTOR_BODY, headers: {}, secret: SECRET });
+    const made = new node.WebhookVerificationError("missing_signature", verdict.message, verdict);
+    expect(made).toBeInstanceOf(web.WebhookVerificationError);
+    expect(made).toBeInstanceOf(Error);
+    expect(new Error("missing_signature")).not.toBeInstanceOf(node.WebhookVerificationError);
+    expect({ reason: "missing_signature" }).not.toBeInstanceOf(node.WebhookVerificationError);
+  });
+});
+
 describe("diagnose", () => {
   it("names the mistake in the arguments instead of guessing at the signature", () => {
     expect(

@@ -179,6 +179,7 @@ describe("consumer projects built from the tarball", () => {
         arrayBuffer: true,
       },
       thrown: "body_not_raw",
+      crossBuild: true,
     });
     expect(stderr).toBe("");
   });

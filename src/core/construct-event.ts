@@ -9,8 +9,17 @@ import { rawBodyOf, type Verdict, type VerifyFailureReason, type VerifyInput } f
 /** Every reason `constructEvent` throws: the verdict's, or a payload that is not an OpenMail event. */
 export type EventFailureReason = VerifyFailureReason | "payload_invalid";
 
+/** Marks the error whichever copy of the library made it (the ESM and CommonJS builds are two copies). */
+const BRAND = Symbol.for("openmail-hooks.WebhookVerificationError");
+
 /** Thrown by `constructEvent`; `reason` is one of the verdict's reasons, or `payload_invalid`. Answer it with a 400. */
 export class WebhookVerificationError extends Error {
+  /** `instanceof` holds across the package's builds: an app may load both its import and require forms. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === "object" && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
+  }
+
+  readonly [BRAND] = true;
   override name = "WebhookVerificationError";
   readonly reason: EventFailureReason;
   /** The signature verdict: invalid unless the reason is `payload_invalid`. */

@@ -46,7 +46,8 @@ export interface InboxSession {
   /** For the banner's Secret line, when this run learned one. */
   learnedSecret(): { source: string; masked: string } | undefined;
   onTunnelNotice(notice: TunnelNotice, fallback: (notice: TunnelNotice) => void): void;
-  observe(event: ReceivedEvent): void;
+  /** Feed every settled event; true when it was the --test event (not counted as real mail). */
+  observe(event: ReceivedEvent): boolean;
   runTests(): Promise<void>;
   restore(): Promise<void>;
   /** A --test round trip failed. */
@@ -212,7 +213,7 @@ function createSession(
       });
     },
     observe(event) {
-      watch.observe(event);
+      return watch.observe(event);
     },
     async runTests() {
       for (const inbox of claimed) {

@@ -25,8 +25,8 @@ export interface RoundTrip {
 }
 
 export interface RoundTripWatch {
-  /** Feed every received event here. */
-  observe(event: ReceivedEvent): void;
+  /** Feed every received event here; true when it was the test event being waited for. */
+  observe(event: ReceivedEvent): boolean;
   run(api: OpenMailApi, inboxId: string, waitMs: number): Promise<RoundTrip>;
 }
 
@@ -34,12 +34,13 @@ export function createRoundTripWatch(): RoundTripWatch {
   let waiting: { inboxId: string; resolve(event: ReceivedEvent): void } | undefined;
   return {
     observe(event) {
-      if (!waiting) return;
+      if (!waiting) return false;
       // The test event's payload is undocumented: take one for this inbox, or one naming no inbox.
       const inboxId = event.inspection.summary.inboxId;
-      if (inboxId && inboxId !== waiting.inboxId) return;
+      if (inboxId && inboxId !== waiting.inboxId) return false;
       waiting.resolve(event);
       waiting = undefined;
+      return true;
     },
     async run(api, inboxId, waitMs) {
       const started = Date.now();

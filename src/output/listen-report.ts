@@ -198,8 +198,10 @@ function prettyRenderer(output: Output, showPath: (path: string) => string, verb
     },
     arrival(arrival) {
       if (verbose) output.out("");
-      for (const line of arrivalLines(arrival, c, time, showPath)) output.out(line);
+      const [head = "", ...problems] = arrivalLines(arrival, c, time, showPath);
+      output.out(head);
       if (verbose) for (const line of detailLines(arrival, c)) output.out(line);
+      for (const line of problems) output.out(line);
     },
     outcome(outcome) {
       for (const line of outcomeLines(outcome, c, now(), verbose, showPath)) output.out(line);

@@ -20,11 +20,14 @@ try {
 } catch (error) {
   thrown = error instanceof WebhookVerificationError ? error.reason : String(error);
 }
-console.log(
-  JSON.stringify({
-    signature: headers["x-signature"],
-    valid: verify({ body, headers, secret, now }).valid,
-    reasons,
-    thrown,
-  }),
-);
+// An app can load both forms (its code require()s, a dependency imports): the error class still matches.
+import("openmail-hooks").then((esm) => {
+  let crossBuild = false;
+  try {
+    esm.constructEvent({ body, headers, secret: "wrong", now });
+  } catch (error) {
+    crossBuild = error instanceof WebhookVerificationError && esm.constructEvent !== constructEvent;
+  }
+  const valid = verify({ body, headers, secret, now }).valid;
+  console.log(JSON.stringify({ signature: headers["x-signature"], valid, reasons, thrown, crossBuild }));
+});
