@@ -219,6 +219,10 @@ Without a forward target, listen answers 200 to a verified event and 400 to one 
         .default("received"),
     )
     .option("--keep-signature", "send the captured headers untouched (a correct handler rejects stale ones)")
+    .option(
+      "--resign-unverified",
+      "re-sign captures whose captured signature is missing or does not verify with the secret (refused by default)",
+    )
     .option("--new-event-id", "give each event a fresh event_id, so it is not a duplicate")
     .option("--attempt <n>", "set attempt in the body (1-5)", integerOption(1, 5))
     .option("--header <header>", 'add a header, "Name: value" (repeatable)', collect(headerOption))
@@ -228,6 +232,7 @@ Without a forward target, listen answers 200 to a verified event and 400 to one 
     .addOption(new Option("--concurrency <n>", "requests in flight").default(1).argParser(integerOption(1, 1000)))
     .option("--json", "one JSON object per delivery, then a summary")
     .option("--dry-run", "print what would be sent, without sending")
+    .addOption(maxInputSizeOption())
     .addHelpText(
       "after",
       `
@@ -356,6 +361,7 @@ Exit codes: 0 all written, 2 an input could not be read or no secret.`,
     .addOption(new Option("--tolerance <seconds>", "allowed timestamp age").default(300).argParser(integerOption(0)))
     .option("--now <time>", "judge the timestamp at this time (unix seconds or ISO-8601)", unixTimeOption)
     .option("--json", "print the verdict as one JSON object")
+    .addOption(maxInputSizeOption())
     .addHelpText(
       "after",
       `
@@ -435,6 +441,13 @@ export async function main(argv: string[] = process.argv): Promise<ExitCode> {
   } catch (error) {
     return reportError(error, wantsJson(argv));
   }
+}
+
+/** verify and replay read files and standard input up to this size (devices and FIFOs never). */
+function maxInputSizeOption(): Option {
+  return new Option("--max-input-size <size>", "largest input file or standard input read")
+    .default(64 * 1024 * 1024, "64mb")
+    .argParser(byteSizeOption);
 }
 
 /** Was --json given (before a `--`)? Then every failure is also an `error` record on stdout. */

@@ -3,13 +3,14 @@
  * the clock. Injected so tests and other callers can supply their own.
  */
 import { type Environment, loadEnvironment } from "./config/environment.js";
+import { readStreamBounded } from "./io/request-input.js";
 import { createOutput, type Output } from "./output/terminal.js";
 
 export interface CommandContext {
   output: Output;
   environment: Environment;
-  /** Read all of standard input. */
-  readStdin(): Promise<Buffer>;
+  /** Read all of standard input, up to `limit` bytes (an error past it). */
+  readStdin(limit: number): Promise<Buffer>;
   /** Current time in milliseconds. */
   now(): number;
   cwd: string;
@@ -23,16 +24,10 @@ export function createContext(globalOptions: { envFile?: string }): CommandConte
   return {
     output: createOutput(),
     environment: loadEnvironment({ envFile: globalOptions.envFile }),
-    readStdin,
+    readStdin: (limit) => readStreamBounded(process.stdin, limit),
     now: () => Date.now(),
     cwd: process.cwd(),
     env: process.env,
     exitNow: (code) => process.exit(code),
   };
-}
-
-async function readStdin(): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }

@@ -325,6 +325,14 @@ describe("listen --inbox", () => {
     expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBeNull();
   });
 
+  it("the --inbox options without --inbox are a usage error, not silently ignored", async () => {
+    const result = await runCli(["listen", "--port", "0", "--no-tunnel", "--test", "--write-env"], { env: apiEnv() });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      "openmail-hooks: --write-env, --test work with --inbox <id>: name the OpenMail inbox to point here (find ids with `openmail-hooks inboxes`)\n",
+    );
+  });
+
   it("with --public-url, registers that URL and restores it on exit", async () => {
     const lp = await startListen(["--inbox", "inb_dev", "--public-url", "https://hooks.example.dev"], {
       env: apiEnv(),

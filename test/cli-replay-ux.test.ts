@@ -47,7 +47,12 @@ describe("replay: warnings are never dropped", () => {
       if (i % 4 === 0) tampered.push(made.name);
     }
     const server = await target();
-    const result = await runCli(["replay", dir, "--url", server.url], { env });
+    // Without --resign-unverified they are refused, each named (issue 14 item 3).
+    const refused = await runCli(["replay", dir, "--url", server.url], { env });
+    expect(refused.code).toBe(2);
+    for (const name of tampered) expect(refused.stderr).toContain(name);
+    expect(server.requests).toHaveLength(20);
+    const result = await runCli(["replay", dir, "--resign-unverified", "--url", server.url], { env });
     expect(result.code).toBe(0);
     expect(tampered).toHaveLength(7);
     expect(result.stdout).toMatch(
@@ -61,7 +66,7 @@ describe("replay: warnings are never dropped", () => {
     const dir = tempDir();
     const { name } = capture(dir, 1, { unsigned: true });
     const server = await target();
-    const result = await runCli(["replay", join(dir, name), "--url", server.url], { env });
+    const result = await runCli(["replay", join(dir, name), "--resign-unverified", "--url", server.url], { env });
     expect(result.stdout).toMatch(
       /! .*: the captured signature does not verify with this secret \(missing X-Signature/,
     );

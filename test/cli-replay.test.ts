@@ -58,6 +58,15 @@ function writeCapture(
   return { path, body };
 }
 
+/** Captured headers signed with SECRET now, and the body. */
+function signedHeaders(body: string, eventId: string) {
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  return {
+    headers: { "x-event-id": eventId, "x-timestamp": timestamp, "x-signature": sign(SECRET, timestamp, body) },
+    body: Buffer.from(body),
+  };
+}
+
 const ids = (requests: RecordedRequest[]) => requests.map((r) => JSON.parse(r.body.toString()).event_id);
 
 describe("replay: round trip through listen", () => {
@@ -135,13 +144,37 @@ describe("replay: signatures", () => {
     expect(laxResult.stdout).toMatch(/should have been rejected/);
   });
 
-  it("says so before sending when the captured signature does not verify with the secret", async () => {
+  it("refuses to re-sign a capture whose captured signature does not verify or is missing, unless told to", async () => {
     const dir = tempDir();
-    const { path } = writeCapture(dir, "other.json", messageEvent(), { secret: "someone-elses-secret" });
+    const { path: other } = writeCapture(dir, "other.json", messageEvent({ event_id: "evt_other" }), {
+      secret: "someone-elses-secret",
+    });
+    // A tampered capture: the body was replaced and the signature removed (issue 14 item 3).
+    const tampered = join(dir, "tampered.json");
+    writeFileSync(
+      tampered,
+      serializeCapture({
+        receivedAt: "2026-11-26T10:00:00.000Z",
+        method: "POST",
+        path: "/webhooks",
+        headers: { "content-type": "application/json", "x-event-id": "evt_tampered" },
+        body: Buffer.from(JSON.stringify(messageEvent({ event_id: "evt_tampered" }))),
+      }),
+    );
+    const { path: good } = writeCapture(dir, "good.json", messageEvent({ event_id: "evt_good_sig" }));
     const app = await handler();
-    const result = await runCli(["replay", path, "--url", app.url], { env });
-    expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/captured signature does not verify with this secret/);
+    const refused = await runCli(["replay", other, tampered, good, "--url", app.url], { env });
+    expect(refused.code).toBe(2);
+    expect(ids(app.requests)).toEqual(["evt_good_sig"]);
+    expect(refused.stderr).toMatch(/other\.json: the captured signature does not verify with this secret/);
+    expect(refused.stderr).toMatch(
+      /tampered\.json: the captured signature .*\(missing X-Signature.*--resign-unverified/,
+    );
+
+    const forced = await runCli(["replay", other, tampered, "--resign-unverified", "--url", app.url], { env });
+    expect(forced.code).toBe(0);
+    expect(ids(app.requests).slice(1)).toEqual(["evt_other", "evt_tampered"]);
+    expect(`${forced.stdout}${forced.stderr}`).toMatch(/re-signing with it anyway/);
   });
 
   it("--new-event-id and --attempt change only those values, and re-sign", async () => {
@@ -213,8 +246,7 @@ describe("replay: inputs", () => {
             receivedAt: "2026-11-26T10:00:00.000Z",
             method: "POST",
             path: "/webhooks",
-            headers: { "x-event-id": id },
-            body: Buffer.from(JSON.stringify(messageEvent({ event_id: id }))),
+            ...signedHeaders(JSON.stringify(messageEvent({ event_id: id })), id),
           }),
         ),
       );
@@ -227,7 +259,12 @@ describe("replay: inputs", () => {
     const rawBody = JSON.stringify(messageEvent({ event_id: "evt_raw" }));
     writeFileSync(
       raw,
-      `POST /webhooks HTTP/1.1\r\nHost: x\r\nX-Event-Id: evt_raw\r\nContent-Type: application/json\r\n\r\n${rawBody}`,
+      `POST /webhooks HTTP/1.1\r\nHost: x\r\nX-Event-Id: evt_raw\r\nContent-Type: application/json\r\n${Object.entries(
+        signedHeaders(rawBody, "evt_raw").headers,
+      )
+        .filter(([name]) => name !== "x-event-id")
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join("")}\r\n${rawBody}`,
     );
     const app = await handler();
 
@@ -271,10 +308,9 @@ describe("replay: inputs", () => {
     const result = await runCli(["replay", folder, ndjson, "--url", app.url, "--json"], { env });
     expect(result.code).toBe(2);
     const records = lines(result.stdout);
-    expect(records.filter((r) => r.type === "error").map((r) => r.source)).toEqual([
-      join(folder, "2.json"),
-      `${ndjson}:2`,
-    ]);
+    const errors = records.filter((r) => r.type === "error");
+    expect(errors.map((r) => r.source)).toEqual([join(folder, "2.json"), ndjson]);
+    expect(String(errors[1]?.message)).toMatch(/1 unreadable line skipped \(line 2\); line 2: not valid JSON/);
     expect(ids(app.requests)).toEqual(["evt_ok", "evt_line1"]);
     expect(records.at(-1)).toMatchObject({ type: "summary", sent: 2, skipped: 2 });
   });

@@ -33,10 +33,27 @@ describe("prepareReplay", () => {
     body: Buffer.from('{"event":"message.received","event_id":"evt_1","attempt":1}'),
   };
 
+  it("refuses to re-sign a capture whose captured signature does not verify", () => {
+    expect(() =>
+      prepareReplay({ origin: "x", kind: "capture", request }, { secret: "s", keepSignature: false }, 1800000000),
+    ).toThrow(/does not verify with this secret .* not re-signed \(--resign-unverified/);
+    const unsigned = { ...request, headers: { "x-event-id": "evt_1" } };
+    expect(() =>
+      prepareReplay({ origin: "x", kind: "raw-http", request: unsigned }, { secret: "s", keepSignature: false }, 1),
+    ).toThrow(/captured signature does not verify with this secret \(missing X-Signature/);
+    // A bare body given explicitly is the user's own: signed as asked.
+    const payload = prepareReplay(
+      { origin: "x", kind: "payload", request: unsigned },
+      { secret: "s", keepSignature: false },
+      1,
+    );
+    expect(payload.notes).toEqual([]);
+  });
+
   it("re-signs the exact bytes with a fresh timestamp by default", () => {
     const prepared = prepareReplay(
       { origin: "x", kind: "capture", request },
-      { secret: "s", keepSignature: false },
+      { secret: "s", keepSignature: false, resignUnverified: true },
       1800000000,
     );
     expect(prepared.body.equals(request.body)).toBe(true);

@@ -11,7 +11,7 @@ import { EXIT, type ExitCode, usageError } from "../errors.js";
 import type { Inspector } from "../inspector/server.js";
 import { type CaptureStore, openCaptureStore } from "../io/capture-store.js";
 import { createHttpClient, type HttpClient } from "../io/http-client.js";
-import { startListener } from "../io/listener.js";
+import { SETTLE_MS, startListener } from "../io/listener.js";
 import { probeTarget } from "../io/probe.js";
 import { folderRedactionKey, redactingStore } from "../io/redacting-store.js";
 import { warmUpHttp } from "../io/warm-up.js";
@@ -98,13 +98,8 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
 
   let store: CaptureStore | undefined;
   if (options.save) {
-    try {
-      store = await openCaptureStore(options.saveDir);
-    } catch (error) {
-      throw usageError(
-        `cannot create the capture folder ${options.saveDir}: ${(error as Error).message}; choose another with --save-dir`,
-      );
-    }
+    // Its errors are one line already: cannot create, not a folder, not private to this user.
+    store = await openCaptureStore(options.saveDir);
   }
   const folderIds = store ? eventIdsInFolder(store.dir) : new Set<string>();
   // Puts back inboxes an earlier run left pointing at its tunnel; with --inbox, the session.
@@ -228,12 +223,22 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   // First, so OpenMail stops sending to a tunnel that is about to close.
   await inboxes?.restore();
   // The listener closes only once every answer in flight is out: a matched event has been
-  // answered (and forwarded) before listen exits.
+  // answered (and forwarded) before listen exits. The promise is grace + 1 s, whatever is stuck:
+  // past it, leave without waiting further.
+  const deadline = Date.now() + SHUTDOWN_GRACE_MS + 1_000;
+  const hardStop =
+    ending === "stopped"
+      ? setTimeout(() => {
+          ctx.output.err("stopping: the grace period is over; exiting now");
+          ctx.exitNow(EXIT.OK);
+        }, SHUTDOWN_GRACE_MS + 950)
+      : undefined;
+  hardStop?.unref();
   await listener.close(SHUTDOWN_GRACE_MS);
-  await inspector?.close();
-  await pipeline.drain();
-  await tunnel?.supervised.close();
-  await client?.close();
+  const left = () => Math.max(0, deadline - Date.now() - 150);
+  await withinMs(pipeline.drain(), Math.min(left(), SETTLE_MS));
+  await withinMs(Promise.all([inspector?.close(), tunnel?.supervised.close(), client?.close()]), left());
+  clearTimeout(hardStop);
   renderer.summary(pipeline.stats(), store?.dir);
   const code = watch ? watch.finish(ending) : EXIT.OK;
   // A failed --test round trip fails the run (unless something already did).
@@ -249,6 +254,13 @@ async function warnIfUnreachable(targets: Array<string | undefined>, renderer: L
       renderer.warning(`${target} does not answer (${result.reason}): start your app there; until then events get 502`);
     }
   }
+}
+
+/** Wait for `work`, but no longer than `ms`. */
+async function withinMs(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work.catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 /** The inspector page, on the port after the listener's unless --inspect-port says otherwise. */

@@ -36,6 +36,10 @@ export interface ReplayCommandOptions {
   concurrency: number;
   json?: boolean;
   dryRun?: boolean;
+  /** Re-sign captures whose captured signature is missing or does not verify. */
+  resignUnverified?: boolean;
+  /** Largest input read (file or standard input). */
+  maxInputSize?: number;
 }
 
 export async function runReplay(
@@ -53,7 +57,10 @@ export async function runReplay(
   const filters = parseFilters(options.filter ?? []);
   const secret = options.keepSignature ? undefined : requireSecret(options.secret, ctx.environment).secret;
   const needsMeta = filters.length > 0 || options.sort === "occurred_at";
-  const { items, problems } = await indexInputs(paths, ctx.readStdin, { needsMeta });
+  const { items, problems } = await indexInputs(paths, ctx.readStdin, {
+    needsMeta,
+    inputLimit: options.maxInputSize,
+  });
   const selected = select(items, filters, options);
   const total = selected.length;
   const renderer = createDeliveryRenderer(ctx.output, { json: Boolean(options.json), total, url: url ?? "" });
@@ -72,6 +79,7 @@ export async function runReplay(
     keepSignature: Boolean(options.keepSignature),
     attempt: options.attempt,
     extraHeaders: options.header,
+    resignUnverified: Boolean(options.resignUnverified),
   };
   const prepare = async (item: IndexedItem): Promise<PreparedDelivery> => {
     const loaded = await item.load();

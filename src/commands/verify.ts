@@ -21,6 +21,8 @@ export interface VerifyOptions {
   bodyFile?: string;
   timestamp?: string;
   signature?: string;
+  /** Largest input read (file or standard input). */
+  maxInputSize?: number;
 }
 
 interface VerifyTarget {
@@ -90,7 +92,7 @@ async function loadTarget(
         "nothing to verify: give a capture file, a raw HTTP request file, - for standard input, or --body-file with --timestamp and --signature",
       );
     }
-    const document = await readRequestDocument(file, ctx.readStdin);
+    const document = await readRequestDocument(file, ctx.readStdin, options.maxInputSize);
     return { name: document.name, kind: document.kind, request: document.request, warnings: document.warnings };
   }
   if (options.body !== undefined && options.bodyFile !== undefined)
@@ -103,7 +105,7 @@ async function loadTarget(
 
   const body =
     options.bodyFile !== undefined
-      ? await readFileOrStdin(options.bodyFile, ctx.readStdin)
+      ? await readFileOrStdin(options.bodyFile, ctx.readStdin, options.maxInputSize)
       : Buffer.from(options.body ?? "");
   return {
     name: options.bodyFile !== undefined ? (options.bodyFile === "-" ? "standard input" : options.bodyFile) : "--body",

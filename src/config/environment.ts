@@ -2,10 +2,13 @@
  * Settings from the environment and a .env file. Variables already set in the environment win over
  * the file (dotenv's rule); the file is parsed, never injected into process.env.
  */
-import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parse } from "dotenv";
 import { CliError, errorMessage, usageError } from "../errors.js";
+import { readRegularFile } from "../io/request-input.js";
+
+/** A .env file holds a few settings: anything larger is not one (and /dev/zero never ends). */
+const ENV_FILE_LIMIT = 1024 * 1024;
 
 export interface Setting {
   value: string;
@@ -44,7 +47,7 @@ export function loadEnvironment(options: EnvironmentOptions = {}): Environment {
 function readEnvFile(path: string, required: boolean): Record<string, string> {
   let text: Buffer;
   try {
-    text = readFileSync(path);
+    text = readRegularFile(path, ENV_FILE_LIMIT);
   } catch (error) {
     if (!required) return {};
     const code = (error as NodeJS.ErrnoException).code;

@@ -48,23 +48,77 @@ export function utf8OrUndefined(bytes: Uint8Array): string | undefined {
   }
 }
 
+/**
+ * A header map with no prototype, so names like "constructor" or "__proto__" are plain entries
+ * (with a normal object, "constructor" read back Object's function and "__proto__" vanished).
+ */
+export function emptyHeaders(): Record<string, string> {
+  return Object.create(null) as Record<string, string>;
+}
+
+function addHeader(out: Record<string, string>, name: string, value: string): void {
+  const key = name.toLowerCase();
+  out[key] = Object.hasOwn(out, key) ? `${out[key]}, ${value}` : value;
+}
+
+/**
+ * Is this valid UTF-8? Checked a slice at a time, so a 10 MB body is never decoded into one more
+ * 10-20 MB string just to find out (Node's buffer.isUtf8 would do, but this module is also bundled
+ * for Web runtimes).
+ */
+export function isUtf8(bytes: Uint8Array): boolean {
+  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  try {
+    for (let start = 0; start < bytes.length; start += UTF8_CHECK_BYTES) {
+      decoder.decode(bytes.subarray(start, start + UTF8_CHECK_BYTES), { stream: true });
+    }
+    decoder.decode();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const UTF8_CHECK_BYTES = 64 * 1024;
+
 /** Lower-case header names and join repeated values, as Node's IncomingMessage would. */
 export function normalizeHeaders(
   headers: Record<string, string | readonly string[] | number | undefined>,
 ): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out = emptyHeaders();
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;
-    const key = name.toLowerCase();
-    const text = Array.isArray(value) ? value.join(", ") : String(value);
-    out[key] = key in out ? `${out[key]}, ${text}` : text;
+    addHeader(out, name, Array.isArray(value) ? value.join(", ") : String(value));
   }
   return out;
 }
 
+/** Headers from Node's rawHeaders ([name, value, name, value, ...]), every one kept. */
+export function headersFromRaw(rawHeaders: readonly string[]): Record<string, string> {
+  const out = emptyHeaders();
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) addHeader(out, rawHeaders[i] ?? "", rawHeaders[i + 1] ?? "");
+  return out;
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** Strict base64 (whitespace between groups allowed): Node's decoder silently skips anything else. */
+function decodeBase64Strict(text: string): Uint8Array | undefined {
+  const compact = text.replace(/[\r\n\t ]+/g, "");
+  return BASE64.test(compact) ? Buffer.from(compact, "base64") : undefined;
+}
+
 export function toCaptureFile(request: CapturedRequest, extra: Record<string, unknown> = {}): CaptureFile {
-  const text = utf8OrUndefined(request.body);
-  const bodyField = text !== undefined ? { body: text } : { bodyBase64: Buffer.from(request.body).toString("base64") };
+  const bytes = Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength);
+  const bodyField = isUtf8(bytes) ? { body: bytes.toString("utf8") } : { bodyBase64: bytes.toString("base64") };
+  return captureWith(request, bodyField, extra);
+}
+
+function captureWith(
+  request: CapturedRequest,
+  bodyField: { body: string } | { bodyBase64: string },
+  extra: Record<string, unknown>,
+): CaptureFile {
   return {
     format: CAPTURE_FORMAT,
     receivedAt: request.receivedAt,
@@ -78,6 +132,43 @@ export function toCaptureFile(request: CapturedRequest, extra: Record<string, un
 
 export function serializeCapture(request: CapturedRequest, extra: Record<string, unknown> = {}): string {
   return `${JSON.stringify(toCaptureFile(request, extra), null, 2)}\n`;
+}
+
+const BODY_PLACEHOLDER = "\u0000openmail-hooks:body\u0000";
+/** A multiple of 3 (base64 groups) and of a UTF-8 slice's worth; small enough to stay cheap. */
+const PIECE_BYTES = 48 * 1024;
+
+/**
+ * The same text as serializeCapture, in pieces: the body's JSON text is made a slice at a time,
+ * so a 10 MB body is never held as one more 10-20 MB string (listen's memory bound).
+ */
+export function* serializeCapturePieces(
+  request: CapturedRequest,
+  extra: Record<string, unknown> = {},
+): Generator<string> {
+  const bytes = Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength);
+  const text = isUtf8(bytes);
+  const skeleton = JSON.stringify(
+    captureWith(request, text ? { body: BODY_PLACEHOLDER } : { bodyBase64: BODY_PLACEHOLDER }, extra),
+    null,
+    2,
+  );
+  const parts = skeleton.split(JSON.stringify(BODY_PLACEHOLDER));
+  if (parts.length !== 2) {
+    // The placeholder also appeared elsewhere (a hostile header): fall back to the whole text.
+    yield serializeCapture(request, extra);
+    return;
+  }
+  yield `${parts[0]}"`;
+  for (let start = 0; start < bytes.length; ) {
+    let end = Math.min(start + PIECE_BYTES, bytes.length);
+    // Never cut a UTF-8 sequence: back off continuation bytes (10xxxxxx).
+    while (text && end < bytes.length && ((bytes[end] ?? 0) & 0xc0) === 0x80) end -= 1;
+    const slice = bytes.subarray(start, end);
+    yield text ? JSON.stringify(slice.toString("utf8")).slice(1, -1) : slice.toString("base64");
+    start = end;
+  }
+  yield `"${parts[1]}\n`;
 }
 
 export function isCaptureObject(value: unknown): value is { format: unknown } {
@@ -105,8 +196,11 @@ export function fromCaptureObject(value: unknown): { request: CapturedRequest; e
   }
   let bytes: Uint8Array;
   if (typeof body === "string") bytes = Buffer.from(body, "utf8");
-  else if (typeof bodyBase64 === "string") bytes = Buffer.from(bodyBase64, "base64");
-  else throw new CaptureFormatError('capture has neither "body" nor "bodyBase64"');
+  else if (typeof bodyBase64 === "string") {
+    const decoded = decodeBase64Strict(bodyBase64);
+    if (!decoded) throw new CaptureFormatError('capture "bodyBase64" is not valid base64');
+    bytes = decoded;
+  } else throw new CaptureFormatError('capture has neither "body" nor "bodyBase64"');
   return {
     request: {
       receivedAt: typeof receivedAt === "string" ? receivedAt : "",
@@ -141,7 +235,7 @@ export function parseRawHttpRequest(bytes: Uint8Array): { request: CapturedReque
   if (!requestLine)
     throw new CaptureFormatError('first line is not an HTTP request line like "POST /webhooks HTTP/1.1"');
 
-  const headers: Record<string, string> = {};
+  const headers = emptyHeaders();
   for (const line of lines) {
     if (line.trim() === "") continue;
     const colon = line.indexOf(":");
@@ -149,7 +243,7 @@ export function parseRawHttpRequest(bytes: Uint8Array): { request: CapturedReque
     const name = line.slice(0, colon).trim().toLowerCase();
     // Header bytes are latin1 on the wire; re-read as UTF-8 so non-ASCII values survive.
     const value = Buffer.from(line.slice(colon + 1).trim(), "latin1").toString("utf8");
-    headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+    addHeader(headers, name, value);
   }
 
   const warnings: string[] = [];

@@ -32,6 +32,16 @@ export interface ReplayOptions {
   newEventId?: string;
   attempt?: number;
   extraHeaders?: ReadonlyArray<readonly [string, string]>;
+  /** Re-sign a capture whose captured signature is missing or does not verify (refused otherwise). */
+  resignUnverified?: boolean;
+}
+
+/**
+ * A capture that would be re-signed although its captured signature does not prove it came from
+ * OpenMail: anyone who could write to the folder could have put it there.
+ */
+export class UnverifiedCaptureError extends Error {
+  override name = "UnverifiedCaptureError";
 }
 
 export function metaOf(request: CapturedRequest, body = parseObject(request.body)): ReplayMeta {
@@ -104,7 +114,8 @@ export function prepareReplay(item: ReplayItem, options: ReplayOptions, nowSecon
   }
 
   if (options.secret === undefined) throw new Error("replay needs a secret to re-sign");
-  // A capture without its signature header warns just as one without X-Timestamp does.
+  // A bare body given explicitly is the user's own; a capture or raw request must prove where it
+  // came from before the real secret vouches for it.
   if (item.kind !== "payload") {
     const captured = verify({
       body: request.body,
@@ -115,9 +126,13 @@ export function prepareReplay(item: ReplayItem, options: ReplayOptions, nowSecon
       now: nowSeconds,
     });
     if (!captured.valid) {
-      notes.push(
-        `${item.origin}: the captured signature does not verify with this secret (${captured.message}); re-signing with it anyway`,
-      );
+      const why = `the captured signature does not verify with this secret (${captured.message})`;
+      if (!options.resignUnverified) {
+        throw new UnverifiedCaptureError(
+          `${why}, so it may not be what OpenMail sent: not re-signed (--resign-unverified sends it anyway)`,
+        );
+      }
+      notes.push(`${item.origin}: ${why}; re-signing with it anyway`);
     }
   }
 

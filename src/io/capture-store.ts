@@ -1,21 +1,41 @@
 /**
- * The folder of captures: each request saved as one file, atomically (a temporary file, then a
- * link or rename into place), folder mode 0700 and file mode 0600. An existing capture is never
- * overwritten: a clash gets a numbered name.
+ * The folder of captures: each request saved as one file, atomically and durably (a temporary
+ * file written and fsynced, then linked or renamed into place, then the folder fsynced), folder
+ * mode 0700 and file mode 0600. An existing capture is never overwritten: a clash gets a numbered
+ * name.
+ *
+ * The folder is ours alone: it must belong to the current user and not be writable by anyone else
+ * (we tighten a folder we own; we refuse one we do not, and a symlink whose target fails the same
+ * test). Temporary names are random per file and created exclusively, so nobody can predict one
+ * or plant a symlink in its place; a clash just draws a new name. A failed save removes its
+ * temporary file, and temporary files left by a crashed run are removed at start.
  *
  * Small captures are written with synchronous calls: on the machines measured, one async fs call
  * (a hop through libuv's thread pool) cost about 8 times a sync one, and a capture of a few KB
- * blocks the event loop for well under a millisecond. Large ones go async so they never stall it.
+ * blocks the event loop for well under a millisecond, fsync included (README, "What listen
+ * guarantees"). Large ones go async, written in pieces, so they never stall it or double in memory.
  */
 import { randomBytes } from "node:crypto";
-import { linkSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
-import { link, readdir, rename, unlink, writeFile } from "node:fs/promises";
+import {
+  closeSync,
+  fsyncSync,
+  linkSync,
+  lstatSync,
+  openSync,
+  renameSync,
+  type Stats,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
+import { chmod, link, open, readdir, realpath, rename, stat, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { type CapturedRequest, captureFileName, serializeCapture } from "../core/capture.js";
+import { type CapturedRequest, captureFileName, serializeCapture, serializeCapturePieces } from "../core/capture.js";
+import { CliError, usageError } from "../errors.js";
+import { sanitizeLine } from "../output/sanitize.js";
 import { makeCaptureFolder } from "./capture-folder.js";
 
 export interface CaptureStore {
-  /** Absolute path of the folder. */
+  /** Absolute path of the folder (its real path, symlinks resolved). */
   readonly dir: string;
   /** Save a new capture; returns its path. */
   save(request: CapturedRequest, eventId: string | undefined, extra?: Record<string, unknown>): Promise<string>;
@@ -23,62 +43,128 @@ export interface CaptureStore {
   update(path: string, request: CapturedRequest, extra: Record<string, unknown>): Promise<void>;
 }
 
-/** Above this size a capture is written asynchronously. */
+/** Above this size a capture is written asynchronously, in pieces. */
 const SYNC_WRITE_LIMIT = 256 * 1024;
+/** A temporary file older than this is left over from a crash whatever its pid says. */
+const STALE_TEMP_MS = 60 * 60 * 1000;
+const TEMP_NAME = /^\.tmp-(\d+)-[0-9a-f]+(?:-\d+)?$/;
 
 interface FileOps {
-  write(path: string, content: string): Promise<void> | void;
+  /** Create `path` exclusively (never through an existing file or symlink), write, fsync, close. */
+  write(path: string, request: CapturedRequest, extra: Record<string, unknown>): Promise<void> | void;
   link(from: string, to: string): Promise<void> | void;
   rename(from: string, to: string): Promise<void> | void;
   unlink(path: string): Promise<void> | void;
+  syncDir(dir: string): Promise<void> | void;
 }
 
 const syncOps: FileOps = {
-  write: (path, content) => writeFileSync(path, content, { mode: 0o600, flag: "wx" }),
+  write(path, request, extra) {
+    const fd = openSync(path, "wx", 0o600);
+    try {
+      writeSync(fd, serializeCapture(request, extra));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  },
   link: linkSync,
   rename: renameSync,
   unlink: unlinkSync,
+  syncDir(dir) {
+    const fd = openSync(dir, "r");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  },
 };
 
 const asyncOps: FileOps = {
-  write: (path, content) => writeFile(path, content, { mode: 0o600, flag: "wx" }),
+  async write(path, request, extra) {
+    const handle = await open(path, "wx", 0o600);
+    try {
+      for (const piece of serializeCapturePieces(request, extra)) await handle.write(piece);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  },
   link,
   rename,
   unlink,
+  async syncDir(dir) {
+    const handle = await open(dir, "r");
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  },
 };
 
 export async function openCaptureStore(dir: string): Promise<CaptureStore> {
-  const absolute = resolve(dir);
-  await makeCaptureFolder(absolute);
-  // Unique per process by pid and a counter; the random part only guards against a recycled pid.
-  const prefix = `.tmp-${process.pid}-${randomBytes(4).toString("hex")}-`;
-  let counter = 0;
-  const temporaryPath = () => join(absolute, `${prefix}${counter++}`);
+  const absolute = await preparePrivateFolder(resolve(dir));
+  await removeStaleTemporaries(absolute);
   return {
     dir: absolute,
     async save(request, eventId, extra = {}) {
-      const content = serializeCapture(request, extra);
-      const ops = content.length <= SYNC_WRITE_LIMIT ? syncOps : asyncOps;
-      const temporary = temporaryPath();
-      await ops.write(temporary, content);
+      const ops = opsFor(request);
+      const temporary = await writeTemporary(ops, absolute, request, extra);
       try {
-        return await linkUnique(ops, temporary, absolute, captureFileName(request.receivedAt, eventId));
+        const path = await linkUnique(ops, temporary, absolute, captureFileName(request.receivedAt, eventId));
+        await ops.syncDir(absolute);
+        return path;
       } finally {
-        try {
-          await ops.unlink(temporary);
-        } catch {
-          // Already renamed into place (no hard links on this file system).
-        }
+        await removeQuietly(ops, temporary);
       }
     },
     async update(path, request, extra) {
-      const content = serializeCapture(request, extra);
-      const ops = content.length <= SYNC_WRITE_LIMIT ? syncOps : asyncOps;
-      const temporary = temporaryPath();
-      await ops.write(temporary, content);
-      await ops.rename(temporary, path);
+      const ops = opsFor(request);
+      const temporary = await writeTemporary(ops, absolute, request, extra);
+      try {
+        await ops.rename(temporary, path);
+      } catch (error) {
+        await removeQuietly(ops, temporary);
+        throw error;
+      }
     },
   };
+}
+
+function opsFor(request: CapturedRequest): FileOps {
+  // The capture's text is about the body's size plus a little (base64 makes it 4/3).
+  return request.body.length * 1.4 + 4096 <= SYNC_WRITE_LIMIT ? syncOps : asyncOps;
+}
+
+/** Write a new temporary file under a fresh random name; a name that exists already is drawn again. */
+async function writeTemporary(
+  ops: FileOps,
+  dir: string,
+  request: CapturedRequest,
+  extra: Record<string, unknown>,
+): Promise<string> {
+  for (let tries = 0; ; tries++) {
+    const temporary = join(dir, `.tmp-${process.pid}-${randomBytes(16).toString("hex")}`);
+    try {
+      await ops.write(temporary, request, extra);
+      return temporary;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "EEXIST" && tries < 8) continue;
+      // A full disk leaves a partial file behind: remove it (if it was ours to begin with).
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") await removeQuietly(ops, temporary);
+      throw error;
+    }
+  }
+}
+
+async function removeQuietly(ops: FileOps, path: string): Promise<void> {
+  try {
+    await ops.unlink(path);
+  } catch {
+    // Already renamed into place (no hard links on this file system), or never created.
+  }
 }
 
 /** link() fails rather than overwrite, which makes "first free name" atomic. */
@@ -101,6 +187,76 @@ async function linkUnique(ops: FileOps, temporary: string, dir: string, name: st
     }
   }
   throw new Error(`too many captures named ${name} in ${dir}`);
+}
+
+/**
+ * Create the folder (0700) or check an existing one: it must be a folder owned by us and not
+ * writable by others; one we own is tightened to 0700. A symlink is followed and its target must
+ * pass the same test. Returns the real path, which is what gets written to from then on.
+ */
+export async function preparePrivateFolder(absolute: string): Promise<string> {
+  const shown = sanitizeLine(absolute);
+  try {
+    await makeCaptureFolder(absolute);
+  } catch (error) {
+    throw usageError(
+      `cannot create the capture folder ${shown}: ${(error as Error).message}; choose another with --save-dir`,
+    );
+  }
+  const real = await realpath(absolute);
+  const info = await stat(real);
+  if (!info.isDirectory()) throw usageError(`${shown} is not a folder; choose another with --save-dir`);
+  const problem = ownershipProblem(info);
+  if (problem) {
+    const via = real !== absolute ? ` (a link to ${sanitizeLine(real)})` : "";
+    throw new CliError(
+      `refusing the capture folder ${shown}${via}: ${problem}, so another user could change or read captures; ` +
+        "choose another with --save-dir",
+      { code: "input_error" },
+    );
+  }
+  if ((info.mode & 0o077) !== 0) await chmod(real, info.mode & 0o700);
+  return real;
+}
+
+function ownershipProblem(info: Stats): string | undefined {
+  const uid = process.getuid?.();
+  if (uid === undefined) return undefined; // Windows: no POSIX owner or mode to check.
+  if (info.uid !== uid) return `it belongs to another user (uid ${info.uid}), not to you (uid ${uid})`;
+  return undefined;
+}
+
+/** Remove temporary files left by runs that died (their pid is gone, or they are an hour old). */
+async function removeStaleTemporaries(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const match = TEMP_NAME.exec(name);
+    if (!match) continue;
+    const path = join(dir, name);
+    try {
+      const info = lstatSync(path);
+      if (!info.isFile() && !info.isSymbolicLink()) continue;
+      if (processAlive(Number(match[1])) && Date.now() - info.mtimeMs < STALE_TEMP_MS) continue;
+      unlinkSync(path);
+    } catch {
+      // Gone already, or not ours to remove.
+    }
+  }
+}
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 /** Capture files in a folder (names ending in .json, temporary files skipped), oldest name first. */

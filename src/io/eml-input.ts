@@ -4,12 +4,12 @@
  * quietly turn into nonsense (no header block, a multipart without its boundary) is refused with
  * one line naming the file, exit 2.
  */
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Mailbox, MailFacts } from "../core/eml-event.js";
 import { inputError } from "../errors.js";
 import { sanitizeLine } from "../output/sanitize.js";
-import { describeReadError } from "./request-input.js";
+import { describeReadError, readFileOrStdin, readRegularFile, type StdinReader } from "./request-input.js";
 
 /** Larger than any mail OpenMail accepts (25 MB outbound, attachments base64-encoded). */
 export const EML_SIZE_LIMIT = 64 * 1024 * 1024;
@@ -21,13 +21,12 @@ export interface EmlSource {
 }
 
 /** Expand the given paths (files, folders of .eml files, "-") into sources, in order. */
-export async function readEmlSources(paths: string[], readStdin: () => Promise<Buffer>): Promise<EmlSource[]> {
+export async function readEmlSources(paths: string[], readStdin: StdinReader): Promise<EmlSource[]> {
   const sources: EmlSource[] = [];
   for (const path of paths) {
     if (path === "-") {
-      const bytes = await readStdin();
-      if (bytes.length > EML_SIZE_LIMIT) throw inputError(`standard input: larger than ${mb(EML_SIZE_LIMIT)}`);
-      sources.push({ name: "standard input", bytes });
+      // Read with the limit (an endless stdin stops there), devices and FIFOs refused: request-input.ts.
+      sources.push({ name: "standard input", bytes: await readFileOrStdin("-", readStdin, EML_SIZE_LIMIT) });
       continue;
     }
     const info = await stat(path).catch((error: unknown) => {
@@ -48,7 +47,7 @@ async function readOne(path: string, size?: number): Promise<EmlSource> {
   const known = size ?? (await stat(path).catch(() => undefined))?.size ?? 0;
   if (known > EML_SIZE_LIMIT) throw inputError(`${sanitizeLine(path)}: larger than ${mb(EML_SIZE_LIMIT)}`);
   try {
-    return { name: path, bytes: await readFile(path) };
+    return { name: path, bytes: readRegularFile(path, EML_SIZE_LIMIT) };
   } catch (error) {
     throw inputError(describeReadError(path, error), error);
   }

@@ -7,6 +7,11 @@
  * CPU time per request (38 → 22 µs on the machine in BENCHMARKS.md), which is what decides how fast
  * `send-test --count` and `replay` can load a handler. undici itself is loaded on first use, so
  * commands that send nothing (`send-test --print`, `replay --dry-run`) never pay for it.
+ *
+ * The deadline bounds the whole exchange (connect, headers and body): undici's own timeouts are per
+ * phase and per chunk, so a target that dribbled a byte a second, or streamed forever, was never
+ * cut off. One sweeping timer per client checks the requests in flight (not a timer per request).
+ * Once the kept part of a body is full, the exchange ends there and the rest is discarded unread.
  */
 import type { Dispatcher } from "undici";
 import type { DeliveryOutcome, NetworkErrorKind } from "../core/contract.js";
@@ -14,8 +19,13 @@ import type { DeliveryOutcome, NetworkErrorKind } from "../core/contract.js";
 /** How much of a response body is kept by default (for display). */
 const DEFAULT_PREVIEW_BYTES = 2048;
 
+export interface PostOptions {
+  /** Abort the exchange early (listen's shutdown); the outcome is then a network error saying so. */
+  signal?: AbortSignal;
+}
+
 export interface HttpClient {
-  post(url: string, headers: Record<string, string>, body: Uint8Array): Promise<DeliveryOutcome>;
+  post(url: string, headers: Record<string, string>, body: Uint8Array, options?: PostOptions): Promise<DeliveryOutcome>;
   close(): Promise<void>;
 }
 
@@ -38,9 +48,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         connections: options.connections ?? 16,
         keepAliveTimeout: 10_000,
         connect: { timeout: Math.min(options.timeoutMs, 10_000) },
-        // The deadline is undici's own timers: an answer's headers must arrive within it (what
-        // OpenMail waits for), and its body may not stall longer. Cheaper than an AbortController
-        // and a timer per request (BENCHMARKS.md).
+        // undici's own per-phase timers stay; the whole exchange is bounded by the sweep below.
         headersTimeout: options.timeoutMs,
         bodyTimeout: options.timeoutMs,
       });
@@ -50,15 +58,74 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   };
   const previewBytes = options.previewBytes ?? DEFAULT_PREVIEW_BYTES;
   const keepSuccessBodies = Boolean(options.keepSuccessBodies);
+  const deadlines = new DeadlineSweep(Math.min(100, Math.max(10, options.timeoutMs / 10)));
   return {
-    post: async (url, headers, body) => {
+    post: async (url, headers, body, postOptions) => {
       const dispatcher = loaded ?? (await load());
-      return post(dispatcher, url, headers, body, options.timeoutMs, previewBytes, keepSuccessBodies);
+      return post(dispatcher, url, headers, body, {
+        timeoutMs: options.timeoutMs,
+        previewBytes,
+        keepSuccessBodies,
+        deadlines,
+        signal: postOptions?.signal,
+      });
     },
     close: async () => {
-      if (agent) await (await agent).close();
+      if (agent) await closeWithin(await agent, CLOSE_MS);
     },
   };
+}
+
+/** How long close() lets requests still in flight finish before their connections are destroyed. */
+const CLOSE_MS = 500;
+
+async function closeWithin(dispatcher: Dispatcher, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = await Promise.race([
+    dispatcher.close().then(() => false),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), ms);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (timedOut) await dispatcher.destroy();
+}
+
+interface InFlight {
+  deadline: number;
+  expire(): void;
+}
+
+/** One interval timer for all requests in flight, running only while there are some. */
+class DeadlineSweep {
+  private readonly inFlight = new Set<InFlight>();
+  private timer: NodeJS.Timeout | undefined;
+  constructor(private readonly everyMs: number) {}
+
+  add(entry: InFlight): void {
+    this.inFlight.add(entry);
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      const now = performance.now();
+      for (const item of this.inFlight) if (now >= item.deadline) item.expire();
+    }, this.everyMs);
+  }
+
+  delete(entry: InFlight): void {
+    this.inFlight.delete(entry);
+    if (this.inFlight.size === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+}
+
+interface ExchangeOptions {
+  timeoutMs: number;
+  previewBytes: number;
+  keepSuccessBodies: boolean;
+  deadlines: DeadlineSweep;
+  signal?: AbortSignal;
 }
 
 /** Where a URL string points, parsed once per distinct URL (a run sends to one or a few). */
@@ -79,10 +146,9 @@ function post(
   url: string,
   headers: Record<string, string>,
   body: Uint8Array,
-  timeoutMs: number,
-  previewBytes: number,
-  keepSuccessBodies: boolean,
+  options: ExchangeOptions,
 ): Promise<DeliveryOutcome> {
+  const { timeoutMs, previewBytes, keepSuccessBodies, deadlines, signal } = options;
   const started = performance.now();
   return new Promise((resolvePromise) => {
     let target: { origin: string; path: string };
@@ -99,8 +165,48 @@ function post(
     let total = 0;
     let keptBytes = 0;
     const kept: Buffer[] = [];
+    let controller: Dispatcher.DispatchController | undefined;
+    let stopped: Error | undefined;
+    let settled = false;
+
+    const finish = (outcome: DeliveryOutcome) => {
+      if (settled) return;
+      settled = true;
+      deadlines.delete(inFlight);
+      signal?.removeEventListener("abort", onCallerAbort);
+      resolvePromise(outcome);
+    };
+    /** End the exchange from our side (its outcome already decided). */
+    const stop = (why: string) => {
+      stopped ??= new Error(why);
+      if (controller && !controller.aborted) controller.abort(stopped);
+    };
+    const answer = (): DeliveryOutcome => ({
+      kind: "response",
+      status,
+      latencyMs,
+      bodyPreview: kept.length === 0 ? "" : Buffer.concat(kept).toString("utf8"),
+      bodyBytes: total,
+      headers: flattenHeaders(responseHeaders),
+    });
+    const inFlight: InFlight = {
+      deadline: started + timeoutMs,
+      expire() {
+        finish({ kind: "timeout", latencyMs: performance.now() - started, timeoutMs });
+        stop("deadline");
+      },
+    };
+    const onCallerAbort = () => {
+      const message = "aborted: listen was stopping";
+      finish({ kind: "network-error", error: "other", message, latencyMs: performance.now() - started });
+      stop("aborted");
+    };
+
     const handler: Dispatcher.DispatchHandler = {
-      onRequestStart() {},
+      onRequestStart(dispatchController) {
+        controller = dispatchController;
+        if (stopped) dispatchController.abort(stopped);
+      },
       onResponseStart(_controller, statusCode, headers) {
         if (statusCode < 200) return; // 1xx informational: the real answer follows
         status = statusCode;
@@ -111,28 +217,28 @@ function post(
       },
       onResponseData(_controller, chunk) {
         total += chunk.length;
-        if (keep && keptBytes < previewBytes) {
-          const part = chunk.subarray(0, previewBytes - keptBytes);
-          kept.push(part);
-          keptBytes += part.length;
+        if (!keep) return;
+        const part = chunk.subarray(0, previewBytes - keptBytes);
+        kept.push(part);
+        keptBytes += part.length;
+        if (keptBytes >= previewBytes) {
+          // All that is kept is here: answer now, and discard the rest without waiting for it.
+          finish(answer());
+          stop("enough");
         }
       },
       onResponseEnd() {
-        resolvePromise({
-          kind: "response",
-          status,
-          latencyMs,
-          bodyPreview: kept.length === 0 ? "" : Buffer.concat(kept).toString("utf8"),
-          bodyBytes: total,
-          headers: flattenHeaders(responseHeaders),
-        });
+        finish(answer());
       },
       onResponseError(_controller, error) {
         const elapsed = performance.now() - started;
-        if (isTimeout(error)) resolvePromise({ kind: "timeout", latencyMs: elapsed, timeoutMs });
-        else resolvePromise({ kind: "network-error", latencyMs: elapsed, ...describeNetworkError(error, url) });
+        if (isTimeout(error)) finish({ kind: "timeout", latencyMs: elapsed, timeoutMs });
+        else finish({ kind: "network-error", latencyMs: elapsed, ...describeNetworkError(error, url) });
       },
     };
+    deadlines.add(inFlight);
+    if (signal?.aborted) onCallerAbort();
+    else signal?.addEventListener("abort", onCallerAbort, { once: true });
     try {
       dispatcher.dispatch({ origin: target.origin, path: target.path, method: "POST", headers, body }, handler);
     } catch (error) {

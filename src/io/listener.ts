@@ -1,11 +1,18 @@
 /**
  * The local HTTP receiver (node:http). It accepts POSTs on the webhook path, keeps the body byte for
  * byte within a size limit, and hands each request to the pipeline; everything else gets a short
- * 404/405. It never prints: it reports what happened through callbacks.
+ * 404/405. It never prints: it reports what happened through callbacks, including what became of
+ * every answer (written, the sender gone, refused at shutdown, dropped).
+ *
+ * Bounds: a budget of body bytes held at once across all requests (past it, 503 with Retry-After,
+ * which OpenMail retries), a cap on open connections, header and request deadlines that Node checks
+ * every second (its default of 30 s made a 10 s deadline 25-28 s), and a shutdown that ends within
+ * its grace period: new requests are refused with 503 at once, and what is still running when the
+ * grace period ends is aborted and answered 503 (or dropped, when no answer can be written).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { type CapturedRequest, normalizeHeaders } from "../core/capture.js";
+import type { AddressInfo, Socket } from "node:net";
+import { type CapturedRequest, headersFromRaw } from "../core/capture.js";
 import { CliError } from "../errors.js";
 
 export interface ListenerOptions {
@@ -14,7 +21,25 @@ export interface ListenerOptions {
   /** The webhook path, e.g. /webhooks (a trailing slash is accepted too). */
   path: string;
   maxBodySize: number;
+  /** Body bytes held at once across all requests (default: DEFAULT_BODY_BUDGET, at least one full body). */
+  bodyBudget?: number;
+  /** Open connections at most (default 1000). */
+  maxConnections?: number;
+  /** Deadlines for a request's headers and for the whole request (defaults 10 s and 60 s). */
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
 }
+
+/**
+ * What became of an answer: written to the sender; never delivered because the sender hung up
+ * first; replaced by a refusal with that status (503 when the grace period of a shutdown ended
+ * first); or dropped (the connection closed at the end of the grace period with no answer).
+ */
+export type AnswerFate =
+  | { kind: "written" }
+  | { kind: "sender-gone" }
+  | { kind: "refused"; status: number }
+  | { kind: "dropped" };
 
 export interface WebhookResponse {
   status: number;
@@ -24,19 +49,22 @@ export interface WebhookResponse {
   onSettled?(fate: AnswerFate): void;
 }
 
-/**
- * What became of an answer: written to the sender, never delivered because the sender hung up
- * first, or replaced by a refusal (e.g. 503 at shutdown) with that status.
- */
-export type AnswerFate = { kind: "written" } | { kind: "sender-gone" } | { kind: "refused"; status: number };
+export type RefusalReason = "busy" | "shutting-down";
 
 export type ListenerNotice =
   | { type: "ignored"; method: string; path: string; status: number; hint: string }
   | { type: "too-large"; method: string; path: string; limit: number; received: number }
+  /** Refused with 503 and Retry-After, not read and not forwarded: too many body bytes in flight, or stopping. */
+  | { type: "refused"; reason: RefusalReason; method: string; path: string; status: 503; fate: AnswerFate }
   | { type: "handler-error"; message: string };
 
+export interface WebhookContext {
+  /** Aborted when the shutdown's grace period ends: stop forwarding and return. */
+  signal: AbortSignal;
+}
+
 export interface ListenerHandlers {
-  onWebhook(request: CapturedRequest): Promise<WebhookResponse>;
+  onWebhook(request: CapturedRequest, context: WebhookContext): Promise<WebhookResponse>;
   onNotice(notice: ListenerNotice): void;
 }
 
@@ -44,28 +72,79 @@ export interface RunningListener {
   /** http://host:port, without the path. */
   origin: string;
   port: number;
-  /** Stop accepting, let requests in flight finish within `graceMs`, then drop what is left. */
+  /**
+   * Stop accepting (new requests on open connections get 503), let requests in flight finish within
+   * `graceMs`, then abort the rest, answer them 503 where an answer can still be written, and close
+   * every connection. Resolves within graceMs + SETTLE_MS.
+   */
   close(graceMs: number): Promise<void>;
 }
 
-const HEADERS_TIMEOUT_MS = 10_000;
-const REQUEST_TIMEOUT_MS = 60_000;
+export const HEADERS_TIMEOUT_MS = 10_000;
+export const REQUEST_TIMEOUT_MS = 60_000;
+/** How often Node checks those deadlines (its default, 30 s, made them up to 30 s late). */
+const TIMEOUT_CHECK_MS = 1_000;
+/** Body bytes held at once across all requests; about three times that is the memory they cost. */
+export const DEFAULT_BODY_BUDGET = 48 * 1024 * 1024;
+// Past it new connections are closed at once (OpenMail retries); below it, memory per idle connection is small.
+const DEFAULT_MAX_CONNECTIONS = 1000;
+/** How long the rest of a refused body is read (and discarded) so the answer reaches the sender. */
+const DRAIN_MS = 5_000;
+/** After the grace period: time for refusals to be written and handlers to return. */
+export const SETTLE_MS = 600;
+const RETRY_AFTER_SECONDS = "5";
+
+interface Pending {
+  res: ServerResponse;
+  controller: AbortController;
+  /** Set once the listener itself answered (a 503 at the end of a shutdown): that answer's fate. */
+  refused?: Promise<AnswerFate>;
+}
 
 export async function startListener(options: ListenerOptions, handlers: ListenerHandlers): Promise<RunningListener> {
-  let inFlight = 0;
-  let drained: (() => void) | undefined;
   const webhookPath = options.path.replace(/\/+$/, "") || "/";
+  const budget = new BodyBudget(Math.max(options.bodyBudget ?? DEFAULT_BODY_BUDGET, 1));
+  const pending = new Set<Pending>();
+  const settledWaiters = new Set<() => void>();
+  const state = { stopping: false };
+  // Sockets with a request being handled: a parse error on them (bytes after the request) must
+  // not answer 400 over the answer still to come.
+  const busySockets = new WeakMap<Socket, number>();
 
-  const server: Server = createServer((req, res) => {
-    inFlight += 1;
-    handle(req, res, options, webhookPath, handlers).finally(() => {
-      inFlight -= 1;
-      if (inFlight === 0) drained?.();
-    });
+  const server: Server = createServer(
+    {
+      headersTimeout: options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS,
+      requestTimeout: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: TIMEOUT_CHECK_MS,
+      keepAliveTimeout: 5_000,
+    },
+    (req, res) => {
+      const socket = req.socket;
+      busySockets.set(socket, (busySockets.get(socket) ?? 0) + 1);
+      const entry: Pending = { res, controller: new AbortController() };
+      pending.add(entry);
+      const context = { webhookPath, options, handlers, budget, state, entry };
+      handle(req, res, context).finally(() => {
+        pending.delete(entry);
+        const left = (busySockets.get(socket) ?? 1) - 1;
+        busySockets.set(socket, left);
+        if (left === 0 && socket.listenerCount("openmail-hooks:ended") > 0) socket.emit("openmail-hooks:ended");
+        if (pending.size === 0) for (const waiter of settledWaiters) waiter();
+      });
+    },
+  );
+  // Every header is kept (a request padded with filler headers must not lose its signature);
+  // their total size stays bounded by Node's 16 KiB header limit (431 past it).
+  server.maxHeadersCount = 0;
+  server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => {
+    if ((busySockets.get(socket) ?? 0) > 0) {
+      // Garbage after a request: let that request's answer go out first, then close.
+      socket.once("openmail-hooks:ended", () => socket.destroySoon());
+      return;
+    }
+    answerRaw(socket, clientErrorStatus(error));
   });
-  server.headersTimeout = HEADERS_TIMEOUT_MS;
-  server.requestTimeout = REQUEST_TIMEOUT_MS;
-  server.keepAliveTimeout = 5_000;
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", (error: NodeJS.ErrnoException) => reject(listenError(error, options)));
@@ -74,24 +153,279 @@ export async function startListener(options: ListenerOptions, handlers: Listener
   const port = (server.address() as AddressInfo).port;
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
 
+  const allSettled = (ms: number) =>
+    pending.size === 0
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(timer);
+            settledWaiters.delete(done);
+            resolve();
+          };
+          const timer = setTimeout(done, ms);
+          settledWaiters.add(done);
+        });
+
   return {
     origin: `http://${host}:${port}`,
     port,
     async close(graceMs) {
+      state.stopping = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      if (inFlight > 0) {
-        await Promise.race([
-          new Promise<void>((resolve) => {
-            drained = resolve;
-          }),
-          new Promise((resolve) => setTimeout(resolve, graceMs).unref()),
-        ]);
+      await allSettled(graceMs);
+      // Grace is over: abort what is left and answer it now, where an answer can still be written.
+      for (const entry of pending) {
+        entry.controller.abort();
+        if (entry.res.headersSent || entry.res.destroyed) continue;
+        // Refused if the 503 is written before the connections close; dropped otherwise.
+        const res = entry.res;
+        entry.refused = new Promise<AnswerFate>((resolve) => {
+          res.once("finish", () => resolve({ kind: "refused", status: 503 }));
+          res.once("close", () =>
+            resolve(res.writableFinished ? { kind: "refused", status: 503 } : { kind: "dropped" }),
+          );
+        });
+        writeAnswer(res, serviceUnavailable("stopping: not processed, send it again later"), true);
       }
+      await allSettled(SETTLE_MS);
       server.closeAllConnections();
-      await closed;
+      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 50).unref())]);
     },
   };
+}
+
+interface HandleContext {
+  webhookPath: string;
+  options: ListenerOptions;
+  handlers: ListenerHandlers;
+  budget: BodyBudget;
+  state: { stopping: boolean };
+  entry: Pending;
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, context: HandleContext): Promise<void> {
+  const { options, handlers, budget, entry } = context;
+  const method = req.method ?? "GET";
+  const rawPath = req.url ?? "/";
+  const pathname = (rawPath.split("?")[0] ?? "/").replace(/\/+$/, "") || "/";
+
+  if (pathname !== context.webhookPath) {
+    const hint = `not a webhook: OpenMail POSTs to ${options.path}`;
+    handlers.onNotice({ type: "ignored", method, path: rawPath, status: 404, hint });
+    return void (await settleAnswer(req, res, { status: 404, body: `openmail-hooks: ${hint}\n` }, false));
+  }
+  if (method !== "POST") {
+    const hint = "webhooks are POST requests";
+    handlers.onNotice({ type: "ignored", method, path: rawPath, status: 405, hint });
+    const response = { status: 405, headers: { allow: "POST" }, body: `openmail-hooks: ${hint}\n` };
+    return void (await settleAnswer(req, res, response, false));
+  }
+  const refuse = async (reason: RefusalReason) => {
+    const text =
+      reason === "busy" ? "busy: too many large bodies at once, send it again later" : "stopping: send it again later";
+    const fate = await settleAnswer(req, res, serviceUnavailable(text), true);
+    handlers.onNotice({ type: "refused", reason, method, path: rawPath, status: 503, fate });
+  };
+  if (context.state.stopping) return refuse("shutting-down");
+
+  const declared = declaredLength(req);
+  if (declared !== undefined && declared > options.maxBodySize) {
+    handlers.onNotice({ type: "too-large", method, path: rawPath, limit: options.maxBodySize, received: declared });
+    return void (await settleAnswer(req, res, tooLarge(options.maxBodySize), true));
+  }
+
+  const reservation = budget.reserve(declared ?? 0);
+  if (!reservation) return refuse("busy");
+  try {
+    const body = await readBody(req, options.maxBodySize, declared, reservation);
+    if (body === "too-large") {
+      handlers.onNotice({ type: "too-large", method, path: rawPath, limit: options.maxBodySize, received: Number.NaN });
+      return void (await settleAnswer(req, res, tooLarge(options.maxBodySize), true));
+    }
+    if (body === "busy") return refuse("busy");
+    if (body === "aborted") return;
+
+    const request: CapturedRequest = {
+      receivedAt: new Date().toISOString(),
+      method,
+      path: rawPath,
+      headers: headersFromRaw(req.rawHeaders),
+      body,
+    };
+    let response: WebhookResponse;
+    try {
+      response = await handlers.onWebhook(request, { signal: entry.controller.signal });
+    } catch (error) {
+      handlers.onNotice({ type: "handler-error", message: (error as Error).message });
+      response = { status: 500, body: "openmail-hooks: internal error\n" };
+    }
+    if (entry.refused) {
+      response.onSettled?.(await entry.refused);
+      return;
+    }
+    // Not closed after it, even when stopping: a request that follows on this connection gets its
+    // 503 in order; close() closes every connection once nothing is left in flight.
+    const fate = await settleAnswer(req, res, response, false);
+    response.onSettled?.(fate);
+  } finally {
+    reservation.release();
+  }
+}
+
+function declaredLength(req: IncomingMessage): number | undefined {
+  const header = req.headers["content-length"];
+  if (header === undefined) return undefined;
+  const value = Number(header);
+  return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+}
+
+function tooLarge(limit: number): WebhookResponse {
+  return { status: 413, body: `openmail-hooks: body larger than ${limit} bytes (raise --max-body-size)\n` };
+}
+
+function serviceUnavailable(reason: string): WebhookResponse {
+  return { status: 503, headers: { "retry-after": RETRY_AFTER_SECONDS }, body: `openmail-hooks: ${reason}\n` };
+}
+
+/** Bytes of request bodies held at once. One request is always let in, whatever its size. */
+class BodyBudget {
+  private used = 0;
+  private holders = 0;
+  constructor(private readonly limit: number) {}
+
+  reserve(bytes: number): { grow(bytes: number): boolean; release(): void } | undefined {
+    if (this.holders > 0 && this.used + bytes > this.limit) return undefined;
+    this.used += bytes;
+    this.holders += 1;
+    let held = bytes;
+    let released = false;
+    return {
+      grow: (more) => {
+        if (this.holders > 1 && this.used + more > this.limit) return false;
+        this.used += more;
+        held += more;
+        return true;
+      },
+      release: () => {
+        if (released) return;
+        released = true;
+        this.used -= held;
+        this.holders -= 1;
+      },
+    };
+  }
+}
+
+type BodyResult = Buffer | "too-large" | "busy" | "aborted";
+
+/**
+ * The body in one buffer: allocated once at its declared length, or (chunked) gathered and joined,
+ * each chunk counted against the budget as it arrives.
+ */
+function readBody(
+  req: IncomingMessage,
+  limit: number,
+  declared: number | undefined,
+  reservation: { grow(bytes: number): boolean },
+): Promise<BodyResult> {
+  return new Promise((resolve) => {
+    const preallocated = declared !== undefined ? Buffer.allocUnsafe(declared) : undefined;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const settle = (value: BodyResult) => {
+      if (settled) return;
+      settled = true;
+      req.removeListener("data", onData);
+      resolve(value);
+    };
+    const complete = () => {
+      if (preallocated) return size === declared ? preallocated : "aborted";
+      return Buffer.concat(chunks, size);
+    };
+    const onData = (chunk: Buffer) => {
+      if (size + chunk.length > limit) return settle("too-large");
+      if (preallocated) {
+        // Node enforces Content-Length, so more bytes than declared cannot arrive; guard anyway.
+        if (size + chunk.length > preallocated.length) return settle("aborted");
+        chunk.copy(preallocated, size);
+      } else {
+        if (!reservation.grow(chunk.length)) return settle("busy");
+        chunks.push(chunk);
+      }
+      size += chunk.length;
+    };
+    req.on("data", onData);
+    req.on("end", () => settle(complete()));
+    req.on("error", () => settle("aborted"));
+    req.on("close", () => settle(req.complete ? complete() : "aborted"));
+  });
+}
+
+/**
+ * Write an answer and report its fate once known. With `closeAfter` the connection closes after
+ * it; a body not read yet is read and discarded first (for up to DRAIN_MS), because closing with
+ * unread bytes resets the connection and the sender would never see the answer.
+ */
+function settleAnswer(
+  req: IncomingMessage,
+  res: ServerResponse,
+  response: WebhookResponse,
+  closeAfter: boolean,
+): Promise<AnswerFate> {
+  if (res.destroyed || res.headersSent || res.socket?.destroyed) return Promise.resolve({ kind: "sender-gone" });
+  const fate = new Promise<AnswerFate>((resolve) => {
+    res.once("finish", () => resolve({ kind: "written" }));
+    res.once("close", () => resolve(res.writableFinished ? { kind: "written" } : { kind: "sender-gone" }));
+  });
+  if (closeAfter && !req.complete) keepReadingUntilSenderDone(req);
+  writeAnswer(res, response, closeAfter);
+  return fate;
+}
+
+/**
+ * After an early answer with Connection: close, Node ends the connection as soon as the answer is
+ * written (socket.destroySoon), while the sender is still sending: the unread bytes turn that into
+ * a reset, and the sender sees a broken pipe instead of the answer. Instead, only our side is ended,
+ * and the rest of the body is read and discarded until the sender closes (or DRAIN_MS passes).
+ */
+function keepReadingUntilSenderDone(req: IncomingMessage): void {
+  const socket = req.socket;
+  const timer = setTimeout(() => socket.destroy(), DRAIN_MS);
+  timer.unref();
+  socket.destroySoon = () => {
+    if (socket.writable) socket.end();
+  };
+  socket.once("end", () => socket.destroy());
+  socket.once("close", () => clearTimeout(timer));
+  req.resume();
+}
+
+function writeAnswer(res: ServerResponse, response: WebhookResponse, closeAfter: boolean): void {
+  if (res.destroyed || res.headersSent) return;
+  const headers: Record<string, string> = { "content-type": "text/plain; charset=utf-8", ...response.headers };
+  if (closeAfter) headers.connection = "close";
+  res.writeHead(response.status, headers);
+  res.end(response.body);
+}
+
+function clientErrorStatus(error: NodeJS.ErrnoException): number {
+  if (error.code === "HPE_HEADER_OVERFLOW") return 431;
+  if (error.code === "ERR_HTTP_REQUEST_TIMEOUT") return 408;
+  return 400;
+}
+
+/** An answer written straight to a socket the HTTP parser gave up on. */
+function answerRaw(socket: Socket, status: number): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const reason =
+    status === 431 ? "Request Header Fields Too Large" : status === 408 ? "Request Timeout" : "Bad Request";
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  setTimeout(() => socket.destroy(), DRAIN_MS).unref();
 }
 
 function listenError(error: NodeJS.ErrnoException, options: ListenerOptions): Error {
@@ -110,120 +444,4 @@ function listenError(error: NodeJS.ErrnoException, options: ListenerOptions): Er
     return new CliError(`cannot listen on host ${options.host}: no such local address; check --host`);
   }
   return error;
-}
-
-async function handle(
-  req: IncomingMessage,
-  res: ServerResponse,
-  options: ListenerOptions,
-  webhookPath: string,
-  handlers: ListenerHandlers,
-): Promise<void> {
-  const method = req.method ?? "GET";
-  const rawPath = req.url ?? "/";
-  const pathname = (rawPath.split("?")[0] ?? "/").replace(/\/+$/, "") || "/";
-
-  if (pathname !== webhookPath) {
-    const hint = `not a webhook: OpenMail POSTs to ${options.path}`;
-    handlers.onNotice({ type: "ignored", method, path: rawPath, status: 404, hint });
-    return reply(req, res, { status: 404, body: `openmail-hooks: ${hint}\n` });
-  }
-  if (method !== "POST") {
-    const hint = "webhooks are POST requests";
-    handlers.onNotice({ type: "ignored", method, path: rawPath, status: 405, hint });
-    return reply(req, res, { status: 405, headers: { allow: "POST" }, body: `openmail-hooks: ${hint}\n` });
-  }
-
-  const declared = Number(req.headers["content-length"] ?? Number.NaN);
-  if (declared > options.maxBodySize) {
-    handlers.onNotice({ type: "too-large", method, path: rawPath, limit: options.maxBodySize, received: declared });
-    return reply(req, res, tooLarge(options.maxBodySize), true);
-  }
-
-  const body = await readBody(req, options.maxBodySize);
-  if (body === "too-large") {
-    handlers.onNotice({ type: "too-large", method, path: rawPath, limit: options.maxBodySize, received: Number.NaN });
-    return reply(req, res, tooLarge(options.maxBodySize), true);
-  }
-  if (body === "aborted") return;
-
-  const request: CapturedRequest = {
-    receivedAt: new Date().toISOString(),
-    method,
-    path: rawPath,
-    headers: normalizeHeaders(req.headers),
-    body,
-  };
-  let response: WebhookResponse;
-  try {
-    response = await handlers.onWebhook(request);
-  } catch (error) {
-    handlers.onNotice({ type: "handler-error", message: (error as Error).message });
-    response = { status: 500, body: "openmail-hooks: internal error\n" };
-  }
-  reply(req, res, response);
-  // Count the request as in flight until its answer is out, so close() never cuts an answer short.
-  await answered(res);
-}
-
-function answered(res: ServerResponse): Promise<void> {
-  if (res.writableFinished || res.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    res.once("finish", resolve);
-    res.once("close", resolve);
-  });
-}
-
-function tooLarge(limit: number): WebhookResponse {
-  return { status: 413, body: `openmail-hooks: body larger than ${limit} bytes (raise --max-body-size)\n` };
-}
-
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | "too-large" | "aborted"> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let settled = false;
-    const settle = (value: Buffer | "too-large" | "aborted") => {
-      if (settled) return;
-      settled = true;
-      resolve(value);
-    };
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners("data");
-        req.pause();
-        settle("too-large");
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on("end", () => settle(Buffer.concat(chunks, size)));
-    req.on("error", () => settle("aborted"));
-    req.on("close", () => settle(req.complete ? Buffer.concat(chunks, size) : "aborted"));
-  });
-}
-
-function reply(req: IncomingMessage, res: ServerResponse, response: WebhookResponse, closeAfter = false): void {
-  if (res.destroyed || res.headersSent) {
-    response.onSettled?.({ kind: "sender-gone" });
-    return;
-  }
-  if (response.onSettled) {
-    const settled = response.onSettled;
-    let told = false;
-    const tell = (fate: AnswerFate) => {
-      if (told) return;
-      told = true;
-      settled(fate);
-    };
-    res.once("finish", () => tell({ kind: "written" }));
-    res.once("close", () => tell(res.writableFinished ? { kind: "written" } : { kind: "sender-gone" }));
-  }
-  const headers: Record<string, string> = { "content-type": "text/plain; charset=utf-8", ...response.headers };
-  if (closeAfter) headers.connection = "close";
-  res.writeHead(response.status, headers);
-  res.end(response.body);
-  // A refused oversized body is not drained: close the connection once the answer is out.
-  if (closeAfter) res.on("finish", () => req.destroy());
 }

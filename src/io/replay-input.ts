@@ -5,7 +5,6 @@
  * become errors naming the file; the rest still go. Files are read synchronously: this is a batch
  * command, and a sync read of a small file costs a fraction of an async one (see capture-store.ts).
  */
-import { readFileSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import {
@@ -19,7 +18,7 @@ import {
 import { metaOf, type ReplayItem, type ReplayMeta } from "../core/replay.js";
 import { sanitizeLine } from "../output/sanitize.js";
 import { listCaptureNames } from "./capture-store.js";
-import { describeReadError } from "./request-input.js";
+import { DEFAULT_INPUT_LIMIT, describeReadError, readRegularFile, type StdinReader } from "./request-input.js";
 
 /** An item found in the inputs: in memory, or a file to read again when it is sent. */
 export interface IndexedItem {
@@ -37,9 +36,11 @@ export interface InputProblem {
 
 export async function indexInputs(
   paths: string[],
-  readStdin: () => Promise<Buffer>,
-  options: { needsMeta: boolean } = { needsMeta: true },
+  readStdin: StdinReader,
+  options: { needsMeta: boolean; inputLimit?: number } = { needsMeta: true },
 ): Promise<{ items: IndexedItem[]; problems: InputProblem[] }> {
+  // Every file (and standard input) is read up to this size; devices and FIFOs are refused.
+  const limit = options.inputLimit ?? DEFAULT_INPUT_LIMIT;
   const items: IndexedItem[] = [];
   const problems: InputProblem[] = [];
   const add = (parsed: ReplayItem[]) => {
@@ -49,7 +50,11 @@ export async function indexInputs(
   };
   for (const path of paths) {
     if (path === "-") {
-      add(parseDocument(await readStdin(), "standard input", problems));
+      try {
+        add(parseDocument(await readStdin(limit), "standard input", problems));
+      } catch (error) {
+        problems.push({ origin: "standard input", message: describeReadError("standard input", error) });
+      }
       continue;
     }
     let isFolder = false;
@@ -61,7 +66,7 @@ export async function indexInputs(
     }
     if (!isFolder) {
       try {
-        add(parseDocument(readFileSync(path), path, problems));
+        add(parseDocument(readRegularFile(path, limit), path, problems));
       } catch (error) {
         problems.push({ origin: path, message: describeReadError(path, error) });
       }
@@ -74,13 +79,13 @@ export async function indexInputs(
     const read: IndexedItem[] = [];
     for (const name of await listCaptureNames(path)) {
       if (!options.needsMeta && receivedAtFromName(name)) {
-        named.push(new CaptureFileItem(path, name));
+        named.push(new CaptureFileItem(path, name, limit));
         continue;
       }
       const file = join(path, name);
       try {
-        const [item] = parseDocument(readFileSync(file), file, problems);
-        if (item) read.push(new CaptureFileItem(path, name, metaOf(item.request)));
+        const [item] = parseDocument(readRegularFile(file, limit), file, problems);
+        if (item) read.push(new CaptureFileItem(path, name, limit, metaOf(item.request)));
       } catch (error) {
         problems.push({ origin: file, message: describeReadError(file, error) });
       }
@@ -101,6 +106,7 @@ class CaptureFileItem implements IndexedItem {
   constructor(
     private readonly folder: string,
     private readonly name: string,
+    private readonly limit: number,
     private readonly known?: ReplayMeta,
   ) {}
   get origin(): string {
@@ -110,7 +116,7 @@ class CaptureFileItem implements IndexedItem {
     return this.known ?? { receivedAt: receivedAtFromName(this.name) ?? "" };
   }
   load(): Promise<ReplayItem> {
-    return loadFile(this.origin);
+    return loadFile(this.origin, this.limit);
   }
 }
 
@@ -138,9 +144,9 @@ export function receivedAtFromName(path: string): string | undefined {
   return parseCaptureFileName(path)?.receivedAt;
 }
 
-async function loadFile(path: string): Promise<ReplayItem> {
+async function loadFile(path: string, limit: number): Promise<ReplayItem> {
   const problems: InputProblem[] = [];
-  const [item] = parseDocument(readFileSync(path), path, problems);
+  const [item] = parseDocument(readRegularFile(path, limit), path, problems);
   if (!item) throw new CaptureFormatError(problems[0]?.message ?? `${path}: changed since it was read`);
   return item;
 }
@@ -163,16 +169,21 @@ export function parseDocument(bytes: Buffer, origin: string, problems: InputProb
       throw new CaptureFormatError("not JSON, NDJSON or a raw HTTP request");
     }
     const items: ReplayItem[] = [];
+    const bad: Array<{ line: number; message: string }> = [];
     lines.forEach((line, index) => {
       if (!line.trim()) return;
-      const lineOrigin = `${origin}:${index + 1}`;
       try {
-        items.push(fromJson(JSON.parse(line), Buffer.from(line), lineOrigin));
+        items.push(fromJson(JSON.parse(line), Buffer.from(line), `${origin}:${index + 1}`));
       } catch (error) {
-        const message = error instanceof SyntaxError ? "not valid JSON" : (error as Error).message;
-        problems.push({ origin: lineOrigin, message: `${sanitizeLine(lineOrigin)}: ${message}` });
+        bad.push({
+          line: index + 1,
+          message: error instanceof SyntaxError ? "not valid JSON" : (error as Error).message,
+        });
       }
     });
+    // One line per input file, however many of its lines are unreadable.
+    if (bad.length > 0 && items.length === 0) throw new CaptureFormatError("not JSON, NDJSON or a raw HTTP request");
+    if (bad.length > 0) problems.push({ origin, message: `${sanitizeLine(origin)}: ${describeBadLines(bad)}` });
     return items;
   } catch (error) {
     if (error instanceof CaptureFormatError) {
@@ -181,6 +192,14 @@ export function parseDocument(bytes: Buffer, origin: string, problems: InputProb
     }
     throw error;
   }
+}
+
+function describeBadLines(bad: Array<{ line: number; message: string }>): string {
+  const first = bad[0] as { line: number; message: string };
+  const shown = bad.slice(0, 5).map((entry) => entry.line);
+  const more = bad.length > shown.length ? ` and ${bad.length - shown.length} more` : "";
+  const lines = `${bad.length === 1 ? "line" : "lines"} ${shown.join(", ")}${more}`;
+  return `${bad.length} unreadable ${bad.length === 1 ? "line" : "lines"} skipped (${lines}); line ${first.line}: ${first.message}`;
 }
 
 /** A capture object, or a bare event body (kept as the exact bytes given). */

@@ -1,35 +1,115 @@
 /**
  * Read a captured request from a file or standard input ("-"): a capture file or a raw HTTP dump.
  * Errors name the file and the problem, and exit 2.
+ *
+ * Every read is bounded: a file larger than the input limit is refused before it is read, standard
+ * input is cut off past it, and devices, FIFOs and sockets are refused (reading /dev/zero filled
+ * memory until V8 died; a FIFO with no writer waited forever).
  */
-import { readFile } from "node:fs/promises";
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { CaptureFormatError, type ParsedDocument, parseRequestDocument } from "../core/capture.js";
 import { inputError } from "../errors.js";
 import { sanitizeLine } from "../output/sanitize.js";
 
-export async function readFileOrStdin(path: string, readStdin: () => Promise<Buffer>): Promise<Buffer> {
-  if (path === "-") return readStdin();
+/** Largest input file read: a 10 MB body as base64 in a capture, many times over (NDJSON). */
+export const DEFAULT_INPUT_LIMIT = 64 * 1024 * 1024;
+
+/** Standard input, read up to `limit` bytes. */
+export type StdinReader = (limit: number) => Promise<Buffer>;
+
+export class InputTooLargeError extends Error {
+  override name = "InputTooLargeError";
+}
+
+export async function readFileOrStdin(
+  path: string,
+  readStdin: StdinReader,
+  limit = DEFAULT_INPUT_LIMIT,
+): Promise<Buffer> {
   try {
-    return await readFile(path);
+    return path === "-" ? await readStdin(limit) : readRegularFile(path, limit);
   } catch (error) {
-    throw inputError(describeReadError(path, error), error);
+    throw inputError(describeReadError(path === "-" ? "standard input" : path, error), error);
   }
+}
+
+/**
+ * A regular file's bytes, at most `limit` of them (InputTooLargeError past it). Opened without
+ * blocking, so a FIFO is refused rather than waited on; the type is checked on the open file.
+ */
+export function readRegularFile(path: string, limit: number): Buffer {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const info = fstatSync(fd);
+    if (info.isDirectory()) throw Object.assign(new Error("is a folder"), { code: "EISDIR" });
+    if (!info.isFile()) throw Object.assign(new Error("not a regular file"), { code: "ENOTREGULAR" });
+    if (info.size > limit) throw new InputTooLargeError(tooLargeMessage(limit, info.size));
+    const parts: Buffer[] = [];
+    let buffer = Buffer.allocUnsafe(Math.min(info.size, limit) + 1);
+    let used = 0;
+    let total = 0;
+    // The size can change while reading (a file still being written): read to the end, within the limit.
+    for (;;) {
+      const read = readSync(fd, buffer, used, buffer.length - used, null);
+      if (read === 0) break;
+      used += read;
+      total += read;
+      if (total > limit) throw new InputTooLargeError(tooLargeMessage(limit));
+      if (used === buffer.length) {
+        parts.push(buffer);
+        buffer = Buffer.allocUnsafe(Math.min(1024 * 1024, limit - total + 1));
+        used = 0;
+      }
+    }
+    parts.push(buffer.subarray(0, used));
+    return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, total);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Read a stream to its end, but no more than `limit` bytes (then destroy it). */
+export async function readStreamBounded(stream: NodeJS.ReadableStream, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const bytes = typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer);
+    size += bytes.length;
+    if (size > limit) {
+      (stream as NodeJS.ReadableStream & { destroy?(): void }).destroy?.();
+      throw new InputTooLargeError(tooLargeMessage(limit));
+    }
+    chunks.push(bytes);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+const megabytes = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+
+function tooLargeMessage(limit: number, size?: number): string {
+  const what = size !== undefined ? `is ${megabytes(size)}` : "goes on";
+  return `${what}, over the input limit of ${megabytes(limit)}; raise it with --max-input-size`;
 }
 
 export function describeReadError(path: string, error: unknown): string {
   const shown = sanitizeLine(path);
+  if (error instanceof InputTooLargeError) return `${shown}: ${error.message}`;
   const code = (error as NodeJS.ErrnoException).code;
   if (code === "ENOENT") return `${shown}: no such file; check the path`;
   if (code === "EISDIR") return `${shown}: is a folder; give a file`;
   if (code === "EACCES" || code === "EPERM") return `${shown}: permission denied`;
+  if (code === "ENOTREGULAR" || code === "ENXIO") {
+    return `${shown}: not a regular file (a device, FIFO or socket); give a file, or - for standard input`;
+  }
   return `${shown}: cannot read (${(error as Error).message})`;
 }
 
 export async function readRequestDocument(
   path: string,
-  readStdin: () => Promise<Buffer>,
+  readStdin: StdinReader,
+  limit = DEFAULT_INPUT_LIMIT,
 ): Promise<ParsedDocument & { name: string }> {
-  const bytes = await readFileOrStdin(path, readStdin);
+  const bytes = await readFileOrStdin(path, readStdin, limit);
   const name = path === "-" ? "standard input" : path;
   try {
     return { ...parseRequestDocument(bytes), name };

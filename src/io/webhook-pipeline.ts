@@ -20,7 +20,7 @@ import { type Inspection, inspectRequest } from "../core/inspect.js";
 import { forwardableHeaders } from "../core/request.js";
 import type { CaptureStore } from "./capture-store.js";
 import type { HttpClient } from "./http-client.js";
-import type { AnswerFate, WebhookResponse } from "./listener.js";
+import type { AnswerFate, WebhookContext, WebhookResponse } from "./listener.js";
 
 export interface ForwardResult {
   url: string;
@@ -106,7 +106,8 @@ export interface PipelineOptions {
 }
 
 export interface WebhookPipeline {
-  handle(request: CapturedRequest): Promise<WebhookResponse>;
+  /** `context.signal` aborts the forward (listen's shutdown grace period is over). */
+  handle(request: CapturedRequest, context?: WebhookContext): Promise<WebhookResponse>;
   noteIgnored(): void;
   /** Wait for capture updates still being written (call before exiting). */
   drain(): Promise<void>;
@@ -193,7 +194,7 @@ export function createWebhookPipeline(options: PipelineOptions, folderIds: Folde
   };
 
   return {
-    async handle(request) {
+    async handle(request, context) {
       if (!folderRead) await folderIds.ready;
       const inspection = inspectWithInboxSecret(request, options);
       sequence += 1;
@@ -227,7 +228,9 @@ export function createWebhookPipeline(options: PipelineOptions, folderIds: Folde
 
       const outcome: Outcome = { ...arrival, status: 200, statusReason: "", answer: { kind: "written" } };
       if (target && options.client) {
-        const delivery = await options.client.post(target, forwardableHeaders(request.headers), request.body);
+        const delivery = await options.client.post(target, forwardableHeaders(request.headers), request.body, {
+          signal: context?.signal,
+        });
         const verdict = judgeDelivery(delivery, inspection.summary.attempt ?? 1);
         outcome.forward = {
           url: target,

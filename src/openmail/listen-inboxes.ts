@@ -70,6 +70,20 @@ export async function prepareInboxSession(
   const reporter = createInboxReporter(ctx.output, { json: Boolean(options.json) });
   const store = openStateStore(resolve(ctx.cwd, options.saveDir));
   const wanted = options.inbox ?? [];
+  const needInbox = (
+    [
+      ["--take-over", options.takeOver],
+      ["--rotate-secret", options.rotateSecret],
+      ["--write-env", options.writeEnv],
+      ["--test", options.test],
+      ["--public-url", options.publicUrl],
+    ] as const
+  ).filter(([, given]) => given);
+  if (wanted.length === 0 && needInbox.length > 0) {
+    throw usageError(
+      `${needInbox.map(([flag]) => flag).join(", ")} ${needInbox.length > 1 ? "work" : "works"} with --inbox <id>: name the OpenMail inbox to point here (find ids with \`openmail-hooks inboxes\`)`,
+    );
+  }
   if (wanted.length > 0 && !options.tunnel && !options.publicUrl) {
     throw usageError(
       "--inbox with --no-tunnel: OpenMail cannot reach 127.0.0.1; drop --no-tunnel, or pass --public-url https://… where your own tunnel or proxy forwards to this listener",

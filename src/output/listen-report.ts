@@ -83,6 +83,15 @@ function jsonRenderer(output: Output): ListenRenderer {
     },
     notice(notice) {
       if (notice.type === "handler-error") line({ type: "error", code: "internal_error", message: notice.message });
+      else if (notice.type === "refused")
+        line({
+          type: "rejected",
+          reason: notice.reason,
+          status: notice.status,
+          method: notice.method,
+          path: notice.path,
+          answer: notice.fate.kind,
+        });
       else if (notice.type === "too-large")
         line({
           type: "rejected",
@@ -211,7 +220,15 @@ function prettyRenderer(output: Output, showPath: (path: string) => string, verb
     },
     notice(notice) {
       if (notice.type === "handler-error") output.err(c.red(`error: ${sanitizeLine(notice.message)}`));
-      else if (notice.type === "too-large")
+      else if (notice.type === "refused") {
+        const why = notice.reason === "busy" ? "too many large bodies at once" : "listen is stopping";
+        const fate = notice.fate.kind === "written" ? "" : " (the sender hung up first)";
+        output.out(
+          c.yellow(
+            `${now()} ${sanitizeLine(notice.method)} ${clip(notice.path, 80)} → 503: ${why}, not processed; OpenMail retries it${fate}`,
+          ),
+        );
+      } else if (notice.type === "too-large")
         output.out(
           c.yellow(
             `${now()} ${sanitizeLine(notice.method)} ${clip(notice.path, 80)} → 413: body over ${formatBytes(notice.limit)} (raise --max-body-size)`,
@@ -431,6 +448,8 @@ export function outcomeLines(
     parts.push(c.yellow(`the sender hung up before the answer: ${event.status} not delivered`));
   } else if (event.answer.kind === "refused") {
     parts.push(c.yellow(`answered ${event.answer.status} instead: listen was stopping`));
+  } else if (event.answer.kind === "dropped") {
+    parts.push(c.red("NOT answered: the connection was closed at the end of the grace period"));
   } else if (forward) {
     const relayed = forward.outcome.kind === "response" && event.status === forward.outcome.status;
     parts.push(relayed ? `answered ${event.status}` : `answered ${event.status}: ${sanitizeLine(event.statusReason)}`);

@@ -16,6 +16,8 @@ export interface CliOptions {
   env?: Record<string, string | undefined>;
   input?: string | Buffer;
   cwd?: string;
+  /** Run the CLI through this command first, e.g. ["sh", "-c", 'ulimit -f 64; exec "$0" "$@"']. */
+  via?: string[];
 }
 
 /** A clean environment: no secret, no colour, no inherited .env. */
@@ -44,7 +46,8 @@ export function tempDir(prefix = "omh-"): string {
 }
 
 export function startCli(args: string[], options: CliOptions = {}): ChildProcess {
-  return spawn(process.execPath, [BIN, ...args], {
+  const [command, ...prefix] = [...(options.via ?? []), process.execPath, BIN, ...args];
+  return spawn(command as string, prefix, {
     cwd: options.cwd ?? tempDir(),
     env: cleanEnv(options.env),
     stdio: ["pipe", "pipe", "pipe"],

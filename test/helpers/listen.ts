@@ -21,7 +21,7 @@ export interface ListenProcess {
 
 export async function startListen(
   args: string[],
-  options: { env?: Record<string, string | undefined>; cwd?: string } = {},
+  options: { env?: Record<string, string | undefined>; cwd?: string; via?: string[] } = {},
 ): Promise<ListenProcess> {
   const cwd = options.cwd ?? tempDir();
   // --no-tunnel unless the test asks for one with --tunnel (a test-only marker, removed here).
@@ -30,6 +30,7 @@ export async function startListen(
   const child = startCli(["listen", "--json", "--port", "0", ...(tunnel ? [] : ["--no-tunnel"]), ...rest], {
     env: options.env,
     cwd,
+    via: options.via,
   });
   child.stdin?.end();
   const records: Array<Record<string, unknown>> = [];

@@ -1,0 +1,129 @@
+/**
+ * The capture folder is ours alone (issue 14 item 3, item 7): owner and mode checked, symlinks
+ * followed only to a folder that passes, temporary names unguessable and drawn again on a clash,
+ * stale temporary files removed at start. Run as root, another user is simulated by chown to nobody.
+ */
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { fromCaptureObject, serializeCapture, serializeCapturePieces } from "../src/core/capture.js";
+import { runCli, tempDir } from "./helpers/cli.js";
+
+const drawn: Buffer[] = [];
+vi.mock("node:crypto", async (importOriginal) => {
+  const original = await importOriginal<typeof import("node:crypto")>();
+  return {
+    ...original,
+    // Tests can queue the "random" bytes a temporary name is made of, to force a clash.
+    randomBytes: (size: number) => drawn.shift() ?? original.randomBytes(size),
+  };
+});
+
+const { openCaptureStore } = await import("../src/io/capture-store.js");
+
+const NOBODY = 65534;
+const isRoot = process.getuid?.() === 0;
+const request = (body = '{"event":"message.received"}') => ({
+  receivedAt: "2026-11-26T10:00:00.000Z",
+  method: "POST",
+  path: "/webhooks",
+  headers: { "x-event-id": "evt_1" },
+  body: Buffer.from(body),
+});
+
+afterEach(() => {
+  drawn.length = 0;
+});
+
+describe("capture folder: ours alone", () => {
+  it("tightens a folder we own (0777, 0755) to 0700", async () => {
+    for (const mode of [0o777, 0o755]) {
+      const dir = join(tempDir(), "events");
+      mkdirSync(dir);
+      chmodSync(dir, mode);
+      const store = await openCaptureStore(dir);
+      expect(statSync(dir).mode & 0o777).toBe(0o700);
+      const path = await store.save(request(), "evt_1");
+      expect(statSync(path).mode & 0o777).toBe(0o600);
+    }
+  });
+
+  it.runIf(isRoot)("refuses a folder owned by another user, directly or through a symlink", async () => {
+    const base = tempDir();
+    const theirs = join(base, "theirs");
+    mkdirSync(theirs, { mode: 0o777 });
+    chmodSync(theirs, 0o777);
+    chownSync(theirs, NOBODY, NOBODY);
+    await expect(openCaptureStore(theirs)).rejects.toThrow(/belongs to another user \(uid 65534\)/);
+    const link = join(base, "link");
+    symlinkSync(theirs, link);
+    await expect(openCaptureStore(link)).rejects.toThrow(/a link to .*theirs.*belongs to another user/);
+    expect(readdirSync(theirs)).toEqual([]);
+
+    // Through the CLI: one line, exit 2, nothing written.
+    const result = await runCli(["listen", "--no-tunnel", "--port", "0", "--save-dir", theirs]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    expect(result.stderr).toMatch(/refusing the capture folder .*--save-dir/);
+  });
+
+  it("follows a symlink to a folder of ours and writes to its target", async () => {
+    const base = tempDir();
+    const target = join(base, "real");
+    mkdirSync(target, { mode: 0o755 });
+    const link = join(base, "link");
+    symlinkSync(target, link);
+    const store = await openCaptureStore(link);
+    expect(store.dir).toBe(target);
+    expect(statSync(target).mode & 0o777).toBe(0o700);
+  });
+
+  it("a planted file at a temporary name is never written through: a fresh name is drawn (not a 500)", async () => {
+    const dir = join(tempDir(), "events");
+    mkdirSync(dir, { mode: 0o700 });
+    const predictable = Buffer.alloc(16, 0xab);
+    const victim = join(tempDir(), "victim.txt");
+    writeFileSync(victim, "untouched");
+    // The names a predictable draw would give, in this scheme and in the one before it (a per-run
+    // prefix and a counter, which the attack enumerated).
+    const name = `.tmp-${process.pid}-${predictable.toString("hex")}`;
+    drawn.push(predictable);
+    const store = await openCaptureStore(dir);
+    for (const planted of [name, `${name}-0`]) symlinkSync(victim, join(dir, planted));
+    const path = await store.save(request(), "evt_1");
+    expect(readFileSync(victim, "utf8")).toBe("untouched");
+    expect(fromCaptureObject(JSON.parse(readFileSync(path, "utf8"))).request.headers["x-event-id"]).toBe("evt_1");
+  });
+
+  it("removes temporary files left by a run that died, and keeps live ones", async () => {
+    const dir = join(tempDir(), "events");
+    mkdirSync(dir, { mode: 0o700 });
+    // pid 2^22 + 1 is above Linux's pid_max: no such process.
+    const dead = join(dir, `.tmp-${2 ** 22 + 1}-0123abcd-7`);
+    const live = join(dir, `.tmp-${process.ppid}-${"cd".repeat(16)}`);
+    writeFileSync(dead, "partial");
+    writeFileSync(live, "being written");
+    await openCaptureStore(dir);
+    expect(existsSync(dead)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+  });
+
+  it("writes large captures in pieces, byte for byte the same text", async () => {
+    const dir = join(tempDir(), "events");
+    const store = await openCaptureStore(dir);
+    const body = `{"event":"message.received","body_text":"${"é€😀\\n".repeat(100_000)}"}`;
+    const path = await store.save(request(body), "evt_big");
+    expect(readFileSync(path, "utf8")).toBe(serializeCapture(request(body)));
+    expect([...serializeCapturePieces(request(body))].length).toBeGreaterThan(2);
+  });
+});

@@ -1,0 +1,139 @@
+/**
+ * Property tests (fast-check): verify, diagnose, the capture reader and the raw-HTTP reader never
+ * throw on arbitrary bytes and headers; the readers refuse bad input only with CaptureFormatError
+ * (the one-line input error); and capture writing keeps every header and byte.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  CaptureFormatError,
+  fromCaptureObject,
+  headersFromRaw,
+  parseRawHttpRequest,
+  parseRequestDocument,
+  serializeCapture,
+  serializeCapturePieces,
+} from "../src/core/capture.js";
+import { diagnose } from "../src/core/diagnose.js";
+import { sign, verify } from "../src/core/signature.js";
+import { parseDocument } from "../src/io/replay-input.js";
+
+const RUNS = { numRuns: 300 };
+
+/** Header names including the ones that break plain objects. */
+const headerName = fc.oneof(
+  fc.constantFrom("x-signature", "x-timestamp", "X-Event-Id", "constructor", "__proto__", "toString", "hasOwnProperty"),
+  fc.string({ minLength: 1, maxLength: 20 }),
+);
+const headerValue = fc.oneof(
+  fc.string({ maxLength: 80 }),
+  fc.constantFrom("1711015501", "1711015501000", "-1", "NaN", "1e308", "0x10", "  17  ", "a".repeat(64)),
+);
+const headers = fc.array(fc.tuple(headerName, headerValue), { maxLength: 8 }).map((pairs) => {
+  const out: Record<string, string> = Object.create(null);
+  for (const [name, value] of pairs) out[name] = value;
+  return out;
+});
+const bytes = fc.uint8Array({ maxLength: 600 }).map((array) => Buffer.from(array));
+const numbers = fc.oneof(fc.integer(), fc.double(), fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, -0));
+
+function onlyFormatErrors(run: () => unknown): void {
+  try {
+    run();
+  } catch (error) {
+    if (!(error instanceof CaptureFormatError)) throw error;
+  }
+}
+
+describe("properties: never throw on arbitrary input", () => {
+  it("verify and diagnose", () => {
+    fc.assert(
+      fc.property(bytes, headers, fc.string(), numbers, numbers, (body, hdrs, secret, tolerance, now) => {
+        const input = { body, headers: hdrs, secret, toleranceSeconds: tolerance, now };
+        expect(typeof verify(input).valid).toBe("boolean");
+        const diagnosis = diagnose(input);
+        expect(diagnosis.verdict.valid).toBe(verify(input).valid);
+      }),
+      RUNS,
+    );
+  });
+
+  it("verify and diagnose agree with sign() on any body, timestamp and secret", () => {
+    fc.assert(
+      fc.property(bytes, fc.integer({ min: 0, max: 2 ** 40 }), fc.string({ minLength: 1 }), (body, ts, secret) => {
+        const hdrs = { "x-timestamp": String(ts), "x-signature": sign(secret, ts, body) };
+        expect(verify({ body, headers: hdrs, secret, now: ts }).valid).toBe(true);
+        expect(diagnose({ body, headers: hdrs, secret, now: ts }).signatureFindings).toEqual([]);
+      }),
+      RUNS,
+    );
+  });
+
+  it("the raw-HTTP reader: arbitrary bytes, and requests with arbitrary head and body", () => {
+    const head = fc.array(fc.string({ maxLength: 40 }), { maxLength: 6 }).map((lines) => lines.join("\r\n"));
+    fc.assert(
+      fc.property(bytes, head, bytes, (junk, lines, body) => {
+        onlyFormatErrors(() => parseRawHttpRequest(junk));
+        const request = Buffer.concat([Buffer.from(`POST /webhooks HTTP/1.1\r\n${lines}\r\n\r\n`), body]);
+        onlyFormatErrors(() => parseRawHttpRequest(request));
+        onlyFormatErrors(() => parseRequestDocument(request));
+      }),
+      RUNS,
+    );
+  });
+
+  it("the capture reader: arbitrary bytes, arbitrary JSON, and captures with arbitrary fields", () => {
+    const captureLike = fc.record(
+      {
+        format: fc.oneof(fc.constant("openmail-hooks.capture/v1"), fc.jsonValue()),
+        receivedAt: fc.jsonValue(),
+        method: fc.jsonValue(),
+        path: fc.jsonValue(),
+        headers: fc.oneof(fc.dictionary(fc.string(), fc.jsonValue()), fc.jsonValue()),
+        body: fc.oneof(fc.string(), fc.jsonValue()),
+        bodyBase64: fc.oneof(fc.base64String(), fc.string(), fc.jsonValue()),
+      },
+      { requiredKeys: ["format"] },
+    );
+    fc.assert(
+      fc.property(bytes, fc.jsonValue(), captureLike, (junk, json, capture) => {
+        for (const input of [junk, Buffer.from(JSON.stringify(json) ?? ""), Buffer.from(JSON.stringify(capture))]) {
+          onlyFormatErrors(() => parseRequestDocument(input));
+          const problems: Array<{ origin: string; message: string }> = [];
+          expect(Array.isArray(parseDocument(input, "input", problems))).toBe(true);
+        }
+        onlyFormatErrors(() => fromCaptureObject(capture));
+      }),
+      RUNS,
+    );
+  });
+});
+
+describe("properties: what is captured is kept", () => {
+  it("every header (any name) and every byte survive a capture round trip, written whole or in pieces", () => {
+    const raw = fc.array(fc.tuple(headerName, headerValue), { maxLength: 8 });
+    const body = fc.oneof(
+      bytes,
+      fc.string({ unit: "binary", maxLength: 200 }).map((text) => Buffer.from(text)),
+      fc.string({ maxLength: 50 }).map((text) => Buffer.from(text.repeat(3000))),
+    );
+    fc.assert(
+      fc.property(raw, body, (pairs, bodyBytes) => {
+        const request = {
+          receivedAt: "2026-11-26T10:00:00.000Z",
+          method: "POST",
+          path: "/webhooks",
+          headers: headersFromRaw(pairs.flat()),
+          body: bodyBytes,
+        };
+        const whole = serializeCapture(request);
+        expect([...serializeCapturePieces(request)].join("")).toBe(whole);
+        const back = fromCaptureObject(JSON.parse(whole)).request;
+        expect(Buffer.from(back.body).equals(bodyBytes)).toBe(true);
+        expect(Object.keys(back.headers).sort()).toEqual(Object.keys(request.headers).sort());
+        for (const name of Object.keys(request.headers)) expect(back.headers[name]).toBe(request.headers[name]);
+      }),
+      RUNS,
+    );
+  });
+});
