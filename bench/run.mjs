@@ -392,6 +392,8 @@ async function listener() {
     listen: () => startListen([]),
     "listen --json": () => startListen(["--json"]),
     "listen --no-save": () => startListen(["--no-save"]),
+    // The inspector is served by default; with no page open it must cost nothing measurable.
+    "listen --no-inspect": () => startListen(["--no-inspect"]),
   };
   const runs = Object.fromEntries(Object.keys(targets).map((key) => [key, []]));
   for (let r = 0; r < rounds; r++) {
@@ -433,7 +435,19 @@ async function listener() {
     ],
     ["listen --json (NDJSON to a pipe)", "listen --json", "excl", "report only", null],
     ["listen --no-save", "listen --no-save", "bare", "≥ 0.5× bare node:http", 0.5],
+    [
+      "listen with the inspector served, no page open",
+      "listen",
+      "listen --no-inspect",
+      "≥ 0.95× listen --no-inspect",
+      0.95,
+    ],
   ];
+  const baselineNames = {
+    bare: "bare node:http",
+    excl: "minimal verify + one file per event",
+    "listen --no-inspect": "listen --no-inspect",
+  };
   for (const [figure, key, base, goal, threshold] of rows) {
     const ratios = ratiosOf(key, base);
     const failures = runs[key].reduce((sum, run) => sum + run.failures, 0);
@@ -448,7 +462,7 @@ async function listener() {
       unit: "req/s",
       cpu: `${usPer(key)} µs/req vs ${usPer(base)}`,
       generator: `wrk; busy ${wrkBusy(key)}% vs ${wrkBusy(base)}%`,
-      note: `baseline: ${base === "bare" ? "bare node:http" : "minimal verify + one file per event"}; p50/p99 ${round(median(runs[key].map((x) => x.p50Us)) / 1000, 2)}/${round(median(runs[key].map((x) => x.p99Us)) / 1000, 2)} ms; failed or non-2xx ${failures}${saved.length ? `; captures saved per round ${saved.join(", ")}` : ""}`,
+      note: `baseline: ${baselineNames[base]}; p50/p99 ${round(median(runs[key].map((x) => x.p50Us)) / 1000, 2)}/${round(median(runs[key].map((x) => x.p99Us)) / 1000, 2)} ms; failed or non-2xx ${failures}${saved.length ? `; captures saved per round ${saved.join(", ")}` : ""}`,
     });
   }
 }

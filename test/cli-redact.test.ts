@@ -2,9 +2,10 @@
  * `listen --redact` and `redact <capture…>`: no original address, name, subject or body text
  * anywhere in the capture, stable placeholders of the same shape, and the capture still verifies.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { captureFileName, serializeCapture } from "../src/core/capture.js";
 import { redactCapture } from "../src/core/redact.js";
 import { sign } from "../src/core/signature.js";
 import { runCli, tempDir } from "./helpers/cli.js";
@@ -180,6 +181,44 @@ describe("redaction", () => {
     expect(Buffer.from(redacted.request.body).toString()).toBe("xxxx=Xxxxxx&xxxx=x@x.xx");
     expect(redacted.request.headers["x-signature"]).toBe(sign(SECRET, timestamp, redacted.request.body));
     expect(redacted.request.headers["content-length"]).toBe(String(redacted.request.body.length));
+  });
+
+  it("says what holds for each copy: a kept timestamp outside the tolerance is not 'verifies'", async () => {
+    const cwd = tempDir();
+    const dir = join(cwd, "captures");
+    mkdirSync(dir);
+    // Received now, but signed 360 s earlier: the signature is good, the timestamp is stale.
+    const receivedAt = new Date().toISOString();
+    const stale = signedEvent(SECRET, personalEvent("evt_stale"), {
+      timestamp: Math.floor(Date.parse(receivedAt) / 1000) - 360,
+    });
+    const headers = Object.fromEntries(
+      Object.entries(stale.headers).map(([name, value]) => [name.toLowerCase(), value]),
+    );
+    const request = { receivedAt, method: "POST", path: "/webhooks", headers, body: stale.body };
+    writeFileSync(join(dir, captureFileName(receivedAt, "evt_stale")), serializeCapture(request, {}));
+
+    const result = await runCli(["redact", dir, "--out-dir", "out"], { env, cwd });
+    expect(result.code).toBe(0);
+    expect(result.stdout).not.toMatch(/verifies/);
+    expect(result.stdout).toMatch(
+      /signature valid; its X-Timestamp \(kept\) was 360 s old when received, outside the 300 s tolerance/,
+    );
+    const [copy] = readdirSync(join(cwd, "out"));
+    const verdict = await runCli(["verify", join(cwd, "out", copy ?? "")], { env });
+    expect(verdict.code).toBe(1);
+    expect(verdict.stdout).toMatch(/✓ signature/);
+    expect(verdict.stdout).toMatch(/✗ timestamp {2}360 s old/);
+
+    const json = await runCli(["redact", dir, "--out-dir", "out2", "--json"], { env, cwd });
+    expect(JSON.parse(json.stdout)).toMatchObject({ kind: "written", resigned: true, verifies: false });
+
+    // Everything already redacted: nothing is written, and the tally says so.
+    const again = await runCli(["redact", "out", "--out-dir", "bug2"], { env, cwd });
+    expect(again.code).toBe(0);
+    expect(readdirSync(join(cwd, "bug2"))).toEqual([]);
+    expect(again.stdout).toMatch(/0 of 1 written to bug2 \(1 already redacted, skipped\)/);
+    expect(again.stdout).not.toMatch(/1 of 1 written/);
   });
 });
 

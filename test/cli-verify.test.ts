@@ -156,4 +156,68 @@ describe("openmail-hooks verify", () => {
     expect(result.stdout).not.toContain("\u001b");
     expect(result.stdout).toContain("evt_red");
   });
+
+  it("explains each failure once, with its real cause (milliseconds, another body, unreadable timestamp, malformed signature)", async () => {
+    const now = String(Number(TS) + 1);
+    const whys = (text: string) => text.split("\n").filter((line) => line.trimStart().startsWith("Why:"));
+    const flags = (body: string, timestamp: string, signature: string) =>
+      runCli([
+        "verify",
+        "--body-file",
+        file(`b-${timestamp}.json`, body),
+        "--timestamp",
+        timestamp,
+        "--signature",
+        signature,
+        "--secret",
+        SECRET,
+        "--now",
+        now,
+      ]);
+
+    // Header in milliseconds, signature over the seconds: one explanation, not the same one twice.
+    const ms = await flags(BODY, `${TS}000`, SIGNATURE);
+    expect(ms.code).toBe(1);
+    expect(whys(ms.stdout)).toHaveLength(1);
+    expect(ms.stdout).toMatch(
+      /Why: X-Timestamp is in milliseconds but the signature was made over the same time in seconds/,
+    );
+
+    // A different body: nothing reproduces the signature; the header is in ms, with no claim about what was signed.
+    const other = await flags("hello", `${TS}000`, sign(SECRET, `${TS}000`, "another body"));
+    expect(other.code).toBe(1);
+    expect(other.stdout).not.toMatch(/signature was made over/);
+    expect(other.stdout).toMatch(/no common mistake reproduces the signature/);
+    expect(other.stdout).toMatch(/X-Timestamp \d+ is in milliseconds; OpenMail sends unix seconds/);
+
+    // An unreadable timestamp: the signature is not checked, so no guess about the secret.
+    const abc = await flags("x", "abc", "zz");
+    expect(abc.code).toBe(1);
+    expect(abc.stdout).toMatch(/- signature {2}not checked/);
+    expect(abc.stdout).not.toMatch(/different secret/);
+    expect(whys(abc.stdout)).toEqual([expect.stringMatching(/X-Timestamp "abc" is not unix seconds/)]);
+
+    // A signature that is no digest at all: text and --json give the same cause.
+    const short = await flags("x", TS, "1234");
+    expect(short.code).toBe(1);
+    expect(short.stdout).not.toMatch(/different secret/);
+    expect(short.stdout).toMatch(/X-Signature is not an HMAC-SHA256 digest: 4 characters/);
+    const shortJson = await runCli([
+      "verify",
+      "--body",
+      "x",
+      "--timestamp",
+      TS,
+      "--signature",
+      "1234",
+      "--secret",
+      SECRET,
+      "--now",
+      now,
+      "--json",
+    ]);
+    const verdict = JSON.parse(shortJson.stdout);
+    expect(verdict.reason).toBe("malformed_signature");
+    expect(verdict.findings.map((finding: { code: string }) => finding.code)).toEqual(["signature_malformed"]);
+  });
 });

@@ -5,7 +5,7 @@
  * screenshots come from here (saved to docs/ when OPENMAIL_HOOKS_SCREENSHOTS=1).
  */
 import { createHmac } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
@@ -218,6 +218,23 @@ describe.skipIf(!browserAvailable())("the inspector page in Chromium", () => {
     await app.waitFor(3);
     expect(app.requests[2]?.headers["x-timestamp"]).toBe(String(oldTimestamp));
     expect(app.requests[2]?.headers["x-signature"]).toBe(signed.headers["X-Signature"]);
+
+    // Copy as curl (signed just now), as a replay command, and download the capture.
+    await page.locator("#copy-curl").click();
+    const curl = await seen(page.locator("#command-text"));
+    expect(curl).toContain(`curl -sS -X POST ${app.url}/webhooks`);
+    expect(curl).toMatch(/X-Signature: [0-9a-f]{64}/);
+    expect(curl).toContain(String(event.event_id));
+    await page.locator("#copy-replay").click();
+    await page.locator("#command-text", { hasText: "openmail-hooks replay" }).waitFor();
+    expect(await seen(page.locator("#command-text"))).toMatch(/^npx openmail-hooks replay \S+\.json --url \S+$/);
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.locator("#detail a", { hasText: "Download capture" }).click(),
+    ]);
+    const saved = JSON.parse(readFileSync(await download.path(), "utf8"));
+    expect(saved.format).toBe("openmail-hooks.capture/v1");
+    expect(saved.body).toBe(signed.body.toString());
   });
 
   it("replays an edited body, signed, to another URL", async () => {

@@ -121,6 +121,22 @@ describe("listen's inspector server", () => {
     expect(Buffer.compare(handler.requests[1]?.body ?? Buffer.alloc(0), signed.body)).toBe(0);
   });
 
+  it("shows the saved capture of a --redact run as redacted", async () => {
+    const process = await listen(["--redact"]);
+    const event = messageEvent({}, { from: "Ana Lopez <ana.lopez@example.com>", subject: "My phone is 555-0142" });
+    const signed = signedEvent(SECRET, event);
+    await post(process.url, signed.headers, signed.body);
+    await process.waitFor((record) => record.type === "event");
+    const { inspector } = process;
+    const list = JSON.parse((await get(`${inspector.origin}/api/events?token=${inspector.token}`)).body);
+    const detail = JSON.parse(
+      (await get(`${inspector.origin}/api/events/${encodeURIComponent(list.items[0].id)}?token=${inspector.token}`))
+        .body,
+    );
+    expect(detail.redacted).toBe(true);
+    expect(JSON.stringify(detail.email)).not.toContain("ana.lopez@example.com");
+  });
+
   it("pages through a folder of captures newest first, and searches all of it", async () => {
     const saveDir = join(tempDir(), "events");
     const ids = writeCaptures(saveDir, 2600, SECRET, (index) =>
@@ -162,9 +178,16 @@ describe("listen's inspector server", () => {
   });
 
   it("fails with a clear message when an explicit --inspect-port is taken, and moves on from a taken default", async () => {
-    const blocker = createServer();
-    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
-    const taken = (blocker.address() as AddressInfo).port;
+    // A taken port whose neighbour below is free (other tests hold ports too: look for a pair).
+    let blocker = createServer();
+    let taken = 0;
+    for (let attempt = 0; attempt < 50; attempt++) {
+      blocker = createServer();
+      await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+      taken = (blocker.address() as AddressInfo).port;
+      if (await portIsFree(taken - 1)) break;
+      await new Promise((resolve) => blocker.close(resolve));
+    }
     try {
       const child = startCli(["listen", "--no-tunnel", "--port", "0", "--inspect-port", String(taken)]);
       child.stdin?.end();
@@ -178,7 +201,6 @@ describe("listen's inspector server", () => {
       expect(stderr).toContain("--inspect-port");
 
       // The default (the listener's port + 1) taken: a free port instead.
-      expect(await portIsFree(taken - 1)).toBe(true);
       const process = await listen(["--port", String(taken - 1)]);
       expect(process.url).toContain(`:${taken - 1}/`);
       const url = String((process.ready as unknown as { inspectorUrl: string }).inspectorUrl);

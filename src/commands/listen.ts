@@ -8,7 +8,7 @@ import type { CommandContext } from "../command-context.js";
 import { maskSecret, resolveSecret } from "../config/environment.js";
 import { type Expectation, parseSubjectMatcher } from "../core/expect.js";
 import { EXIT, type ExitCode, usageError } from "../errors.js";
-import type { Inspector } from "../inspector/server.js";
+import type { Inspector, InspectorOptions } from "../inspector/server.js";
 import { type CaptureStore, openCaptureStore } from "../io/capture-store.js";
 import { createHttpClient, type HttpClient } from "../io/http-client.js";
 import { SETTLE_MS, startListener } from "../io/listener.js";
@@ -125,6 +125,14 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   if (client) void warmUpHttp();
 
   let inspector: Inspector | undefined;
+  // What the inspector verifies and re-signs with: the inbox's own secret (--inbox), else listen's.
+  const secretFor = (inboxId: string | undefined) => {
+    const own = inboxes?.secretFor(inboxId);
+    if (own !== undefined && own !== secret?.secret) {
+      return { secret: own, source: `learned for inbox ${inboxId}`, masked: maskSecret(own) };
+    }
+    return secret ? { ...secret, masked: maskSecret(secret.secret) } : undefined;
+  };
   const pipeline = createWebhookPipeline(
     {
       secret: secret?.secret,
@@ -166,7 +174,7 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
 
   let tunnel: OpenedTunnel | undefined;
   try {
-    if (options.inspect) inspector = await openInspector(options, listener, store?.dir, secret, ctx);
+    if (options.inspect) inspector = await openInspector(options, listener, store?.dir, secretFor, ctx);
     if (options.tunnel) {
       const onTunnelNotice = (notice: TunnelNotice) =>
         inboxes ? inboxes.onTunnelNotice(notice, renderer.tunnel) : renderer.tunnel(notice);
@@ -268,7 +276,7 @@ async function openInspector(
   options: ListenOptions,
   listener: { origin: string; port: number },
   saveDir: string | undefined,
-  secret: ReturnType<typeof resolveSecret>,
+  secretFor: InspectorOptions["secretFor"],
   ctx: CommandContext,
 ): Promise<Inspector> {
   const { startInspector } = await import("../inspector/server.js");
@@ -281,7 +289,7 @@ async function openInspector(
     fallbackToFreePort: !explicit,
     listenerUrl: `${local}${options.path}`,
     saveDir,
-    secret: secret ? { ...secret, masked: maskSecret(secret.secret) } : undefined,
+    secretFor,
     toleranceSeconds: options.tolerance,
     forwardTo: options.forwardTo,
     routes: new Map(options.route ?? []),

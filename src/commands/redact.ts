@@ -6,8 +6,10 @@ import { stat } from "node:fs/promises";
 import { relative } from "node:path";
 import type { CommandContext } from "../command-context.js";
 import { requireSecret } from "../config/environment.js";
+import type { CapturedRequest } from "../core/capture.js";
 import { redactCapture } from "../core/redact.js";
 import { eventIdOf } from "../core/request.js";
+import { ageText, DEFAULT_TOLERANCE_SECONDS, verify } from "../core/signature.js";
 import { EXIT, type ExitCode, errorMessage, usageError } from "../errors.js";
 import { listCaptureFiles, openCaptureStore } from "../io/capture-store.js";
 import { readRequestDocument } from "../io/request-input.js";
@@ -34,30 +36,47 @@ export async function runRedact(paths: string[], options: RedactOptions, ctx: Co
     const rel = relative(ctx.cwd, path);
     return sanitizeLine(rel && !rel.startsWith("..") ? rel : path);
   };
-  let failed = 0;
+  const tally = { written: 0, skipped: 0, failed: 0 };
   for (const file of files) {
     const result = await redactOne(file, store, secret, ctx);
-    if (result.kind === "problem") failed += 1;
+    if (result.kind === "problem") tally.failed += 1;
+    else if (result.kind === "skipped") tally.skipped += 1;
+    else tally.written += 1;
     if (options.json) {
       ctx.output.out(JSON.stringify({ type: "redacted", input: file, ...result }));
     } else if (result.kind === "written") {
-      const signed = result.resigned
-        ? "re-signed, verifies"
-        : ctx.output.color.yellow("not re-signed: the original did not verify");
-      ctx.output.out(`${shown(file)} → ${shown(result.output)} (${signed})`);
+      ctx.output.out(`${shown(file)} → ${shown(result.output)} (${signedText(result, ctx)})`);
     } else if (result.kind === "skipped") {
       ctx.output.out(ctx.output.color.dim(`${shown(file)}: already redacted, skipped`));
     } else {
       ctx.output.err(`openmail-hooks: ${result.message}`);
     }
   }
-  if (!options.json)
-    ctx.output.out(ctx.output.color.dim(`${files.length - failed} of ${files.length} written to ${shown(store.dir)}`));
-  return failed > 0 ? EXIT.USAGE : EXIT.OK;
+  if (!options.json) ctx.output.out(ctx.output.color.dim(tallyText(tally, files.length, shown(store.dir))));
+  return tally.failed > 0 ? EXIT.USAGE : EXIT.OK;
+}
+
+/** "3 of 3 written to bug-report", "0 of 21 written to bug2 (21 already redacted, skipped)". */
+function tallyText(tally: { written: number; skipped: number; failed: number }, total: number, dir: string): string {
+  const notes = [
+    tally.skipped > 0 && `${tally.skipped} already redacted, skipped`,
+    tally.failed > 0 && `${tally.failed} could not be read`,
+  ].filter(Boolean);
+  return `${tally.written} of ${total} written to ${dir}${notes.length > 0 ? ` (${notes.join("; ")})` : ""}`;
+}
+
+/** What holds for the copy: re-signed or not, and whether `verify` accepts it (the timestamp is kept). */
+function signedText(result: Extract<RedactResult, { kind: "written" }>, ctx: CommandContext): string {
+  if (!result.resigned) return ctx.output.color.yellow("not re-signed: the original did not verify");
+  if (result.verifies || result.timestampAge === undefined)
+    return result.verifies ? "re-signed, verifies" : "re-signed";
+  return ctx.output.color.yellow(
+    `re-signed, signature valid; its X-Timestamp (kept) was ${result.timestampAge} when received, outside the ${DEFAULT_TOLERANCE_SECONDS} s tolerance, so verify reports it invalid; replay re-stamps it`,
+  );
 }
 
 type RedactResult =
-  | { kind: "written"; output: string; resigned: boolean }
+  | { kind: "written"; output: string; resigned: boolean; verifies: boolean; timestampAge?: string }
   | { kind: "skipped"; reason: string }
   | { kind: "problem"; message: string };
 
@@ -75,10 +94,30 @@ async function redactOne(
       ...document.extra,
       ...redacted.extra,
     });
-    return { kind: "written", output, resigned: redacted.extra.redaction.resigned };
+    return {
+      kind: "written",
+      output,
+      resigned: redacted.extra.redaction.resigned,
+      ...verdictOf(redacted.request, secret),
+    };
   } catch (error) {
     return { kind: "problem", message: errorMessage(error) };
   }
+}
+
+/** The copy judged as `verify` judges a capture: as of when it was received. */
+function verdictOf(request: CapturedRequest, secret: string): { verifies: boolean; timestampAge?: string } {
+  const received = Math.floor(Date.parse(request.receivedAt) / 1000);
+  const verdict = verify({
+    body: request.body,
+    headers: request.headers,
+    secret,
+    toleranceSeconds: DEFAULT_TOLERANCE_SECONDS,
+    ...(Number.isFinite(received) ? { now: received } : {}),
+  });
+  const age = verdict.timestamp?.ageSeconds;
+  const stale = verdict.reason === "timestamp_too_old" || verdict.reason === "timestamp_in_future";
+  return { verifies: verdict.valid, ...(stale && age !== undefined ? { timestampAge: ageText(age) } : {}) };
 }
 
 /** Files as given, and the captures inside folders. */

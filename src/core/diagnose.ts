@@ -35,6 +35,8 @@ export type MistakeCode =
   | "empty_secret"
   | "body_not_raw"
   | "different_secret"
+  | "signature_malformed"
+  | "timestamp_malformed"
   | "missing_headers"
   | "timestamp_stale"
   | "timestamp_future";
@@ -96,8 +98,11 @@ export function diagnose(input: VerifyInput): Diagnosis {
     };
   }
 
+  // Only a signature that was compared and failed has a cause to find ("skipped": the timestamp was unreadable).
   const signatureFindings =
-    verdict.checks.signature === "pass" ? [] : explainWithEachSecret(input, signatureHeader, timestampHeader);
+    verdict.checks.signature === "fail"
+      ? explainWithEachSecret(input, signatureHeader, timestampHeader, verdict.reason === "malformed_signature")
+      : [];
   return { verdict, signatureFindings, timestampFinding: explainTimestamp(input, timestampHeader) };
 }
 
@@ -120,11 +125,19 @@ function explainArgumentMistake(verdict: Verdict): Finding | undefined {
 }
 
 /** With several secrets (a rotation), the first one whose mistakes explain the signature. */
-function explainWithEachSecret(input: VerifyInput, signatureHeader: string, timestamp: string): Finding[] {
+function explainWithEachSecret(
+  input: VerifyInput,
+  signatureHeader: string,
+  timestamp: string,
+  malformed: boolean,
+): Finding[] {
   const secrets = typeof input.secret === "string" ? [input.secret] : (input.secret ?? []).filter(isSet);
   let first: Finding[] | undefined;
   for (const secret of secrets) {
     const findings = explainSignature(secret, input, signatureHeader, timestamp);
+    // Not an HMAC-SHA256 in any encoding: no secret can explain it, the header itself is wrong.
+    if (malformed && findings.some((finding) => UNEXPLAINED.has(finding.code)))
+      return [malformedSignatureFinding(signatureHeader)];
     if (!findings.some((finding) => UNEXPLAINED.has(finding.code))) return findings;
     first ??= findings;
   }
@@ -351,6 +364,14 @@ function millisecondsFinding(timestamp: string): Finding {
   };
 }
 
+function malformedSignatureFinding(header: string): Finding {
+  return {
+    code: "signature_malformed",
+    summary: `X-Signature is not an HMAC-SHA256 digest: ${header.length} characters (${JSON.stringify(header.slice(0, 20))}${header.length > 20 ? "…" : ""}), where OpenMail sends 64 lowercase hex characters`,
+    fix: 'send the lowercase hex HMAC-SHA256 of X-Timestamp + "." + raw body, and check that nothing truncates or replaces the header on the way',
+  };
+}
+
 function unexplainedFinding(secret: string): Finding {
   if (secret.length === 0) {
     return {
@@ -379,10 +400,17 @@ function explainTimestamp(input: VerifyInput, raw: string): Finding | undefined 
   const now = input.now ?? Math.floor(Date.now() / 1000);
   const check = checkTimestamp(raw, now, tolerance);
   if (check.within) return undefined;
-  if (/^\d{13,}$/.test(raw)) return millisecondsFinding(raw);
-  if (check.ageSeconds === undefined) {
+  // Says nothing about what was signed: the signature findings do that when a variant matches.
+  if (/^\d{13,}$/.test(raw)) {
     return {
       code: "timestamp_milliseconds",
+      summary: `X-Timestamp ${raw.slice(0, 20)} is in milliseconds; OpenMail sends unix seconds`,
+      fix: "use unix seconds for both the header and the signed string (Math.floor(Date.now() / 1000))",
+    };
+  }
+  if (check.ageSeconds === undefined) {
+    return {
+      code: "timestamp_malformed",
       summary: `X-Timestamp ${JSON.stringify(raw.slice(0, 40))} is not unix seconds`,
       fix: "send the unix time in whole seconds, for example 1711015501",
     };

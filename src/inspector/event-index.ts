@@ -34,7 +34,8 @@ import {
 export interface EventIndexOptions {
   /** The capture folder; undefined with --no-save. */
   dir?: string;
-  secret?: SecretInfo;
+  /** The secret for an inbox's events (listen --inbox learns one per inbox), else listen's own. */
+  secretFor(inboxId: string | undefined): SecretInfo | undefined;
   toleranceSeconds: number;
   now(): number;
 }
@@ -116,21 +117,30 @@ export function createEventIndex(options: EventIndexOptions) {
   const pendingReplays = new Map<string, string>();
   let listing: { entries: SortEntry[]; names: Set<string>; at: number } | undefined;
 
+  // Insertion order of `memory`, oldest first: evicting through a Map's own iterator walks over the
+  // slots of deleted entries, which made each new event cost more than verifying it.
+  let order: string[] = [];
+  let oldest = 0;
   const remember = (record: MemoryRecord) => {
+    if (!memory.has(record.item.id)) order.push(record.item.id);
     memory.set(record.item.id, record);
     if (record.request && !record.capturePath) memoryBodyBytes += record.request.body.length;
-    while (memory.size > MEMORY_RECORDS) dropOldest();
-    for (const old of memory.values()) {
-      if (memoryBodyBytes <= MEMORY_BODY_BYTES) break;
-      if (old.request && !old.capturePath && old !== record) {
+    while (memory.size > MEMORY_RECORDS && oldest < order.length) forget(order[oldest++] as string);
+    if (oldest > MEMORY_RECORDS) {
+      order = order.slice(oldest);
+      oldest = 0;
+    }
+    for (let index = oldest; memoryBodyBytes > MEMORY_BODY_BYTES && index < order.length; index++) {
+      const old = memory.get(order[index] as string);
+      if (old?.request && !old.capturePath && old !== record) {
         memoryBodyBytes -= old.request.body.length;
         old.request = undefined;
       }
     }
   };
-  const dropOldest = () => {
-    const [id, old] = memory.entries().next().value as [string, MemoryRecord];
-    if (old.request && !old.capturePath) memoryBodyBytes -= old.request.body.length;
+  const forget = (id: string) => {
+    const old = memory.get(id);
+    if (old?.request && !old.capturePath) memoryBodyBytes -= old.request.body.length;
     memory.delete(id);
   };
 
@@ -234,11 +244,7 @@ export function createEventIndex(options: EventIndexOptions) {
 
     /** Note a replay sent from the page; returns its list item. */
     addReplay(replay: ReplayRecord): ListItem {
-      const inspection = inspectRequest(replay.request, {
-        secret: options.secret?.secret,
-        toleranceSeconds: options.toleranceSeconds,
-        now: Math.floor(options.now() / 1000),
-      });
+      const inspection = inspectWithSecret(replay.request, options, Math.floor(options.now() / 1000));
       const item = listItem({
         id: `replay-${++counter}`,
         kind: "replay",
@@ -312,7 +318,7 @@ export function createEventIndex(options: EventIndexOptions) {
         verification: verificationView(
           request,
           inspection.eventId,
-          options.secret,
+          options.secretFor(summary.inboxId ?? undefined),
           options.toleranceSeconds,
           Math.floor(options.now() / 1000),
         ),
@@ -324,6 +330,8 @@ export function createEventIndex(options: EventIndexOptions) {
             }
           : null,
         replay: record?.replay ? { mode: record.replay.mode, notes: record.replay.notes } : null,
+        /** The saved capture had its personal data replaced (listen --redact, or the redact command). */
+        redacted: extra.redacted === true,
         capturePath: record?.capturePath ?? (FILE_ID.test(id) && options.dir ? join(options.dir, id) : null),
         deliveries: related.deliveries,
         replays: related.replays,
@@ -395,11 +403,11 @@ function fileItem(
   // Judge it as listen did when it arrived (stored), else now with this run's secret, as of its arrival.
   let verdict = verdictFromCapture(extra.verification);
   const arrived = Math.floor(Date.parse(request.receivedAt) / 1000);
-  const inspection = inspectRequest(request, {
-    secret: verdict === undefined ? options.secret?.secret : undefined,
-    toleranceSeconds: options.toleranceSeconds,
-    now: Number.isFinite(arrived) ? arrived : Math.floor(options.now() / 1000),
-  });
+  const judgedAt = Number.isFinite(arrived) ? arrived : Math.floor(options.now() / 1000);
+  const inspection =
+    verdict === undefined
+      ? inspectWithSecret(request, options, judgedAt)
+      : inspectRequest(request, { toleranceSeconds: options.toleranceSeconds, now: judgedAt });
   if (verdict === undefined) verdict = inspection.verification;
   const duplicate = extra.duplicate as { timesSeen?: unknown } | undefined;
   return listItem({
@@ -413,6 +421,14 @@ function fileItem(
     saved: true,
     thisRun: false,
   });
+}
+
+/** Inspect with the secret of the request's own inbox. */
+function inspectWithSecret(request: CapturedRequest, options: EventIndexOptions, now: number) {
+  const settings = { toleranceSeconds: options.toleranceSeconds, now };
+  const unverified = inspectRequest(request, settings);
+  const secret = options.secretFor(unverified.summary.inboxId ?? undefined)?.secret;
+  return secret === undefined ? unverified : inspectRequest(request, { ...settings, secret });
 }
 
 function unreadableItem(name: string, message: string): ListItem {

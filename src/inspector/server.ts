@@ -51,7 +51,8 @@ export interface InspectorOptions {
   fallbackToFreePort: boolean;
   listenerUrl: string;
   saveDir?: string;
-  secret?: SecretInfo;
+  /** The secret for an inbox's events (listen --inbox learns one per inbox), else listen's own. */
+  secretFor(inboxId: string | undefined): SecretInfo | undefined;
   toleranceSeconds: number;
   forwardTo?: string;
   routes: ReadonlyMap<string, string>;
@@ -77,7 +78,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
   const token = randomBytes(18).toString("base64url");
   const index = createEventIndex({
     dir: options.saveDir,
-    secret: options.secret,
+    secretFor: options.secretFor,
     toleranceSeconds: options.toleranceSeconds,
     now: options.now,
   });
@@ -146,12 +147,13 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
   }
 
   function status() {
+    const secret = options.secretFor(undefined);
     return {
       listenerUrl: options.listenerUrl,
       forwardTo: options.forwardTo ?? null,
       routes: Object.fromEntries(options.routes),
       saveDir: options.saveDir ?? null,
-      secret: options.secret ? { source: options.secret.source, masked: options.secret.masked } : null,
+      secret: secret ? { source: secret.source, masked: secret.masked } : null,
       toleranceSeconds: options.toleranceSeconds,
     };
   }
@@ -199,9 +201,10 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
     const detail = await index.detail(id);
     const inboxId = detail?.item.inboxId ?? undefined;
     const target = url.searchParams.get("url") || forwardTarget(inboxId) || options.listenerUrl;
+    const secret = options.secretFor(inboxId);
     const sent = prepareReplay(
       { origin: id, kind: "capture", request: loaded.request },
-      { secret: options.secret?.secret, keepSignature: options.secret === undefined },
+      { secret: secret?.secret, keepSignature: secret === undefined },
       Math.floor(options.now() / 1000),
     );
     const capturePath = detail?.capturePath;
@@ -209,7 +212,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
     sendJson(res, 200, {
       url: target,
       curl: curlCommand(target, sent.headers, sent.body),
-      curlNote: options.secret
+      curlNote: secret
         ? `signed just now: a handler accepts it for ${options.toleranceSeconds} s`
         : "the captured signature (listen has no secret to re-sign with)",
       replay: shownPath ? replayCommand(shownPath, target) : null,
@@ -225,7 +228,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
       const ask = parseReplayAsk(JSON.parse(raw));
       const inboxId = (await index.detail(id))?.item.inboxId ?? undefined;
       const record = await replayFromPage({ id, request: loaded.request, inboxId }, ask, {
-        secret: options.secret?.secret,
+        secret: options.secretFor(inboxId)?.secret,
         listenerUrl: options.listenerUrl,
         forwardTarget,
         now: options.now,

@@ -10,16 +10,17 @@ export function shellQuote(value: string): string {
 }
 
 export function curlCommand(url: string, headers: Record<string, string>, body: Uint8Array): string {
-  const parts = ["curl", "-sS", "-X", "POST", shellQuote(url)];
-  for (const [name, value] of Object.entries(headers)) parts.push("-H", shellQuote(`${name}: ${value}`));
+  // One option per line, continued with a backslash.
+  const lines = [`curl -sS -X POST ${shellQuote(url)}`];
+  for (const [name, value] of Object.entries(headers)) lines.push(`-H ${shellQuote(`${name}: ${value}`)}`);
   const text = Buffer.from(body).toString("utf8");
   if (Buffer.from(text, "utf8").equals(Buffer.from(body))) {
-    parts.push("--data-binary", shellQuote(text));
-    return parts.join(" \\\n  ");
+    lines.push(`--data-binary ${shellQuote(text)}`);
+    return lines.join(" \\\n  ");
   }
   // Not UTF-8: decode base64 on the way in so the exact bytes go out.
-  const base64 = Buffer.from(body).toString("base64");
-  return `printf %s ${shellQuote(base64)} | base64 -d | ${parts.join(" \\\n  ")} \\\n  --data-binary @-`;
+  lines.push("--data-binary @-");
+  return `printf %s ${shellQuote(Buffer.from(body).toString("base64"))} | base64 -d | ${lines.join(" \\\n  ")}`;
 }
 
 export function replayCommand(capturePath: string, url: string, options: { verbatim?: boolean } = {}): string {

@@ -113,7 +113,10 @@ export function listItem(facts: ItemFacts): ListItem {
 function snippetOf(s: EventSummary): string | null {
   if (s.lifecycle) return s.reason ?? null;
   if (!s.bodyText) return null;
-  return s.bodyText.replace(/\s+/g, " ").trim().slice(0, SNIPPET_CHARS);
+  // This runs for every event listen receives, so it only cuts (the page folds the whitespace), and
+  // copies the cut so that a kept item does not hold on to the whole body.
+  if (s.bodyText.length <= SNIPPET_CHARS) return s.bodyText;
+  return Buffer.from(s.bodyText.slice(0, SNIPPET_CHARS)).toString();
 }
 
 /** The forward as a capture file records it ({ url, outcome, status, latencyMs, accepted }). */

@@ -3,7 +3,13 @@
  * pass through the sanitiser.
  */
 import type { Diagnosis, Finding } from "../core/diagnose.js";
-import { ageText, type CheckState, describeAge, type TimestampCheck } from "../core/signature.js";
+import {
+  ageText,
+  type CheckState,
+  describeAge,
+  type TimestampCheck,
+  type VerifyFailureReason,
+} from "../core/signature.js";
 import { sanitizeLine } from "./sanitize.js";
 import type { Output } from "./terminal.js";
 
@@ -25,7 +31,7 @@ export function renderVerifyReport(report: VerifyReport, output: Output, json: b
     return;
   }
   const c = output.color;
-  const { verdict, signatureFindings, timestampFinding } = report.diagnosis;
+  const { verdict } = report.diagnosis;
   const head = verdict.valid ? c.green.bold("✓ valid") : c.red.bold("✗ invalid");
   output.out(
     `${head}  ${sanitizeLine(report.input.name)}${report.eventId ? c.dim(`  ${sanitizeLine(report.eventId)}`) : ""}`,
@@ -35,8 +41,7 @@ export function renderVerifyReport(report: VerifyReport, output: Output, json: b
   const mark = (state: CheckState) => (state === "pass" ? c.green("✓") : state === "fail" ? c.red("✗") : c.dim("-"));
   for (const check of verifyChecks(report)) output.out(`  ${mark(check.state)} ${check.name.padEnd(10)} ${check.text}`);
 
-  const findings: Finding[] = [...signatureFindings, ...(timestampFinding ? [timestampFinding] : [])];
-  for (const finding of findings) {
+  for (const finding of reportedFindings(report.diagnosis)) {
     output.out("");
     output.out(`  ${c.bold("Why:")} ${finding.summary}`);
     output.out(`  ${c.bold("Fix:")} ${finding.fix}`);
@@ -53,6 +58,13 @@ export function renderVerifyReport(report: VerifyReport, output: Output, json: b
   output.out(c.dim(`  secret: ${report.secret.masked} from ${report.secret.source}`));
 }
 
+/** Signature findings, then the timestamp's unless a signature finding already named the same cause. */
+function reportedFindings({ signatureFindings, timestampFinding }: Diagnosis): Finding[] {
+  if (!timestampFinding || signatureFindings.some((finding) => finding.code === timestampFinding.code))
+    return signatureFindings;
+  return [...signatureFindings, timestampFinding];
+}
+
 export interface CheckLine {
   name: "headers" | "signature" | "timestamp";
   state: CheckState;
@@ -64,7 +76,11 @@ export function verifyChecks(report: VerifyReport): CheckLine[] {
   const { checks, message } = report.diagnosis.verdict;
   return [
     { name: "headers", state: checks.headers, text: headersLine(checks.headers, message) },
-    { name: "signature", state: checks.signature, text: signatureLine(checks.signature) },
+    {
+      name: "signature",
+      state: checks.signature,
+      text: signatureLine(checks.signature, report.diagnosis.verdict.reason),
+    },
     { name: "timestamp", state: checks.timestamp, text: timestampLine(report) },
   ];
 }
@@ -73,8 +89,9 @@ function headersLine(state: CheckState, message: string): string {
   return state === "fail" ? message : "X-Timestamp and X-Signature present";
 }
 
-function signatureLine(state: CheckState): string {
+function signatureLine(state: CheckState, reason: VerifyFailureReason | undefined): string {
   if (state === "pass") return "matches the raw body, timestamp and secret";
+  if (reason === "malformed_signature") return "is not 64 lowercase hex characters (not compared)";
   if (state === "skipped") return "not checked";
   return "does not match the raw body, timestamp and secret";
 }
@@ -89,7 +106,7 @@ function timestampLine(report: VerifyReport): string {
 }
 
 export function verifyReportJson(report: VerifyReport) {
-  const { verdict, signatureFindings, timestampFinding } = report.diagnosis;
+  const { verdict } = report.diagnosis;
   return {
     type: "verify",
     valid: verdict.valid,
@@ -109,7 +126,7 @@ export function verifyReportJson(report: VerifyReport) {
           withinNow: report.now ? report.now.within : null,
         }
       : null,
-    findings: [...signatureFindings, ...(timestampFinding ? [timestampFinding] : [])],
+    findings: reportedFindings(report.diagnosis),
     secret: { source: report.secret.source, masked: report.secret.masked },
   };
 }

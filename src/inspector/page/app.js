@@ -73,6 +73,8 @@ const escapeChar = (ch) => {
 const visible = (value) => String(value ?? "").replace(CONTROL, escapeChar);
 /** One line: newlines and tabs become spaces too. */
 const line = (value) => visible(value).replace(/[\n\t\r]+/g, " ");
+/** One line with every run of whitespace folded (a body's first words). */
+const folded = (value) => line(value).replace(/\s+/g, " ").trim();
 
 async function api(path, init = {}) {
   const response = await fetch(path, {
@@ -151,7 +153,7 @@ function mailCell(item) {
       "div",
       { class: "mail-subject" },
       line(item.subject ?? "(no subject)"),
-      item.snippet ? h("span", { class: "mail-snippet" }, ` — ${line(item.snippet)}`) : null,
+      item.snippet ? h("span", { class: "mail-snippet" }, ` — ${folded(item.snippet)}`) : null,
     ),
   ];
 }
@@ -397,6 +399,13 @@ function renderDetail(detail) {
     h("div", { id: "action-result" }),
     h("div", { id: "action-panel" }),
     detail.replay ? renderReplayInfo(detail) : null,
+    detail.redacted
+      ? h(
+          "p",
+          { class: "notice" },
+          "This is the saved capture, redacted: personal data was replaced before it was written.",
+        )
+      : null,
     detail.email ? renderEmail(detail.email) : null,
     detail.lifecycle ? renderLifecycle(detail.lifecycle) : null,
     !detail.email && !detail.lifecycle ? renderPayloadNote(detail) : null,

@@ -1,0 +1,109 @@
+/** The inspector's pure parts: shell quoting for the copied commands, the request guard, list filters. */
+import { execFileSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { matches } from "../src/inspector/event-index.js";
+import { createGuard } from "../src/inspector/guard.js";
+import { curlCommand, shellQuote } from "../src/inspector/shell-commands.js";
+import { listItem } from "../src/inspector/views.js";
+
+describe("copied shell commands", () => {
+  const hostile = [
+    "plain",
+    "it's",
+    "'; rm -rf ~; echo '",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion the quoting must stop
+    '$(touch /tmp/pwned) `id` ${HOME} \\ " ! *',
+    "line one\nline two\ttab",
+    "émoji ✉ \u001b[31mred",
+    "",
+  ];
+
+  it("quotes any value so the shell gives it back unchanged", () => {
+    for (const value of hostile) {
+      const echoed = execFileSync("/bin/sh", ["-c", `printf %s ${shellQuote(value)}`]).toString();
+      expect(echoed).toBe(value);
+    }
+  });
+
+  it("builds a curl command whose body and headers reach curl byte for byte", () => {
+    const body = Buffer.from(`{"subject":"it's $(id) \`x\`"}\n`);
+    const command = curlCommand("http://127.0.0.1:1/webhooks?a=1&b=2", { "X-Signature": "ab'cd" }, body);
+    // Swap curl for a function that prints its arguments, one per line.
+    const printed = execFileSync("/bin/sh", [
+      "-c",
+      `curl() { for a in "$@"; do printf '%s\\n---\\n' "$a"; done; }\n${command}`,
+    ])
+      .toString()
+      .split("\n---\n");
+    expect(printed).toContain("http://127.0.0.1:1/webhooks?a=1&b=2");
+    expect(printed).toContain("X-Signature: ab'cd");
+    expect(printed).toContain(body.toString());
+  });
+});
+
+describe("the inspector's guard", () => {
+  const guard = createGuard(4812, "the-token-0123456789");
+  const ok = { host: "127.0.0.1:4812", "x-inspector-token": "the-token-0123456789" };
+
+  it("lets the page's own requests through", () => {
+    expect(guard({ method: "GET", headers: ok, queryToken: null, needsToken: true })).toBeUndefined();
+    expect(
+      guard({ method: "GET", headers: { host: "localhost:4812" }, queryToken: null, needsToken: false }),
+    ).toBeUndefined();
+    const post = { ...ok, origin: "http://127.0.0.1:4812", "content-type": "application/json" };
+    expect(guard({ method: "POST", headers: post, queryToken: null, needsToken: true })).toBeUndefined();
+  });
+
+  it("refuses other hosts, origins, sites, tokens and content types", () => {
+    const refused = (method: string, headers: Record<string, string>, queryToken: string | null = null) =>
+      guard({ method, headers, queryToken, needsToken: true })?.status;
+    expect(refused("GET", { ...ok, host: "evil.example:4812" })).toBe(421);
+    expect(refused("GET", { ...ok, host: "127.0.0.1:4813" })).toBe(421);
+    expect(refused("GET", { ...ok, origin: "http://127.0.0.1:4813" })).toBe(403);
+    expect(refused("GET", { ...ok, "sec-fetch-site": "same-site" })).toBe(403);
+    expect(refused("GET", { host: ok.host, "x-inspector-token": "the-token-012345678" })).toBe(401);
+    expect(refused("GET", { host: ok.host }, "the-token-0123456789")).toBeUndefined();
+    const post = { host: ok.host, origin: "http://127.0.0.1:4812", "content-type": "application/json" };
+    expect(refused("POST", post, "the-token-0123456789")).toBe(401);
+    expect(refused("POST", { ...ok, "content-type": "application/json" })).toBe(403);
+    expect(
+      refused("POST", { ...post, "x-inspector-token": ok["x-inspector-token"], "content-type": "text/plain" }),
+    ).toBe(415);
+  });
+});
+
+describe("list filters", () => {
+  const item = listItem({
+    id: "2026-11-28T01-00-00-000Z_evt_1.json",
+    kind: "delivery",
+    request: { receivedAt: "2026-11-28T01:00:00.000Z", method: "POST", path: "/", headers: {}, body: new Uint8Array() },
+    inspection: {
+      eventId: "evt_1",
+      payload: { json: true, known: true, problems: [] },
+      summary: {
+        eventType: "message.received",
+        inboxId: "inb_support",
+        from: "Ana <ana@example.com>",
+        subject: "Invoice 42",
+        bodyText: "Please pay",
+        cc: [],
+        attachments: [{ filename: "invoice.pdf" }],
+        lifecycle: false,
+      },
+    },
+    verdict: { valid: true, message: "valid" },
+    forward: null,
+    saved: true,
+    thisRun: false,
+  });
+
+  it("match type, verdict, inbox and every word of the text", () => {
+    expect(matches(item, {})).toBe(true);
+    expect(matches(item, { type: "message.received", verdict: "valid", inbox: "SUPPORT" })).toBe(true);
+    expect(matches(item, { type: "inbox.suspended" })).toBe(false);
+    expect(matches(item, { verdict: "invalid" })).toBe(false);
+    expect(matches(item, { text: "ana INVOICE.pdf" })).toBe(true);
+    expect(matches(item, { text: "please pay" })).toBe(true);
+    expect(matches(item, { text: "ana refund" })).toBe(false);
+  });
+});
