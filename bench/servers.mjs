@@ -10,11 +10,29 @@
  *   append  + one append per event to one open log file
  *   group   + group commit: the events of one event-loop turn written with one write(), then answered
  *
+ * and the same made durable (fsync before answering), as listen's captures are:
+ *
+ *   excl-fsync   one file per event (O_EXCL final name), fsync of the file and of the folder, all synchronous
+ *   link-fsync   temporary file, fsync in the thread pool (many at once, which the file system commits
+ *                together), link, unlink; one folder fsync shared by the events linked before it started
+ *   group-fsync  group commit to a log: one write() and one fdatasync() per event-loop turn
+ *
  * Usage: node bench/servers.mjs <mode> [dir] [secret]. Prints its port; with an IPC channel it answers
  * "stats" with { requests, cpuUs, firstMs, lastMs } (process.cpuUsage, monotonic ms).
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { closeSync, linkSync, mkdirSync, openSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  fdatasync,
+  fsync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { createServer } from "node:http";
 import { join } from "node:path";
 
@@ -51,7 +69,39 @@ function capture(req, body) {
   )}\n`;
 }
 
-const logFd = mode === "append" || mode === "group" ? openSync(join(dir, "events.ndjson"), "a", 0o600) : undefined;
+const logFd = ["append", "group", "group-fsync"].includes(mode)
+  ? openSync(join(dir, "events.ndjson"), "a", 0o600)
+  : undefined;
+
+function syncFolderNow() {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+// One folder fsync at a time; callers that arrive while one runs share the next.
+let folderSync;
+let folderSyncWaiters = [];
+function syncFolderShared(callback) {
+  folderSyncWaiters.push(callback);
+  if (folderSync) return;
+  const run = () => {
+    const waiters = folderSyncWaiters;
+    folderSyncWaiters = [];
+    const fd = openSync(dir, "r");
+    folderSync = true;
+    fsync(fd, () => {
+      closeSync(fd);
+      for (const waiter of waiters) waiter();
+      if (folderSyncWaiters.length) run();
+      else folderSync = undefined;
+    });
+  };
+  run();
+}
 const pending = [];
 let flushScheduled = false;
 
@@ -59,7 +109,11 @@ function flushGroup() {
   flushScheduled = false;
   const batch = pending.splice(0);
   writeSync(logFd, batch.map((entry) => entry.line).join(""));
-  for (const entry of batch) entry.res.end("ok");
+  if (mode === "group") for (const entry of batch) entry.res.end("ok");
+  else
+    fdatasync(logFd, () => {
+      for (const entry of batch) entry.res.end("ok");
+    });
 }
 
 function handle(req, res, body) {
@@ -74,6 +128,26 @@ function handle(req, res, body) {
   if (mode === "excl") {
     writeFileSync(join(dir, `${id}-${counter++}.json`), capture(req, body), { flag: "wx", mode: 0o600 });
     return res.end("ok");
+  }
+  if (mode === "excl-fsync") {
+    const fd = openSync(join(dir, `${id}-${counter++}.json`), "wx", 0o600);
+    writeSync(fd, capture(req, body));
+    fsyncSync(fd);
+    closeSync(fd);
+    syncFolderNow();
+    return res.end("ok");
+  }
+  if (mode === "link-fsync") {
+    const temporary = join(dir, `.tmp-${process.pid}-${counter++}`);
+    const fd = openSync(temporary, "wx", 0o600);
+    writeSync(fd, capture(req, body));
+    fsync(fd, () => {
+      closeSync(fd);
+      linkSync(temporary, join(dir, `${id}-${counter}.json`));
+      unlinkSync(temporary);
+      syncFolderShared(() => res.end("ok"));
+    });
+    return;
   }
   if (mode === "link") {
     const temporary = join(dir, `.tmp-${process.pid}-${counter++}`);

@@ -167,7 +167,7 @@ function buildProgram(setExitCode: (code: ExitCode) => void): Command {
     .option(
       "--expect <type>",
       "wait for a verified event of this type, then exit 0 (repeatable; implies --once)",
-      collect(identity),
+      eventListOption([...EVENT_TYPE_CHOICES]),
     )
     .option("--expect-inbox <inbox>", "only count events for this inbox_id or inbox address")
     .option(

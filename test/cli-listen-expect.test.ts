@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { runCli } from "./helpers/cli.js";
 import { messageEvent, post, signedEvent } from "./helpers/http.js";
-import { type ListenProcess, startListen } from "./helpers/listen.js";
+import { type ListenProcess, startListen, startPrettyListen } from "./helpers/listen.js";
 import { startServer, type TestServer } from "./helpers/servers.js";
 
 const SECRET = "whsec_expect_9f8e7d6c5b4a";
@@ -156,6 +156,31 @@ describe("listen --expect", () => {
     expect((await post(failing.url, again.headers, again.body)).status).toBe(500);
     expect(await failingExit).toBe(1);
     expect(failing.records.find((r) => r.type === "expect")).toMatchObject({ result: "forward-failed" });
+  });
+
+  it("prints no ✓ for a match the forward target refused, only the failure", async () => {
+    const broken = await target(() => ({ status: 500, body: "boom" }));
+    const lp = await startPrettyListen(
+      ["--expect", "message.received", "--forward-to", broken.url, "--timeout", "60s"],
+      {
+        env,
+      },
+    );
+    cleanups.push(() => lp.stop("SIGKILL"));
+    const request = signedEvent(SECRET, messageEvent());
+    expect((await post(lp.url, request.headers, request.body)).status).toBe(500);
+    await lp.waitForText(/did not accept it/);
+    expect(await lp.stop()).toBe(1);
+    expect(lp.stdout()).not.toMatch(/✓ expected event/);
+  });
+
+  it("refuses an unknown --expect type (a typo would wait forever), naming the known types (exit 2)", async () => {
+    const typo = await runCli(["listen", "--no-tunnel", "--port", "0", "--expect", "message.recieved"], { env });
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/unknown event type "message.recieved"/);
+    expect(typo.stderr).toMatch(
+      /message\.received, inbox\.suspended, inbox\.reactivated, pod\.suspended, pod\.reactivated/,
+    );
   });
 
   it("refuses --expect without a secret and --timeout without --expect (exit 2)", async () => {

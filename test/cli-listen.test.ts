@@ -202,10 +202,24 @@ describe("listen: forwarding", () => {
     expect(response.body).toMatch(/forward failed: connection refused at http:\/\/127\.0\.0\.1/);
     const record = await eventRecord(lp, 1);
     expect(record).toMatchObject({ status: 502, forward: { outcome: "refused" } });
-    const capture = JSON.parse(readFileSync(String(record.capturePath), "utf8"));
+    // The forward result is added to the capture after the answer (README: best effort, fsynced off the loop).
+    const capture = await eventually(() => {
+      const saved = JSON.parse(readFileSync(String(record.capturePath), "utf8"));
+      return saved.forward ? saved : undefined;
+    });
     expect(capture.forward).toMatchObject({ outcome: "network-error" });
   });
 });
+
+/** Poll `read` until it returns a value (at most 5 s). */
+async function eventually<T>(read: () => T | undefined): Promise<T> {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const value = read();
+    if (value !== undefined || Date.now() > deadline) return value as T;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 describe("listen: output", () => {
   it("prints a subject full of escape sequences clean, and never the secret", async () => {

@@ -215,11 +215,7 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
     inboxes: inboxes?.bannerInboxes(),
   });
   inboxes?.announce();
-  await Promise.all([
-    warnIfUnreachable([options.forwardTo, ...routes.values()], renderer),
-    // Handler times shown are the handler's: undici's one-time start-up is paid on loopback first.
-    forwarding ? warmUpHttp() : undefined,
-  ]);
+  await warnIfUnreachable([options.forwardTo, ...routes.values()], renderer);
   watch?.start();
 
   if (options.test && inboxes) void inboxes.runTests();

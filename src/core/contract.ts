@@ -77,14 +77,16 @@ export interface HintContext {
   signatureValid?: boolean;
   /** Where the secret we signed or verified with came from ("--secret flag", ".env file ..."). */
   secretSource?: string;
+  /** The option that set the request deadline ("--forward-timeout", "--timeout"), named in a timeout hint. */
+  timeoutOption?: string;
 }
 
 /** Where the evidence points to a known handler mistake, a one-line hint that fits the status. */
 export function responseHint(outcome: DeliveryOutcome, context: HintContext = {}): string | undefined {
-  if (outcome.kind === "timeout") {
-    return "the handler took longer than OpenMail waits: answer 2xx first and do slow work asynchronously (OpenMail retries, so expect duplicates)";
+  if (outcome.kind === "timeout") return timeoutHint(outcome.timeoutMs, context.timeoutOption);
+  if (outcome.kind === "network-error") {
+    return outcome.message.startsWith("aborted") ? "stopped before the handler answered" : networkHint(outcome.error);
   }
-  if (outcome.kind === "network-error") return networkHint(outcome.error);
   const { status } = outcome;
   if (status >= 200 && status < 300) {
     return outcome.latencyMs > DELIVERY_DEADLINE_MS
@@ -113,6 +115,25 @@ export function responseHint(outcome: DeliveryOutcome, context: HintContext = {}
   }
   if (status >= 500) return serverErrorHint(status);
   return undefined;
+}
+
+/** What a deadline that passed says about OpenMail's own 15 s wait: only a longer one proves it was exceeded. */
+function timeoutHint(timeoutMs: number, option = "the timeout"): string {
+  const advice = "answer 2xx first and do slow work asynchronously (OpenMail retries, so expect duplicates)";
+  const limit = formatDuration(timeoutMs);
+  if (timeoutMs < DELIVERY_DEADLINE_MS) {
+    return `the handler did not answer within the ${limit} ${option}; whether it would also exceed OpenMail's 15 s wait is unknown (raise ${option} to see); if it is slow, ${advice}`;
+  }
+  const past =
+    timeoutMs === DELIVERY_DEADLINE_MS
+      ? "OpenMail's 15 s wait"
+      : `${limit} (${option}), longer than OpenMail's 15 s wait`;
+  return `the handler did not answer within ${past}: ${advice}`;
+}
+
+/** "3 s", "1.5 s", "250 ms": a deadline as the user wrote it, without trailing zeros. */
+function formatDuration(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Number((ms / 1000).toFixed(3))} s`;
 }
 
 /** Each 5xx means something different; none of them is proof that the handler crashed. */

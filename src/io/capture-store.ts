@@ -12,13 +12,17 @@
  *
  * Small captures are written with synchronous calls: on the machines measured, one async fs call
  * (a hop through libuv's thread pool) cost about 8 times a sync one, and a capture of a few KB
- * blocks the event loop for well under a millisecond, fsync included (README, "What listen
- * guarantees"). Large ones go async, written in pieces, so they never stall it or double in memory.
+ * blocks the event loop for well under a millisecond. Their fsyncs are the exception: they run in
+ * the thread pool, so the events in flight are made durable together (the file system commits
+ * concurrent fsyncs in one journal transaction) instead of one after another on the event loop,
+ * and one folder fsync covers every capture linked before it started. Synchronous fsyncs held
+ * `listen` to about one event per fsync pair (BENCHMARKS.md). Large captures go async, written in
+ * pieces, so they never stall the loop or double in memory.
  */
 import { randomBytes } from "node:crypto";
 import {
   closeSync,
-  fsyncSync,
+  fsync,
   linkSync,
   lstatSync,
   openSync,
@@ -59,11 +63,11 @@ interface FileOps {
 }
 
 const syncOps: FileOps = {
-  write(path, request, extra) {
+  async write(path, request, extra) {
     const fd = openSync(path, "wx", 0o600);
     try {
       writeSync(fd, serializeCapture(request, extra));
-      fsyncSync(fd);
+      await fsyncInPool(fd);
     } finally {
       closeSync(fd);
     }
@@ -71,15 +75,56 @@ const syncOps: FileOps = {
   link: linkSync,
   rename: renameSync,
   unlink: unlinkSync,
-  syncDir(dir) {
-    const fd = openSync(dir, "r");
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  },
+  syncDir: syncFolder,
 };
+
+function fsyncInPool(fd: number): Promise<void> {
+  return new Promise((resolveSync, reject) => fsync(fd, (error) => (error ? reject(error) : resolveSync())));
+}
+
+/**
+ * fsync a folder so the links made in it are durable. One runs at a time per folder; a caller that
+ * arrives while one runs waits for the next, which starts after it (its link may have come too late
+ * for the running one), and shares that one with every caller that arrived meanwhile.
+ */
+const folderSyncs = new Map<string, () => Promise<void>>();
+function syncFolder(dir: string): Promise<void> {
+  let sync = folderSyncs.get(dir);
+  if (!sync) {
+    sync = sharedSync(async () => {
+      const fd = openSync(dir, "r");
+      try {
+        await fsyncInPool(fd);
+      } finally {
+        closeSync(fd);
+      }
+    });
+    folderSyncs.set(dir, sync);
+  }
+  return sync();
+}
+
+export function sharedSync(run: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  let next: Promise<void> | undefined;
+  const start = () => {
+    const current = run().finally(() => {
+      if (running === current) running = undefined;
+    });
+    running = current;
+    return current;
+  };
+  return () => {
+    if (!running) return start();
+    next ??= running
+      .catch(() => {})
+      .then(() => {
+        next = undefined;
+        return start();
+      });
+    return next;
+  };
+}
 
 const asyncOps: FileOps = {
   async write(path, request, extra) {
@@ -94,14 +139,7 @@ const asyncOps: FileOps = {
   link,
   rename,
   unlink,
-  async syncDir(dir) {
-    const handle = await open(dir, "r");
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  },
+  syncDir: syncFolder,
 };
 
 export async function openCaptureStore(dir: string): Promise<CaptureStore> {

@@ -237,7 +237,11 @@ export function createWebhookPipeline(options: PipelineOptions, folderIds: Folde
           outcome: delivery,
           verdict,
           judgement: judgeHandler(delivery, verdict, arrival.signature),
-          hint: responseHint(delivery, { signatureValid: verification?.valid, secretSource: options.secretSource }),
+          hint: responseHint(delivery, {
+            signatureValid: verification?.valid,
+            secretSource: options.secretSource,
+            timeoutOption: "--forward-timeout",
+          }),
         };
         const key = forwardKey(delivery);
         stats.forwarded[key] = (stats.forwarded[key] ?? 0) + 1;

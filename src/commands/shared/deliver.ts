@@ -54,13 +54,17 @@ export async function deliverAndReport(options: DeliverOptions): Promise<ExitCod
     skipped: 0,
   };
   // Ctrl-C: say what finished before leaving, not nothing.
+  let sending = 0;
   const stopOnInterrupt = onInterrupt(() => {
-    renderer.interrupted(latest.done, total);
-    renderer.summary(latest.stats, performance.now() - started, (options.unreadable ?? 0) + latest.skipped);
+    const inFlight = Math.max(0, sending - latest.done);
+    renderer.interrupted(latest.done, total, inFlight);
+    renderer.summary(latest.stats, performance.now() - started, (options.unreadable ?? 0) + latest.skipped, inFlight);
   });
   // While a request is slow, say so (terminals only): which one, and how long it has waited.
+  let lastAnswerAt = started;
   const ticker = setInterval(() => {
-    if (latest.done < total) renderer.waiting(latest.done, total, performance.now() - started);
+    const quiet = performance.now() - lastAnswerAt;
+    if (latest.done < total && quiet >= 1_000) renderer.waiting(latest.done, total, quiet);
   }, 1_000);
   let result: Awaited<ReturnType<typeof runDeliveries>>;
   try {
@@ -73,12 +77,16 @@ export async function deliverAndReport(options: DeliverOptions): Promise<ExitCod
       secretSource: options.secretSource,
       prepare: options.prepare,
       onRecord: renderer.delivery,
+      onSending: () => {
+        sending += 1;
+      },
       onSkipped: (index, reason) => {
         latest = { ...latest, skipped: latest.skipped + 1 };
         renderer.skipped(options.originOf?.(index) ?? String(index), reason);
       },
       onProgress: (done, stats) => {
         latest = { ...latest, done, stats };
+        lastAnswerAt = performance.now();
         const now = performance.now();
         if (now - lastProgress < PROGRESS_INTERVAL_MS && done < total) return;
         lastProgress = now;

@@ -48,11 +48,14 @@ export function watchExpectation(expectation: Expectation, ctx: CommandContext, 
       });
       if (!isNew) return;
       matched.push(event);
-      renderExpectMatch(ctx.output, json, event, watcher.matched(), expectation.count);
+      // The ✓ is printed only once the match is known to pass: a forward target that refused it fails the wait.
       if (event.forward && !event.forward.verdict.accepted) {
         forwardProblem = `${event.forward.url} did not accept it (${event.forward.verdict.summary})`;
         end("forward-failed");
-      } else if (watcher.satisfied()) end("matched");
+        return;
+      }
+      renderExpectMatch(ctx.output, json, event, watcher.matched(), expectation.count);
+      if (watcher.satisfied()) end("matched");
     },
     done,
     finish(ending) {

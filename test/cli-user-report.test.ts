@@ -1,0 +1,50 @@
+/**
+ * Defects a new user reported against the built CLI: each output line must state only what holds
+ * (timeout hints, interrupted runs), real servers on 127.0.0.1.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { collect, startCli } from "./helpers/cli.js";
+import { messageEvent, post, signedEvent } from "./helpers/http.js";
+import { startPrettyListen } from "./helpers/listen.js";
+import { startServer } from "./helpers/servers.js";
+
+const SECRET = "whsec_user_report_0123456789";
+const env = { OPENMAIL_WEBHOOK_SECRET: SECRET };
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
+});
+
+describe("listen --forward-timeout hint", () => {
+  it("names the --forward-timeout that passed, not OpenMail's 15 s, when it is shorter", async () => {
+    const slow = await startServer(() => ({ status: 200, body: "late", delayMs: 3000 }));
+    cleanups.push(() => slow.close());
+    const lp = await startPrettyListen(["--forward-to", slow.url, "--forward-timeout", "1s", "--no-save"], { env });
+    cleanups.push(() => lp.stop("SIGKILL"));
+    const request = signedEvent(SECRET, messageEvent());
+    expect((await post(lp.url, request.headers, request.body)).status).toBe(504);
+    const [hint] = await lp.waitForText(/hint: .*/);
+    expect(hint).toMatch(/did not answer within the 1 s --forward-timeout/);
+    expect(hint).toMatch(/whether it would also exceed OpenMail's 15 s wait is unknown/);
+    expect(hint).not.toMatch(/longer than OpenMail waits/);
+  });
+});
+
+describe("send-test interrupted with Ctrl-C", () => {
+  it("exits 130, counts the requests in flight as interrupted, and prints no latency without answers", async () => {
+    const slow = await startServer(() => ({ status: 200, body: "late", delayMs: 20_000 }));
+    cleanups.push(() => slow.close());
+    const child = startCli(["send-test", "--url", slow.url, "--count", "3", "--concurrency", "2", "--timeout", "30s"], {
+      env,
+    });
+    const result = collect(child);
+    await slow.waitFor(2);
+    child.kill("SIGINT");
+    const { code, stdout, stderr } = await result;
+    expect(code).toBe(130);
+    expect(stderr).toMatch(/interrupted \(Ctrl-C\): 0 of 3 answered, 2 in flight \(no answer\)/);
+    expect(stdout).toMatch(/Sent 2 to /);
+    expect(stdout).toMatch(/passed 0 · failed 0 · interrupted 2/);
+    expect(stdout).not.toMatch(/latency/);
+  });
+});
