@@ -8,6 +8,7 @@ import { EXIT, type ExitCode } from "../../errors.js";
 import { fatalConnectionError, type PrepareResult, runDeliveries } from "../../io/delivery-runner.js";
 import type { HttpClient } from "../../io/http-client.js";
 import type { DeliveryRenderer } from "../../output/delivery-report.js";
+import type { Output } from "../../output/terminal.js";
 
 /**
  * Run `report` on the first Ctrl-C (or SIGTERM), then leave with 130 (143). Returns the function
@@ -37,6 +38,8 @@ export interface DeliverOptions {
   secret?: string;
   secretSource?: string;
   renderer: DeliveryRenderer;
+  /** Where the renderer writes: its progress line is cleared when the run ends. */
+  output: Output;
   prepare(index: number): Promise<PrepareResult>;
   /** Inputs that could not be read before sending started; they make the exit code 2. */
   unreadable?: number;
@@ -96,6 +99,7 @@ export async function deliverAndReport(options: DeliverOptions): Promise<ExitCod
   } finally {
     clearInterval(ticker);
     stopOnInterrupt();
+    options.output.endProgress();
   }
   if (result.fatal) throw fatalConnectionError(result.fatal);
   const unreadable = (options.unreadable ?? 0) + result.skipped;
