@@ -249,3 +249,19 @@ describe("the CI recipe: listen --inbox --expect + send-mail, against the fake O
     expect(fake.inboxes.get("inb_ci")?.webhookUrl).toBeNull();
   });
 });
+
+describe("listen --expect, stopped", () => {
+  it("exits 1 when stopped before a match, saying what did arrive", async () => {
+    const lp = await listen(["--expect", "message.received", "--expect-subject", "never"]);
+    const request = signedEvent(SECRET, messageEvent());
+    await post(lp.url, request.headers, request.body);
+    await lp.waitFor((r) => r.type === "event");
+    await expect.poll(() => lp.stderr()).toMatch(/waiting for message\.received with subject containing "never"/);
+    expect(await lp.stop("SIGTERM")).toBe(1);
+    expect(lp.records.find((r) => r.type === "expect")).toMatchObject({
+      result: "stopped",
+      matched: 0,
+      arrived: "received 1 event: 1 × message.received: subject does not match",
+    });
+  });
+});

@@ -1,5 +1,5 @@
 /** listen's smaller conveniences and truths (issue 10 items 10 and 11). */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { runCli, tempDir } from "./helpers/cli.js";
@@ -129,5 +129,20 @@ describe("listen: settings and folders", () => {
     cleanups.push(() => lp.stop("SIGKILL"));
     await lp.waitForText(/Secret .*\n/);
     expect(lp.stdout()).toMatch(/\*{8} \(1 char\) from/);
+  });
+
+  it("a capture folder that stops working mid-run: answered 500, with what to do", async () => {
+    const cwd = tempDir();
+    const lp = await startPrettyListen([], { env, cwd });
+    cleanups.push(() => lp.stop("SIGKILL"));
+    const folder = join(cwd, ".openmail-hooks", "events");
+    rmSync(folder, { recursive: true });
+    writeFileSync(folder, "not a folder any more");
+    const request = signedEvent(SECRET, messageEvent());
+    expect((await post(lp.url, request.headers, request.body)).status).toBe(500);
+    await lp.waitForText(/<-- .*\n/);
+    expect(lp.stdout()).toMatch(
+      /✗ NOT saved: .*answered 500 so OpenMail retries \(fix the folder, or run with --no-save\)/,
+    );
   });
 });

@@ -80,12 +80,17 @@ describe("width-correct text", () => {
     expect(clip("季度报告季度报告", 7)).toBe("季度报…");
   });
 
-  it("wraps at spaces with a hanging indent, and cuts a word longer than a line with …", () => {
-    const lines = wrapLine(`   hint: ${"word ".repeat(12)}https://example.com/${"x".repeat(80)}`, 30);
-    for (const line of lines) expect(stringWidth(line)).toBeLessThanOrEqual(30);
+  it("wraps at spaces with a hanging indent, and never cuts a word longer than a line (paths stay copyable)", () => {
+    const long = `https://example.com/${"x".repeat(80)}`;
+    const lines = wrapLine(`   hint: ${"word ".repeat(12)}${long} after`, 30);
+    for (const line of lines.filter((line) => !line.includes("example.com")))
+      expect(stringWidth(line)).toBeLessThanOrEqual(30);
     expect(lines[0]).toMatch(/^ {3}hint: word/);
     expect(lines[1]).toMatch(/^ {5}word/);
-    expect(lines.at(-1)).toMatch(/^ {5}https:\/\/example\.com\/x+…$/);
+    // The long word whole, on a line of its own, unindented (the terminal wraps it); then the rest.
+    expect(lines).toContain(long);
+    expect(lines.join("\n")).not.toContain("…");
+    expect(lines.at(-1)).toMatch(/^ {5}after$/);
   });
 
   it("keeps colours across a break", () => {

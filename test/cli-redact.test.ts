@@ -221,3 +221,37 @@ describe("redaction", () => {
     expect(again.stdout).not.toMatch(/1 of 1 written/);
   });
 });
+
+describe("redactingStore", () => {
+  it("uses each inbox's own secret, and redacts an event without one all the same (not re-signed)", async () => {
+    const { openCaptureStore } = await import("../src/io/capture-store.js");
+    const { redactingStore } = await import("../src/io/redacting-store.js");
+    const dir = tempDir();
+    const { folderRedactionKey } = await import("../src/io/redacting-store.js");
+    const key = await folderRedactionKey(dir);
+    expect(await folderRedactionKey(dir)).toBe(key);
+    const store = redactingStore(await openCaptureStore(dir), {
+      placeholderKey: key,
+      secretFor: (inboxId) => (inboxId === "inb_known" ? SECRET : undefined),
+    });
+    const capture = async (inboxId: string) => {
+      const request = signedEvent(SECRET, personalEvent(`evt_${inboxId}`));
+      const headers = Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k.toLowerCase(), v]));
+      const body = Buffer.from(request.body.toString().replace('"inb_main"', `"${inboxId}"`));
+      headers["x-signature"] = sign(SECRET, headers["x-timestamp"] ?? "", body);
+      const path = await store.save(
+        { receivedAt: new Date().toISOString(), method: "POST", path: "/webhooks", headers, body },
+        `evt_${inboxId}`,
+      );
+      const text = readFileSync(path, "utf8");
+      assertNoPersonalData(text);
+      return JSON.parse(text);
+    };
+    const known = await capture("inb_known");
+    const unknown = await capture("inb_unknown");
+    expect(known.redaction.resigned).toBe(true);
+    expect(unknown.redaction.resigned).toBe(false);
+    // One key for the folder: the same sender gets the same placeholder whatever the inbox.
+    expect(JSON.parse(known.body).message.from).toBe(JSON.parse(unknown.body).message.from);
+  });
+});

@@ -63,4 +63,24 @@ describe("send-test: long runs are never silent", () => {
     expect(shown).toMatch(/interrupted \(Ctrl-C\): 1 of 3 checks finished/);
     expect(shown).toMatch(/valid: signed event\s+2xx within 15 s\s+200 OK\s+✓ pass/);
   });
+
+  it("--count on a slow handler: a waiting line, and Ctrl-C prints the summary so far", async () => {
+    const slow = await server(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      return { status: 200, body: "ok" };
+    });
+    const pty = startInPty(["send-test", "--url", slow.url, "--count", "3", "--concurrency", "1"], {
+      columns: 100,
+      env,
+    });
+    cleanups.push(async () => pty.child.kill("SIGKILL"));
+    await pty.waitForText(/✓ 200 OK/);
+    await pty.waitForText(/1\/3 answered · waiting \d/);
+    pty.child.stdin?.write("\u0003");
+    expect(await pty.exited).toBe(130);
+    expect(pty.output()).toMatch(/interrupted \(Ctrl-C\): 1 of 3 answered/);
+    // The one answered and the one in flight when Ctrl-C came (counted as interrupted).
+    expect(pty.output()).toMatch(/Sent 2 to /);
+    expect(pty.output()).toMatch(/passed 1 · failed 0 · interrupted 1/);
+  });
 });

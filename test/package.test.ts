@@ -117,6 +117,29 @@ describe("the packed tarball", () => {
   });
 });
 
+describe("real mail and fixtures from the installed package", () => {
+  it("finds the built-in fixtures, and parses .eml with the MIME parser bundled into the CLI", async () => {
+    const installed = join(consumer, "node_modules", "openmail-hooks");
+    const bin = join(installed, "bin", "openmail-hooks.js");
+    const listed = await node([bin, "send-test", "--list-fixtures", "--json"]);
+    const builtIn = (JSON.parse(listed.stdout) as Array<{ origin: string }>).filter((f) => f.origin === "built-in");
+    expect(builtIn).toHaveLength(10);
+    const fixture = await node([bin, "send-test", "--fixture", "non-ascii", "--print", "--secret", "s"]);
+    expect(fixture.stdout).toContain("【至急】請求書の再発行について");
+    // postal-mime is a devDependency: the installed package has no node_modules/postal-mime to load.
+    const eml = await node([
+      bin,
+      "send-test",
+      "--eml",
+      join(installed, "fixtures", "eml", "html-only.eml"),
+      "--print",
+      "--secret",
+      "s",
+    ]);
+    expect(eml.stdout).toContain("Everything in Outdoor is 30 % off until 8 November.");
+  });
+});
+
 describe("consumer projects built from the tarball", () => {
   it("ESM TypeScript (nodenext) compiles against the types and verifies the known-answer vector", async () => {
     await tsc("esm-nodenext");

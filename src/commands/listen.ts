@@ -13,7 +13,7 @@ import { type CaptureStore, openCaptureStore } from "../io/capture-store.js";
 import { createHttpClient, type HttpClient } from "../io/http-client.js";
 import { SETTLE_MS, startListener } from "../io/listener.js";
 import { probeTarget } from "../io/probe.js";
-import { redactingStore } from "../io/redacting-store.js";
+import { folderRedactionKey, redactingStore } from "../io/redacting-store.js";
 import { warmUpHttp } from "../io/warm-up.js";
 import { createWebhookPipeline, eventIdsInFolder } from "../io/webhook-pipeline.js";
 import { type InboxListenOptions, prepareInboxSession } from "../openmail/listen-inboxes.js";
@@ -105,7 +105,10 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   // Puts back inboxes an earlier run left pointing at its tunnel; with --inbox, the session.
   const inboxes = await prepareInboxSession(options, ctx);
   if (store && options.redact) {
-    store = redactingStore(store, (inboxId) => inboxes?.secretFor(inboxId) ?? secret?.secret);
+    store = redactingStore(store, {
+      placeholderKey: secret?.secret ?? (await folderRedactionKey(store.dir)),
+      secretFor: (inboxId) => inboxes?.secretFor(inboxId) ?? secret?.secret,
+    });
   }
   const watch = expectation ? watchExpectation(expectation, ctx, Boolean(options.json)) : undefined;
   const forwarding = options.forwardTo !== undefined || routes.size > 0;
@@ -212,11 +215,7 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
     inboxes: inboxes?.bannerInboxes(),
   });
   inboxes?.announce();
-  await Promise.all([
-    warnIfUnreachable([options.forwardTo, ...routes.values()], renderer),
-    // Handler times shown are the handler's: undici's one-time start-up is paid on loopback first.
-    forwarding ? warmUpHttp() : undefined,
-  ]);
+  await warnIfUnreachable([options.forwardTo, ...routes.values()], renderer);
   watch?.start();
 
   if (options.test && inboxes) void inboxes.runTests();

@@ -102,6 +102,7 @@ export async function runReplay(
       client,
       secret,
       renderer,
+      output: ctx.output,
       unreadable: problems.length,
       originOf: (index) => selected[index]?.origin ?? "",
       prepare: async (index) => {

@@ -256,6 +256,7 @@ async function sendEvents(plan: SendPlan, client: HttpClient): Promise<ExitCode>
     secret: plan.secret.secret,
     secretSource: plan.secret.source,
     renderer: createDeliveryRenderer(plan.ctx.output, { json: Boolean(options.json), total: plan.total, url }),
+    output: plan.ctx.output,
     prepare: () => nextEvent(plan),
   });
 }

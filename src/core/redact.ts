@@ -129,10 +129,17 @@ export interface RedactedCapture {
 
 /**
  * Redact one captured request. The body is signed again, with the captured X-Timestamp, only when
- * the original signature matched this secret: a capture that did not verify must not start to.
+ * the original signature matched `secret`: a capture that did not verify must not start to.
+ * Placeholders are keyed with `placeholderKey` (the secret, unless one key must serve a folder
+ * whose inboxes have different secrets).
  */
-export function redactCapture(request: CapturedRequest, secret: string): RedactedCapture {
-  const redactor = createRedactor(secret);
+export function redactCapture(
+  request: CapturedRequest,
+  secret: string | undefined,
+  placeholderKey = secret,
+): RedactedCapture {
+  if (placeholderKey === undefined) throw new Error("redactCapture needs a secret or a placeholder key");
+  const redactor = createRedactor(placeholderKey);
   const text = utf8OrUndefined(request.body);
   let parsed: unknown;
   let json = false;
@@ -151,7 +158,9 @@ export function redactCapture(request: CapturedRequest, secret: string): Redacte
   const headers = { ...request.headers };
   const timestamp = headers["x-timestamp"];
   const matched =
-    timestamp !== undefined && headers["x-signature"]?.trim().toLowerCase() === sign(secret, timestamp, request.body);
+    secret !== undefined &&
+    timestamp !== undefined &&
+    headers["x-signature"]?.trim().toLowerCase() === sign(secret, timestamp, request.body);
   if (matched) headers["x-signature"] = sign(secret, timestamp, body);
   if (headers["content-length"] !== undefined) headers["content-length"] = String(body.length);
   return {
@@ -162,7 +171,7 @@ export function redactCapture(request: CapturedRequest, secret: string): Redacte
         ? { resigned: true, note: "personal data replaced; signed again with the same secret and X-Timestamp" }
         : {
             resigned: false,
-            note: "personal data replaced; the original signature did not match this secret, so it was not signed again",
+            note: "personal data replaced; the original signature did not match a known secret, so it was not signed again",
           },
     },
   };

@@ -31,6 +31,8 @@ export interface RunOptions {
   onRecord(record: DeliveryRecord): Promise<void> | void;
   onSkipped?(index: number, reason: string): void;
   onProgress?(done: number, stats: DeliveryStats): void;
+  /** A request is about to go out (so an interruption can count the ones in flight). */
+  onSending?(index: number): void;
 }
 
 export interface RunResult {
@@ -58,6 +60,7 @@ export async function runDeliveries(options: RunOptions): Promise<RunResult> {
         options.onSkipped?.(index, prepared.skipped);
         continue;
       }
+      options.onSending?.(index);
       const outcome = await options.client.post(options.url, prepared.headers, prepared.body);
       const record = buildRecord(index, options.url, prepared, outcome, options.secret, options.secretSource);
       if (isFatalNetworkError(outcome)) {

@@ -3,26 +3,28 @@
  * data never reaches the disk. The redacted body is signed again (see core/redact.ts).
  */
 import { randomBytes } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { CapturedRequest } from "../core/capture.js";
 import { type RedactedCapture, redactCapture } from "../core/redact.js";
 import type { CaptureStore } from "./capture-store.js";
 
 /**
  * `secretFor` gives the secret of an event's inbox (one secret for all, or one per inbox with
- * `--inbox`). An event with none is still redacted, with placeholders keyed for this run only,
- * and not signed again.
+ * `--inbox`); the redacted body is signed again with it. An event without one is redacted all the
+ * same and not signed again. `placeholderKey` keys the placeholders, so one address gets one
+ * placeholder across the folder even when its inboxes have different secrets.
  */
 export function redactingStore(
   store: CaptureStore,
-  secretFor: (inboxId: string | undefined) => string | undefined,
+  options: { placeholderKey: string; secretFor(inboxId: string | undefined): string | undefined },
 ): CaptureStore {
-  const runKey = randomBytes(32).toString("hex");
   // save() and a later update() of the same capture must write the same redacted bytes.
   const redacted = new WeakMap<CapturedRequest, RedactedCapture>();
   const redact = (request: CapturedRequest) => {
     let result = redacted.get(request);
     if (!result) {
-      result = redactCapture(request, secretFor(inboxIdOf(request.body)) ?? runKey);
+      result = redactCapture(request, options.secretFor(inboxIdOf(request.body)), options.placeholderKey);
       redacted.set(request, result);
     }
     return result;
@@ -47,4 +49,18 @@ function inboxIdOf(body: Uint8Array): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The folder's own placeholder key (.redaction-key, 0600), made on first use: for folders whose
+ * events are signed with several inbox secrets and no single one can key the placeholders.
+ */
+export async function folderRedactionKey(dir: string): Promise<string> {
+  const path = join(dir, ".redaction-key");
+  try {
+    await writeFile(path, randomBytes(32).toString("hex"), { mode: 0o600, flag: "wx" });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  }
+  return (await readFile(path, "utf8")).trim();
 }

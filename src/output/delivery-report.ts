@@ -26,11 +26,12 @@ export interface DeliveryRenderer {
   delivery(record: DeliveryRecord): void;
   skipped(source: string, reason: string): void;
   progress(done: number, total: number, stats: DeliveryStats, elapsedMs: number): void;
-  /** A slow stretch: nothing finished lately (terminals only). */
-  waiting(done: number, total: number, elapsedMs: number): void;
+  /** A slow stretch: nothing answered for `quietMs` (terminals only). */
+  waiting(done: number, total: number, quietMs: number): void;
   /** Ctrl-C: how far the run got (the summary follows). */
-  interrupted(done: number, total: number): void;
-  summary(stats: DeliveryStats, durationMs: number, skipped: number): void;
+  interrupted(done: number, total: number, inFlight: number): void;
+  /** `interrupted`: requests in flight when Ctrl-C came (sent, never answered). */
+  summary(stats: DeliveryStats, durationMs: number, skipped: number, interrupted?: number): void;
 }
 
 export function createDeliveryRenderer(output: Output, options: { json: boolean; total: number; url: string }) {
@@ -61,15 +62,18 @@ export function createDeliveryRenderer(output: Output, options: { json: boolean;
       const rate = elapsedMs > 0 ? Math.round((done / elapsedMs) * 1000) : 0;
       output.progress(`sent ${done}/${total} · ${rate}/s · passed ${stats.passed} · failed ${done - stats.passed}`);
     },
-    waiting(done, total, elapsedMs) {
+    waiting(done, total, quietMs) {
       if (options.json) return;
-      output.progress(`${done}/${total} answered · waiting for an answer… ${formatMs(elapsedMs)}`);
+      output.progress(`${done}/${total} answered · waiting ${formatMs(quietMs)} for the next answer…`);
     },
-    interrupted(done, total) {
-      if (options.json) output.record({ type: "interrupted", done, total });
-      else output.err(c.yellow(`interrupted (Ctrl-C): ${done} of ${total} answered`));
+    interrupted(done, total, inFlight) {
+      if (options.json) output.record({ type: "interrupted", done, total, inFlight });
+      else {
+        const flying = inFlight > 0 ? `, ${inFlight} in flight (no answer)` : "";
+        output.err(c.yellow(`interrupted (Ctrl-C): ${done} of ${total} answered${flying}`));
+      }
     },
-    summary(stats, durationMs, skipped) {
+    summary(stats, durationMs, skipped, interrupted = 0) {
       const summary = stats.summary();
       const throughput = durationMs > 0 ? (summary.total / durationMs) * 1000 : 0;
       if (options.json) {
@@ -81,6 +85,7 @@ export function createDeliveryRenderer(output: Output, options: { json: boolean;
           failed: summary.failed,
           accepted: summary.accepted,
           skipped,
+          interrupted,
           statuses: summary.statuses,
           durationMs: round(durationMs),
           perSecond: round(throughput),
@@ -97,15 +102,20 @@ export function createDeliveryRenderer(output: Output, options: { json: boolean;
       output.out("");
       output.out(
         c.bold(
-          `Sent ${summary.total} to ${sanitizeLine(options.url)} in ${formatMs(durationMs)} (${Math.round(throughput)}/s)`,
+          `Sent ${summary.total + interrupted} to ${sanitizeLine(options.url)} in ${formatMs(durationMs)} (${Math.round(throughput)}/s)`,
         ),
       );
       const failed = summary.failed > 0 ? c.red(`failed ${summary.failed}`) : "failed 0";
-      output.out(`  passed ${summary.passed} · ${failed}${skipped > 0 ? c.yellow(` · unreadable ${skipped}`) : ""}`);
-      output.out(`  statuses: ${histogram || "none"}`);
+      const cut = interrupted > 0 ? c.yellow(` · interrupted ${interrupted}`) : "";
       output.out(
-        `  latency: p50 ${formatMs(p50)} · p95 ${formatMs(p95)} · p99 ${formatMs(p99)} · max ${formatMs(max)}`,
+        `  passed ${summary.passed} · ${failed}${cut}${skipped > 0 ? c.yellow(` · unreadable ${skipped}`) : ""}`,
       );
+      output.out(`  statuses: ${histogram || "none"}`);
+      // No answers, no latency: zeros would read as measurements.
+      if (summary.total > 0)
+        output.out(
+          `  latency: p50 ${formatMs(p50)} · p95 ${formatMs(p95)} · p99 ${formatMs(p99)} · max ${formatMs(max)}`,
+        );
       for (const line of summariseNotes(unshownNotes)) output.out(c.yellow(line));
       if (summary.total > DETAIL_LIMIT && summary.failed > failuresShown) {
         output.out(c.dim(`  (${summary.failed - failuresShown} more failures not shown; --json lists every delivery)`));

@@ -60,8 +60,8 @@ function cells(line: string): Cell[] {
 
 /**
  * Wrap one line to `columns` at spaces. Continuation lines get the line's own indentation plus
- * two spaces; a word too long for a line on its own is cut with "…" (a long URL or id, where
- * wrapping would not help). Colours open at the break are closed and reopened on the next line.
+ * two spaces; a word too long for a line on its own (a path, URL or command) gets a line of its
+ * own and is never cut, so it can be copied. Colours open at the break are closed and reopened on the next line.
  */
 export function wrapLine(line: string, columns: number): string[] {
   if (columns < 20 || stringWidth(line) <= columns) return [line];
@@ -117,23 +117,21 @@ export function wrapLine(line: string, columns: number): string[] {
       used = indent.length;
       lineHasWord = false;
     }
+    // A word wider than a line (a path, a URL, a command) is never cut: it gets a line of its own,
+    // unindented, and the terminal wraps it, so it can still be copied whole.
+    const tooWide = width > columns - used;
+    if (tooWide && used > 0 && !lineHasWord && current.trim() === active.join("").trim()) {
+      current = active.join("");
+      used = 0;
+    }
     const space = lineHasWord ? separator : 0;
     current += " ".repeat(space);
     used += space;
-    const available = columns - used;
-    let taken = 0;
-    const cut = width > available;
     for (const cell of w) {
-      if (!cell.style && cut && taken + cell.width > available - 1) continue;
       track(cell);
       current += cell.text;
-      taken += cell.width;
     }
-    if (cut) {
-      current += "…";
-      taken += 1;
-    }
-    used += taken;
+    used += width;
     lineHasWord = true;
   }
   lines.push(current);

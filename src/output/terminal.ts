@@ -20,6 +20,8 @@ export interface Output {
   err(line: string): void;
   /** Rewrite the live progress line on stderr (terminals only; a no-op elsewhere). */
   progress(line: string): void;
+  /** Take the live progress line off the screen (at the end of a run), so nothing is glued to it. */
+  endProgress(): void;
   /** Colours for stdout and for stderr. */
   color: ChalkInstance;
   errColor: ChalkInstance;
@@ -110,6 +112,7 @@ export function createOutput(env: NodeJS.ProcessEnv = process.env): Output {
       process.stderr.write(`\r\u001b[2K${truncateToWidth(terminalSafe(line), columns - 1)}`);
       progressShown = true;
     },
+    endProgress: clearProgress,
     color: new Chalk({ level: colorLevel(env, supportsColor) }),
     errColor: new Chalk({ level: colorLevel(env, supportsColorStderr) }),
     stdoutIsTTY,

@@ -8,6 +8,7 @@ import { EXIT, type ExitCode } from "../../errors.js";
 import { fatalConnectionError, type PrepareResult, runDeliveries } from "../../io/delivery-runner.js";
 import type { HttpClient } from "../../io/http-client.js";
 import type { DeliveryRenderer } from "../../output/delivery-report.js";
+import type { Output } from "../../output/terminal.js";
 
 /**
  * Run `report` on the first Ctrl-C (or SIGTERM), then leave with 130 (143). Returns the function
@@ -37,6 +38,8 @@ export interface DeliverOptions {
   secret?: string;
   secretSource?: string;
   renderer: DeliveryRenderer;
+  /** Where the renderer writes: its progress line is cleared when the run ends. */
+  output: Output;
   prepare(index: number): Promise<PrepareResult>;
   /** Inputs that could not be read before sending started; they make the exit code 2. */
   unreadable?: number;
@@ -54,13 +57,17 @@ export async function deliverAndReport(options: DeliverOptions): Promise<ExitCod
     skipped: 0,
   };
   // Ctrl-C: say what finished before leaving, not nothing.
+  let sending = 0;
   const stopOnInterrupt = onInterrupt(() => {
-    renderer.interrupted(latest.done, total);
-    renderer.summary(latest.stats, performance.now() - started, (options.unreadable ?? 0) + latest.skipped);
+    const inFlight = Math.max(0, sending - latest.done);
+    renderer.interrupted(latest.done, total, inFlight);
+    renderer.summary(latest.stats, performance.now() - started, (options.unreadable ?? 0) + latest.skipped, inFlight);
   });
   // While a request is slow, say so (terminals only): which one, and how long it has waited.
+  let lastAnswerAt = started;
   const ticker = setInterval(() => {
-    if (latest.done < total) renderer.waiting(latest.done, total, performance.now() - started);
+    const quiet = performance.now() - lastAnswerAt;
+    if (latest.done < total && quiet >= 1_000) renderer.waiting(latest.done, total, quiet);
   }, 1_000);
   let result: Awaited<ReturnType<typeof runDeliveries>>;
   try {
@@ -73,12 +80,16 @@ export async function deliverAndReport(options: DeliverOptions): Promise<ExitCod
       secretSource: options.secretSource,
       prepare: options.prepare,
       onRecord: renderer.delivery,
+      onSending: () => {
+        sending += 1;
+      },
       onSkipped: (index, reason) => {
         latest = { ...latest, skipped: latest.skipped + 1 };
         renderer.skipped(options.originOf?.(index) ?? String(index), reason);
       },
       onProgress: (done, stats) => {
         latest = { ...latest, done, stats };
+        lastAnswerAt = performance.now();
         const now = performance.now();
         if (now - lastProgress < PROGRESS_INTERVAL_MS && done < total) return;
         lastProgress = now;
@@ -88,6 +99,7 @@ export async function deliverAndReport(options: DeliverOptions): Promise<ExitCod
   } finally {
     clearInterval(ticker);
     stopOnInterrupt();
+    options.output.endProgress();
   }
   if (result.fatal) throw fatalConnectionError(result.fatal);
   const unreadable = (options.unreadable ?? 0) + result.skipped;

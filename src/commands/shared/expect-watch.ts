@@ -32,6 +32,8 @@ export function watchExpectation(expectation: Expectation, ctx: CommandContext, 
   let timer: NodeJS.Timeout | undefined;
   return {
     start() {
+      const limit = expectation.timeoutMs !== undefined ? `, for up to ${formatMs(expectation.timeoutMs)}` : "";
+      ctx.output.err(ctx.output.errColor.dim(`waiting for ${describeExpectation(expectation)}${limit}`));
       if (expectation.timeoutMs !== undefined) timer = setTimeout(() => end("timeout"), expectation.timeoutMs);
     },
     offer(event) {
