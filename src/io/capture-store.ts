@@ -55,7 +55,7 @@ const TEMP_NAME = /^\.tmp-(\d+)-[0-9a-f]+(?:-\d+)?$/;
 
 interface FileOps {
   /** Create `path` exclusively (never through an existing file or symlink), write, fsync, close. */
-  write(path: string, request: CapturedRequest, extra: Record<string, unknown>): Promise<void> | void;
+  write(path: string, request: CapturedRequest, extra: Record<string, unknown>, flush: boolean): Promise<void> | void;
   link(from: string, to: string): Promise<void> | void;
   rename(from: string, to: string): Promise<void> | void;
   unlink(path: string): Promise<void> | void;
@@ -63,11 +63,11 @@ interface FileOps {
 }
 
 const syncOps: FileOps = {
-  async write(path, request, extra) {
+  async write(path, request, extra, flush) {
     const fd = openSync(path, "wx", 0o600);
     try {
       writeSync(fd, serializeCapture(request, extra));
-      await fsyncInPool(fd);
+      if (flush) await fsyncInPool(fd);
     } finally {
       closeSync(fd);
     }
@@ -127,11 +127,11 @@ export function sharedSync(run: () => Promise<void>): () => Promise<void> {
 }
 
 const asyncOps: FileOps = {
-  async write(path, request, extra) {
+  async write(path, request, extra, flush) {
     const handle = await open(path, "wx", 0o600);
     try {
       for (const piece of serializeCapturePieces(request, extra)) await handle.write(piece);
-      await handle.sync();
+      if (flush) await handle.sync();
     } finally {
       await handle.close();
     }
@@ -149,7 +149,7 @@ export async function openCaptureStore(dir: string): Promise<CaptureStore> {
     dir: absolute,
     async save(request, eventId, extra = {}) {
       const ops = opsFor(request);
-      const temporary = await writeTemporary(ops, absolute, request, extra);
+      const temporary = await writeTemporary(ops, absolute, request, extra, true);
       try {
         const path = await linkUnique(ops, temporary, absolute, captureFileName(request.receivedAt, eventId));
         await ops.syncDir(absolute);
@@ -160,7 +160,8 @@ export async function openCaptureStore(dir: string): Promise<CaptureStore> {
     },
     async update(path, request, extra) {
       const ops = opsFor(request);
-      const temporary = await writeTemporary(ops, absolute, request, extra);
+      // Best effort (README): not fsynced, so it is in place at once, and a crash loses only this update.
+      const temporary = await writeTemporary(ops, absolute, request, extra, false);
       try {
         await ops.rename(temporary, path);
       } catch (error) {
@@ -182,11 +183,12 @@ async function writeTemporary(
   dir: string,
   request: CapturedRequest,
   extra: Record<string, unknown>,
+  flush: boolean,
 ): Promise<string> {
   for (let tries = 0; ; tries++) {
     const temporary = join(dir, `.tmp-${process.pid}-${randomBytes(16).toString("hex")}`);
     try {
-      await ops.write(temporary, request, extra);
+      await ops.write(temporary, request, extra, flush);
       return temporary;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "EEXIST" && tries < 8) continue;
