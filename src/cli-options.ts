@@ -31,11 +31,12 @@ export function unixTimeOption(value: string): number {
 
 /** A duration: "15", "15s", "500ms", "2m" → milliseconds. */
 export function durationOption(value: string): number {
-  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/.exec(value.trim());
-  if (!match) throw new InvalidArgumentError(`expected a duration like 15s, 500ms or 2m, got "${value}".`);
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(value.trim());
+  if (!match) throw new InvalidArgumentError(`expected a duration like 15s, 500ms, 2m or 1h, got "${value}".`);
   const amount = Number(match[1]);
   const unit = match[2] ?? "s";
-  const ms = unit === "ms" ? amount : unit === "m" ? amount * 60_000 : amount * 1000;
+  const ms =
+    unit === "ms" ? amount : unit === "m" ? amount * 60_000 : unit === "h" ? amount * 3_600_000 : amount * 1000;
   if (ms <= 0) throw new InvalidArgumentError("expected a duration above zero.");
   return Math.round(ms);
 }

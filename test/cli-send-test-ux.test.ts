@@ -78,9 +78,11 @@ describe("send-test: long runs are never silent", () => {
     await pty.waitForText(/1\/3 answered · waiting \d/);
     pty.child.stdin?.write("\u0003");
     expect(await pty.exited).toBe(130);
-    expect(pty.output()).toMatch(/interrupted \(Ctrl-C\): 1 of 3 answered/);
-    // The one answered and the one in flight when Ctrl-C came (counted as interrupted).
-    expect(pty.output()).toMatch(/Sent 2 to /);
-    expect(pty.output()).toMatch(/passed 1 · failed 0 · interrupted 1/);
+    // On a loaded machine the second answer may land before the Ctrl-C does: read how many finished.
+    const answered = Number(/interrupted \(Ctrl-C\): (\d) of 3 answered, 1 in flight/.exec(pty.output())?.[1]);
+    expect(answered).toBeGreaterThanOrEqual(1);
+    // The answered ones and the one in flight when Ctrl-C came (counted as interrupted).
+    expect(pty.output()).toContain(`Sent ${answered + 1} to `);
+    expect(pty.output()).toContain(`passed ${answered} · failed 0 · interrupted 1`);
   });
 });

@@ -7,7 +7,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { writeCaptures } from "./helpers/captures.js";
-import { collect, startCli, tempDir } from "./helpers/cli.js";
+import { collect, runCli, startCli, tempDir } from "./helpers/cli.js";
 import { messageEvent, post, signedEvent } from "./helpers/http.js";
 import { startPrettyListen } from "./helpers/listen.js";
 import { startInPty } from "./helpers/pty.js";
@@ -84,5 +84,16 @@ describe("listen at 60 columns", () => {
     const [file] = readdirSync(join(cwd, ".openmail-hooks", "events"));
     expect(pty.output()).toContain(`.openmail-hooks/events/${file}`);
     expect(pty.output()).not.toMatch(/why:[^\n]*…/);
+  });
+});
+
+describe("usage errors come first", () => {
+  it("send-test --scenario bogus is refused before anything else is printed; durations accept h", async () => {
+    const bogus = await runCli(["send-test", "--url", "http://127.0.0.1:9/", "--scenario", "bogus"], { env });
+    expect(bogus.code).toBe(2);
+    expect(bogus.stderr).toMatch(/unknown --scenario bogus/);
+    expect(bogus.stderr + bogus.stdout).not.toMatch(/signing with secret/);
+    const hour = await runCli(["send-test", "--timeout", "1h", "--print"], { env });
+    expect(hour.code).toBe(0);
   });
 });

@@ -162,6 +162,8 @@ function validate(options: SendTestOptions, ctx: CommandContext): void {
   if (options.scenario?.length && options.print)
     throw usageError("--scenario sends requests; it cannot be combined with --print");
   if (options.scenario?.length && options.count > 1) throw usageError("--scenario runs its own cases; drop --count");
+  // Before anything is printed ("signing with secret …"): a misspelled scenario is a usage error first.
+  if (options.scenario?.length) resolveScenarioNames(options.scenario);
 }
 
 async function readData(value: string, ctx: CommandContext): Promise<Record<string, unknown>> {
