@@ -204,6 +204,8 @@ describe("listen --inbox", () => {
     );
     expect(patches()).toHaveLength(0);
     expect(fake.inboxes.get("inb_prod")?.webhookUrl).toBe(PROD_URL);
+    // Refused before any tunnel was opened: nothing about one, opened or closed.
+    expect(result.stdout).not.toMatch(/tunnel/i);
   });
 
   it("refuses everything when one inbox of several is refused: nothing is changed", async () => {

@@ -104,6 +104,8 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   const folderIds = store ? eventIdsInFolder(store.dir) : new Set<string>();
   // Puts back inboxes an earlier run left pointing at its tunnel; with --inbox, the session.
   const inboxes = await prepareInboxSession(options, ctx);
+  // A refused or unknown inbox stops us here, before a tunnel or a listener exists.
+  await inboxes?.check();
   if (store && options.redact) {
     store = redactingStore(store, {
       placeholderKey: secret?.secret ?? (await folderRedactionKey(store.dir)),

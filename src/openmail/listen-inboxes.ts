@@ -13,7 +13,14 @@ import { createInboxReporter, type InboxReporter } from "../output/inbox-report.
 import type { TunnelNotice } from "../tunnel/supervisor.js";
 import type { OpenMailApi } from "./api.js";
 import { type ApiFlags, openApi, openApiIfKey } from "./connect.js";
-import { type ClaimedInbox, claimInboxes, recoverAbandoned, repointInboxes, restoreInboxes } from "./registrar.js";
+import {
+  type ClaimedInbox,
+  claimInboxes,
+  readClaimableInboxes,
+  recoverAbandoned,
+  repointInboxes,
+  restoreInboxes,
+} from "./registrar.js";
 import { createRoundTripWatch } from "./round-trip.js";
 import { openStateStore, type StateStore } from "./state.js";
 
@@ -38,6 +45,8 @@ export interface InboxSession {
   secretFor(inboxId: string | undefined): string | undefined;
   /** The webhook URL OpenMail should use, given the tunnel's (undefined without a tunnel). */
   webhookUrl(tunnelWebhookUrl: string | undefined): string;
+  /** Before the tunnel opens: read every inbox and refuse what `claim` would refuse (changes nothing). */
+  check(): Promise<void>;
   claim(webhookUrl: string): Promise<void>;
   /** For the banner: the inboxes now delivering here. */
   bannerInboxes(): Array<{ id: string; address?: string; previousUrl: string | null }>;
@@ -109,6 +118,12 @@ export async function prepareInboxSession(
   return createSession(api, store, reporter, options, ctx);
 }
 
+/** --public-url as the webhook URL: a bare origin gets the listener's webhook path. */
+function publicWebhookUrl(options: InboxListenOptions): string {
+  const url = new URL(options.publicUrl as string);
+  return url.pathname === "/" ? `${url.origin}${options.path}${url.search}` : url.toString();
+}
+
 function createSession(
   api: OpenMailApi,
   store: StateStore,
@@ -164,9 +179,16 @@ function createSession(
       return learned.size === 1 ? [...learned.values()][0] : undefined;
     },
     webhookUrl(tunnelWebhookUrl) {
-      if (tunnelWebhookUrl) return tunnelWebhookUrl;
-      const url = new URL(options.publicUrl as string);
-      return url.pathname === "/" ? `${url.origin}${options.path}${url.search}` : url.toString();
+      return tunnelWebhookUrl ?? publicWebhookUrl(options);
+    },
+    async check() {
+      // With --public-url the webhook URL is known now; a tunnel's is not until it opens.
+      const webhookUrl = options.publicUrl ? publicWebhookUrl(options) : undefined;
+      await readClaimableInboxes(api, store, {
+        inboxIds: options.inbox ?? [],
+        takeOver: Boolean(options.takeOver),
+        webhookUrl,
+      });
     },
     async claim(webhookUrl) {
       claimed = await claimInboxes(api, store, {

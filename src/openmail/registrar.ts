@@ -44,11 +44,16 @@ export interface RepointResult {
   message?: string;
 }
 
-export async function claimInboxes(
+/**
+ * Read every inbox before changing any, and refuse what a claim would refuse, so a refusal or a
+ * typo changes nothing. `listen` calls it once before opening the tunnel (without the URL, which
+ * is not known yet) so a refusal costs no tunnel, and `claimInboxes` again with the URL.
+ */
+export async function readClaimableInboxes(
   api: OpenMailApi,
   store: StateStore,
-  options: ClaimOptions,
-): Promise<ClaimedInbox[]> {
+  options: Pick<ClaimOptions, "inboxIds" | "takeOver"> & { webhookUrl?: string },
+): Promise<{ state: InboxState; inboxes: Awaited<ReturnType<OpenMailApi["getInbox"]>>[] }> {
   const state = await store.read();
   if (state.pending.length > 0) {
     // Recovery runs before this; anything still pending belongs to a live run.
@@ -56,10 +61,8 @@ export async function claimInboxes(
       `another openmail-hooks listen${state.pid ? ` (pid ${state.pid})` : ""} has inboxes registered from this capture folder (${state.pending.map((p) => p.inboxId).join(", ")}): stop it first, or use another --save-dir`,
     );
   }
-  const ids = [...new Set(options.inboxIds)];
-  // Read every inbox before changing any, so a refusal or a typo changes nothing.
   const inboxes = [];
-  for (const id of ids) inboxes.push(await api.getInbox(id));
+  for (const id of new Set(options.inboxIds)) inboxes.push(await api.getInbox(id));
   for (const inbox of inboxes) {
     const previous = inbox.webhookUrl;
     if (!previous || previous === options.webhookUrl || state.ownUrls.includes(previous) || options.takeOver) continue;
@@ -67,6 +70,15 @@ export async function claimInboxes(
       `inbox ${inbox.id}${inbox.address ? ` (${inbox.address})` : ""} already delivers to ${previous}, probably a production or staging endpoint: listen would divert its mail here until it stops. Pass --take-over to do it anyway (the URL is put back on exit), or use an inbox of its own for development`,
     );
   }
+  return { state, inboxes };
+}
+
+export async function claimInboxes(
+  api: OpenMailApi,
+  store: StateStore,
+  options: ClaimOptions,
+): Promise<ClaimedInbox[]> {
+  const { state, inboxes } = await readClaimableInboxes(api, store, options);
 
   const pending: PendingRestore[] = inboxes.map((inbox) => ({
     inboxId: inbox.id,
