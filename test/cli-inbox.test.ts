@@ -5,7 +5,8 @@
  */
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
+import { cleanupAfterEach } from "./helpers/cleanups.js";
 import { runCli, tempDir } from "./helpers/cli.js";
 import { FAKE_TUNNEL_DOMAIN, type FakeOpenMail, startFakeOpenMail } from "./helpers/fake-openmail.js";
 import { type ListenProcess, startListen, startListenForHumans } from "./helpers/listen.js";
@@ -17,7 +18,7 @@ const INBOX_KEY = "om_live_inbox_key_0123456789abcdef";
 const PROD_URL = "https://api.acme.example/webhooks/openmail";
 
 let fake: FakeOpenMail;
-const cleanups: Array<() => Promise<unknown>> = [];
+const cleanups = cleanupAfterEach();
 
 beforeEach(async () => {
   fake = await startFakeOpenMail({
@@ -31,10 +32,6 @@ beforeEach(async () => {
     "prod_secret_value_1234",
   );
   cleanups.push(() => fake.close());
-});
-
-afterEach(async () => {
-  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
 });
 
 const apiEnv = (extra: Record<string, string | undefined> = {}) => ({

@@ -2,15 +2,15 @@
  * `listen --once/--expect` for CI: exit 0 after a matching verified event is answered (and
  * forwarded), exit 1 on timeout with what did arrive; non-matching and unverified events do not count.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { cleanupAfterEach, serverStarter } from "./helpers/cleanups.js";
 import { runCli } from "./helpers/cli.js";
 import { messageEvent, post, signedEvent } from "./helpers/http.js";
 import { type ListenProcess, startListen, startPrettyListen } from "./helpers/listen.js";
-import { startServer, type TestServer } from "./helpers/servers.js";
 
 const SECRET = "whsec_expect_9f8e7d6c5b4a";
 const env = { OPENMAIL_WEBHOOK_SECRET: SECRET };
-const cleanups: Array<() => Promise<unknown>> = [];
+const cleanups = cleanupAfterEach();
 
 async function listen(args: string[], options: { env?: Record<string, string | undefined> } = {}) {
   const lp = await startListen(args, { env: options.env ?? env });
@@ -18,15 +18,7 @@ async function listen(args: string[], options: { env?: Record<string, string | u
   return lp;
 }
 
-async function target(...args: Parameters<typeof startServer>): Promise<TestServer> {
-  const server = await startServer(...args);
-  cleanups.push(() => server.close());
-  return server;
-}
-
-afterEach(async () => {
-  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
-});
+const target = serverStarter(cleanups);
 
 const exited = (lp: ListenProcess) => new Promise<number | null>((resolve) => lp.child.on("close", resolve));
 

@@ -2,30 +2,23 @@
  * listen's live output (issue 10): the arrival line at once, one outcome line when the answer is
  * settled, warnings only where something is wrong, and records a machine can follow.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { cleanupAfterEach, serverStarter } from "./helpers/cleanups.js";
 import { messageEvent, post, signedEvent } from "./helpers/http.js";
 import { type ListenProcess, startListen, startPrettyListen } from "./helpers/listen.js";
-import { openMailHandler, startServer, type TestServer } from "./helpers/servers.js";
+import { openMailHandler } from "./helpers/servers.js";
 
 const SECRET = "whsec_live_0a1b2c3d4e5f6789";
 const env = { OPENMAIL_WEBHOOK_SECRET: SECRET };
-const cleanups: Array<() => Promise<unknown>> = [];
+const cleanups = cleanupAfterEach();
 
-async function target(...args: Parameters<typeof startServer>): Promise<TestServer> {
-  const server = await startServer(...args);
-  cleanups.push(() => server.close());
-  return server;
-}
+const target = serverStarter(cleanups);
 
 async function listen(args: string[]): Promise<ListenProcess> {
   const lp = await startListen(args, { env });
   cleanups.push(() => lp.stop("SIGKILL"));
   return lp;
 }
-
-afterEach(async () => {
-  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
-});
 
 const stale = () => Math.floor(Date.now() / 1000) - 360;
 

@@ -1,24 +1,18 @@
 /** listen's smaller conveniences and truths (issue 10 items 10 and 11). */
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { cleanupAfterEach, serverStarter } from "./helpers/cleanups.js";
 import { runCli, tempDir } from "./helpers/cli.js";
 import { messageEvent, post, signedEvent } from "./helpers/http.js";
 import { startListen, startPrettyListen } from "./helpers/listen.js";
-import { closedPort, startServer, type TestServer } from "./helpers/servers.js";
+import { closedPort } from "./helpers/servers.js";
 
 const SECRET = "whsec_options_0a1b2c3d4e5f6789";
 const env = { OPENMAIL_WEBHOOK_SECRET: SECRET };
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
-});
+const cleanups = cleanupAfterEach();
 
-async function target(...args: Parameters<typeof startServer>): Promise<TestServer> {
-  const server = await startServer(...args);
-  cleanups.push(() => server.close());
-  return server;
-}
+const target = serverStarter(cleanups);
 
 describe("listen: forward targets as people type them", () => {
   it.each([

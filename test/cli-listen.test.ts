@@ -1,16 +1,17 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { fromCaptureObject } from "../src/core/capture.js";
+import { cleanupAfterEach, serverStarter } from "./helpers/cleanups.js";
 import { runCli, tempDir } from "./helpers/cli.js";
 import { messageEvent, post, signedEvent } from "./helpers/http.js";
 import { type ListenProcess, startListen } from "./helpers/listen.js";
-import { closedPort, openMailHandler, startServer, type TestServer } from "./helpers/servers.js";
+import { closedPort, openMailHandler } from "./helpers/servers.js";
 
 const SECRET = "whsec_listen_0a1b2c3d4e5f6789";
 const env = { OPENMAIL_WEBHOOK_SECRET: SECRET };
-const cleanups: Array<() => Promise<unknown>> = [];
+const cleanups = cleanupAfterEach();
 
 async function listen(args: string[] = [], options: { env?: Record<string, string | undefined>; cwd?: string } = {}) {
   const process = await startListen(args, { env: options.env ?? env, cwd: options.cwd });
@@ -18,15 +19,7 @@ async function listen(args: string[] = [], options: { env?: Record<string, strin
   return process;
 }
 
-async function target(...args: Parameters<typeof startServer>): Promise<TestServer> {
-  const server = await startServer(...args);
-  cleanups.push(() => server.close());
-  return server;
-}
-
-afterEach(async () => {
-  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
-});
+const target = serverStarter(cleanups);
 
 const events = (lp: ListenProcess) => lp.records.filter((r) => r.type === "event");
 /** The n-th event record (1-based), once it has arrived. */

@@ -1,23 +1,17 @@
 /** Output on narrow terminals (issue 10 item 5): real pseudo-terminals of a set width. */
 import stringWidth from "string-width";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { wrapLine } from "../src/output/fit.js";
 import { clip } from "../src/output/sanitize.js";
+import { cleanupAfterEach, serverStarter } from "./helpers/cleanups.js";
 import { messageEvent, post, signedEvent } from "./helpers/http.js";
 import { startInPty } from "./helpers/pty.js";
-import { openMailHandler, startServer, type TestServer } from "./helpers/servers.js";
+import { openMailHandler } from "./helpers/servers.js";
 
 const SECRET = "whsec_narrow_0a1b2c3d4e5f6789";
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
-});
+const cleanups = cleanupAfterEach();
 
-async function target(...args: Parameters<typeof startServer>): Promise<TestServer> {
-  const server = await startServer(...args);
-  cleanups.push(() => server.close());
-  return server;
-}
+const target = serverStarter(cleanups);
 
 const tooWide = (text: string, columns: number) => text.split("\n").filter((line) => stringWidth(line) > columns);
 

@@ -1,19 +1,17 @@
 /** replay as a developer uses it (issue 10 items 8 and 10): no warning dropped, Stripe-style shortcuts. */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { serializeCapture } from "../src/core/capture.js";
 import { sign } from "../src/core/signature.js";
+import { cleanupAfterEach } from "./helpers/cleanups.js";
 import { runCli, tempDir } from "./helpers/cli.js";
 import { messageEvent } from "./helpers/http.js";
 import { startServer, type TestServer } from "./helpers/servers.js";
 
 const SECRET = "whsec_replay_ux_7e6d5c4b3a29";
 const env = { OPENMAIL_WEBHOOK_SECRET: SECRET };
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
-});
+const cleanups = cleanupAfterEach();
 
 async function target(): Promise<TestServer> {
   const server = await startServer();

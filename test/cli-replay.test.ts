@@ -1,8 +1,9 @@
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { serializeCapture } from "../src/core/capture.js";
 import { sign } from "../src/core/signature.js";
+import { cleanupAfterEach } from "./helpers/cleanups.js";
 import { runCli, tempDir } from "./helpers/cli.js";
 import { messageEvent, post, signedEvent } from "./helpers/http.js";
 import { startListen } from "./helpers/listen.js";
@@ -10,11 +11,7 @@ import { closedPort, openMailHandler, type RecordedRequest, startServer, type Te
 
 const SECRET = "whsec_replay_7e6d5c4b3a29";
 const env = { OPENMAIL_WEBHOOK_SECRET: SECRET };
-const cleanups: Array<() => Promise<unknown>> = [];
-
-afterEach(async () => {
-  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
-});
+const cleanups = cleanupAfterEach();
 
 async function handler(flawless = true): Promise<TestServer> {
   const server = await startServer(flawless ? openMailHandler(SECRET) : () => ({ status: 200, body: "ok" }));

@@ -4,17 +4,15 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { cleanupAfterEach } from "./helpers/cleanups.js";
 import { runCli, tempDir } from "./helpers/cli.js";
 import { messageEvent, post, signedEvent } from "./helpers/http.js";
 import { startListen, startPrettyListen } from "./helpers/listen.js";
 
 const SECRET = "whsec_sanitize_0a1b2c3d4e5f6789";
 const env = { OPENMAIL_WEBHOOK_SECRET: SECRET };
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
-});
+const cleanups = cleanupAfterEach();
 
 // C1 controls (8-bit CSI, OSC, ST), bidi overrides, ESC, BEL.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding raw controls is the point

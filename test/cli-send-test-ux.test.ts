@@ -1,15 +1,13 @@
 /** send-test as a developer sees it (issue 10 items 6, 7, 9): secret shown, right hints, progress, Ctrl-C. */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { cleanupAfterEach } from "./helpers/cleanups.js";
 import { runCli } from "./helpers/cli.js";
 import { startInPty } from "./helpers/pty.js";
 import { openMailHandler, startServer, type TestServer } from "./helpers/servers.js";
 
 const SECRET = "whsec_sendtest_ux_5f1e2d3c4b5a";
 const env = { OPENMAIL_WEBHOOK_SECRET: SECRET };
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
-});
+const cleanups = cleanupAfterEach();
 
 async function server(...args: Parameters<typeof startServer>): Promise<TestServer> {
   const started = await startServer(...args);

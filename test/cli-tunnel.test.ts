@@ -1,7 +1,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { cleanupAfterEach } from "./helpers/cleanups.js";
 import { runCli, tempDir } from "./helpers/cli.js";
 import { messageEvent, post, signedEvent } from "./helpers/http.js";
 import { type ListenProcess, startListen, startListenForHumans } from "./helpers/listen.js";
@@ -10,11 +11,7 @@ import { closedPort } from "./helpers/servers.js";
 const SECRET = "whsec_tunnel_test_secret_42";
 const TOKEN = "2AbCdEfGhIjKlMnOpQrStUvWxYz_0123456789fake";
 const fakeEnv = { OPENMAIL_WEBHOOK_SECRET: SECRET, OPENMAIL_HOOKS_TUNNEL: "fake", NGROK_AUTHTOKEN: TOKEN };
-const cleanups: Array<() => Promise<unknown>> = [];
-
-afterEach(async () => {
-  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
-});
+const cleanups = cleanupAfterEach();
 
 /** listen --json with the fake tunnel provider. */
 async function listenWithFakeTunnel(args: string[] = [], env: Record<string, string | undefined> = fakeEnv) {

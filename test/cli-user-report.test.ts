@@ -5,8 +5,9 @@
 
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { writeCaptures } from "./helpers/captures.js";
+import { cleanupAfterEach } from "./helpers/cleanups.js";
 import { collect, runCli, startCli, tempDir } from "./helpers/cli.js";
 import { messageEvent, post, signedEvent } from "./helpers/http.js";
 import { startPrettyListen } from "./helpers/listen.js";
@@ -15,10 +16,7 @@ import { startServer } from "./helpers/servers.js";
 
 const SECRET = "whsec_user_report_0123456789";
 const env = { OPENMAIL_WEBHOOK_SECRET: SECRET };
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
-});
+const cleanups = cleanupAfterEach();
 
 describe("listen --forward-timeout hint", () => {
   it("names the --forward-timeout that passed, not OpenMail's 15 s, when it is shorter", async () => {
