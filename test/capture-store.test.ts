@@ -29,6 +29,18 @@ vi.mock("node:crypto", async (importOriginal) => {
   };
 });
 
+// Tests can hold fsyncs back, to keep saves in flight (their temporary files on disk) for a while.
+let holdFsyncs = false;
+const heldFsyncs: Array<() => void> = [];
+vi.mock("node:fs", async (importOriginal) => {
+  const original = await importOriginal<typeof import("node:fs")>();
+  return {
+    ...original,
+    fsync: (fd: number, callback: (error: NodeJS.ErrnoException | null) => void) =>
+      original.fsync(fd, (error) => (holdFsyncs ? heldFsyncs.push(() => callback(error)) : callback(error))),
+  };
+});
+
 const { openCaptureStore } = await import("../src/io/capture-store.js");
 
 const NOBODY = 65534;
@@ -116,6 +128,31 @@ describe("capture folder: ours alone", () => {
     await openCaptureStore(dir);
     expect(existsSync(dead)).toBe(false);
     expect(existsSync(live)).toBe(true);
+  });
+
+  it("a sweep running while captures are saved removes what a crash left, never a save in flight", async () => {
+    const dir = join(tempDir(), "events");
+    mkdirSync(dir, { mode: 0o700 });
+    // Left by an earlier process that had our pid (pids are reused): ours by name, not in flight.
+    const reusedPid = join(dir, `.tmp-${process.pid}-${"ef".repeat(16)}`);
+    writeFileSync(reusedPid, "partial");
+    const store = await openCaptureStore(dir, { sweepAtOpen: false });
+    expect(existsSync(reusedPid)).toBe(true);
+    const names: string[] = [];
+    // Saves whose temporary files are written and whose fsyncs are held back while the pass runs.
+    holdFsyncs = true;
+    const saves = Array.from({ length: 50 }, (_, i) => store.save(request(`{"n":${i}}`), `evt_${i}`));
+    expect(readdirSync(dir).filter((name) => name.startsWith(".tmp-"))).toHaveLength(51);
+    await store.scan((name) => names.push(name));
+    holdFsyncs = false;
+    for (const release of heldFsyncs.splice(0)) release();
+    const paths = await Promise.all(saves);
+    expect(existsSync(reusedPid)).toBe(false);
+    expect(names.some((name) => name.startsWith("."))).toBe(false);
+    expect(paths.map((path) => JSON.parse(readFileSync(path, "utf8")).body)).toEqual(
+      Array.from({ length: 50 }, (_, i) => `{"n":${i}}`),
+    );
+    expect(readdirSync(dir).filter((name) => name.startsWith("."))).toEqual([]);
   });
 
   it("writes large captures in pieces, byte for byte the same text", async () => {

@@ -97,6 +97,24 @@ describe("listen: receiving", () => {
     expect(await eventRecord(second, 1)).toMatchObject({ duplicate: { inFolder: true } });
   });
 
+  it("removes temporary files a crashed run left, in its background pass over the folder", async () => {
+    const dir = join(tempDir(), "events");
+    const first = await listen(["--save-dir", dir]);
+    const request = signedEvent(SECRET, messageEvent());
+    await post(first.url, request.headers, request.body);
+    await eventRecord(first, 1);
+    await first.stop("SIGKILL");
+    // What kill -9 mid-save leaves: a temporary file of a process that is gone (pid above pid_max).
+    const leftover = join(dir, `.tmp-${2 ** 22 + 1}-${"ab".repeat(16)}`);
+    writeFileSync(leftover, '{"format":"openmail-hooks.capture/v1","bo');
+    const second = await listen(["--save-dir", dir]);
+    // Events wait for the pass (ids and sweep), so once one is recorded the sweep is done.
+    await post(second.url, request.headers, request.body);
+    expect(await eventRecord(second, 1)).toMatchObject({ duplicate: { inFolder: true } });
+    expect(readdirSync(dir).filter((name) => name.startsWith("."))).toEqual([]);
+    expect(readdirSync(dir).filter((name) => name.endsWith(".json"))).toHaveLength(2);
+  });
+
   it("answers 404/405 to anything but POST on the path, and never forwards it", async () => {
     const app = await target();
     const lp = await listen(["--forward-to", app.url]);

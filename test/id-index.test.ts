@@ -1,9 +1,10 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { captureFileName } from "../src/core/capture.js";
 import { createIdIndex, fingerprint } from "../src/core/id-index.js";
+import { openCaptureStore } from "../src/io/capture-store.js";
 import { eventIdsInFolder } from "../src/io/webhook-pipeline.js";
 
 describe("id index", () => {
@@ -43,11 +44,18 @@ describe("ids of captures saved by earlier runs", () => {
     const at = "2026-11-28T01:00:00.000Z";
     for (let i = 0; i < 3000; i++) writeFileSync(join(dir, captureFileName(at, `evt_saved_${i}`)), "{}");
     writeFileSync(join(dir, captureFileName(at, "evt_twice").replace(/\.json$/, "-2.json")), "{}");
-    writeFileSync(join(dir, ".tmp-123-abc-0"), "{}");
+    // A temporary file of a run that died (pid above Linux's pid_max): swept in the same pass.
+    const leftover = join(dir, `.tmp-${2 ** 22 + 1}-abc-0`);
+    writeFileSync(leftover, "{}");
     writeFileSync(join(dir, "notes.txt"), "not a capture");
 
-    const ids = eventIdsInFolder(dir);
-    await ids.ready;
+    const store = await openCaptureStore(dir, { sweepAtOpen: false });
+    expect(existsSync(leftover)).toBe(true); // not at open: listening waits for no listing
+    const ids = eventIdsInFolder(store);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(existsSync(leftover)).toBe(true); // nor before the first call of ready(): start-up goes first
+    await ids.ready?.();
+    expect(existsSync(leftover)).toBe(false);
     for (let i = 0; i < 3000; i += 7) expect(ids.has(`evt_saved_${i}`)).toBe(true);
     expect(ids.has("evt_twice")).toBe(true);
     expect(ids.has("evt_twice-2")).toBe(true);
@@ -55,9 +63,12 @@ describe("ids of captures saved by earlier runs", () => {
     expect(ids.has("evt_new")).toBe(false);
   });
 
-  it("a missing folder is an empty one", async () => {
-    const ids = eventIdsInFolder(join(tmpdir(), "omh-does-not-exist", String(process.pid)));
-    await ids.ready;
+  it("a folder that vanished is an empty one", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "omh-ids-"));
+    const store = await openCaptureStore(dir, { sweepAtOpen: false });
+    rmSync(dir, { recursive: true });
+    const ids = eventIdsInFolder(store);
+    await ids.ready?.();
     expect(ids.has("evt_1")).toBe(false);
   });
 });

@@ -15,7 +15,7 @@ import { SETTLE_MS, startListener } from "../io/listener.js";
 import { probeTarget } from "../io/probe.js";
 import { folderRedactionKey, redactingStore } from "../io/redacting-store.js";
 import { warmUpHttp } from "../io/warm-up.js";
-import { createWebhookPipeline, eventIdsInFolder } from "../io/webhook-pipeline.js";
+import { createWebhookPipeline, eventIdsInFolder, type FolderIds } from "../io/webhook-pipeline.js";
 import { type InboxListenOptions, prepareInboxSession } from "../openmail/listen-inboxes.js";
 import { createListenRenderer, type ListenRenderer } from "../output/listen-report.js";
 import { type AuthtokenSource, resolveAuthtoken } from "../tunnel/authtoken.js";
@@ -99,9 +99,10 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   let store: CaptureStore | undefined;
   if (options.save) {
     // Its errors are one line already: cannot create, not a folder, not private to this user.
-    store = await openCaptureStore(options.saveDir);
+    // Stale temporary files are swept in the background pass that reads the folder's ids.
+    store = await openCaptureStore(options.saveDir, { sweepAtOpen: false });
   }
-  const folderIds = store ? eventIdsInFolder(store.dir) : new Set<string>();
+  const folderIds: FolderIds = store ? eventIdsInFolder(store) : new Set<string>();
   // Puts back inboxes an earlier run left pointing at its tunnel; with --inbox, the session.
   const inboxes = await prepareInboxSession(options, ctx);
   // A refused or unknown inbox stops us here, before a tunnel or a listener exists.
@@ -217,6 +218,8 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
     inboxes: inboxes?.bannerInboxes(),
   });
   inboxes?.announce();
+  // The folder's ids (and the sweep of temporary files a crash left) are read now, not during start-up.
+  void folderIds.ready?.();
   await warnIfUnreachable([options.forwardTo, ...routes.values()], renderer);
   watch?.start();
 

@@ -27,7 +27,8 @@ export function signedRequest(options: SignOptions): WebhookRequest {
     "X-Signature": sign(options.secret, timestamp, options.body),
   };
   if (options.eventId !== undefined) headers["X-Event-Id"] = options.eventId;
-  return { headers: withExtraHeaders(headers, options.extraHeaders), body: options.body };
+  const extra = options.extraHeaders;
+  return { headers: extra && extra.length > 0 ? withExtraHeaders(headers, extra) : headers, body: options.body };
 }
 
 /** Add headers, replacing any of the same name whatever its case. */

@@ -8,7 +8,9 @@
  * (we tighten a folder we own; we refuse one we do not, and a symlink whose target fails the same
  * test). Temporary names are random per file and created exclusively, so nobody can predict one
  * or plant a symlink in its place; a clash just draws a new name. A failed save removes its
- * temporary file, and temporary files left by a crashed run are removed at start.
+ * temporary file, and temporary files left by a crashed run are removed at start: when the store
+ * opens, or (`listen`, whose folder may hold hundreds of thousands of captures) in the one pass over
+ * the folder that `scan` makes in the background after listening has begun.
  *
  * Small captures are written with synchronous calls: on the machines measured, one async fs call
  * (a hop through libuv's thread pool) cost about 8 times a sync one, and a capture of a few KB
@@ -31,8 +33,8 @@ import {
   unlinkSync,
   writeSync,
 } from "node:fs";
-import { chmod, link, open, readdir, realpath, rename, stat, unlink } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { chmod, link, open, opendir, readdir, realpath, rename, stat, unlink } from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
 import { type CapturedRequest, captureFileName, serializeCapture, serializeCapturePieces } from "../core/capture.js";
 import { CliError, usageError } from "../errors.js";
 import { sanitizeLine } from "../output/sanitize.js";
@@ -45,12 +47,26 @@ export interface CaptureStore {
   save(request: CapturedRequest, eventId: string | undefined, extra?: Record<string, unknown>): Promise<string>;
   /** Rewrite a capture saved earlier (to add results), atomically. */
   update(path: string, request: CapturedRequest, extra: Record<string, unknown>): Promise<void>;
+  /**
+   * One pass over the folder, entry by entry (never the whole listing at once): temporary files left
+   * by runs that died are removed, every other name is passed to `onName`. Errors end the pass quietly.
+   */
+  scan(onName: (name: string) => void): Promise<void>;
+}
+
+export interface CaptureStoreOptions {
+  /**
+   * Remove stale temporary files when the store opens (the default). `false` leaves them to `scan`,
+   * which the caller then runs: listening need not wait for a listing of a large folder.
+   */
+  sweepAtOpen?: boolean;
 }
 
 /** Above this size a capture is written asynchronously, in pieces. */
 const SYNC_WRITE_LIMIT = 256 * 1024;
 /** A temporary file older than this is left over from a crash whatever its pid says. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
+const TEMP_PREFIX = ".tmp-";
 const TEMP_NAME = /^\.tmp-(\d+)-[0-9a-f]+(?:-\d+)?$/;
 
 interface FileOps {
@@ -142,31 +158,50 @@ const asyncOps: FileOps = {
   syncDir: syncFolder,
 };
 
-export async function openCaptureStore(dir: string): Promise<CaptureStore> {
+export async function openCaptureStore(dir: string, options: CaptureStoreOptions = {}): Promise<CaptureStore> {
   const absolute = await preparePrivateFolder(resolve(dir));
-  await removeStaleTemporaries(absolute);
+  // Our own temporary files while they are written: a sweep running meanwhile must leave them alone.
+  const inFlight = new Set<string>();
+  const sweepEntry = (name: string) => {
+    if (!inFlight.has(name)) removeIfStaleTemporary(absolute, name);
+  };
+  if (options.sweepAtOpen !== false) await removeStaleTemporaries(absolute, sweepEntry);
   return {
     dir: absolute,
     async save(request, eventId, extra = {}) {
       const ops = opsFor(request);
-      const temporary = await writeTemporary(ops, absolute, request, extra, true);
+      const temporary = await writeTemporary(ops, absolute, request, extra, true, inFlight);
       try {
         const path = await linkUnique(ops, temporary, absolute, captureFileName(request.receivedAt, eventId));
         await ops.syncDir(absolute);
         return path;
       } finally {
         await removeQuietly(ops, temporary);
+        inFlight.delete(basename(temporary));
       }
     },
     async update(path, request, extra) {
       const ops = opsFor(request);
       // Best effort (README): not fsynced, so it is in place at once, and a crash loses only this update.
-      const temporary = await writeTemporary(ops, absolute, request, extra, false);
+      const temporary = await writeTemporary(ops, absolute, request, extra, false, inFlight);
       try {
         await ops.rename(temporary, path);
       } catch (error) {
         await removeQuietly(ops, temporary);
         throw error;
+      } finally {
+        inFlight.delete(basename(temporary));
+      }
+    },
+    async scan(onName) {
+      try {
+        const folder = await opendir(absolute, { bufferSize: 1024 });
+        for await (const entry of folder) {
+          if (entry.name.startsWith(TEMP_PREFIX)) sweepEntry(entry.name);
+          else onName(entry.name);
+        }
+      } catch {
+        // Unreadable: nothing saved earlier to recognise, nothing to sweep.
       }
     },
   };
@@ -184,13 +219,17 @@ async function writeTemporary(
   request: CapturedRequest,
   extra: Record<string, unknown>,
   flush: boolean,
+  inFlight: Set<string>,
 ): Promise<string> {
   for (let tries = 0; ; tries++) {
-    const temporary = join(dir, `.tmp-${process.pid}-${randomBytes(16).toString("hex")}`);
+    const name = `${TEMP_PREFIX}${process.pid}-${randomBytes(16).toString("hex")}`;
+    const temporary = join(dir, name);
+    inFlight.add(name);
     try {
       await ops.write(temporary, request, extra, flush);
       return temporary;
     } catch (error) {
+      inFlight.delete(name);
       if ((error as NodeJS.ErrnoException).code === "EEXIST" && tries < 8) continue;
       // A full disk leaves a partial file behind: remove it (if it was ours to begin with).
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") await removeQuietly(ops, temporary);
@@ -266,26 +305,28 @@ function ownershipProblem(info: Stats): string | undefined {
   return undefined;
 }
 
-/** Remove temporary files left by runs that died (their pid is gone, or they are an hour old). */
-async function removeStaleTemporaries(dir: string): Promise<void> {
-  let names: string[];
+/** Remove temporary files left by runs that died, listing the folder entry by entry. */
+async function removeStaleTemporaries(dir: string, sweepEntry: (name: string) => void): Promise<void> {
   try {
-    names = await readdir(dir);
+    const folder = await opendir(dir, { bufferSize: 1024 });
+    for await (const entry of folder) if (entry.name.startsWith(TEMP_PREFIX)) sweepEntry(entry.name);
   } catch {
-    return;
+    // Unreadable: nothing to sweep.
   }
-  for (const name of names) {
-    const match = TEMP_NAME.exec(name);
-    if (!match) continue;
-    const path = join(dir, name);
-    try {
-      const info = lstatSync(path);
-      if (!info.isFile() && !info.isSymbolicLink()) continue;
-      if (processAlive(Number(match[1])) && Date.now() - info.mtimeMs < STALE_TEMP_MS) continue;
-      unlinkSync(path);
-    } catch {
-      // Gone already, or not ours to remove.
-    }
+}
+
+/** Remove `name` if it is a temporary file of a run that died (its pid is gone, or it is an hour old). */
+function removeIfStaleTemporary(dir: string, name: string): void {
+  const match = TEMP_NAME.exec(name);
+  if (!match) return;
+  const path = join(dir, name);
+  try {
+    const info = lstatSync(path);
+    if (!info.isFile() && !info.isSymbolicLink()) return;
+    if (processAlive(Number(match[1])) && Date.now() - info.mtimeMs < STALE_TEMP_MS) return;
+    unlinkSync(path);
+  } catch {
+    // Gone already, or not ours to remove.
   }
 }
 

@@ -39,6 +39,7 @@ export function redactingStore(
       const result = redact(request);
       return store.update(path, result.request, { ...extra, ...result.extra });
     },
+    scan: (onName) => store.scan(onName),
   };
 }
 

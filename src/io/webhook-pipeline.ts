@@ -3,7 +3,6 @@
  * save it before answering, forward it, and decide the answer. It emits typed records and never
  * prints; the command renders them (stripe-cli's pkg/proxy split).
  */
-import { opendir } from "node:fs/promises";
 import { type CapturedRequest, fileSafeEventId, parseCaptureFileName } from "../core/capture.js";
 import {
   type ContractVerdict,
@@ -117,52 +116,56 @@ export interface WebhookPipeline {
 /** How long events wait for the save folder's ids to be read. */
 const FOLDER_READ_DEADLINE_MS = 5_000;
 
-/** Event ids known from captures saved by earlier runs; `ready` settles once the folder has been read. */
+/** Event ids known from captures saved by earlier runs. */
 export interface FolderIds {
   has(fileSafeId: string): boolean;
-  ready?: Promise<void>;
+  /** Settles once the folder has been read (or its deadline passed); the first call starts the reading. */
+  ready?(): Promise<void>;
 }
 
 /**
  * The id part of capture file names already in the folder, so redeliveries across runs are
- * recognised. The folder is read in the background, entry by entry (a folder of 200,000 captures
- * took 0.9 s and 130 MB when read whole before listening), and only a fingerprint of each id is
- * kept. Events that arrive before it is done wait for it (see `handle`).
+ * recognised. The folder is read in the background, entry by entry, in the store's one pass that
+ * also sweeps temporary files left by a crash (a folder of 200,000 captures took 0.9 s and 130 MB
+ * when read whole before listening), and only a fingerprint of each id is kept. The reading starts
+ * at the first call of `ready`: `listen` makes it once its URL is printed (so the pass does not
+ * compete with start-up), or the first event does. Events that arrive before it is done wait for it
+ * (see `handle`), at most `deadlineMs` from its start.
  */
-export function eventIdsInFolder(dir: string, deadlineMs = FOLDER_READ_DEADLINE_MS): FolderIds {
+export function eventIdsInFolder(store: Pick<CaptureStore, "scan">, deadlineMs = FOLDER_READ_DEADLINE_MS): FolderIds {
   const index = createIdIndex();
-  const scan = (async () => {
-    try {
-      const folder = await opendir(dir, { bufferSize: 1024 });
-      for await (const entry of folder) {
-        const fileEventId = parseCaptureFileName(entry.name)?.fileEventId;
-        if (!fileEventId) continue;
-        // "evt_1-2.json" is either evt_1's second capture or an id ending in "-2": count both.
-        index.add(fileEventId);
-        const base = fileEventId.replace(/-\d+$/, "");
-        if (base !== fileEventId) index.add(base);
-      }
-    } catch {
-      // No folder yet, or unreadable: nothing saved earlier to recognise.
-    }
-  })();
-  // Events wait for the folder at most this long (a stalled disk must not stall them); the reading goes on.
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<void>((resolveDeadline) => {
-    timer = setTimeout(resolveDeadline, deadlineMs);
-    timer.unref();
-  });
-  const ready = Promise.race([scan.finally(() => clearTimeout(timer)), deadline]);
-  return { has: (id) => index.has(id), ready };
+  const read = () =>
+    store.scan((name) => {
+      const fileEventId = parseCaptureFileName(name)?.fileEventId;
+      if (!fileEventId) return;
+      // "evt_1-2.json" is either evt_1's second capture or an id ending in "-2": count both.
+      index.add(fileEventId);
+      const base = fileEventId.replace(/-\d+$/, "");
+      if (base !== fileEventId) index.add(base);
+    });
+  let ready: Promise<void> | undefined;
+  const start = () => {
+    // Events wait for the folder at most this long (a stalled disk must not stall them); the reading goes on.
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolveDeadline) => {
+      timer = setTimeout(resolveDeadline, deadlineMs);
+      timer.unref();
+    });
+    return Promise.race([read().finally(() => clearTimeout(timer)), deadline]);
+  };
+  return {
+    has: (id) => index.has(id),
+    ready: () => {
+      ready ??= start();
+      return ready;
+    },
+  };
 }
 
 export function createWebhookPipeline(options: PipelineOptions, folderIds: FolderIds = new Set()): WebhookPipeline {
   // Every event id of the run, as fingerprints: memory stays flat over hundreds of thousands of events.
   const seen = createIdIndex();
   let folderRead = folderIds.ready === undefined;
-  void folderIds.ready?.then(() => {
-    folderRead = true;
-  });
   const pendingUpdates = new Set<Promise<void>>();
   const stats: ListenStats = {
     received: 0,
@@ -195,7 +198,10 @@ export function createWebhookPipeline(options: PipelineOptions, folderIds: Folde
 
   return {
     async handle(request, context) {
-      if (!folderRead) await folderIds.ready;
+      if (!folderRead) {
+        await folderIds.ready?.();
+        folderRead = true;
+      }
       const inspection = inspectWithInboxSecret(request, options);
       sequence += 1;
       const verification = inspection.verification;
