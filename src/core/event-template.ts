@@ -163,7 +163,8 @@ function bytePatch(
     at += slot.kind === "hex" ? (draws[slot.index] as string).length : ISO_LENGTH;
   }
   return (values, nowMs, times) => {
-    const body = Buffer.allocUnsafe(base.length);
+    // Memory of its own, not a slice of Node's shared pool (see ownUtf8Bytes in capture.ts).
+    const body = Buffer.allocUnsafeSlow(base.length);
     base.copy(body);
     for (let i = 0; i < pieces.slots.length; i++) {
       const slot = pieces.slots[i] as Slot;
