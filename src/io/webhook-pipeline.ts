@@ -113,8 +113,13 @@ export interface WebhookPipeline {
   stats(): ListenStats;
 }
 
-/** How long a capture's save waits for the forward, to be written once with its result. */
-const QUICK_FORWARD_MS = 5;
+/**
+ * How long a capture's save waits for the forward, to be written once with its result. Waiting adds
+ * at most the save's own time to the answer (the answer waits for the forward anyway), while a
+ * rewrite costs the disk a second capture; long enough for most local handlers, short enough that
+ * the arrival line of a slow one still shows at once to a person watching.
+ */
+const QUICK_FORWARD_MS = 100;
 /** How long events wait for the save folder's ids to be read. */
 const FOLDER_READ_DEADLINE_MS = 5_000;
 
