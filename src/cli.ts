@@ -457,6 +457,8 @@ function wantsJson(argv: string[]): boolean {
 }
 
 async function reportError(error: unknown, json: boolean): Promise<ExitCode> {
+  // --help and --version end here too; Commander has printed what they print.
+  if (error instanceof CommanderError && error.exitCode === 0) return EXIT.OK;
   // Loaded only on failure, so --help and --version stay light.
   const { terminalSafe } = await import("./output/sanitize.js");
   const { recordLine } = await import("./output/records.js");
@@ -464,8 +466,7 @@ async function reportError(error: unknown, json: boolean): Promise<ExitCode> {
     if (json) process.stdout.write(`${recordLine({ type: "error", code, message })}\n`);
   };
   if (error instanceof CommanderError) {
-    // Commander has already printed help, the version, or its one-line usage error.
-    if (error.exitCode === 0) return EXIT.OK;
+    // Commander has already printed its one-line usage error.
     record("usage_error", error.message.replace(/^error: /, ""));
     return EXIT.USAGE;
   }
@@ -491,8 +492,10 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-const exitCode = await main();
-process.exitCode = exitCode;
-// Normally the process ends here by itself. If a native handle outlives the command (the ngrok SDK
-// keeps a connect that timed out running in the background), leave anyway once output has drained.
-setTimeout(() => process.exit(exitCode), 500).unref();
+// Not a top-level await: the bundled CLI is CommonJS (scripts/bundle.mjs).
+void main().then((exitCode) => {
+  process.exitCode = exitCode;
+  // Normally the process ends here by itself. If a native handle outlives the command (the ngrok SDK
+  // keeps a connect that timed out running in the background), leave anyway once output has drained.
+  setTimeout(() => process.exit(exitCode), 500).unref();
+});

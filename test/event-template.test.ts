@@ -116,3 +116,37 @@ describe("event templates keep what the user fixed", () => {
     expect(subjects.size).toBeGreaterThan(0);
   });
 });
+
+describe("event templates patch bytes in place only when every value fits its span", () => {
+  const build = (random: RandomHex, now: Date) =>
+    deepMerge(buildFakeEvent({ type: "message.received", now, randomHex: random }), {
+      // Multi-byte text before and between the slots: spans are byte offsets, not string indices.
+      message: { subject: "Grüße 🎉 — ünïcödé", text: "naïve café ✓" },
+    }) as Record<string, unknown>;
+
+  it("with multi-byte text around the ids, a new event is what building it gives", () => {
+    const original = recordingHex();
+    const { template } = createEventTemplate(build, original.random, NOW);
+    const fresh = original.draws.filter((draw) => draw.length >= 12).map((draw) => realHex(draw.length));
+    const spliced = template.instantiate(scriptedHex(fresh), NOW + 1_234);
+    let freshIndex = 0;
+    const replaced = original.draws.map((draw) => (draw.length >= 12 ? (fresh[freshIndex++] as string) : draw));
+    expect(spliced.body.toString("utf8")).toBe(JSON.stringify(scriptedBuild(build, replaced, NOW + 1_234)));
+  });
+
+  it("ids that are not lower-case hex, or a clock past year 9999, take the slow way with the same result", () => {
+    const original = recordingHex();
+    const { template } = createEventTemplate(build, original.random, NOW);
+    const odd = original.draws.filter((draw) => draw.length >= 12).map((draw) => "Ü".repeat(draw.length));
+    const spliced = template.instantiate(scriptedHex(odd), NOW + 10);
+    let oddIndex = 0;
+    const replaced = original.draws.map((draw) => (draw.length >= 12 ? (odd[oddIndex++] as string) : draw));
+    expect(spliced.body.toString("utf8")).toBe(JSON.stringify(scriptedBuild(build, replaced, NOW + 10)));
+
+    const farFuture = Date.UTC(10_000, 0, 1) + 500;
+    const later = template.instantiate(realHex, farFuture);
+    const parsed = JSON.parse(later.body.toString("utf8"));
+    expect(parsed.delivered_at).toBe(new Date(farFuture).toISOString());
+    expect(later.eventId).toBe(parsed.event_id);
+  });
+});

@@ -1,6 +1,11 @@
-import { describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { serializeCapture } from "../src/core/capture.js";
 import { matchesFilters, parseFilter, prepareReplay, rewriteBody } from "../src/core/replay.js";
 import { verify } from "../src/core/signature.js";
+import { indexInputs } from "../src/io/replay-input.js";
 
 describe("rewriteBody", () => {
   it("changes only the value's bytes when the key is at the top level", () => {
@@ -97,5 +102,85 @@ describe("capture names", () => {
     expect(receivedAtFromName(`/x/${captureFileName(receivedAt, "evt_1")}`)).toBe(receivedAt);
     expect(receivedAtFromName("/x/2026-11-26T10-05-00-123Z_evt_1-2.json")).toBe(receivedAt);
     expect(receivedAtFromName("/x/hand-made.json")).toBeUndefined();
+  });
+});
+
+describe("a folder's index", () => {
+  const made: string[] = [];
+  afterAll(() => {
+    for (const folder of made) rmSync(folder, { recursive: true, force: true });
+  });
+  const folderWith = (files: Record<string, string>) => {
+    const folder = mkdtempSync(join(tmpdir(), "omh-index-"));
+    made.push(folder);
+    for (const [name, content] of Object.entries(files)) writeFileSync(join(folder, name), content);
+    return folder;
+  };
+  const capture = (eventId: string, body: string) =>
+    serializeCapture({
+      receivedAt: "2026-11-26T10:00:00.000Z",
+      method: "POST",
+      path: "/webhooks",
+      headers: { "x-event-id": eventId },
+      body: Buffer.from(body),
+    });
+  const stdin = async () => Buffer.alloc(0);
+
+  it("lists captures named by listen in arrival order, and makes each item when asked", async () => {
+    const names = [
+      "2026-11-26T10-00-02-000Z_evt_c.json",
+      "2026-11-26T10-00-00-000Z_evt_a.json",
+      "2026-11-26T10-00-01-000Z_evt_b.json",
+    ];
+    const folder = folderWith(Object.fromEntries(names.map((name, i) => [name, capture(`evt_${i}`, "{}")])));
+    const { items, problems } = await indexInputs([folder], stdin, { needsMeta: false });
+    expect(problems).toEqual([]);
+    expect(items.length).toBe(3);
+    expect([0, 1, 2].map((i) => basename(items.at(i)?.origin ?? ""))).toEqual([...names].sort());
+    expect(items.at(1)?.order).toBe(1);
+    expect(items.at(1)?.meta.receivedAt).toBe("2026-11-26T10:00:01.000Z");
+    expect(items.at(3)).toBeUndefined();
+    expect(items.at(-1)).toBeUndefined();
+  });
+
+  it("a name outside latin1 that still looks like a capture's is kept as it is", async () => {
+    const odd = "✓\\2026-11-26T10-00-00-000Z_evt_a.json";
+    const folder = folderWith({
+      [odd]: capture("evt_a", "{}"),
+      "2026-11-26T10-00-01-000Z_evt_b.json": capture("evt_b", "{}"),
+    });
+    const { items } = await indexInputs([folder], stdin, { needsMeta: false });
+    const origins = [0, 1].map((i) => basename(items.at(i)?.origin ?? ""));
+    expect(origins).toContain(odd);
+    const item = items.at(origins.indexOf(odd));
+    expect((await item?.load())?.request.headers["x-event-id"]).toBe("evt_a");
+  });
+
+  it("an item read from a file keeps its own bytes when the next file is read (the read buffer is reused)", async () => {
+    const payload = JSON.stringify({ event: "message.received", event_id: "evt_payload", note: "x".repeat(300) });
+    const folder = folderWith({
+      "2026-11-26T10-00-00-000Z_evt_a.json": payload,
+      "2026-11-26T10-00-01-000Z_evt_b.json": capture("evt_b", JSON.stringify({ event: "y".repeat(400) })),
+      "2026-11-26T10-00-02-000Z_evt_c.json": `POST /webhooks HTTP/1.1\r\ncontent-type: application/json\r\n\r\n{"event":"raw","pad":"${"z".repeat(500)}"}`,
+    });
+    const { items } = await indexInputs([folder], stdin, { needsMeta: false });
+    const first = items.at(0)?.read?.();
+    const third = items.at(2)?.read?.();
+    const second = items.at(1)?.read?.();
+    expect(first?.kind).toBe("payload");
+    expect(Buffer.from(first?.request.body ?? []).toString()).toBe(payload);
+    expect(third?.kind).toBe("raw-http");
+    expect(JSON.parse(Buffer.from(third?.request.body ?? []).toString()).event).toBe("raw");
+    expect(JSON.parse(Buffer.from(second?.request.body ?? []).toString()).event).toBe("y".repeat(400));
+  });
+});
+
+describe("raw HTTP or not, on the first bytes", () => {
+  it("a request line after blank space is raw HTTP; JSON and empty lines first are not", async () => {
+    const { looksLikeRawHttp } = await import("../src/core/capture.js");
+    expect(looksLikeRawHttp(Buffer.from("  POST /webhooks HTTP/1.1\r\n\r\n"))).toBe(true);
+    expect(looksLikeRawHttp(Buffer.from('{"event":"x"}'))).toBe(false);
+    expect(looksLikeRawHttp(Buffer.from("\nPOST /webhooks HTTP/1.1\r\n\r\n"))).toBe(false);
+    expect(looksLikeRawHttp(Buffer.from("post /webhooks HTTP/1.1\r\n\r\n"))).toBe(false);
   });
 });

@@ -123,10 +123,6 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
         keepSuccessBodies: true,
       })
     : undefined;
-  // undici's start-up (loading it, compiling its parser) is paid now, on a loopback request of our
-  // own, while the rest starts; the URL is printed once it is done (at most 2 s): the first forwarded
-  // events were the slow ones, 50-400 ms, when it ran after (BENCHMARKS.md).
-  const warming = client ? warmUpHttp() : undefined;
 
   let inspector: Inspector | undefined;
   // What the inspector verifies and re-signs with: the inbox's own secret (--inbox), else listen's.
@@ -204,7 +200,6 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   }
 
   const stopped = waitForStopSignal(ctx);
-  await warming;
   renderer.ready({
     localUrl: `${listener.origin}${options.path}`,
     publicUrl: tunnel ? `${tunnel.supervised.url}${options.path}` : undefined,
@@ -220,6 +215,11 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
     inboxes: inboxes?.bannerInboxes(),
   });
   inboxes?.announce();
+  // undici's start-up (loading it, compiling its parser) is paid now, in the background, on a
+  // loopback request of our own: the first forwarded events were the slow ones (BENCHMARKS.md).
+  // After the banner is on stdout (written at the end of this turn, by an earlier setImmediate):
+  // loading undici holds the event loop for tens of milliseconds.
+  if (client) setImmediate(() => void warmUpHttp());
   // The folder's ids (and the sweep of temporary files a crash left) are read now, not during start-up.
   void folderIds.ready?.();
   await warnIfUnreachable([options.forwardTo, ...routes.values()], renderer);

@@ -11,12 +11,19 @@ import { requireSecret } from "../config/environment.js";
 import { DEFAULT_CAPTURE_DIR } from "../core/capture.js";
 import type { PreparedDelivery } from "../core/contract.js";
 import { newId } from "../core/fake-events.js";
-import { matchesFilters, parseFilter, prepareReplay, type ReplayFilter, type ReplayOptions } from "../core/replay.js";
+import {
+  matchesFilters,
+  parseFilter,
+  prepareReplay,
+  type ReplayFilter,
+  type ReplayItem,
+  type ReplayOptions,
+} from "../core/replay.js";
 import { unixSeconds } from "../core/request.js";
 import { EXIT, type ExitCode, inputError, usageError } from "../errors.js";
 import { createHttpClient } from "../io/http-client.js";
 import { randomHex } from "../io/random.js";
-import { type IndexedItem, indexInputs } from "../io/replay-input.js";
+import { type IndexedItem, type ItemList, indexInputs } from "../io/replay-input.js";
 import { createDeliveryRenderer, showsSuccessBodies } from "../output/delivery-report.js";
 import { renderRawRequest } from "../output/request-print.js";
 import { deliverAndReport } from "./shared/deliver.js";
@@ -81,11 +88,11 @@ export async function runReplay(
     extraHeaders: options.header,
     resignUnverified: Boolean(options.resignUnverified),
   };
-  const prepare = async (item: IndexedItem): Promise<PreparedDelivery> => {
-    const loaded = await item.load();
+  const prepareLoaded = (loaded: ReplayItem): PreparedDelivery => {
     const newEventId = options.newEventId ? newId("evt", randomHex) : undefined;
-    return prepareReplay(loaded, { ...replayOptions, newEventId }, unixSeconds(ctx.now()));
+    return prepareReplay(loaded, newEventId ? { ...replayOptions, newEventId } : replayOptions, unixSeconds(ctx.now()));
   };
+  const prepare = async (item: IndexedItem): Promise<PreparedDelivery> => prepareLoaded(await item.load());
 
   if (options.dryRun) return dryRun(selected, prepare, url, ctx, Boolean(options.json), problems.length);
 
@@ -104,13 +111,16 @@ export async function runReplay(
       renderer,
       output: ctx.output,
       unreadable: problems.length,
-      originOf: (index) => selected[index]?.origin ?? "",
-      prepare: async (index) => {
-        const item = selected[index] as IndexedItem;
+      originOf: (index) => selected.at(index)?.origin ?? "",
+      // A file in a folder is read and prepared synchronously (no promise per event); what came in
+      // memory (standard input, NDJSON) through load().
+      prepare: (index) => {
+        const item = selected.at(index) as IndexedItem;
+        const skipped = (error: unknown) => ({ skipped: `${item.origin}: ${(error as Error).message}` });
         try {
-          return await prepare(item);
+          return item.read ? prepareLoaded(item.read()) : prepare(item).catch(skipped);
         } catch (error) {
-          return { skipped: `${item.origin}: ${(error as Error).message}` };
+          return skipped(error);
         }
       },
     });
@@ -157,17 +167,32 @@ function parseFilters(texts: string[]): ReplayFilter[] {
  * Filter, order, then keep the newest N. The default order is the inputs' own: files as given,
  * each folder's events as they arrived; --sort occurred_at orders everything by when it happened.
  */
-function select(items: IndexedItem[], filters: ReplayFilter[], options: ReplayCommandOptions): IndexedItem[] {
-  const kept = items.filter((item) => matchesFilters(item.meta, filters));
+function select(items: ItemList, filters: ReplayFilter[], options: ReplayCommandOptions): ItemList {
+  // The usual case (a folder, in arrival order, perhaps its last N) keeps the list as it is.
+  if (filters.length === 0 && options.sort !== "occurred_at") {
+    return options.last === undefined ? items : tail(items, options.last);
+  }
+  const kept: IndexedItem[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const item = items.at(i) as IndexedItem;
+    if (matchesFilters(item.meta, filters)) kept.push(item);
+  }
   if (options.sort === "occurred_at") {
     const key = (item: IndexedItem) => item.meta.occurredAt ?? item.meta.receivedAt;
     kept.sort((a, b) => key(a).localeCompare(key(b)) || a.order - b.order);
   }
-  return options.last !== undefined ? kept.slice(-options.last) : kept;
+  const list = { length: kept.length, at: (index: number) => kept[index] };
+  return options.last !== undefined ? tail(list, options.last) : list;
+}
+
+/** The last `count` items (all of them for 0, as Array.prototype.slice(-0) gives). */
+function tail(items: ItemList, count: number): ItemList {
+  const from = count === 0 ? 0 : Math.max(0, items.length - count);
+  return { length: items.length - from, at: (index) => (index >= 0 ? items.at(from + index) : undefined) };
 }
 
 async function dryRun(
-  items: IndexedItem[],
+  items: ItemList,
   prepare: (item: IndexedItem) => Promise<PreparedDelivery>,
   url: string | undefined,
   ctx: CommandContext,
@@ -176,7 +201,8 @@ async function dryRun(
 ): Promise<ExitCode> {
   const target = new URL(url ?? "http://localhost/webhooks");
   let failed = problems;
-  for (const item of items) {
+  for (let i = 0; i < items.length; i++) {
+    const item = items.at(i) as IndexedItem;
     try {
       const prepared = await prepare(item);
       for (const note of prepared.notes ?? []) ctx.output.err(ctx.output.errColor.yellow(`! ${note}`));

@@ -205,8 +205,17 @@ interface SendPlan {
 
 /** A fresh signed event; with --save, written as a capture before it is sent. */
 async function nextEvent(plan: SendPlan): Promise<PreparedDelivery> {
-  const { options, secret, ctx } = plan;
-  const now = ctx.now();
+  const now = plan.ctx.now();
+  const prepared = signedEvent(plan, now);
+  if (plan.store) {
+    prepared.capturePath = await plan.store.save(asCapture(prepared, plan.target, now), prepared.eventId);
+  }
+  return prepared;
+}
+
+/** A fresh event signed at `now`: synchronous, so a load run makes no promise per event. */
+function signedEvent(plan: SendPlan, now: number): PreparedDelivery {
+  const { options, secret } = plan;
   const event = plan.events ? plan.events.next(now) : serialize(plan.makeEvent(options.event));
   const request = signedRequest({
     body: event.body,
@@ -215,7 +224,7 @@ async function nextEvent(plan: SendPlan): Promise<PreparedDelivery> {
     eventId: event.eventId,
     extraHeaders: options.header,
   });
-  const prepared: PreparedDelivery = {
+  return {
     label: event.eventType,
     eventType: event.eventType,
     eventId: event.eventId,
@@ -223,8 +232,6 @@ async function nextEvent(plan: SendPlan): Promise<PreparedDelivery> {
     headers: request.headers,
     body: event.body,
   };
-  if (plan.store) prepared.capturePath = await plan.store.save(asCapture(prepared, plan.target, now), event.eventId);
-  return prepared;
 }
 
 function serialize(event: Record<string, unknown>) {
@@ -259,7 +266,7 @@ async function sendEvents(plan: SendPlan, client: HttpClient): Promise<ExitCode>
     secretSource: plan.secret.source,
     renderer: createDeliveryRenderer(plan.ctx.output, { json: Boolean(options.json), total: plan.total, url }),
     output: plan.ctx.output,
-    prepare: () => nextEvent(plan),
+    prepare: () => (plan.store ? nextEvent(plan) : signedEvent(plan, plan.ctx.now())),
   });
 }
 

@@ -136,7 +136,8 @@ export function prepareReplay(item: ReplayItem, options: ReplayOptions, nowSecon
     }
   }
 
-  const rewritten = rewriteBody(Buffer.from(request.body), { eventId: options.newEventId, attempt: options.attempt });
+  // The captured bytes themselves (a view, not a copy) unless a change asks for them to differ.
+  const rewritten = rewriteBody(asBuffer(request.body), { eventId: options.newEventId, attempt: options.attempt });
   notes.push(...rewritten.notes.map((note) => `${item.origin}: ${note}`));
   const eventId = options.newEventId ?? meta.eventId;
   const signed = signedRequest({
@@ -144,10 +145,8 @@ export function prepareReplay(item: ReplayItem, options: ReplayOptions, nowSecon
     secret: options.secret,
     timestamp: nowSeconds,
     eventId,
-    extraHeaders: [
-      ...(request.headers["content-type"] ? [["Content-Type", request.headers["content-type"]] as const] : []),
-      ...(options.extraHeaders ?? []),
-    ],
+    contentType: request.headers["content-type"] || undefined,
+    extraHeaders: options.extraHeaders,
   });
   return {
     label,
@@ -195,9 +194,13 @@ export function rewriteBody(body: Buffer, changes: BodyChanges): { body: Buffer;
   return { body: Buffer.from(text), notes };
 }
 
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 function parseObject(body: Uint8Array): Record<string, unknown> | undefined {
   try {
-    const value = JSON.parse(Buffer.from(body).toString("utf8"));
+    const value = JSON.parse(asBuffer(body).toString("utf8"));
     return typeof value === "object" && value !== null && !Array.isArray(value) ? value : undefined;
   } catch {
     return undefined;

@@ -15,6 +15,8 @@ export interface SignOptions {
   /** Unix seconds. */
   timestamp: number | string;
   eventId?: string;
+  /** Content-Type in place of OpenMail's application/json (replay keeps a capture's own). */
+  contentType?: string;
   /** Added after OpenMail's headers (so they can override them, on purpose). */
   extraHeaders?: ReadonlyArray<readonly [string, string]>;
 }
@@ -22,12 +24,13 @@ export interface SignOptions {
 export function signedRequest(options: SignOptions): WebhookRequest {
   const timestamp = String(options.timestamp);
   const headers: Record<string, string> = {
-    "Content-Type": "application/json",
+    "Content-Type": options.contentType ?? "application/json",
     "X-Timestamp": timestamp,
     "X-Signature": sign(options.secret, timestamp, options.body),
   };
   if (options.eventId !== undefined) headers["X-Event-Id"] = options.eventId;
-  return { headers: withExtraHeaders(headers, options.extraHeaders), body: options.body };
+  const extra = options.extraHeaders;
+  return { headers: extra && extra.length > 0 ? withExtraHeaders(headers, extra) : headers, body: options.body };
 }
 
 /** Add headers, replacing any of the same name whatever its case. */

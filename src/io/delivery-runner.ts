@@ -3,6 +3,7 @@
  * prepared lazily, one item at a time, so memory stays flat however many events are sent.
  */
 import {
+  type DeliveryOutcome,
   type DeliveryRecord,
   isFatalNetworkError,
   judgeDelivery,
@@ -26,6 +27,7 @@ export interface RunOptions {
   secret?: string;
   /** Where that secret came from, named in the hint for a rejected valid signature. */
   secretSource?: string;
+  /** The item to send; return it directly when it is at hand (no promise per item). */
   prepare(index: number): Promise<PrepareResult> | PrepareResult;
   /** Called for every delivery, in completion order; may save a capture and set record.capturePath. */
   onRecord(record: DeliveryRecord): Promise<void> | void;
@@ -43,41 +45,121 @@ export interface RunResult {
   fatal?: DeliveryRecord;
 }
 
-export async function runDeliveries(options: RunOptions): Promise<RunResult> {
-  const stats = createDeliveryStats();
-  const started = performance.now();
-  let next = 0;
-  let done = 0;
-  let skipped = 0;
-  let fatal: DeliveryRecord | undefined;
+/**
+ * Keep `concurrency` items in flight until all are sent. One sweep per event-loop turn handles every
+ * answer that came in (its record, statistics, rendering) and starts as many new items as answers
+ * freed slots: no promise, worker or closure chain per request. Items are started and recorded in
+ * the same order as before (prepare(i) before prepare(i + 1), records in completion order); a
+ * failing prepare (a capture that could not be saved) rejects the run.
+ */
+export function runDeliveries(options: RunOptions): Promise<RunResult> {
+  return new Promise((resolveRun, rejectRun) => {
+    const stats = createDeliveryStats();
+    const started = performance.now();
+    const limit = Math.max(1, Math.min(options.concurrency, options.total));
+    let next = 0;
+    let active = 0;
+    let done = 0;
+    let skipped = 0;
+    let fatal: DeliveryRecord | undefined;
+    let over = false;
+    // Answers noted by the client (from inside undici's parser), handled in the next sweep.
+    const answeredIndex: number[] = [];
+    const answeredDelivery: PreparedDelivery[] = [];
+    const answeredOutcome: DeliveryOutcome[] = [];
+    let scheduled = false;
 
-  const worker = async () => {
-    while (next < options.total && !fatal) {
-      const index = next++;
-      const prepared = await options.prepare(index);
+    const fail = (error: unknown) => {
+      if (over) return;
+      over = true;
+      rejectRun(error);
+    };
+    const schedule = () => {
+      if (scheduled || over) return;
+      scheduled = true;
+      queueMicrotask(sweep);
+    };
+    const send = (index: number, prepared: PrepareResult) => {
+      if (over) return;
       if ("skipped" in prepared) {
         skipped += 1;
+        active -= 1;
         options.onSkipped?.(index, prepared.skipped);
-        continue;
+        return;
       }
       options.onSending?.(index);
-      const outcome = await options.client.post(options.url, prepared.headers, prepared.body);
+      options.client.send(options.url, prepared.headers, prepared.body, (outcome) => {
+        answeredIndex.push(index);
+        answeredDelivery.push(prepared);
+        answeredOutcome.push(outcome);
+        schedule();
+      });
+    };
+    const afterPreparing = (index: number) => (prepared: PrepareResult) => {
+      try {
+        send(index, prepared);
+        schedule();
+      } catch (error) {
+        fail(error);
+      }
+    };
+    const recorded = () => {
+      active -= 1;
+      done += 1;
+      options.onProgress?.(done, stats);
+    };
+    const afterRecording = () => {
+      try {
+        recorded();
+        schedule();
+      } catch (error) {
+        fail(error);
+      }
+    };
+    const handle = (index: number, prepared: PreparedDelivery, outcome: DeliveryOutcome) => {
       const record = buildRecord(index, options.url, prepared, outcome, options.secret, options.secretSource);
       if (isFatalNetworkError(outcome)) {
         fatal ??= record;
-        continue;
+        active -= 1;
+        return;
       }
       const status = outcome.kind === "response" ? outcome.status : outcome.kind;
       stats.record(status, outcome.latencyMs, record.passed, record.verdict.accepted);
-      await options.onRecord(record);
-      done += 1;
-      options.onProgress?.(done, stats);
+      const pending = options.onRecord(record);
+      if (pending) pending.then(afterRecording, fail);
+      else recorded();
+    };
+    function sweep() {
+      scheduled = false;
+      if (over) return;
+      try {
+        for (let i = 0; i < answeredIndex.length; i++) {
+          handle(
+            answeredIndex[i] as number,
+            answeredDelivery[i] as PreparedDelivery,
+            answeredOutcome[i] as DeliveryOutcome,
+          );
+        }
+        answeredIndex.length = 0;
+        answeredDelivery.length = 0;
+        answeredOutcome.length = 0;
+        while (!over && !fatal && active < limit && next < options.total) {
+          const index = next++;
+          active += 1;
+          const prepared = options.prepare(index);
+          if (prepared instanceof Promise) prepared.then(afterPreparing(index), fail);
+          else send(index, prepared);
+        }
+        if (active === 0 && (fatal || next >= options.total)) {
+          over = true;
+          resolveRun({ stats, skipped, durationMs: performance.now() - started, fatal });
+        }
+      } catch (error) {
+        fail(error);
+      }
     }
-  };
-
-  const workers = Array.from({ length: Math.max(1, Math.min(options.concurrency, options.total)) }, worker);
-  await Promise.all(workers);
-  return { stats, skipped, durationMs: performance.now() - started, fatal };
+    sweep();
+  });
 }
 
 export function buildRecord(

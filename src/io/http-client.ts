@@ -10,7 +10,8 @@
  *
  * The deadline bounds the whole exchange (connect, headers and body): undici's own timeouts are per
  * phase and per chunk, so a target that dribbled a byte a second, or streamed forever, was never
- * cut off. One sweeping timer per client checks the requests in flight (not a timer per request).
+ * cut off. One sweeping timer per client checks the requests in flight (not a timer per request),
+ * and each exchange is one object (undici's handler and the sweep's entry), not a set of closures.
  * Once the kept part of a body is full, the exchange ends there and the rest is discarded unread.
  */
 import type { Dispatcher } from "undici";
@@ -24,8 +25,24 @@ export interface PostOptions {
   signal?: AbortSignal;
 }
 
+/** Receives an exchange's outcome, once. */
+export type OutcomeCallback = (outcome: DeliveryOutcome) => void;
+
 export interface HttpClient {
   post(url: string, headers: Record<string, string>, body: Uint8Array, options?: PostOptions): Promise<DeliveryOutcome>;
+  /**
+   * The same exchange as `post`, its outcome handed to `done` instead of a promise: what the
+   * senders use, so a run of 100,000 requests makes no promise per request. `done` is called from
+   * inside undici's parser: it should only note the outcome and act on it later (a thrown error
+   * there would be taken for the connection's).
+   */
+  send(
+    url: string,
+    headers: Record<string, string>,
+    body: Uint8Array,
+    done: OutcomeCallback,
+    options?: PostOptions,
+  ): void;
   close(): Promise<void>;
 }
 
@@ -33,7 +50,7 @@ export interface HttpClientOptions {
   timeoutMs: number;
   /** Connections kept per origin; set it to the concurrency. */
   connections?: number;
-  /** How much of each response body to keep (the rest is read and dropped). */
+  /** How much of each response body to keep (for display). */
   previewBytes?: number;
   /** Keep the body of 2xx answers too (listen relays them); otherwise only failures' bodies are read. */
   keepSuccessBodies?: boolean;
@@ -56,20 +73,34 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     });
     return agent;
   };
-  const previewBytes = options.previewBytes ?? DEFAULT_PREVIEW_BYTES;
-  const keepSuccessBodies = Boolean(options.keepSuccessBodies);
-  const deadlines = new DeadlineSweep(Math.min(100, Math.max(10, options.timeoutMs / 10)));
+  const settings: ExchangeSettings = {
+    timeoutMs: options.timeoutMs,
+    previewBytes: options.previewBytes ?? DEFAULT_PREVIEW_BYTES,
+    keepSuccessBodies: Boolean(options.keepSuccessBodies),
+    deadlines: new DeadlineSweep(Math.min(100, Math.max(10, options.timeoutMs / 10))),
+  };
+  const send: HttpClient["send"] = (url, headers, body, done, postOptions) => {
+    if (loaded) {
+      exchange(loaded, url, headers, body, settings, done, postOptions?.signal);
+      return;
+    }
+    // Every exchange is timed from the moment it was asked for, loading undici included.
+    const asked = performance.now();
+    load().then(
+      (dispatcher) => exchange(dispatcher, url, headers, body, settings, done, postOptions?.signal, asked),
+      (error: unknown) =>
+        done({
+          kind: "network-error",
+          error: "other",
+          message: `request to ${safeOrigin(url)} failed: the HTTP client (undici) did not load: ${(error as Error).message}`,
+          latencyMs: performance.now() - asked,
+        }),
+    );
+  };
   return {
-    post: async (url, headers, body, postOptions) => {
-      const dispatcher = loaded ?? (await load());
-      return post(dispatcher, url, headers, body, {
-        timeoutMs: options.timeoutMs,
-        previewBytes,
-        keepSuccessBodies,
-        deadlines,
-        signal: postOptions?.signal,
-      });
-    },
+    send,
+    post: (url, headers, body, postOptions) =>
+      new Promise((resolvePromise) => send(url, headers, body, resolvePromise, postOptions)),
     close: async () => {
       if (agent) await closeWithin(await agent, CLOSE_MS);
     },
@@ -120,12 +151,11 @@ class DeadlineSweep {
   }
 }
 
-interface ExchangeOptions {
+interface ExchangeSettings {
   timeoutMs: number;
   previewBytes: number;
   keepSuccessBodies: boolean;
   deadlines: DeadlineSweep;
-  signal?: AbortSignal;
 }
 
 /** Where a URL string points, parsed once per distinct URL (a run sends to one or a few). */
@@ -141,115 +171,154 @@ function targetOf(url: string): { origin: string; path: string } {
   return target;
 }
 
-function post(
+function exchange(
   dispatcher: Dispatcher,
   url: string,
   headers: Record<string, string>,
   body: Uint8Array,
-  options: ExchangeOptions,
-): Promise<DeliveryOutcome> {
-  const { timeoutMs, previewBytes, keepSuccessBodies, deadlines, signal } = options;
-  const started = performance.now();
-  return new Promise((resolvePromise) => {
-    let target: { origin: string; path: string };
-    try {
-      target = targetOf(url);
-    } catch (error) {
-      resolvePromise({ kind: "network-error", latencyMs: 0, ...describeNetworkError(error, url) });
-      return;
-    }
-    let status = 0;
-    let latencyMs = 0;
-    let responseHeaders: Record<string, string | string[] | undefined> = {};
-    let keep = false;
-    let total = 0;
-    let keptBytes = 0;
-    const kept: Buffer[] = [];
-    let controller: Dispatcher.DispatchController | undefined;
-    let stopped: Error | undefined;
-    let settled = false;
+  settings: ExchangeSettings,
+  done: OutcomeCallback,
+  signal: AbortSignal | undefined,
+  started = performance.now(),
+): void {
+  let target: { origin: string; path: string };
+  try {
+    target = targetOf(url);
+  } catch (error) {
+    done({ kind: "network-error", latencyMs: 0, ...describeNetworkError(error, url) });
+    return;
+  }
+  const handler = new Exchange(url, settings, done, started, signal);
+  settings.deadlines.add(handler);
+  if (signal?.aborted) handler.callerAborted();
+  else handler.listen();
+  try {
+    dispatcher.dispatch({ origin: target.origin, path: target.path, method: "POST", headers, body }, handler);
+  } catch (error) {
+    handler.onResponseError(undefined as never, error as Error);
+  }
+}
 
-    const finish = (outcome: DeliveryOutcome) => {
-      if (settled) return;
-      settled = true;
-      deadlines.delete(inFlight);
-      signal?.removeEventListener("abort", onCallerAbort);
-      resolvePromise(outcome);
-    };
-    /** End the exchange from our side (its outcome already decided). */
-    const stop = (why: string) => {
-      stopped ??= new Error(why);
-      if (controller && !controller.aborted) controller.abort(stopped);
-    };
-    const answer = (): DeliveryOutcome => ({
+/**
+ * One exchange: undici's handler, its deadline's entry in the sweep, and what is kept of the
+ * answer, in one object (no closures per request). Settles once, whichever comes first: the answer,
+ * an error, the deadline, or the caller's abort.
+ */
+class Exchange implements Dispatcher.DispatchHandler, InFlight {
+  readonly deadline: number;
+  private status = 0;
+  private latencyMs = 0;
+  private responseHeaders: Record<string, string | string[] | undefined> = {};
+  private keep = false;
+  private total = 0;
+  private keptBytes = 0;
+  private kept: Buffer[] | undefined;
+  private controller: Dispatcher.DispatchController | undefined;
+  private stopped: Error | undefined;
+  private settled = false;
+  private onAbort: (() => void) | undefined;
+
+  constructor(
+    private readonly url: string,
+    private readonly settings: ExchangeSettings,
+    private readonly done: OutcomeCallback,
+    private readonly started: number,
+    private readonly signal: AbortSignal | undefined,
+  ) {
+    this.deadline = started + settings.timeoutMs;
+  }
+
+  /** Follow the caller's signal (listen's shutdown), if there is one. */
+  listen(): void {
+    if (!this.signal) return;
+    this.onAbort = () => this.callerAborted();
+    this.signal.addEventListener("abort", this.onAbort, { once: true });
+  }
+
+  callerAborted(): void {
+    const message = "aborted: listen was stopping";
+    this.finish({ kind: "network-error", error: "other", message, latencyMs: performance.now() - this.started });
+    this.stop("aborted");
+  }
+
+  expire(): void {
+    this.finish({ kind: "timeout", latencyMs: performance.now() - this.started, timeoutMs: this.settings.timeoutMs });
+    this.stop("deadline");
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.stopped) controller.abort(this.stopped);
+  }
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    if (statusCode < 200) return; // 1xx informational: the real answer follows
+    this.status = statusCode;
+    this.latencyMs = performance.now() - this.started;
+    this.responseHeaders = headers;
+    // A success's body is shown nowhere unless relayed: count it, keep nothing.
+    this.keep = this.settings.keepSuccessBodies || statusCode >= 300;
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.total += chunk.length;
+    if (!this.keep) return;
+    const { previewBytes } = this.settings;
+    const part = chunk.subarray(0, previewBytes - this.keptBytes);
+    if (!this.kept) this.kept = [];
+    this.kept.push(part);
+    this.keptBytes += part.length;
+    if (this.keptBytes >= previewBytes) {
+      // All that is kept is here: answer now, and discard the rest without waiting for it.
+      this.finish(this.answer());
+      this.stop("enough");
+    }
+  }
+
+  onResponseEnd(): void {
+    this.finish(this.answer());
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    const elapsed = performance.now() - this.started;
+    if (isTimeout(error)) this.finish({ kind: "timeout", latencyMs: elapsed, timeoutMs: this.settings.timeoutMs });
+    else this.finish({ kind: "network-error", latencyMs: elapsed, ...describeNetworkError(error, this.url) });
+  }
+
+  private finish(outcome: DeliveryOutcome): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.settings.deadlines.delete(this);
+    if (this.onAbort) this.signal?.removeEventListener("abort", this.onAbort);
+    this.done(outcome);
+  }
+
+  /** End the exchange from our side (its outcome already decided). */
+  private stop(why: string): void {
+    this.stopped ??= new Error(why);
+    if (this.controller && !this.controller.aborted) this.controller.abort(this.stopped);
+  }
+
+  private answer(): DeliveryOutcome {
+    return {
       kind: "response",
-      status,
-      latencyMs,
-      bodyPreview: kept.length === 0 ? "" : Buffer.concat(kept).toString("utf8"),
-      bodyBytes: total,
-      headers: flattenHeaders(responseHeaders),
-    });
-    const inFlight: InFlight = {
-      deadline: started + timeoutMs,
-      expire() {
-        finish({ kind: "timeout", latencyMs: performance.now() - started, timeoutMs });
-        stop("deadline");
-      },
+      status: this.status,
+      latencyMs: this.latencyMs,
+      bodyPreview: this.kept ? Buffer.concat(this.kept).toString("utf8") : "",
+      bodyBytes: this.total,
+      headers: flattenHeaders(this.responseHeaders),
     };
-    const onCallerAbort = () => {
-      const message = "aborted: listen was stopping";
-      finish({ kind: "network-error", error: "other", message, latencyMs: performance.now() - started });
-      stop("aborted");
-    };
-
-    const handler: Dispatcher.DispatchHandler = {
-      onRequestStart(dispatchController) {
-        controller = dispatchController;
-        if (stopped) dispatchController.abort(stopped);
-      },
-      onResponseStart(_controller, statusCode, headers) {
-        if (statusCode < 200) return; // 1xx informational: the real answer follows
-        status = statusCode;
-        latencyMs = performance.now() - started;
-        responseHeaders = headers;
-        // A success's body is shown nowhere unless relayed: count it, keep nothing.
-        keep = keepSuccessBodies || statusCode < 200 || statusCode >= 300;
-      },
-      onResponseData(_controller, chunk) {
-        total += chunk.length;
-        if (!keep) return;
-        const part = chunk.subarray(0, previewBytes - keptBytes);
-        kept.push(part);
-        keptBytes += part.length;
-        if (keptBytes >= previewBytes) {
-          // All that is kept is here: answer now, and discard the rest without waiting for it.
-          finish(answer());
-          stop("enough");
-        }
-      },
-      onResponseEnd() {
-        finish(answer());
-      },
-      onResponseError(_controller, error) {
-        const elapsed = performance.now() - started;
-        if (isTimeout(error)) finish({ kind: "timeout", latencyMs: elapsed, timeoutMs });
-        else finish({ kind: "network-error", latencyMs: elapsed, ...describeNetworkError(error, url) });
-      },
-    };
-    deadlines.add(inFlight);
-    if (signal?.aborted) onCallerAbort();
-    else signal?.addEventListener("abort", onCallerAbort, { once: true });
-    try {
-      dispatcher.dispatch({ origin: target.origin, path: target.path, method: "POST", headers, body }, handler);
-    } catch (error) {
-      handler.onResponseError?.(undefined as never, error as Error);
-    }
-  });
+  }
 }
 
 function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (value !== undefined) out[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
   }
   return out;

@@ -38,6 +38,30 @@ export async function readFileOrStdin(
  * blocking, so a FIFO is refused rather than waited on; the type is checked on the open file.
  */
 export function readRegularFile(path: string, limit: number): Buffer {
+  return readRegular(path, limit, (size) => Buffer.allocUnsafe(size), true);
+}
+
+/** One buffer for readRegularFileReusing, grown to the largest file read so far (within the limit). */
+let scratch = Buffer.alloc(0);
+
+/**
+ * readRegularFile's bytes, in a buffer that the next call reuses: for a reader that decodes a file
+ * at once and keeps nothing of its bytes (replay reads 100,000 captures one after another, and a new
+ * buffer for each was garbage for the collector to find).
+ */
+export function readRegularFileReusing(path: string, limit: number): Buffer {
+  return readRegular(
+    path,
+    limit,
+    (size) => {
+      if (scratch.length < size) scratch = Buffer.allocUnsafe(Math.max(size, 64 * 1024));
+      return scratch;
+    },
+    false,
+  );
+}
+
+function readRegular(path: string, limit: number, allocate: (size: number) => Buffer, owned: boolean): Buffer {
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const info = fstatSync(fd);
@@ -45,7 +69,8 @@ export function readRegularFile(path: string, limit: number): Buffer {
     if (!info.isFile()) throw Object.assign(new Error("not a regular file"), { code: "ENOTREGULAR" });
     if (info.size > limit) throw new InputTooLargeError(tooLargeMessage(limit, info.size));
     const parts: Buffer[] = [];
-    let buffer = Buffer.allocUnsafe(Math.min(info.size, limit) + 1);
+    const first = Math.min(info.size, limit) + 1;
+    let buffer = owned ? allocate(first) : allocate(first).subarray(0, first);
     let used = 0;
     let total = 0;
     // The size can change while reading (a file still being written): read to the end, within the limit.
@@ -56,7 +81,7 @@ export function readRegularFile(path: string, limit: number): Buffer {
       total += read;
       if (total > limit) throw new InputTooLargeError(tooLargeMessage(limit));
       if (used === buffer.length) {
-        parts.push(buffer);
+        parts.push(owned ? buffer : Buffer.from(buffer));
         buffer = Buffer.allocUnsafe(Math.min(1024 * 1024, limit - total + 1));
         used = 0;
       }

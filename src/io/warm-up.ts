@@ -4,12 +4,14 @@
  * handler's, so it sends one throwaway request to a loopback server of its own first; nothing
  * reaches the user's endpoint.
  */
-import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createHttpClient } from "./http-client.js";
 
 /** Bounded: gives up silently after `deadlineMs`; warming is an optimisation, never a failure. */
 export async function warmUpHttp(deadlineMs = 2_000): Promise<void> {
+  // node:http is loaded here, not with the module: send-test imports this module, and
+  // `send-test --print` sends nothing.
+  const { createServer } = await import("node:http");
   const server = createServer((req, res) => {
     req.resume();
     req.on("end", () => res.end("ok"));

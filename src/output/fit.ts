@@ -5,23 +5,34 @@
  */
 import stringWidth from "string-width";
 
-const segmenter = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+// Made on first use: the first Intl.Segmenter of a process loads ICU data (about 10 ms), which
+// commands that print only ASCII never need.
+let segmenter: Intl.Segmenter | undefined;
+function graphemes(text: string): Intl.Segments {
+  segmenter ??= new Intl.Segmenter(undefined, { granularity: "grapheme" });
+  return segmenter.segment(text);
+}
 // biome-ignore lint/suspicious/noControlCharactersInRegex: SGR codes are what we step over
 const STYLE_CODE = /\u001b\[[0-9;]*m/y;
 
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 /** Columns the text takes on a terminal (style codes take none). */
 export function displayWidth(text: string): number {
-  return stringWidth(text);
+  // Printable ASCII, most of what is shown, is one column a character (string-width says the
+  // same). Answering it here means the bundled CLI loads string-width, whose set-up costs about
+  // 25 ms, only once something wider is shown (scripts/bundle.mjs defers its loading).
+  return PRINTABLE_ASCII.test(text) ? text.length : stringWidth(text);
 }
 
 /** Cut plain text to at most `max` columns, ending in "…" when cut; whole characters only. */
 export function truncateToWidth(text: string, max: number): string {
-  if (stringWidth(text) <= max) return text;
+  if (displayWidth(text) <= max) return text;
   if (max <= 0) return "";
   let out = "";
   let used = 0;
-  for (const { segment } of segmenter.segment(text)) {
-    const width = stringWidth(segment);
+  for (const { segment } of graphemes(text)) {
+    const width = displayWidth(segment);
     if (used + width > max - 1) break;
     out += segment;
     used += width;
@@ -50,8 +61,8 @@ function cells(line: string): Cell[] {
     let next = line.indexOf("\u001b[", index);
     if (next === -1) next = line.length;
     if (next === index) next = index + 1;
-    for (const { segment } of segmenter.segment(line.slice(index, next))) {
-      out.push({ text: segment, width: stringWidth(segment), style: false });
+    for (const { segment } of graphemes(line.slice(index, next))) {
+      out.push({ text: segment, width: displayWidth(segment), style: false });
     }
     index = next;
   }
@@ -64,7 +75,7 @@ function cells(line: string): Cell[] {
  * own and is never cut, so it can be copied. Colours open at the break are closed and reopened on the next line.
  */
 export function wrapLine(line: string, columns: number): string[] {
-  if (columns < 20 || stringWidth(line) <= columns) return [line];
+  if (columns < 20 || displayWidth(line) <= columns) return [line];
   const all = cells(line);
   const firstText = all.findIndex((cell) => !cell.style && cell.text !== " ");
   const leadSpaces = all.slice(0, Math.max(0, firstText)).filter((cell) => !cell.style).length;

@@ -22,7 +22,9 @@ async function loadSdk(): Promise<NgrokModule> {
   } catch (error) {
     // An optional dependency: `npm install --omit=optional` (a library-only install) leaves it out.
     const code = (error as { code?: unknown } | null)?.code;
-    if (code === "ERR_MODULE_NOT_FOUND" && /['"]@ngrok\/ngrok['"]/.test(String((error as Error).message))) {
+    // ERR_MODULE_NOT_FOUND from import(); MODULE_NOT_FOUND where the bundled CLI (CommonJS) requires it.
+    const notFound = code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND";
+    if (notFound && /['"]@ngrok\/ngrok['"]/.test(String((error as Error).message))) {
       throw sdkNotInstalledError();
     }
     throw unsupportedPlatformError(error);

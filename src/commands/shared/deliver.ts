@@ -40,7 +40,8 @@ export interface DeliverOptions {
   renderer: DeliveryRenderer;
   /** Where the renderer writes: its progress line is cleared when the run ends. */
   output: Output;
-  prepare(index: number): Promise<PrepareResult>;
+  /** The item to send; directly when it is at hand, a promise when it must be read or saved first. */
+  prepare(index: number): Promise<PrepareResult> | PrepareResult;
   /** Inputs that could not be read before sending started; they make the exit code 2. */
   unreadable?: number;
   /** Name an item for a skipped line. */
@@ -51,23 +52,22 @@ export async function deliverAndReport(options: DeliverOptions): Promise<ExitCod
   const { renderer, total } = options;
   const started = performance.now();
   let lastProgress = 0;
-  let latest: { done: number; stats: DeliveryStats; skipped: number } = {
-    done: 0,
-    stats: createDeliveryStats(),
-    skipped: 0,
-  };
+  // What Ctrl-C and the slow-stretch line report: counters updated in place (no object per answer).
+  let done = 0;
+  let skipped = 0;
+  let stats: DeliveryStats = createDeliveryStats();
   // Ctrl-C: say what finished before leaving, not nothing.
   let sending = 0;
   const stopOnInterrupt = onInterrupt(() => {
-    const inFlight = Math.max(0, sending - latest.done);
-    renderer.interrupted(latest.done, total, inFlight);
-    renderer.summary(latest.stats, performance.now() - started, (options.unreadable ?? 0) + latest.skipped, inFlight);
+    const inFlight = Math.max(0, sending - done);
+    renderer.interrupted(done, total, inFlight);
+    renderer.summary(stats, performance.now() - started, (options.unreadable ?? 0) + skipped, inFlight);
   });
   // While a request is slow, say so (terminals only): which one, and how long it has waited.
   let lastAnswerAt = started;
   const ticker = setInterval(() => {
     const quiet = performance.now() - lastAnswerAt;
-    if (latest.done < total && quiet >= 1_000) renderer.waiting(latest.done, total, quiet);
+    if (done < total && quiet >= 1_000) renderer.waiting(done, total, quiet);
   }, 1_000);
   let result: Awaited<ReturnType<typeof runDeliveries>>;
   try {
@@ -84,16 +84,17 @@ export async function deliverAndReport(options: DeliverOptions): Promise<ExitCod
         sending += 1;
       },
       onSkipped: (index, reason) => {
-        latest = { ...latest, skipped: latest.skipped + 1 };
+        skipped += 1;
         renderer.skipped(options.originOf?.(index) ?? String(index), reason);
       },
-      onProgress: (done, stats) => {
-        latest = { ...latest, done, stats };
-        lastAnswerAt = performance.now();
+      onProgress: (answered, runStats) => {
+        done = answered;
+        stats = runStats;
         const now = performance.now();
-        if (now - lastProgress < PROGRESS_INTERVAL_MS && done < total) return;
+        lastAnswerAt = now;
+        if (now - lastProgress < PROGRESS_INTERVAL_MS && answered < total) return;
         lastProgress = now;
-        renderer.progress(done, total, stats, now - started);
+        renderer.progress(answered, total, runStats, now - started);
       },
     });
   } finally {

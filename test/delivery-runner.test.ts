@@ -1,0 +1,182 @@
+import { describe, expect, it } from "vitest";
+import type { DeliveryOutcome, DeliveryRecord, PreparedDelivery } from "../src/core/contract.js";
+import { type PrepareResult, runDeliveries } from "../src/io/delivery-runner.js";
+import type { HttpClient, OutcomeCallback } from "../src/io/http-client.js";
+
+/** A client whose answers the test gives by hand, in any order. */
+function manualClient() {
+  const pending: Array<{ body: string; done: OutcomeCallback }> = [];
+  let maxInFlight = 0;
+  const client: HttpClient = {
+    send(_url, _headers, body, done) {
+      pending.push({ body: Buffer.from(body).toString(), done });
+      maxInFlight = Math.max(maxInFlight, pending.length);
+    },
+    post: () => Promise.reject(new Error("not used")),
+    close: async () => {},
+  };
+  const ok = (status = 200): DeliveryOutcome => ({
+    kind: "response",
+    status,
+    latencyMs: 1,
+    bodyPreview: "",
+    bodyBytes: 0,
+    headers: {},
+  });
+  return {
+    client,
+    pending,
+    get maxInFlight() {
+      return maxInFlight;
+    },
+    /** Answer the oldest request in flight (or the one at `at`). */
+    answer(outcome: DeliveryOutcome = ok(), at = 0) {
+      const [request] = pending.splice(at, 1);
+      request?.done(outcome);
+    },
+  };
+}
+
+const delivery = (index: number): PreparedDelivery => ({
+  label: "message.received",
+  attempt: 1,
+  headers: { "content-type": "application/json" },
+  body: Buffer.from(`{"n":${index}}`),
+});
+
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+describe("runDeliveries", () => {
+  it("keeps the concurrency in flight, prepares in order, and records in completion order", async () => {
+    const fake = manualClient();
+    const prepared: number[] = [];
+    const recorded: number[] = [];
+    const run = runDeliveries({
+      total: 7,
+      concurrency: 3,
+      url: "http://127.0.0.1:9/",
+      client: fake.client,
+      prepare: (index) => {
+        prepared.push(index);
+        return delivery(index);
+      },
+      onRecord: (record) => {
+        recorded.push(record.index);
+      },
+    });
+    await turn();
+    expect(prepared).toEqual([0, 1, 2]);
+    fake.answer(undefined, 1); // index 1 answers first
+    await turn();
+    expect(prepared).toEqual([0, 1, 2, 3]);
+    while (fake.pending.length > 0) {
+      fake.answer();
+      await turn();
+    }
+    const result = await run;
+    expect(fake.maxInFlight).toBe(3);
+    expect(recorded[0]).toBe(1);
+    expect([...recorded].sort()).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(result.stats.total).toBe(7);
+    expect(result.stats.passed).toBe(7);
+  });
+
+  it("waits for an asynchronous prepare and onRecord before the slot is used again, and counts skips", async () => {
+    const fake = manualClient();
+    const recorded: number[] = [];
+    let recording = 0;
+    const run = runDeliveries({
+      total: 4,
+      concurrency: 1,
+      url: "http://127.0.0.1:9/",
+      client: fake.client,
+      prepare: async (index): Promise<PrepareResult> => (index === 1 ? { skipped: "unreadable" } : delivery(index)),
+      onRecord: async (record: DeliveryRecord) => {
+        recording += 1;
+        await turn();
+        recorded.push(record.index);
+        recording -= 1;
+      },
+      onSending: () => {
+        expect(recording).toBe(0);
+      },
+    });
+    for (let i = 0; i < 20 && recorded.length < 3; i++) {
+      await turn();
+      if (fake.pending.length > 0) fake.answer();
+    }
+    const result = await run;
+    expect(recorded).toEqual([0, 2, 3]);
+    expect(result.skipped).toBe(1);
+    expect(result.stats.total).toBe(3);
+  });
+
+  it("a prepare that fails rejects the run with its error", async () => {
+    const fake = manualClient();
+    const run = runDeliveries({
+      total: 5,
+      concurrency: 2,
+      url: "http://127.0.0.1:9/",
+      client: fake.client,
+      prepare: (index) => (index === 2 ? Promise.reject(new Error("disk full")) : delivery(index)),
+      onRecord: () => {},
+    });
+    await turn();
+    fake.answer();
+    await expect(run).rejects.toThrow("disk full");
+  });
+
+  it("an error thrown while recording rejects the run (it is not taken for the connection's)", async () => {
+    const fake = manualClient();
+    const run = runDeliveries({
+      total: 2,
+      concurrency: 2,
+      url: "http://127.0.0.1:9/",
+      client: fake.client,
+      prepare: delivery,
+      onRecord: () => {
+        throw new Error("renderer broke");
+      },
+    });
+    await turn();
+    fake.answer();
+    await expect(run).rejects.toThrow("renderer broke");
+  });
+
+  it("a refused connection stops new requests and is returned as fatal once those in flight are answered", async () => {
+    const fake = manualClient();
+    const prepared: number[] = [];
+    const run = runDeliveries({
+      total: 10,
+      concurrency: 2,
+      url: "http://127.0.0.1:9/",
+      client: fake.client,
+      prepare: (index) => {
+        prepared.push(index);
+        return delivery(index);
+      },
+      onRecord: () => {},
+    });
+    await turn();
+    fake.answer({ kind: "network-error", error: "refused", message: "connection refused", latencyMs: 0 });
+    await turn();
+    expect(prepared).toEqual([0, 1]);
+    fake.answer();
+    const result = await run;
+    expect(result.fatal?.index).toBe(0);
+    expect(result.stats.total).toBe(1);
+  });
+
+  it("nothing to send resolves at once", async () => {
+    const fake = manualClient();
+    const result = await runDeliveries({
+      total: 0,
+      concurrency: 5,
+      url: "http://127.0.0.1:9/",
+      client: fake.client,
+      prepare: delivery,
+      onRecord: () => {},
+    });
+    expect(result.stats.total).toBe(0);
+  });
+});

@@ -1,0 +1,20 @@
+// Preloaded into the CLI (NODE_OPTIONS=--require) by test/startup.test.ts: appends to
+// $OMH_LOAD_LOG "url" when the process first writes a webhook URL to stdout and "undici" when it
+// loads undici, so a test can tell what a command loaded and in which order.
+const { appendFileSync } = require("node:fs");
+const Module = require("node:module");
+
+const note = (line) => appendFileSync(process.env.OMH_LOAD_LOG, `${line}\n`);
+const load = Module._load;
+Module._load = function loadAndNote(request, ...rest) {
+  if (request === "undici") note("undici");
+  return load.call(this, request, ...rest);
+};
+const write = process.stdout.write;
+process.stdout.write = function writeAndNote(chunk, ...rest) {
+  if (/http:\/\/127\.0\.0\.1:\d+\/webhooks/.test(String(chunk))) {
+    note("url");
+    process.stdout.write = write;
+  }
+  return write.call(this, chunk, ...rest);
+};

@@ -1,0 +1,61 @@
+/**
+ * Start-up work that would slow every run, checked by what the built CLI loads and when (a preload
+ * notes it), not by the clock: `listen --forward-to` warms undici only after its URL is printed,
+ * and the commands that send nothing never load undici at all.
+ */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { cleanupAfterEach, serverStarter } from "./helpers/cleanups.js";
+import { runCli, tempDir } from "./helpers/cli.js";
+import { messageEvent, post, signedEvent } from "./helpers/http.js";
+import { startListen } from "./helpers/listen.js";
+
+const cleanups = cleanupAfterEach();
+const server = serverStarter(cleanups);
+const PRELOAD = resolve(import.meta.dirname, "helpers/load-log.cjs");
+const SECRET = "whsec_startup_test";
+
+function loadLog(): { env: Record<string, string>; lines: () => string[] } {
+  const file = join(tempDir("omh-load-"), "log");
+  return {
+    env: { NODE_OPTIONS: `--require ${PRELOAD}`, OMH_LOAD_LOG: file, OPENMAIL_WEBHOOK_SECRET: SECRET },
+    lines: () => (existsSync(file) ? readFileSync(file, "utf8").trim().split("\n") : []),
+  };
+}
+
+async function until(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe("start-up", () => {
+  it("listen --forward-to prints its URL first, then warms undici (and forwards the first event)", async () => {
+    const handler = await server(() => ({ status: 200, body: "ok" }));
+    const log = loadLog();
+    const listen = await startListen(["--forward-to", handler.url, "--no-save"], { env: log.env });
+    cleanups.push(() => listen.stop());
+    await until(() => log.lines().includes("undici"));
+    expect(log.lines()).toEqual(["url", "undici"]);
+    const { headers, body } = signedEvent(SECRET, messageEvent());
+    const answer = await post(listen.url, headers, body);
+    expect(answer.status).toBe(200);
+    expect(handler.requests).toHaveLength(1);
+    expect(handler.requests[0]?.body.equals(body)).toBe(true);
+  });
+
+  it("send-test --print and replay --dry-run never load undici", async () => {
+    const log = loadLog();
+    const print = await runCli(["send-test", "--print"], { env: log.env });
+    expect(print.code).toBe(0);
+    const cwd = tempDir();
+    const request = join(cwd, "request.http");
+    writeFileSync(request, print.stdout);
+    const dryRun = await runCli(["replay", "--dry-run", request], { env: log.env, cwd });
+    expect(dryRun.code).toBe(0);
+    expect(log.lines()).toEqual([]);
+  });
+});
