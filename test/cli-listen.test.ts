@@ -40,6 +40,9 @@ describe("listen: receiving", () => {
     const request = signedEvent(SECRET, event, { body });
     const response = await post(lp.url, request.headers, request.body);
     expect(response.status).toBe(200);
+    // The answer carries its length (one write), not chunked framing.
+    expect(response.headers["content-length"]).toBe(String(Buffer.byteLength(response.body)));
+    expect(response.headers["transfer-encoding"]).toBeUndefined();
     const record = await eventRecord(lp, 1);
     expect(record).toMatchObject({ eventId: event.event_id, verification: { valid: true }, status: 200 });
     const capture = JSON.parse(readFileSync(String(record.capturePath), "utf8"));
@@ -192,6 +195,7 @@ describe("listen: forwarding", () => {
     const toSupport = signedEvent(SECRET, messageEvent({ inbox_id: "inb_support" }));
     const mainAnswer = await post(lp.url, toMain.headers, toMain.body);
     expect(mainAnswer).toMatchObject({ status: 401, body: "invalid signature" });
+    expect(mainAnswer.headers["content-length"]).toBe(String("invalid signature".length));
     expect((await post(lp.url, toSupport.headers, toSupport.body)).status).toBe(200);
     await eventRecord(lp, 2);
     expect(main.requests).toHaveLength(1);

@@ -17,6 +17,7 @@ import {
 import { diagnose } from "../src/core/diagnose.js";
 import { sign, verify } from "../src/core/signature.js";
 import { parseDocument } from "../src/io/replay-input.js";
+import { sanitizeLine, sanitizeText, terminalSafe } from "../src/output/sanitize.js";
 
 const RUNS = { numRuns: 300 };
 
@@ -134,6 +135,51 @@ describe("properties: what is captured is kept", () => {
         for (const name of Object.keys(request.headers)) expect(back.headers[name]).toBe(request.headers[name]);
       }),
       RUNS,
+    );
+  });
+});
+
+describe("the sanitiser's shortcuts", () => {
+  // The full scans, as they were before text without control characters was returned unscanned.
+  const ESCAPE =
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+    /\u001b\[[0-?]*[ -/]*[@-~]?|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[PX^_][^\u001b]*(?:\u001b\\)?|\u001b[ -/]*[0-~]|\u009b[0-?]*[ -/]*[@-~]?|\u009d[^\u0007\u001b]*(?:\u0007|\u001b\\)?/g;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+  const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+  const visible = (ch: string) => {
+    const code = ch.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
+  };
+  const fullText = (value: string) =>
+    value
+      .replace(ESCAPE, "")
+      .replace(/\r\n?/g, "\n")
+      .replace(CONTROL, (ch) => (ch === "\n" || ch === "\t" ? ch : visible(ch)));
+  const fullSafe = (text: string) =>
+    text
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: our own style codes
+      .split(/(\u001b\[(?:0|1|2|22|3[0-79]|9[0-7])m)/)
+      .map((part, index) => (index % 2 === 1 ? part : fullText(part)))
+      .join("");
+  // Text made of our own style codes, escape sequence pieces, controls and ordinary characters.
+  const piece = fc.oneof(
+    fc.constantFrom("\u001b[0m", "\u001b[1m", "\u001b[2m", "\u001b[22m", "\u001b[31m", "\u001b[39m", "\u001b[90m"),
+    fc.constantFrom("\u001b[", "\u001b]0;t\u0007", "\u001b[2J", "\u001b[38;5;1m", "\u009b", "\u009d", "\u001b"),
+    fc.constantFrom("\n", "\t", "\r", "\r\n", "\u0000", "\u007f", "\u202e", "\u2066", "\u061c"),
+    fc.constantFrom("→", "✓", "·", "👋", "季度", "[", "m", "1", ";"),
+    fc.integer({ min: 0, max: 0x20ff }).map((code) => String.fromCharCode(code)),
+    fc.string({ maxLength: 6 }),
+  );
+  const text = fc.array(piece, { maxLength: 12 }).map((pieces) => pieces.join(""));
+
+  it("terminalSafe and sanitizeText give what the full scans give, for any text", () => {
+    fc.assert(
+      fc.property(text, (value) => {
+        expect(terminalSafe(value)).toBe(fullSafe(value));
+        expect(sanitizeText(value)).toBe(fullText(value));
+        expect(sanitizeLine(value)).toBe(fullText(value).replace(/[\n\t]/g, " "));
+      }),
+      { numRuns: 2000 },
     );
   });
 });

@@ -138,7 +138,18 @@ export interface PayloadJudgement {
 
 type FieldKind = "string" | "number" | "string|null" | "array" | "object";
 
-const MESSAGE_FIELDS: Record<string, FieldKind> = {
+/** A required field: its dotted path split once, its kind, and the problem text when it is wrong. */
+interface RequiredField {
+  keys: readonly string[];
+  kind: FieldKind;
+  problem: string;
+}
+
+function requiredFields(fields: Record<string, FieldKind>): readonly RequiredField[] {
+  return Object.entries(fields).map(([path, kind]) => ({ keys: path.split("."), kind, problem: `${path} (${kind})` }));
+}
+
+const MESSAGE_FIELDS = requiredFields({
   event: "string",
   event_id: "string",
   occurred_at: "string",
@@ -151,9 +162,9 @@ const MESSAGE_FIELDS: Record<string, FieldKind> = {
   "message.subject": "string",
   "message.body_text": "string",
   "message.attachments": "array",
-};
+});
 
-const LIFECYCLE_FIELDS: Record<string, FieldKind> = {
+const LIFECYCLE_FIELDS = requiredFields({
   event: "string",
   event_id: "string",
   occurred_at: "string",
@@ -161,7 +172,9 @@ const LIFECYCLE_FIELDS: Record<string, FieldKind> = {
   inbox_address: "string|null",
   pod_id: "string|null",
   reason: "string|null",
-};
+});
+
+const UNKNOWN_TYPE_FIELDS = requiredFields({ event: "string", event_id: "string" });
 
 /** Judge a payload against the documented shape for its event type. Never throws. */
 export function judgePayload(payload: unknown): PayloadJudgement {
@@ -172,21 +185,18 @@ export function judgePayload(payload: unknown): PayloadJudgement {
   const eventType = typeof record.event === "string" ? record.event : undefined;
   const eventId = typeof record.event_id === "string" ? record.event_id : undefined;
   const known = isKnownEventType(eventType);
-  const fields =
-    eventType === "message.received"
-      ? MESSAGE_FIELDS
-      : known
-        ? LIFECYCLE_FIELDS
-        : { event: "string" as const, event_id: "string" as const };
-  const problems = Object.entries(fields)
-    .filter(([path, kind]) => !matchesKind(readPath(record, path), kind))
-    .map(([path, kind]) => `${path} (${kind})`);
+  // listen judges every event it receives: one pass over precomputed fields, no intermediate arrays.
+  const fields = eventType === "message.received" ? MESSAGE_FIELDS : known ? LIFECYCLE_FIELDS : UNKNOWN_TYPE_FIELDS;
+  const problems: string[] = [];
+  for (const field of fields) {
+    if (!matchesKind(readPath(record, field.keys), field.kind)) problems.push(field.problem);
+  }
   return { json: true, eventType, eventId, known, problems };
 }
 
-function readPath(record: Record<string, unknown>, path: string): unknown {
+function readPath(record: Record<string, unknown>, keys: readonly string[]): unknown {
   let current: unknown = record;
-  for (const key of path.split(".")) {
+  for (const key of keys) {
     if (typeof current !== "object" || current === null) return undefined;
     current = (current as Record<string, unknown>)[key];
   }

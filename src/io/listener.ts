@@ -96,7 +96,10 @@ const RETRY_AFTER_SECONDS = "5";
 
 interface Pending {
   res: ServerResponse;
-  controller: AbortController;
+  /** Made only when asked for (a forward) or when the grace period ends: most requests never need one. */
+  controller?: AbortController;
+  /** The grace period ended while it ran: its signal is (or will be made) aborted. */
+  aborted?: boolean;
   /** Set once the listener itself answered (a 503 at the end of a shutdown): that answer's fate. */
   refused?: Promise<AnswerFate>;
 }
@@ -121,7 +124,7 @@ export async function startListener(options: ListenerOptions, handlers: Listener
     (req, res) => {
       const socket = req.socket;
       busySockets.set(socket, (busySockets.get(socket) ?? 0) + 1);
-      const entry: Pending = { res, controller: new AbortController() };
+      const entry: Pending = { res };
       pending.add(entry);
       const context = { webhookPath, options, handlers, budget, state, entry };
       handle(req, res, context).finally(() => {
@@ -176,7 +179,8 @@ export async function startListener(options: ListenerOptions, handlers: Listener
       await allSettled(graceMs);
       // Grace is over: abort what is left and answer it now, where an answer can still be written.
       for (const entry of pending) {
-        entry.controller.abort();
+        entry.aborted = true;
+        entry.controller?.abort();
         if (entry.res.headersSent || entry.res.destroyed) continue;
         // Refused if the 503 is written before the connections close; dropped otherwise.
         const res = entry.res;
@@ -255,7 +259,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, context: Handle
     };
     let response: WebhookResponse;
     try {
-      response = await handlers.onWebhook(request, { signal: entry.controller.signal });
+      response = await handlers.onWebhook(request, new HandlerContext(entry));
     } catch (error) {
       handlers.onNotice({ type: "handler-error", message: (error as Error).message });
       response = { status: 500, body: "openmail-hooks: internal error\n" };
@@ -270,6 +274,25 @@ async function handle(req: IncomingMessage, res: ServerResponse, context: Handle
     response.onSettled?.(fate);
   } finally {
     reservation.release();
+  }
+}
+
+/**
+ * The handler's context. Its abort signal is made on first use: an AbortController per request cost
+ * more than the rest of the request's bookkeeping, and most requests never need one. A class, not an
+ * object literal with a getter: a getter closure made per request gave every context a hidden class
+ * of its own, and their garbage made each young-generation collection several times slower.
+ */
+class HandlerContext implements WebhookContext {
+  constructor(private readonly entry: Pending) {}
+
+  get signal(): AbortSignal {
+    const entry = this.entry;
+    if (!entry.controller) {
+      entry.controller = new AbortController();
+      if (entry.aborted) entry.controller.abort();
+    }
+    return entry.controller.signal;
   }
 }
 
@@ -374,10 +397,10 @@ function settleAnswer(
   response: WebhookResponse,
   closeAfter: boolean,
 ): Promise<AnswerFate> {
-  if (res.destroyed || res.headersSent || res.socket?.destroyed) return Promise.resolve({ kind: "sender-gone" });
+  if (res.destroyed || res.headersSent || res.socket?.destroyed) return Promise.resolve(SENDER_GONE);
+  // "close" always comes, after "finish" when the answer was written: one listener tells both.
   const fate = new Promise<AnswerFate>((resolve) => {
-    res.once("finish", () => resolve({ kind: "written" }));
-    res.once("close", () => resolve(res.writableFinished ? { kind: "written" } : { kind: "sender-gone" }));
+    res.once("close", () => resolve(res.writableFinished ? WRITTEN : SENDER_GONE));
   });
   if (closeAfter && !req.complete) keepReadingUntilSenderDone(req);
   writeAnswer(res, response, closeAfter);
@@ -402,9 +425,18 @@ function keepReadingUntilSenderDone(req: IncomingMessage): void {
   req.resume();
 }
 
+const WRITTEN: AnswerFate = Object.freeze({ kind: "written" });
+const SENDER_GONE: AnswerFate = Object.freeze({ kind: "sender-gone" });
+
 function writeAnswer(res: ServerResponse, response: WebhookResponse, closeAfter: boolean): void {
   if (res.destroyed || res.headersSent) return;
-  const headers: Record<string, string> = { "content-type": "text/plain; charset=utf-8", ...response.headers };
+  const { body } = response;
+  // With its length the answer goes out in one write: without, Node chunks it (size line, body, end).
+  const headers: Record<string, string> = {
+    "content-type": "text/plain; charset=utf-8",
+    ...response.headers,
+    "content-length": String(typeof body === "string" ? Buffer.byteLength(body) : body.byteLength),
+  };
   if (closeAfter) headers.connection = "close";
   res.writeHead(response.status, headers);
   res.end(response.body);

@@ -212,12 +212,18 @@ export function createWebhookPipeline(options: PipelineOptions, folderIds: Folde
       const inspection = inspectWithInboxSecret(request, options);
       sequence += 1;
       const verification = inspection.verification;
+      // Every field set from the start (one shape for every event; fields added later made each
+      // copy and update below a slow, shape-changing one).
       const arrival: Arrival = {
         seq: sequence,
         request,
         inspection,
         signature: !verification ? "unverified" : verification.valid ? "valid" : "invalid",
         duplicate: recordSeen(inspection.eventId, request.receivedAt),
+        capturePath: undefined,
+        saveError: undefined,
+        forwardTo: undefined,
+        filteredOut: undefined,
       };
       tally(stats, arrival);
 
@@ -255,7 +261,7 @@ export function createWebhookPipeline(options: PipelineOptions, folderIds: Folde
       }
       options.onArrival?.({ ...arrival });
 
-      const outcome: Outcome = { ...arrival, status: 200, statusReason: "", answer: { kind: "written" } };
+      const outcome = outcomeOf(arrival);
       if (forwarding) {
         const written = forward !== undefined;
         forward ??= await forwarding;
@@ -323,13 +329,33 @@ function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | undefine
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
+/** The outcome record of an arrival, before its answer is decided (same shape for every event). */
+function outcomeOf(arrival: Arrival): Outcome {
+  return {
+    seq: arrival.seq,
+    request: arrival.request,
+    inspection: arrival.inspection,
+    signature: arrival.signature,
+    duplicate: arrival.duplicate,
+    capturePath: arrival.capturePath,
+    saveError: arrival.saveError,
+    forwardTo: arrival.forwardTo,
+    filteredOut: arrival.filteredOut,
+    forward: undefined,
+    status: 200,
+    statusReason: "",
+    answer: { kind: "written" },
+  };
+}
+
 /** Verify with the event's inbox's own secret when one is known (a second look only then). */
 function inspectWithInboxSecret(request: CapturedRequest, options: PipelineOptions): Inspection {
-  const settings = { toleranceSeconds: options.toleranceSeconds, now: Math.floor(options.now() / 1000) };
-  const inspection = inspectRequest(request, { ...settings, secret: options.secret });
+  const toleranceSeconds = options.toleranceSeconds;
+  const now = Math.floor(options.now() / 1000);
+  const inspection = inspectRequest(request, { secret: options.secret, toleranceSeconds, now });
   const inboxSecret = options.secretFor?.(inspection.summary.inboxId ?? undefined);
   if (inboxSecret === undefined || inboxSecret === options.secret) return inspection;
-  return inspectRequest(request, { ...settings, secret: inboxSecret });
+  return inspectRequest(request, { secret: inboxSecret, toleranceSeconds, now });
 }
 
 function tally(stats: ListenStats, arrival: Arrival): void {

@@ -166,7 +166,7 @@ export function eventJson(event: Outcome) {
 function prettyRenderer(output: Output, showPath: (path: string) => string, verbose: boolean): ListenRenderer {
   const c = output.color;
   const time = (iso: string) => c.dim(iso.slice(11, 19));
-  const now = () => time(new Date().toISOString());
+  const now = () => time(clockText());
   return {
     ready(banner) {
       const label = (name: string) => c.dim(name.padEnd(13));
@@ -277,6 +277,19 @@ function prettyRenderer(output: Output, showPath: (path: string) => string, verb
       if (saveDir) output.out(`  captures in ${showPath(saveDir)}`);
     },
   };
+}
+
+let clockSecond = Number.NaN;
+let clockIso = "";
+/** The current time as an ISO string, made once a second: every outcome line shows it. */
+function clockText(): string {
+  const ms = Date.now();
+  const second = Math.floor(ms / 1000);
+  if (second !== clockSecond) {
+    clockSecond = second;
+    clockIso = new Date(second * 1000).toISOString();
+  }
+  return clockIso;
 }
 
 const NETWORK_LABELS: Record<string, string> = {

@@ -14,6 +14,10 @@ const ESCAPE_SEQUENCE =
 // C0 controls, DEL, C1 controls, and the bidi controls that can reorder what a reader sees.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+// The same characters, tested once: every escape sequence starts with one of them (ESC, 8-bit CSI
+// or OSC), and so do CR, newline and tab, so text without any is returned as it is, unscanned.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const ANY_CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
 function visible(ch: string): string {
   const code = ch.charCodeAt(0);
@@ -22,6 +26,7 @@ function visible(ch: string): string {
 
 /** For multi-line text (a body preview): keeps newlines and tabs, drops CR, neutralises the rest. */
 export function sanitizeText(value: string): string {
+  if (!ANY_CONTROL.test(value)) return value;
   return value
     .replace(ESCAPE_SEQUENCE, "")
     .replace(/\r\n?/g, "\n")
@@ -30,6 +35,7 @@ export function sanitizeText(value: string): string {
 
 /** For one-line fields (subject, address, id, file name): newlines and tabs become spaces. */
 export function sanitizeLine(value: string): string {
+  if (!ANY_CONTROL.test(value)) return value;
   return sanitizeText(value).replace(/[\n\t]/g, " ");
 }
 
@@ -44,6 +50,13 @@ export function clip(value: string, max: number): string {
  */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching our own SGR codes is the point
 const OWN_STYLE = /(\u001b\[(?:0|1|2|22|3[0-79]|9[0-7])m)/;
+/**
+ * A character terminalSafe would change: a control character (newline and tab are kept) that does
+ * not start one of our own style codes. Most lines have none, and are returned unscanned.
+ */
+const UNSAFE_OUTSIDE_OWN_STYLE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+  /\u001b(?!\[(?:0|1|2|22|3[0-79]|9[0-7])m)|[\u0000-\u0008\u000b-\u001a\u001c-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
 /**
  * The last step before anything reaches a terminal: every character outside our own style codes
@@ -51,6 +64,7 @@ const OWN_STYLE = /(\u001b\[(?:0|1|2|22|3[0-79]|9[0-7])m)/;
  * the cursor, set a title, open a link or reorder text.
  */
 export function terminalSafe(text: string): string {
+  if (!UNSAFE_OUTSIDE_OWN_STYLE.test(text)) return text;
   const parts = text.split(OWN_STYLE);
   // split() with a capture group alternates: text, style, text, style, ...
   return parts.map((part, index) => (index % 2 === 1 ? part : sanitizeText(part))).join("");

@@ -90,7 +90,9 @@ export function createOutput(env: NodeJS.ProcessEnv = process.env): Output {
   return {
     out(line) {
       clearProgress();
-      stdoutLines.write(`${fitLines(line, width(process.stdout)).join("\n")}\n`);
+      const columns = width(process.stdout);
+      // Not a terminal: nothing to wrap, so the lines need not be taken apart and joined again.
+      stdoutLines.write(`${columns ? fitLines(line, columns).join("\n") : terminalSafe(line)}\n`);
     },
     record(record) {
       clearProgress();
