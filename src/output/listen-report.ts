@@ -115,7 +115,7 @@ function jsonRenderer(output: Output): ListenRenderer {
   };
 }
 
-/** The `arrival` record: emitted at once, after verification and saving, before forwarding. */
+/** The `arrival` record: emitted at once, after verification and saving, before the answer. */
 export function arrivalJson(arrival: Arrival) {
   const { inspection } = arrival;
   const verdict = inspection.verification;
