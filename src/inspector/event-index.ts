@@ -122,8 +122,9 @@ export function createEventIndex(options: EventIndexOptions) {
   let order: string[] = [];
   let oldest = 0;
   const remember = (record: MemoryRecord) => {
-    if (!memory.has(record.item.id)) order.push(record.item.id);
+    const size = memory.size;
     memory.set(record.item.id, record);
+    if (memory.size > size) order.push(record.item.id);
     if (record.request && !record.capturePath) memoryBodyBytes += record.request.body.length;
     while (memory.size > MEMORY_RECORDS && oldest < order.length) forget(order[oldest++] as string);
     if (oldest > MEMORY_RECORDS) {
