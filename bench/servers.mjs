@@ -13,14 +13,21 @@
  * and the same made durable (fsync before answering), as listen's captures are:
  *
  *   excl-fsync   one file per event (O_EXCL final name), fsync of the file and of the folder, all synchronous
- *   link-fsync   temporary file, fsync in the thread pool (many at once, which the file system commits
- *                together), link, unlink; one folder fsync shared by the events linked before it started
+ *   link-fsync   listen's promises, done as cheaply as measured (notes-i16f / BENCHMARKS.md): a temporary
+ *                file under a random name (128 bits, from a pool of random bytes), created in the thread
+ *                pool, fsync in the pool (many at once, which the file system commits together), link
+ *                (never overwrites), unlink; one folder fsync shared by the events linked before it
+ *                started. fdatasync instead of fsync, a larger thread pool, and every call in the pool
+ *                measured no better.
+ *   excl-fsync-pool  the final name created exclusively (in the pool) and written in one call, fsync in the pool,
+ *                shared folder fsync: no link or unlink, but a crash can leave a partial file under its
+ *                final name, which every reader would have to recognise (report only)
  *   group-fsync  group commit to a log: one write() and one fdatasync() per event-loop turn
  *
  * Usage: node bench/servers.mjs <mode> [dir] [secret]. Prints its port; with an IPC channel it answers
  * "stats" with { requests, cpuUs, firstMs, lastMs } (process.cpuUsage, monotonic ms).
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import {
   closeSync,
   fdatasync,
@@ -28,6 +35,7 @@ import {
   fsyncSync,
   linkSync,
   mkdirSync,
+  open,
   openSync,
   unlinkSync,
   writeFileSync,
@@ -102,6 +110,19 @@ function syncFolderShared(callback) {
   };
   run();
 }
+// Random temporary names (128 bits each) drawn from a pool refilled every 256 names.
+const RANDOM_POOL = 16 * 256;
+let randomPool = Buffer.alloc(0);
+let randomOffset = RANDOM_POOL;
+function randomName() {
+  if (randomOffset >= RANDOM_POOL) {
+    randomPool = randomBytes(RANDOM_POOL);
+    randomOffset = 0;
+  }
+  randomOffset += 16;
+  return randomPool.toString("hex", randomOffset - 16, randomOffset);
+}
+
 const pending = [];
 let flushScheduled = false;
 
@@ -137,15 +158,34 @@ function handle(req, res, body) {
     syncFolderNow();
     return res.end("ok");
   }
+  if (mode === "excl-fsync-pool") {
+    // Final name created exclusively and written in one call (a reader must recognise a partial file),
+    // fsync in the thread pool, then the shared folder fsync.
+    const text = capture(req, body);
+    open(join(dir, `${id}-${counter++}.json`), "wx", 0o600, (error, fd) => {
+      if (error) throw error;
+      writeSync(fd, text);
+      fsync(fd, () => {
+        closeSync(fd);
+        syncFolderShared(() => res.end("ok"));
+      });
+    });
+    return;
+  }
   if (mode === "link-fsync") {
-    const temporary = join(dir, `.tmp-${process.pid}-${counter++}`);
-    const fd = openSync(temporary, "wx", 0o600);
-    writeSync(fd, capture(req, body));
-    fsync(fd, () => {
-      closeSync(fd);
-      linkSync(temporary, join(dir, `${id}-${counter}.json`));
-      unlinkSync(temporary);
-      syncFolderShared(() => res.end("ok"));
+    // The create in the thread pool: creating a file can wait for a journal commit in progress, which
+    // would stall the event loop (1.4-1.5x the rate of a synchronous open, in two runs); the rest as is.
+    const temporary = `${dir}/.tmp-${process.pid}-${randomName()}`;
+    const text = capture(req, body);
+    open(temporary, "wx", 0o600, (error, fd) => {
+      if (error) throw error;
+      writeSync(fd, text);
+      fsync(fd, () => {
+        closeSync(fd);
+        linkSync(temporary, join(dir, `${id}-${counter++}.json`));
+        unlinkSync(temporary);
+        syncFolderShared(() => res.end("ok"));
+      });
     });
     return;
   }

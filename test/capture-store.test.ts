@@ -55,6 +55,8 @@ const request = (body = '{"event":"message.received"}') => ({
 
 afterEach(() => {
   drawn.length = 0;
+  holdFsyncs = false;
+  for (const release of heldFsyncs.splice(0)) release();
 });
 
 describe("capture folder: ours alone", () => {
@@ -142,7 +144,11 @@ describe("capture folder: ours alone", () => {
     // Saves whose temporary files are written and whose fsyncs are held back while the pass runs.
     holdFsyncs = true;
     const saves = Array.from({ length: 50 }, (_, i) => store.save(request(`{"n":${i}}`), `evt_${i}`));
-    expect(readdirSync(dir).filter((name) => name.startsWith(".tmp-"))).toHaveLength(51);
+    // The files are created in the thread pool: wait until all 50 are there.
+    for (let waited = 0; readdirSync(dir).filter((name) => name.startsWith(".tmp-")).length < 51; waited++) {
+      expect(waited).toBeLessThan(500);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     await store.scan((name) => names.push(name));
     holdFsyncs = false;
     for (const release of heldFsyncs.splice(0)) release();

@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { judgePayload } from "../src/core/events.js";
@@ -175,6 +176,45 @@ describe("send-test: one event", () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/no answer within 300 ms/);
     expect(result.stdout).toMatch(/OpenMail would retry: attempt 2/);
+  });
+
+  it("the deadline bounds the whole exchange: headers then a stalled body, or a body dribbled forever", async () => {
+    const sockets = new Set<import("node:net").Socket>();
+    const stalling = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        res.writeHead(200, { "content-type": "text/plain" });
+        res.flushHeaders();
+        if (req.url === "/dribble") {
+          const drip = setInterval(() => res.write("."), 50);
+          res.on("close", () => clearInterval(drip));
+        }
+      });
+    });
+    stalling.on("connection", (socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => stalling.listen(0, "127.0.0.1", resolve));
+    const { port } = stalling.address() as import("node:net").AddressInfo;
+    try {
+      for (const path of ["/stall", "/dribble"]) {
+        const started = Date.now();
+        const result = await runCli(
+          ["send-test", "--url", `http://127.0.0.1:${port}${path}`, "--timeout", "400ms", "--count", "3", "--json"],
+          { env },
+        );
+        expect(result.code).toBe(1);
+        const deliveries = parseLines(result.stdout).filter((line) => line.type === "delivery");
+        expect(deliveries).toHaveLength(3);
+        for (const delivery of deliveries) {
+          expect(delivery.outcome).toBe("timeout");
+          expect(delivery.summary).toBe("no answer within 400 ms");
+        }
+        // All three were in flight together and cut at their deadline, not left to run on.
+        expect(Date.now() - started).toBeLessThan(10_000);
+      }
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => stalling.close(resolve));
+    }
   });
 
   it.each([

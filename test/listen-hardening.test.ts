@@ -3,15 +3,18 @@
  * mid-flight, oversized and concurrent large bodies, padded and odd headers, garbage on the
  * connection, slow senders. Everything on 127.0.0.1, through the built CLI.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, request, type Server } from "node:http";
 import { type AddressInfo, connect } from "node:net";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { tempDir } from "./helpers/cli.js";
 import { messageEvent, post, signedEvent } from "./helpers/http.js";
 import { type ListenProcess, startListen } from "./helpers/listen.js";
 import { startServer } from "./helpers/servers.js";
 
 const SECRET = "whsec_hardening_5f4e3d2c1b";
+const HOLD_FSYNC = join(import.meta.dirname, "helpers", "hold-fsync.cjs");
 const env = { OPENMAIL_WEBHOOK_SECRET: SECRET };
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 
@@ -19,8 +22,11 @@ afterEach(async () => {
   await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
 });
 
-async function listen(args: string[] = [], options: { via?: string[] } = {}): Promise<ListenProcess> {
-  const lp = await startListen(args, { env, via: options.via });
+async function listen(
+  args: string[] = [],
+  options: { via?: string[]; env?: Record<string, string> } = {},
+): Promise<ListenProcess> {
+  const lp = await startListen(args, { env: { ...env, ...options.env }, via: options.via });
   cleanups.push(() => lp.stop("SIGKILL"));
   return lp;
 }
@@ -296,5 +302,48 @@ describe("listen: the capture folder", () => {
     const small = signedEvent(SECRET, messageEvent({ event_id: "evt_fits" }));
     expect((await post(lp.url, small.headers, small.body)).status).toBe(200);
     expect(readdirSync(dir)).toEqual([expect.stringMatching(/_evt_fits\.json$/)]);
+  });
+
+  it("forwards without waiting for a slow disk, and answers only once the capture is saved", async () => {
+    const gate = join(tempDir(), "the-disk-catches-up");
+    const app = await startServer(() => ({ status: 200, body: "handled" }));
+    cleanups.push(() => app.close());
+    const lp = await listen(["--forward-to", app.url], {
+      env: { NODE_OPTIONS: `--require ${HOLD_FSYNC}`, OMH_TEST_FSYNC_GATE: gate },
+    });
+    const signed = signedEvent(SECRET, messageEvent({ event_id: "evt_slow_disk" }));
+    let answered = false;
+    const response = post(lp.url, signed.headers, signed.body).then((reply) => {
+      answered = true;
+      return reply;
+    });
+    // The handler gets the event while the capture's fsync is still held back...
+    await app.waitFor(1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // ...and has answered, but the sender is not answered before the capture is on disk.
+    expect(answered).toBe(false);
+    expect(lp.records.filter((r) => r.type === "arrival" || r.type === "event")).toEqual([]);
+    writeFileSync(gate, "");
+    expect(await response).toMatchObject({ status: 200, body: "handled" });
+    const record = await lp.waitFor((r) => r.type === "event");
+    expect(record).toMatchObject({ status: 200, saveError: null, forward: { status: 200 } });
+    expect(JSON.parse(readFileSync(String(record.capturePath), "utf8")).body).toBe(signed.body.toString());
+  });
+
+  it("a handler that accepts an event that cannot be saved: the sender still gets 500, and the output says both", async () => {
+    const app = await startServer(() => ({ status: 200, body: "handled" }));
+    cleanups.push(() => app.close());
+    const lp = await listen(["--forward-to", app.url], { via: ["sh", "-c", 'ulimit -f 64 && exec "$0" "$@"'] });
+    const body = Buffer.alloc(200 * 1024, 0x20);
+    body.write(JSON.stringify(messageEvent({ event_id: "evt_accepted_unsaved" })), 0);
+    const signed = signedEvent(SECRET, { event_id: "evt_accepted_unsaved" }, { body });
+    const response = await post(lp.url, signed.headers, signed.body);
+    expect(response.status).toBe(500);
+    expect(response.body).toMatch(/not saved .*OpenMail will retry/);
+    expect(app.requests).toHaveLength(1);
+    const record = await lp.waitFor((r) => r.type === "event");
+    expect(record).toMatchObject({ status: 500, capturePath: null, forward: { status: 200, outcome: "response" } });
+    expect(String(record.saveError)).not.toBe("null");
+    expect(readdirSync(String(lp.ready.saveDir))).toEqual([]);
   });
 });

@@ -14,8 +14,10 @@
  *
  * Small captures are written with synchronous calls: on the machines measured, one async fs call
  * (a hop through libuv's thread pool) cost about 8 times a sync one, and a capture of a few KB
- * blocks the event loop for well under a millisecond. Their fsyncs are the exception: they run in
- * the thread pool, so the events in flight are made durable together (the file system commits
+ * blocks the event loop for well under a millisecond. Two calls are the exception. The create runs
+ * in the pool: it can wait for a journal commit in progress, and under load a profile showed the
+ * event loop blocked in open() half of the time (1.3x the rate in the pool, notes-i16f). And the
+ * fsyncs run in the pool, so the events in flight are made durable together (the file system commits
  * concurrent fsyncs in one journal transaction) instead of one after another on the event loop,
  * and one folder fsync covers every capture linked before it started. Synchronous fsyncs held
  * `listen` to about one event per fsync pair (BENCHMARKS.md). Large captures go async, written in
@@ -27,14 +29,15 @@ import {
   fsync,
   linkSync,
   lstatSync,
+  open,
   openSync,
   renameSync,
   type Stats,
   unlinkSync,
   writeSync,
 } from "node:fs";
-import { chmod, link, open, opendir, readdir, realpath, rename, stat, unlink } from "node:fs/promises";
-import { basename, join, resolve } from "node:path";
+import { chmod, link, opendir, open as openHandle, readdir, realpath, rename, stat, unlink } from "node:fs/promises";
+import { basename, join, resolve, sep } from "node:path";
 import { type CapturedRequest, captureFileName, serializeCapture, serializeCapturePieces } from "../core/capture.js";
 import { CliError, usageError } from "../errors.js";
 import { sanitizeLine } from "../output/sanitize.js";
@@ -80,7 +83,9 @@ interface FileOps {
 
 const syncOps: FileOps = {
   async write(path, request, extra, flush) {
-    const fd = openSync(path, "wx", 0o600);
+    // Created in the thread pool: creating a file can wait for a journal commit in progress (a
+    // profile under load showed the event loop blocked in open() half of the time), the rest cannot.
+    const fd = await openInPool(path);
     try {
       writeSync(fd, serializeCapture(request, extra));
       if (flush) await fsyncInPool(fd);
@@ -93,6 +98,12 @@ const syncOps: FileOps = {
   unlink: unlinkSync,
   syncDir: syncFolder,
 };
+
+function openInPool(path: string): Promise<number> {
+  return new Promise((resolveOpen, reject) =>
+    open(path, "wx", 0o600, (error, fd) => (error ? reject(error) : resolveOpen(fd))),
+  );
+}
 
 function fsyncInPool(fd: number): Promise<void> {
   return new Promise((resolveSync, reject) => fsync(fd, (error) => (error ? reject(error) : resolveSync())));
@@ -144,7 +155,7 @@ export function sharedSync(run: () => Promise<void>): () => Promise<void> {
 
 const asyncOps: FileOps = {
   async write(path, request, extra, flush) {
-    const handle = await open(path, "wx", 0o600);
+    const handle = await openHandle(path, "wx", 0o600);
     try {
       for (const piece of serializeCapturePieces(request, extra)) await handle.write(piece);
       if (flush) await handle.sync();
@@ -162,6 +173,7 @@ export async function openCaptureStore(dir: string, options: CaptureStoreOptions
   const absolute = await preparePrivateFolder(resolve(dir));
   // Our own temporary files while they are written: a sweep running meanwhile must leave them alone.
   const inFlight = new Set<string>();
+  const randomHex = randomNames();
   const sweepEntry = (name: string) => {
     if (!inFlight.has(name)) removeIfStaleTemporary(absolute, name);
   };
@@ -170,7 +182,7 @@ export async function openCaptureStore(dir: string, options: CaptureStoreOptions
     dir: absolute,
     async save(request, eventId, extra = {}) {
       const ops = opsFor(request);
-      const temporary = await writeTemporary(ops, absolute, request, extra, true, inFlight);
+      const temporary = await writeTemporary(ops, absolute, request, extra, true, inFlight, randomHex);
       try {
         const path = await linkUnique(ops, temporary, absolute, captureFileName(request.receivedAt, eventId));
         await ops.syncDir(absolute);
@@ -183,7 +195,7 @@ export async function openCaptureStore(dir: string, options: CaptureStoreOptions
     async update(path, request, extra) {
       const ops = opsFor(request);
       // Best effort (README): not fsynced, so it is in place at once, and a crash loses only this update.
-      const temporary = await writeTemporary(ops, absolute, request, extra, false, inFlight);
+      const temporary = await writeTemporary(ops, absolute, request, extra, false, inFlight, randomHex);
       try {
         await ops.rename(temporary, path);
       } catch (error) {
@@ -212,6 +224,23 @@ function opsFor(request: CapturedRequest): FileOps {
   return request.body.length * 1.4 + 4096 <= SYNC_WRITE_LIMIT ? syncOps : asyncOps;
 }
 
+/**
+ * 128 random bits per name, as hex, drawn from a pool refilled every 256 names: one call for random
+ * bytes per save cost more than the rest of the name (a profile of listen under load).
+ */
+function randomNames(): () => string {
+  let pool = Buffer.alloc(0);
+  let offset = 0;
+  return () => {
+    if (offset + 16 > pool.length) {
+      pool = randomBytes(16 * 256);
+      offset = 0;
+    }
+    offset += 16;
+    return pool.toString("hex", offset - 16, offset);
+  };
+}
+
 /** Write a new temporary file under a fresh random name; a name that exists already is drawn again. */
 async function writeTemporary(
   ops: FileOps,
@@ -220,10 +249,12 @@ async function writeTemporary(
   extra: Record<string, unknown>,
   flush: boolean,
   inFlight: Set<string>,
+  randomHex: () => string,
 ): Promise<string> {
   for (let tries = 0; ; tries++) {
-    const name = `${TEMP_PREFIX}${process.pid}-${randomBytes(16).toString("hex")}`;
-    const temporary = join(dir, name);
+    const name = `${TEMP_PREFIX}${process.pid}-${randomHex()}`;
+    // The folder is a real absolute path and the name is ours: no join() to normalise anything.
+    const temporary = `${dir}${sep}${name}`;
     inFlight.add(name);
     try {
       await ops.write(temporary, request, extra, flush);
@@ -250,7 +281,7 @@ async function removeQuietly(ops: FileOps, path: string): Promise<void> {
 async function linkUnique(ops: FileOps, temporary: string, dir: string, name: string): Promise<string> {
   const stem = name.replace(/\.json$/, "");
   for (let n = 1; n < 10_000; n++) {
-    const path = join(dir, n === 1 ? name : `${stem}-${n}.json`);
+    const path = `${dir}${sep}${n === 1 ? name : `${stem}-${n}.json`}`;
     try {
       await ops.link(temporary, path);
       return path;

@@ -31,8 +31,8 @@ export interface ForwardResult {
 }
 
 /**
- * The first record of a webhook, emitted as soon as it is verified and saved, before it is
- * forwarded or answered (Stripe's `-->` line).
+ * The first record of a webhook, emitted as soon as it is verified and saved (or its save failed),
+ * before it is answered; its forward, started before the save, may still be running (Stripe's `-->` line).
  */
 export interface Arrival {
   /** 1, 2, 3... in this run; the outcome of the same webhook carries the same number. */
@@ -113,6 +113,13 @@ export interface WebhookPipeline {
   stats(): ListenStats;
 }
 
+/**
+ * How long a capture's save waits for the forward, to be written once with its result. Waiting adds
+ * at most the save's own time to the answer (the answer waits for the forward anyway), while a
+ * rewrite costs the disk a second capture; long enough for most local handlers, short enough that
+ * the arrival line of a slow one still shows at once to a person watching.
+ */
+const QUICK_FORWARD_MS = 100;
 /** How long events wait for the save folder's ids to be read. */
 const FOLDER_READ_DEADLINE_MS = 5_000;
 
@@ -220,15 +227,6 @@ export function createWebhookPipeline(options: PipelineOptions, folderIds: Folde
       };
       tally(stats, arrival);
 
-      // Persist before acknowledging: if the capture cannot be written, answer 500 so OpenMail retries.
-      if (options.store) {
-        try {
-          arrival.capturePath = await options.store.save(request, inspection.eventId, captureExtra(arrival));
-        } catch (error) {
-          arrival.saveError = (error as Error).message;
-          stats.saveErrors += 1;
-        }
-      }
       const eventType = inspection.summary.eventType;
       if (options.events && !(eventType !== undefined && options.events.has(eventType))) {
         arrival.filteredOut = true;
@@ -236,29 +234,42 @@ export function createWebhookPipeline(options: PipelineOptions, folderIds: Folde
       }
       const target = arrival.filteredOut || !options.client ? undefined : forwardTarget(inspection, options);
       arrival.forwardTo = target;
+      // The forward never waits for the disk. A quick one (most are) is waited for, so the capture is
+      // written once with its result: replacing a capture afterwards cost far more than writing it
+      // (on this VM's disk, a rewrite per event held listen under 300 events/s; BENCHMARKS.md). A slow
+      // one runs on while the capture is saved, and its result is added to the capture afterwards.
+      const forwarding =
+        target && options.client
+          ? options.client
+              .post(target, forwardableHeaders(request.headers), request.body, { signal: context?.signal })
+              .then((delivery) => forwardResult(target, delivery, arrival, options))
+          : undefined;
+      let forward = forwarding && options.store ? await settledWithin(forwarding, QUICK_FORWARD_MS) : undefined;
+
+      // Persist before acknowledging: if the capture cannot be written, answer 500 so OpenMail retries.
+      if (options.store) {
+        try {
+          arrival.capturePath = await options.store.save(
+            request,
+            inspection.eventId,
+            captureExtra({ ...arrival, forward }),
+          );
+        } catch (error) {
+          arrival.saveError = (error as Error).message;
+          stats.saveErrors += 1;
+        }
+      }
       options.onArrival?.({ ...arrival });
 
       const outcome = outcomeOf(arrival);
-      if (target && options.client) {
-        const delivery = await options.client.post(target, forwardableHeaders(request.headers), request.body, {
-          signal: context?.signal,
-        });
-        const verdict = judgeDelivery(delivery, inspection.summary.attempt ?? 1);
-        outcome.forward = {
-          url: target,
-          outcome: delivery,
-          verdict,
-          judgement: judgeHandler(delivery, verdict, arrival.signature),
-          hint: responseHint(delivery, {
-            signatureValid: verification?.valid,
-            secretSource: options.secretSource,
-            timeoutOption: "--forward-timeout",
-          }),
-        };
-        const key = forwardKey(delivery);
+      if (forwarding) {
+        const written = forward !== undefined;
+        forward ??= await forwarding;
+        outcome.forward = forward;
+        const key = forwardKey(forward.outcome);
         stats.forwarded[key] = (stats.forwarded[key] ?? 0) + 1;
-        // The capture is already safe on disk; adding the forward result can wait until after the answer.
-        if (outcome.capturePath && options.store) {
+        // The capture is already safe on disk; adding a slow forward's result can wait until after the answer.
+        if (!written && outcome.capturePath && options.store) {
           const update = options.store.update(outcome.capturePath, request, captureExtra(outcome)).catch(() => {});
           pendingUpdates.add(update);
           void update.finally(() => pendingUpdates.delete(update));
@@ -286,6 +297,36 @@ export function createWebhookPipeline(options: PipelineOptions, folderIds: Folde
       await Promise.all(pendingUpdates);
     },
   };
+}
+
+/** What the handler answered, judged (valid events: 2xx; ones that fail verification: 4xx). */
+function forwardResult(
+  url: string,
+  delivery: DeliveryOutcome,
+  arrival: Arrival,
+  options: PipelineOptions,
+): ForwardResult {
+  const verdict = judgeDelivery(delivery, arrival.inspection.summary.attempt ?? 1);
+  return {
+    url,
+    outcome: delivery,
+    verdict,
+    judgement: judgeHandler(delivery, verdict, arrival.signature),
+    hint: responseHint(delivery, {
+      signatureValid: arrival.inspection.verification?.valid,
+      secretSource: options.secretSource,
+      timeoutOption: "--forward-timeout",
+    }),
+  };
+}
+
+/** The promise's value if it settles within `ms`, else undefined (it runs on). */
+function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolveLate) => {
+    timer = setTimeout(() => resolveLate(undefined), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 /** The outcome record of an arrival, before its answer is decided (same shape for every event). */

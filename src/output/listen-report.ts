@@ -116,7 +116,7 @@ function jsonRenderer(output: Output): ListenRenderer {
   };
 }
 
-/** The `arrival` record: emitted at once, after verification and saving, before forwarding. */
+/** The `arrival` record: emitted at once, after verification and saving, before the answer. */
 export function arrivalJson(arrival: Arrival) {
   return eventFields("arrival", arrival);
 }
