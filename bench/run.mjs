@@ -691,6 +691,12 @@ async function senders() {
     const report = JSON.parse(readFileSync(rss, "utf8"));
     return { senderCpuUs: report.cpuUs };
   };
+  const inProcess = (loop) => async () => {
+    const started = process.cpuUsage();
+    await loop();
+    const used = process.cpuUsage(started);
+    return { senderCpuUs: used.user + used.system };
+  };
   const targets = {
     autocannon: async () => {
       const run = await runMeasured(process.execPath, [
@@ -709,6 +715,11 @@ async function senders() {
       const used = process.cpuUsage(started);
       return { senderCpuUs: used.user + used.system };
     },
+    // What undici's lowest level reaches (the one send-test and replay use), and what a hand-written
+    // HTTP/1.1 writer reaches, both with the same fixed pre-signed request as autocannon: the
+    // ceiling undici sets a sender at, measured in the same run.
+    dispatch: inProcess(() => dispatchLoop(url, seconds, connections, body, signedHeaders(body))),
+    raw: inProcess(() => rawLoop(url, seconds, connections, body, signedHeaders(body))),
     "send-test": cli(["send-test", "--url", url, "--count", String(count), "--concurrency", String(connections)]),
     replay: cli(["replay", folder, "--url", url, "--concurrency", String(connections)]),
   };
@@ -732,6 +743,20 @@ async function senders() {
       "report only",
       null,
       "in the bench's process, duration mode",
+    ],
+    [
+      "reference: bare undici dispatch() loop (handler object), fixed body",
+      "dispatch",
+      "report only",
+      null,
+      "in the bench's process, duration mode; what send-test's HTTP layer costs with no per-event work",
+    ],
+    [
+      "reference: raw net.Socket writer, fixed pre-built request",
+      "raw",
+      "report only",
+      null,
+      "in the bench's process, duration mode; one write per request, answers parsed by Content-Length: what a hand-written client would reach",
     ],
     ["send-test --count --concurrency 50", "send-test", "≥ 0.8× autocannon", 0.8, `${count} fresh events`],
     ["replay <folder> --concurrency 50", "replay", "≥ 0.6× autocannon", 0.6, `${count} capture files`],
@@ -770,6 +795,80 @@ async function undiciLoop(url, seconds, concurrency, body) {
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   await agent.close();
+}
+
+/** undici's Agent.dispatch() with one handler object per request, as src/io/http-client.ts uses it. */
+async function dispatchLoop(url, seconds, concurrency, body, headers) {
+  const { Agent: UndiciAgent } = await import("undici");
+  const agent = new UndiciAgent({ connections: concurrency, keepAliveTimeout: 10_000 });
+  const { origin, pathname } = new URL(url);
+  const end = performance.now() + seconds * 1000;
+  await new Promise((resolvePromise, reject) => {
+    let running = 0;
+    const next = () => {
+      if (performance.now() >= end) {
+        if (running === 0) resolvePromise();
+        return;
+      }
+      running += 1;
+      agent.dispatch(
+        { origin, path: pathname, method: "POST", headers, body },
+        {
+          onRequestStart() {},
+          onResponseStart() {},
+          onResponseData() {},
+          onResponseEnd() {
+            running -= 1;
+            next();
+          },
+          onResponseError(_controller, error) {
+            reject(error);
+          },
+        },
+      );
+    };
+    for (let i = 0; i < concurrency; i++) next();
+  });
+  await agent.close();
+}
+
+/** A minimal HTTP/1.1 keep-alive writer over net.Socket: the request pre-built once, one write each. */
+async function rawLoop(url, seconds, concurrency, body, headers) {
+  const { connect } = await import("node:net");
+  const { hostname, port, pathname, host } = new URL(url);
+  const head = Object.entries({ host, connection: "keep-alive", ...headers, "content-length": body.length })
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join("");
+  const request = Buffer.concat([Buffer.from(`POST ${pathname} HTTP/1.1\r\n${head}\r\n`, "latin1"), body]);
+  const end = performance.now() + seconds * 1000;
+  await Promise.all(
+    Array.from(
+      { length: concurrency },
+      () =>
+        new Promise((resolvePromise, reject) => {
+          const socket = connect(Number(port), hostname);
+          socket.setNoDelay(true);
+          let pending = Buffer.alloc(0);
+          const send = () => {
+            if (performance.now() < end) socket.write(request);
+            else socket.end(resolvePromise);
+          };
+          socket.on("connect", send);
+          socket.on("error", reject);
+          socket.on("data", (chunk) => {
+            pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+            for (;;) {
+              const headEnd = pending.indexOf("\r\n\r\n");
+              if (headEnd < 0) return;
+              const length = Number(/content-length: *(\d+)/i.exec(pending.toString("latin1", 0, headEnd))?.[1] ?? 0);
+              if (pending.length < headEnd + 4 + length) return;
+              pending = pending.subarray(headEnd + 4 + length);
+              send();
+            }
+          });
+        }),
+    ),
+  );
 }
 
 function writeCaptures(folder, count, from = 0) {

@@ -61,7 +61,7 @@ export function createEventTemplate(
   // Timestamps by offset from now, kept while the clock reads the same millisecond (at load-test
   // rates several events share one).
   let timesAt = Number.NaN;
-  let times = new Map<number, string>();
+  const times = new Map<number, string>();
   const template: EventTemplate = {
     eventType,
     attempt,
@@ -69,7 +69,7 @@ export function createEventTemplate(
       const values = draws.map((draw) => fresh(draw.length));
       if (now !== timesAt) {
         timesAt = now;
-        times = new Map();
+        times.clear();
       }
       const body = patch(values, now, times) ?? Buffer.from(join(bodyPieces, values, now, times), "utf8");
       return { body, eventId: eventId && join(eventId, values, now, times), eventType, attempt };

@@ -63,10 +63,12 @@ export function runDeliveries(options: RunOptions): Promise<RunResult> {
     let skipped = 0;
     let fatal: DeliveryRecord | undefined;
     let over = false;
-    // Answers noted by the client (from inside undici's parser), handled in the next sweep.
+    // Answers noted by the client (from inside undici's parser), handled in the next sweep. The
+    // arrays keep their capacity between sweeps (entries are cleared, not the arrays).
     const answeredIndex: number[] = [];
-    const answeredDelivery: PreparedDelivery[] = [];
-    const answeredOutcome: DeliveryOutcome[] = [];
+    const answeredDelivery: Array<PreparedDelivery | undefined> = [];
+    const answeredOutcome: Array<DeliveryOutcome | undefined> = [];
+    let answered = 0;
     let scheduled = false;
 
     const fail = (error: unknown) => {
@@ -89,9 +91,10 @@ export function runDeliveries(options: RunOptions): Promise<RunResult> {
       }
       options.onSending?.(index);
       options.client.send(options.url, prepared.headers, prepared.body, (outcome) => {
-        answeredIndex.push(index);
-        answeredDelivery.push(prepared);
-        answeredOutcome.push(outcome);
+        answeredIndex[answered] = index;
+        answeredDelivery[answered] = prepared;
+        answeredOutcome[answered] = outcome;
+        answered += 1;
         schedule();
       });
     };
@@ -133,16 +136,15 @@ export function runDeliveries(options: RunOptions): Promise<RunResult> {
       scheduled = false;
       if (over) return;
       try {
-        for (let i = 0; i < answeredIndex.length; i++) {
-          handle(
-            answeredIndex[i] as number,
-            answeredDelivery[i] as PreparedDelivery,
-            answeredOutcome[i] as DeliveryOutcome,
-          );
+        // (`answered` is read on every turn: an answer noted meanwhile is handled in this sweep too.)
+        for (let i = 0; i < answered; i++) {
+          const prepared = answeredDelivery[i] as PreparedDelivery;
+          const outcome = answeredOutcome[i] as DeliveryOutcome;
+          answeredDelivery[i] = undefined;
+          answeredOutcome[i] = undefined;
+          handle(answeredIndex[i] as number, prepared, outcome);
         }
-        answeredIndex.length = 0;
-        answeredDelivery.length = 0;
-        answeredOutcome.length = 0;
+        answered = 0;
         while (!over && !fatal && active < limit && next < options.total) {
           const index = next++;
           active += 1;

@@ -52,7 +52,10 @@ export interface HttpClientOptions {
   connections?: number;
   /** How much of each response body to keep (for display). */
   previewBytes?: number;
-  /** Keep the body of 2xx answers too (listen relays them); otherwise only failures' bodies are read. */
+  /**
+   * Keep the body and headers of 2xx answers too (listen relays them); otherwise only failures'
+   * are kept (a success in a load run is counted, and its headers are never shown).
+   */
   keepSuccessBodies?: boolean;
 }
 
@@ -314,10 +317,13 @@ class Exchange implements Dispatcher.DispatchHandler, InFlight {
       latencyMs: this.latencyMs,
       bodyPreview: this.kept ? Buffer.concat(this.kept).toString("utf8") : "",
       bodyBytes: this.total,
-      headers: flattenHeaders(this.responseHeaders),
+      headers: this.keep ? flattenHeaders(this.responseHeaders) : NO_HEADERS,
     };
   }
 }
+
+/** The headers of a success that is only counted (see keepSuccessBodies): shared, never changed. */
+const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
