@@ -132,6 +132,19 @@ describe("listen: arrival first, outcome when it comes", () => {
     expect(event).toMatchObject({ schemaVersion: 1, seq: 1, status: 200, answer: "written" });
     expect(event.forward).toMatchObject({ status: 200, judgement: "accepted" });
     expect(lp.ready).toMatchObject({ schemaVersion: 1 });
+    // The fields in their documented order: the envelope first, the outcome's fields after the arrival's.
+    const keysOf = (type: string) => {
+      const line =
+        lp
+          .stdout()
+          .split("\n")
+          .find((text) => text.startsWith(`{"type":"${type}"`)) ?? "{}";
+      return Object.keys(JSON.parse(line));
+    };
+    const arrivalKeys = ["type", "schemaVersion", "seq", "receivedAt", "eventId", "eventType", "attempt", "inboxId"];
+    const restKeys = ["bytes", "verification", "payload", "duplicate", "forwardTo", "filteredOut", "capturePath"];
+    expect(keysOf("arrival")).toEqual([...arrivalKeys, ...restKeys, "saveError"]);
+    expect(keysOf("event")).toEqual([...arrivalKeys, ...restKeys, "saveError", "forward", "status", "answer"]);
   });
 });
 

@@ -1,10 +1,15 @@
 /** The inspector's pure parts: shell quoting for the copied commands, the request guard, list filters. */
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { matches } from "../src/inspector/event-index.js";
+import { headersFromRaw } from "../src/core/capture.js";
+import { inspectRequest } from "../src/core/inspect.js";
+import { sign } from "../src/core/signature.js";
+import { createEventIndex, matches } from "../src/inspector/event-index.js";
 import { createGuard } from "../src/inspector/guard.js";
 import { curlCommand, shellQuote } from "../src/inspector/shell-commands.js";
 import { listItem } from "../src/inspector/views.js";
+import type { ReceivedEvent } from "../src/io/webhook-pipeline.js";
+import { messageEvent } from "./helpers/http.js";
 
 describe("copied shell commands", () => {
   const hostile = [
@@ -105,5 +110,87 @@ describe("list filters", () => {
     expect(matches(item, { text: "ana INVOICE.pdf" })).toBe(true);
     expect(matches(item, { text: "please pay" })).toBe(true);
     expect(matches(item, { text: "ana refund" })).toBe(false);
+  });
+});
+
+describe("the in-memory index of this run's unsaved events", () => {
+  const SECRET = "whsec_index_0123456789";
+  const received = (seq: number, body: string, extra: Partial<ReceivedEvent> = {}): ReceivedEvent => {
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const request = {
+      receivedAt: new Date(Date.now() + seq).toISOString(),
+      method: "POST",
+      path: "/webhooks",
+      headers: headersFromRaw([
+        "Content-Type",
+        "application/json",
+        "X-Timestamp",
+        timestamp,
+        "X-Signature",
+        sign(SECRET, timestamp, body),
+      ]),
+      body: Buffer.from(body),
+    };
+    const inspection = inspectRequest(request, { secret: SECRET, toleranceSeconds: 300, now: Number(timestamp) });
+    return {
+      seq,
+      request,
+      inspection,
+      signature: inspection.verification?.valid ? "valid" : "invalid",
+      duplicate: undefined,
+      capturePath: undefined,
+      saveError: undefined,
+      forwardTo: undefined,
+      filteredOut: undefined,
+      forward: undefined,
+      status: 200,
+      statusReason: "signature valid",
+      answer: { kind: "written" },
+      ...extra,
+    };
+  };
+  const options = {
+    secretFor: () => ({ secret: SECRET, source: "test", masked: "x" }),
+    toleranceSeconds: 300,
+    now: Date.now,
+  };
+
+  it("lists the same items whether they were made at once (a page open) or when first asked for", async () => {
+    const eager = createEventIndex(options);
+    const lazy = createEventIndex(options);
+    const events = [
+      received(
+        1,
+        JSON.stringify(messageEvent({ event_id: "evt_a" }, { subject: "first", body_text: "x".repeat(400) })),
+      ),
+      received(2, JSON.stringify(messageEvent({ event_id: "evt_a" })), {
+        duplicate: { timesSeen: 2, inFolder: false },
+      }),
+      received(3, "not json at all", { status: 400, statusReason: "rejected: bad" }),
+      received(
+        4,
+        JSON.stringify({ event: "inbox.suspended", event_id: "evt_s", inbox_id: "inb_1", reason: "bounces" }),
+      ),
+    ];
+    for (const event of events) {
+      expect(eager.addLive(event, true)).toBeDefined();
+      expect(lazy.addLive(event, false)).toBeUndefined();
+    }
+    const page = await lazy.list({ limit: 10 });
+    expect(page.items).toEqual((await eager.list({ limit: 10 })).items);
+    expect(page.items.map((item) => item.id)).toEqual(["live-4", "live-3", "live-2", "live-1"]);
+    expect(page.items[3]).toMatchObject({
+      subject: "first",
+      verdict: "valid",
+      saved: false,
+      answered: { status: 200 },
+    });
+    expect(page.items[2]?.retry).toEqual({ timesSeen: 2 });
+    // The retries of an event are found among unsaved events before any item was made.
+    const fresh = createEventIndex(options);
+    for (const event of events) fresh.addLive(event, false);
+    const detail = await fresh.detail("live-2");
+    expect(detail?.deliveries.map((item) => item.id)).toEqual(["live-1", "live-2"]);
+    expect(detail?.item).toEqual(page.items[2]);
   });
 });

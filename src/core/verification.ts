@@ -197,10 +197,16 @@ function inputProblem(reason: VerifyFailureReason, message: string): Verdict {
 
 const SECRET_FIX = "set it to the webhook secret from the OpenMail dashboard (Settings, Webhook secret)";
 
+/** The last single secret's list: a receiver verifies with the same secret all day. */
+let lastSingle: { secret: string; usable: ReadonlyArray<{ secret: string; index: number }> } | undefined;
+
 /** The secrets worth trying with their indexes, or why there are none. */
-function usableSecrets(secret: unknown): Array<{ secret: string; index: number }> | string {
+function usableSecrets(secret: unknown): ReadonlyArray<{ secret: string; index: number }> | string {
   if (typeof secret === "string") {
-    return secret === "" ? `the webhook secret is empty: ${SECRET_FIX}` : [{ secret, index: 0 }];
+    if (secret === "") return `the webhook secret is empty: ${SECRET_FIX}`;
+    if (lastSingle?.secret !== secret)
+      lastSingle = { secret, usable: Object.freeze([Object.freeze({ secret, index: 0 })]) };
+    return lastSingle.usable;
   }
   if (!Array.isArray(secret)) {
     return `no webhook secret (${describeValue(secret)}): ${SECRET_FIX}, e.g. in OPENMAIL_WEBHOOK_SECRET`;

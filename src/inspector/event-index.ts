@@ -14,7 +14,7 @@ import {
   parseCaptureFileName,
   serializeCapture,
 } from "../core/capture.js";
-import { inspectRequest } from "../core/inspect.js";
+import { type Inspection, inspectRequest } from "../core/inspect.js";
 import type { Arrival, ReceivedEvent } from "../io/webhook-pipeline.js";
 import {
   emailView,
@@ -73,13 +73,30 @@ export interface ReplayRecord {
 }
 
 interface MemoryRecord {
-  item: ListItem;
+  id: string;
+  /** The list item; for an unsaved event of this run, made from `live` when first asked for. */
+  item?: ListItem;
+  live?: LiveFacts;
   /** Kept for events that were not saved, and for replays (bounded by MEMORY_BODY_BYTES). */
   request?: CapturedRequest;
   capturePath?: string;
   answerBody?: string;
   hint?: string;
   replay?: Omit<ReplayRecord, "request" | "forward" | "answerBody" | "hint">;
+}
+
+/**
+ * What an unsaved event's list item needs beyond its request (kept until the item is first asked
+ * for). Its other fields are the request's inspection, made again then: with no page open, listen
+ * keeps for each event only its request and these few fields, not an item's copies of them.
+ */
+interface LiveFacts {
+  eventId: string | undefined;
+  verdict: { valid: boolean; message: string } | undefined;
+  forward: ForwardBrief | null;
+  answered: { status: number; reason: string };
+  retry: { timesSeen: number } | null;
+  replayOf: string | undefined;
 }
 
 /** Records of this run kept in memory (summaries, answers, replays); older ones fall back to the folder. */
@@ -122,8 +139,9 @@ export function createEventIndex(options: EventIndexOptions) {
   let order: string[] = [];
   let oldest = 0;
   const remember = (record: MemoryRecord) => {
-    if (!memory.has(record.item.id)) order.push(record.item.id);
-    memory.set(record.item.id, record);
+    const size = memory.size;
+    memory.set(record.id, record);
+    if (memory.size > size) order.push(record.id);
     if (record.request && !record.capturePath) memoryBodyBytes += record.request.body.length;
     while (memory.size > MEMORY_RECORDS && oldest < order.length) forget(order[oldest++] as string);
     if (oldest > MEMORY_RECORDS) {
@@ -133,6 +151,7 @@ export function createEventIndex(options: EventIndexOptions) {
     for (let index = oldest; memoryBodyBytes > MEMORY_BODY_BYTES && index < order.length; index++) {
       const old = memory.get(order[index] as string);
       if (old?.request && !old.capturePath && old !== record) {
+        itemOf(old); // made while its request is still here
         memoryBodyBytes -= old.request.body.length;
         old.request = undefined;
       }
@@ -142,6 +161,33 @@ export function createEventIndex(options: EventIndexOptions) {
     const old = memory.get(id);
     if (old?.request && !old.capturePath) memoryBodyBytes -= old.request.body.length;
     memory.delete(id);
+  };
+
+  /** A record's list item (made now for an unsaved event whose page has not been asked for yet). */
+  const itemOf = (record: MemoryRecord, inspection?: Inspection): ListItem => {
+    if (record.item) return record.item;
+    const { live, request } = record;
+    if (!live || !request) throw new Error(`no list item for ${record.id}`);
+    // The same inspection listen made (its verdict is kept in `live`): a pure function of the request.
+    inspection ??= inspectRequest(request, {
+      toleranceSeconds: options.toleranceSeconds,
+      now: Math.floor(options.now() / 1000),
+    });
+    record.item = listItem({
+      id: record.id,
+      kind: "delivery",
+      request,
+      inspection,
+      verdict: live.verdict,
+      forward: live.forward,
+      answered: live.answered,
+      retry: live.retry,
+      replayOf: live.replayOf,
+      saved: Boolean(record.capturePath),
+      thisRun: true,
+    });
+    record.live = undefined;
+    return record.item;
   };
 
   const cacheSummary = (name: string, item: ListItem) => {
@@ -179,7 +225,7 @@ export function createEventIndex(options: EventIndexOptions) {
 
   async function summaryOf(name: string): Promise<ListItem> {
     const live = memory.get(name);
-    if (live) return live.item;
+    if (live) return itemOf(live);
     const cached = summaries.get(name);
     if (cached) return cached;
     let item: ListItem;
@@ -210,34 +256,39 @@ export function createEventIndex(options: EventIndexOptions) {
       });
     },
 
-    /** Note an event listen just handled; returns its list item. Cheap: no I/O, no parsing. */
-    addLive(event: ReceivedEvent): ListItem {
+    /**
+     * Note an event listen just handled. Cheap: no I/O, no parsing. Its list item is made now when
+     * `wanted` (a page is open) or when it was saved; an unsaved one's is made when first asked for.
+     */
+    addLive(event: ReceivedEvent, wanted = true): ListItem | undefined {
       const id = liveId(event);
       const signature = event.request.headers["x-signature"];
       const replayOf = signature ? pendingReplays.get(signature) : undefined;
       if (replayOf !== undefined && signature) pendingReplays.delete(signature);
       const forward = event.forward;
-      const item = listItem({
-        id,
-        kind: "delivery",
-        request: event.request,
-        inspection: event.inspection,
-        verdict: event.inspection.verification,
+      const verdict = event.inspection.verification;
+      const live: LiveFacts = {
+        eventId: event.inspection.eventId,
+        verdict: verdict ? { valid: verdict.valid, message: verdict.message } : undefined,
         forward: forward ? forwardBrief(forward.url, forward.outcome, forward.verdict) : null,
         answered: { status: event.status, reason: event.statusReason },
         retry: event.duplicate ? { timesSeen: event.duplicate.timesSeen } : null,
         replayOf,
-        saved: Boolean(event.capturePath),
-        thisRun: true,
-      });
+      };
       const answer = forward?.outcome.kind === "response" ? forward.outcome.bodyPreview : undefined;
-      remember({
-        item,
+      const record: MemoryRecord = {
+        id,
+        item: undefined,
+        live,
         capturePath: event.capturePath,
-        request: event.capturePath ? undefined : event.request,
+        request: event.request,
         answerBody: answer?.slice(0, ANSWER_BYTES),
         hint: forward?.hint,
-      });
+      };
+      // A saved event's request is not kept (its capture is on disk): its item is made now.
+      const item = event.capturePath || wanted ? itemOf(record, event.inspection) : undefined;
+      if (event.capturePath) record.request = undefined;
+      remember(record);
       if (event.capturePath && listing && !listing.names.has(id)) listing = undefined;
       return item;
     },
@@ -258,7 +309,7 @@ export function createEventIndex(options: EventIndexOptions) {
         thisRun: true,
       });
       const { request, forward: _forward, answerBody, hint, ...rest } = replay;
-      remember({ item, request, answerBody: answerBody.slice(0, ANSWER_BYTES), hint, replay: rest });
+      remember({ id: item.id, item, request, answerBody: answerBody.slice(0, ANSWER_BYTES), hint, replay: rest });
       return item;
     },
 
@@ -302,7 +353,7 @@ export function createEventIndex(options: EventIndexOptions) {
       const loaded = await this.load(id);
       if (!loaded) return undefined;
       const { request, extra, record } = loaded;
-      const item = record?.item ?? fileItem(id, request, extra, options);
+      const item = record ? itemOf(record) : fileItem(id, request, extra, options);
       const inspection = inspectRequest(request, {
         toleranceSeconds: options.toleranceSeconds,
         now: Math.floor(options.now() / 1000),
@@ -364,8 +415,8 @@ export function createEventIndex(options: EventIndexOptions) {
     /** Other deliveries of the same event_id (OpenMail's retries), oldest first, and replays of this one. */
     async related(item: ListItem): Promise<{ deliveries: ListItem[]; replays: ListItem[] }> {
       const replays = [...memory.values()]
-        .map((record) => record.item)
-        .filter((other) => other.replayOf === item.id && other.id !== item.id);
+        .filter((record) => (record.item?.replayOf ?? record.live?.replayOf) === item.id && record.id !== item.id)
+        .map((record) => itemOf(record));
       if (!item.eventId) return { deliveries: [], replays };
       const safe = fileSafeEventId(item.eventId);
       const candidates = new Set<string>();
@@ -376,7 +427,10 @@ export function createEventIndex(options: EventIndexOptions) {
         }
       }
       for (const record of memory.values()) {
-        if (record.item.kind === "delivery" && record.item.eventId === item.eventId) candidates.add(record.item.id);
+        // Unsaved events of this run (`live`) are deliveries; their event id is kept beside them.
+        const kind = record.item?.kind ?? "delivery";
+        const eventId = record.item ? record.item.eventId : (record.live?.eventId ?? null);
+        if (kind === "delivery" && eventId === item.eventId) candidates.add(record.id);
       }
       const deliveries: ListItem[] = [];
       for (const name of [...candidates].slice(-50)) {
@@ -459,7 +513,8 @@ const newestFirst = (a: SortEntry, b: SortEntry) => (a.key < b.key ? 1 : a.key >
 function withMemoryOnly(folder: SortEntry[], memory: ReadonlyMap<string, MemoryRecord>): SortEntry[] {
   const extra: SortEntry[] = [];
   for (const [id, record] of memory) {
-    if (!record.capturePath) extra.push({ key: captureFileName(record.item.receivedAt, id), id });
+    const receivedAt = record.item?.receivedAt ?? record.request?.receivedAt ?? "";
+    if (!record.capturePath) extra.push({ key: captureFileName(receivedAt, id), id });
   }
   if (extra.length === 0) return folder;
   extra.sort(newestFirst);

@@ -276,8 +276,9 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
       if (streams.size > 0) broadcast("item", index.arrivalItem(arrival));
     },
     record(event) {
-      const item = index.addLive(event);
-      broadcast("item", item);
+      // With no page open the item is not made (nor sent) now; it is made if a page asks for it.
+      const item = index.addLive(event, streams.size > 0);
+      if (item) broadcast("item", item);
     },
     async close() {
       if (heartbeat) clearInterval(heartbeat);

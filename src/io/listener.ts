@@ -212,7 +212,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, context: Handle
   const { options, handlers, budget, entry } = context;
   const method = req.method ?? "GET";
   const rawPath = req.url ?? "/";
-  const pathname = (rawPath.split("?")[0] ?? "/").replace(/\/+$/, "") || "/";
+  const exact = rawPath === context.webhookPath && !rawPath.includes("?");
+  const pathname = exact ? rawPath : (rawPath.split("?")[0] ?? "/").replace(/\/+$/, "") || "/";
 
   if (pathname !== context.webhookPath) {
     const hint = `not a webhook: OpenMail POSTs to ${options.path}`;
@@ -225,13 +226,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, context: Handle
     const response = { status: 405, headers: { allow: "POST" }, body: `openmail-hooks: ${hint}\n` };
     return void (await settleAnswer(req, res, response, false));
   }
-  const refuse = async (reason: RefusalReason) => {
-    const text =
-      reason === "busy" ? "busy: too many large bodies at once, send it again later" : "stopping: send it again later";
-    const fate = await settleAnswer(req, res, serviceUnavailable(text), true);
-    handlers.onNotice({ type: "refused", reason, method, path: rawPath, status: 503, fate });
-  };
-  if (context.state.stopping) return refuse("shutting-down");
+  if (context.state.stopping) return refuse(req, res, handlers, "shutting-down");
 
   const declared = declaredLength(req);
   if (declared !== undefined && declared > options.maxBodySize) {
@@ -240,14 +235,14 @@ async function handle(req: IncomingMessage, res: ServerResponse, context: Handle
   }
 
   const reservation = budget.reserve(declared ?? 0);
-  if (!reservation) return refuse("busy");
+  if (!reservation) return refuse(req, res, handlers, "busy");
   try {
     const body = await readBody(req, options.maxBodySize, declared, reservation);
     if (body === "too-large") {
       handlers.onNotice({ type: "too-large", method, path: rawPath, limit: options.maxBodySize, received: Number.NaN });
       return void (await settleAnswer(req, res, tooLarge(options.maxBodySize), true));
     }
-    if (body === "busy") return refuse("busy");
+    if (body === "busy") return refuse(req, res, handlers, "busy");
     if (body === "aborted") return;
 
     const request: CapturedRequest = {
@@ -296,6 +291,20 @@ class HandlerContext implements WebhookContext {
   }
 }
 
+/** Answer 503 with Retry-After (too many body bytes in flight, or stopping); OpenMail retries it. */
+async function refuse(
+  req: IncomingMessage,
+  res: ServerResponse,
+  handlers: ListenerHandlers,
+  reason: RefusalReason,
+): Promise<void> {
+  const text =
+    reason === "busy" ? "busy: too many large bodies at once, send it again later" : "stopping: send it again later";
+  const fate = await settleAnswer(req, res, serviceUnavailable(text), true);
+  const method = req.method ?? "GET";
+  handlers.onNotice({ type: "refused", reason, method, path: req.url ?? "/", status: 503, fate });
+}
+
 function declaredLength(req: IncomingMessage): number | undefined {
   const header = req.headers["content-length"];
   if (header === undefined) return undefined;
@@ -313,30 +322,39 @@ function serviceUnavailable(reason: string): WebhookResponse {
 
 /** Bytes of request bodies held at once. One request is always let in, whatever its size. */
 class BodyBudget {
-  private used = 0;
-  private holders = 0;
-  constructor(private readonly limit: number) {}
+  used = 0;
+  holders = 0;
+  constructor(readonly limit: number) {}
 
-  reserve(bytes: number): { grow(bytes: number): boolean; release(): void } | undefined {
+  reserve(bytes: number): Reservation | undefined {
     if (this.holders > 0 && this.used + bytes > this.limit) return undefined;
     this.used += bytes;
     this.holders += 1;
-    let held = bytes;
-    let released = false;
-    return {
-      grow: (more) => {
-        if (this.holders > 1 && this.used + more > this.limit) return false;
-        this.used += more;
-        held += more;
-        return true;
-      },
-      release: () => {
-        if (released) return;
-        released = true;
-        this.used -= held;
-        this.holders -= 1;
-      },
-    };
+    return new Reservation(this, bytes);
+  }
+}
+
+/** One request's share of the budget (a class: two closures per request cost more). */
+class Reservation {
+  private released = false;
+  constructor(
+    private readonly budget: BodyBudget,
+    private held: number,
+  ) {}
+
+  grow(more: number): boolean {
+    const budget = this.budget;
+    if (budget.holders > 1 && budget.used + more > budget.limit) return false;
+    budget.used += more;
+    this.held += more;
+    return true;
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.budget.used -= this.held;
+    this.budget.holders -= 1;
   }
 }
 
@@ -400,7 +418,7 @@ function settleAnswer(
   if (res.destroyed || res.headersSent || res.socket?.destroyed) return Promise.resolve(SENDER_GONE);
   // "close" always comes, after "finish" when the answer was written: one listener tells both.
   const fate = new Promise<AnswerFate>((resolve) => {
-    res.once("close", () => resolve(res.writableFinished ? WRITTEN : SENDER_GONE));
+    res.on("close", () => resolve(res.writableFinished ? WRITTEN : SENDER_GONE));
   });
   if (closeAfter && !req.complete) keepReadingUntilSenderDone(req);
   writeAnswer(res, response, closeAfter);

@@ -11,6 +11,7 @@ import { ageText } from "../core/signature.js";
 import type { ListenerNotice } from "../io/listener.js";
 import type { Arrival, ListenStats, Outcome } from "../io/webhook-pipeline.js";
 import type { TunnelNotice } from "../tunnel/supervisor.js";
+import { JSON_SCHEMA_VERSION } from "./records.js";
 import { clip, sanitizeLine, sanitizeText } from "./sanitize.js";
 import type { Output } from "./terminal.js";
 
@@ -117,10 +118,40 @@ function jsonRenderer(output: Output): ListenRenderer {
 
 /** The `arrival` record: emitted at once, after verification and saving, before the answer. */
 export function arrivalJson(arrival: Arrival) {
+  return eventFields("arrival", arrival);
+}
+
+/** The `event` record: the arrival's fields plus the outcome, once the answer is settled. */
+export function eventJson(event: Outcome) {
+  const { forward } = event;
+  const record: ReturnType<typeof eventFields> & Record<string, unknown> = eventFields("event", event);
+  record.forward = forward
+    ? {
+        url: forward.url,
+        outcome: forward.outcome.kind === "network-error" ? forward.outcome.error : forward.outcome.kind,
+        status: forward.outcome.kind === "response" ? forward.outcome.status : null,
+        latencyMs: Math.round(forward.outcome.latencyMs * 100) / 100,
+        accepted: forward.verdict.accepted,
+        judgement: forward.judgement,
+        retry: forward.verdict.retry ?? null,
+        hint: forward.hint ?? null,
+      }
+    : null;
+  record.status = event.status;
+  record.answer = event.answer.kind;
+  return record;
+}
+
+/**
+ * The fields both records share, built once per record in the order they are written (with the
+ * envelope's `schemaVersion` already second, so recordLine need not copy the record to add it).
+ */
+function eventFields(type: "arrival" | "event", arrival: Arrival) {
   const { inspection } = arrival;
   const verdict = inspection.verification;
   return {
-    type: "arrival",
+    type,
+    schemaVersion: JSON_SCHEMA_VERSION,
     seq: arrival.seq,
     receivedAt: arrival.request.receivedAt,
     eventId: inspection.eventId ?? null,
@@ -137,29 +168,6 @@ export function arrivalJson(arrival: Arrival) {
     filteredOut: Boolean(arrival.filteredOut),
     capturePath: arrival.capturePath ?? null,
     saveError: arrival.saveError ?? null,
-  };
-}
-
-/** The `event` record: the arrival's fields plus the outcome, once the answer is settled. */
-export function eventJson(event: Outcome) {
-  const { forward } = event;
-  return {
-    ...arrivalJson(event),
-    type: "event",
-    forward: forward
-      ? {
-          url: forward.url,
-          outcome: forward.outcome.kind === "network-error" ? forward.outcome.error : forward.outcome.kind,
-          status: forward.outcome.kind === "response" ? forward.outcome.status : null,
-          latencyMs: Math.round(forward.outcome.latencyMs * 100) / 100,
-          accepted: forward.verdict.accepted,
-          judgement: forward.judgement,
-          retry: forward.verdict.retry ?? null,
-          hint: forward.hint ?? null,
-        }
-      : null,
-    status: event.status,
-    answer: event.answer.kind,
   };
 }
 
