@@ -124,6 +124,11 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
       })
     : undefined;
 
+  // undici's start-up (loading it, compiling its parser) is paid before the URL is announced, on a
+  // loopback request of our own, while the inspector and the tunnel open: once the URL is out,
+  // events may arrive at once, and the first forwarded ones were the slow ones (BENCHMARKS.md).
+  const warming = client ? warmUpHttp() : undefined;
+
   let inspector: Inspector | undefined;
   // What the inspector verifies and re-signs with: the inbox's own secret (--inbox), else listen's.
   const secretFor = (inboxId: string | undefined) => {
@@ -199,6 +204,8 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
     }
   }
 
+  // Bounded by its own deadline, and never a failure: a cold client only makes the first events slower.
+  await warming;
   const stopped = waitForStopSignal(ctx);
   renderer.ready({
     localUrl: `${listener.origin}${options.path}`,
@@ -215,11 +222,6 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
     inboxes: inboxes?.bannerInboxes(),
   });
   inboxes?.announce();
-  // undici's start-up (loading it, compiling its parser) is paid now, in the background, on a
-  // loopback request of our own: the first forwarded events were the slow ones (BENCHMARKS.md).
-  // After the banner is on stdout (written at the end of this turn, by an earlier setImmediate):
-  // loading undici holds the event loop for tens of milliseconds.
-  if (client) setImmediate(() => void warmUpHttp());
   // The folder's ids (and the sweep of temporary files a crash left) are read now, not during start-up.
   void folderIds.ready?.();
   await warnIfUnreachable([options.forwardTo, ...routes.values()], renderer);
