@@ -590,16 +590,20 @@ async function forwarding() {
   const rounds = 2;
   const sink = await startServer("bare");
   const sinkUrl = `${sink.url}/webhooks`;
-  const runs = { direct: [], proxy: [], saved: [], noSave: [] };
+  const runs = { direct: [], proxy: [], saved: [], noSave: [], durable: [] };
   const firstSecond = [];
   for (let r = 0; r < rounds; r++) {
-    const order = ["direct", "proxy", "saved", "noSave"];
+    const order = ["direct", "proxy", "saved", "noSave", "durable"];
     if (r % 2) order.reverse();
     for (const key of order) {
       let target;
       if (key === "direct") target = { url: sinkUrl, stop: async () => {} };
       else if (key === "proxy") target = await startHttpProxy(sink.url);
-      else target = await startListen(["--forward-to", sinkUrl, ...(key === "noSave" ? ["--no-save"] : [])]);
+      else if (key === "durable") {
+        // The floor of "saved before answered": a minimal server that only saves durably and answers.
+        const server = await startServer("link-fsync", mkdtempSync(join(work, "durable-")));
+        target = { url: `${server.url}/webhooks`, stop: server.stop };
+      } else target = await startListen(["--forward-to", sinkUrl, ...(key === "noSave" ? ["--no-save"] : [])]);
       // The first second after start, as a user's first events see it; then a warm-up, then the measure.
       const first = await steadyLatencies(target.url, rate, 1);
       if (key === "saved") firstSecond.push(...first.map((x) => x.ms));
@@ -628,6 +632,21 @@ async function forwarding() {
       )
         .map((a) => round(a, 2))
         .join(" / ")})`,
+    });
+  }
+  for (const q of [0.5, 0.99]) {
+    const added = (key) => runs[key].map((_, i) => percentile(runs[key][i], q) - percentile(runs.direct[i], q));
+    const floor = median(added("durable"));
+    record({
+      figure: `reference: added latency p${q * 100} of a durable save alone (minimal durable server, no forward)`,
+      ours: round(floor, 3),
+      baseline: round(median(added("proxy")), 3),
+      ratios: added("durable").map((a, i) => a / Math.max(0.001, added("proxy")[i])),
+      goal: "report only",
+      met: null,
+      unit: "ms",
+      generator: `node:http open loop, ${rate} req/s`,
+      note: "the floor under listen --forward-to with saves: the answer waits for the capture's fsyncs (file, then folder); baseline: what http-proxy adds",
     });
   }
   const directP50 = median(runs.direct.map((list) => percentile(list, 0.5)));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { DeliveryOutcome, DeliveryRecord, PreparedDelivery } from "../src/core/contract.js";
-import { type PrepareResult, runDeliveries } from "../src/io/delivery-runner.js";
+import { type PrepareResult, type RunOptions, runDeliveries } from "../src/io/delivery-runner.js";
 import type { HttpClient, OutcomeCallback } from "../src/io/http-client.js";
 
 /** A client whose answers the test gives by hand, in any order. */
@@ -46,23 +46,34 @@ const delivery = (index: number): PreparedDelivery => ({
 
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
+/** A run of `total` fixed deliveries through `client`, noting the order in which they were prepared. */
+function runNoting(
+  client: HttpClient,
+  total: number,
+  concurrency: number,
+  onRecord: RunOptions["onRecord"] = () => {},
+) {
+  const prepared: number[] = [];
+  const run = runDeliveries({
+    total,
+    concurrency,
+    url: "http://127.0.0.1:9/",
+    client,
+    prepare: (index) => {
+      prepared.push(index);
+      return delivery(index);
+    },
+    onRecord,
+  });
+  return { run, prepared };
+}
+
 describe("runDeliveries", () => {
   it("keeps the concurrency in flight, prepares in order, and records in completion order", async () => {
     const fake = manualClient();
-    const prepared: number[] = [];
     const recorded: number[] = [];
-    const run = runDeliveries({
-      total: 7,
-      concurrency: 3,
-      url: "http://127.0.0.1:9/",
-      client: fake.client,
-      prepare: (index) => {
-        prepared.push(index);
-        return delivery(index);
-      },
-      onRecord: (record) => {
-        recorded.push(record.index);
-      },
+    const { run, prepared } = runNoting(fake.client, 7, 3, (record) => {
+      recorded.push(record.index);
     });
     await turn();
     expect(prepared).toEqual([0, 1, 2]);
@@ -128,15 +139,8 @@ describe("runDeliveries", () => {
 
   it("an error thrown while recording rejects the run (it is not taken for the connection's)", async () => {
     const fake = manualClient();
-    const run = runDeliveries({
-      total: 2,
-      concurrency: 2,
-      url: "http://127.0.0.1:9/",
-      client: fake.client,
-      prepare: delivery,
-      onRecord: () => {
-        throw new Error("renderer broke");
-      },
+    const { run } = runNoting(fake.client, 2, 2, () => {
+      throw new Error("renderer broke");
     });
     await turn();
     fake.answer();
@@ -145,18 +149,7 @@ describe("runDeliveries", () => {
 
   it("a refused connection stops new requests and is returned as fatal once those in flight are answered", async () => {
     const fake = manualClient();
-    const prepared: number[] = [];
-    const run = runDeliveries({
-      total: 10,
-      concurrency: 2,
-      url: "http://127.0.0.1:9/",
-      client: fake.client,
-      prepare: (index) => {
-        prepared.push(index);
-        return delivery(index);
-      },
-      onRecord: () => {},
-    });
+    const { run, prepared } = runNoting(fake.client, 10, 2);
     await turn();
     fake.answer({ kind: "network-error", error: "refused", message: "connection refused", latencyMs: 0 });
     await turn();

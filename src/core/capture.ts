@@ -110,7 +110,10 @@ function decodeBase64Strict(text: string): Uint8Array | undefined {
 
 export function toCaptureFile(request: CapturedRequest, extra: Record<string, unknown> = {}): CaptureFile {
   const bytes = Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength);
-  const bodyField = isUtf8(bytes) ? { body: bytes.toString("utf8") } : { bodyBase64: bytes.toString("base64") };
+  // A small body (every webhook) is checked and decoded in one pass; a large one is checked a slice at a time.
+  const text =
+    bytes.length <= UTF8_CHECK_BYTES ? utf8OrUndefined(bytes) : isUtf8(bytes) ? bytes.toString("utf8") : undefined;
+  const bodyField = text !== undefined ? { body: text } : { bodyBase64: bytes.toString("base64") };
   return captureWith(request, bodyField, extra);
 }
 
