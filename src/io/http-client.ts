@@ -91,10 +91,10 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       exchange(loaded, url, headers, body, settings, done, postOptions?.signal);
       return;
     }
-    // Every exchange is timed from the moment it was asked for, loading undici included.
+    // Timed from the dispatch, as every later request is: undici's loading is ours, not the handler's.
     const asked = performance.now();
     load().then(
-      (dispatcher) => exchange(dispatcher, url, headers, body, settings, done, postOptions?.signal, asked),
+      (dispatcher) => exchange(dispatcher, url, headers, body, settings, done, postOptions?.signal),
       (error: unknown) =>
         done({
           kind: "network-error",
@@ -186,8 +186,8 @@ function exchange(
   settings: ExchangeSettings,
   done: OutcomeCallback,
   signal: AbortSignal | undefined,
-  started = performance.now(),
 ): void {
+  const started = performance.now();
   let target: { origin: string; path: string };
   try {
     target = targetOf(url);
