@@ -426,6 +426,9 @@ async function listener() {
     listen: () => startListen([]),
     "listen --json": () => startListen(["--json"]),
     "listen --no-save": () => startListen(["--no-save"]),
+    // The per-event work without the disk: NDJSON instead of lines, and without the inspector's index.
+    "listen --no-save --json": () => startListen(["--no-save", "--json"]),
+    "listen --no-save --no-inspect": () => startListen(["--no-save", "--no-inspect"]),
     // The inspector is served by default; with no page open it must cost nothing measurable.
     "listen --no-inspect": () => startListen(["--no-inspect"]),
   };
@@ -498,6 +501,8 @@ async function listener() {
     ],
     ["listen --json (NDJSON to a pipe)", "listen --json", "link-fsync", "report only", null],
     ["listen --no-save", "listen --no-save", "bare", "≥ 0.5× bare node:http", 0.5],
+    ["listen --no-save --json (NDJSON to a pipe)", "listen --no-save --json", "bare", "report only", null],
+    ["listen --no-save --no-inspect", "listen --no-save --no-inspect", "bare", "report only", null],
     [
       "listen with the inspector served, no page open",
       "listen",

@@ -1,7 +1,7 @@
 /** The inspector's pure parts: shell quoting for the copied commands, the request guard, list filters. */
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { headersFromRaw } from "../src/core/capture.js";
+import { headersFromRaw, serializeCapture } from "../src/core/capture.js";
 import { inspectRequest } from "../src/core/inspect.js";
 import { sign } from "../src/core/signature.js";
 import { createEventIndex, matches } from "../src/inspector/event-index.js";
@@ -192,5 +192,21 @@ describe("the in-memory index of this run's unsaved events", () => {
     const detail = await fresh.detail("live-2");
     expect(detail?.deliveries.map((item) => item.id)).toEqual(["live-1", "live-2"]);
     expect(detail?.item).toEqual(page.items[2]);
+  });
+
+  it("gives back an unsaved event's request byte for byte, headers named like Object's own included", async () => {
+    const index = createEventIndex(options);
+    const event = received(1, JSON.stringify(messageEvent({ event_id: "evt_h" })));
+    const raw = Object.entries(event.request.headers).flat();
+    const hostile = ["__proto__", "a", "Constructor", "b", "x-repeated", "1", "X-Repeated", "2"];
+    event.request.headers = headersFromRaw([...raw, ...hostile]);
+    index.addLive(event, false);
+    const loaded = await index.load("live-1");
+    expect(loaded?.request).toEqual(event.request);
+    expect(Object.getPrototypeOf(loaded?.request.headers)).toBeNull();
+    expect(loaded?.request.headers.constructor).toBe("b");
+    expect(Object.hasOwn(loaded?.request.headers ?? {}, "__proto__")).toBe(true);
+    expect(loaded?.request.headers["x-repeated"]).toBe("1, 2");
+    expect((await index.captureFile("live-1"))?.content).toBe(serializeCapture(event.request, {}));
   });
 });

@@ -9,6 +9,7 @@ import { basename, join } from "node:path";
 import {
   type CapturedRequest,
   captureFileName,
+  emptyHeaders,
   fileSafeEventId,
   fromCaptureObject,
   parseCaptureFileName,
@@ -78,7 +79,7 @@ interface MemoryRecord {
   item?: ListItem;
   live?: LiveFacts;
   /** Kept for events that were not saved, and for replays (bounded by MEMORY_BODY_BYTES). */
-  request?: CapturedRequest;
+  request?: StoredRequest;
   capturePath?: string;
   answerBody?: string;
   hint?: string;
@@ -97,6 +98,34 @@ interface LiveFacts {
   answered: { status: number; reason: string };
   retry: { timesSeen: number } | null;
   replayOf: string | undefined;
+}
+
+/**
+ * A request kept in memory, its headers as one JSON string: a header object and its dozen strings
+ * per event, kept for the last 2,000 events, were what made keeping them cost (each survives two
+ * young-generation collections before it is promoted); one string is copied as one piece.
+ */
+interface StoredRequest {
+  receivedAt: string;
+  method: string;
+  path: string;
+  headers: string;
+  body: Uint8Array;
+}
+
+function storeRequest(request: CapturedRequest): StoredRequest {
+  const { receivedAt, method, path, headers, body } = request;
+  return { receivedAt, method, path, headers: JSON.stringify(headers), body };
+}
+
+function storedRequest(stored: StoredRequest): CapturedRequest {
+  const headers = emptyHeaders();
+  // JSON.parse makes "__proto__" an own key like any other; the copy keeps it one.
+  for (const [name, value] of Object.entries(JSON.parse(stored.headers) as Record<string, string>)) {
+    headers[name] = value;
+  }
+  const { receivedAt, method, path, body } = stored;
+  return { receivedAt, method, path, headers, body };
 }
 
 /** Records of this run kept in memory (summaries, answers, replays); older ones fall back to the folder. */
@@ -164,9 +193,10 @@ export function createEventIndex(options: EventIndexOptions) {
   };
 
   /** A record's list item (made now for an unsaved event whose page has not been asked for yet). */
-  const itemOf = (record: MemoryRecord, inspection?: Inspection): ListItem => {
+  const itemOf = (record: MemoryRecord, inspection?: Inspection, received?: CapturedRequest): ListItem => {
     if (record.item) return record.item;
-    const { live, request } = record;
+    const { live } = record;
+    const request = received ?? (record.request ? storedRequest(record.request) : undefined);
     if (!live || !request) throw new Error(`no list item for ${record.id}`);
     // The same inspection listen made (its verdict is kept in `live`): a pure function of the request.
     inspection ??= inspectRequest(request, {
@@ -281,13 +311,12 @@ export function createEventIndex(options: EventIndexOptions) {
         item: undefined,
         live,
         capturePath: event.capturePath,
-        request: event.request,
+        // A saved event's request is not kept (its capture is on disk): its item is made now.
+        request: event.capturePath ? undefined : storeRequest(event.request),
         answerBody: answer?.slice(0, ANSWER_BYTES),
         hint: forward?.hint,
       };
-      // A saved event's request is not kept (its capture is on disk): its item is made now.
-      const item = event.capturePath || wanted ? itemOf(record, event.inspection) : undefined;
-      if (event.capturePath) record.request = undefined;
+      const item = event.capturePath || wanted ? itemOf(record, event.inspection, event.request) : undefined;
       remember(record);
       if (event.capturePath && listing && !listing.names.has(id)) listing = undefined;
       return item;
@@ -309,7 +338,14 @@ export function createEventIndex(options: EventIndexOptions) {
         thisRun: true,
       });
       const { request, forward: _forward, answerBody, hint, ...rest } = replay;
-      remember({ id: item.id, item, request, answerBody: answerBody.slice(0, ANSWER_BYTES), hint, replay: rest });
+      remember({
+        id: item.id,
+        item,
+        request: storeRequest(request),
+        answerBody: answerBody.slice(0, ANSWER_BYTES),
+        hint,
+        replay: rest,
+      });
       return item;
     },
 
@@ -395,7 +431,7 @@ export function createEventIndex(options: EventIndexOptions) {
     ): Promise<{ request: CapturedRequest; extra: Record<string, unknown>; record?: MemoryRecord } | undefined> {
       if (!isEntryId(id)) return undefined;
       const record = memory.get(id);
-      if (record?.request) return { request: record.request, extra: {}, record };
+      if (record?.request) return { request: storedRequest(record.request), extra: {}, record };
       if (!FILE_ID.test(id)) return undefined;
       try {
         return { ...(await readCapture(id)), record };
