@@ -30,6 +30,29 @@ describe("id index", () => {
     expect(index.see("evt_a", 6)).toEqual({ count: 1, firstSeenAtMs: 5 });
   });
 
+  it("holds at most 48 bytes per id once past its first table (12 a slot, at most half full)", () => {
+    const index = createIdIndex();
+    for (let i = 0; i < 100_000; i++) index.see(`evt_${i}`, 1000 + i);
+    expect(index.byteLength).toBeLessThanOrEqual(48 * index.size);
+    for (let i = 0; i < 100_000; i += 1013) expect(index.has(`evt_${i}`)).toBe(true);
+  });
+
+  it("keeps first-seen times to the millisecond, a clock stepping back included, and says when it cannot", () => {
+    const index = createIdIndex();
+    const start = Date.parse("2026-11-28T05:00:00.123Z");
+    index.see("evt_first", start);
+    index.see("evt_earlier", start - 3_600_000); // the clock stepped back an hour
+    index.see("evt_later", start + 40 * 86_400_000 + 7); // 40 days into a long run
+    index.see("evt_too_late", start + 60 * 86_400_000); // beyond what a 32-bit offset holds
+    index.see("evt_no_time", Number.NaN);
+    expect(index.see("evt_first", start + 5)).toEqual({ count: 1, firstSeenAtMs: start });
+    expect(index.see("evt_earlier", start)).toEqual({ count: 1, firstSeenAtMs: start - 3_600_000 });
+    expect(index.see("evt_later", start)).toEqual({ count: 1, firstSeenAtMs: start + 40 * 86_400_000 + 7 });
+    expect(index.see("evt_too_late", start)).toEqual({ count: 1, firstSeenAtMs: Number.NaN });
+    expect(index.see("evt_no_time", start)).toEqual({ count: 1, firstSeenAtMs: Number.NaN });
+    expect(index.see("evt_too_late", start)).toEqual({ count: 2, firstSeenAtMs: Number.NaN });
+  });
+
   it("fingerprints differ for near-identical ids", () => {
     const seen = new Set<string>();
     for (let i = 0; i < 200_000; i++) seen.add(fingerprint(`evt_${i.toString(16)}`).join(":"));
