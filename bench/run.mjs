@@ -22,6 +22,7 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
+import { dispatchLoop } from "./dispatch-loop.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const BIN = join(root, "bin", "openmail-hooks.js");
@@ -729,7 +730,21 @@ async function senders() {
     // What undici's lowest level reaches (the one send-test and replay use), and what a hand-written
     // HTTP/1.1 writer reaches, both with the same fixed pre-signed request as autocannon: the
     // ceiling undici sets a sender at, measured in the same run.
-    dispatch: inProcess(() => dispatchLoop(url, seconds, connections, body, signedHeaders(body))),
+    dispatch: inProcess(() => dispatchLoop(url, { seconds }, connections, body, signedHeaders(body))),
+    // The same loop as a fresh process sending as many requests as send-test does: what undici alone
+    // reaches when it pays its loading and warm-up inside the run, as every CLI run does.
+    "dispatch-fresh": async () => {
+      const run = await runMeasured(process.execPath, [
+        join(root, "bench", "dispatch-loop.mjs"),
+        url,
+        String(connections),
+        String(count),
+        JSON.stringify(signedHeaders(body)),
+        bodyFile,
+      ]);
+      if (run.status !== 0) throw new Error(`dispatch-loop.mjs failed: ${run.stderr}`);
+      return { senderCpuUs: run.cpuUs };
+    },
     raw: inProcess(() => rawLoop(url, seconds, connections, body, signedHeaders(body))),
     "send-test": cli(["send-test", "--url", url, "--count", String(count), "--concurrency", String(connections)]),
     replay: cli(["replay", folder, "--url", url, "--concurrency", String(connections)]),
@@ -761,6 +776,13 @@ async function senders() {
       "report only",
       null,
       "in the bench's process, duration mode; what send-test's HTTP layer costs with no per-event work",
+    ],
+    [
+      "reference: bare undici dispatch() loop in a fresh process, fixed body",
+      "dispatch-fresh",
+      "report only",
+      null,
+      `a process of its own sending ${count} requests, like send-test; sender CPU includes its start-up: the ceiling undici sets a CLI at`,
     ],
     [
       "reference: raw net.Socket writer, fixed pre-built request",
@@ -805,41 +827,6 @@ async function undiciLoop(url, seconds, concurrency, body) {
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-  await agent.close();
-}
-
-/** undici's Agent.dispatch() with one handler object per request, as src/io/http-client.ts uses it. */
-async function dispatchLoop(url, seconds, concurrency, body, headers) {
-  const { Agent: UndiciAgent } = await import("undici");
-  const agent = new UndiciAgent({ connections: concurrency, keepAliveTimeout: 10_000 });
-  const { origin, pathname } = new URL(url);
-  const end = performance.now() + seconds * 1000;
-  await new Promise((resolvePromise, reject) => {
-    let running = 0;
-    const next = () => {
-      if (performance.now() >= end) {
-        if (running === 0) resolvePromise();
-        return;
-      }
-      running += 1;
-      agent.dispatch(
-        { origin, path: pathname, method: "POST", headers, body },
-        {
-          onRequestStart() {},
-          onResponseStart() {},
-          onResponseData() {},
-          onResponseEnd() {
-            running -= 1;
-            next();
-          },
-          onResponseError(_controller, error) {
-            reject(error);
-          },
-        },
-      );
-    };
-    for (let i = 0; i < concurrency; i++) next();
-  });
   await agent.close();
 }
 
