@@ -47,6 +47,27 @@ describe("start-up", () => {
     expect(handler.requests[0]?.body.equals(body)).toBe(true);
   });
 
+  it("listen loads the OpenMail client only with --inbox or registrations an earlier run left", async () => {
+    const plain = loadLog();
+    const cwd = tempDir();
+    const listen = await startListen([], { env: plain.env, cwd });
+    cleanups.push(() => listen.stop());
+    await until(() => plain.lines().includes("url"));
+    await listen.stop();
+    expect(plain.lines()).toEqual(["url"]);
+
+    // An (empty) registrations file: the session is loaded to read it, and listen starts as before.
+    writeFileSync(
+      join(cwd, ".openmail-hooks/events/.inbox-registrations.json"),
+      '{"version":1,"pending":[],"ownUrls":[]}',
+    );
+    const left = loadLog();
+    const again = await startListen([], { env: left.env, cwd });
+    cleanups.push(() => again.stop());
+    await until(() => left.lines().includes("url"));
+    expect(left.lines()).toEqual(["openmail", "url"]);
+  });
+
   it("send-test --print and replay --dry-run never load undici", async () => {
     const log = loadLog();
     const print = await runCli(["send-test", "--print"], { env: log.env });

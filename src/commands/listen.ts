@@ -4,6 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
+import { resolve } from "node:path";
 import type { CommandContext } from "../command-context.js";
 import { maskSecret, resolveSecret } from "../config/environment.js";
 import { type Expectation, parseSubjectMatcher } from "../core/expect.js";
@@ -16,7 +17,8 @@ import { probeTarget } from "../io/probe.js";
 import { folderRedactionKey, redactingStore } from "../io/redacting-store.js";
 import { warmUpHttp } from "../io/warm-up.js";
 import { createWebhookPipeline, eventIdsInFolder, type FolderIds } from "../io/webhook-pipeline.js";
-import { type InboxListenOptions, prepareInboxSession } from "../openmail/listen-inboxes.js";
+import type { InboxListenOptions } from "../openmail/listen-inboxes.js";
+import { registrationStateExists } from "../openmail/state.js";
 import { createListenRenderer, type ListenRenderer } from "../output/listen-report.js";
 import { type AuthtokenSource, resolveAuthtoken } from "../tunnel/authtoken.js";
 import { noAuthtokenMessage } from "../tunnel/errors.js";
@@ -104,7 +106,9 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   }
   const folderIds: FolderIds = store ? eventIdsInFolder(store) : new Set<string>();
   // Puts back inboxes an earlier run left pointing at its tunnel; with --inbox, the session.
-  const inboxes = await prepareInboxSession(options, ctx);
+  const inboxes = inboxSessionWanted(options, ctx)
+    ? await (await import("../openmail/listen-inboxes.js")).prepareInboxSession(options, ctx)
+    : undefined;
   // A refused or unknown inbox stops us here, before a tunnel or a listener exists.
   await inboxes?.check();
   if (store && options.redact) {
@@ -376,6 +380,17 @@ function waitForStopSignal(ctx: CommandContext): Promise<void> {
 }
 
 /** The --once/--expect options as one expectation, or undefined when listen runs until Ctrl-C. */
+/**
+ * The OpenMail client and the inbox session are loaded only when there is an inbox to point here, a
+ * flag that needs one (it says so), or registrations an earlier run left to put back: for a plain
+ * listen they were a few milliseconds of start-up with nothing to do.
+ */
+function inboxSessionWanted(options: ListenOptions, ctx: CommandContext): boolean {
+  const flags = [options.inbox?.length, options.takeOver, options.rotateSecret, options.writeEnv, options.test];
+  if (flags.some(Boolean) || options.publicUrl !== undefined) return true;
+  return registrationStateExists(resolve(ctx.cwd, options.saveDir));
+}
+
 function expectationFrom(options: ListenOptions, hasSecret: boolean): Expectation | undefined {
   const oneShot =
     options.once ||

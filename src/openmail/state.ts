@@ -5,6 +5,7 @@
  * starts with a dot, so capture readers (replay, the duplicate index) skip it.
  */
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
 import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { inputError } from "../errors.js";
@@ -43,6 +44,11 @@ export interface StateStore {
 
 export function emptyState(): InboxState {
   return { version: 1, pending: [], ownUrls: [] };
+}
+
+/** Whether an earlier run left its registrations in `dir` (listen loads the OpenMail client only then). */
+export function registrationStateExists(dir: string): boolean {
+  return existsSync(join(dir, STATE_FILE_NAME));
 }
 
 export function openStateStore(dir: string): StateStore {

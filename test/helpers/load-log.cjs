@@ -1,6 +1,6 @@
 // Preloaded into the CLI (NODE_OPTIONS=--require) by test/startup.test.ts: appends to
-// $OMH_LOAD_LOG "url" when the process first writes a webhook URL to stdout and "undici" when it
-// loads undici, so a test can tell what a command loaded and in which order.
+// $OMH_LOAD_LOG "url" when the process first writes a webhook URL to stdout, "undici" when it
+// loads undici and "openmail" when it loads listen's OpenMail inbox session, so a test can tell what a command loaded and in which order.
 const { appendFileSync } = require("node:fs");
 const Module = require("node:module");
 
@@ -8,6 +8,8 @@ const note = (line) => appendFileSync(process.env.OMH_LOAD_LOG, `${line}\n`);
 const load = Module._load;
 Module._load = function loadAndNote(request, ...rest) {
   if (request === "undici") note("undici");
+  // The bundle's chunk of listen's OpenMail inbox session (listen-inboxes-<hash>.js).
+  if (/listen-inboxes/.test(request)) note("openmail");
   return load.call(this, request, ...rest);
 };
 const write = process.stdout.write;
