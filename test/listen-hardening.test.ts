@@ -304,6 +304,18 @@ describe("listen: the capture folder", () => {
     expect(readdirSync(dir)).toEqual([expect.stringMatching(/_evt_fits\.json$/)]);
   });
 
+  it("a capture the file size limit cuts short in one write is not saved: 500, no file", async () => {
+    // Under 64 KiB a capture is written in one call, which the limit (8 KiB) cuts short without an error.
+    const lp = await listen([], { via: ["sh", "-c", 'ulimit -f 8 && exec "$0" "$@"'] });
+    const body = Buffer.alloc(20 * 1024, 0x20);
+    body.write(JSON.stringify(messageEvent({ event_id: "evt_cut_short" })), 0);
+    const signed = signedEvent(SECRET, { event_id: "evt_cut_short" }, { body });
+    expect((await post(lp.url, signed.headers, signed.body)).status).toBe(500);
+    const record = await lp.waitFor((r) => r.type === "event");
+    expect(record).toMatchObject({ status: 500, capturePath: null });
+    expect(readdirSync(String(lp.ready.saveDir))).toEqual([]);
+  });
+
   it("forwards without waiting for a slow disk, and answers only once the capture is saved", async () => {
     const gate = join(tempDir(), "the-disk-catches-up");
     const app = await startServer(() => ({ status: 200, body: "handled" }));

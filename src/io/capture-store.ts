@@ -87,7 +87,7 @@ const syncOps: FileOps = {
     // profile under load showed the event loop blocked in open() half of the time), the rest cannot.
     const fd = await openInPool(path);
     try {
-      writeSync(fd, serializeCapture(request, extra));
+      writeWholeSync(fd, serializeCapture(request, extra));
       if (flush) await fsyncInPool(fd);
     } finally {
       closeSync(fd);
@@ -98,6 +98,22 @@ const syncOps: FileOps = {
   unlink: unlinkSync,
   syncDir: syncFolder,
 };
+
+/**
+ * One write() may write less than asked without an error: at a file size limit (`ulimit -f`) the
+ * first write that crosses it is cut short, and only the next one fails (EFBIG). A capture saved
+ * from a short write would be cut off yet answered 200, so the rest is written until it fails.
+ */
+function writeWholeSync(fd: number, text: string): void {
+  let written = writeSync(fd, text);
+  if (written === Buffer.byteLength(text)) return;
+  const bytes = Buffer.from(text, "utf8");
+  while (written < bytes.length) {
+    const wrote = writeSync(fd, bytes, written, bytes.length - written);
+    if (wrote === 0) throw new Error(`the capture could not be written whole (${written} of ${bytes.length} bytes)`);
+    written += wrote;
+  }
+}
 
 function openInPool(path: string): Promise<number> {
   return new Promise((resolveOpen, reject) =>
@@ -157,7 +173,8 @@ const asyncOps: FileOps = {
   async write(path, request, extra, flush) {
     const handle = await openHandle(path, "wx", 0o600);
     try {
-      for (const piece of serializeCapturePieces(request, extra)) await handle.write(piece);
+      // writeFile, not write: it keeps writing a piece until all of it is written or it fails.
+      for (const piece of serializeCapturePieces(request, extra)) await handle.writeFile(piece);
       if (flush) await handle.sync();
     } finally {
       await handle.close();
