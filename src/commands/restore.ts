@@ -5,9 +5,10 @@
 import { resolve } from "node:path";
 import type { CommandContext } from "../command-context.js";
 import { EXIT, type ExitCode } from "../errors.js";
+import { processAlive } from "../io/process-alive.js";
 import { type ApiFlags, openApi } from "../openmail/connect.js";
 import { restoreInboxes } from "../openmail/registrar.js";
-import { openStateStore, processAlive } from "../openmail/state.js";
+import { openStateStore } from "../openmail/state.js";
 import { createInboxReporter } from "../output/inbox-report.js";
 
 export interface RestoreOptions extends ApiFlags {

@@ -42,6 +42,7 @@ import { type CapturedRequest, captureFileName, serializeCapture, serializeCaptu
 import { CliError, usageError } from "../errors.js";
 import { sanitizeLine } from "../output/sanitize.js";
 import { makeCaptureFolder } from "./capture-folder.js";
+import { processAlive } from "./process-alive.js";
 
 export interface CaptureStore {
   /** Absolute path of the folder (its real path, symlinks resolved). */
@@ -194,7 +195,7 @@ export async function openCaptureStore(dir: string, options: CaptureStoreOptions
   const sweepEntry = (name: string) => {
     if (!inFlight.has(name)) removeIfStaleTemporary(absolute, name);
   };
-  if (options.sweepAtOpen !== false) await removeStaleTemporaries(absolute, sweepEntry);
+  if (options.sweepAtOpen !== false) await walkFolder(absolute, sweepEntry);
   return {
     dir: absolute,
     async save(request, eventId, extra = {}) {
@@ -222,16 +223,8 @@ export async function openCaptureStore(dir: string, options: CaptureStoreOptions
         inFlight.delete(basename(temporary));
       }
     },
-    async scan(onName) {
-      try {
-        const folder = await opendir(absolute, { bufferSize: 1024 });
-        for await (const entry of folder) {
-          if (entry.name.startsWith(TEMP_PREFIX)) sweepEntry(entry.name);
-          else onName(entry.name);
-        }
-      } catch {
-        // Unreadable: nothing saved earlier to recognise, nothing to sweep.
-      }
+    scan(onName) {
+      return walkFolder(absolute, sweepEntry, onName);
     },
   };
 }
@@ -353,13 +346,23 @@ function ownershipProblem(info: Stats): string | undefined {
   return undefined;
 }
 
-/** Remove temporary files left by runs that died, listing the folder entry by entry. */
-async function removeStaleTemporaries(dir: string, sweepEntry: (name: string) => void): Promise<void> {
+/**
+ * The folder entry by entry (never the whole listing at once): temporary files to `onTemporary`,
+ * every other name to `onName`. An unreadable folder ends the walk quietly: nothing to sweep or recognise.
+ */
+async function walkFolder(
+  dir: string,
+  onTemporary: (name: string) => void,
+  onName?: (name: string) => void,
+): Promise<void> {
   try {
     const folder = await opendir(dir, { bufferSize: 1024 });
-    for await (const entry of folder) if (entry.name.startsWith(TEMP_PREFIX)) sweepEntry(entry.name);
+    for await (const entry of folder) {
+      if (entry.name.startsWith(TEMP_PREFIX)) onTemporary(entry.name);
+      else onName?.(entry.name);
+    }
   } catch {
-    // Unreadable: nothing to sweep.
+    // Unreadable.
   }
 }
 
@@ -371,20 +374,12 @@ function removeIfStaleTemporary(dir: string, name: string): void {
   try {
     const info = lstatSync(path);
     if (!info.isFile() && !info.isSymbolicLink()) return;
-    if (processAlive(Number(match[1])) && Date.now() - info.mtimeMs < STALE_TEMP_MS) return;
+    // Our own pid here is a run before us whose pid was reused: our saves in flight are never swept.
+    const pid = Number(match[1]);
+    if (pid !== process.pid && processAlive(pid) && Date.now() - info.mtimeMs < STALE_TEMP_MS) return;
     unlinkSync(path);
   } catch {
     // Gone already, or not ours to remove.
-  }
-}
-
-function processAlive(pid: number): boolean {
-  if (pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

@@ -5,9 +5,10 @@
  * Returns facts; never prints.
  */
 import { CliError } from "../errors.js";
+import { processAlive } from "../io/process-alive.js";
 import type { OpenMailApi } from "./api.js";
 import { OpenMailApiError } from "./errors.js";
-import { type InboxState, type PendingRestore, processAlive, type StateStore } from "./state.js";
+import type { InboxState, PendingRestore, StateStore } from "./state.js";
 
 export interface ClaimOptions {
   inboxIds: string[];

@@ -123,14 +123,3 @@ export function parseState(text: string, path: string): InboxState {
       : [],
   };
 }
-
-/** Is that process still running? (Signal 0 checks without sending anything.) */
-export function processAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
