@@ -118,7 +118,9 @@ describe("sign computes the HMAC from precomputed key blocks", () => {
       const secret = `rotating-${i}`;
       expect(sign(secret, 7, body)).toBe(createHmac("sha256", secret).update("7.").update(body).digest("hex"));
     }
-    expect(sign("rotating-0", 7, body)).toBe(createHmac("sha256", "rotating-0").update("7.").update(body).digest("hex"));
+    expect(sign("rotating-0", 7, body)).toBe(
+      createHmac("sha256", "rotating-0").update("7.").update(body).digest("hex"),
+    );
   });
 });
 
