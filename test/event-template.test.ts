@@ -213,6 +213,18 @@ describe("event templates writing ids straight into the body (FillHex)", () => {
     expect(ids.size).toBe(300);
   });
 
+  it("timestamps follow the clock exactly, also for instants that share a remembered place", () => {
+    const build = (random: RandomHex, now: Date) =>
+      buildFakeEvent({ type: "message.received", now, randomHex: random });
+    const { template } = createEventTemplate(build, realHex, NOW);
+    for (const now of [NOW, NOW + 256, NOW + 512, NOW, NOW + 256 * 1_000_003, NOW + 1]) {
+      for (const fill of [fillRandomHex, undefined]) {
+        const parsed = JSON.parse(template.instantiate(realHex, now, fill).body.toString("utf8"));
+        expect(parsed.delivered_at).toBe(new Date(now).toISOString());
+      }
+    }
+  });
+
   it("a clock past year 9999 takes the slow way with the same result", () => {
     const build = (random: RandomHex, now: Date) =>
       buildFakeEvent({ type: "message.received", now, randomHex: random });

@@ -68,10 +68,6 @@ export function createEventTemplate(
   const filled = hexFiller(patch, eventId, draws);
   const eventType = String(event.event);
   const attempt = typeof event.attempt === "number" ? event.attempt : 1;
-  // Timestamps by offset from now, kept while the clock reads the same millisecond (at load-test
-  // rates several events share one).
-  let timesAt = Number.NaN;
-  const times = new Map<number, string>();
   const template: EventTemplate = {
     eventType,
     attempt,
@@ -81,12 +77,8 @@ export function createEventTemplate(
         if (body) return { body, eventId: filled.eventId(body, now), eventType, attempt };
       }
       const values = draws.map((draw) => fresh(draw.length));
-      if (now !== timesAt) {
-        timesAt = now;
-        times.clear();
-      }
-      const body = patch.apply(values, now, times) ?? Buffer.from(join(bodyPieces, values, now, times), "utf8");
-      return { body, eventId: eventId && join(eventId, values, now, times), eventType, attempt };
+      const body = patch.apply(values, now) ?? Buffer.from(join(bodyPieces, values, now), "utf8");
+      return { body, eventId: eventId && join(eventId, values, now), eventType, attempt };
     },
   };
   return {
@@ -169,7 +161,7 @@ interface BytePatch {
   /** Each slot's byte offset in `base`. */
   offsets: number[];
   slots: Slot[];
-  apply(values: string[], nowMs: number, times: Map<number, string>): Buffer | undefined;
+  apply(values: string[], nowMs: number): Buffer | undefined;
 }
 
 function bytePatch(text: string, pieces: Pieces, draws: string[]): BytePatch {
@@ -182,7 +174,7 @@ function bytePatch(text: string, pieces: Pieces, draws: string[]): BytePatch {
     const slot = pieces.slots[i] as Slot;
     at += slot.kind === "hex" ? (draws[slot.index] as string).length : ISO_LENGTH;
   }
-  const apply: BytePatch["apply"] = (values, nowMs, times) => {
+  const apply: BytePatch["apply"] = (values, nowMs) => {
     // Memory of its own, not a slice of Node's shared pool (see ownUtf8Bytes in capture.ts).
     const body = Buffer.allocUnsafeSlow(base.length);
     base.copy(body);
@@ -193,7 +185,7 @@ function bytePatch(text: string, pieces: Pieces, draws: string[]): BytePatch {
         value = values[slot.index] as string;
         if (value.length !== (draws[slot.index] as string).length || !HEX.test(value)) return undefined;
       } else {
-        value = timeAt(nowMs, slot.beforeNowMs, times);
+        value = isoAt(nowMs - slot.beforeNowMs);
         if (value.length !== ISO_LENGTH) return undefined;
       }
       body.write(value, offsets[i] as number, "latin1");
@@ -242,15 +234,13 @@ function hexFiller(
   const current = Buffer.from(patch.base);
   let currentAt = Number.NaN;
   let timesFit = true;
-  const times = new Map<number, string>();
   return {
     body(fillHex, nowMs) {
       if (nowMs !== currentAt) {
         currentAt = nowMs;
-        times.clear();
         timesFit = true;
         for (const { offset, beforeNowMs } of timeSlots) {
-          const time = timeAt(nowMs, beforeNowMs, times);
+          const time = isoAt(nowMs - beforeNowMs);
           if (time.length !== ISO_LENGTH) timesFit = false;
           else current.write(time, offset, "latin1");
         }
@@ -271,7 +261,7 @@ function hexFiller(
         if (slot.kind === "hex") {
           const from = first[slot.index] as number;
           out += body.toString("latin1", from, from + (draws[slot.index] as string).length);
-        } else out += timeAt(nowMs, slot.beforeNowMs, times);
+        } else out += isoAt(nowMs - slot.beforeNowMs);
         out += eventId.texts[i + 1];
       }
       return out;
@@ -283,20 +273,27 @@ function hexFiller(
 const ISO_LENGTH = 24;
 const HEX = /^[0-9a-f]*$/;
 
-function timeAt(nowMs: number, beforeNowMs: number, times: Map<number, string>): string {
-  let time = times.get(beforeNowMs);
-  if (time === undefined) {
-    time = new Date(nowMs - beforeNowMs).toISOString();
-    times.set(beforeNowMs, time);
+/**
+ * `new Date(ms).toISOString()`, remembered for the last few hundred distinct instants: at load-test
+ * rates many events, from all of a stream's templates, share each millisecond's timestamps.
+ */
+function isoAt(ms: number): string {
+  const slot = ms & (ISO_CACHE_SIZE - 1);
+  if (isoCacheKeys[slot] !== ms) {
+    isoCacheValues[slot] = new Date(ms).toISOString();
+    isoCacheKeys[slot] = ms;
   }
-  return time;
+  return isoCacheValues[slot] as string;
 }
+const ISO_CACHE_SIZE = 256;
+const isoCacheKeys = new Float64Array(ISO_CACHE_SIZE).fill(Number.NaN);
+const isoCacheValues: string[] = new Array(ISO_CACHE_SIZE).fill("");
 
-function join(pieces: Pieces, values: string[], nowMs: number, times: Map<number, string>): string {
+function join(pieces: Pieces, values: string[], nowMs: number): string {
   let out = pieces.texts[0] ?? "";
   for (let i = 0; i < pieces.slots.length; i++) {
     const slot = pieces.slots[i] as Slot;
-    out += slot.kind === "hex" ? values[slot.index] : timeAt(nowMs, slot.beforeNowMs, times);
+    out += slot.kind === "hex" ? values[slot.index] : isoAt(nowMs - slot.beforeNowMs);
     out += pieces.texts[i + 1];
   }
   return out;
