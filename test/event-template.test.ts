@@ -213,6 +213,24 @@ describe("event templates writing ids straight into the body (FillHex)", () => {
     expect(ids.size).toBe(300);
   });
 
+  it("each event's bytes are its own: later events never change an earlier body", () => {
+    const stream = createEventStream(
+      (random, now) => buildFakeEvent({ type: "message.received", now, randomHex: random }),
+      realHex,
+      4,
+      fillRandomHex,
+    );
+    const kept = Array.from({ length: 100 }, (_, i) => {
+      const event = stream.next(NOW + i);
+      return { body: event.body, text: event.body.toString("utf8") };
+    });
+    for (let i = 0; i < 500; i++) stream.next(NOW + 100 + i);
+    for (const { body, text } of kept) {
+      expect(body.toString("utf8")).toBe(text);
+      expect(JSON.parse(text).event).toBe("message.received");
+    }
+  });
+
   it("timestamps follow the clock exactly, also for instants that share a remembered place", () => {
     const build = (random: RandomHex, now: Date) =>
       buildFakeEvent({ type: "message.received", now, randomHex: random });
