@@ -215,7 +215,14 @@ describe("the in-memory index of this run's unsaved events", () => {
     url: "http://127.0.0.1:1/webhooks",
     mode: "resign" as const,
     request: received(0, body).request,
-    forward: { url: "http://127.0.0.1:1/webhooks", outcome: "response", status: 200, latencyMs: 1, accepted: true, text: "200" },
+    forward: {
+      url: "http://127.0.0.1:1/webhooks",
+      outcome: "response",
+      status: 200,
+      latencyMs: 1,
+      accepted: true,
+      text: "200",
+    },
     answerBody: "ok",
     notes: [],
   });
@@ -350,7 +357,7 @@ describe("the ring of unsaved events", () => {
 
   it("packs fields that come back exactly, whatever they hold", () => {
     const fields = ["", "12:", ":", "-:", undefined, "\ud800 \u2709", "a".repeat(1000)];
-    const reader = new Unpacker(fields.map(packed).join("") + "rest");
+    const reader = new Unpacker(`${fields.map(packed).join("")}rest`);
     for (const field of fields) expect(reader.next()).toBe(field);
     expect(reader.rest()).toBe("rest");
   });
