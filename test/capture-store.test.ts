@@ -161,6 +161,30 @@ describe("capture folder: ours alone", () => {
     expect(readdirSync(dir).filter((name) => name.startsWith("."))).toEqual([]);
   });
 
+  it("a warm-up writes and fsyncs a temporary file, removes it, and leaves no capture; a sweep meanwhile spares it", async () => {
+    const dir = join(tempDir(), "events");
+    const store = await openCaptureStore(dir, { sweepAtOpen: false });
+    holdFsyncs = true;
+    const warming = store.warmUp(request());
+    for (let waited = 0; heldFsyncs.length === 0; waited++) {
+      expect(waited).toBeLessThan(500);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const [temporary] = readdirSync(dir);
+    expect(temporary).toMatch(new RegExp(`^\\.tmp-${process.pid}-[0-9a-f]{32}$`));
+    const names: string[] = [];
+    await store.scan((name) => names.push(name));
+    expect(names).toEqual([]);
+    expect(readdirSync(dir)).toEqual([temporary]);
+    holdFsyncs = false;
+    for (const release of heldFsyncs.splice(0)) release();
+    await warming;
+    expect(readdirSync(dir)).toEqual([]);
+    // The folder works as before: the next save is the first capture.
+    const path = await store.save(request(), "evt_1");
+    expect(readdirSync(dir)).toEqual([path.slice(dir.length + 1)]);
+  });
+
   it("writes large captures in pieces, byte for byte the same text", async () => {
     const dir = join(tempDir(), "events");
     const store = await openCaptureStore(dir);

@@ -9,6 +9,7 @@ let base = "";
 beforeAll(async () => {
   server = createServer((req, res) => {
     req.resume();
+    if (req.url === "/hang") return; // never answers: only the client's deadline ends it
     req.on("end", () => {
       if (req.url === "/moved") {
         res.writeHead(302, { location: "https://example.test/webhooks/" });
@@ -45,6 +46,24 @@ describe("http client", () => {
       const outcome = await new Promise((resolve) => client.send(`${base}/ok`, {}, Buffer.from("{}"), resolve));
       expect(outcome).toMatchObject({ kind: "response", status: 200, bodyPreview: "fine" });
       expect((outcome as { headers: Record<string, string> }).headers["x-answer"]).toBe("yes");
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("cuts every hung exchange at its deadline while quick ones come and go (the sweep reuses their places)", async () => {
+    const client = createHttpClient({ timeoutMs: 400, connections: 8 });
+    try {
+      const started = performance.now();
+      const firstHung = client.post(`${base}/hang`, {}, Buffer.from("{}"));
+      const quick = [];
+      for (let i = 0; i < 30; i++) quick.push(await client.post(`${base}/ok`, {}, Buffer.from("{}")));
+      const secondHung = client.post(`${base}/hang`, {}, Buffer.from("{}"));
+      quick.push(await client.post(`${base}/ok`, {}, Buffer.from("{}")));
+      const hung = await Promise.all([firstHung, secondHung]);
+      expect(quick.every((outcome) => outcome.kind === "response" && outcome.status === 200)).toBe(true);
+      expect(hung.map((outcome) => outcome.kind)).toEqual(["timeout", "timeout"]);
+      expect(performance.now() - started).toBeLessThan(5_000);
     } finally {
       await client.close();
     }

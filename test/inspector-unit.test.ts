@@ -5,6 +5,7 @@ import { headersFromRaw, serializeCapture } from "../src/core/capture.js";
 import { inspectRequest } from "../src/core/inspect.js";
 import { sign } from "../src/core/signature.js";
 import { createEventIndex, matches } from "../src/inspector/event-index.js";
+import { EventRing, packed, Unpacker } from "../src/inspector/event-ring.js";
 import { createGuard } from "../src/inspector/guard.js";
 import { curlCommand, shellQuote } from "../src/inspector/shell-commands.js";
 import { listItem } from "../src/inspector/views.js";
@@ -208,5 +209,156 @@ describe("the in-memory index of this run's unsaved events", () => {
     expect(Object.hasOwn(loaded?.request.headers ?? {}, "__proto__")).toBe(true);
     expect(loaded?.request.headers["x-repeated"]).toBe("1, 2");
     expect((await index.captureFile("live-1"))?.content).toBe(serializeCapture(event.request, {}));
+  });
+  const replayOf = (original: string, body: string) => ({
+    original,
+    url: "http://127.0.0.1:1/webhooks",
+    mode: "resign" as const,
+    request: received(0, body).request,
+    forward: {
+      url: "http://127.0.0.1:1/webhooks",
+      outcome: "response",
+      status: 200,
+      latencyMs: 1,
+      accepted: true,
+      text: "200",
+    },
+    answerBody: "ok",
+    notes: [],
+  });
+  const ids = async (index: ReturnType<typeof createEventIndex>) =>
+    (await index.list({ limit: 100 })).items.map((item) => item.id);
+
+  it("keeps the newest records, unsaved events and replays together, and forgets the oldest first", async () => {
+    const index = createEventIndex({ ...options, limits: { records: 4 } });
+    const body = (n: number) => JSON.stringify(messageEvent({ event_id: `evt_${n}` }));
+    index.addLive(received(1, body(1)), false);
+    index.addReplay(replayOf("live-1", body(1))); // replay-1
+    index.addLive(received(2, body(2)), false);
+    index.addLive(received(3, body(3)), true); // a page open: its item made at once
+    expect(await ids(index)).toHaveLength(4);
+    index.addLive(received(4, body(4)), false); // live-1 goes
+    expect(await ids(index)).not.toContain("live-1");
+    expect(await ids(index)).toContain("replay-1");
+    index.addLive(received(5, body(5)), false); // then replay-1
+    index.addLive(received(6, body(6)), false); // then live-2
+    expect((await ids(index)).sort()).toEqual(["live-3", "live-4", "live-5", "live-6"]);
+    // What a page shows for a forgotten event: it is not listed, and asking for it finds nothing.
+    expect(await index.detail("live-1")).toBeUndefined();
+    expect(await index.load("live-2")).toBeUndefined();
+    expect(await index.detail("replay-1")).toBeUndefined();
+    expect((await index.detail("live-3"))?.item.id).toBe("live-3");
+    expect((await index.load("live-6"))?.request.body.toString()).toBe(body(6));
+  });
+
+  it("drops the oldest bodies when the ring is full, keeping their list items, as the body budget does", async () => {
+    // A ring of 16 KiB at most (an entry at most 4 KiB): three ~3 KiB events fill it.
+    const limits = { records: 100, ringInitialBytes: 4096, ringMaxBytes: 16 * 1024 };
+    const index = createEventIndex({ ...options, limits });
+    const eager = createEventIndex(options);
+    const events = Array.from({ length: 8 }, (_, i) =>
+      received(i + 1, JSON.stringify(messageEvent({ event_id: `evt_${i}` }, { body_text: "y".repeat(1500) }))),
+    );
+    for (const event of events) {
+      index.addLive(event, false);
+      eager.addLive(event, true);
+    }
+    const page = await index.list({ limit: 100 });
+    expect(page.items).toEqual((await eager.list({ limit: 100 })).items);
+    expect(page.items).toHaveLength(8);
+    // The newest are whole; the oldest are listed but their request is gone.
+    expect((await index.load("live-8"))?.request).toEqual(events[7]?.request);
+    expect(await index.load("live-1")).toBeUndefined();
+    expect(await index.detail("live-1")).toBeUndefined();
+    const kept = await Promise.all(events.map(async (_, i) => (await index.load(`live-${i + 1}`)) !== undefined));
+    expect(kept.indexOf(true)).toBeGreaterThan(0);
+    expect(kept.slice(kept.indexOf(true)).every(Boolean)).toBe(true);
+  });
+
+  it("keeps an event larger than a ring entry may be as a whole request, outside the ring", async () => {
+    const index = createEventIndex({ ...options, limits: { ringInitialBytes: 1024, ringMaxBytes: 8192 } });
+    const big = received(1, JSON.stringify(messageEvent({ event_id: "evt_big" }, { body_text: "z".repeat(9000) })));
+    const small = received(2, JSON.stringify(messageEvent({ event_id: "evt_big" })));
+    index.addLive(big, false);
+    index.addLive(small, false);
+    expect((await index.load("live-1"))?.request).toEqual(big.request);
+    expect((await index.load("live-2"))?.request).toEqual(small.request);
+    const detail = await index.detail("live-2");
+    expect(detail?.deliveries.map((item) => item.id)).toEqual(["live-1", "live-2"]);
+    expect(await ids(index)).toEqual(["live-2", "live-1"]);
+  });
+
+  it("gives back binary and non-UTF-8 bodies, Latin-1 headers and odd event ids exactly", async () => {
+    const index = createEventIndex(options);
+    const binary = received(1, "");
+    binary.request.body = Buffer.from([0xff, 0xfe, 0x00, 0xc3, 0x28, 0x80, 0x0a, 0xed, 0xa0, 0x80]);
+    binary.request.headers["x-note"] = "caf\u00e9 \u00ff\t:1:";
+    binary.request.headers["x-wide"] = "\u2709 \ud83d\ude00 \ud800";
+    // An event id with a lone surrogate (legal in JSON text, lost by UTF-8): found again among retries.
+    const oddId = JSON.stringify(messageEvent({ event_id: "evt_\ud800:5:" }));
+    const odd = [received(2, oddId), received(3, oddId, { duplicate: { timesSeen: 2, inFolder: false } })];
+    for (const event of [binary, ...odd]) index.addLive(event, false);
+    const loaded = await index.load("live-1");
+    expect(Buffer.compare(Buffer.from(loaded?.request.body ?? []), binary.request.body as Buffer)).toBe(0);
+    expect(loaded?.request).toEqual(binary.request);
+    expect((await index.captureFile("live-1"))?.content).toBe(serializeCapture(binary.request, {}));
+    const detail = await index.detail("live-3");
+    expect(detail?.item.eventId).toBe("evt_\ud800:5:");
+    expect(detail?.deliveries.map((item) => item.id)).toEqual(["live-2", "live-3"]);
+  });
+});
+
+describe("the ring of unsaved events", () => {
+  const entry = (n: number, size: number) => ({ key: `k${n}`, meta: `m${n}:`, body: Buffer.alloc(size, n) });
+  const ringOf = (slots: number, initialBytes: number, maxBytes: number, dropped: number[] = []) => {
+    const ring: EventRing = new EventRing({
+      slots,
+      initialBytes,
+      maxBytes,
+      beforeBytesDropped: (position) => dropped.push(ring.numberAt(position)),
+    });
+    return ring;
+  };
+  const push = (ring: EventRing, n: number, size: number) => {
+    const { key, meta, body } = entry(n, size);
+    return ring.push(n, n, key, meta, body);
+  };
+
+  it("grows to its limit keeping every entry, then drops the oldest bytes first, around the end", () => {
+    const dropped: number[] = [];
+    const ring = ringOf(100, 256, 4096, dropped);
+    for (let n = 1; n <= 40; n++) expect(push(ring, n, 300 + n)).toBe(true);
+    expect(ring.capacity).toBe(4096);
+    expect(ring.count).toBe(40);
+    // Dropped in order, oldest first; every entry still with bytes comes back exactly.
+    expect(dropped).toEqual(Array.from({ length: dropped.length }, (_, i) => i + 1));
+    for (let position = 0; position < ring.count; position++) {
+      const n = ring.numberAt(position);
+      const got = ring.entryAt(position);
+      expect(got === undefined).toBe(dropped.includes(n));
+      if (got) expect(got).toEqual(entry(n, 300 + n));
+    }
+    expect(ring.find(40)).toBe(39);
+    expect(ring.find(41)).toBe(-1);
+  });
+
+  it("refuses an entry larger than a quarter of its limit, and one more than its places", () => {
+    const ring = ringOf(2, 64, 1024);
+    expect(push(ring, 1, 257)).toBe(false);
+    expect(ring.count).toBe(0);
+    expect(push(ring, 1, 200)).toBe(true);
+    expect(push(ring, 2, 10)).toBe(true);
+    expect(push(ring, 3, 10)).toBe(false);
+    ring.dropOldest();
+    expect(push(ring, 3, 10)).toBe(true);
+    expect([ring.numberAt(0), ring.numberAt(1)]).toEqual([2, 3]);
+    expect(ring.entryAt(1)).toEqual(entry(3, 10));
+  });
+
+  it("packs fields that come back exactly, whatever they hold", () => {
+    const fields = ["", "12:", ":", "-:", undefined, "\ud800 \u2709", "a".repeat(1000)];
+    const reader = new Unpacker(`${fields.map(packed).join("")}rest`);
+    for (const field of fields) expect(reader.next()).toBe(field);
+    expect(reader.rest()).toBe("rest");
   });
 });

@@ -56,6 +56,74 @@ describe("sign", () => {
   });
 });
 
+describe("sign computes the HMAC from precomputed key blocks", () => {
+  // sign() hashes the key's inner and outer blocks itself (two one-shot SHA-256), so it is checked
+  // against createHmac byte for byte across the cases RFC 2104 treats differently: keys shorter than,
+  // exactly, and longer than SHA-256's 64-byte block (hashed first), multi-byte UTF-8 keys that cross
+  // 64 bytes only as bytes, an empty key, and bodies on both sides of the reused buffer's size.
+  const keysToTry = [
+    "",
+    "k",
+    "whsec_benchbenchbenchbench",
+    "x".repeat(63),
+    "x".repeat(64),
+    "x".repeat(65),
+    "y".repeat(200),
+    "ü".repeat(32), // 32 characters, 64 bytes
+    "ü".repeat(33), // 33 characters, 66 bytes: longer than a block only as UTF-8
+  ];
+  const random = seededRandom(16);
+  const bodies: Array<[string, string | Uint8Array]> = [
+    ["empty", ""],
+    ["a short string", '{"event":"message.received"}'],
+    ["a multi-byte string", '{"subject":"Grüße 👋 — 日本語"}'],
+    ["1.6 KB of bytes", randomBytes(random, 1600)],
+    ["a view into a larger buffer", randomBytes(random, 5000).subarray(123, 4000)],
+    ["64 KiB of bytes", randomBytes(random, 64 * 1024)],
+    ["200 KiB of bytes", randomBytes(random, 200 * 1024)],
+  ];
+  for (const secret of keysToTry) {
+    it(`matches createHmac with a key of ${Buffer.byteLength(secret)} bytes`, () => {
+      for (const [, body] of bodies) {
+        for (const timestamp of ["1764300000", 1764300000, "0"]) {
+          const expected = createHmac("sha256", Buffer.from(secret, "utf8"))
+            .update(`${timestamp}.`)
+            .update(body)
+            .digest("hex");
+          expect(sign(secret, timestamp, body)).toBe(expected);
+        }
+      }
+    });
+  }
+
+  it("keys by secret: interleaved secrets and a long body between small ones do not mix state", () => {
+    const body = randomBytes(random, 1500);
+    const large = randomBytes(random, 300 * 1024);
+    const expect1 = createHmac("sha256", "one").update("1.").update(body).digest("hex");
+    const expect2 = createHmac("sha256", "two").update("1.").update(body).digest("hex");
+    for (let i = 0; i < 3; i++) {
+      expect(sign("one", 1, body)).toBe(expect1);
+      expect(sign("two", 1, large)).toBe(createHmac("sha256", "two").update("1.").update(large).digest("hex"));
+      expect(sign("two", 1, body)).toBe(expect2);
+    }
+    // Verification goes through the same HMAC.
+    expect(verify({ body, headers: headers("1", expect2), secret: ["one", "two"], now: 1 })).toMatchObject({
+      valid: true,
+    });
+  });
+
+  it("keeps only a bounded number of secrets' keys, and stays right after older ones are dropped", () => {
+    const body = Buffer.from('{"a":1}');
+    for (let i = 0; i < 40; i++) {
+      const secret = `rotating-${i}`;
+      expect(sign(secret, 7, body)).toBe(createHmac("sha256", secret).update("7.").update(body).digest("hex"));
+    }
+    expect(sign("rotating-0", 7, body)).toBe(
+      createHmac("sha256", "rotating-0").update("7.").update(body).digest("hex"),
+    );
+  });
+});
+
 describe("verify", () => {
   const now = Number(VECTOR.timestamp) + 10;
 

@@ -3,7 +3,7 @@
  * notes it), not by the clock: `listen --forward-to` warms undici before its URL is printed (events
  * may arrive as soon as it is), and the commands that send nothing never load undici at all.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cleanupAfterEach, serverStarter } from "./helpers/cleanups.js";
@@ -45,6 +45,29 @@ describe("start-up", () => {
     expect(answer.status).toBe(200);
     expect(handler.requests).toHaveLength(1);
     expect(handler.requests[0]?.body.equals(body)).toBe(true);
+  });
+
+  it("listen --forward-to rehearses a save before it prints its URL, and leaves nothing of it in the folder", async () => {
+    const handler = await server(() => ({ status: 200, body: "ok" }));
+    const log = loadLog();
+    const cwd = tempDir();
+    const saveDir = join(cwd, "events");
+    const listen = await startListen(["--forward-to", handler.url, "--save-dir", saveDir], { env: log.env, cwd });
+    cleanups.push(() => listen.stop());
+    await until(() => log.lines().includes("url"));
+    // The rehearsal's fsync came first; its temporary file is gone, and it was never a capture.
+    expect(log.lines().indexOf("fsync")).toBeGreaterThanOrEqual(0);
+    expect(log.lines().indexOf("fsync")).toBeLessThan(log.lines().indexOf("url"));
+    expect(readdirSync(saveDir)).toEqual([]);
+    const { headers, body } = signedEvent(SECRET, messageEvent({ event_id: "evt_warm_up" }));
+    expect((await post(listen.url, headers, body)).status).toBe(200);
+    const record = await listen.waitFor((r) => r.type === "event");
+    // The rehearsal's made-up event (same id) is not remembered: this one is no redelivery.
+    expect(record).toMatchObject({ seq: 1, verification: { valid: true }, status: 200, forward: { status: 200 } });
+    expect(record.duplicate ?? null).toBeNull();
+    expect(readdirSync(saveDir).filter((name) => name.endsWith(".json"))).toHaveLength(1);
+    expect(readdirSync(saveDir).filter((name) => name.startsWith(".tmp-"))).toEqual([]);
+    expect(handler.requests).toHaveLength(1);
   });
 
   it("listen loads the OpenMail client only with --inbox or registrations an earlier run left", async () => {

@@ -15,7 +15,7 @@ import { createHttpClient, type HttpClient } from "../io/http-client.js";
 import { SETTLE_MS, startListener } from "../io/listener.js";
 import { probeTarget } from "../io/probe.js";
 import { folderRedactionKey, redactingStore } from "../io/redacting-store.js";
-import { warmUpHttp } from "../io/warm-up.js";
+import { warmUpEvent, warmUpEventPath, warmUpHttp } from "../io/warm-up.js";
 import { createWebhookPipeline, eventIdsInFolder, type FolderIds } from "../io/webhook-pipeline.js";
 import type { InboxListenOptions } from "../openmail/listen-inboxes.js";
 import { registrationStateExists } from "../openmail/state.js";
@@ -131,7 +131,18 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   // undici's start-up (loading it, compiling its parser) is paid before the URL is announced, on a
   // loopback request of our own, while the inspector and the tunnel open: once the URL is out,
   // events may arrive at once, and the first forwarded ones were the slow ones (BENCHMARKS.md).
-  const warming = client ? warmUpHttp() : undefined;
+  // The first save's and the first event's one-time costs are rehearsed in the same wait.
+  const warming = client
+    ? Promise.all([
+        warmUpHttp(),
+        warmUpEventPath(warmUpEvent(secret?.secret, ctx.now()), {
+          store,
+          secret: secret?.secret,
+          toleranceSeconds: options.tolerance,
+          now: Math.floor(ctx.now() / 1000),
+        }),
+      ])
+    : undefined;
 
   let inspector: Inspector | undefined;
   // What the inspector verifies and re-signs with: the inbox's own secret (--inbox), else listen's.

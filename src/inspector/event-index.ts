@@ -17,6 +17,7 @@ import {
 } from "../core/capture.js";
 import { type Inspection, inspectRequest } from "../core/inspect.js";
 import type { Arrival, ReceivedEvent } from "../io/webhook-pipeline.js";
+import { EventRing, packed, Unpacker } from "./event-ring.js";
 import {
   emailView,
   type ForwardBrief,
@@ -39,7 +40,26 @@ export interface EventIndexOptions {
   secretFor(inboxId: string | undefined): SecretInfo | undefined;
   toleranceSeconds: number;
   now(): number;
+  /** How much is kept in memory (tests make these small; listen uses the defaults). */
+  limits?: Partial<MemoryLimits>;
 }
+
+export interface MemoryLimits {
+  /** Records of this run kept in memory (summaries, answers, replays); older ones fall back to the folder. */
+  records: number;
+  /** Bodies of replays and of unsaved events too large for the ring, all together. */
+  bodyBytes: number;
+  /** The ring of unsaved events' bytes: allocated at first, and at most (then an entry takes a quarter at most). */
+  ringInitialBytes: number;
+  ringMaxBytes: number;
+}
+
+const DEFAULT_LIMITS: MemoryLimits = {
+  records: 2000,
+  bodyBytes: 32 * 1024 * 1024,
+  ringInitialBytes: 1024 * 1024,
+  ringMaxBytes: 32 * 1024 * 1024,
+};
 
 export interface ListQuery {
   /** Only items older than this (the `next` of the previous page). */
@@ -75,6 +95,8 @@ export interface ReplayRecord {
 
 interface MemoryRecord {
   id: string;
+  /** When it was added among this run's records (the ring's entries count in the same order). */
+  added: number;
   /** The list item; for an unsaved event of this run, made from `live` when first asked for. */
   item?: ListItem;
   live?: LiveFacts;
@@ -113,6 +135,82 @@ interface StoredRequest {
   body: Uint8Array;
 }
 
+/** What the ring keeps of an unsaved event in its key: what the list and the links between records need. */
+interface RingKey {
+  receivedAt: string;
+  eventId: string | null;
+  replayOf: string | null;
+}
+
+function packKey(receivedAt: string, eventId: string | undefined, replayOf: string | undefined): string {
+  return packed(receivedAt) + packed(eventId) + packed(replayOf);
+}
+
+function unpackKey(text: string): RingKey {
+  const fields = new Unpacker(text);
+  const receivedAt = fields.next() ?? "";
+  return { receivedAt, eventId: fields.next() ?? null, replayOf: fields.next() ?? null };
+}
+
+/** The rest of an unsaved event in the ring: its request but the body, and what listen did with it. */
+interface RingMeta {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  live: Omit<LiveFacts, "eventId" | "replayOf">;
+  answerBody: string | undefined;
+  hint: string | undefined;
+}
+
+function packMeta(meta: RingMeta): string {
+  const { verdict, forward, answered, retry } = meta.live;
+  // The headers last, as JSON: walking a header object (a dictionary) from script costs more than
+  // JSON.stringify's walk of it.
+  return (
+    packed(meta.method) +
+    packed(meta.path) +
+    packed(verdict ? `${verdict.valid ? 1 : 0}${verdict.message}` : undefined) +
+    packed(forward ? JSON.stringify(forward) : undefined) +
+    packed(String(answered.status)) +
+    packed(answered.reason) +
+    packed(retry ? String(retry.timesSeen) : undefined) +
+    packed(meta.answerBody) +
+    packed(meta.hint) +
+    JSON.stringify(meta.headers)
+  );
+}
+
+function unpackMeta(text: string): RingMeta {
+  const fields = new Unpacker(text);
+  const method = fields.next() ?? "";
+  const path = fields.next() ?? "";
+  const verdict = fields.next();
+  const forward = fields.next();
+  const status = Number(fields.next());
+  const reason = fields.next() ?? "";
+  const retry = fields.next();
+  const answerBody = fields.next();
+  const hint = fields.next();
+  const headers = emptyHeaders();
+  // JSON.parse makes "__proto__" an own key like any other; the copy keeps it one.
+  for (const [name, value] of Object.entries(JSON.parse(fields.rest()) as Record<string, string>)) {
+    headers[name] = value;
+  }
+  return {
+    method,
+    path,
+    headers,
+    live: {
+      verdict: verdict === undefined ? undefined : { valid: verdict[0] === "1", message: verdict.slice(1) },
+      forward: forward === undefined ? null : (JSON.parse(forward) as ForwardBrief),
+      answered: { status, reason },
+      retry: retry === undefined ? null : { timesSeen: Number(retry) },
+    },
+    answerBody,
+    hint,
+  };
+}
+
 function storeRequest(request: CapturedRequest): StoredRequest {
   const { receivedAt, method, path, headers, body } = request;
   return { receivedAt, method, path, headers: JSON.stringify(headers), body };
@@ -128,10 +226,6 @@ function storedRequest(stored: StoredRequest): CapturedRequest {
   return { receivedAt, method, path, headers, body };
 }
 
-/** Records of this run kept in memory (summaries, answers, replays); older ones fall back to the folder. */
-const MEMORY_RECORDS = 2000;
-/** Bodies kept in memory (unsaved events, replays), all records together. */
-const MEMORY_BODY_BYTES = 32 * 1024 * 1024;
 /** How much of a handler's answer is kept to show. */
 const ANSWER_BYTES = 64 * 1024;
 /** Summaries of capture files kept (about half a kilobyte each). */
@@ -155,29 +249,62 @@ export function isEntryId(id: string): boolean {
 export type EventIndex = ReturnType<typeof createEventIndex>;
 
 export function createEventIndex(options: EventIndexOptions) {
+  const limits: MemoryLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const memory = new Map<string, MemoryRecord>();
   let memoryBodyBytes = 0;
   let counter = 0;
+  /** Records added so far (memory's and the ring's): their order, to keep the newest `limits.records`. */
+  let added = 0;
   const summaries = new Map<string, ListItem>();
   /** Signatures of replays sent to this listener, so their arrival is linked to the original. */
   const pendingReplays = new Map<string, string>();
   let listing: { entries: SortEntry[]; names: Set<string>; at: number } | undefined;
 
+  // Unsaved events of this run, as bytes (see event-ring.ts), by their arrival number; their list
+  // items once made (a page open, or asked for), and kept when their bytes have to be dropped.
+  const ringItems = new Map<number, ListItem>();
+  const ring = new EventRing({
+    slots: limits.records,
+    initialBytes: limits.ringInitialBytes,
+    maxBytes: limits.ringMaxBytes,
+    // As for a record whose request is dropped for the body budget: its item is made while it can be.
+    beforeBytesDropped: (position) => void ringItem(position),
+  });
+  const dropRingOldest = () => {
+    ringItems.delete(ring.numberAt(0));
+    ring.dropOldest();
+  };
+
   // Insertion order of `memory`, oldest first: evicting through a Map's own iterator walks over the
   // slots of deleted entries, which made each new event cost more than verifying it.
   let order: string[] = [];
   let oldest = 0;
-  const remember = (record: MemoryRecord) => {
-    const size = memory.size;
-    memory.set(record.id, record);
-    if (memory.size > size) order.push(record.id);
-    if (record.request && !record.capturePath) memoryBodyBytes += record.request.body.length;
-    while (memory.size > MEMORY_RECORDS && oldest < order.length) forget(order[oldest++] as string);
-    if (oldest > MEMORY_RECORDS) {
+  /** Keep the newest `limits.records` records, memory's and the ring's together. */
+  const evictOldest = () => {
+    while (memory.size + ring.count > limits.records) {
+      while (oldest < order.length && !memory.has(order[oldest] as string)) oldest += 1;
+      const inMemory = oldest < order.length ? (memory.get(order[oldest] as string) as MemoryRecord).added : Infinity;
+      if (ring.count > 0 && ring.orderAt(0) < inMemory) dropRingOldest();
+      else if (oldest < order.length) forget(order[oldest++] as string);
+      else break;
+    }
+    if (oldest > limits.records) {
       order = order.slice(oldest);
       oldest = 0;
     }
-    for (let index = oldest; memoryBodyBytes > MEMORY_BODY_BYTES && index < order.length; index++) {
+  };
+  const remember = (record: MemoryRecord) => {
+    const size = memory.size;
+    const previous = memory.get(record.id);
+    if (previous) {
+      record.added = previous.added;
+      forget(record.id);
+    }
+    memory.set(record.id, record);
+    if (memory.size > size) order.push(record.id);
+    if (record.request && !record.capturePath) memoryBodyBytes += record.request.body.length;
+    evictOldest();
+    for (let index = oldest; memoryBodyBytes > limits.bodyBytes && index < order.length; index++) {
       const old = memory.get(order[index] as string);
       if (old?.request && !old.capturePath && old !== record) {
         itemOf(old); // made while its request is still here
@@ -220,6 +347,46 @@ export function createEventIndex(options: EventIndexOptions) {
     return record.item;
   };
 
+  /** The ring's entry at `position` as a record and its request (made for this call); undefined once its bytes were dropped. */
+  const ringRecord = (position: number): { record: MemoryRecord; request: CapturedRequest } | undefined => {
+    const seq = ring.numberAt(position);
+    const entry = ring.entryAt(position);
+    if (!entry) return undefined;
+    const { receivedAt, eventId, replayOf } = unpackKey(entry.key);
+    const { method, path, headers, live, answerBody, hint } = unpackMeta(entry.meta);
+    const record: MemoryRecord = {
+      id: `live-${seq}`,
+      added: ring.orderAt(position),
+      item: ringItems.get(seq),
+      live: { ...live, eventId: eventId ?? undefined, replayOf: replayOf ?? undefined },
+      answerBody,
+      hint,
+    };
+    return { record, request: { receivedAt, method, path, headers, body: entry.body } };
+  };
+  /** The list item of the ring's entry at `position` (made from its bytes when first asked for). */
+  const ringItem = (position: number): ListItem => {
+    const seq = ring.numberAt(position);
+    let item = ringItems.get(seq);
+    if (!item) {
+      const { record, request } = ringRecord(position) as { record: MemoryRecord; request: CapturedRequest };
+      item = itemOf(record, undefined, request);
+      ringItems.set(seq, item);
+    }
+    return item;
+  };
+  /** Where a `live-N` id is in the ring, or -1. */
+  const ringPosition = (id: string): number => {
+    const match = /^live-(\d+)$/.exec(id);
+    return match ? ring.find(Number(match[1])) : -1;
+  };
+  /** What the ring's entry at `position` is listed and linked by, from its item or its key. */
+  const ringFacts = (position: number): { receivedAt: string; eventId: string | null; replayOf: string | null } => {
+    const item = ringItems.get(ring.numberAt(position));
+    if (item) return { receivedAt: item.receivedAt, eventId: item.eventId, replayOf: item.replayOf ?? null };
+    return unpackKey(ring.keyAt(position) as string);
+  };
+
   const cacheSummary = (name: string, item: ListItem) => {
     summaries.set(name, item);
     if (summaries.size > SUMMARY_CACHE) summaries.delete(summaries.keys().next().value as string);
@@ -256,6 +423,8 @@ export function createEventIndex(options: EventIndexOptions) {
   async function summaryOf(name: string): Promise<ListItem> {
     const live = memory.get(name);
     if (live) return itemOf(live);
+    const position = ringPosition(name);
+    if (position >= 0) return ringItem(position);
     const cached = summaries.get(name);
     if (cached) return cached;
     let item: ListItem;
@@ -292,7 +461,8 @@ export function createEventIndex(options: EventIndexOptions) {
      */
     addLive(event: ReceivedEvent, wanted = true): ListItem | undefined {
       const id = liveId(event);
-      const signature = event.request.headers["x-signature"];
+      // (Looking a signature up hashes it: only when a replay from the page is on its way.)
+      const signature = pendingReplays.size > 0 ? event.request.headers["x-signature"] : undefined;
       const replayOf = signature ? pendingReplays.get(signature) : undefined;
       if (replayOf !== undefined && signature) pendingReplays.delete(signature);
       const forward = event.forward;
@@ -306,14 +476,30 @@ export function createEventIndex(options: EventIndexOptions) {
         replayOf,
       };
       const answer = forward?.outcome.kind === "response" ? forward.outcome.bodyPreview : undefined;
+      const answerBody = answer?.slice(0, ANSWER_BYTES);
+      if (!event.capturePath) {
+        // An unsaved event is copied into the ring: nothing of it stays behind as objects.
+        const { receivedAt, method, path, headers, body } = event.request;
+        const key = packKey(receivedAt, live.eventId, replayOf);
+        const meta = packMeta({ method, path, headers, live, answerBody, hint: forward?.hint });
+        if (ring.count >= limits.records) dropRingOldest(); // then memory holds nothing: it is the oldest
+        if (ring.push(event.seq, ++added, key, meta, body)) {
+          evictOldest();
+          if (!wanted) return undefined;
+          const item = itemOf({ id, added, live }, event.inspection, event.request);
+          ringItems.set(event.seq, item);
+          return item;
+        }
+      }
       const record: MemoryRecord = {
         id,
+        added: ++added,
         item: undefined,
         live,
         capturePath: event.capturePath,
         // A saved event's request is not kept (its capture is on disk): its item is made now.
         request: event.capturePath ? undefined : storeRequest(event.request),
-        answerBody: answer?.slice(0, ANSWER_BYTES),
+        answerBody,
         hint: forward?.hint,
       };
       const item = event.capturePath || wanted ? itemOf(record, event.inspection, event.request) : undefined;
@@ -340,6 +526,7 @@ export function createEventIndex(options: EventIndexOptions) {
       const { request, forward: _forward, answerBody, hint, ...rest } = replay;
       remember({
         id: item.id,
+        added: ++added,
         item,
         request: storeRequest(request),
         answerBody: answerBody.slice(0, ANSWER_BYTES),
@@ -355,8 +542,18 @@ export function createEventIndex(options: EventIndexOptions) {
       if (pendingReplays.size > 100) pendingReplays.delete(pendingReplays.keys().next().value as string);
     },
 
+    /** The ring's unsaved events as sort keys (as their capture files would be named). */
+    ringEntries(): SortEntry[] {
+      const entries: SortEntry[] = [];
+      for (let position = 0; position < ring.count; position++) {
+        const id = `live-${ring.numberAt(position)}`;
+        entries.push({ key: captureFileName(ringFacts(position).receivedAt, id), id });
+      }
+      return entries;
+    },
+
     async list(query: ListQuery): Promise<ListPage> {
-      const entries = withMemoryOnly(await folderEntries(), memory);
+      const entries = withMemoryOnly(await folderEntries(), memory, this.ringEntries());
       const filtered = Boolean(query.type || query.inbox || query.verdict || query.text);
       let index = query.cursor === undefined ? 0 : firstOlder(entries, query.cursor);
       const items: ListItem[] = [];
@@ -389,7 +586,7 @@ export function createEventIndex(options: EventIndexOptions) {
       const loaded = await this.load(id);
       if (!loaded) return undefined;
       const { request, extra, record } = loaded;
-      const item = record ? itemOf(record) : fileItem(id, request, extra, options);
+      const item = record ? itemOf(record, undefined, request) : fileItem(id, request, extra, options);
       const inspection = inspectRequest(request, {
         toleranceSeconds: options.toleranceSeconds,
         now: Math.floor(options.now() / 1000),
@@ -432,6 +629,9 @@ export function createEventIndex(options: EventIndexOptions) {
       if (!isEntryId(id)) return undefined;
       const record = memory.get(id);
       if (record?.request) return { request: storedRequest(record.request), extra: {}, record };
+      const position = record ? -1 : ringPosition(id);
+      const fromRing = position >= 0 ? ringRecord(position) : undefined;
+      if (fromRing) return { request: fromRing.request, extra: {}, record: fromRing.record };
       if (!FILE_ID.test(id)) return undefined;
       try {
         return { ...(await readCapture(id)), record };
@@ -450,9 +650,33 @@ export function createEventIndex(options: EventIndexOptions) {
 
     /** Other deliveries of the same event_id (OpenMail's retries), oldest first, and replays of this one. */
     async related(item: ListItem): Promise<{ deliveries: ListItem[]; replays: ListItem[] }> {
-      const replays = [...memory.values()]
-        .filter((record) => (record.item?.replayOf ?? record.live?.replayOf) === item.id && record.id !== item.id)
-        .map((record) => itemOf(record));
+      // This run's records in the order they were added: memory's and the ring's.
+      const kept: { added: number; id: string; kind: string; eventId: string | null; replayOf: string | null }[] = [];
+      for (const record of memory.values()) {
+        kept.push({
+          added: record.added,
+          id: record.id,
+          // Unsaved events of this run (`live`) are deliveries; their event id is kept beside them.
+          kind: record.item?.kind ?? "delivery",
+          eventId: record.item ? record.item.eventId : (record.live?.eventId ?? null),
+          replayOf: record.item?.replayOf ?? record.live?.replayOf ?? null,
+        });
+      }
+      for (let position = 0; position < ring.count; position++) {
+        const { eventId, replayOf } = ringFacts(position);
+        kept.push({
+          added: ring.orderAt(position),
+          id: `live-${ring.numberAt(position)}`,
+          kind: "delivery",
+          eventId,
+          replayOf,
+        });
+      }
+      kept.sort((a, b) => a.added - b.added);
+      const replays: ListItem[] = [];
+      for (const record of kept) {
+        if (record.replayOf === item.id && record.id !== item.id) replays.push(await summaryOf(record.id));
+      }
       if (!item.eventId) return { deliveries: [], replays };
       const safe = fileSafeEventId(item.eventId);
       const candidates = new Set<string>();
@@ -462,11 +686,8 @@ export function createEventIndex(options: EventIndexOptions) {
           candidates.add(name);
         }
       }
-      for (const record of memory.values()) {
-        // Unsaved events of this run (`live`) are deliveries; their event id is kept beside them.
-        const kind = record.item?.kind ?? "delivery";
-        const eventId = record.item ? record.item.eventId : (record.live?.eventId ?? null);
-        if (kind === "delivery" && eventId === item.eventId) candidates.add(record.id);
+      for (const record of kept) {
+        if (record.kind === "delivery" && record.eventId === item.eventId) candidates.add(record.id);
       }
       const deliveries: ListItem[] = [];
       for (const name of [...candidates].slice(-50)) {
@@ -546,8 +767,11 @@ interface SortEntry {
 const newestFirst = (a: SortEntry, b: SortEntry) => (a.key < b.key ? 1 : a.key > b.key ? -1 : 0);
 
 /** The folder's entries with the records that exist only in memory (unsaved events, replays) merged in. */
-function withMemoryOnly(folder: SortEntry[], memory: ReadonlyMap<string, MemoryRecord>): SortEntry[] {
-  const extra: SortEntry[] = [];
+function withMemoryOnly(
+  folder: SortEntry[],
+  memory: ReadonlyMap<string, MemoryRecord>,
+  extra: SortEntry[],
+): SortEntry[] {
   for (const [id, record] of memory) {
     const receivedAt = record.item?.receivedAt ?? record.request?.receivedAt ?? "";
     if (!record.capturePath) extra.push({ key: captureFileName(receivedAt, id), id });

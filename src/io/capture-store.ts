@@ -56,6 +56,14 @@ export interface CaptureStore {
    * by runs that died are removed, every other name is passed to `onName`. Errors end the pass quietly.
    */
   scan(onName: (name: string) => void): Promise<void>;
+  /**
+   * Rehearse a save without keeping anything: `request` written to a temporary file and fsynced,
+   * the file removed, the folder fsynced. Never linked, so never a capture; a crash mid-way leaves
+   * only a temporary file, which the next start sweeps. The first real save would otherwise pay for
+   * the thread pool's first calls, the folder's first create and fsync, and the save path's code
+   * being compiled, while events wait (BENCHMARKS.md).
+   */
+  warmUp(request: CapturedRequest): Promise<void>;
 }
 
 export interface CaptureStoreOptions {
@@ -225,6 +233,16 @@ export async function openCaptureStore(dir: string, options: CaptureStoreOptions
     },
     scan(onName) {
       return walkFolder(absolute, sweepEntry, onName);
+    },
+    async warmUp(request) {
+      const ops = opsFor(request);
+      const temporary = await writeTemporary(ops, absolute, request, {}, true, inFlight, randomHex);
+      try {
+        await ops.unlink(temporary);
+      } finally {
+        inFlight.delete(basename(temporary));
+      }
+      await ops.syncDir(absolute);
     },
   };
 }

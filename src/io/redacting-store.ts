@@ -40,6 +40,7 @@ export function redactingStore(
       return store.update(path, result.request, { ...extra, ...result.extra });
     },
     scan: (onName) => store.scan(onName),
+    warmUp: (request) => store.warmUp(redact(request).request),
   };
 }
 

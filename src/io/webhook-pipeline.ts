@@ -17,6 +17,7 @@ import {
 import { createIdIndex } from "../core/id-index.js";
 import { type Inspection, inspectRequest } from "../core/inspect.js";
 import { forwardableHeaders } from "../core/request.js";
+import { type Verdict, verify } from "../core/signature.js";
 import type { CaptureStore } from "./capture-store.js";
 import type { HttpClient } from "./http-client.js";
 import type { AnswerFate, WebhookContext, WebhookResponse } from "./listener.js";
@@ -98,7 +99,7 @@ export interface PipelineOptions {
   secretSource?: string;
   /** Current time in ms. */
   now(): number;
-  /** At once, after verification and saving, before forwarding. */
+  /** At once, after verification and saving (the forward, started first, may still be running). */
   onArrival?(arrival: Arrival): void;
   /** When the answer is settled (written, or the sender gone). */
   onOutcome(outcome: Outcome): void;
@@ -209,42 +210,50 @@ export function createWebhookPipeline(options: PipelineOptions, folderIds: Folde
         await folderIds.ready?.();
         folderRead = true;
       }
-      const inspection = inspectWithInboxSecret(request, options);
+      // The body is parsed first and the forward started before anything else, verification
+      // included: where it goes depends on the event's type and inbox, not on its signature.
+      const now = Math.floor(options.now() / 1000);
+      const inspection = inspectRequest(request, { toleranceSeconds: options.toleranceSeconds, now });
       sequence += 1;
+      const seq = sequence;
+      const eventType = inspection.summary.eventType;
+      const filteredOut = options.events !== undefined && !(eventType !== undefined && options.events.has(eventType));
+      const target = filteredOut || !options.client ? undefined : forwardTarget(inspection, options);
+      // The forward never waits for the disk. A quick one (most are) is waited for, so the capture is
+      // written once with its result: replacing a capture afterwards cost far more than writing it
+      // (on this VM's disk, a rewrite per event held listen under 300 events/s; BENCHMARKS.md). A slow
+      // one runs on while the capture is saved, and its result is added to the capture afterwards.
+      const delivery =
+        target && options.client
+          ? options.client.post(target, forwardableHeaders(request.headers), request.body, { signal: context?.signal })
+          : undefined;
+      // undici writes a request on an idle keep-alive connection only in the event loop's check phase
+      // (it first reads what the server may have sent since: GHSA-35p6-xmwp-9g52), so the work below
+      // waits for that phase too: verifying, recording and rendering then overlap the handler's time
+      // instead of delaying the forward (BENCHMARKS.md).
+      if (delivery) await new Promise<void>((resolveLater) => setImmediate(resolveLater));
+      inspection.verification = verifyWithInboxSecret(request, inspection, options, now);
       const verification = inspection.verification;
       // Every field set from the start (one shape for every event; fields added later made each
       // copy and update below a slow, shape-changing one).
       const arrival: Arrival = {
-        seq: sequence,
+        seq,
         request,
         inspection,
         signature: !verification ? "unverified" : verification.valid ? "valid" : "invalid",
         duplicate: recordSeen(inspection.eventId, request.receivedAt),
         capturePath: undefined,
         saveError: undefined,
-        forwardTo: undefined,
-        filteredOut: undefined,
+        forwardTo: target,
+        filteredOut: filteredOut || undefined,
       };
       tally(stats, arrival);
-
-      const eventType = inspection.summary.eventType;
-      if (options.events && !(eventType !== undefined && options.events.has(eventType))) {
-        arrival.filteredOut = true;
-        stats.filteredOut += 1;
+      if (filteredOut) stats.filteredOut += 1;
+      let forward: ForwardResult | undefined;
+      if (target && delivery && options.store) {
+        const quick = await settledWithin(delivery, QUICK_FORWARD_MS);
+        if (quick) forward = forwardResult(target, quick, arrival, options);
       }
-      const target = arrival.filteredOut || !options.client ? undefined : forwardTarget(inspection, options);
-      arrival.forwardTo = target;
-      // The forward never waits for the disk. A quick one (most are) is waited for, so the capture is
-      // written once with its result: replacing a capture afterwards cost far more than writing it
-      // (on this VM's disk, a rewrite per event held listen under 300 events/s; BENCHMARKS.md). A slow
-      // one runs on while the capture is saved, and its result is added to the capture afterwards.
-      const forwarding =
-        target && options.client
-          ? options.client
-              .post(target, forwardableHeaders(request.headers), request.body, { signal: context?.signal })
-              .then((delivery) => forwardResult(target, delivery, arrival, options))
-          : undefined;
-      let forward = forwarding && options.store ? await settledWithin(forwarding, QUICK_FORWARD_MS) : undefined;
 
       // Persist before acknowledging: if the capture cannot be written, answer 500 so OpenMail retries.
       if (options.store) {
@@ -262,9 +271,9 @@ export function createWebhookPipeline(options: PipelineOptions, folderIds: Folde
       options.onArrival?.({ ...arrival });
 
       const outcome = outcomeOf(arrival);
-      if (forwarding) {
+      if (target && delivery) {
         const written = forward !== undefined;
-        forward ??= await forwarding;
+        forward ??= forwardResult(target, await delivery, arrival, options);
         outcome.forward = forward;
         const key = forwardKey(forward.outcome);
         stats.forwarded[key] = (stats.forwarded[key] ?? 0) + 1;
@@ -348,14 +357,17 @@ function outcomeOf(arrival: Arrival): Outcome {
   };
 }
 
-/** Verify with the event's inbox's own secret when one is known (a second look only then). */
-function inspectWithInboxSecret(request: CapturedRequest, options: PipelineOptions): Inspection {
-  const toleranceSeconds = options.toleranceSeconds;
-  const now = Math.floor(options.now() / 1000);
-  const inspection = inspectRequest(request, { secret: options.secret, toleranceSeconds, now });
-  const inboxSecret = options.secretFor?.(inspection.summary.inboxId ?? undefined);
-  if (inboxSecret === undefined || inboxSecret === options.secret) return inspection;
-  return inspectRequest(request, { secret: inboxSecret, toleranceSeconds, now });
+/** The verdict with the event's inbox's own secret when one is known, else listen's secret (none: unverified). */
+function verifyWithInboxSecret(
+  request: CapturedRequest,
+  inspection: Inspection,
+  options: PipelineOptions,
+  now: number,
+): Verdict | undefined {
+  const secret = options.secretFor?.(inspection.summary.inboxId ?? undefined) ?? options.secret;
+  if (secret === undefined) return undefined;
+  const { body, headers } = request;
+  return verify({ body, headers, secret, toleranceSeconds: options.toleranceSeconds, now });
 }
 
 function tally(stats: ListenStats, arrival: Arrival): void {

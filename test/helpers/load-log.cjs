@@ -1,7 +1,9 @@
 // Preloaded into the CLI (NODE_OPTIONS=--require) by test/startup.test.ts: appends to
 // $OMH_LOAD_LOG "url" when the process first writes a webhook URL to stdout, "undici" when it
-// loads undici and "openmail" when it loads listen's OpenMail inbox session, so a test can tell what a command loaded and in which order.
-const { appendFileSync } = require("node:fs");
+// loads undici, "openmail" when it loads listen's OpenMail inbox session and "fsync" at its first
+// fsync, so a test can tell what a command loaded and did, and in which order.
+const fs = require("node:fs");
+const { appendFileSync } = fs;
 const Module = require("node:module");
 
 const note = (line) => appendFileSync(process.env.OMH_LOAD_LOG, `${line}\n`);
@@ -11,6 +13,12 @@ Module._load = function loadAndNote(request, ...rest) {
   // The bundle's chunk of listen's OpenMail inbox session (listen-inboxes-<hash>.js).
   if (/listen-inboxes/.test(request)) note("openmail");
   return load.call(this, request, ...rest);
+};
+const fsync = fs.fsync;
+fs.fsync = function fsyncAndNote(...args) {
+  note("fsync");
+  fs.fsync = fsync;
+  return fsync.apply(this, args);
 };
 const write = process.stdout.write;
 process.stdout.write = function writeAndNote(chunk, ...rest) {
