@@ -24,6 +24,11 @@
  *                final name, which every reader would have to recognise (report only)
  *   group-fsync  group commit to a log: one write() and one fdatasync() per event-loop turn
  *
+ * and a forwarding hop, the reference for `listen --forward-to`:
+ *
+ *   http-proxy   http-proxy in front of the URL given instead of a folder, in a process of its own as
+ *                listen is (inside the bench's process its hop paid no process wake-ups; notes-w2)
+ *
  * Usage: node bench/servers.mjs <mode> [dir] [secret]. Prints its port; with an IPC channel it answers
  * "stats" with { requests, cpuUs, firstMs, lastMs } (process.cpuUsage, monotonic ms).
  */
@@ -45,7 +50,7 @@ import { createServer } from "node:http";
 import { join } from "node:path";
 
 const [mode = "bare", dir = "", secret = ""] = process.argv.slice(2);
-if (dir) mkdirSync(dir, { recursive: true, mode: 0o700 });
+if (dir && mode !== "http-proxy") mkdirSync(dir, { recursive: true, mode: 0o700 });
 
 let requests = 0;
 let firstMs = 0;
@@ -208,18 +213,31 @@ function handle(req, res, body) {
   }
 }
 
-const server = createServer((req, res) => {
-  const chunks = [];
-  req.on("data", (chunk) => chunks.push(chunk));
-  req.on("end", () => {
-    const now = performance.now();
-    if (requests === 0) firstMs = now;
-    lastMs = now;
+async function proxyTo(target) {
+  const { Agent } = await import("node:http");
+  const { default: httpProxy } = await import("http-proxy");
+  const proxy = httpProxy.createProxyServer({ target, agent: new Agent({ keepAlive: true, maxSockets: 64 }) });
+  return createServer((req, res) => {
     requests += 1;
-    res.setHeader("content-type", "text/plain");
-    handle(req, res, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+    proxy.web(req, res);
   });
-});
+}
+
+const server =
+  mode === "http-proxy"
+    ? await proxyTo(dir)
+    : createServer((req, res) => {
+        const chunks = [];
+        req.on("data", (chunk) => chunks.push(chunk));
+        req.on("end", () => {
+          const now = performance.now();
+          if (requests === 0) firstMs = now;
+          lastMs = now;
+          requests += 1;
+          res.setHeader("content-type", "text/plain");
+          handle(req, res, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+        });
+      });
 server.keepAliveTimeout = 10_000;
 server.listen(0, "127.0.0.1", () => process.stdout.write(`${server.address().port}\n`));
 

@@ -1,8 +1,9 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { createEventStream, createEventTemplate } from "../src/core/event-template.js";
+import { createEventStream, createEventTemplate, type FillHex } from "../src/core/event-template.js";
 import { buildFakeEvent, deepMerge, type RandomHex } from "../src/core/fake-events.js";
 import { signedRequest } from "../src/core/request.js";
+import { fillRandomHex } from "../src/io/random.js";
 
 const realHex: RandomHex = (length) =>
   randomBytes(Math.ceil(length / 2))
@@ -148,5 +149,130 @@ describe("event templates patch bytes in place only when every value fits its sp
     const parsed = JSON.parse(later.body.toString("utf8"));
     expect(parsed.delivered_at).toBe(new Date(farFuture).toISOString());
     expect(later.eventId).toBe(parsed.event_id);
+  });
+});
+
+/** A FillHex that writes fresh random digits and records them in the order it was asked. */
+function recordingFill() {
+  const written: string[] = [];
+  const fill: FillHex = (target, offset, length) => {
+    const value = realHex(length);
+    Buffer.from(target.buffer, target.byteOffset, target.byteLength).write(value, offset, "latin1");
+    written.push(value);
+  };
+  return { fill, written };
+}
+
+describe("event templates writing ids straight into the body (FillHex)", () => {
+  for (const type of ["message.received", "inbox.suspended", "pod.reactivated"]) {
+    it(`gives what building the event with those ids and that clock gives (${type})`, () => {
+      const build = (random: RandomHex, now: Date) => buildFakeEvent({ type, now, randomHex: random });
+      const original = recordingHex();
+      const { template, first } = createEventTemplate(build, original.random, NOW);
+      const firstText = first.body.toString("utf8");
+      for (const later of [NOW + 1_234, NOW + 1_234, NOW + 61_000, NOW + 61_001]) {
+        const { fill, written } = recordingFill();
+        const spliced = template.instantiate(
+          () => {
+            throw new Error("the string source is not used when the ids can be written into the body");
+          },
+          later,
+          fill,
+        );
+        // Each id-sized draw that the body contains was written once, in the order the event drew them.
+        let next = 0;
+        const replaced = original.draws.map((draw) =>
+          draw.length >= 12 && firstText.includes(draw) ? (written[next++] as string) : draw,
+        );
+        expect(next).toBe(written.length);
+        const direct = JSON.stringify(scriptedBuild(build, replaced, later));
+        expect(spliced.body.toString("utf8")).toBe(direct);
+        expect(spliced.eventId).toBe(JSON.parse(direct).event_id);
+      }
+    });
+  }
+
+  it("a stream with fillRandomHex never repeats an id, keeps each message's own id in its URLs, and follows the clock", () => {
+    const stream = createEventStream(
+      (random, now) => buildFakeEvent({ type: "message.received", now, randomHex: random }),
+      realHex,
+      3,
+      fillRandomHex,
+    );
+    const ids = new Set<string>();
+    for (let i = 0; i < 300; i++) {
+      const now = NOW + Math.floor(i / 7) * 997;
+      const event = stream.next(now);
+      const parsed = JSON.parse(event.body.toString());
+      expect(event.eventId).toBe(parsed.event_id);
+      expect(parsed.event_id).toMatch(/^evt_[0-9a-f]+$/);
+      expect(parsed.delivered_at).toBe(new Date(now).toISOString());
+      for (const attachment of parsed.message.attachments) expect(attachment.url).toContain(parsed.message.id);
+      ids.add(parsed.event_id);
+    }
+    expect(ids.size).toBe(300);
+  });
+
+  it("each event's bytes are its own: later events never change an earlier body", () => {
+    const stream = createEventStream(
+      (random, now) => buildFakeEvent({ type: "message.received", now, randomHex: random }),
+      realHex,
+      4,
+      fillRandomHex,
+    );
+    const kept = Array.from({ length: 100 }, (_, i) => {
+      const event = stream.next(NOW + i);
+      return { body: event.body, text: event.body.toString("utf8") };
+    });
+    for (let i = 0; i < 500; i++) stream.next(NOW + 100 + i);
+    for (const { body, text } of kept) {
+      expect(body.toString("utf8")).toBe(text);
+      expect(JSON.parse(text).event).toBe("message.received");
+    }
+  });
+
+  it("timestamps follow the clock exactly, also for instants that share a remembered place", () => {
+    const build = (random: RandomHex, now: Date) =>
+      buildFakeEvent({ type: "message.received", now, randomHex: random });
+    const { template } = createEventTemplate(build, realHex, NOW);
+    for (const now of [NOW, NOW + 256, NOW + 512, NOW, NOW + 256 * 1_000_003, NOW + 1]) {
+      for (const fill of [fillRandomHex, undefined]) {
+        const parsed = JSON.parse(template.instantiate(realHex, now, fill).body.toString("utf8"));
+        expect(parsed.delivered_at).toBe(new Date(now).toISOString());
+      }
+    }
+  });
+
+  it("a clock past year 9999 takes the slow way with the same result", () => {
+    const build = (random: RandomHex, now: Date) =>
+      buildFakeEvent({ type: "message.received", now, randomHex: random });
+    const { template } = createEventTemplate(build, realHex, NOW);
+    const farFuture = Date.UTC(10_000, 0, 1) + 500;
+    const event = template.instantiate(realHex, farFuture, fillRandomHex);
+    const parsed = JSON.parse(event.body.toString("utf8"));
+    expect(parsed.delivered_at).toBe(new Date(farFuture).toISOString());
+    expect(event.eventId).toBe(parsed.event_id);
+    // And back to an ordinary clock: the fast way again, with that clock's times.
+    const back = template.instantiate(realHex, NOW + 5, fillRandomHex);
+    expect(JSON.parse(back.body.toString("utf8")).delivered_at).toBe(new Date(NOW + 5).toISOString());
+  });
+
+  it("fillRandomHex writes exactly `length` lower-case hex digits where asked and nothing else", () => {
+    for (const length of [1, 2, 7, 12, 32, 33]) {
+      const target = Buffer.alloc(length + 8, "-");
+      fillRandomHex(target, 4, length);
+      const text = target.toString("latin1");
+      expect(text.slice(0, 4)).toBe("----");
+      expect(text.slice(4 + length)).toBe("----");
+      expect(text.slice(4, 4 + length)).toMatch(new RegExp(`^[0-9a-f]{${length}}$`));
+    }
+    const seen = new Set<string>();
+    for (let i = 0; i < 2_000; i++) {
+      const target = Buffer.alloc(16);
+      fillRandomHex(target, 0, 16);
+      seen.add(target.toString("latin1"));
+    }
+    expect(seen.size).toBe(2_000);
+    expect(() => fillRandomHex(Buffer.alloc(4), 2, 3)).toThrow(RangeError);
   });
 });

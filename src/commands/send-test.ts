@@ -18,7 +18,7 @@ import { type CaptureStore, openCaptureStore } from "../io/capture-store.js";
 import { buildRecord, fatalConnectionError } from "../io/delivery-runner.js";
 import { listFixtures, saveFixture } from "../io/fixtures.js";
 import { createHttpClient, type HttpClient } from "../io/http-client.js";
-import { randomHex } from "../io/random.js";
+import { fillRandomHex, randomHex } from "../io/random.js";
 import { readFileOrStdin } from "../io/request-input.js";
 import { warmUpHttp } from "../io/warm-up.js";
 import {
@@ -114,7 +114,7 @@ export async function runSendTest(options: SendTestOptions, ctx: CommandContext)
     // fraction of the cost. Mail and fixtures are built one by one, in turn.
     events:
       templates.length === 0
-        ? createEventStream((random, now) => makeEvent(options.event, {}, random, now), randomHex)
+        ? createEventStream((random, now) => makeEvent(options.event, {}, random, now), randomHex, 8, fillRandomHex)
         : undefined,
   };
 

@@ -35,17 +35,17 @@ export interface ContractVerdict {
 }
 
 export function judgeDelivery(outcome: DeliveryOutcome, attempt = 1): ContractVerdict {
-  const retry = nextRetry(attempt);
   if (outcome.kind === "timeout") {
-    return { accepted: false, summary: `no answer within ${formatMs(outcome.timeoutMs)}`, retry };
+    return { accepted: false, summary: `no answer within ${formatMs(outcome.timeoutMs)}`, retry: nextRetry(attempt) };
   }
   if (outcome.kind === "network-error") {
-    return { accepted: false, summary: outcome.message, retry };
+    return { accepted: false, summary: outcome.message, retry: nextRetry(attempt) };
   }
   const inTime = outcome.latencyMs <= DELIVERY_DEADLINE_MS;
   if (outcome.status >= 200 && outcome.status < 300 && inTime) {
     return { accepted: true, summary: `${outcome.status} in ${formatMs(outcome.latencyMs)}` };
   }
+  const retry = nextRetry(attempt);
   const why =
     outcome.status >= 200 && outcome.status < 300
       ? `${outcome.status} but after ${formatMs(outcome.latencyMs)}, past OpenMail's 15 s deadline`

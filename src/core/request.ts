@@ -79,5 +79,11 @@ const NOT_FORWARDED = new Set([
 
 /** The received headers to pass on to the developer's handler: all end-to-end ones, unchanged. */
 export function forwardableHeaders(headers: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).filter(([name]) => !NOT_FORWARDED.has(name.toLowerCase())));
+  // A loop, not entries/filter/fromEntries: this runs on every forward's way out (a quarter of the
+  // time from parsed to dispatched, notes-w2). Copied into a null-prototype map, as received.
+  const forwarded: Record<string, string> = Object.create(null);
+  for (const name in headers) {
+    if (!NOT_FORWARDED.has(name.toLowerCase())) forwarded[name] = headers[name] as string;
+  }
+  return forwarded;
 }

@@ -10,6 +10,7 @@
  * its grace period: new requests are refused with 503 at once, and what is still running when the
  * grace period ends is aborted and answered 503 (or dropped, when no answer can be written).
  */
+import { setMaxListeners } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { type CapturedRequest, headersFromRaw } from "../core/capture.js";
@@ -96,10 +97,6 @@ const RETRY_AFTER_SECONDS = "5";
 
 interface Pending {
   res: ServerResponse;
-  /** Made only when asked for (a forward) or when the grace period ends: most requests never need one. */
-  controller?: AbortController;
-  /** The grace period ended while it ran: its signal is (or will be made) aborted. */
-  aborted?: boolean;
   /** Set once the listener itself answered (a 503 at the end of a shutdown): that answer's fate. */
   refused?: Promise<AnswerFate>;
 }
@@ -108,6 +105,13 @@ export async function startListener(options: ListenerOptions, handlers: Listener
   const webhookPath = options.path.replace(/\/+$/, "") || "/";
   const budget = new BodyBudget(Math.max(options.bodyBudget ?? DEFAULT_BODY_BUDGET, 1));
   const pending = new Set<Pending>();
+  // Every handler's context: one signal, aborted once when close()'s grace period ends, which is when
+  // every request still in flight is aborted. An AbortController per forwarded request (and a
+  // listener on each) cost about 10 µs of each forward's hop (notes-w2). Unlimited listeners: each
+  // forward in flight listens on it (Node warns past 10 by default).
+  const graceOver = new AbortController();
+  setMaxListeners(0, graceOver.signal);
+  const webhookContext: WebhookContext = { signal: graceOver.signal };
   const settledWaiters = new Set<() => void>();
   const state = { stopping: false };
   // Sockets with a request being handled: a parse error on them (bytes after the request) must
@@ -126,7 +130,7 @@ export async function startListener(options: ListenerOptions, handlers: Listener
       busySockets.set(socket, (busySockets.get(socket) ?? 0) + 1);
       const entry: Pending = { res };
       pending.add(entry);
-      const context = { webhookPath, options, handlers, budget, state, entry };
+      const context = { webhookPath, options, handlers, budget, state, entry, webhookContext };
       handle(req, res, context).finally(() => {
         pending.delete(entry);
         const left = (busySockets.get(socket) ?? 1) - 1;
@@ -178,9 +182,8 @@ export async function startListener(options: ListenerOptions, handlers: Listener
       server.closeIdleConnections();
       await allSettled(graceMs);
       // Grace is over: abort what is left and answer it now, where an answer can still be written.
+      graceOver.abort();
       for (const entry of pending) {
-        entry.aborted = true;
-        entry.controller?.abort();
         if (entry.res.headersSent || entry.res.destroyed) continue;
         // Refused if the 503 is written before the connections close; dropped otherwise.
         const res = entry.res;
@@ -206,6 +209,7 @@ interface HandleContext {
   budget: BodyBudget;
   state: { stopping: boolean };
   entry: Pending;
+  webhookContext: WebhookContext;
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, context: HandleContext): Promise<void> {
@@ -254,7 +258,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, context: Handle
     };
     let response: WebhookResponse;
     try {
-      response = await handlers.onWebhook(request, new HandlerContext(entry));
+      response = await handlers.onWebhook(request, context.webhookContext);
     } catch (error) {
       handlers.onNotice({ type: "handler-error", message: (error as Error).message });
       response = { status: 500, body: "openmail-hooks: internal error\n" };
@@ -269,25 +273,6 @@ async function handle(req: IncomingMessage, res: ServerResponse, context: Handle
     response.onSettled?.(fate);
   } finally {
     reservation.release();
-  }
-}
-
-/**
- * The handler's context. Its abort signal is made on first use: an AbortController per request cost
- * more than the rest of the request's bookkeeping, and most requests never need one. A class, not an
- * object literal with a getter: a getter closure made per request gave every context a hidden class
- * of its own, and their garbage made each young-generation collection several times slower.
- */
-class HandlerContext implements WebhookContext {
-  constructor(private readonly entry: Pending) {}
-
-  get signal(): AbortSignal {
-    const entry = this.entry;
-    if (!entry.controller) {
-      entry.controller = new AbortController();
-      if (entry.aborted) entry.controller.abort();
-    }
-    return entry.controller.signal;
   }
 }
 

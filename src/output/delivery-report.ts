@@ -47,7 +47,7 @@ export function createDeliveryRenderer(output: Output, options: { json: boolean;
       }
       const detailed = options.total <= DETAIL_LIMIT;
       if (!detailed && (record.passed || failuresShown >= DETAIL_LIMIT)) {
-        unshownNotes.push(...(record.delivery.notes ?? []));
+        if (record.delivery.notes) unshownNotes.push(...record.delivery.notes);
         return;
       }
       if (!record.passed) failuresShown += 1;
