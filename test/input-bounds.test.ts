@@ -105,3 +105,20 @@ describe("inputs: malformed content", () => {
     expect(result.stderr.trim().split("\n").length).toBeLessThanOrEqual(2);
   });
 });
+
+describe("inputs: regular files read whole", () => {
+  it("every size reads back byte for byte, owned or in the reused buffer, whatever was read before", async () => {
+    const { readRegularFile, readRegularFileReusing } = await import("../src/io/request-input.js");
+    const dir = tempDir();
+    const random = seededRandom(16);
+    // Around the reused buffer's first size (64 KiB) and the 1 MiB step of a file that outgrows it.
+    const sizes = [0, 1, 2, 4095, 65_535, 65_536, 65_537, 200_000, 1_048_577, 3, 70_000, 10];
+    for (const [i, size] of sizes.entries()) {
+      const bytes = randomBytes(random, size);
+      const path = join(dir, `f${i}`);
+      writeFileSync(path, bytes);
+      expect(readRegularFile(path, 4 * 1024 * 1024).equals(bytes)).toBe(true);
+      expect(readRegularFileReusing(path, 4 * 1024 * 1024).equals(bytes)).toBe(true);
+    }
+  });
+});

@@ -80,6 +80,10 @@ function readRegular(path: string, limit: number, allocate: (size: number) => Bu
       used += read;
       total += read;
       if (total > limit) throw new InputTooLargeError(tooLargeMessage(limit));
+      // A read that stops short, having brought the file to the size fstat gave, stopped at its end:
+      // no further read to be told so (one system call less per capture replayed). A file that grew
+      // since fills the buffer, and one that shrank stops short earlier: both read on to the end.
+      if (total === info.size && used < buffer.length) break;
       if (used === buffer.length) {
         parts.push(owned ? buffer : Buffer.from(buffer));
         buffer = Buffer.allocUnsafe(Math.min(1024 * 1024, limit - total + 1));
