@@ -65,7 +65,8 @@ const lazyModules = {
  */
 const CLI = "dist/bin";
 const split = await build({
-  entryPoints: ["src/cli.ts"],
+  // replay's read-ahead worker (src/io/replay-ahead.ts) is started from dist/bin/replay-ahead-worker.js.
+  entryPoints: { cli: "src/cli.ts", "replay-ahead-worker": "src/io/replay-ahead-worker.ts" },
   outdir: CLI,
   write: false,
   bundle: true,
