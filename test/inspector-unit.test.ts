@@ -288,6 +288,36 @@ describe("the in-memory index of this run's unsaved events", () => {
     expect(await ids(index)).toEqual(["live-2", "live-1"]);
   });
 
+  it("shows a forwarded unsaved event's forward, the handler's answer and the hint as made at once", async () => {
+    const forwarded = received(1, JSON.stringify(messageEvent({ event_id: "evt_f" })), {
+      status: 502,
+      statusReason: "the handler's answer: 500",
+      forward: {
+        url: "http://127.0.0.1:1/hook",
+        outcome: {
+          kind: "response",
+          status: 500,
+          latencyMs: 12.345,
+          bodyPreview: "boom \u2709 \ud800 1:2:",
+          bodyBytes: 12,
+          headers: {},
+        },
+        verdict: { accepted: false, summary: "retry: 500", retry: { nextAttempt: 2, afterSeconds: 60 } },
+        judgement: "rejected-valid",
+        hint: "check the handler's logs: 3:x",
+      },
+    });
+    const lazy = createEventIndex(options);
+    const eager = createEventIndex({ ...options, limits: { ringMaxBytes: 64 } }); // keeps it as objects
+    lazy.addLive(forwarded, false);
+    eager.addLive(forwarded, false);
+    const [fromRing, fromObjects] = await Promise.all([lazy.detail("live-1"), eager.detail("live-1")]);
+    expect(fromRing?.forward).toMatchObject({ status: 500, accepted: false, answerBody: "boom \u2709 \ud800 1:2:" });
+    expect(fromRing?.forward?.hint).toBe("check the handler's logs: 3:x");
+    expect(fromRing?.item.answered).toEqual({ status: 502, reason: "the handler's answer: 500" });
+    expect(fromRing).toEqual(fromObjects);
+  });
+
   it("gives back binary and non-UTF-8 bodies, Latin-1 headers and odd event ids exactly", async () => {
     const index = createEventIndex(options);
     const binary = received(1, "");
