@@ -4,7 +4,8 @@
  * with the Web Crypto entry (web-crypto.ts). This module is the only place in the CLI that computes
  * the HMAC; every command goes through `sign`.
  */
-import { createHash, createHmac, createSecretKey, hash, type KeyObject } from "node:crypto";
+import * as nodeCrypto from "node:crypto";
+import { createHash, createHmac, createSecretKey, type KeyObject } from "node:crypto";
 import {
   type PendingCheck,
   precheck,
@@ -79,7 +80,7 @@ export async function verifyAsync(input: VerifyInput): Promise<Verdict> {
 function hmacSha256Hex(secret: string, prefix: string, body: string | Uint8Array): string {
   const bodyBytes = typeof body === "string" ? Buffer.byteLength(body, "utf8") : body.byteLength;
   const length = BLOCK_BYTES + Buffer.byteLength(prefix, "utf8") + bodyBytes;
-  if (length > MAX_SCRATCH_BYTES) {
+  if (length > MAX_SCRATCH_BYTES || !oneShotHash) {
     return createHmac("sha256", hmacKey(secret)).update(prefix).update(body).digest("hex");
   }
   const key = keyBlocks(secret);
@@ -91,9 +92,18 @@ function hmacSha256Hex(secret: string, prefix: string, body: string | Uint8Array
     scratch.set(body, at);
     at += body.byteLength;
   }
-  hash("sha256", scratch.subarray(0, at), "buffer").copy(key.outer, BLOCK_BYTES);
-  return hash("sha256", key.outer, "hex");
+  // The inner digest as a "binary" (latin1) string, one char per byte, written back losslessly:
+  // as a Buffer it cost an ArrayBuffer per event (0.5 µs more per signature).
+  key.outer.write(oneShotHash("sha256", scratch.subarray(0, at), "binary"), BLOCK_BYTES, "latin1");
+  return oneShotHash("sha256", key.outer, "hex");
 }
+
+/**
+ * `crypto.hash` arrived in Node 20.12, Bun 1.1.3x and Deno 2.2, and the Node entry also serves Bun
+ * and Deno: read from the namespace (a named import of a missing export fails the whole module on
+ * link) and, where it is missing, sign with `createHmac` as before.
+ */
+const oneShotHash = (nodeCrypto as { hash?: typeof nodeCrypto.hash }).hash;
 
 /** SHA-256's block size: HMAC pads its key to one block. */
 const BLOCK_BYTES = 64;

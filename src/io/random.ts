@@ -24,6 +24,13 @@ export function randomHex(length: number): string {
 }
 
 const HEX_DIGITS = Buffer.from("0123456789abcdef", "latin1");
+/** Each byte's two hex digits, high and low. */
+const HIGH_DIGIT = new Uint8Array(256);
+const LOW_DIGIT = new Uint8Array(256);
+for (let byte = 0; byte < 256; byte++) {
+  HIGH_DIGIT[byte] = HEX_DIGITS[byte >> 4] as number;
+  LOW_DIGIT[byte] = HEX_DIGITS[byte & 15] as number;
+}
 
 /**
  * `length` random hex digits written into `target` at `offset`: what `randomHex(length)` returns, as
@@ -33,9 +40,14 @@ export function fillRandomHex(target: Uint8Array, offset: number, length: number
   const bytes = Math.ceil(length / 2);
   if (offset + length > target.length) throw new RangeError("fillRandomHex: the digits do not fit the target");
   if (used + bytes > pool.length) refill(bytes);
-  for (let i = 0; i < length; i++) {
-    const byte = pool[used + (i >> 1)] as number;
-    target[offset + i] = HEX_DIGITS[(i & 1) === 0 ? byte >> 4 : byte & 15] as number;
+  const end = offset + length;
+  let at = offset;
+  let from = used;
+  for (; at + 1 < end; at += 2) {
+    const byte = pool[from++] as number;
+    target[at] = HIGH_DIGIT[byte] as number;
+    target[at + 1] = LOW_DIGIT[byte] as number;
   }
+  if (at < end) target[at] = HIGH_DIGIT[pool[from] as number] as number;
   used += bytes;
 }

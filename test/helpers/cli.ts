@@ -68,6 +68,9 @@ export function collect(child: ChildProcess, input?: string | Buffer): Promise<C
   child.stderr?.setEncoding("utf8").on("data", (chunk) => {
     stderr += chunk;
   });
+  // A CLI that exits before reading its input (a usage error, a port in use) closes the pipe: writing
+  // to it then fails with EPIPE, which is not the test's subject (its exit code and output are).
+  child.stdin?.on("error", () => {});
   child.stdin?.end(input ?? "");
   return new Promise((resolvePromise, reject) => {
     child.on("error", reject);
