@@ -65,8 +65,7 @@ const lazyModules = {
  */
 const CLI = "dist/bin";
 const split = await build({
-  // replay's read-ahead worker (src/io/replay-ahead.ts) is started from dist/bin/replay-ahead-worker.js.
-  entryPoints: { cli: "src/cli.ts", "replay-ahead-worker": "src/io/replay-ahead-worker.ts" },
+  entryPoints: ["src/cli.ts"],
   outdir: CLI,
   write: false,
   bundle: true,

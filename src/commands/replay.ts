@@ -10,19 +10,20 @@ import type { CommandContext } from "../command-context.js";
 import { requireSecret } from "../config/environment.js";
 import { DEFAULT_CAPTURE_DIR } from "../core/capture.js";
 import type { PreparedDelivery } from "../core/contract.js";
-import { matchesFilters, parseFilter, type ReplayFilter, type ReplayItem, type ReplayOptions } from "../core/replay.js";
+import { newId } from "../core/fake-events.js";
+import {
+  matchesFilters,
+  parseFilter,
+  prepareReplay,
+  type ReplayFilter,
+  type ReplayItem,
+  type ReplayOptions,
+} from "../core/replay.js";
 import { unixSeconds } from "../core/request.js";
 import { EXIT, type ExitCode, inputError, usageError } from "../errors.js";
 import { createHttpClient } from "../io/http-client.js";
-import {
-  loadAheadWorker,
-  prepareItem,
-  READ_AHEAD_MIN_ITEMS,
-  ReplayReadAhead,
-  type ReplaySettings,
-} from "../io/replay-ahead.js";
+import { randomHex } from "../io/random.js";
 import { type IndexedItem, type ItemList, indexInputs } from "../io/replay-input.js";
-import { DEFAULT_INPUT_LIMIT } from "../io/request-input.js";
 import { createDeliveryRenderer, showsSuccessBodies } from "../output/delivery-report.js";
 import { renderRawRequest } from "../output/request-print.js";
 import { deliverAndReport } from "./shared/deliver.js";
@@ -87,12 +88,10 @@ export async function runReplay(
     extraHeaders: options.header,
     resignUnverified: Boolean(options.resignUnverified),
   };
-  const settings: ReplaySettings = {
-    replay: replayOptions,
-    newEventId: Boolean(options.newEventId),
-    inputLimit: options.maxInputSize ?? DEFAULT_INPUT_LIMIT,
+  const prepareLoaded = (loaded: ReplayItem): PreparedDelivery => {
+    const newEventId = options.newEventId ? newId("evt", randomHex) : undefined;
+    return prepareReplay(loaded, newEventId ? { ...replayOptions, newEventId } : replayOptions, unixSeconds(ctx.now()));
   };
-  const prepareLoaded = (loaded: ReplayItem): PreparedDelivery => prepareItem(loaded, settings, unixSeconds(ctx.now()));
   const prepare = async (item: IndexedItem): Promise<PreparedDelivery> => prepareLoaded(await item.load());
 
   if (options.dryRun) return dryRun(selected, prepare, url, ctx, Boolean(options.json), problems.length);
@@ -102,31 +101,6 @@ export async function runReplay(
     connections: options.concurrency,
     keepSuccessBodies: showsSuccessBodies(total, Boolean(options.json)),
   });
-  // A long run's files are read and prepared ahead, in a worker (replay-ahead.ts); what it cannot
-  // give in time, or gives from another second, is prepared here as before.
-  const readAhead =
-    total >= READ_AHEAD_MIN_ITEMS
-      ? new ReplayReadAhead(
-          total,
-          (index) => {
-            const item = selected.at(index);
-            return item?.read ? item.origin : undefined;
-          },
-          () => unixSeconds(ctx.now()),
-          await loadAheadWorker(settings),
-        )
-      : undefined;
-  // A file in a folder is read and prepared synchronously (no promise per event); what came in
-  // memory (standard input, NDJSON) through load().
-  const prepareHere = (index: number) => {
-    const item = selected.at(index) as IndexedItem;
-    const skipped = (error: unknown) => ({ skipped: `${item.origin}: ${(error as Error).message}` });
-    try {
-      return item.read ? prepareLoaded(item.read()) : prepare(item).catch(skipped);
-    } catch (error) {
-      return skipped(error);
-    }
-  };
   try {
     return await deliverAndReport({
       total,
@@ -138,14 +112,19 @@ export async function runReplay(
       output: ctx.output,
       unreadable: problems.length,
       originOf: (index) => selected.at(index)?.origin ?? "",
+      // A file in a folder is read and prepared synchronously (no promise per event); what came in
+      // memory (standard input, NDJSON) through load().
       prepare: (index) => {
-        const ahead = readAhead?.take(index);
-        if (ahead === undefined) return prepareHere(index);
-        return ahead instanceof Promise ? ahead.then((taken) => taken ?? prepareHere(index)) : ahead;
+        const item = selected.at(index) as IndexedItem;
+        const skipped = (error: unknown) => ({ skipped: `${item.origin}: ${(error as Error).message}` });
+        try {
+          return item.read ? prepareLoaded(item.read()) : prepare(item).catch(skipped);
+        } catch (error) {
+          return skipped(error);
+        }
       },
     });
   } finally {
-    await readAhead?.close();
     await client.close();
   }
 }

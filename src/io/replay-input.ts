@@ -270,13 +270,12 @@ export function receivedAtFromName(path: string): string | undefined {
  * A file's one item, read when it is sent. A capture (the usual case) is decoded straight from a
  * reused read buffer, since nothing of a capture's bytes is kept (its body is decoded from its text);
  * anything else (a raw request, a bare body) keeps views of the bytes it was parsed from, so it is
- * read again into bytes of its own. `readLimit` (at most `limit`) is a smaller bound for a reader
- * that leaves larger files to another (InputTooLargeError past it).
+ * read again into bytes of its own.
  */
-export function readFileItem(path: string, limit: number, readLimit = limit): ReplayItem {
+function readFileItem(path: string, limit: number): ReplayItem {
   const problems: InputProblem[] = [];
-  let [item] = parseDocument(readRegularFileReusing(path, readLimit), path, problems);
-  if (item && item.kind !== "capture") [item] = parseDocument(readRegularFile(path, readLimit), path, []);
+  let [item] = parseDocument(readRegularFileReusing(path, limit), path, problems);
+  if (item && item.kind !== "capture") [item] = parseDocument(readRegularFile(path, limit), path, []);
   if (!item) throw new CaptureFormatError(problems[0]?.message ?? `${path}: changed since it was read`);
   return item;
 }
