@@ -95,6 +95,23 @@ describe("event templates keep what the user fixed", () => {
     expect(parsed.delivered_at).toBe(new Date(NOW + 10_000).toISOString());
   });
 
+  it("a timestamp the user wrote, even one from the last minute, stays as written in later events", () => {
+    const written = new Date(NOW - 5_000).toISOString();
+    const build = (random: RandomHex, now: Date) =>
+      deepMerge(buildFakeEvent({ type: "message.received", now, randomHex: random }), {
+        message: { text: `at ${written}` },
+        seen_at: written,
+      }) as Record<string, unknown>;
+    const stream = createEventStream(build, realHex, 2, fillRandomHex);
+    for (let i = 0; i < 12; i++) {
+      const now = NOW + 30_000 * i;
+      const parsed = JSON.parse(stream.next(now).body.toString());
+      expect(parsed.message.text).toBe(`at ${written}`);
+      expect(parsed.seen_at).toBe(written);
+      expect(parsed.delivered_at).toBe(new Date(now).toISOString());
+    }
+  });
+
   it("a stream varies its templates and never repeats an event id", () => {
     const stream = createEventStream(
       (random, now) => buildFakeEvent({ type: "message.received", now, randomHex: random }),

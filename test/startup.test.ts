@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cleanupAfterEach, serverStarter } from "./helpers/cleanups.js";
-import { runCli, tempDir } from "./helpers/cli.js";
+import { collect, runCli, startCli, tempDir } from "./helpers/cli.js";
 import { messageEvent, post, signedEvent } from "./helpers/http.js";
 import { startListen } from "./helpers/listen.js";
 
@@ -69,6 +69,31 @@ describe("start-up", () => {
     expect(readdirSync(saveDir).filter((name) => name.startsWith(".tmp-"))).toEqual([]);
     expect(handler.requests).toHaveLength(1);
   });
+
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    it(`a ${signal} during that rehearsal waits for it to clean up, then exits 130 without a URL`, async () => {
+      const handler = await server(() => ({ status: 200, body: "ok" }));
+      const log = loadLog();
+      const cwd = tempDir();
+      const saveDir = join(cwd, "events");
+      // The rehearsal's file fsync is held back for a second: its temporary file is surely there.
+      const env = { ...log.env, OMH_HOLD_FIRST_FSYNC_MS: "1000" };
+      const child = startCli(
+        ["listen", "--no-tunnel", "--port", "0", "--forward-to", handler.url, "--save-dir", saveDir],
+        { env, cwd },
+      );
+      cleanups.push(async () => void child.kill("SIGKILL"));
+      const result = collect(child);
+      await until(() => log.lines().includes("fsync"));
+      expect(readdirSync(saveDir).filter((name) => name.startsWith(".tmp-"))).toHaveLength(1);
+      child.kill(signal);
+      const { code, stdout } = await result;
+      expect(code).toBe(130);
+      expect(readdirSync(saveDir)).toEqual([]);
+      expect(stdout).not.toMatch(/http:\/\/127\.0\.0\.1:\d+/);
+      expect(handler.requests).toHaveLength(0);
+    });
+  }
 
   it("listen loads the OpenMail client only with --inbox or registrations an earlier run left", async () => {
     const plain = loadLog();

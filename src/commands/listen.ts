@@ -221,7 +221,7 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   }
 
   // Bounded by its own deadline, and never a failure: a cold client only makes the first events slower.
-  await warming;
+  await untilWarmedUp(warming, ctx);
   const stopped = waitForStopSignal(ctx);
   renderer.ready({
     localUrl: `${listener.origin}${options.path}`,
@@ -371,6 +371,33 @@ async function openTunnel(
 async function tunnelProvider(env: NodeJS.ProcessEnv): Promise<TunnelProvider> {
   if (env.OPENMAIL_HOOKS_TUNNEL === "fake") return (await import("../tunnel/fake.js")).createFakeProvider(env);
   return (await import("../tunnel/ngrok.js")).ngrokProvider;
+}
+
+/**
+ * Waits for the rehearsal before the URL. A Ctrl-C or SIGTERM meanwhile would kill the process with
+ * the rehearsal's temporary file still in the save folder, so it waits for the rehearsal to finish and
+ * clean up (bounded by its own deadline), then exits 130 as an interrupted start-up always has. A
+ * second signal quits at once.
+ */
+async function untilWarmedUp(warming: Promise<unknown> | undefined, ctx: CommandContext): Promise<void> {
+  if (!warming) return;
+  let interrupted = false;
+  const stopListening = () => {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  };
+  const onSignal = () => {
+    interrupted = true;
+    stopListening();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    await warming;
+  } finally {
+    stopListening();
+  }
+  if (interrupted) ctx.exitNow(130);
 }
 
 /** Resolves on the first Ctrl-C or SIGTERM; a second one exits at once. */

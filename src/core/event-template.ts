@@ -55,14 +55,16 @@ export function createEventTemplate(
   nowMs: number,
 ): { template: EventTemplate; first: TemplatedEvent; event: Record<string, unknown> } {
   const draws: string[] = [];
+  const everyDraw: string[] = [];
   const recording: RandomHex = (length) => {
     const value = randomHex(length);
+    everyDraw.push(value);
     if (length >= MIN_ID_HEX) draws.push(value);
     return value;
   };
   const event = build(recording, new Date(nowMs));
   const text = JSON.stringify(event);
-  const bodyPieces = split(text, draws, nowMs);
+  const bodyPieces = split(text, draws, nowMs, ownTimestampOffsets(build, everyDraw, nowMs, text));
   const eventId = typeof event.event_id === "string" ? split(event.event_id, draws, nowMs) : undefined;
   const patch = bytePatch(text, bodyPieces, draws);
   const filled = hexFiller(patch, eventId, draws);
@@ -119,8 +121,52 @@ export function createEventStream(
   };
 }
 
-/** Cut `text` at every occurrence of a drawn id and of the event's own timestamps. */
-function split(text: string, draws: string[], nowMs: number): Pieces {
+/** How far the clock is moved to tell the event's own timestamps from fixed ones: 1 d 1 h 1 min 1 s. */
+const PROBE_SHIFT_MS = 90_061_000;
+
+/**
+ * Where in `text` the event's own timestamps start. The event is built again with the same draws and
+ * a clock PROBE_SHIFT_MS later: its own timestamps move by exactly that much, while a timestamp the
+ * user wrote (`--text`, `--data`) stays, even one from the last minute, which the window alone would
+ * take for the event's own and rewrite in later events. Undefined when the second build differs in
+ * more than its timestamps' values (then split falls back to the window alone).
+ */
+function ownTimestampOffsets(
+  build: (randomHex: RandomHex, now: Date) => Record<string, unknown>,
+  everyDraw: string[],
+  nowMs: number,
+  text: string,
+): Set<number> | undefined {
+  let next = 0;
+  let sameDraws = true;
+  const replay: RandomHex = (length) => {
+    const value = everyDraw[next++];
+    if (value === undefined || value.length !== length) {
+      sameDraws = false;
+      return "0".repeat(length);
+    }
+    return value;
+  };
+  let shifted: string;
+  try {
+    shifted = JSON.stringify(build(replay, new Date(nowMs + PROBE_SHIFT_MS)));
+  } catch {
+    return undefined;
+  }
+  if (!sameDraws || next !== everyDraw.length || shifted.length !== text.length) return undefined;
+  const own = new Set<number>();
+  for (const match of text.matchAll(ISO_TIMESTAMP)) {
+    const moved = shifted.slice(match.index, match.index + match[0].length);
+    if (Date.parse(moved) - Date.parse(match[0]) === PROBE_SHIFT_MS) own.add(match.index);
+  }
+  return own;
+}
+
+/**
+ * Cut `text` at every occurrence of a drawn id and of the event's own timestamps: those at `own`
+ * offsets when known, and in any case within the window before now.
+ */
+function split(text: string, draws: string[], nowMs: number, own?: Set<number>): Pieces {
   const found: Array<{ at: number; length: number; slot: Slot }> = [];
   const taken = (at: number, length: number) => found.some((f) => at < f.at + f.length && f.at < at + length);
   // Longest first, so an id is never cut inside a longer one.
@@ -132,6 +178,7 @@ function split(text: string, draws: string[], nowMs: number): Pieces {
   }
   for (const match of text.matchAll(ISO_TIMESTAMP)) {
     const beforeNowMs = nowMs - Date.parse(match[0]);
+    if (own && !own.has(match.index)) continue;
     if (beforeNowMs < 0 || beforeNowMs > OWN_TIMESTAMP_WINDOW_MS || taken(match.index, match[0].length)) continue;
     found.push({ at: match.index, length: match[0].length, slot: { kind: "time", beforeNowMs } });
   }

@@ -14,11 +14,16 @@ Module._load = function loadAndNote(request, ...rest) {
   if (/listen-inboxes/.test(request)) note("openmail");
   return load.call(this, request, ...rest);
 };
+// With OMH_HOLD_FIRST_FSYNC_MS, the first fsync's answer is held back that long: a test can act
+// (send a signal) while that fsync's file is surely still in the folder.
 const fsync = fs.fsync;
-fs.fsync = function fsyncAndNote(...args) {
+fs.fsync = function fsyncAndNote(fd, ...rest) {
   note("fsync");
   fs.fsync = fsync;
-  return fsync.apply(this, args);
+  const holdMs = Number(process.env.OMH_HOLD_FIRST_FSYNC_MS || 0);
+  const callback = rest.pop();
+  if (holdMs > 0) return fsync.call(this, fd, ...rest, (...results) => setTimeout(() => callback(...results), holdMs));
+  return fsync.call(this, fd, ...rest, callback);
 };
 const write = process.stdout.write;
 process.stdout.write = function writeAndNote(chunk, ...rest) {
