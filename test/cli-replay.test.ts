@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { serializeCapture } from "../src/core/capture.js";
@@ -320,6 +320,17 @@ describe("replay: inputs", () => {
     expect(result.stdout).toMatch(/^POST \/webhooks HTTP\/1\.1/);
     expect(result.stdout).toMatch(/X-Event-Id: evt_dry/);
     expect(readdirSync(dir)).toEqual(["e.json"]);
+  });
+
+  it("a capture whose file name is not valid UTF-8 is named as such, not as missing", async () => {
+    const dir = tempDir();
+    const { path } = writeCapture(dir, "e.json", messageEvent({ event_id: "evt_named" }));
+    // The same capture under a name with a byte that is not UTF-8 (0xff), written by its bytes.
+    renameSync(path, Buffer.concat([Buffer.from(`${dir}/cap`), Buffer.from([0xff]), Buffer.from(".json")]));
+    const result = await runCli(["replay", dir, "--dry-run"], { env });
+    expect(result.stderr).toMatch(/cap\uFFFD\.json: no such file under this name; if its real name is not valid UTF-8/);
+    expect(result.stderr).toMatch(/rename the file/);
+    expect(result.stderr).not.toMatch(/check the path/);
   });
 
   it.each([

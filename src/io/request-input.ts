@@ -124,7 +124,14 @@ export function describeReadError(path: string, error: unknown): string {
   const shown = sanitizeLine(path);
   if (error instanceof InputTooLargeError) return `${shown}: ${error.message}`;
   const code = (error as NodeJS.ErrnoException).code;
-  if (code === "ENOENT") return `${shown}: no such file; check the path`;
+  if (code === "ENOENT") {
+    // Node.js decodes file names (and arguments) as UTF-8: a name that is not valid UTF-8 comes out
+    // with U+FFFD in it, and no file has that name.
+    if (path.includes("\uFFFD")) {
+      return `${shown}: no such file under this name; if its real name is not valid UTF-8 (it shows as \uFFFD), Node.js cannot open it: rename the file`;
+    }
+    return `${shown}: no such file; check the path`;
+  }
   if (code === "EISDIR") return `${shown}: is a folder; give a file`;
   if (code === "EACCES" || code === "EPERM") return `${shown}: permission denied`;
   if (code === "ENOTREGULAR" || code === "ENXIO") {
