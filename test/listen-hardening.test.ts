@@ -72,6 +72,13 @@ function rawRequest(eventId: string, extraHeaders = ""): string {
   return `POST /webhooks HTTP/1.1\r\nHost: x\r\n${extraHeaders}${headers}Content-Length: ${signed.body.length}\r\n\r\n${signed.body}`;
 }
 
+/** A signed event padded with spaces to `bytes`, big enough for a file size limit to cut its capture. */
+function paddedEvent(eventId: string, bytes: number) {
+  const body = Buffer.alloc(bytes, 0x20);
+  body.write(JSON.stringify(messageEvent({ event_id: eventId })), 0);
+  return signedEvent(SECRET, { event_id: eventId }, { body });
+}
+
 const statusLines = (text: string) => [...text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
 
 describe("listen: every wait has a deadline", () => {
@@ -293,9 +300,7 @@ describe("listen: what arrives is what is kept", () => {
 describe("listen: the capture folder", () => {
   it("a failed save (file size limit, as on a full disk) answers 500 and leaves no temporary file", async () => {
     const lp = await listen([], { via: ["sh", "-c", 'ulimit -f 64 && exec "$0" "$@"'] });
-    const body = Buffer.alloc(200 * 1024, 0x20);
-    body.write(JSON.stringify(messageEvent({ event_id: "evt_nospace" })), 0);
-    const signed = signedEvent(SECRET, { event_id: "evt_nospace" }, { body });
+    const signed = paddedEvent("evt_nospace", 200 * 1024);
     expect((await post(lp.url, signed.headers, signed.body)).status).toBe(500);
     const dir = String(lp.ready.saveDir);
     expect(readdirSync(dir)).toEqual([]);
@@ -307,9 +312,7 @@ describe("listen: the capture folder", () => {
   it("a capture the file size limit cuts short in one write is not saved: 500, no file", async () => {
     // Under 64 KiB a capture is written in one call, which the limit (8 KiB) cuts short without an error.
     const lp = await listen([], { via: ["sh", "-c", 'ulimit -f 8 && exec "$0" "$@"'] });
-    const body = Buffer.alloc(20 * 1024, 0x20);
-    body.write(JSON.stringify(messageEvent({ event_id: "evt_cut_short" })), 0);
-    const signed = signedEvent(SECRET, { event_id: "evt_cut_short" }, { body });
+    const signed = paddedEvent("evt_cut_short", 20 * 1024);
     expect((await post(lp.url, signed.headers, signed.body)).status).toBe(500);
     const record = await lp.waitFor((r) => r.type === "event");
     expect(record).toMatchObject({ status: 500, capturePath: null });

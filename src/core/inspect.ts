@@ -51,20 +51,21 @@ export function inspectRequest(
   request: CapturedRequest,
   options: { secret?: string; toleranceSeconds: number; now: number },
 ): Inspection {
-  const verification =
-    options.secret === undefined
-      ? undefined
-      : verify({
-          body: request.body,
-          headers: request.headers,
-          secret: options.secret,
-          toleranceSeconds: options.toleranceSeconds,
-          now: options.now,
-        });
+  const verification = verifyCaptured(request, options);
   const parsed = parseBody(request.body);
   const payload = judgePayload(parsed);
   const summary = summarize(parsed);
   return { verification, payload, summary, eventId: request.headers["x-event-id"] ?? summary.eventId };
+}
+
+/** The captured request's signature verdict with `secret`; undefined without one (unverified). */
+export function verifyCaptured(
+  request: CapturedRequest,
+  options: { secret?: string; toleranceSeconds: number; now: number },
+): Verdict | undefined {
+  const { secret, toleranceSeconds, now } = options;
+  if (secret === undefined) return undefined;
+  return verify({ body: request.body, headers: request.headers, secret, toleranceSeconds, now });
 }
 
 function parseBody(body: Uint8Array): unknown {

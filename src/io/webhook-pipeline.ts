@@ -15,9 +15,9 @@ import {
   type SignatureState,
 } from "../core/contract.js";
 import { createIdIndex } from "../core/id-index.js";
-import { type Inspection, inspectRequest } from "../core/inspect.js";
+import { type Inspection, inspectRequest, verifyCaptured } from "../core/inspect.js";
 import { forwardableHeaders } from "../core/request.js";
-import { type Verdict, verify } from "../core/signature.js";
+import type { Verdict } from "../core/signature.js";
 import type { CaptureStore } from "./capture-store.js";
 import type { HttpClient } from "./http-client.js";
 import type { AnswerFate, WebhookContext, WebhookResponse } from "./listener.js";
@@ -365,9 +365,7 @@ function verifyWithInboxSecret(
   now: number,
 ): Verdict | undefined {
   const secret = options.secretFor?.(inspection.summary.inboxId ?? undefined) ?? options.secret;
-  if (secret === undefined) return undefined;
-  const { body, headers } = request;
-  return verify({ body, headers, secret, toleranceSeconds: options.toleranceSeconds, now });
+  return verifyCaptured(request, { secret, toleranceSeconds: options.toleranceSeconds, now });
 }
 
 function tally(stats: ListenStats, arrival: Arrival): void {
