@@ -8,6 +8,7 @@ import {
   type ContractVerdict,
   type DeliveryOutcome,
   formatMs,
+  forwardFields,
   type HandlerJudgement,
   judgeDelivery,
   judgeHandler,
@@ -434,15 +435,8 @@ function captureExtra(event: Arrival & { forward?: ForwardResult }): Record<stri
   };
   if (event.duplicate) extra.duplicate = event.duplicate;
   if (event.forward) {
-    const { outcome } = event.forward;
-    extra.forward = {
-      url: event.forward.url,
-      outcome: outcome.kind,
-      status: outcome.kind === "response" ? outcome.status : null,
-      latencyMs: Math.round(outcome.latencyMs * 100) / 100,
-      accepted: event.forward.verdict.accepted,
-      judgement: event.forward.judgement,
-    };
+    const { url, outcome, verdict, judgement } = event.forward;
+    extra.forward = { ...forwardFields(url, outcome, verdict), judgement };
   }
   return extra;
 }
