@@ -758,6 +758,19 @@ async function senders() {
       return { senderCpuUs: run.cpuUs };
     },
     raw: inProcess(() => rawLoop(url, seconds, connections, body, signedHeaders(body))),
+    // The least replaying this folder must do, as a fresh process: read each capture, take its body,
+    // sign, dispatch (bench/replay-loop.mjs): the limit one file per event sets replay at.
+    "replay-minimal": async () => {
+      const run = await runMeasured(process.execPath, [
+        join(root, "bench", "replay-loop.mjs"),
+        url,
+        String(connections),
+        folder,
+        SECRET,
+      ]);
+      if (run.status !== 0) throw new Error(`replay-loop.mjs failed: ${run.stderr}`);
+      return { senderCpuUs: run.cpuUs };
+    },
     "send-test": () =>
       cli(["send-test", "--url", url, "--count", String(count), "--concurrency", String(connections)])(),
     replay: cli(["replay", folder, "--url", url, "--concurrency", String(connections)]),
@@ -831,11 +844,18 @@ async function senders() {
       `--count ${count} fresh events${sized}`,
     ],
     [
+      "reference: minimal replay loop in a fresh process (read each capture, take its body, sign, dispatch)",
+      "replay-minimal",
+      "report only",
+      null,
+      `bench/replay-loop.mjs on replay's folder of ${count} captures${sized}: per file open (O_NOFOLLOW, O_NONBLOCK), one read, close, JSON.parse, one HMAC, undici dispatch(), 50 in flight; no captured-signature check, no output; sender CPU includes its start-up: the limit one file per event sets replay at`,
+    ],
+    [
       "replay <folder> --concurrency 50",
       "replay",
       "≥ 0.6× autocannon",
       0.6,
-      `${count} capture files${sized}; the folder took ${round(folderSeconds, 1)} s to write`,
+      `${count} capture files${sized}; the folder took ${round(folderSeconds, 1)} s to write; ${round(median(runs.replay.map((run, i) => run.rate / runs["replay-minimal"][i].rate)), 2)}× the minimal replay loop's rate in the same rounds`,
     ],
   ];
   for (const [figure, key, goal, threshold, how] of rows) {
