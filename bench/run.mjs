@@ -758,6 +758,19 @@ async function senders() {
       return { senderCpuUs: run.cpuUs };
     },
     raw: inProcess(() => rawLoop(url, seconds, connections, body, signedHeaders(body))),
+    // The least replaying this folder must do, as a fresh process: read each capture, take its body,
+    // sign, dispatch (bench/replay-loop.mjs): the limit one file per event sets replay at.
+    "replay-minimal": async () => {
+      const run = await runMeasured(process.execPath, [
+        join(root, "bench", "replay-loop.mjs"),
+        url,
+        String(connections),
+        folder,
+        SECRET,
+      ]);
+      if (run.status !== 0) throw new Error(`replay-loop.mjs failed: ${run.stderr}`);
+      return { senderCpuUs: run.cpuUs };
+    },
     "send-test": () =>
       cli(["send-test", "--url", url, "--count", String(count), "--concurrency", String(connections)])(),
     replay: cli(["replay", folder, "--url", url, "--concurrency", String(connections)]),
@@ -831,11 +844,18 @@ async function senders() {
       `--count ${count} fresh events${sized}`,
     ],
     [
+      "reference: minimal replay loop in a fresh process (read each capture, take its body, sign, dispatch)",
+      "replay-minimal",
+      "report only",
+      null,
+      `bench/replay-loop.mjs on replay's folder of ${count} captures${sized}: per file open (O_NOFOLLOW, O_NONBLOCK), one read, close, JSON.parse, one HMAC, undici dispatch(), 50 in flight; no captured-signature check, no output; sender CPU includes its start-up: the limit one file per event sets replay at`,
+    ],
+    [
       "replay <folder> --concurrency 50",
       "replay",
       "≥ 0.6× autocannon",
       0.6,
-      `${count} capture files${sized}; the folder took ${round(folderSeconds, 1)} s to write`,
+      `${count} capture files${sized}; the folder took ${round(folderSeconds, 1)} s to write; ${round(median(runs.replay.map((run, i) => run.rate / runs["replay-minimal"][i].rate)), 2)}× the minimal replay loop's rate in the same rounds`,
     ],
   ];
   for (const [figure, key, goal, threshold, how] of rows) {
@@ -941,9 +961,9 @@ async function memory() {
   // listen's RSS after `small` and after `large` events, in one process. --no-save keeps the run short
   // (durable saves cost an fsync pair each) and changes nothing in memory: a saved capture is not kept.
   const listen = await startListen(["--json", "--no-save"]);
-  const send = (amount) =>
+  const send = (amount, url = listen.url) =>
     autocannon({
-      url: listen.url,
+      url,
       method: "POST",
       connections: 20,
       amount,
@@ -992,6 +1012,35 @@ async function memory() {
     generator: "autocannon -a, fresh signed events",
     note: `the same process, ${large.toLocaleString("en")} more events; baseline: its RSS after ${large.toLocaleString("en")} (peak ${round(atDouble.hwm, 1)} MB)`,
   });
+
+  // Reference rows, report only: minimal servers (bench/servers.mjs) under the same load, RSS after
+  // `small` and `large` events, to tell listen's own growth from Node's (V8 sizes its young
+  // generation by what survives scavenges, whoever the program is). "bare" reads the body and
+  // answers; "hmac" also verifies the signature and parses the body, as listen does first.
+  for (const [mode, what] of [
+    ["bare", "bare node:http (reads the body, answers 200)"],
+    ["hmac", "node:http + HMAC check + JSON.parse of the body"],
+  ]) {
+    const reference = await startServer(mode);
+    await send(small, `${reference.url}/webhooks`);
+    await new Promise((r) => setTimeout(r, 500));
+    const before = processRssMiB(reference.child.pid);
+    await send(large - small, `${reference.url}/webhooks`);
+    await new Promise((r) => setTimeout(r, 500));
+    const after = processRssMiB(reference.child.pid);
+    await reference.stop();
+    record({
+      figure: `reference: ${what}, RSS after ${large.toLocaleString("en")} events`,
+      ours: round(after.rss, 1),
+      baseline: round(before.rss, 1),
+      ratios: [after.rss / before.rss],
+      goal: "report only",
+      met: null,
+      unit: "MB",
+      generator: "autocannon -a, fresh signed events",
+      note: `one process, the same load as listen's row; baseline: its RSS after ${small.toLocaleString("en")} (peak ${round(before.hwm, 1)} → ${round(after.hwm, 1)} MB)`,
+    });
+  }
 
   // replay of `large` captures: peak RSS.
   const sink = await startServer("bare");

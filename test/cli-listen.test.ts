@@ -250,7 +250,7 @@ describe("listen: forwarding", () => {
       const saved = JSON.parse(readFileSync(String(record.capturePath), "utf8"));
       return saved.forward ? saved : undefined;
     });
-    expect(capture.forward).toMatchObject({ outcome: "network-error" });
+    expect(capture.forward).toMatchObject({ outcome: "refused", status: null, accepted: false });
   });
 });
 

@@ -322,12 +322,13 @@ describe("replay: inputs", () => {
     expect(readdirSync(dir)).toEqual(["e.json"]);
   });
 
-  it("a capture whose file name is not valid UTF-8 is named as such, not as missing", async () => {
+  it("a capture given by a file name that is not valid UTF-8 is named as such, not as missing", async () => {
     const dir = tempDir();
     const { path } = writeCapture(dir, "e.json", messageEvent({ event_id: "evt_named" }));
-    // The same capture under a name with a byte that is not UTF-8 (0xff), written by its bytes.
+    // The same capture under a name with a byte that is not UTF-8 (0xff), written by its bytes. Given
+    // as an argument it reaches Node.js as U+FFFD (a folder holding it is replayed: cli-replay-files).
     renameSync(path, Buffer.concat([Buffer.from(`${dir}/cap`), Buffer.from([0xff]), Buffer.from(".json")]));
-    const result = await runCli(["replay", dir, "--dry-run"], { env });
+    const result = await runCli(["replay", join(dir, "cap\uFFFD.json"), "--dry-run"], { env });
     expect(result.stderr).toMatch(/cap\uFFFD\.json: no such file under this name; if its real name is not valid UTF-8/);
     expect(result.stderr).toMatch(/rename the file/);
     expect(result.stderr).not.toMatch(/check the path/);

@@ -23,7 +23,7 @@ import { unixSeconds } from "../core/request.js";
 import { EXIT, type ExitCode, inputError, usageError } from "../errors.js";
 import { createHttpClient } from "../io/http-client.js";
 import { randomHex } from "../io/random.js";
-import { type IndexedItem, type ItemList, indexInputs } from "../io/replay-input.js";
+import { describeItemError, type IndexedItem, type ItemList, indexInputs } from "../io/replay-input.js";
 import { createDeliveryRenderer, showsSuccessBodies } from "../output/delivery-report.js";
 import { renderRawRequest } from "../output/request-print.js";
 import { deliverAndReport } from "./shared/deliver.js";
@@ -116,7 +116,7 @@ export async function runReplay(
       // memory (standard input, NDJSON) through load().
       prepare: (index) => {
         const item = selected.at(index) as IndexedItem;
-        const skipped = (error: unknown) => ({ skipped: `${item.origin}: ${(error as Error).message}` });
+        const skipped = (error: unknown) => ({ skipped: describeItemError(item.origin, error) });
         try {
           return item.read ? prepareLoaded(item.read()) : prepare(item).catch(skipped);
         } catch (error) {
@@ -210,7 +210,7 @@ async function dryRun(
       if (!json) ctx.output.write("\n");
     } catch (error) {
       failed += 1;
-      ctx.output.err(`✗ ${item.origin}: ${(error as Error).message}`);
+      ctx.output.err(`✗ ${describeItemError(item.origin, error)}`);
     }
   }
   return failed > 0 ? EXIT.USAGE : EXIT.OK;

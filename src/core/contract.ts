@@ -54,6 +54,21 @@ export function judgeDelivery(outcome: DeliveryOutcome, attempt = 1): ContractVe
 }
 
 /** "200 OK in 12 ms" for an answer; the verdict's summary ("no answer within 15 s", ...) otherwise. */
+/**
+ * A forward's result in the shape every record of it uses (the capture's `forward`, the `--json` event
+ * record, the inspector's list item), so the three name an outcome the same way: `response`, `timeout`,
+ * or the network error itself (`refused`, `dns`, `tls`, `reset`, ...).
+ */
+export function forwardFields(url: string, outcome: DeliveryOutcome, verdict: ContractVerdict) {
+  return {
+    url,
+    outcome: outcome.kind === "network-error" ? outcome.error : outcome.kind,
+    status: outcome.kind === "response" ? outcome.status : null,
+    latencyMs: Math.round(outcome.latencyMs * 100) / 100,
+    accepted: verdict.accepted,
+  };
+}
+
 export function outcomeText(outcome: DeliveryOutcome, verdict: ContractVerdict): string {
   if (outcome.kind !== "response") return verdict.summary;
   return [outcome.status, statusText(outcome.status), "in", formatMs(outcome.latencyMs)].filter(Boolean).join(" ");

@@ -5,7 +5,7 @@
  * stays untrusted: the page renders it as text only.
  */
 import type { CapturedRequest } from "../core/capture.js";
-import { formatMs, outcomeText, statusText } from "../core/contract.js";
+import { formatMs, forwardFields, outcomeText, statusText } from "../core/contract.js";
 import { diagnose } from "../core/diagnose.js";
 import type { EventSummary, Inspection } from "../core/inspect.js";
 import { checkTimestamp } from "../core/signature.js";
@@ -150,14 +150,7 @@ export function forwardBrief(
   outcome: Parameters<typeof outcomeText>[0],
   verdict: Parameters<typeof outcomeText>[1],
 ): ForwardBrief {
-  return {
-    url,
-    outcome: outcome.kind,
-    status: outcome.kind === "response" ? outcome.status : null,
-    latencyMs: Math.round(outcome.latencyMs * 100) / 100,
-    accepted: verdict.accepted,
-    text: outcomeText(outcome, verdict),
-  };
+  return { ...forwardFields(url, outcome, verdict), text: outcomeText(outcome, verdict) };
 }
 
 /** The email as a person reads it; absent for lifecycle events and bodies that are not events. */

@@ -7,12 +7,13 @@
  */
 import { opendirSync } from "node:fs";
 import { stat } from "node:fs/promises";
-import { join } from "node:path";
+import { join, sep } from "node:path";
 import {
   type CapturedRequest,
   CaptureFormatError,
   fromCaptureObject,
   isCaptureObject,
+  looksLikeRawHttp,
   parseCaptureFileName,
   readDocument,
 } from "../core/capture.js";
@@ -21,6 +22,7 @@ import { sanitizeLine } from "../output/sanitize.js";
 import {
   DEFAULT_INPUT_LIMIT,
   describeReadError,
+  InputTooLargeError,
   readRegularFile,
   readRegularFileReusing,
   type StdinReader,
@@ -51,9 +53,6 @@ export interface ItemList {
   at(index: number): IndexedItem | undefined;
 }
 
-/** Every code point one latin1 byte (nothing above U+00FF). */
-const BEYOND_LATIN1 = /[\u0100-\uffff]/;
-
 /**
  * A folder's capture files, by name in arrival order, packed: the names' bytes in one buffer and
  * where each starts. 100,000 names as strings were 8 MB of the heap that every full collection had
@@ -64,9 +63,9 @@ class NamedCaptures {
   private readonly starts: Uint32Array;
   readonly length: number;
 
-  /** `names` sorted, each of code points up to U+00FF (one byte each in latin1; capture names are ASCII). */
+  /** `names` sorted, as byte names (see listCaptureFiles). */
   constructor(
-    readonly folder: string,
+    readonly folder: CaptureFolder,
     names: string[],
     readonly limit: number,
   ) {
@@ -84,6 +83,41 @@ class NamedCaptures {
 
   name(index: number): string {
     return this.bytes.toString("latin1", this.starts[index], this.starts[index + 1]);
+  }
+}
+
+/**
+ * A folder given to replay, and its files by their byte names: Node.js decodes file names as UTF-8,
+ * and a name that is not valid UTF-8 comes out with U+FFFD in it, a name no file has. So a folder's
+ * names are read as latin1 (one character per byte, the bytes exactly: a "byte name"), and a file is
+ * opened by its bytes; such a capture is replayed like any other, and named with U+FFFD where it is
+ * printed. Byte names sort as their bytes do (for UTF-8, in code point order).
+ */
+class CaptureFolder {
+  private readonly prefix: Buffer;
+  /** Where each path is put together: the folder's bytes, a separator, then the name's bytes. */
+  private path: Buffer;
+
+  constructor(private readonly given: string) {
+    this.prefix = Buffer.from(given.endsWith(sep) ? given : `${given}${sep}`, "utf8");
+    this.path = Buffer.allocUnsafeSlow(this.prefix.length + 256);
+    this.prefix.copy(this.path);
+  }
+
+  /** The path to open for a byte name, as bytes; valid until the next call. */
+  fileBytes(name: string): Buffer {
+    const length = this.prefix.length + name.length;
+    if (this.path.length < length) {
+      this.path = Buffer.allocUnsafeSlow(length + 256);
+      this.prefix.copy(this.path);
+    }
+    this.path.write(name, this.prefix.length, "latin1");
+    return this.path.subarray(0, length);
+  }
+
+  /** The path of a byte name as printed (a byte that is not UTF-8 shows as U+FFFD; printers sanitise it). */
+  shown(name: string): string {
+    return join(this.given, Buffer.from(name, "latin1").toString("utf8"));
   }
 }
 
@@ -172,24 +206,22 @@ export async function indexInputs(
     // and names sort in arrival order: such files are only listed now, and read once, when sent.
     // A folder of nothing else is kept as its sorted names, packed (about 50 bytes each).
     const names = listCaptureFiles(path);
-    if (
-      !options.needsMeta &&
-      names.every((name) => !BEYOND_LATIN1.test(name) && receivedAtFromName(name) !== undefined)
-    ) {
-      items.pushNames(new NamedCaptures(path, names, limit));
+    const folder = new CaptureFolder(path);
+    if (!options.needsMeta && names.every((name) => receivedAtFromName(name) !== undefined)) {
+      items.pushNames(new NamedCaptures(folder, names, limit));
       continue;
     }
     const named: IndexedItem[] = [];
     const read: IndexedItem[] = [];
     for (const name of names) {
       if (!options.needsMeta && receivedAtFromName(name)) {
-        named.push(new CaptureFileItem(path, name, limit));
+        named.push(new CaptureFileItem(folder, name, limit));
         continue;
       }
-      const file = join(path, name);
+      const file = folder.shown(name);
       try {
-        const [item] = parseDocument(readRegularFile(file, limit), file, problems);
-        if (item) read.push(new CaptureFileItem(path, name, limit, metaOf(item.request)));
+        const [item] = parseDocument(readRegularFile(folder.fileBytes(name), limit), file, problems);
+        if (item) read.push(new CaptureFileItem(folder, name, limit, metaOf(item.request)));
       } catch (error) {
         problems.push({ origin: file, message: describeReadError(file, error) });
       }
@@ -202,13 +234,14 @@ export async function indexInputs(
 }
 
 /**
- * A folder's capture files (regular files named *.json, not hidden), sorted by name: listCaptureNames'
- * answer, read entry by entry (readdir with file types made an object per entry all at once, 10 MB
- * of short-lived objects for 100,000 captures, which set the heap's size for the rest of the run).
+ * A folder's capture files (regular files named *.json, not hidden), as byte names (see
+ * CaptureFolder), sorted: listCaptureNames' answer, read entry by entry (readdir with file types made
+ * an object per entry all at once, 10 MB of short-lived objects for 100,000 captures, which set the
+ * heap's size for the rest of the run).
  */
 function listCaptureFiles(folder: string): string[] {
   const names: string[] = [];
-  const dir = opendirSync(folder, { bufferSize: 256 });
+  const dir = opendirSync(folder, { bufferSize: 256, encoding: "latin1" });
   try {
     for (let entry = dir.readSync(); entry !== null; entry = dir.readSync()) {
       if (entry.isFile() && entry.name.endsWith(".json") && !entry.name.startsWith(".")) names.push(entry.name);
@@ -223,13 +256,14 @@ function listCaptureFiles(folder: string): string[] {
 class CaptureFileItem implements IndexedItem {
   order = 0;
   constructor(
-    private readonly folder: string,
+    private readonly folder: CaptureFolder,
+    /** A byte name (see CaptureFolder). */
     private readonly name: string,
     private readonly limit: number,
     private readonly known?: ReplayMeta,
   ) {}
   get origin(): string {
-    return join(this.folder, this.name);
+    return this.folder.shown(this.name);
   }
   get meta(): ReplayMeta {
     return this.known ?? { receivedAt: receivedAtFromName(this.name) ?? "" };
@@ -238,7 +272,7 @@ class CaptureFileItem implements IndexedItem {
     return Promise.resolve().then(() => this.read());
   }
   read(): ReplayItem {
-    return readFileItem(this.origin, this.limit);
+    return readFileItem(this.folder.fileBytes(this.name), this, this.limit);
   }
 }
 
@@ -268,16 +302,66 @@ export function receivedAtFromName(path: string): string | undefined {
 
 /**
  * A file's one item, read when it is sent. A capture (the usual case) is decoded straight from a
- * reused read buffer, since nothing of a capture's bytes is kept (its body is decoded from its text);
- * anything else (a raw request, a bare body) keeps views of the bytes it was parsed from, so it is
- * read again into bytes of its own.
+ * reused read buffer, since nothing of a capture's bytes is kept (its body is decoded from its text),
+ * and its path is put together as text only if something is said about it. Anything else (a raw
+ * request, a bare body) keeps views of the bytes it was parsed from, so it is read again into bytes
+ * of its own; a capture that is not well formed goes the same way, to be named with its problem.
  */
-function readFileItem(path: string, limit: number): ReplayItem {
+function readFileItem(path: Buffer, named: { readonly origin: string }, limit: number): ReplayItem {
+  const bytes = readRegularFileReusing(path, limit, true);
+  const request = wellFormedCapture(bytes);
+  if (request) return new ReadCapture(named, request);
   const problems: InputProblem[] = [];
-  let [item] = parseDocument(readRegularFileReusing(path, limit), path, problems);
-  if (item && item.kind !== "capture") [item] = parseDocument(readRegularFile(path, limit), path, []);
-  if (!item) throw new CaptureFormatError(problems[0]?.message ?? `${path}: changed since it was read`);
+  const origin = named.origin;
+  let [item] = parseDocument(bytes, origin, problems);
+  if (item && item.kind !== "capture") [item] = parseDocument(readRegularFile(path, limit), origin, []);
+  if (!item) throw new NamedFileError(problems[0]?.message ?? `${sanitizeLine(origin)}: changed since it was read`);
   return item;
+}
+
+/** A problem with a file whose message already names the file. */
+class NamedFileError extends CaptureFormatError {}
+
+/**
+ * What to say about an item that could not be sent: the file named once, with what is wrong with it
+ * (a file gone, replaced or grown since the folder was listed is described as when it is listed).
+ */
+export function describeItemError(origin: string, error: unknown): string {
+  if (error instanceof NamedFileError) return error.message;
+  if (error instanceof InputTooLargeError || typeof (error as NodeJS.ErrnoException).code === "string") {
+    return describeReadError(origin, error);
+  }
+  return `${sanitizeLine(origin)}: ${(error as Error).message}`;
+}
+
+/** A capture read from a file, named (its path as text) only when asked. */
+class ReadCapture implements ReplayItem {
+  readonly kind = "capture";
+  constructor(
+    private readonly named: { readonly origin: string },
+    readonly request: CapturedRequest,
+  ) {}
+  get origin(): string {
+    return this.named.origin;
+  }
+}
+
+/** The request in a file that is one well-formed capture (parseDocument's first answer); undefined for anything else. */
+function wellFormedCapture(bytes: Buffer): CapturedRequest | undefined {
+  if (looksLikeRawHttp(bytes)) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString("utf8"));
+  } catch {
+    return undefined;
+  }
+  if (!isCaptureObject(value)) return undefined;
+  try {
+    return fromCaptureObject(value).request;
+  } catch (error) {
+    if (error instanceof CaptureFormatError) return undefined;
+    throw error;
+  }
 }
 
 /**

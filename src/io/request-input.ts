@@ -33,57 +33,100 @@ export async function readFileOrStdin(
   }
 }
 
+/** A file's path: a string, or its bytes (a name that is not valid UTF-8 can only be opened by its bytes). */
+export type FilePath = string | Buffer;
+
 /**
  * A regular file's bytes, at most `limit` of them (InputTooLargeError past it). Opened without
  * blocking, so a FIFO is refused rather than waited on; the type is checked on the open file.
  */
-export function readRegularFile(path: string, limit: number): Buffer {
-  return readRegular(path, limit, (size) => Buffer.allocUnsafe(size), true);
+export function readRegularFile(path: FilePath, limit: number): Buffer {
+  return readRegular(path, limit, (size) => Buffer.allocUnsafe(size), true, false);
 }
 
 /** One buffer for readRegularFileReusing, grown to the largest file read so far (within the limit). */
 let scratch = Buffer.alloc(0);
+/** What a listed file is first read into: a capture is a few KB. */
+const FIRST_READ_BYTES = 64 * 1024;
 
 /**
  * readRegularFile's bytes, in a buffer that the next call reuses: for a reader that decodes a file
  * at once and keeps nothing of its bytes (replay reads 100,000 captures one after another, and a new
  * buffer for each was garbage for the collector to find).
+ *
+ * `listedAsFile`: a folder listing just said this name is a regular file. Then the file is not
+ * fstat'ed first (a system call and a Stats object per capture replayed): it is opened with
+ * O_NOFOLLOW as well as O_NONBLOCK, so a symbolic link put in its place is refused and nothing put in
+ * its place can make the read wait, and it is read at once. A read that stops short of the buffer
+ * is the end of a regular file. Only when that first read says nothing certain (no bytes, a full
+ * buffer, an error) is the open file fstat'ed, and a folder, device, FIFO or socket refused as
+ * before, an oversized file refused at once.
  */
-export function readRegularFileReusing(path: string, limit: number): Buffer {
+export function readRegularFileReusing(path: FilePath, limit: number, listedAsFile = false): Buffer {
   return readRegular(
     path,
     limit,
     (size) => {
-      if (scratch.length < size) scratch = Buffer.allocUnsafe(Math.max(size, 64 * 1024));
+      if (scratch.length < size) scratch = Buffer.allocUnsafe(Math.max(size, FIRST_READ_BYTES));
       return scratch;
     },
     false,
+    listedAsFile,
   );
 }
 
-function readRegular(path: string, limit: number, allocate: (size: number) => Buffer, owned: boolean): Buffer {
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+interface FileFacts {
+  size: number;
+}
+
+/** The open file's type and size, checked: a folder, a device, FIFO or socket, or a file over the limit is refused. */
+function checkedFacts(fd: number, limit: number): FileFacts {
+  const info = fstatSync(fd);
+  if (info.isDirectory()) throw Object.assign(new Error("is a folder"), { code: "EISDIR" });
+  if (!info.isFile()) throw Object.assign(new Error("not a regular file"), { code: "ENOTREGULAR" });
+  if (info.size > limit) throw new InputTooLargeError(tooLargeMessage(limit, info.size));
+  return { size: info.size };
+}
+
+function readRegular(
+  path: FilePath,
+  limit: number,
+  allocate: (size: number) => Buffer,
+  owned: boolean,
+  listedAsFile: boolean,
+): Buffer {
+  const fd = openSync(path, listedAsFile ? LISTED_FLAGS : constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    const info = fstatSync(fd);
-    if (info.isDirectory()) throw Object.assign(new Error("is a folder"), { code: "EISDIR" });
-    if (!info.isFile()) throw Object.assign(new Error("not a regular file"), { code: "ENOTREGULAR" });
-    if (info.size > limit) throw new InputTooLargeError(tooLargeMessage(limit, info.size));
+    let facts: FileFacts | undefined = listedAsFile ? undefined : checkedFacts(fd, limit);
     const parts: Buffer[] = [];
-    const first = Math.min(info.size, limit) + 1;
+    const first = facts ? Math.min(facts.size, limit) + 1 : Math.min(FIRST_READ_BYTES, limit + 1);
     let buffer = owned ? allocate(first) : allocate(first).subarray(0, first);
     let used = 0;
     let total = 0;
     // The size can change while reading (a file still being written): read to the end, within the limit.
     for (;;) {
-      const read = readSync(fd, buffer, used, buffer.length - used, null);
-      if (read === 0) break;
+      let read: number;
+      try {
+        read = readSync(fd, buffer, used, buffer.length - used, null);
+      } catch (error) {
+        // Unchecked so far (a folder or FIFO put in a listed file's place): say what it is.
+        if (!facts) facts = checkedFacts(fd, limit);
+        throw error;
+      }
+      if (read === 0) {
+        // An empty regular file, or a FIFO with no writer: only the file's type tells.
+        if (!facts) facts = checkedFacts(fd, limit);
+        break;
+      }
       used += read;
       total += read;
       if (total > limit) throw new InputTooLargeError(tooLargeMessage(limit));
       // A read that stops short, having brought the file to the size fstat gave, stopped at its end:
       // no further read to be told so (one system call less per capture replayed). A file that grew
       // since fills the buffer, and one that shrank stops short earlier: both read on to the end.
-      if (total === info.size && used < buffer.length) break;
+      // Unchecked (listed as a file), a short read of a regular file is its end.
+      if (used < buffer.length && (facts ? total === facts.size : total > 0)) break;
+      if (!facts) facts = checkedFacts(fd, limit);
       if (used === buffer.length) {
         parts.push(owned ? buffer : Buffer.from(buffer));
         buffer = Buffer.allocUnsafe(Math.min(1024 * 1024, limit - total + 1));
@@ -96,6 +139,8 @@ function readRegular(path: string, limit: number, allocate: (size: number) => Bu
     closeSync(fd);
   }
 }
+
+const LISTED_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW;
 
 /** Read a stream to its end, but no more than `limit` bytes (then destroy it). */
 export async function readStreamBounded(stream: NodeJS.ReadableStream, limit: number): Promise<Buffer> {
@@ -133,6 +178,8 @@ export function describeReadError(path: string, error: unknown): string {
     return `${shown}: no such file; check the path`;
   }
   if (code === "EISDIR") return `${shown}: is a folder; give a file`;
+  if (code === "ELOOP")
+    return `${shown}: is a symbolic link now (it was a file when its folder was listed); not followed`;
   if (code === "EACCES" || code === "EPERM") return `${shown}: permission denied`;
   if (code === "ENOTREGULAR" || code === "ENXIO") {
     return `${shown}: not a regular file (a device, FIFO or socket); give a file, or - for standard input`;

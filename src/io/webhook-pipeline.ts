@@ -8,6 +8,7 @@ import {
   type ContractVerdict,
   type DeliveryOutcome,
   formatMs,
+  forwardFields,
   type HandlerJudgement,
   judgeDelivery,
   judgeHandler,
@@ -48,6 +49,12 @@ export interface Arrival {
   saveError?: string;
   /** Where it is being forwarded; undefined when listen answers it itself. */
   forwardTo?: string;
+  /**
+   * The request's headers as the listener read them (Node's rawHeaders: [name, value, ...] as sent,
+   * Latin-1 strings as Node's parser makes them), which `request.headers` was made from. The inspector copies these (one join) rather than the
+   * header object (a dictionary JSON.stringify walks slowly).
+   */
+  rawHeaders?: readonly string[];
   /** Set when --events leaves its type out: answered 200 here, not forwarded. */
   filteredOut?: boolean;
 }
@@ -107,7 +114,7 @@ export interface PipelineOptions {
 
 export interface WebhookPipeline {
   /** `context.signal` aborts the forward (listen's shutdown grace period is over). */
-  handle(request: CapturedRequest, context?: WebhookContext): Promise<WebhookResponse>;
+  handle(request: CapturedRequest, context?: WebhookContext, rawHeaders?: readonly string[]): Promise<WebhookResponse>;
   noteIgnored(): void;
   /** Wait for capture updates still being written (call before exiting). */
   drain(): Promise<void>;
@@ -205,7 +212,7 @@ export function createWebhookPipeline(options: PipelineOptions, folderIds: Folde
   };
 
   return {
-    async handle(request, context) {
+    async handle(request, context, rawHeaders) {
       if (!folderRead) {
         await folderIds.ready?.();
         folderRead = true;
@@ -246,6 +253,7 @@ export function createWebhookPipeline(options: PipelineOptions, folderIds: Folde
         saveError: undefined,
         forwardTo: target,
         filteredOut: filteredOut || undefined,
+        rawHeaders,
       };
       tally(stats, arrival);
       if (filteredOut) stats.filteredOut += 1;
@@ -350,6 +358,7 @@ function outcomeOf(arrival: Arrival): Outcome {
     saveError: arrival.saveError,
     forwardTo: arrival.forwardTo,
     filteredOut: arrival.filteredOut,
+    rawHeaders: arrival.rawHeaders,
     forward: undefined,
     status: 200,
     statusReason: "",
@@ -434,15 +443,8 @@ function captureExtra(event: Arrival & { forward?: ForwardResult }): Record<stri
   };
   if (event.duplicate) extra.duplicate = event.duplicate;
   if (event.forward) {
-    const { outcome } = event.forward;
-    extra.forward = {
-      url: event.forward.url,
-      outcome: outcome.kind,
-      status: outcome.kind === "response" ? outcome.status : null,
-      latencyMs: Math.round(outcome.latencyMs * 100) / 100,
-      accepted: event.forward.verdict.accepted,
-      judgement: event.forward.judgement,
-    };
+    const { url, outcome, verdict, judgement } = event.forward;
+    extra.forward = { ...forwardFields(url, outcome, verdict), judgement };
   }
   return extra;
 }

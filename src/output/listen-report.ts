@@ -6,7 +6,7 @@
  * pass through the sanitiser here, and everything through Output's terminalSafe on the way out.
  */
 import { relative } from "node:path";
-import { describeRetry, formatMs, outcomeText, statusText } from "../core/contract.js";
+import { describeRetry, formatMs, forwardFields, outcomeText, statusText } from "../core/contract.js";
 import { ageText } from "../core/signature.js";
 import type { ListenerNotice } from "../io/listener.js";
 import type { Arrival, ListenStats, Outcome } from "../io/webhook-pipeline.js";
@@ -127,11 +127,7 @@ export function eventJson(event: Outcome) {
   const record: ReturnType<typeof eventFields> & Record<string, unknown> = eventFields("event", event);
   record.forward = forward
     ? {
-        url: forward.url,
-        outcome: forward.outcome.kind === "network-error" ? forward.outcome.error : forward.outcome.kind,
-        status: forward.outcome.kind === "response" ? forward.outcome.status : null,
-        latencyMs: Math.round(forward.outcome.latencyMs * 100) / 100,
-        accepted: forward.verdict.accepted,
+        ...forwardFields(forward.url, forward.outcome, forward.verdict),
         judgement: forward.judgement,
         retry: forward.verdict.retry ?? null,
         hint: forward.hint ?? null,

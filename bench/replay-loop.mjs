@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+/**
+ * The least a replay of a folder of captures must do, as a fresh process: list the folder and sort
+ * it (arrival order), then for each capture open it, read it, close it, take its body (JSON.parse),
+ * sign it with the current second (the project's sign(), the fastest HMAC found) and dispatch it with
+ * undici's Agent.dispatch(), 50 in flight, as replay does. No captured-signature check, no output, no
+ * per-event checks beyond what the send needs: the limit that one file per event and undici set
+ * `replay <folder>` at, on the same sink and the same folder.
+ *   node bench/replay-loop.mjs <url> <connections> <folder> <secret>
+ */
+import { closeSync, constants, openSync, readdirSync, readSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const { sign } = await import(join(root, "dist", "core", "signature.js"));
+const { Agent } = await import("undici");
+
+const [url, connections, folder, secret] = process.argv.slice(2);
+const concurrency = Number(connections);
+const names = readdirSync(folder)
+  .filter((name) => name.endsWith(".json"))
+  .sort();
+const agent = new Agent({ connections: concurrency, keepAliveTimeout: 10_000 });
+const { origin, pathname } = new URL(url);
+// One read buffer for every file; a capture that fills it is too large for this loop (the bench's are ~2.5 KB).
+const scratch = Buffer.allocUnsafe(64 * 1024);
+const FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW;
+
+function load(name) {
+  const fd = openSync(join(folder, name), FLAGS);
+  let size;
+  try {
+    size = readSync(fd, scratch, 0, scratch.length, null);
+  } finally {
+    closeSync(fd);
+  }
+  if (size === scratch.length) throw new Error(`${name}: larger than this loop reads`);
+  const capture = JSON.parse(scratch.toString("utf8", 0, size));
+  const body = Buffer.from(capture.body, "utf8");
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const headers = {
+    "Content-Type": "application/json",
+    "X-Timestamp": timestamp,
+    "X-Signature": sign(secret, timestamp, body),
+    "X-Event-Id": capture.headers["x-event-id"],
+  };
+  return { headers, body };
+}
+
+await new Promise((resolvePromise, reject) => {
+  let next = 0;
+  let running = 0;
+  const send = () => {
+    if (next >= names.length) {
+      if (running === 0) resolvePromise();
+      return;
+    }
+    const { headers, body } = load(names[next++]);
+    running += 1;
+    agent.dispatch(
+      { origin, path: pathname, method: "POST", headers, body },
+      {
+        onRequestStart() {},
+        onResponseStart() {},
+        onResponseData() {},
+        onResponseEnd() {
+          running -= 1;
+          send();
+        },
+        onResponseError(_controller, error) {
+          reject(error);
+        },
+      },
+    );
+  };
+  for (let i = 0; i < concurrency; i++) send();
+});
+await agent.close();
