@@ -427,6 +427,7 @@ describe("inboxes", () => {
     expect(records).toHaveLength(152);
     expect(records[1]).toEqual({
       type: "inbox",
+      schemaVersion: 1,
       id: "inb_prod",
       address: "support@acme.openmail.sh",
       podId: "pod_main",
