@@ -13,6 +13,15 @@ import { fileURLToPath } from "node:url";
 
 /** Sends until `until.seconds` have passed or `until.count` requests were sent, `concurrency` at a time. */
 export async function dispatchLoop(url, until, concurrency, body, headers) {
+  const request = { headers, body };
+  await dispatchEach(url, until, concurrency, () => request);
+}
+
+/**
+ * dispatchLoop with each request's headers and body from `requestAt(i)` (called once per request,
+ * in order, just before it is dispatched): bench/replay-loop.mjs reads a capture there.
+ */
+export async function dispatchEach(url, until, concurrency, requestAt) {
   const { Client } = await import("undici");
   const { origin, pathname } = new URL(url);
   const options = { keepAliveTimeout: 10_000, headersTimeout: 0, bodyTimeout: 0, pipelining: 1 };
@@ -22,12 +31,14 @@ export async function dispatchLoop(url, until, concurrency, body, headers) {
   let left = until.count ?? Number.POSITIVE_INFINITY;
   await new Promise((resolvePromise, reject) => {
     let running = 0;
+    let sent = 0;
     const next = () => {
       if (left <= 0 || performance.now() >= end) {
         if (running === 0) resolvePromise();
         return;
       }
       left -= 1;
+      const { headers, body } = requestAt(sent++);
       running += 1;
       const client = idle.pop();
       client.dispatch(
