@@ -3,7 +3,7 @@
  * The least a replay of a folder of captures must do, as a fresh process: list the folder and sort
  * it (arrival order), then for each capture open it, read it, close it, take its body (JSON.parse),
  * sign it with the current second (the project's sign(), the fastest HMAC found) and dispatch it with
- * undici's Agent.dispatch(), 50 in flight, as replay does (the bench's dispatch loop). No
+ * undici's dispatch(), 50 in flight, as replay does (the bench's dispatch loop). No
  * captured-signature check, no output, no per-event checks beyond what the send needs: the limit
  * that one file per event and undici set `replay <folder>` at, on the same sink and the same folder.
  *   node bench/replay-loop.mjs <url> <connections> <folder> <secret>
