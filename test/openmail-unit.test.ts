@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -7,6 +8,8 @@ import { describe, expect, it } from "vitest";
 import { applyEnvAssignments, upsertEnvFile } from "../src/config/env-file.js";
 import type { CapturedRequest } from "../src/core/capture.js";
 import { inspectRequest } from "../src/core/inspect.js";
+import { loadFixture } from "../src/io/fixtures.js";
+import { folderRedactionKey } from "../src/io/redacting-store.js";
 import type { ReceivedEvent } from "../src/io/webhook-pipeline.js";
 import { createOpenMailApi, type OpenMailApi, parseRetryAfter } from "../src/openmail/api.js";
 import { OpenMailApiError, redactApiKey } from "../src/openmail/errors.js";
@@ -262,5 +265,43 @@ describe("the API client's failure paths (real undici client, local servers)", (
     } finally {
       await Promise.all([api.close(), server.close()]);
     }
+  });
+});
+
+describe("settings files are read bounded, and only when they are regular files", () => {
+  // A FIFO in a settings file's place used to hold a thread of the pool forever (readFile waits for a
+  // writer), and a link to /dev/zero was read until memory ran out.
+  const hostile = (name: string, kind: "fifo" | "zero") => {
+    const dir = mkdtempSync(join(tmpdir(), "omh-hostile-"));
+    const path = join(dir, name);
+    if (kind === "fifo") execFileSync("mkfifo", [path]);
+    else symlinkSync("/dev/zero", path);
+    return { dir, path };
+  };
+
+  it("the inbox state file: a FIFO or /dev/zero is 'damaged (not a regular file)', at once", async () => {
+    for (const kind of ["fifo", "zero"] as const) {
+      const { dir } = hostile("placeholder", kind);
+      const store = openStateStore(dir);
+      if (kind === "fifo") execFileSync("mkfifo", [store.path]);
+      else symlinkSync("/dev/zero", store.path);
+      await expect(store.read()).rejects.toThrow(/is damaged \(not a regular file\)/);
+    }
+  });
+
+  it("the .env file --write-env updates: a FIFO or /dev/zero is refused, not waited on or read", async () => {
+    for (const kind of ["fifo", "zero"] as const) {
+      const { path } = hostile(".env", kind);
+      await expect(upsertEnvFile(path, { X: "1" })).rejects.toThrow(/not a regular file/);
+    }
+  });
+
+  it("a fixture given by path, and the folder's redaction key", async () => {
+    const { path } = hostile("event.json", "fifo");
+    await expect(loadFixture(path, process.cwd())).rejects.toThrow(/not a regular file/);
+    const zero = hostile("event.json", "zero");
+    await expect(loadFixture(zero.path, process.cwd())).rejects.toThrow(/not a regular file/);
+    const keyDir = hostile(".redaction-key", "fifo").dir;
+    await expect(folderRedactionKey(keyDir)).rejects.toThrow(/not a regular file/);
   });
 });

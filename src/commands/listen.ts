@@ -2,7 +2,6 @@
  * `openmail-hooks listen`: receive OpenMail webhooks locally (and through a tunnel), verify, print,
  * save and forward every one of them, until Ctrl-C.
  */
-import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { resolve } from "node:path";
 import type { CommandContext } from "../command-context.js";
@@ -16,6 +15,7 @@ import { createHttpClient, type HttpClient } from "../io/http-client.js";
 import { SETTLE_MS, startListener } from "../io/listener.js";
 import { probeTarget } from "../io/probe.js";
 import { folderRedactionKey, redactingStore } from "../io/redacting-store.js";
+import { readRegularFileAsync } from "../io/request-input.js";
 import { warmUpHttp } from "../io/warm-up.js";
 import { createWebhookPipeline, eventIdsInFolder, type FolderIds } from "../io/webhook-pipeline.js";
 import type { InboxListenOptions } from "../openmail/listen-inboxes.js";
@@ -74,6 +74,8 @@ export const DEFAULT_SAVE_DIR = ".openmail-hooks/events";
 const SHUTDOWN_GRACE_MS = 5_000;
 /** Keep up to this much of a forward target's answer, to relay it to the sender. */
 const RELAYED_BODY_BYTES = 1024 * 1024;
+/** ngrok's configuration file, read for its authtoken: a few lines of YAML, bounded like every file read. */
+const AUTHTOKEN_FILE_LIMIT = 1024 * 1024;
 
 export async function runListen(options: ListenOptions, ctx: CommandContext): Promise<ExitCode> {
   const secret = resolveSecret(options.secret, ctx.environment);
@@ -341,7 +343,11 @@ async function openTunnel(
       env: ctx.env,
       platform: process.platform,
       homedir: homedir(),
-      readFile: (path) => readFile(path, "utf8").catch(() => undefined),
+      readFile: (path) =>
+        readRegularFileAsync(path, AUTHTOKEN_FILE_LIMIT).then(
+          (bytes) => bytes.toString("utf8"),
+          () => undefined,
+        ),
     });
     if (!found) {
       const also = problems.length > 0 ? ` (${problems.join("; ")})` : "";

@@ -5,8 +5,9 @@
  * mode, and is created 0600 because it holds secrets.
  */
 import { randomBytes } from "node:crypto";
-import { chmod, open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { chmod, open, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { InputTooLargeError, readRegularFileAsync } from "../io/request-input.js";
 
 /** Names we write are ours (OPENMAIL_…), so a plain identifier check is enough. */
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -29,11 +30,10 @@ export async function upsertEnvFile(path: string, values: Record<string, string>
   let original: string | undefined;
   let mode = 0o600;
   try {
-    const info = await stat(path);
-    if (info.size > MAX_ENV_FILE_BYTES) throw new Error(`${path} is larger than 1 MB; is it really a .env file?`);
-    mode = info.mode & 0o777;
-    original = await readFile(path, "utf8");
+    mode = (await stat(path)).mode & 0o777;
+    original = (await readRegularFileAsync(path, MAX_ENV_FILE_BYTES)).toString("utf8");
   } catch (error) {
+    if (error instanceof InputTooLargeError) throw new Error(`${path} is larger than 1 MB; is it really a .env file?`);
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
   const { text, replaced, added } = applyEnvAssignments(original ?? "", values);
