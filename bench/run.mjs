@@ -961,9 +961,9 @@ async function memory() {
   // listen's RSS after `small` and after `large` events, in one process. --no-save keeps the run short
   // (durable saves cost an fsync pair each) and changes nothing in memory: a saved capture is not kept.
   const listen = await startListen(["--json", "--no-save"]);
-  const send = (amount) =>
+  const send = (amount, url = listen.url) =>
     autocannon({
-      url: listen.url,
+      url,
       method: "POST",
       connections: 20,
       amount,
@@ -1012,6 +1012,35 @@ async function memory() {
     generator: "autocannon -a, fresh signed events",
     note: `the same process, ${large.toLocaleString("en")} more events; baseline: its RSS after ${large.toLocaleString("en")} (peak ${round(atDouble.hwm, 1)} MB)`,
   });
+
+  // Reference rows, report only: minimal servers (bench/servers.mjs) under the same load, RSS after
+  // `small` and `large` events, to tell listen's own growth from Node's (V8 sizes its young
+  // generation by what survives scavenges, whoever the program is). "bare" reads the body and
+  // answers; "hmac" also verifies the signature and parses the body, as listen does first.
+  for (const [mode, what] of [
+    ["bare", "bare node:http (reads the body, answers 200)"],
+    ["hmac", "node:http + HMAC check + JSON.parse of the body"],
+  ]) {
+    const reference = await startServer(mode);
+    await send(small, `${reference.url}/webhooks`);
+    await new Promise((r) => setTimeout(r, 500));
+    const before = processRssMiB(reference.child.pid);
+    await send(large - small, `${reference.url}/webhooks`);
+    await new Promise((r) => setTimeout(r, 500));
+    const after = processRssMiB(reference.child.pid);
+    await reference.stop();
+    record({
+      figure: `reference: ${what}, RSS after ${large.toLocaleString("en")} events`,
+      ours: round(after.rss, 1),
+      baseline: round(before.rss, 1),
+      ratios: [after.rss / before.rss],
+      goal: "report only",
+      met: null,
+      unit: "MB",
+      generator: "autocannon -a, fresh signed events",
+      note: `one process, the same load as listen's row; baseline: its RSS after ${small.toLocaleString("en")} (peak ${round(before.hwm, 1)} → ${round(after.hwm, 1)} MB)`,
+    });
+  }
 
   // replay of `large` captures: peak RSS.
   const sink = await startServer("bare");

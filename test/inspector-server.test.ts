@@ -123,6 +123,27 @@ describe("listen's inspector server", () => {
     expect(Buffer.compare(handler.requests[1]?.body ?? Buffer.alloc(0), signed.body)).toBe(0);
   });
 
+  it("gives back an unsaved event's headers as they arrived: repeated, in any case, Latin-1", async () => {
+    const process = await listen(["--no-save"]);
+    const signed = signedEvent(SECRET, messageEvent());
+    // Node's client sends each value of an array as a line of its own, and Latin-1 bytes as they are.
+    const extra = { "X-Note": ["caf\u00e9 \u00ff", "two"], "X-Mixed-Case": "v" } as unknown as Record<string, string>;
+    expect((await post(process.url, { ...signed.headers, ...extra }, signed.body)).status).toBe(200);
+    await process.waitFor((record) => record.type === "event");
+    const { inspector } = process;
+    const list = JSON.parse((await get(`${inspector.origin}/api/events?token=${inspector.token}`)).body);
+    expect(list.items[0].id).toBe("live-1");
+    const file = JSON.parse(
+      (await get(`${inspector.origin}/api/events/live-1/download?token=${inspector.token}`)).body,
+    );
+    expect(file.headers["x-note"]).toBe("caf\u00e9 \u00ff, two");
+    expect(file.headers["x-mixed-case"]).toBe("v");
+    for (const [name, value] of Object.entries(signed.headers)) expect(file.headers[name.toLowerCase()]).toBe(value);
+    expect(Buffer.from(file.body)).toEqual(signed.body);
+    const detail = JSON.parse((await get(`${inspector.origin}/api/events/live-1?token=${inspector.token}`)).body);
+    expect(detail.request.headers).toContainEqual(["x-note", "caf\u00e9 \u00ff, two"]);
+  });
+
   it("shows the saved capture of a --redact run as redacted", async () => {
     const process = await listen(["--redact"]);
     const event = messageEvent({}, { from: "Ana Lopez <ana.lopez@example.com>", subject: "My phone is 555-0142" });

@@ -118,18 +118,20 @@ describe("the in-memory index of this run's unsaved events", () => {
   const SECRET = "whsec_index_0123456789";
   const received = (seq: number, body: string, extra: Partial<ReceivedEvent> = {}): ReceivedEvent => {
     const timestamp = String(Math.floor(Date.now() / 1000));
+    // As the listener hands them over: the raw headers and the header object made from them.
+    const rawHeaders = [
+      "Content-Type",
+      "application/json",
+      "X-Timestamp",
+      timestamp,
+      "X-Signature",
+      sign(SECRET, timestamp, body),
+    ];
     const request = {
       receivedAt: new Date(Date.now() + seq).toISOString(),
       method: "POST",
       path: "/webhooks",
-      headers: headersFromRaw([
-        "Content-Type",
-        "application/json",
-        "X-Timestamp",
-        timestamp,
-        "X-Signature",
-        sign(SECRET, timestamp, body),
-      ]),
+      headers: headersFromRaw(rawHeaders),
       body: Buffer.from(body),
     };
     const inspection = inspectRequest(request, { secret: SECRET, toleranceSeconds: 300, now: Number(timestamp) });
@@ -143,6 +145,7 @@ describe("the in-memory index of this run's unsaved events", () => {
       saveError: undefined,
       forwardTo: undefined,
       filteredOut: undefined,
+      rawHeaders,
       forward: undefined,
       status: 200,
       statusReason: "signature valid",
@@ -198,9 +201,9 @@ describe("the in-memory index of this run's unsaved events", () => {
   it("gives back an unsaved event's request byte for byte, headers named like Object's own included", async () => {
     const index = createEventIndex(options);
     const event = received(1, JSON.stringify(messageEvent({ event_id: "evt_h" })));
-    const raw = Object.entries(event.request.headers).flat();
     const hostile = ["__proto__", "a", "Constructor", "b", "x-repeated", "1", "X-Repeated", "2"];
-    event.request.headers = headersFromRaw([...raw, ...hostile]);
+    event.rawHeaders = [...(event.rawHeaders ?? []), ...hostile];
+    event.request.headers = headersFromRaw(event.rawHeaders);
     index.addLive(event, false);
     const loaded = await index.load("live-1");
     expect(loaded?.request).toEqual(event.request);
@@ -210,6 +213,28 @@ describe("the in-memory index of this run's unsaved events", () => {
     expect(loaded?.request.headers["x-repeated"]).toBe("1, 2");
     expect((await index.captureFile("live-1"))?.content).toBe(serializeCapture(event.request, {}));
   });
+  it("copies the listener's raw headers and gives back the header object made from them", async () => {
+    const index = createEventIndex(options);
+    const event = received(1, JSON.stringify(messageEvent({ event_id: "evt_r" })));
+    // Latin-1 (as Node's parser makes every header), repeated in any case, empty, named like Object's own.
+    const more = ["X-Note", "caf\u00e9 \u00ff\t:1:", "x-note", "again", "Empty", "", "__proto__", "p", "R", "{"];
+    event.rawHeaders = [...(event.rawHeaders ?? []), ...more];
+    event.request.headers = headersFromRaw(event.rawHeaders);
+    const bare = received(2, "{}");
+    bare.rawHeaders = [];
+    bare.request.headers = headersFromRaw([]);
+    index.addLive(event, false);
+    index.addLive(bare, false);
+    const loaded = await index.load("live-1");
+    expect(loaded?.request).toEqual(event.request);
+    expect(loaded?.request.headers["x-note"]).toBe("caf\u00e9 \u00ff\t:1:, again");
+    expect(loaded?.request.headers.empty).toBe("");
+    expect(Object.hasOwn(loaded?.request.headers ?? {}, "__proto__")).toBe(true);
+    expect(Object.getPrototypeOf(loaded?.request.headers)).toBeNull();
+    expect((await index.load("live-2"))?.request.headers).toEqual(headersFromRaw([]));
+    expect((await index.captureFile("live-1"))?.content).toBe(serializeCapture(event.request, {}));
+  });
+
   const replayOf = (original: string, body: string) => ({
     original,
     url: "http://127.0.0.1:1/webhooks",
@@ -321,6 +346,8 @@ describe("the in-memory index of this run's unsaved events", () => {
   it("gives back binary and non-UTF-8 bodies, Latin-1 headers and odd event ids exactly", async () => {
     const index = createEventIndex(options);
     const binary = received(1, "");
+    // Headers no HTTP parser makes (characters wider than a byte): without raw headers, kept as JSON.
+    binary.rawHeaders = undefined;
     binary.request.body = Buffer.from([0xff, 0xfe, 0x00, 0xc3, 0x28, 0x80, 0x0a, 0xed, 0xa0, 0x80]);
     binary.request.headers["x-note"] = "caf\u00e9 \u00ff\t:1:";
     binary.request.headers["x-wide"] = "\u2709 \ud83d\ude00 \ud800";

@@ -87,8 +87,8 @@ export class EventRing {
     if (total > this.maxEntryBytes) return false;
     const start = this.room(total);
     const slot = (this.first + this.size) % this.options.slots;
-    this.bytes.write(key, start, keyLength, "utf16le");
-    this.bytes.write(meta, start + keyLength, metaLength, "utf16le");
+    // One write for both strings: each write is a call into C++ (the joined string is flattened there).
+    this.bytes.write(key + meta, start, keyLength + metaLength, "utf16le");
     this.bytes.set(body, start + keyLength + metaLength);
     this.numbers[slot] = number;
     this.order[slot] = order;

@@ -65,7 +65,15 @@ export interface WebhookContext {
 }
 
 export interface ListenerHandlers {
-  onWebhook(request: CapturedRequest, context: WebhookContext): Promise<WebhookResponse>;
+  /**
+   * `rawHeaders` are Node's `req.rawHeaders` ([name, value, ...] as sent), which `request.headers`
+   * was made from: cheaper for the inspector to copy than the header object (see event-index.ts).
+   */
+  onWebhook(
+    request: CapturedRequest,
+    context: WebhookContext,
+    rawHeaders?: readonly string[],
+  ): Promise<WebhookResponse>;
   onNotice(notice: ListenerNotice): void;
 }
 
@@ -258,7 +266,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, context: Handle
     };
     let response: WebhookResponse;
     try {
-      response = await handlers.onWebhook(request, context.webhookContext);
+      response = await handlers.onWebhook(request, context.webhookContext, req.rawHeaders);
     } catch (error) {
       handlers.onNotice({ type: "handler-error", message: (error as Error).message });
       response = { status: 500, body: "openmail-hooks: internal error\n" };

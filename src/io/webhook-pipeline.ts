@@ -49,6 +49,12 @@ export interface Arrival {
   saveError?: string;
   /** Where it is being forwarded; undefined when listen answers it itself. */
   forwardTo?: string;
+  /**
+   * The request's headers as the listener read them (Node's rawHeaders: [name, value, ...] as sent,
+   * Latin-1 strings as Node's parser makes them), which `request.headers` was made from. The inspector copies these (one join) rather than the
+   * header object (a dictionary JSON.stringify walks slowly).
+   */
+  rawHeaders?: readonly string[];
   /** Set when --events leaves its type out: answered 200 here, not forwarded. */
   filteredOut?: boolean;
 }
@@ -108,7 +114,7 @@ export interface PipelineOptions {
 
 export interface WebhookPipeline {
   /** `context.signal` aborts the forward (listen's shutdown grace period is over). */
-  handle(request: CapturedRequest, context?: WebhookContext): Promise<WebhookResponse>;
+  handle(request: CapturedRequest, context?: WebhookContext, rawHeaders?: readonly string[]): Promise<WebhookResponse>;
   noteIgnored(): void;
   /** Wait for capture updates still being written (call before exiting). */
   drain(): Promise<void>;
@@ -206,7 +212,7 @@ export function createWebhookPipeline(options: PipelineOptions, folderIds: Folde
   };
 
   return {
-    async handle(request, context) {
+    async handle(request, context, rawHeaders) {
       if (!folderRead) {
         await folderIds.ready?.();
         folderRead = true;
@@ -247,6 +253,7 @@ export function createWebhookPipeline(options: PipelineOptions, folderIds: Folde
         saveError: undefined,
         forwardTo: target,
         filteredOut: filteredOut || undefined,
+        rawHeaders,
       };
       tally(stats, arrival);
       if (filteredOut) stats.filteredOut += 1;
@@ -351,6 +358,7 @@ function outcomeOf(arrival: Arrival): Outcome {
     saveError: arrival.saveError,
     forwardTo: arrival.forwardTo,
     filteredOut: arrival.filteredOut,
+    rawHeaders: arrival.rawHeaders,
     forward: undefined,
     status: 200,
     statusReason: "",
