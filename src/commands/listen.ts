@@ -189,7 +189,8 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
     {
       onWebhook: pipeline.handle,
       onNotice(notice) {
-        if (notice.type === "ignored" || notice.type === "too-large") pipeline.noteIgnored();
+        if (notice.type === "ignored" || notice.type === "too-large" || notice.type === "timed-out")
+          pipeline.noteIgnored();
         renderer.notice(notice);
       },
     },

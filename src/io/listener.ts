@@ -57,6 +57,8 @@ export type ListenerNotice =
   | { type: "too-large"; method: string; path: string; limit: number; received: number }
   /** Refused with 503 and Retry-After, not read and not forwarded: too many body bytes in flight, or stopping. */
   | { type: "refused"; reason: RefusalReason; method: string; path: string; status: 503; fate: AnswerFate }
+  /** Answered 408 and closed: the whole request (its body) did not arrive within the request deadline. */
+  | { type: "timed-out"; method: string; path: string; status: 408; limitMs: number }
   | { type: "handler-error"; message: string };
 
 export interface WebhookContext {
@@ -152,14 +154,40 @@ export async function startListener(options: ListenerOptions, handlers: Listener
   // their total size stays bounded by Node's 16 KiB header limit (431 past it).
   server.maxHeadersCount = 0;
   server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  const requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => {
     if ((busySockets.get(socket) ?? 0) > 0) {
+      // The request deadline passed while a request's body was still arriving (a sender that stalls
+      // mid-body): without an answer here its connection and body budget were held for ever.
+      if (error.code === "ERR_HTTP_REQUEST_TIMEOUT" && timeOutUnfinishedBody(socket)) return;
       // Garbage after a request: let that request's answer go out first, then close.
       socket.once("openmail-hooks:ended", () => socket.destroySoon());
       return;
     }
     answerRaw(socket, clientErrorStatus(error));
   });
+
+  /** Answer 408 to the request on `socket` whose body is unfinished, then close; false if there is none. */
+  function timeOutUnfinishedBody(socket: Socket): boolean {
+    for (const { res } of pending) {
+      if (res.socket !== socket || res.req.complete || res.headersSent) continue;
+      const { method = "POST", url = "/" } = res.req;
+      handlers.onNotice({ type: "timed-out", method, path: url, status: 408, limitMs: requestTimeoutMs });
+      const seconds = Math.round(requestTimeoutMs / 100) / 10;
+      const body = `openmail-hooks: the whole request did not arrive within ${seconds} s\n`;
+      // Once its answer is written Node detaches the request from the connection, so closing that
+      // alone would leave the body's reader waiting: the request is destroyed too, and given up.
+      const close = () => {
+        res.req.destroy();
+        socket.destroy();
+      };
+      res.once("finish", close);
+      setTimeout(close, DRAIN_MS).unref();
+      writeAnswer(res, { status: 408, body }, true);
+      return true;
+    }
+    return false;
+  }
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", (error: NodeJS.ErrnoException) => reject(listenError(error, options)));

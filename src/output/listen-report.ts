@@ -93,6 +93,15 @@ function jsonRenderer(output: Output): ListenRenderer {
           path: notice.path,
           answer: notice.fate.kind,
         });
+      else if (notice.type === "timed-out")
+        line({
+          type: "rejected",
+          reason: "request-timeout",
+          status: notice.status,
+          method: notice.method,
+          path: notice.path,
+          limitMs: notice.limitMs,
+        });
       else if (notice.type === "too-large")
         line({
           type: "rejected",
@@ -232,7 +241,13 @@ function prettyRenderer(output: Output, showPath: (path: string) => string, verb
             `${now()} ${sanitizeLine(notice.method)} ${clip(notice.path, 80)} → 503: ${why}, not processed; OpenMail retries it${fate}`,
           ),
         );
-      } else if (notice.type === "too-large")
+      } else if (notice.type === "timed-out")
+        output.out(
+          c.yellow(
+            `${now()} ${sanitizeLine(notice.method)} ${clip(notice.path, 80)} → 408: the whole request did not arrive within ${formatMs(notice.limitMs)}; closed, not processed`,
+          ),
+        );
+      else if (notice.type === "too-large")
         output.out(
           c.yellow(
             `${now()} ${sanitizeLine(notice.method)} ${clip(notice.path, 80)} → 413: body over ${formatBytes(notice.limit)} (raise --max-body-size)`,
