@@ -11,7 +11,13 @@ beforeAll(async () => {
     req.resume();
     if (req.url === "/hang") return; // never answers: only the client's deadline ends it
     req.on("end", () => {
-      if (req.url === "/moved") {
+      if (req.url === "/early-hints") {
+        // A 103 first, then the real answer: only the final status and its headers count.
+        res.writeEarlyHints({ link: "</style.css>; rel=preload" });
+        res.setHeader("X-Repeated", ["one", "two"]);
+        res.setHeader("X-Mixed-Case", "kept");
+        res.writeHead(503).end("x".repeat(5000));
+      } else if (req.url === "/moved") {
         res.writeHead(302, { location: "https://example.test/webhooks/" });
         res.end("moved");
       } else res.writeHead(200, { "x-answer": "yes" }).end("fine");
@@ -35,6 +41,22 @@ describe("http client", () => {
       const moved = await client.post(`${base}/moved`, {}, Buffer.from("{}"));
       expect(moved).toMatchObject({ kind: "response", status: 302, bodyPreview: "moved" });
       expect(moved.kind === "response" && moved.headers.location).toBe("https://example.test/webhooks/");
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("a failure after an informational answer keeps its own status, headers (names in lower case, repeats joined) and the first part of its body", async () => {
+    const client = createHttpClient({ timeoutMs: 5_000, previewBytes: 100 });
+    try {
+      const outcome = await client.post(`${base}/early-hints`, {}, Buffer.from("{}"));
+      expect(outcome).toMatchObject({ kind: "response", status: 503, bodyPreview: "x".repeat(100) });
+      const headers = (outcome as { headers: Record<string, string> }).headers;
+      expect(headers["x-repeated"]).toBe("one, two");
+      expect(headers["x-mixed-case"]).toBe("kept");
+      expect(headers.link).toBeUndefined();
+      // The connection is still usable after the body was cut short.
+      expect(await client.post(`${base}/ok`, {}, Buffer.from("{}"))).toMatchObject({ kind: "response", status: 200 });
     } finally {
       await client.close();
     }

@@ -4,7 +4,7 @@ import { basename, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { serializeCapture } from "../src/core/capture.js";
 import { matchesFilters, parseFilter, prepareReplay, rewriteBody } from "../src/core/replay.js";
-import { verify } from "../src/core/signature.js";
+import { sign, verify } from "../src/core/signature.js";
 import { indexInputs } from "../src/io/replay-input.js";
 
 describe("rewriteBody", () => {
@@ -53,6 +53,41 @@ describe("prepareReplay", () => {
       1,
     );
     expect(payload.notes).toEqual([]);
+  });
+
+  it("accepts a captured signature exactly when verify() does", () => {
+    const body = request.body;
+    const good = sign("s", "1700000000", body);
+    const cases: Array<[string, Record<string, string>]> = [
+      ["valid", { "x-timestamp": "1700000000", "x-signature": good }],
+      ["padded headers", { "x-timestamp": " 1700000000 ", "x-signature": ` ${good}\t` }],
+      ["upper-case hex", { "x-timestamp": "1700000000", "x-signature": good.toUpperCase() }],
+      ["another timestamp", { "x-timestamp": "1700000001", "x-signature": good }],
+      ["a timestamp with a sign", { "x-timestamp": "+1700000000", "x-signature": sign("s", "+1700000000", body) }],
+      ["milliseconds", { "x-timestamp": "1700000000000", "x-signature": sign("s", "1700000000000", body) }],
+      ["sixteen digits", { "x-timestamp": "1700000000000000", "x-signature": sign("s", "1700000000000000", body) }],
+      ["a longer signature", { "x-timestamp": "1700000000", "x-signature": `${good}0` }],
+      ["no timestamp", { "x-signature": good }],
+    ];
+    for (const [what, headers] of cases) {
+      const captured = { ...request, headers: { ...headers, "x-event-id": "evt_1" } };
+      const valid = verify({
+        body,
+        headers: captured.headers,
+        secret: "s",
+        toleranceSeconds: Number.MAX_SAFE_INTEGER,
+        now: 1800000000,
+      }).valid;
+      const prepare = () =>
+        prepareReplay(
+          { origin: "x", kind: "capture", request: captured },
+          { secret: "s", keepSignature: false },
+          1800000000,
+        );
+      if (valid) expect(prepare().notes, what).toEqual([]);
+      else expect(prepare, what).toThrow(/does not verify with this secret/);
+      expect(valid, what).toBe(what === "valid" || what === "padded headers" || what === "milliseconds");
+    }
   });
 
   it("re-signs the exact bytes with a fresh timestamp by default", () => {

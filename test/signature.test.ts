@@ -112,6 +112,29 @@ describe("sign computes the HMAC from precomputed key blocks", () => {
     });
   });
 
+  it("keeps the last secret's block and timestamp in its buffer without mixing state", () => {
+    // sign() writes a secret's inner block and the "timestamp." prefix into its buffer only when they
+    // change: timestamps of other lengths (one over the kept prefix's bound, one multi-byte), a
+    // body that grows the buffer, string and byte bodies and another secret in between must all
+    // still give createHmac's answer.
+    const sizes = [10, 1500, 9000, 30_000, 700, 64 * 1024 - 100, 3];
+    const timestamps = ["7", "1764300000", "17643000001", "9".repeat(70), "١٧٦٤", "1764300000", "7"];
+    const expected = (secret: string, timestamp: string, body: string | Uint8Array) =>
+      createHmac("sha256", secret).update(`${timestamp}.`).update(body).digest("hex");
+    for (let round = 0; round < 2; round++) {
+      for (const size of sizes) {
+        const bytes = randomBytes(random, size);
+        const text = "é".repeat(size >> 1);
+        for (const timestamp of timestamps) {
+          expect(sign("one", timestamp, bytes)).toBe(expected("one", timestamp, bytes));
+          expect(sign("one", timestamp, bytes)).toBe(expected("one", timestamp, bytes));
+          expect(sign("one", timestamp, text)).toBe(expected("one", timestamp, text));
+          if (round === 1) expect(sign("two", timestamp, bytes)).toBe(expected("two", timestamp, bytes));
+        }
+      }
+    }
+  });
+
   it("keeps only a bounded number of secrets' keys, and stays right after older ones are dropped", () => {
     const body = Buffer.from('{"a":1}');
     for (let i = 0; i < 40; i++) {

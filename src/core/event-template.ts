@@ -294,9 +294,16 @@ function hexFiller(
       }
       if (!timesFit) return undefined;
       const body = eventBytes(current.length);
-      current.copy(body);
-      for (const { offset, length } of fills) fillHex(body, offset, length);
-      for (const { to, from, length } of copies) body.copy(body, to, from, from + length);
+      // TypedArray set and copyWithin: builtins, where Buffer.copy checks its arguments in JS first.
+      body.set(current);
+      for (let i = 0; i < fills.length; i++) {
+        const fill = fills[i] as { offset: number; length: number };
+        fillHex(body, fill.offset, fill.length);
+      }
+      for (let i = 0; i < copies.length; i++) {
+        const copy = copies[i] as { to: number; from: number; length: number };
+        body.copyWithin(copy.to, copy.from, copy.from + copy.length);
+      }
       return body;
     },
     eventId(body, nowMs) {

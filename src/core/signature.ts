@@ -79,23 +79,56 @@ export async function verifyAsync(input: VerifyInput): Promise<Verdict> {
  */
 function hmacSha256Hex(secret: string, prefix: string, body: string | Uint8Array): string {
   const bodyBytes = typeof body === "string" ? Buffer.byteLength(body, "utf8") : body.byteLength;
-  const length = BLOCK_BYTES + Buffer.byteLength(prefix, "utf8") + bodyBytes;
-  if (length > MAX_SCRATCH_BYTES || !oneShotHash) {
-    return createHmac("sha256", hmacKey(secret)).update(prefix).update(body).digest("hex");
+  if (bodyBytes > MAX_SCRATCH_BYTES - BLOCK_BYTES - MAX_PREFIX_BYTES || !oneShotHash) {
+    return streamedHmacHex(secret, prefix, body);
   }
   const key = keyBlocks(secret);
-  if (scratch.length < length) scratch = Buffer.allocUnsafeSlow(Math.max(length, 2 * scratch.length));
-  key.inner.copy(scratch, 0);
-  let at = BLOCK_BYTES + scratch.write(prefix, BLOCK_BYTES, "utf8");
-  if (typeof body === "string") at += scratch.write(body, at, "utf8");
-  else {
-    scratch.set(body, at);
-    at += body.byteLength;
+  // The scratch keeps the last secret's inner block and the last prefix (the same timestamp for a
+  // second's worth of events): only what changed is written again.
+  if (scratchKey !== key) {
+    key.inner.copy(scratch, 0);
+    scratchKey = key;
+    scratchPrefix = undefined;
   }
+  if (prefix !== scratchPrefix) {
+    const written = Buffer.byteLength(prefix, "utf8");
+    if (written > MAX_PREFIX_BYTES) return streamedHmacHex(secret, prefix, body);
+    scratch.write(prefix, BLOCK_BYTES, "utf8");
+    scratchPrefix = prefix;
+    bodyAt = BLOCK_BYTES + written;
+  }
+  const length = bodyAt + bodyBytes;
+  if (scratch.length < length) {
+    const grown = Buffer.allocUnsafeSlow(Math.min(MAX_SCRATCH_BYTES, Math.max(length, 2 * scratch.length)));
+    scratch.copy(grown, 0, 0, bodyAt);
+    scratch = grown;
+    scratchViews.clear();
+  }
+  if (typeof body === "string") scratch.write(body, bodyAt, "utf8");
+  else scratch.set(body, bodyAt);
   // The inner digest as a "binary" (latin1) string, one char per byte, written back losslessly:
   // as a Buffer it cost an ArrayBuffer per event (0.5 µs more per signature).
-  key.outer.write(oneShotHash("sha256", scratch.subarray(0, at), "binary"), BLOCK_BYTES, "latin1");
+  key.outer.write(oneShotHash("sha256", scratchView(length), "binary"), BLOCK_BYTES, "latin1");
   return oneShotHash("sha256", key.outer, "hex");
+}
+
+/** The same HMAC by `createHmac`, for what does not fit the scratch (or runtimes without `crypto.hash`). */
+function streamedHmacHex(secret: string, prefix: string, body: string | Uint8Array): string {
+  return createHmac("sha256", hmacKey(secret)).update(prefix).update(body).digest("hex");
+}
+
+/**
+ * The first `length` bytes of the scratch, as a view made once per length: bodies of a run come
+ * from a few templates, so a handful of lengths recur, and a view per signature was an object each.
+ */
+function scratchView(length: number): Buffer {
+  let view = scratchViews.get(length);
+  if (view === undefined) {
+    if (scratchViews.size >= MAX_SCRATCH_VIEWS) scratchViews.clear();
+    view = scratch.subarray(0, length);
+    scratchViews.set(length, view);
+  }
+  return view;
 }
 
 /**
@@ -109,7 +142,15 @@ const oneShotHash = (nodeCrypto as { hash?: typeof nodeCrypto.hash }).hash;
 const BLOCK_BYTES = 64;
 /** Messages up to this size are copied into the reused buffer; larger ones are streamed. */
 const MAX_SCRATCH_BYTES = 64 * 1024;
+/** A prefix (`${timestamp}.`) longer than this is not kept in the scratch (a timestamp is 10-11 bytes). */
+const MAX_PREFIX_BYTES = 64;
 let scratch = Buffer.allocUnsafeSlow(4096);
+/** Whose inner block the scratch starts with, which prefix follows it, and where the body goes. */
+let scratchKey: KeyBlocks | undefined;
+let scratchPrefix: string | undefined;
+let bodyAt = BLOCK_BYTES;
+const scratchViews = new Map<number, Buffer>();
+const MAX_SCRATCH_VIEWS = 64;
 
 /**
  * A secret's HMAC key blocks: `inner` is the key XOR 0x36 repeated (RFC 2104's ipad), `outer` the key
