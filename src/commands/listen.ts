@@ -189,8 +189,8 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
     {
       onWebhook: pipeline.handle,
       onNotice(notice) {
-        if (notice.type === "ignored" || notice.type === "too-large" || notice.type === "timed-out")
-          pipeline.noteIgnored();
+        // Requests not processed as webhooks: wrong path or method, too large, timed out, not HTTP.
+        if (notice.type !== "refused" && notice.type !== "handler-error") pipeline.noteIgnored();
         renderer.notice(notice);
       },
     },

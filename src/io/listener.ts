@@ -51,12 +51,16 @@ export interface WebhookResponse {
 }
 
 export type RefusalReason = "busy" | "shutting-down";
+/** headers over Node's 16 KiB limit (431), headers not all arrived within their deadline (408), not HTTP (400). */
+export type UnparsedReason = "header-overflow" | "headers-timeout" | "bad-request";
 
 export type ListenerNotice =
   | { type: "ignored"; method: string; path: string; status: number; hint: string }
   | { type: "too-large"; method: string; path: string; limit: number; received: number }
   /** Refused with 503 and Retry-After, not read and not forwarded: too many body bytes in flight, or stopping. */
   | { type: "refused"; reason: RefusalReason; method: string; path: string; status: 503; fate: AnswerFate }
+  /** Node's parser gave up on a request before it reached the listener: answered 400, 408 or 431 and closed. */
+  | { type: "unparsed"; status: number; reason: UnparsedReason }
   /** Answered 408 and closed: the whole request (its body) did not arrive within the request deadline. */
   | { type: "timed-out"; method: string; path: string; status: 408; limitMs: number }
   | { type: "handler-error"; message: string };
@@ -164,7 +168,9 @@ export async function startListener(options: ListenerOptions, handlers: Listener
       socket.once("openmail-hooks:ended", () => socket.destroySoon());
       return;
     }
-    answerRaw(socket, clientErrorStatus(error));
+    const status = clientErrorStatus(error);
+    // A connection reset before anything was sent is not a request: nothing to answer or show.
+    if (answerRaw(socket, status)) handlers.onNotice({ type: "unparsed", status, reason: unparsedReason(status) });
   });
 
   /** Answer 408 to the request on `socket` whose body is unfinished, then close; false if there is none. */
@@ -481,22 +487,27 @@ function writeAnswer(res: ServerResponse, response: WebhookResponse, closeAfter:
   res.end(response.body);
 }
 
+function unparsedReason(status: number): UnparsedReason {
+  return status === 431 ? "header-overflow" : status === 408 ? "headers-timeout" : "bad-request";
+}
+
 function clientErrorStatus(error: NodeJS.ErrnoException): number {
   if (error.code === "HPE_HEADER_OVERFLOW") return 431;
   if (error.code === "ERR_HTTP_REQUEST_TIMEOUT") return 408;
   return 400;
 }
 
-/** An answer written straight to a socket the HTTP parser gave up on. */
-function answerRaw(socket: Socket, status: number): void {
+/** An answer written straight to a socket the HTTP parser gave up on; false when it could not be. */
+function answerRaw(socket: Socket, status: number): boolean {
   if (!socket.writable) {
     socket.destroy();
-    return;
+    return false;
   }
   const reason =
     status === 431 ? "Request Header Fields Too Large" : status === 408 ? "Request Timeout" : "Bad Request";
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   setTimeout(() => socket.destroy(), DRAIN_MS).unref();
+  return true;
 }
 
 function listenError(error: NodeJS.ErrnoException, options: ListenerOptions): Error {

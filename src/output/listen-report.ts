@@ -8,7 +8,7 @@
 import { relative } from "node:path";
 import { describeRetry, formatMs, forwardFields, outcomeText, statusText } from "../core/contract.js";
 import { ageText } from "../core/signature.js";
-import type { ListenerNotice } from "../io/listener.js";
+import type { ListenerNotice, UnparsedReason } from "../io/listener.js";
 import type { Arrival, ListenStats, Outcome } from "../io/webhook-pipeline.js";
 import type { TunnelNotice } from "../tunnel/supervisor.js";
 import { JSON_SCHEMA_VERSION } from "./records.js";
@@ -93,6 +93,7 @@ function jsonRenderer(output: Output): ListenRenderer {
           path: notice.path,
           answer: notice.fate.kind,
         });
+      else if (notice.type === "unparsed") line({ type: "rejected", reason: notice.reason, status: notice.status });
       else if (notice.type === "timed-out")
         line({
           type: "rejected",
@@ -241,7 +242,9 @@ function prettyRenderer(output: Output, showPath: (path: string) => string, verb
             `${now()} ${sanitizeLine(notice.method)} ${clip(notice.path, 80)} → 503: ${why}, not processed; OpenMail retries it${fate}`,
           ),
         );
-      } else if (notice.type === "timed-out")
+      } else if (notice.type === "unparsed")
+        output.out(c.dim(`${now()} → ${notice.status}: ${unparsedText(notice.reason)}`));
+      else if (notice.type === "timed-out")
         output.out(
           c.yellow(
             `${now()} ${sanitizeLine(notice.method)} ${clip(notice.path, 80)} → 408: the whole request did not arrive within ${formatMs(notice.limitMs)}; closed, not processed`,
@@ -566,4 +569,12 @@ export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
   return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+/** A request Node's parser gave up on, for the terminal (the sender got the status shown with it). */
+function unparsedText(reason: UnparsedReason): string {
+  if (reason === "header-overflow")
+    return "a request with headers over 16 KiB (Node's limit), not read";
+  if (reason === "headers-timeout") return "a request whose headers did not all arrive within 10 s, closed";
+  return "a request that is not valid HTTP, closed";
 }
