@@ -89,6 +89,23 @@ describe("listen --inbox", () => {
     expect(JSON.stringify(state)).not.toContain(fake.secrets.get("inb_dev"));
   });
 
+  it("Ctrl-C with the API hanging: exits within 6 s, says the inbox was not restored, exits 2; `restore` fixes it later", async () => {
+    const lp = await listenInbox(["--inbox", "inb_dev"]);
+    await inboxRecord(lp, "registered");
+    // The restore's first call (reading the inbox) is held far past the shutdown's 6 s.
+    fake.failNext({ method: "GET", path: /\/inboxes\/inb_dev$/ }, { status: 200, body: {}, delayMs: 60_000 });
+    const started = performance.now();
+    const code = await lp.stop("SIGINT");
+    expect(performance.now() - started).toBeLessThan(8_000);
+    expect(code).toBe(2);
+    expect(everything(lp)).toMatch(/could not restore the inboxes: .*run `openmail-hooks restore`/);
+    expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBe(lp.ready.publicUrl);
+
+    const result = await runCli(["restore"], { cwd: lp.cwd, env: apiEnv() });
+    expect(result.code).toBe(0);
+    expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBeNull();
+  }, 30_000);
+
   it("shows the inbox in the human banner instead of the Dashboard instruction, and restores on SIGTERM", async () => {
     const human = await startListenForHumans(["--port", "0", "--inbox", "inb_dev"], { env: apiEnv() });
     cleanups.push(async () => human.child.kill("SIGKILL"));

@@ -252,27 +252,39 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
     stopped.then(() => "stopped" as const),
     watch?.done ?? new Promise<never>(() => {}),
   ]);
-  // First, so OpenMail stops sending to a tunnel that is about to close.
-  await inboxes?.restore();
-  // The listener closes only once every answer in flight is out: a matched event has been
-  // answered (and forwarded) before listen exits. The promise is grace + 1 s, whatever is stuck:
-  // past it, leave without waiting further.
+  // The promise is grace + 1 s, whatever is stuck: past it, leave without waiting further.
   const deadline = Date.now() + SHUTDOWN_GRACE_MS + 1_000;
+  // The inboxes are pointed back first, so OpenMail stops sending to a tunnel about to close, and
+  // while the requests in flight finish: a hanging API must not hold the exit (it took 15 s), and
+  // an inbox left pointing at a dead tunnel is not a clean exit (exit 2: run `restore`).
+  const restore = { settled: !inboxes, ok: true };
+  const restoring = inboxes?.restore().then((ok) => {
+    restore.settled = true;
+    restore.ok = ok;
+  });
+  const exitCodeOfRestore = () => (restore.settled && restore.ok ? EXIT.OK : EXIT.USAGE);
   const hardStop =
     ending === "stopped"
       ? setTimeout(() => {
+          if (!restore.settled) inboxes?.restoreUnfinished(Math.round((SHUTDOWN_GRACE_MS + 1_000) / 1000));
           ctx.output.err("stopping: the grace period is over; exiting now");
-          ctx.exitNow(EXIT.OK);
+          ctx.exitNow(exitCodeOfRestore());
         }, SHUTDOWN_GRACE_MS + 950)
       : undefined;
   hardStop?.unref();
+  // The listener closes only once every answer in flight is out: a matched event has been
+  // answered (and forwarded) before listen exits.
   await listener.close(SHUTDOWN_GRACE_MS);
   const left = () => Math.max(0, deadline - Date.now() - 150);
+  if (restoring) await withinMs(restoring, left());
+  if (!restore.settled) inboxes?.restoreUnfinished(Math.round((SHUTDOWN_GRACE_MS + 1_000) / 1000));
   await withinMs(pipeline.drain(), Math.min(left(), SETTLE_MS));
   await withinMs(Promise.all([inspector?.close(), tunnel?.supervised.close(), client?.close()]), left());
   clearTimeout(hardStop);
   renderer.summary(pipeline.stats(), store?.dir);
   const code = watch ? watch.finish(ending) : EXIT.OK;
+  // An inbox left pointing at this run's tunnel decides the exit code: it needs `restore`.
+  if (exitCodeOfRestore() !== EXIT.OK) return exitCodeOfRestore();
   // A failed --test round trip fails the run (unless something already did).
   return inboxes?.testFailed && code === EXIT.OK ? EXIT.CHECK_FAILED : code;
 }

@@ -58,7 +58,10 @@ export interface InboxSession {
   /** Feed every settled event; true when it was the --test event (not counted as real mail). */
   observe(event: ReceivedEvent): boolean;
   runTests(): Promise<void>;
-  restore(): Promise<void>;
+  /** Point the inboxes back; false when one could not be (it stays in the state file for `restore`). */
+  restore(): Promise<boolean>;
+  /** Say that the restore did not finish before listen had to exit. */
+  restoreUnfinished(seconds: number): void;
   /** A --test round trip failed. */
   readonly testFailed: boolean;
 }
@@ -260,8 +263,11 @@ function createSession(
     },
     async restore() {
       await repointing;
+      let restoredAll = false;
       try {
-        reporter.restored(await restoreInboxes(api, store), "exit");
+        const results = await restoreInboxes(api, store);
+        reporter.restored(results, "exit");
+        restoredAll = results.every((result) => result.outcome !== "failed");
       } catch (error) {
         reporter.secretNote(
           "error",
@@ -269,6 +275,13 @@ function createSession(
         );
       }
       await api.close();
+      return restoredAll;
+    },
+    restoreUnfinished(seconds) {
+      reporter.secretNote(
+        "error",
+        `could not restore the inboxes: the OpenMail API did not answer within the ${seconds} s listen has to stop; run \`openmail-hooks restore\``,
+      );
     },
     get testFailed() {
       return testFailed;

@@ -573,8 +573,7 @@ export function formatBytes(bytes: number): string {
 
 /** A request Node's parser gave up on, for the terminal (the sender got the status shown with it). */
 function unparsedText(reason: UnparsedReason): string {
-  if (reason === "header-overflow")
-    return "a request with headers over 16 KiB (Node's limit), not read";
+  if (reason === "header-overflow") return "a request with headers over 16 KiB (Node's limit), not read";
   if (reason === "headers-timeout") return "a request whose headers did not all arrive within 10 s, closed";
   return "a request that is not valid HTTP, closed";
 }
