@@ -103,6 +103,24 @@ describe("replay: file names that are not valid UTF-8", () => {
     expect(result.code).toBe(0);
     expect(ids(app.requests)).toEqual(Array.from({ length: 30 }, (_, i) => `evt_${i}`));
   });
+
+  it("replays a folder whose own name is not valid UTF-8, given as Node.js reads it (U+FFFD)", async () => {
+    const parent = tempDir();
+    const folder = nonUtf8Path(parent, "events-", "");
+    mkdirSync(folder);
+    const receivedAt = "2026-11-26T10:00:00.000Z";
+    writeFileSync(
+      Buffer.concat([folder, Buffer.from(`/${captureFileName(receivedAt, "evt_in_folder")}`)]),
+      captureText("evt_in_folder", receivedAt),
+    );
+    writeFileSync(Buffer.concat([folder, Buffer.from("/junk.json")]), "junk");
+    const app = await handler();
+    const given = join(parent, "events-\uFFFD\uFFFD");
+    const result = await runCli(["replay", given, "--url", app.url], { env });
+    expect(ids(app.requests)).toEqual(["evt_in_folder"]);
+    expect(result.stderr).toContain(`✗ ${join(given, "junk.json")}: not JSON`);
+    expect(result.code).toBe(2);
+  });
 });
 
 describe("replay: a file replaced after its folder was listed", () => {

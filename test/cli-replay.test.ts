@@ -322,16 +322,26 @@ describe("replay: inputs", () => {
     expect(readdirSync(dir)).toEqual(["e.json"]);
   });
 
-  it("a capture given by a file name that is not valid UTF-8 is named as such, not as missing", async () => {
+  it("a capture given by a file name that is not valid UTF-8 is found, unless another name reads the same", async () => {
     const dir = tempDir();
     const { path } = writeCapture(dir, "e.json", messageEvent({ event_id: "evt_named" }));
     // The same capture under a name with a byte that is not UTF-8 (0xff), written by its bytes. Given
-    // as an argument it reaches Node.js as U+FFFD (a folder holding it is replayed: cli-replay-files).
-    renameSync(path, Buffer.concat([Buffer.from(`${dir}/cap`), Buffer.from([0xff]), Buffer.from(".json")]));
+    // as an argument it reaches Node.js as U+FFFD (a folder holding it: cli-replay-files).
+    const named = (byte: number) =>
+      Buffer.concat([Buffer.from(`${dir}/cap`), Buffer.from([byte]), Buffer.from(".json")]);
+    renameSync(path, named(0xff));
+    const found = await runCli(["replay", join(dir, "cap\uFFFD.json"), "--dry-run"], { env });
+    expect(found.stderr).toBe("");
+    expect(found.stdout).toMatch(/X-Event-Id: evt_named/);
+    expect(found.code).toBe(0);
+
+    writeCapture(dir, "other.json", messageEvent({ event_id: "evt_other" }));
+    renameSync(join(dir, "other.json"), named(0xfe));
     const result = await runCli(["replay", join(dir, "cap\uFFFD.json"), "--dry-run"], { env });
-    expect(result.stderr).toMatch(/cap\uFFFD\.json: no such file under this name; if its real name is not valid UTF-8/);
-    expect(result.stderr).toMatch(/rename the file/);
+    expect(result.stderr).toMatch(/cap\uFFFD\.json: no such file; or its name is not valid UTF-8/);
+    expect(result.stderr).toMatch(/another name in its folder reads the same: rename one of them/);
     expect(result.stderr).not.toMatch(/check the path/);
+    expect(result.code).toBe(2);
   });
 
   it.each([

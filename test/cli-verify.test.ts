@@ -70,6 +70,27 @@ describe("openmail-hooks verify", () => {
     expect(viaFlag.code).toBe(0);
   });
 
+  it("opens a capture whose file name is not valid UTF-8, given as Node.js reads it (U+FFFD)", async () => {
+    const folder = tempDir();
+    const named = (byte: number) =>
+      Buffer.concat([Buffer.from(`${folder}/caf`), Buffer.from([byte]), Buffer.from(".json")]);
+    writeFileSync(named(0xe9), capture(BODY, goodHeaders));
+    // What a shell passes as the name's bytes reaches Node.js decoded, the byte 0xe9 as U+FFFD.
+    const given = join(folder, "caf\uFFFD.json");
+    const result = await runCli(["verify", given, "--secret", SECRET]);
+    expect(result.stderr).toBe("");
+    expect(result.stdout).toContain("✓ valid");
+    expect(result.code).toBe(0);
+
+    // Two names that read the same once decoded cannot be told apart: said so, in one line.
+    writeFileSync(named(0xe8), capture(BODY, goodHeaders));
+    const twice = await runCli(["verify", given, "--secret", SECRET]);
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toMatch(
+      /caf\uFFFD\.json: no such file; or its name is not valid UTF-8 .*another name in its folder reads the same: rename one of them\n$/,
+    );
+  });
+
   it("exits 2 naming all three ways when there is no secret", async () => {
     const path = file("nosecret.json", capture(BODY, goodHeaders));
     const result = await runCli(["verify", path]);

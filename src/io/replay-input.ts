@@ -22,7 +22,9 @@ import { sanitizeLine } from "../output/sanitize.js";
 import {
   DEFAULT_INPUT_LIMIT,
   describeReadError,
+  type FilePath,
   InputTooLargeError,
+  openablePath,
   readRegularFile,
   readRegularFileReusing,
   type StdinReader,
@@ -98,8 +100,13 @@ class CaptureFolder {
   /** Where each path is put together: the folder's bytes, a separator, then the name's bytes. */
   private path: Buffer;
 
-  constructor(private readonly given: string) {
-    this.prefix = Buffer.from(given.endsWith(sep) ? given : `${given}${sep}`, "utf8");
+  /** `given` as printed; `at` where it is (its bytes when openablePath found them). */
+  constructor(
+    private readonly given: string,
+    at: FilePath,
+  ) {
+    const bytes = Buffer.from(at);
+    this.prefix = bytes[bytes.length - 1] === sep.charCodeAt(0) ? bytes : Buffer.concat([bytes, Buffer.from(sep)]);
     this.path = Buffer.allocUnsafeSlow(this.prefix.length + 256);
     this.prefix.copy(this.path);
   }
@@ -187,16 +194,17 @@ export async function indexInputs(
       }
       continue;
     }
+    const target = openablePath(path);
     let isFolder = false;
     try {
-      isFolder = (await stat(path)).isDirectory();
+      isFolder = (await stat(target)).isDirectory();
     } catch (error) {
       problems.push({ origin: path, message: describeReadError(path, error) });
       continue;
     }
     if (!isFolder) {
       try {
-        add(parseDocument(readRegularFile(path, limit), path, problems));
+        add(parseDocument(readRegularFile(target, limit), path, problems));
       } catch (error) {
         problems.push({ origin: path, message: describeReadError(path, error) });
       }
@@ -205,8 +213,8 @@ export async function indexInputs(
     // Without filters, a capture named by listen or send-test carries its arrival time in its name,
     // and names sort in arrival order: such files are only listed now, and read once, when sent.
     // A folder of nothing else is kept as its sorted names, packed (about 50 bytes each).
-    const names = listCaptureFiles(path);
-    const folder = new CaptureFolder(path);
+    const names = listCaptureFiles(target);
+    const folder = new CaptureFolder(path, target);
     if (!options.needsMeta && names.every((name) => receivedAtFromName(name) !== undefined)) {
       items.pushNames(new NamedCaptures(folder, names, limit));
       continue;
@@ -239,7 +247,7 @@ export async function indexInputs(
  * an object per entry all at once, 10 MB of short-lived objects for 100,000 captures, which set the
  * heap's size for the rest of the run).
  */
-function listCaptureFiles(folder: string): string[] {
+function listCaptureFiles(folder: FilePath): string[] {
   const names: string[] = [];
   const dir = opendirSync(folder, { bufferSize: 256, encoding: "latin1" });
   try {

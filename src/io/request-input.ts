@@ -6,8 +6,9 @@
  * input is cut off past it, and devices, FIFOs and sockets are refused (reading /dev/zero filled
  * memory until V8 died; a FIFO with no writer waited forever).
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readSync } from "node:fs";
 import { open } from "node:fs/promises";
+import { sep } from "node:path";
 import { CaptureFormatError, type ParsedDocument, parseRequestDocument } from "../core/capture.js";
 import { inputError } from "../errors.js";
 import { sanitizeLine } from "../output/sanitize.js";
@@ -22,13 +23,47 @@ export class InputTooLargeError extends Error {
   override name = "InputTooLargeError";
 }
 
+/**
+ * The path to open for a name given as text (an argument). Node.js decodes arguments as UTF-8, so a
+ * file whose name is not valid UTF-8 arrives with U+FFFD in place of the bytes that are not, and no
+ * file has that name. When exactly one entry of the folder reads as the given name once decoded the
+ * same way, that entry's bytes are the path (each part of the path looked up so); otherwise the name
+ * as given, whose error then says what happened.
+ */
+export function openablePath(path: string): FilePath {
+  if (!path.includes(REPLACEMENT) || existsSync(path)) return path;
+  let resolved: Buffer = Buffer.from(path.startsWith(sep) ? sep : "");
+  for (const part of path.split(sep)) {
+    if (part === "") continue;
+    let bytes: Buffer = Buffer.from(part);
+    if (part.includes(REPLACEMENT)) {
+      let entries: Buffer[];
+      try {
+        entries = readdirSync(resolved.length > 0 ? resolved : ".", { encoding: "buffer" });
+      } catch {
+        return path;
+      }
+      const matches = entries.filter((entry) => entry.toString("utf8") === part);
+      if (matches.length !== 1) return path;
+      bytes = matches[0] as Buffer;
+    }
+    const separator = resolved.length > 0 && resolved[resolved.length - 1] !== SEP_BYTE ? [SEP_BYTES] : [];
+    resolved = Buffer.concat([resolved, ...separator, bytes]);
+  }
+  return resolved;
+}
+
+const REPLACEMENT = "\uFFFD";
+const SEP_BYTES = Buffer.from(sep);
+const SEP_BYTE = SEP_BYTES[0] as number;
+
 export async function readFileOrStdin(
   path: string,
   readStdin: StdinReader,
   limit = DEFAULT_INPUT_LIMIT,
 ): Promise<Buffer> {
   try {
-    return path === "-" ? await readStdin(limit) : readRegularFile(path, limit);
+    return path === "-" ? await readStdin(limit) : readRegularFile(openablePath(path), limit);
   } catch (error) {
     throw inputError(describeReadError(path === "-" ? "standard input" : path, error), error);
   }
@@ -173,8 +208,8 @@ export function describeReadError(path: string, error: unknown): string {
   if (code === "ENOENT") {
     // Node.js decodes file names (and arguments) as UTF-8: a name that is not valid UTF-8 comes out
     // with U+FFFD in it, and no file has that name.
-    if (path.includes("\uFFFD")) {
-      return `${shown}: no such file under this name; if its real name is not valid UTF-8 (it shows as \uFFFD), Node.js cannot open it: rename the file`;
+    if (path.includes(REPLACEMENT)) {
+      return `${shown}: no such file; or its name is not valid UTF-8 (those bytes show as \uFFFD) and another name in its folder reads the same: rename one of them`;
     }
     return `${shown}: no such file; check the path`;
   }
