@@ -355,8 +355,26 @@ describe("listen --inbox", () => {
     });
     cleanups.push(() => lp.stop("SIGKILL"));
     expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBe("https://hooks.example.dev/webhooks");
+    // The ready record says where OpenMail now sends (it said publicUrl null, webhookUrl the local one).
+    expect(lp.ready).toMatchObject({
+      publicUrl: "https://hooks.example.dev/webhooks",
+      webhookUrl: "https://hooks.example.dev/webhooks",
+    });
     expect(await lp.stop("SIGINT")).toBe(0);
     expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBeNull();
+
+    // The banner too: not "(local only)", and the inbox that delivers there.
+    const human = await startListenForHumans(
+      ["--port", "0", "--no-tunnel", "--inbox", "inb_dev", "--public-url", "https://hooks.example.dev"],
+      { env: apiEnv() },
+    );
+    cleanups.push(async () => human.child.kill("SIGKILL"));
+    const stdout = await human.until("Local");
+    expect(stdout).toMatch(/Webhook URL\s+https:\/\/hooks\.example\.dev\/webhooks/);
+    expect(stdout).toMatch(/Inbox\s+inb_dev \(dev@acme\.openmail\.sh\) delivers here/);
+    expect(stdout).not.toContain("local only");
+    human.child.kill("SIGINT");
+    expect(await human.exited).toBe(0);
   });
 });
 

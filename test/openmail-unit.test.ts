@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -62,6 +62,22 @@ describe("applyEnvAssignments", () => {
     await upsertEnvFile(join(dir, "other.env"), { X: "1" });
     expect(readFileSync(join(dir, "other.env"), "utf8")).toBe("Y=2\nX=1\n");
     expect(statSync(join(dir, "other.env")).mode & 0o777).toBe(0o644);
+  });
+
+  it("writes through a .env that is a symbolic link (the app reads the target), and refuses a dangling one", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "omh-env-"));
+    writeFileSync(join(dir, "real.env"), "FOO=bar\r\nOPENMAIL_WEBHOOK_SECRET=old\r\n", { mode: 0o640 });
+    symlinkSync("real.env", join(dir, ".env"));
+    const update = await upsertEnvFile(join(dir, ".env"), { OPENMAIL_WEBHOOK_SECRET: "new" });
+    expect(update.path).toBe(join(dir, ".env"));
+    expect(lstatSync(join(dir, ".env")).isSymbolicLink()).toBe(true);
+    expect(readFileSync(join(dir, "real.env"), "utf8")).toBe("FOO=bar\r\nOPENMAIL_WEBHOOK_SECRET=new\r\n");
+    expect(statSync(join(dir, "real.env")).mode & 0o777).toBe(0o640);
+    symlinkSync("missing.env", join(dir, "dangling.env"));
+    await expect(upsertEnvFile(join(dir, "dangling.env"), { X: "1" })).rejects.toThrow(
+      /symbolic link to a file that does not exist/,
+    );
+    expect(lstatSync(join(dir, "dangling.env")).isSymbolicLink()).toBe(true);
   });
 });
 

@@ -228,7 +228,13 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   const stopped = waitForStopSignal(ctx);
   renderer.ready({
     localUrl: `${listener.origin}${options.path}`,
-    publicUrl: tunnel ? `${tunnel.supervised.url}${options.path}` : undefined,
+    // Where OpenMail sends: the tunnel's URL, or with --no-tunnel the --public-url the inboxes were pointed at.
+    publicUrl: tunnel
+      ? `${tunnel.supervised.url}${options.path}`
+      : options.publicUrl !== undefined
+        ? inboxes?.webhookUrl(undefined)
+        : undefined,
+    reachableFromNetwork: !isLoopbackHost(options.host),
     tunnel: tunnel ? { source: tunnel.tokenSource } : undefined,
     secret:
       inboxes?.learnedSecret() ?? (secret ? { source: secret.source, masked: maskSecret(secret.secret) } : undefined),
@@ -479,4 +485,9 @@ function expectationFrom(options: ListenOptions, hasSecret: boolean): Expectatio
     count: options.count ?? 1,
     timeoutMs: options.timeout,
   };
+}
+
+/** 127.0.0.0/8, ::1 and localhost: only this machine can connect. */
+function isLoopbackHost(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }

@@ -5,7 +5,7 @@
  * mode, and is created 0600 because it holds secrets.
  */
 import { randomBytes } from "node:crypto";
-import { chmod, open, rename, stat, unlink } from "node:fs/promises";
+import { chmod, lstat, open, realpath, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { InputTooLargeError, readRegularFileAsync } from "../io/request-input.js";
 
@@ -27,6 +27,8 @@ export async function upsertEnvFile(path: string, values: Record<string, string>
     if (!NAME.test(name)) throw new Error(`not a variable name: ${name}`);
     if (/[\r\n]/.test(value)) throw new Error(`the value for ${name} contains a line break`);
   }
+  const shownPath = path;
+  path = await linkTarget(path);
   let original: string | undefined;
   let mode = 0o600;
   try {
@@ -38,7 +40,7 @@ export async function upsertEnvFile(path: string, values: Record<string, string>
   }
   const { text, replaced, added } = applyEnvAssignments(original ?? "", values);
   await writeAtomically(path, text, mode);
-  return { path, replaced, added, created: original === undefined };
+  return { path: shownPath, replaced, added, created: original === undefined };
 }
 
 /** Pure: the new file text. The last assignment of a name wins in dotenv, so that one is replaced. */
@@ -94,6 +96,23 @@ function quote(value: string): string {
   if (!value.includes("'")) return `'${value}'`;
   if (!value.includes('"') && !value.includes("\\")) return `"${value}"`;
   throw new Error("the value contains both quote kinds and cannot be written to a .env file");
+}
+
+/**
+ * The file a .env that is a symbolic link points at: that is the file the app reads, so it is the
+ * one updated (replacing the link with a new file left the target with the old, rotated secret).
+ */
+async function linkTarget(path: string): Promise<string> {
+  const info = await lstat(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return undefined;
+    throw error;
+  });
+  if (!info?.isSymbolicLink()) return path;
+  try {
+    return await realpath(path);
+  } catch {
+    throw new Error(`${path} is a symbolic link to a file that does not exist; fix or remove the link`);
+  }
 }
 
 async function writeAtomically(path: string, text: string, mode: number): Promise<void> {

@@ -18,6 +18,8 @@ import type { Output } from "./terminal.js";
 export interface ListenBanner {
   localUrl: string;
   publicUrl?: string;
+  /** The listener is bound to an address other machines can reach (--host 0.0.0.0, a LAN address). */
+  reachableFromNetwork?: boolean;
   secret?: { source: string; masked: string };
   saveDir?: string;
   forwardTo?: string;
@@ -200,7 +202,8 @@ function prettyRenderer(output: Output, showPath: (path: string) => string, verb
         }
         output.out(`  ${label("Local")}${banner.localUrl}`);
       } else {
-        output.out(`  ${label("Webhook URL")}${c.bold(banner.localUrl)} ${c.dim("(local only)")}`);
+        const reach = banner.reachableFromNetwork ? "no tunnel; reachable from your network" : "local only";
+        output.out(`  ${label("Webhook URL")}${c.bold(banner.localUrl)} ${c.dim(`(${reach})`)}`);
       }
       if (banner.tunnel?.source) output.out(`  ${label("ngrok")}authtoken from ${banner.tunnel.source}`);
       output.out(
