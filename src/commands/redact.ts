@@ -28,7 +28,7 @@ export async function runRedact(paths: string[], options: RedactOptions, ctx: Co
   const files = await expand(paths);
   let store: Awaited<ReturnType<typeof openCaptureStore>>;
   try {
-    store = await openCaptureStore(options.outDir);
+    store = await openCaptureStore(options.outDir, { option: "--out-dir" });
   } catch (error) {
     throw usageError(`cannot create ${options.outDir}: ${errorMessage(error)}; choose another with --out-dir`);
   }
