@@ -29,7 +29,13 @@ export function unixTimeOption(value: string): number {
   return Math.floor(parsed / 1000);
 }
 
-/** A duration: "15", "15s", "500ms", "2m" → milliseconds. */
+/**
+ * The longest duration accepted: Node's timers hold at most 2^31-1 ms (about 24.8 days); a longer
+ * one fires at once (with a warning), so "--timeout 1000h" would end a wait immediately.
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
+/** A duration: "15", "15s", "500ms", "2m" → milliseconds, at most MAX_DURATION_MS. */
 export function durationOption(value: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(value.trim());
   if (!match) throw new InvalidArgumentError(`expected a duration like 15s, 500ms, 2m or 1h, got "${value}".`);
@@ -38,6 +44,11 @@ export function durationOption(value: string): number {
   const ms =
     unit === "ms" ? amount : unit === "m" ? amount * 60_000 : unit === "h" ? amount * 3_600_000 : amount * 1000;
   if (ms <= 0) throw new InvalidArgumentError("expected a duration above zero.");
+  if (Math.round(ms) > MAX_DURATION_MS) {
+    throw new InvalidArgumentError(
+      `expected a duration of at most ${MAX_DURATION_MS}ms (about 596h or 24.8 days, the longest a timer can wait).`,
+    );
+  }
   return Math.round(ms);
 }
 

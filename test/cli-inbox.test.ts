@@ -462,6 +462,7 @@ describe("inboxes", () => {
     expect(records).toHaveLength(152);
     expect(records[1]).toEqual({
       type: "inbox",
+      schemaVersion: 1,
       id: "inb_prod",
       address: "support@acme.openmail.sh",
       podId: "pod_main",
@@ -526,6 +527,56 @@ describe("send-mail", () => {
     expect(result.stderr).toBe(
       "openmail-hooks: OpenMail's rate limit stopped sending from inbox inb_dev (429 rate_limit_exceeded: Send limit reached (10 per minute)): it asks to wait 120 s (Retry-After); try again later (sending is limited to 10 a minute and 200 a day per inbox), or raise --max-wait\n",
     );
+  });
+
+  it.each([
+    ["accepts the mail and never answers", "hang", /did not answer within 1\.00 s while sending from inbox inb_dev/],
+    [
+      "accepts the mail, then resets the connection",
+      "reset",
+      /the connection to the OpenMail API broke without an answer/,
+    ],
+  ] as const)(
+    "an API that %s: outcome unknown, the exact --idempotency-key to retry with, which sends once",
+    async (_what, how, said) => {
+      fake.loseNextAnswer({ method: "POST", path: /\/send$/ }, how);
+      const first = await send(["--api-timeout", "1s", "--json"]);
+      expect(first.code).toBe(2);
+      const key = fake.calls.find((call) => call.path.endsWith("/send"))?.headers["idempotency-key"];
+      expect(key).toMatch(/^openmail-hooks-[0-9a-f-]{36}$/);
+      expect(fake.sends).toHaveLength(1);
+      const line = first.stderr.trimEnd();
+      expect(line.split("\n")).toHaveLength(1);
+      expect(line).toMatch(said);
+      expect(line).toContain("the mail may or may not have been sent");
+      expect(line).toContain(`run it again with --idempotency-key ${key} (without it, a new key is drawn`);
+      expect(line).not.toMatch(/try again, or raise/);
+      expect(JSON.parse(first.stdout)).toMatchObject({
+        type: "error",
+        code: "api_error",
+        message: expect.stringContaining(`--idempotency-key ${key}`),
+      });
+      expect(first.stdout + first.stderr).not.toContain(ACCOUNT_KEY);
+      // The retry it prints goes out with the same key: OpenMail recognises it and sends nothing twice.
+      const retry = await send(["--idempotency-key", String(key)]);
+      expect(retry.code).toBe(0);
+      expect(fake.sends).toHaveLength(1);
+    },
+  );
+
+  it("a key given with --idempotency-key is the one printed, shell-quoted; a refused connection sent nothing", async () => {
+    fake.loseNextAnswer({ method: "POST", path: /\/send$/ }, "reset");
+    const result = await send(["--idempotency-key", "ci run 42"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("run it again with --idempotency-key 'ci run 42' (");
+    // Nothing listening at --api-base: nothing was sent, so no talk of an unknown outcome.
+    const port = await closedPort();
+    const refused = await send([], { OPENMAIL_API_BASE: `http://127.0.0.1:${port}` });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(
+      /cannot reach the OpenMail API while sending from inbox inb_dev: connection refused/,
+    );
+    expect(refused.stderr).not.toMatch(/may or may not|idempotency-key/);
   });
 
   it("the CI recipe: listen --inbox --expect exits 0 on the real mail send-mail sent, and puts the inbox back", async () => {

@@ -182,7 +182,12 @@ describe("send-test fixtures", () => {
     await runCli(["send-test", "--event", "inbox.suspended", "--save-fixture", "my-suspension"], { cwd });
     const listed = await runCli(["send-test", "--list-fixtures", "--json"], { cwd });
     expect(listed.code).toBe(0);
-    const fixtures = JSON.parse(listed.stdout) as Array<{ name: string; origin: string; description: string }>;
+    const fixtures = listed.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { type: string; name: string; origin: string; description: string });
+    // One record per fixture, each starting with its type and the schema version, as every record does.
+    for (const line of listed.stdout.trim().split("\n")) expect(line).toMatch(/^\{"type":"fixture","schemaVersion":1,/);
     expect(fixtures.filter((f) => f.origin === "built-in").map((f) => f.name)).toEqual([
       "no-attachments",
       "many-attachments",

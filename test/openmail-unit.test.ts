@@ -12,7 +12,7 @@ import { loadFixture } from "../src/io/fixtures.js";
 import { folderRedactionKey } from "../src/io/redacting-store.js";
 import type { ReceivedEvent } from "../src/io/webhook-pipeline.js";
 import { createOpenMailApi, type OpenMailApi, parseRetryAfter } from "../src/openmail/api.js";
-import { OpenMailApiError, redactApiKey } from "../src/openmail/errors.js";
+import { describeApiFailure, OpenMailApiError, redactApiKey } from "../src/openmail/errors.js";
 import { claimInboxes, recoverAbandoned } from "../src/openmail/registrar.js";
 import { judgeRoundTrip } from "../src/openmail/round-trip.js";
 import { openStateStore, parseState } from "../src/openmail/state.js";
@@ -215,6 +215,42 @@ describe("registrar", () => {
   it("a damaged state file is a clear input error", () => {
     expect(() => parseState("{", "/x/.inbox-registrations.json")).toThrow(
       /the inbox state file \/x\/\.inbox-registrations\.json is damaged \(not JSON\)/,
+    );
+  });
+});
+
+describe("a send whose outcome is unknown names the Idempotency-Key to retry with", () => {
+  const context = { keySource: "--api-key flag", apiBase: "https://api.openmail.sh", key: "om_live_unit_key_123456" };
+  const send = { kind: "send", inboxId: "inb_1", idempotencyKey: "openmail-hooks-k1" } as const;
+  const retry = "run it again with --idempotency-key openmail-hooks-k1 (without it, a new key is drawn";
+
+  it("exactly when the request may have reached OpenMail and no success came back", () => {
+    const unknown = [
+      [{ kind: "timeout", timeoutMs: 2000 }, "did not answer within 2.00 s while sending from inbox inb_1"],
+      [{ kind: "network", message: "x closed the connection", afterConnect: true }, "broke without an answer"],
+      [
+        { kind: "http", status: 500, code: "internal" },
+        "OpenMail answered 500 internal while sending from inbox inb_1",
+      ],
+    ] as const;
+    for (const [failure, said] of unknown) {
+      const line = describeApiFailure(failure, send, context);
+      expect(line).toContain(said);
+      expect(line).toContain("the mail may or may not have been sent");
+      expect(line).toContain(retry);
+    }
+    // Nothing was sent (no connection), or OpenMail refused it: no talk of an unknown outcome.
+    const known = [
+      { kind: "timeout", timeoutMs: 2000, connecting: true },
+      { kind: "network", message: "connection refused at https://api.openmail.sh", afterConnect: false },
+      { kind: "http", status: 422, code: "validation_error" },
+    ] as const;
+    for (const failure of known) {
+      expect(describeApiFailure(failure, send, context)).not.toMatch(/may or may not|idempotency-key/);
+    }
+    // Other operations keep their advice.
+    expect(describeApiFailure({ kind: "timeout", timeoutMs: 2000 }, { kind: "list-inboxes" }, context)).toMatch(
+      /while listing inboxes: try again, or raise --api-timeout$/,
     );
   });
 });

@@ -122,7 +122,11 @@ describe("real mail and fixtures from the installed package", () => {
     const installed = join(consumer, "node_modules", "openmail-hooks");
     const bin = join(installed, "bin", "openmail-hooks.js");
     const listed = await node([bin, "send-test", "--list-fixtures", "--json"]);
-    const builtIn = (JSON.parse(listed.stdout) as Array<{ origin: string }>).filter((f) => f.origin === "built-in");
+    const builtIn = listed.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { type: string; origin: string })
+      .filter((f) => f.type === "fixture" && f.origin === "built-in");
     expect(builtIn).toHaveLength(10);
     const fixture = await node([bin, "send-test", "--fixture", "non-ascii", "--print", "--secret", "s"]);
     expect(fixture.stdout).toContain("【至急】請求書の再発行について");

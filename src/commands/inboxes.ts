@@ -32,16 +32,14 @@ export async function runInboxes(options: InboxesOptions, ctx: CommandContext): 
   }
   if (options.json) {
     for (const inbox of inboxes) {
-      ctx.output.out(
-        JSON.stringify({
-          type: "inbox",
-          id: inbox.id,
-          address: inbox.address ?? null,
-          podId: inbox.podId ?? null,
-          displayName: inbox.displayName ?? null,
-          webhookUrl: inbox.webhookUrl,
-        }),
-      );
+      ctx.output.record({
+        type: "inbox",
+        id: inbox.id,
+        address: inbox.address ?? null,
+        podId: inbox.podId ?? null,
+        displayName: inbox.displayName ?? null,
+        webhookUrl: inbox.webhookUrl,
+      });
     }
     return EXIT.OK;
   }

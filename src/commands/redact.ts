@@ -43,7 +43,7 @@ export async function runRedact(paths: string[], options: RedactOptions, ctx: Co
     else if (result.kind === "skipped") tally.skipped += 1;
     else tally.written += 1;
     if (options.json) {
-      ctx.output.out(JSON.stringify({ type: "redacted", input: file, ...result }));
+      ctx.output.record({ type: "redacted", input: file, ...result });
     } else if (result.kind === "written") {
       ctx.output.out(`${shown(file)} → ${shown(result.output)} (${signedText(result, ctx)})`);
     } else if (result.kind === "skipped") {

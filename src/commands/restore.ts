@@ -21,8 +21,7 @@ export async function runRestore(options: RestoreOptions, ctx: CommandContext): 
   const reporter = createInboxReporter(ctx.output, { json: Boolean(options.json) });
   const state = await store.read();
   if (state.pending.length === 0) {
-    if (options.json)
-      ctx.output.out(JSON.stringify({ type: "inbox", action: "nothing", message: "nothing to restore" }));
+    if (options.json) ctx.output.record({ type: "inbox", action: "nothing", message: "nothing to restore" });
     else ctx.output.out(`nothing to restore: no inbox is left pointing at a listen tunnel (${options.saveDir})`);
     return EXIT.OK;
   }

@@ -75,9 +75,7 @@ function report(
 ): void {
   const id = [answer.id, answer.messageId].find((value): value is string => typeof value === "string");
   if (options.json) {
-    ctx.output.out(
-      JSON.stringify({ type: "sent", inboxId: options.inbox, to: options.to, id: id ?? null, idempotencyKey }),
-    );
+    ctx.output.record({ type: "sent", inboxId: options.inbox, to: options.to, id: id ?? null, idempotencyKey });
     return;
   }
   ctx.output.out(

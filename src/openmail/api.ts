@@ -111,11 +111,21 @@ export function createOpenMailApi(options: ApiClientOptions): OpenMailApi {
         text: await readBounded(response.body),
       };
     } catch (error) {
-      if (isTimeout(error)) return fail({ kind: "timeout", timeoutMs: options.timeoutMs });
+      if (isTimeout(error)) {
+        const connecting = (error as { code?: unknown }).code === "UND_ERR_CONNECT_TIMEOUT";
+        return fail({ kind: "timeout", timeoutMs: options.timeoutMs, connecting });
+      }
       if ((error as { code?: unknown }).code === "TOO_LARGE") {
         return fail({ kind: "http", status, message: `${errorMessage(error)}; is --api-base the OpenMail API?` });
       }
-      return fail({ kind: "network", message: describeNetworkError(error, apiBase).message });
+      const network = describeNetworkError(error, apiBase);
+      // A reset or an unknown failure may come after the request went out; refused, DNS, TLS and
+      // connect timeouts come before.
+      return fail({
+        kind: "network",
+        message: network.message,
+        afterConnect: network.error === "reset" || network.error === "other",
+      });
     }
     const parsed = parseJson(answer.text);
     if (status >= 200 && status < 300) {
@@ -178,7 +188,7 @@ export function createOpenMailApi(options: ApiClientOptions): OpenMailApi {
       return { ok: answer.ok === true, message: typeof answer.message === "string" ? answer.message : "" };
     },
     async send(inboxId, mail, idempotencyKey) {
-      const answer = await call({ kind: "send", inboxId }, "POST", `${inboxPath(inboxId)}/send`, mail, {
+      const answer = await call({ kind: "send", inboxId, idempotencyKey }, "POST", `${inboxPath(inboxId)}/send`, mail, {
         "idempotency-key": idempotencyKey,
       });
       return (typeof answer === "object" && answer !== null ? answer : {}) as Record<string, unknown>;

@@ -4,6 +4,7 @@
  */
 import { formatMs } from "../core/contract.js";
 import { CliError } from "../errors.js";
+import { shellQuote } from "../inspector/shell-commands.js";
 import { clip } from "../output/sanitize.js";
 
 export const API_KEYS_PAGE = "https://console.openmail.sh/settings/api";
@@ -15,12 +16,14 @@ export type ApiOperation =
   | { kind: "set-webhook"; inboxId: string; url: string | null }
   | { kind: "rotate-secret"; inboxId: string }
   | { kind: "test-webhook"; inboxId: string }
-  | { kind: "send"; inboxId: string };
+  | { kind: "send"; inboxId: string; idempotencyKey?: string };
 
 export type ApiFailure =
   | { kind: "http"; status: number; code?: string; message?: string; retryAfterSeconds?: number }
-  | { kind: "timeout"; timeoutMs: number }
-  | { kind: "network"; message: string };
+  /** `connecting`: no connection was made, so nothing reached OpenMail. */
+  | { kind: "timeout"; timeoutMs: number; connecting?: boolean }
+  /** `afterConnect`: the connection broke once open, so the request may have reached OpenMail. */
+  | { kind: "network"; message: string; afterConnect?: boolean };
 
 /** A failed API call. `failure` keeps the facts for callers that react to them (429, 502). */
 export class OpenMailApiError extends CliError {
@@ -73,7 +76,9 @@ export function describeApiFailure(
   const doing = what(operation);
   const inbox = "inboxId" in operation ? operation.inboxId : undefined;
   let line: string;
-  if (failure.kind === "timeout") {
+  if (operation.kind === "send" && sendOutcomeUnknown(failure)) {
+    line = `${unanswered(failure, context.apiBase, doing)}: the mail may or may not have been sent. ${safeRetry(failure, operation.idempotencyKey)}`;
+  } else if (failure.kind === "timeout") {
     line = `the OpenMail API (${context.apiBase}) did not answer within ${formatMs(failure.timeoutMs)} while ${doing}: try again, or raise --api-timeout`;
   } else if (failure.kind === "network") {
     line = `cannot reach the OpenMail API while ${doing}: ${failure.message}; check your network connection, or --api-base / OPENMAIL_API_BASE`;
@@ -123,6 +128,33 @@ export function describeApiFailure(
     }
   }
   return redactApiKey(line, context.key);
+}
+
+/**
+ * Could a send have gone out although no success came back? A request that reached OpenMail and
+ * got no answer (a timeout, a connection that broke once open) or a server error: only OpenMail
+ * knows. (A timeout while connecting, a refused connection, a DNS or TLS failure sent nothing.)
+ */
+export function sendOutcomeUnknown(failure: ApiFailure): boolean {
+  if (failure.kind === "timeout") return !failure.connecting;
+  if (failure.kind === "network") return failure.afterConnect === true;
+  return failure.status >= 500;
+}
+
+function unanswered(failure: ApiFailure, apiBase: string, doing: string): string {
+  if (failure.kind === "timeout")
+    return `the OpenMail API (${apiBase}) did not answer within ${formatMs(failure.timeoutMs)} while ${doing}`;
+  if (failure.kind === "network")
+    return `the connection to the OpenMail API broke without an answer while ${doing} (${failure.message})`;
+  return `OpenMail answered ${serverSaid(failure)} while ${doing}`;
+}
+
+/** The one retry that cannot send twice: the same Idempotency-Key (each run draws a new one). */
+function safeRetry(failure: ApiFailure, idempotencyKey: string | undefined): string {
+  const key =
+    idempotencyKey === undefined ? "the same --idempotency-key" : `--idempotency-key ${shellQuote(idempotencyKey)}`;
+  const slow = failure.kind === "timeout" ? "; if the API is slow, raise --api-timeout too" : "";
+  return `To retry without risking a second copy, run it again with ${key} (without it, a new key is drawn and the mail could go out twice)${slow}`;
 }
 
 function serverSaid(failure: Extract<ApiFailure, { kind: "http" }>): string {

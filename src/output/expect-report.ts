@@ -22,16 +22,14 @@ export interface ExpectResult {
 export function renderExpectMatch(output: Output, json: boolean, event: ReceivedEvent, n: number, count: number): void {
   const { summary, eventId } = event.inspection;
   if (json) {
-    output.out(
-      JSON.stringify({
-        type: "matched",
-        n,
-        count,
-        eventId: eventId ?? null,
-        eventType: summary.eventType ?? null,
-        capturePath: event.capturePath ?? null,
-      }),
-    );
+    output.record({
+      type: "matched",
+      n,
+      count,
+      eventId: eventId ?? null,
+      eventType: summary.eventType ?? null,
+      capturePath: event.capturePath ?? null,
+    });
     return;
   }
   const subject = summary.subject !== undefined ? ` "${sanitizeLine(summary.subject)}"` : "";
@@ -44,18 +42,16 @@ export function renderExpectMatch(output: Output, json: boolean, event: Received
 
 export function renderExpectResult(output: Output, json: boolean, result: ExpectResult): void {
   if (json) {
-    output.out(
-      JSON.stringify({
-        type: "expect",
-        result: result.result,
-        expected: result.expected,
-        matched: result.matched.length,
-        count: result.count,
-        arrived: result.arrived,
-        forwardProblem: result.forwardProblem ?? null,
-        events: result.matched.map((event) => parsedBody(event)),
-      }),
-    );
+    output.record({
+      type: "expect",
+      result: result.result,
+      expected: result.expected,
+      matched: result.matched.length,
+      count: result.count,
+      arrived: result.arrived,
+      forwardProblem: result.forwardProblem ?? null,
+      events: result.matched.map((event) => parsedBody(event)),
+    });
     return;
   }
   const c = output.color;

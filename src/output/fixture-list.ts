@@ -1,4 +1,4 @@
-/** `send-test --list-fixtures`: built-in and saved fixtures, one per line (or one JSON array). */
+/** `send-test --list-fixtures`: built-in and saved fixtures, one per line (or one `fixture` record each). */
 
 import type { ExitCode } from "../errors.js";
 import type { FixtureListing } from "../io/fixtures.js";
@@ -7,7 +7,9 @@ import type { Output } from "./terminal.js";
 
 export function renderFixtureList(fixtures: FixtureListing[], output: Output, json: boolean): ExitCode {
   if (json) {
-    output.out(JSON.stringify(fixtures));
+    for (const { name, origin, description, path } of fixtures) {
+      output.record({ type: "fixture", name, origin, description, path });
+    }
     return 0;
   }
   const width = Math.max(...fixtures.map((fixture) => fixture.name.length));

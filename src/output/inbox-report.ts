@@ -36,7 +36,7 @@ export function createInboxReporter(output: Output, options: { json: boolean }):
       return;
     }
     if (options.json) {
-      output.out(JSON.stringify({ type: "inbox", action, level, ...data, message: text }));
+      output.record({ type: "inbox", action, level, ...data, message: text });
       return;
     }
     const paint = level === "ok" ? c.green : level === "warn" ? c.yellow : level === "error" ? c.red : (s: string) => s;

@@ -48,6 +48,11 @@ export interface FakeOpenMail {
   addInbox(inbox: Partial<FakeInbox> & { id: string }, secret?: string): FakeInbox;
   /** Answer the next matching request with this instead (for errors the happy path never shows). */
   failNext(match: { method?: string; path?: RegExp }, reply: FakeReply): void;
+  /**
+   * Handle the next matching request as usual (a send goes out, its key is remembered), then lose
+   * the answer: never write it ("hang"), or destroy the connection ("reset").
+   */
+  loseNextAnswer(match: { method?: string; path?: RegExp }, how: "hang" | "reset"): void;
   /** Sends allowed per inbox before 429 (the documented 10 a minute). */
   sendLimit: number;
   retryAfterSeconds: number;
@@ -69,6 +74,9 @@ export async function startFakeOpenMail(keys: Record<string, KeyScope>): Promise
   const calls: ApiCall[] = [];
   const deliveries: Delivery[] = [];
   const overrides: Array<{ match: { method?: string; path?: RegExp }; reply: FakeReply }> = [];
+  const lostAnswers: Array<{ match: { method?: string; path?: RegExp }; how: "hang" | "reset" }> = [];
+  const matches = (match: { method?: string; path?: RegExp }, method: string, path: string) =>
+    (!match.method || match.method === method) && (!match.path || match.path.test(path));
   const sends: FakeOpenMail["sends"] = [];
   const sendCount = new Map<string, number>();
   const idempotent = new Map<string, { status: number; body: unknown }>();
@@ -243,11 +251,15 @@ export async function startFakeOpenMail(keys: Record<string, KeyScope>): Promise
       calls.push({ method, path, headers: req.headers, body: raw });
       const auth = req.headers.authorization;
       const key = auth?.startsWith("Bearer ") ? auth.slice(7) : undefined;
-      const overrideIndex = overrides.findIndex(
-        (o) => (!o.match.method || o.match.method === method) && (!o.match.path || o.match.path.test(path)),
-      );
+      const overrideIndex = overrides.findIndex((o) => matches(o.match, method, path));
       const override = overrideIndex >= 0 ? overrides.splice(overrideIndex, 1)[0]?.reply : undefined;
       const reply = override ?? (await handle(method, path, key, raw, req.headers));
+      const lostIndex = lostAnswers.findIndex((lost) => matches(lost.match, method, path));
+      if (lostIndex >= 0) {
+        const [lost] = lostAnswers.splice(lostIndex, 1);
+        if (lost?.how === "reset") req.socket.destroy();
+        return;
+      }
       if (reply.delayMs) await new Promise((resolve) => setTimeout(resolve, reply.delayMs));
       if (res.destroyed) return;
       res.writeHead(reply.status, { "content-type": "application/json", ...reply.headers });
@@ -291,6 +303,9 @@ export async function startFakeOpenMail(keys: Record<string, KeyScope>): Promise
     },
     failNext(match, reply) {
       overrides.push({ match, reply });
+    },
+    loseNextAnswer(match, how) {
+      lostAnswers.push({ match, how });
     },
     close() {
       server.closeAllConnections();
