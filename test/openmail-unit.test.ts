@@ -197,6 +197,7 @@ describe("registrar", () => {
     });
     const recovery = await recoverAbandoned(
       store,
+      "https://api.openmail.sh",
       () => undefined,
       () => true,
     );
@@ -205,11 +206,30 @@ describe("registrar", () => {
       (
         await recoverAbandoned(
           store,
+          "https://api.openmail.sh",
           () => undefined,
           () => false,
         )
       ).kind,
     ).toBe("no-key");
+  });
+
+  it("never contacts an API base the state file names other than this run's (the key would go there)", async () => {
+    const store = openStateStore(mkdtempSync(join(tmpdir(), "omh-state-")));
+    const pending = [{ inboxId: "inb_a", previousUrl: null, setUrls: ["https://t.example"], rotated: false }];
+    await store.write({ version: 1, pid: 999_999, apiBase: "https://attacker.example", pending, ownUrls: [] });
+    let asked = false;
+    const recovery = await recoverAbandoned(
+      store,
+      "https://api.openmail.sh",
+      () => {
+        asked = true;
+        return undefined;
+      },
+      () => false,
+    );
+    expect(recovery).toMatchObject({ kind: "other-api", apiBase: "https://attacker.example" });
+    expect(asked).toBe(false);
   });
 
   it("a damaged state file is a clear input error", () => {

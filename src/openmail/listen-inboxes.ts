@@ -12,7 +12,7 @@ import type { ReceivedEvent } from "../io/webhook-pipeline.js";
 import { createInboxReporter, type InboxReporter } from "../output/inbox-report.js";
 import type { TunnelNotice } from "../tunnel/supervisor.js";
 import type { OpenMailApi } from "./api.js";
-import { type ApiFlags, openApi, openApiIfKey } from "./connect.js";
+import { type ApiFlags, configuredApiBase, openApi, openApiIfKey } from "./connect.js";
 import {
   type ClaimedInbox,
   claimInboxes,
@@ -104,9 +104,9 @@ export async function prepareInboxSession(
   const api = wanted.length > 0 ? openApi(options, ctx.environment, "--inbox") : undefined;
   let recoveryApi: OpenMailApi | undefined;
   try {
-    const recovery = await recoverAbandoned(store, (apiBase) => {
-      if (api && (apiBase === undefined || apiBase === api.apiBase)) return api;
-      recoveryApi = openApiIfKey(options, ctx.environment, apiBase);
+    const recovery = await recoverAbandoned(store, configuredApiBase(options, ctx.environment), () => {
+      if (api) return api;
+      recoveryApi = openApiIfKey(options, ctx.environment);
       return recoveryApi;
     });
     reporter.recovery(recovery);
