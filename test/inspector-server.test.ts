@@ -245,6 +245,24 @@ describe("listen's inspector server", () => {
     expect(exited).toBe(0);
   });
 
+  it("keeps a cut list item for an event with a huge subject, and the whole subject in the detail", async () => {
+    const lp = await listen([]);
+    const { inspector } = lp;
+    const subject = `Huge ${"S".repeat(1_000_000)}`;
+    const request = signedEvent(SECRET, messageEvent({}, { subject, from: `${"f".repeat(5_000)}@example.com` }));
+    expect((await post(lp.url, request.headers, request.body)).status).toBe(200);
+    await lp.waitFor((r) => r.type === "event");
+    const list = JSON.parse((await get(`${inspector.origin}/api/events?token=${inspector.token}`)).body);
+    const item = list.items[0];
+    expect(item.subject).toHaveLength(300);
+    expect(item.subject.endsWith("…")).toBe(true);
+    expect(item.from).toHaveLength(300);
+    const detail = JSON.parse(
+      (await get(`${inspector.origin}/api/events/${encodeURIComponent(item.id)}?token=${inspector.token}`)).body,
+    );
+    expect(detail.email.subject).toBe(subject);
+  });
+
   it("fails with a clear message when an explicit --inspect-port is taken, and moves on from a taken default", async () => {
     // A taken port whose neighbour below is free (other tests hold ports too: look for a pair).
     let blocker = createServer();
