@@ -2,12 +2,14 @@
  * `listen --redact` and `redact <capture…>`: no original address, name, subject or body text
  * anywhere in the capture, stable placeholders of the same shape, and the capture still verifies.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, realpathSync, statfsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { captureFileName, serializeCapture } from "../src/core/capture.js";
 import { redactCapture } from "../src/core/redact.js";
 import { sign } from "../src/core/signature.js";
+import { writeCaptures } from "./helpers/captures.js";
 import { runCli, tempDir } from "./helpers/cli.js";
 import { messageEvent, post, signedEvent } from "./helpers/http.js";
 import { startListen } from "./helpers/listen.js";
@@ -254,4 +256,117 @@ describe("redactingStore", () => {
     // One key for the folder: the same sender gets the same placeholder whatever the inbox.
     expect(JSON.parse(known.body).message.from).toBe(JSON.parse(unknown.body).message.from);
   });
+});
+
+describe("redact into a folder that cannot take the copies", () => {
+  const isRoot = process.getuid?.() === 0;
+  const threeCaptures = () => {
+    const cwd = tempDir();
+    writeCaptures(join(cwd, "events"), 3, SECRET);
+    return { cwd, inputs: readdirSync(join(cwd, "events")).map((name) => `events/${name}`) };
+  };
+
+  it("a file size limit (ulimit -f): each copy 'could not be written', naming the input and what to do", async () => {
+    const { cwd, inputs } = threeCaptures();
+    const result = await runCli(["redact", "events", "--out-dir", "out"], {
+      env,
+      cwd,
+      via: ["sh", "-c", 'ulimit -f 1 && exec "$0" "$@"'],
+    });
+    expect(result.code).toBe(2);
+    const lines = result.stderr.trimEnd().split("\n");
+    expect(lines).toEqual(
+      inputs.map(
+        (input) =>
+          `openmail-hooks: could not write the redacted copy of ${input} into out: the copy is larger than a file may be here (file size limit, ulimit -f); raise the limit, or choose another --out-dir`,
+      ),
+    );
+    expect(result.stdout).toBe("0 of 3 written to out (3 could not be written)\n");
+    expect(readdirSync(join(cwd, "out"))).toEqual([]);
+  });
+
+  it.skipIf(isRoot)(
+    "a read-only --out-dir: stops at the first copy, names it, and says to choose another",
+    async () => {
+      const { cwd, inputs } = threeCaptures();
+      mkdirSync(join(cwd, "ro"), { mode: 0o500 });
+      const result = await runCli(["redact", "events", "--out-dir", "ro", "--json"], { env, cwd });
+      chmodSync(join(cwd, "ro"), 0o700);
+      expect(result.code).toBe(2);
+      const records = result.stdout
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line));
+      expect(records.map((record) => [record.input, record.kind, record.stage])).toEqual([
+        [inputs[0], "problem", "write"],
+        [inputs[1], "problem", "not-tried"],
+        [inputs[2], "problem", "not-tried"],
+      ]);
+      expect(records[0].message).toBe(
+        `could not write the redacted copy of ${inputs[0]} into ro: no permission to write there; choose another --out-dir`,
+      );
+      const human = await runCli(["redact", "events", "--out-dir", "ro"], {
+        env,
+        cwd,
+        via: ["sh", "-c", 'chmod 500 ro && exec "$0" "$@"'],
+      });
+      expect(human.stderr).toBe(
+        `openmail-hooks: could not write the redacted copy of ${inputs[0]} into ro: no permission to write there; choose another --out-dir\n` +
+          "openmail-hooks: stopped: ro takes no files (no permission to write there), so the other 2 capture(s) were not tried\n",
+      );
+      expect(human.stdout).toBe("0 of 3 written to ro (1 could not be written; 2 not tried)\n");
+      chmodSync(join(cwd, "ro"), 0o700);
+    },
+  );
+
+  it("a file where --out-dir should be: one usage error naming --out-dir", async () => {
+    const { cwd } = threeCaptures();
+    writeFileSync(join(cwd, "taken"), "");
+    const result = await runCli(["redact", "events", "--out-dir", "taken"], { env, cwd });
+    expect(result.code).toBe(2);
+    const taken = join(realpathSync(cwd), "taken");
+    expect(result.stderr).toBe(
+      `openmail-hooks: cannot create the capture folder ${taken}: ${taken} is not a folder; choose another with --out-dir\n`,
+    );
+    expect(result.stdout).toBe("");
+  });
+
+  // A really full disk and a really read-only one: small tmpfs mounts. Needs root and permission to
+  // mount (not everywhere: skipped where it is refused).
+  it.runIf(isRoot)(
+    "a full disk, a read-only file system: the copy that failed is named, the rest not tried",
+    async ({ skip }) => {
+      const { cwd, inputs } = threeCaptures();
+      const mount = (dir: string, options: string) => {
+        mkdirSync(join(cwd, dir));
+        return spawnSync("mount", ["-t", "tmpfs", "-o", options, "tmpfs", join(cwd, dir)]).status === 0;
+      };
+      if (!mount("small", "size=64k")) return skip();
+      try {
+        // Full but for one page: the first copy fits, the second does not.
+        const { bavail, bsize } = statfsSync(join(cwd, "small"));
+        writeFileSync(join(cwd, "small", "fill"), Buffer.alloc(bavail * bsize - bsize));
+        const full = await runCli(["redact", "events", "--out-dir", "small/red"], { env, cwd });
+        expect(full.code).toBe(2);
+        expect(readdirSync(join(cwd, "small", "red"))).toHaveLength(1);
+        expect(full.stderr).toBe(
+          `openmail-hooks: could not write the redacted copy of ${inputs[1]} into small/red: no space left on its disk; free space there, or choose another --out-dir\n` +
+            "openmail-hooks: stopped: small/red takes no files (no space left on its disk), so the other 1 capture(s) were not tried\n",
+        );
+        expect(full.stdout).toMatch(/\n1 of 3 written to small\/red \(1 could not be written; 1 not tried\)\n$/);
+
+        expect(mount("ro", "ro,mode=0700")).toBe(true);
+        const readOnly = await runCli(["redact", "events", "--out-dir", "ro"], { env, cwd });
+        expect(readOnly.code).toBe(2);
+        expect(readOnly.stderr).toBe(
+          `openmail-hooks: could not write the redacted copy of ${inputs[0]} into ro: its file system is read-only; choose another --out-dir\n` +
+            "openmail-hooks: stopped: ro takes no files (its file system is read-only), so the other 2 capture(s) were not tried\n",
+        );
+        expect(readOnly.stdout).toBe("0 of 3 written to ro (1 could not be written; 2 not tried)\n");
+      } finally {
+        spawnSync("umount", [join(cwd, "small")]);
+        spawnSync("umount", [join(cwd, "ro")]);
+      }
+    },
+  );
 });

@@ -209,6 +209,36 @@ describe("event templates writing ids straight into the body (FillHex)", () => {
     });
   }
 
+  it("follows a clock that moves by milliseconds, across seconds, hours and days, backwards and by fractions", () => {
+    // Within one second only the milliseconds of a kept timestamp are rewritten; every other move
+    // rewrites it whole. Each event must still be what building it with that clock gives.
+    const build = (random: RandomHex, now: Date) =>
+      buildFakeEvent({ type: "message.received", now, randomHex: random });
+    const original = recordingHex();
+    const { template, first } = createEventTemplate(build, original.random, NOW);
+    const firstText = first.body.toString("utf8");
+    const base = Math.floor(NOW / 1000) * 1000;
+    const clock = [
+      ...[997, 998, 999, 1000, 1001, 1099, 1100, 1999, 2000, 2001, 2001.7, 2002.2].map((ms) => base + ms),
+      base - 5_000,
+      base - 4_999,
+      base + 3_600_000 + 1,
+      base + 3_600_000 + 2,
+      base + 86_400_000 + 999,
+      base + 86_400_000 + 1_000,
+    ];
+    for (const later of clock) {
+      const { fill, written } = recordingFill();
+      const spliced = template.instantiate(realHex, later, fill);
+      let next = 0;
+      const replaced = original.draws.map((draw) =>
+        draw.length >= 12 && firstText.includes(draw) ? (written[next++] as string) : draw,
+      );
+      const direct = JSON.stringify(scriptedBuild(build, replaced, later));
+      expect(spliced.body.toString("utf8")).toBe(direct);
+    }
+  });
+
   it("a stream with fillRandomHex never repeats an id, keeps each message's own id in its URLs, and follows the clock", () => {
     const stream = createEventStream(
       (random, now) => buildFakeEvent({ type: "message.received", now, randomHex: random }),

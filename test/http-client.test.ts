@@ -5,10 +5,23 @@ import { createHttpClient } from "../src/io/http-client.js";
 
 let server: Server;
 let base = "";
+/** Paths in the order their requests arrived, and the most requests one connection had open at once. */
+const arrived: string[] = [];
+let mostOnOneConnection = 0;
+const openOn = new WeakMap<object, number>();
 
 beforeAll(async () => {
   server = createServer((req, res) => {
+    arrived.push(req.url ?? "");
+    const open = (openOn.get(req.socket) ?? 0) + 1;
+    openOn.set(req.socket, open);
+    mostOnOneConnection = Math.max(mostOnOneConnection, open);
+    res.on("close", () => openOn.set(req.socket, (openOn.get(req.socket) ?? 1) - 1));
     req.resume();
+    if (req.url?.startsWith("/slow")) {
+      req.on("end", () => setTimeout(() => res.end("slow"), 150));
+      return;
+    }
     if (req.url === "/hang") return; // never answers: only the client's deadline ends it
     req.on("end", () => {
       if (req.url === "/early-hints") {
@@ -68,6 +81,40 @@ describe("http client", () => {
       const outcome = await new Promise((resolve) => client.send(`${base}/ok`, {}, Buffer.from("{}"), resolve));
       expect(outcome).toMatchObject({ kind: "response", status: 200, bodyPreview: "fine" });
       expect((outcome as { headers: Record<string, string> }).headers["x-answer"]).toBe("yes");
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("more requests than connections wait their turn in order, one at a time on each connection", async () => {
+    const client = createHttpClient({ timeoutMs: 5_000, connections: 2 });
+    arrived.length = 0;
+    mostOnOneConnection = 0;
+    try {
+      const paths = ["/slow?1", "/slow?2", "/ok?3", "/ok?4", "/slow?5", "/ok?6"];
+      const outcomes = await Promise.all(paths.map((path) => client.post(`${base}${path}`, {}, Buffer.from("{}"))));
+      expect(outcomes.map((outcome) => outcome.kind === "response" && outcome.status)).toEqual(paths.map(() => 200));
+      // The first two take both connections; the others are sent as those free up, in order.
+      expect(arrived.slice(0, 2).sort()).toEqual(["/slow?1", "/slow?2"]);
+      expect(arrived.slice(2)).toEqual(["/ok?3", "/ok?4", "/slow?5", "/ok?6"]);
+      expect(mostOnOneConnection).toBe(1);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("a request whose deadline passes while it waits for a connection is a timeout, and is never sent", async () => {
+    const client = createHttpClient({ timeoutMs: 300, connections: 1 });
+    arrived.length = 0;
+    try {
+      const [hung, waited] = await Promise.all([
+        client.post(`${base}/hang`, {}, Buffer.from("{}")),
+        client.post(`${base}/ok?never`, {}, Buffer.from("{}")),
+      ]);
+      expect([hung.kind, waited.kind]).toEqual(["timeout", "timeout"]);
+      // The connection is free again afterwards.
+      expect(await client.post(`${base}/ok?after`, {}, Buffer.from("{}"))).toMatchObject({ status: 200 });
+      expect(arrived).toEqual(["/hang", "/ok?after"]);
     } finally {
       await client.close();
     }

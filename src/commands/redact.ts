@@ -1,6 +1,7 @@
 /**
  * `openmail-hooks redact <capture…>`: write redacted copies of captures already taken, for a bug
- * report. The originals are never touched. Exit 0 all written, 2 an input could not be read.
+ * report. The originals are never touched. Exit 0 all written, 2 an input could not be read or a
+ * copy could not be written (a folder that takes no file at all stops the run at the first).
  */
 import { stat } from "node:fs/promises";
 import { relative } from "node:path";
@@ -10,7 +11,7 @@ import type { CapturedRequest } from "../core/capture.js";
 import { redactCapture } from "../core/redact.js";
 import { eventIdOf } from "../core/request.js";
 import { ageText, DEFAULT_TOLERANCE_SECONDS, verify } from "../core/signature.js";
-import { EXIT, type ExitCode, errorMessage, usageError } from "../errors.js";
+import { CliError, EXIT, type ExitCode, errorMessage, usageError } from "../errors.js";
 import { listCaptureFiles, openCaptureStore } from "../io/capture-store.js";
 import { readRequestDocument } from "../io/request-input.js";
 import { sanitizeLine } from "../output/sanitize.js";
@@ -28,39 +29,69 @@ export async function runRedact(paths: string[], options: RedactOptions, ctx: Co
   const files = await expand(paths);
   let store: Awaited<ReturnType<typeof openCaptureStore>>;
   try {
-    store = await openCaptureStore(options.outDir, { option: "--out-dir" });
+    store = await openCaptureStore(options.outDir, { dirOption: "--out-dir" });
   } catch (error) {
+    if (error instanceof CliError) throw error;
     throw usageError(`cannot create ${options.outDir}: ${errorMessage(error)}; choose another with --out-dir`);
   }
   const shown = (path: string) => {
     const rel = relative(ctx.cwd, path);
     return sanitizeLine(rel && !rel.startsWith("..") ? rel : path);
   };
-  const tally = { written: 0, skipped: 0, failed: 0 };
+  const tally: Tally = { written: 0, skipped: 0, unreadable: 0, unwritable: 0, notTried: 0 };
+  // Set once the folder itself refuses files (full, read-only, gone): the rest would fail the same way.
+  let folderProblem: string | undefined;
   for (const file of files) {
-    const result = await redactOne(file, store, secret, ctx);
-    if (result.kind === "problem") tally.failed += 1;
+    const result: RedactResult = folderProblem
+      ? { kind: "problem", stage: "not-tried", message: `not tried: ${folderProblem}` }
+      : await redactOne(file, store, secret, ctx, shown);
+    if (result.kind === "problem") tally[STAGE_TALLY[result.stage]] += 1;
     else if (result.kind === "skipped") tally.skipped += 1;
     else tally.written += 1;
+    if (result.kind === "problem" && result.stage === "write" && result.folderLevel) {
+      folderProblem = `${shown(store.dir)} takes no files (${result.reason})`;
+    }
     if (options.json) {
-      ctx.output.record({ type: "redacted", input: file, ...result });
+      const { kind, stage, message } = result as { kind: string; stage?: string; message?: string };
+      ctx.output.record(
+        result.kind === "problem"
+          ? { type: "redacted", input: file, kind, stage, message }
+          : { type: "redacted", input: file, ...result },
+      );
     } else if (result.kind === "written") {
       ctx.output.out(`${shown(file)} → ${shown(result.output)} (${signedText(result, ctx)})`);
     } else if (result.kind === "skipped") {
       ctx.output.out(ctx.output.color.dim(`${shown(file)}: already redacted, skipped`));
-    } else {
+    } else if (result.stage !== "not-tried") {
       ctx.output.err(`openmail-hooks: ${result.message}`);
     }
   }
+  if (!options.json && tally.notTried > 0) {
+    ctx.output.err(
+      `openmail-hooks: stopped: ${folderProblem}, so the other ${tally.notTried} capture(s) were not tried`,
+    );
+  }
   if (!options.json) ctx.output.out(ctx.output.color.dim(tallyText(tally, files.length, shown(store.dir))));
-  return tally.failed > 0 ? EXIT.USAGE : EXIT.OK;
+  return tally.unreadable + tally.unwritable + tally.notTried > 0 ? EXIT.USAGE : EXIT.OK;
 }
 
-/** "3 of 3 written to bug-report", "0 of 21 written to bug2 (21 already redacted, skipped)". */
-function tallyText(tally: { written: number; skipped: number; failed: number }, total: number, dir: string): string {
+interface Tally {
+  written: number;
+  skipped: number;
+  unreadable: number;
+  unwritable: number;
+  notTried: number;
+}
+
+const STAGE_TALLY = { read: "unreadable", write: "unwritable", "not-tried": "notTried" } as const;
+
+/** "3 of 3 written to bug-report", "1 of 16 written to red (1 could not be written; 14 not tried)". */
+function tallyText(tally: Tally, total: number, dir: string): string {
   const notes = [
     tally.skipped > 0 && `${tally.skipped} already redacted, skipped`,
-    tally.failed > 0 && `${tally.failed} could not be read`,
+    tally.unreadable > 0 && `${tally.unreadable} could not be read`,
+    tally.unwritable > 0 && `${tally.unwritable} could not be written`,
+    tally.notTried > 0 && `${tally.notTried} not tried`,
   ].filter(Boolean);
   return `${tally.written} of ${total} written to ${dir}${notes.length > 0 ? ` (${notes.join("; ")})` : ""}`;
 }
@@ -78,30 +109,72 @@ function signedText(result: Extract<RedactResult, { kind: "written" }>, ctx: Com
 type RedactResult =
   | { kind: "written"; output: string; resigned: boolean; verifies: boolean; timestampAge?: string }
   | { kind: "skipped"; reason: string }
-  | { kind: "problem"; message: string };
+  | { kind: "problem"; stage: "read" | "not-tried"; message: string }
+  | { kind: "problem"; stage: "write"; message: string; reason: string; folderLevel: boolean };
 
 async function redactOne(
   file: string,
   store: Awaited<ReturnType<typeof openCaptureStore>>,
   secret: string,
   ctx: CommandContext,
+  shown: (path: string) => string,
 ): Promise<RedactResult> {
+  let document: Awaited<ReturnType<typeof readRequestDocument>>;
+  let redacted: ReturnType<typeof redactCapture>;
   try {
-    const document = await readRequestDocument(file, ctx.readStdin);
+    document = await readRequestDocument(file, ctx.readStdin);
     if (document.extra.redacted === true) return { kind: "skipped", reason: "already redacted" };
-    const redacted = redactCapture(document.request, secret);
-    const output = await store.save(redacted.request, eventIdOf(document.request.body), {
+    redacted = redactCapture(document.request, secret);
+  } catch (error) {
+    return { kind: "problem", stage: "read", message: errorMessage(error) };
+  }
+  let output: string;
+  try {
+    output = await store.save(redacted.request, eventIdOf(document.request.body), {
       ...document.extra,
       ...redacted.extra,
     });
-    return {
-      kind: "written",
-      output,
-      resigned: redacted.extra.redaction.resigned,
-      ...verdictOf(redacted.request, secret),
-    };
   } catch (error) {
-    return { kind: "problem", message: errorMessage(error) };
+    const { reason, next, folderLevel } = writeFailure(error);
+    const message = `could not write the redacted copy of ${shown(file)} into ${shown(store.dir)}: ${reason}; ${next}`;
+    return { kind: "problem", stage: "write", message, reason, folderLevel };
+  }
+  return {
+    kind: "written",
+    output,
+    resigned: redacted.extra.redaction.resigned,
+    ...verdictOf(redacted.request, secret),
+  };
+}
+
+/**
+ * A failed write, said plainly with what to do. `folderLevel`: the folder itself takes no file
+ * (full, read-only, not ours to write, gone), so every other copy would fail the same way.
+ */
+function writeFailure(error: unknown): { reason: string; next: string; folderLevel: boolean } {
+  const code = (error as NodeJS.ErrnoException).code;
+  const another = "choose another --out-dir";
+  switch (code) {
+    case "ENOSPC":
+      return { reason: "no space left on its disk", next: `free space there, or ${another}`, folderLevel: true };
+    case "EDQUOT":
+      return { reason: "your disk quota is used up", next: `free space there, or ${another}`, folderLevel: true };
+    case "EACCES":
+    case "EPERM":
+      return { reason: "no permission to write there", next: another, folderLevel: true };
+    case "EROFS":
+      return { reason: "its file system is read-only", next: another, folderLevel: true };
+    case "ENOENT":
+    case "ENOTDIR":
+      return { reason: "the folder is gone", next: another, folderLevel: true };
+    case "EFBIG":
+      return {
+        reason: "the copy is larger than a file may be here (file size limit, ulimit -f)",
+        next: `raise the limit, or ${another}`,
+        folderLevel: false,
+      };
+    default:
+      return { reason: sanitizeLine(errorMessage(error)), next: another, folderLevel: false };
   }
 }
 

@@ -102,7 +102,7 @@ export async function runSendTest(options: SendTestOptions, ctx: CommandContext)
   }
   // Only --save-fixture without --url or --print gets this far without a secret: nothing to send.
   if (!secret) return EXIT.OK;
-  const store = options.save ? await openCaptureStore(options.save, { option: "--save" }) : undefined;
+  const store = options.save ? await openCaptureStore(options.save, { dirOption: "--save" }) : undefined;
   const plan: SendPlan = {
     options,
     secret,

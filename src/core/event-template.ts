@@ -264,11 +264,12 @@ function hexFiller(
   // Where each draw first occurs in the body; later occurrences copy from there.
   const first: Array<number | undefined> = draws.map(() => undefined);
   const copies: Array<{ to: number; from: number; length: number }> = [];
-  const timeSlots: Array<{ offset: number; beforeNowMs: number }> = [];
+  // `second`: the whole second last written there; within it only the milliseconds change.
+  const timeSlots: Array<{ offset: number; beforeNowMs: number; second: number }> = [];
   for (let i = 0; i < slots.length; i++) {
     const slot = slots[i] as Slot;
     const offset = offsets[i] as number;
-    if (slot.kind === "time") timeSlots.push({ offset, beforeNowMs: slot.beforeNowMs });
+    if (slot.kind === "time") timeSlots.push({ offset, beforeNowMs: slot.beforeNowMs, second: Number.NaN });
     else if (first[slot.index] === undefined) first[slot.index] = offset;
     else copies.push({ to: offset, from: first[slot.index] as number, length: (draws[slot.index] as string).length });
   }
@@ -286,10 +287,26 @@ function hexFiller(
       if (nowMs !== currentAt) {
         currentAt = nowMs;
         timesFit = true;
-        for (const { offset, beforeNowMs } of timeSlots) {
-          const time = isoAt(nowMs - beforeNowMs);
-          if (time.length !== ISO_LENGTH) timesFit = false;
-          else current.write(time, offset, "latin1");
+        for (let i = 0; i < timeSlots.length; i++) {
+          const slot = timeSlots[i] as { offset: number; beforeNowMs: number; second: number };
+          const at = Math.trunc(nowMs - slot.beforeNowMs); // as Date does
+          const second = Math.floor(at / 1000);
+          if (second === slot.second) {
+            // The same second as last written: only the milliseconds' three digits ("…:SS.mmmZ") change.
+            const ms = at - second * 1000;
+            current[slot.offset + MS_DIGITS_AT] = DIGIT_0 + Math.floor(ms / 100);
+            current[slot.offset + MS_DIGITS_AT + 1] = DIGIT_0 + (Math.floor(ms / 10) % 10);
+            current[slot.offset + MS_DIGITS_AT + 2] = DIGIT_0 + (ms % 10);
+            continue;
+          }
+          const time = isoAt(at);
+          if (time.length !== ISO_LENGTH) {
+            timesFit = false;
+            slot.second = Number.NaN;
+          } else {
+            current.write(time, slot.offset, "latin1");
+            slot.second = second;
+          }
         }
       }
       if (!timesFit) return undefined;
@@ -324,6 +341,9 @@ function hexFiller(
 
 /** `new Date(…).toISOString()` for years 0000–9999. */
 const ISO_LENGTH = 24;
+/** Where the milliseconds start in an ISO timestamp ("2026-11-28T09:30:00.123Z"), and the digit 0. */
+const MS_DIGITS_AT = 20;
+const DIGIT_0 = 0x30;
 const HEX = /^[0-9a-f]*$/;
 
 /**

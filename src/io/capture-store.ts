@@ -72,8 +72,8 @@ export interface CaptureStoreOptions {
    * which the caller then runs: listening need not wait for a listing of a large folder.
    */
   sweepAtOpen?: boolean;
-  /** The option that named the folder, for what a message tells the user to change (default --save-dir). */
-  option?: string;
+  /** The option that chose the folder, named in errors (default `--save-dir`). */
+  dirOption?: string;
 }
 
 /** Above this size a capture is written asynchronously, in pieces. */
@@ -198,7 +198,7 @@ const asyncOps: FileOps = {
 };
 
 export async function openCaptureStore(dir: string, options: CaptureStoreOptions = {}): Promise<CaptureStore> {
-  const absolute = await preparePrivateFolder(resolve(dir), options.option);
+  const absolute = await preparePrivateFolder(resolve(dir), options.dirOption);
   // Our own temporary files while they are written: a sweep running meanwhile must leave them alone.
   const inFlight = new Set<string>();
   const randomHex = randomNames();
@@ -334,24 +334,24 @@ async function linkUnique(ops: FileOps, temporary: string, dir: string, name: st
  * writable by others; one we own is tightened to 0700. A symlink is followed and its target must
  * pass the same test. Returns the real path, which is what gets written to from then on.
  */
-export async function preparePrivateFolder(absolute: string, option = "--save-dir"): Promise<string> {
+export async function preparePrivateFolder(absolute: string, dirOption = "--save-dir"): Promise<string> {
   const shown = sanitizeLine(absolute);
   try {
     await makeCaptureFolder(absolute);
   } catch (error) {
     throw usageError(
-      `cannot create the capture folder ${shown}: ${(error as Error).message}; choose another with ${option}`,
+      `cannot create the capture folder ${shown}: ${(error as Error).message}; choose another with ${dirOption}`,
     );
   }
   const real = await realpath(absolute);
   const info = await stat(real);
-  if (!info.isDirectory()) throw usageError(`${shown} is not a folder; choose another with ${option}`);
+  if (!info.isDirectory()) throw usageError(`${shown} is not a folder; choose another with ${dirOption}`);
   const problem = ownershipProblem(info);
   if (problem) {
     const via = real !== absolute ? ` (a link to ${sanitizeLine(real)})` : "";
     throw new CliError(
       `refusing the capture folder ${shown}${via}: ${problem}, so another user could change or read captures; ` +
-        `choose another with ${option}`,
+        `choose another with ${dirOption}`,
       { code: "input_error" },
     );
   }

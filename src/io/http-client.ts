@@ -14,7 +14,7 @@
  * and each exchange is one object (undici's handler and the sweep's entry), not a set of closures.
  * Once the kept part of a body is full, the exchange ends there and the rest is discarded unread.
  */
-import type { Dispatcher } from "undici";
+import type { Client, Dispatcher } from "undici";
 import type { DeliveryOutcome, NetworkErrorKind } from "../core/contract.js";
 
 /** How much of a response body is kept by default (for display). */
@@ -60,13 +60,12 @@ export interface HttpClientOptions {
 }
 
 export function createHttpClient(options: HttpClientOptions): HttpClient {
-  let agent: Promise<Dispatcher> | undefined;
-  let loaded: Dispatcher | undefined;
+  let agent: Promise<Connections> | undefined;
+  let loaded: Connections | undefined;
   const load = () => {
-    agent ??= import("undici").then(({ Agent, util }) => {
+    agent ??= import("undici").then(({ Client, util }) => {
       settings.parseHeaders = (raw) => util.parseHeaders(raw);
-      loaded = new Agent({
-        connections: options.connections ?? 16,
+      const clientOptions: Client.Options = {
         keepAliveTimeout: 10_000,
         connect: { timeout: Math.min(options.timeoutMs, 10_000) },
         // No per-phase timers of undici's own: the sweep below bounds the whole exchange, which
@@ -76,7 +75,11 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         // 152-158 MB with them, 145-150 MB without).
         headersTimeout: 0,
         bodyTimeout: 0,
-      });
+        // One request at a time on a connection: OpenMail does not pipeline, and a POST is not
+        // idempotent.
+        pipelining: 1,
+      };
+      loaded = new Connections((origin) => new Client(origin, clientOptions), options.connections ?? 16);
       return loaded;
     });
     return agent;
@@ -95,7 +98,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     // Timed from the dispatch, as every later request is: undici's loading is ours, not the handler's.
     const asked = performance.now();
     load().then(
-      (dispatcher) => exchange(dispatcher, url, headers, body, settings, done, postOptions?.signal),
+      (connections) => exchange(connections, url, headers, body, settings, done, postOptions?.signal),
       (error: unknown) =>
         done({
           kind: "network-error",
@@ -110,7 +113,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     post: (url, headers, body, postOptions) =>
       new Promise((resolvePromise) => send(url, headers, body, resolvePromise, postOptions)),
     close: async () => {
-      if (agent) await closeWithin(await agent, CLOSE_MS);
+      if (agent) await (await agent).close(CLOSE_MS);
     },
   };
 }
@@ -118,16 +121,86 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
 /** How long close() lets requests still in flight finish before their connections are destroyed. */
 const CLOSE_MS = 500;
 
-async function closeWithin(dispatcher: Dispatcher, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = await Promise.race([
-    dispatcher.close().then(() => false),
-    new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(true), ms);
-    }),
-  ]);
-  clearTimeout(timer);
-  if (timedOut) await dispatcher.destroy();
+/**
+ * undici Clients (one connection each, one request at a time), at most `max` per origin, each handed
+ * the next request when its exchange ends; requests beyond `max` wait their turn in order. This is
+ * what undici's Agent and Pool do, without their per-request costs: the Pool looked for a free
+ * connection by walking its list on every request (twice when all were busy), and every answer was
+ * announced by a 'drain' event relayed from the connection to the Pool to the Agent, each time with
+ * a new array. A bare undici loop over Clients of its own used 0.9 µs less CPU per request (20.2
+ * against 21.1, 200,000 requests, 3 rounds).
+ */
+class Connections {
+  private readonly origins = new Map<string, OriginConnections>();
+  constructor(
+    private readonly open: (origin: string) => Dispatcher,
+    private readonly max: number,
+  ) {}
+
+  dispatch(origin: string, exchange: Exchange): void {
+    let connections = this.origins.get(origin);
+    if (!connections) {
+      connections = new OriginConnections(() => this.open(origin), this.max);
+      this.origins.set(origin, connections);
+    }
+    connections.dispatch(exchange);
+  }
+
+  /** Let requests in flight finish for up to `ms`, then destroy the connections. */
+  async close(ms: number): Promise<void> {
+    const all = [...this.origins.values()].flatMap((origin) => origin.all);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      Promise.all(all.map((client) => client.close())).then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), ms);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) await Promise.all(all.map((client) => client.destroy()));
+  }
+}
+
+class OriginConnections {
+  readonly all: Dispatcher[] = [];
+  private readonly idle: Dispatcher[] = [];
+  private readonly waiting: Exchange[] = [];
+  private waitingFrom = 0;
+  constructor(
+    private readonly open: () => Dispatcher,
+    private readonly max: number,
+  ) {}
+
+  dispatch(exchange: Exchange): void {
+    let client = this.idle.pop();
+    if (client === undefined && this.all.length < this.max) {
+      client = this.open();
+      this.all.push(client);
+    }
+    if (client === undefined) this.waiting.push(exchange);
+    else exchange.start(client, this);
+  }
+
+  /**
+   * An exchange on `client` ended: the connection goes to the next request waiting, if any (in a
+   * microtask: not from inside undici's callback), or back to the idle ones.
+   */
+  release(client: Dispatcher): void {
+    while (this.waitingFrom < this.waiting.length) {
+      const next = this.waiting[this.waitingFrom] as Exchange;
+      this.waiting[this.waitingFrom++] = undefined as never;
+      if (this.waitingFrom === this.waiting.length) {
+        this.waiting.length = 0;
+        this.waitingFrom = 0;
+      }
+      // One that ran out of time while waiting has already been answered.
+      if (!next.settledAlready) {
+        queueMicrotask(() => next.start(client, this));
+        return;
+      }
+    }
+    this.idle.push(client);
+  }
 }
 
 interface InFlight {
@@ -204,7 +277,7 @@ function targetOf(url: string): { origin: string; path: string } {
 }
 
 function exchange(
-  dispatcher: Dispatcher,
+  connections: Connections,
   url: string,
   headers: Record<string, string>,
   body: Uint8Array,
@@ -220,15 +293,17 @@ function exchange(
     done({ kind: "network-error", latencyMs: 0, ...describeNetworkError(error, url) });
     return;
   }
-  const handler = new Exchange(url, settings, done, started, signal);
+  const handler = new Exchange(url, settings, done, started, signal, {
+    origin: target.origin,
+    path: target.path,
+    method: "POST",
+    headers,
+    body,
+  });
   settings.deadlines.add(handler);
   if (signal?.aborted) handler.callerAborted();
   else handler.listen();
-  try {
-    dispatcher.dispatch({ origin: target.origin, path: target.path, method: "POST", headers, body }, handler);
-  } catch (error) {
-    handler.onError(error as Error);
-  }
+  if (!handler.settledAlready) connections.dispatch(target.origin, handler);
 }
 
 /**
@@ -256,6 +331,9 @@ class Exchange implements Dispatcher.DispatchHandler, InFlight {
   private stopped: Error | undefined;
   private settled = false;
   private onAbort: (() => void) | undefined;
+  /** The connection it was given, and whom to give it back to when it ends. */
+  private client: Dispatcher | undefined;
+  private connections: OriginConnections | undefined;
 
   constructor(
     private readonly url: string,
@@ -263,8 +341,28 @@ class Exchange implements Dispatcher.DispatchHandler, InFlight {
     private readonly done: OutcomeCallback,
     private readonly started: number,
     private readonly signal: AbortSignal | undefined,
+    private readonly request: Dispatcher.DispatchOptions,
   ) {
     this.deadline = started + settings.timeoutMs;
+  }
+
+  get settledAlready(): boolean {
+    return this.settled;
+  }
+
+  /** Send the request on `client` (a connection of `connections`, all its own until it ends). */
+  start(client: Dispatcher, connections: OriginConnections): void {
+    this.client = client;
+    this.connections = connections;
+    if (this.settled) {
+      this.giveBack();
+      return;
+    }
+    try {
+      client.dispatch(this.request, this);
+    } catch (error) {
+      this.onError(error as Error);
+    }
   }
 
   /** Follow the caller's signal (listen's shutdown), if there is one. */
@@ -331,7 +429,20 @@ class Exchange implements Dispatcher.DispatchHandler, InFlight {
     this.settled = true;
     this.settings.deadlines.delete(this);
     if (this.onAbort) this.signal?.removeEventListener("abort", this.onAbort);
+    this.giveBack();
     this.done(outcome);
+  }
+
+  /**
+   * The connection is free for the next request once this one has its outcome: one cut short here
+   * (deadline, abort, enough of the body) is aborted right after, and a request given the same
+   * connection meanwhile waits inside undici until the connection is usable again.
+   */
+  private giveBack(): void {
+    const { client, connections } = this;
+    if (client === undefined || connections === undefined) return;
+    this.client = undefined;
+    connections.release(client);
   }
 
   /** End the exchange from our side (its outcome already decided); undici's abort runs once. */
