@@ -3,26 +3,23 @@
  * The least a replay of a folder of captures must do, as a fresh process: list the folder and sort
  * it (arrival order), then for each capture open it, read it, close it, take its body (JSON.parse),
  * sign it with the current second (the project's sign(), the fastest HMAC found) and dispatch it with
- * undici's Agent.dispatch(), 50 in flight, as replay does. No captured-signature check, no output, no
- * per-event checks beyond what the send needs: the limit that one file per event and undici set
- * `replay <folder>` at, on the same sink and the same folder.
+ * undici's dispatch(), 50 in flight, as replay does (the bench's dispatch loop). No
+ * captured-signature check, no output, no per-event checks beyond what the send needs: the limit
+ * that one file per event and undici set `replay <folder>` at, on the same sink and the same folder.
  *   node bench/replay-loop.mjs <url> <connections> <folder> <secret>
  */
 import { closeSync, constants, openSync, readdirSync, readSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { dispatchEach } from "./dispatch-loop.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const { sign } = await import(join(root, "dist", "core", "signature.js"));
-const { Agent } = await import("undici");
 
 const [url, connections, folder, secret] = process.argv.slice(2);
-const concurrency = Number(connections);
 const names = readdirSync(folder)
   .filter((name) => name.endsWith(".json"))
   .sort();
-const agent = new Agent({ connections: concurrency, keepAliveTimeout: 10_000 });
-const { origin, pathname } = new URL(url);
 // One read buffer for every file; a capture that fills it is too large for this loop (the bench's are ~2.5 KB).
 const scratch = Buffer.allocUnsafe(64 * 1024);
 const FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW;
@@ -48,32 +45,4 @@ function load(name) {
   return { headers, body };
 }
 
-await new Promise((resolvePromise, reject) => {
-  let next = 0;
-  let running = 0;
-  const send = () => {
-    if (next >= names.length) {
-      if (running === 0) resolvePromise();
-      return;
-    }
-    const { headers, body } = load(names[next++]);
-    running += 1;
-    agent.dispatch(
-      { origin, path: pathname, method: "POST", headers, body },
-      {
-        onRequestStart() {},
-        onResponseStart() {},
-        onResponseData() {},
-        onResponseEnd() {
-          running -= 1;
-          send();
-        },
-        onResponseError(_controller, error) {
-          reject(error);
-        },
-      },
-    );
-  };
-  for (let i = 0; i < concurrency; i++) send();
-});
-await agent.close();
+await dispatchEach(url, { count: names.length }, Number(connections), (i) => load(names[i]));

@@ -816,11 +816,11 @@ async function senders() {
       "in the bench's process, duration mode",
     ],
     [
-      "reference: bare undici dispatch() loop (handler object), fixed body",
+      "reference: bare undici dispatch() loop (a Client per connection, handler object), fixed body",
       "dispatch",
       "report only",
       null,
-      "in the bench's process, duration mode; what send-test's HTTP layer costs with no per-event work",
+      "in the bench's process, duration mode; undici used as src/io/http-client.ts uses it (bench/dispatch-loop.mjs): what send-test's HTTP layer costs with no per-event work",
     ],
     [
       "reference: bare undici dispatch() loop in a fresh process, fixed body",
