@@ -102,9 +102,30 @@ export function headerOption(value: string): [string, string] {
   const colon = value.indexOf(":");
   const name = colon > 0 ? value.slice(0, colon).trim() : "";
   if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
-    throw new InvalidArgumentError(`expected "Name: value", got "${value}".`);
+    throw new InvalidArgumentError(`expected "Name: value", got ${JSON.stringify(value)}.`);
   }
-  return [name, value.slice(colon + 1).trim()];
+  const headerValue = value.slice(colon + 1).trim();
+  if (!isHeaderValue(headerValue)) {
+    throw new InvalidArgumentError(
+      `the value of ${name} cannot be sent in a header (control characters, or characters beyond Latin-1), got ${JSON.stringify(headerValue)}.`,
+    );
+  }
+  return [name, headerValue];
+}
+
+/** What HTTP (and undici) accept in a header value: tab, visible ASCII and space, Latin-1. */
+function isHeaderValue(value: string): boolean {
+  return !/[^\t\x20-\x7e\x80-\xff]/.test(value);
+}
+
+/** An event id for X-Event-Id: it must be sendable as a header (undici refused it at send time, counted as a failed delivery). */
+export function eventIdOption(value: string): string {
+  if (value === "" || !isHeaderValue(value)) {
+    throw new InvalidArgumentError(
+      `expected an event id like evt_123 that can be sent in the X-Event-Id header, got ${JSON.stringify(value)}.`,
+    );
+  }
+  return value;
 }
 
 /** One of a fixed set of choices. */

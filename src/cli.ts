@@ -9,6 +9,7 @@ import {
   collect,
   domainOption,
   durationOption,
+  eventIdOption,
   eventListOption,
   headerOption,
   hostPortOption,
@@ -259,7 +260,7 @@ nothing reachable at the URL.`,
     .option("--url <endpoint>", "where to POST, e.g. http://127.0.0.1:3000/webhooks", urlOption)
     .option("--secret <secret>", "webhook secret (default: $OPENMAIL_WEBHOOK_SECRET or .env)")
     .addOption(new Option("--event <type>", "event type").choices([...EVENT_TYPE_CHOICES]).default("message.received"))
-    .option("--event-id <id>", "use this event_id (default: a fresh evt_... per event)")
+    .option("--event-id <id>", "use this event_id (default: a fresh evt_... per event)", eventIdOption)
     .option("--inbox-id <id>", "inbox_id (default: a fresh inb_...)")
     .option("--from <address>", "message.from")
     .option("--to <address>", "message.to (or inbox_address for inbox.* events)")

@@ -343,6 +343,21 @@ describe("send-test --count", () => {
     expect(result.stderr).not.toMatch(/sent \d+\/50/); // no progress line when not a terminal
   });
 
+  it("refuses an --event-id or --header value that cannot be sent in a header, before sending (exit 2)", async () => {
+    const target = await server();
+    const id = await runCli(["send-test", "--url", target.url, "--event-id", "evt_\u65e5\u672c"], { env });
+    expect(id.code).toBe(2);
+    expect(id.stderr).toMatch(/can be sent in the X-Event-Id header/);
+    const header = await runCli(["send-test", "--url", target.url, "--header", "X-Trace: a\u0001b"], { env });
+    expect(header.code).toBe(2);
+    expect(header.stderr).toMatch(/the value of X-Trace cannot be sent in a header/);
+    expect(`${id.stdout}${header.stdout}`).not.toMatch(/would retry/);
+    expect(target.requests).toHaveLength(0);
+    // Latin-1 is fine, as HTTP allows.
+    const latin1 = await runCli(["send-test", "--url", target.url, "--header", "X-Name: caf\u00e9"], { env });
+    expect(latin1.code).toBe(0);
+  });
+
   it("saves every sent request with --save", async () => {
     const target = await server();
     const dir = tempDir();
