@@ -3,7 +3,7 @@
  * fake tunnel giving public-looking https:// URLs, so the whole chain runs: OpenMail → tunnel →
  * listen → verification → handler.
  */
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import { cleanupAfterEach } from "./helpers/cleanups.js";
@@ -89,6 +89,23 @@ describe("listen --inbox", () => {
     expect(JSON.stringify(state)).not.toContain(fake.secrets.get("inb_dev"));
   });
 
+  it("Ctrl-C with the API hanging: exits within 6 s, says the inbox was not restored, exits 2; `restore` fixes it later", async () => {
+    const lp = await listenInbox(["--inbox", "inb_dev"]);
+    await inboxRecord(lp, "registered");
+    // The restore's first call (reading the inbox) is held far past the shutdown's 6 s.
+    fake.failNext({ method: "GET", path: /\/inboxes\/inb_dev$/ }, { status: 200, body: {}, delayMs: 60_000 });
+    const started = performance.now();
+    const code = await lp.stop("SIGINT");
+    expect(performance.now() - started).toBeLessThan(8_000);
+    expect(code).toBe(2);
+    expect(everything(lp)).toMatch(/could not restore the inboxes: .*run `openmail-hooks restore`/);
+    expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBe(lp.ready.publicUrl);
+
+    const result = await runCli(["restore"], { cwd: lp.cwd, env: apiEnv() });
+    expect(result.code).toBe(0);
+    expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBeNull();
+  }, 30_000);
+
   it("shows the inbox in the human banner instead of the Dashboard instruction, and restores on SIGTERM", async () => {
     const human = await startListenForHumans(["--port", "0", "--inbox", "inb_dev"], { env: apiEnv() });
     cleanups.push(async () => human.child.kill("SIGKILL"));
@@ -172,13 +189,45 @@ describe("listen --inbox", () => {
     );
     await keyless.stop("SIGINT");
 
-    const result = await runCli(["restore"], { cwd, env: { OPENMAIL_API_KEY: ACCOUNT_KEY } });
+    const apiOnly = { OPENMAIL_API_KEY: ACCOUNT_KEY, OPENMAIL_API_BASE: fake.url };
+    const result = await runCli(["restore"], { cwd, env: apiOnly });
     expect(result.stderr).toBe("");
     expect(result.stdout).toBe("restored inbox inb_dev (dev@acme.openmail.sh) to the account webhook\n");
     expect(result.code).toBe(0);
     expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBeNull();
-    const again = await runCli(["restore"], { cwd, env: { OPENMAIL_API_KEY: ACCOUNT_KEY } });
+    const again = await runCli(["restore"], { cwd, env: apiOnly });
     expect(again.stdout).toMatch(/^nothing to restore/);
+  });
+
+  it("a registration file naming another API base (a cloned repository can ship one) never gets the key sent there", async () => {
+    const attacker = await startServer(() => ({ status: 200, body: "{}" }));
+    cleanups.push(() => attacker.close());
+    const cwd = tempDir();
+    mkdirSync(join(cwd, ".openmail-hooks/events"), { recursive: true, mode: 0o700 });
+    writeFileSync(
+      join(cwd, ".openmail-hooks/events/.inbox-registrations.json"),
+      JSON.stringify({
+        version: 1,
+        pid: 999_999,
+        apiBase: attacker.url,
+        pending: [
+          { inboxId: "inb_dev", previousUrl: null, setUrls: ["https://1.tunnel.test/webhooks"], rotated: false },
+        ],
+        ownUrls: [],
+      }),
+    );
+    const env = { OPENMAIL_API_KEY: ACCOUNT_KEY, OPENMAIL_API_BASE: fake.url };
+    const plain = await startListen([], { cwd, env });
+    cleanups.push(() => plain.stop("SIGKILL"));
+    const warning = plain.records.find((r) => r.action === "needs-restore");
+    expect(warning?.message).toContain(`through another API (${attacker.url}), so your key was not sent there`);
+    expect(await plain.stop("SIGINT")).toBe(0);
+
+    const restore = await runCli(["restore"], { cwd, env });
+    expect(restore.code).toBe(2);
+    expect(restore.stderr).toContain(`made through the API at ${attacker.url}, not ${fake.url}`);
+    expect(attacker.requests).toHaveLength(0);
+    expect(JSON.stringify(fake.calls)).not.toContain("inb_dev");
   });
 
   it("restore leaves an inbox alone when someone else changed its URL meanwhile", async () => {
@@ -186,7 +235,10 @@ describe("listen --inbox", () => {
     const first = await listenInbox(["--inbox", "inb_dev"], { cwd });
     await first.stop("SIGKILL");
     (fake.inboxes.get("inb_dev") as { webhookUrl: string | null }).webhookUrl = "https://colleague.example/hooks";
-    const result = await runCli(["restore"], { cwd, env: { OPENMAIL_API_KEY: ACCOUNT_KEY } });
+    const result = await runCli(["restore"], {
+      cwd,
+      env: { OPENMAIL_API_KEY: ACCOUNT_KEY, OPENMAIL_API_BASE: fake.url },
+    });
     expect(result.stdout).toContain(
       "left inbox inb_dev (dev@acme.openmail.sh) alone: it now points at https://colleague.example/hooks, set by someone else",
     );
@@ -338,8 +390,26 @@ describe("listen --inbox", () => {
     });
     cleanups.push(() => lp.stop("SIGKILL"));
     expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBe("https://hooks.example.dev/webhooks");
+    // The ready record says where OpenMail now sends (it said publicUrl null, webhookUrl the local one).
+    expect(lp.ready).toMatchObject({
+      publicUrl: "https://hooks.example.dev/webhooks",
+      webhookUrl: "https://hooks.example.dev/webhooks",
+    });
     expect(await lp.stop("SIGINT")).toBe(0);
     expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBeNull();
+
+    // The banner too: not "(local only)", and the inbox that delivers there.
+    const human = await startListenForHumans(
+      ["--port", "0", "--no-tunnel", "--inbox", "inb_dev", "--public-url", "https://hooks.example.dev"],
+      { env: apiEnv() },
+    );
+    cleanups.push(async () => human.child.kill("SIGKILL"));
+    const stdout = await human.until("Local");
+    expect(stdout).toMatch(/Webhook URL\s+https:\/\/hooks\.example\.dev\/webhooks/);
+    expect(stdout).toMatch(/Inbox\s+inb_dev \(dev@acme\.openmail\.sh\) delivers here/);
+    expect(stdout).not.toContain("local only");
+    human.child.kill("SIGINT");
+    expect(await human.exited).toBe(0);
   });
 });
 

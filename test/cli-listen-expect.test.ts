@@ -78,6 +78,28 @@ describe("listen --expect", () => {
     expect(result?.arrived).toContain("1 × message.received: failed verification (signature_mismatch)");
   });
 
+  it("a match whose sender hung up before the answer does not count, and the result says it arrived", async () => {
+    const slow = await target(() => ({ status: 200, body: "ok", delayMs: 1_500 }));
+    const lp = await listen(["--expect", "message.received", "--timeout", "4s", "--forward-to", slow.url]);
+    const exit = exited(lp);
+    const request = signedEvent(SECRET, messageEvent());
+    // The sender gives up after 300 ms, while the handler still works on it.
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 300);
+    await fetch(lp.url, {
+      method: "POST",
+      headers: request.headers,
+      body: request.body,
+      signal: controller.signal,
+    }).catch(() => undefined);
+    expect(await exit).toBe(1);
+    const result = lp.records.find((r) => r.type === "expect");
+    expect(result).toMatchObject({ result: "timeout", matched: 0 });
+    expect(result?.arrived).toBe(
+      "received 1 event: 1 × message.received: the sender hung up before the answer, so not counted (OpenMail sends it again)",
+    );
+  });
+
   it("prints the timeout summary for people too", async () => {
     const human = await runCli(
       ["listen", "--no-tunnel", "--port", "0", "--expect", "inbox.suspended", "--timeout", "1s"],

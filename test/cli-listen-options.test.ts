@@ -36,6 +36,18 @@ describe("listen: forward targets as people type them", () => {
     expect(lp.records.at(-1)).toMatchObject({ type: "summary", forwarded: { refused: 1 } });
   });
 
+  it("says local only for a loopback listener, and not when it listens on every interface", async () => {
+    const local = await startPrettyListen([], { env });
+    cleanups.push(() => local.stop("SIGKILL"));
+    await local.waitForText(/Waiting for events/);
+    expect(local.stdout()).toMatch(/Webhook URL\s+http:\/\/127\.0\.0\.1:\d+\/webhooks \(local only\)/);
+    const everywhere = await startPrettyListen(["--host", "0.0.0.0"], { env });
+    cleanups.push(() => everywhere.stop("SIGKILL"));
+    await everywhere.waitForText(/Waiting for events/);
+    expect(everywhere.stdout()).toMatch(/\(no tunnel; reachable from your network\)/);
+    expect(everywhere.stdout()).not.toContain("local only");
+  });
+
   it("the summary names a failed forward for what it is", async () => {
     const port = await closedPort();
     const lp = await startPrettyListen(["--forward-to", `http://127.0.0.1:${port}/webhooks`], { env });

@@ -370,3 +370,34 @@ describe("redact into a folder that cannot take the copies", () => {
     },
   );
 });
+
+describe("a capture folder on a read-only file system", () => {
+  // A read-only tmpfs whose root is open to others (mode 1777): the folder cannot be made private.
+  it.runIf(process.getuid?.() === 0)(
+    "listen --save-dir and redact --out-dir: one usage error naming the option",
+    async ({ skip }) => {
+      const cwd = tempDir();
+      const folder = join(cwd, "ro");
+      mkdirSync(folder);
+      if (spawnSync("mount", ["-t", "tmpfs", "-o", "ro", "tmpfs", folder]).status !== 0) return skip();
+      try {
+        const listen = await runCli(["listen", "--no-tunnel", "--port", "0", "--no-inspect", "--save-dir", "ro"], {
+          env,
+          cwd,
+        });
+        expect(listen.code).toBe(2);
+        expect(listen.stderr).toMatch(
+          /^openmail-hooks: cannot make the capture folder \S+\/ro private \(EROFS: read-only file system, chmod '\S+'\); choose another with --save-dir\n$/,
+        );
+        writeCaptures(join(cwd, "events"), 1, SECRET);
+        const redact = await runCli(["redact", "events", "--out-dir", "ro"], { env, cwd });
+        expect(redact.code).toBe(2);
+        expect(redact.stderr).toMatch(
+          /^openmail-hooks: cannot make the capture folder \S+\/ro private \(EROFS.*choose another with --out-dir\n$/,
+        );
+      } finally {
+        spawnSync("umount", [folder]);
+      }
+    },
+  );
+});

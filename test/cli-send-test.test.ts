@@ -354,4 +354,30 @@ describe("send-test --count", () => {
     expect(capture.format).toBe("openmail-hooks.capture/v1");
     expect(JSON.stringify(capture)).not.toContain(SECRET);
   });
+
+  it("--save that cannot be written: one line naming the folder and --save, exit 2, and nothing unsaved is sent", async () => {
+    const target = await server();
+    const dir = tempDir();
+    // A file size limit makes every capture write fail (as a full disk does), whoever runs the tests.
+    const full = await runCli(["send-test", "--url", target.url, "--count", "3", "--save", dir], {
+      env,
+      via: ["sh", "-c", 'ulimit -f 0 && exec "$0" "$@"'],
+    });
+    expect(full.code).toBe(2);
+    expect(full.stderr).toMatch(
+      /could not save a capture in .* so it was not sent: free space there or choose another folder with --save/,
+    );
+    expect(full.stderr).not.toMatch(/unexpected error|at .*\.js:\d+/);
+    expect(target.requests).toHaveLength(0);
+
+    const aFile = join(tempDir(), "a-file");
+    writeFileSync(aFile, "");
+    const notAFolder = await runCli(["send-test", "--url", target.url, "--save", aFile], { env });
+    expect(notAFolder.code).toBe(2);
+    expect(notAFolder.stderr).toMatch(/choose another with --save$/m);
+
+    const scenario = await runCli(["send-test", "--url", target.url, "--save", dir, "--scenario", "valid"], { env });
+    expect(scenario.code).toBe(2);
+    expect(scenario.stderr).toMatch(/drop --save/);
+  });
 });

@@ -3,6 +3,8 @@
  * the headers that keep payloads inert, its JSON API and pagination over a large capture folder.
  * (The page itself is tested in a real browser: inspector-browser.test.ts.)
  */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -196,6 +198,69 @@ describe("listen's inspector server", () => {
     expect(detail.email.subject).toBe("Note 2599");
     expect(detail.verification.valid).toBe(true);
     expect(detail.verification.checks.map((check: { state: string }) => check.state)).toEqual(["pass", "pass", "pass"]);
+  });
+
+  it("lists a FIFO, a link to /dev/zero and a folder in the capture folder as unreadable, and stays answerable and stoppable", async () => {
+    const saveDir = join(tempDir(), "events");
+    const [goodId] = writeCaptures(saveDir, 1, SECRET);
+    const fifo = "2026-11-28T08-00-01-000Z_evt_fifo.json";
+    const zero = "2026-11-28T08-00-02-000Z_evt_zero.json";
+    const folder = "2026-11-28T08-00-03-000Z_evt_folder.json";
+    const broken = "2026-11-28T08-00-04-000Z_evt_broken.json";
+    execFileSync("mkfifo", [join(saveDir, fifo)]);
+    symlinkSync("/dev/zero", join(saveDir, zero));
+    mkdirSync(join(saveDir, folder));
+    writeFileSync(join(saveDir, broken), "{ not json");
+    const lp = await listen(["--save-dir", saveDir]);
+    const { inspector } = lp;
+    const api = (path: string) =>
+      get(`${inspector.origin}/api/${path}${path.includes("?") ? "&" : "?"}token=${inspector.token}`);
+
+    // More page loads than the thread pool has threads: a FIFO's open held one each, and then every save.
+    const lists = await Promise.all(Array.from({ length: 6 }, () => api("events?limit=50")));
+    const items = JSON.parse(lists[0]?.body ?? "{}").items as Array<{ id: string; eventId: string | null }>;
+    expect(lists.every((list) => list.status === 200)).toBe(true);
+    const problems = Object.fromEntries(items.map((item) => [item.id, JSON.stringify(item)]));
+    expect(problems[fifo]).toContain("not a regular file (a device, FIFO or socket)");
+    expect(problems[zero]).toContain("a symbolic link");
+    expect(problems[folder]).toContain("a folder");
+    expect(items.some((item) => item.eventId === goodId)).toBe(true);
+
+    for (const [name, reason] of [
+      [fifo, "not a regular file"],
+      [zero, "a symbolic link"],
+      [broken, "unreadable capture:"],
+    ] as const) {
+      const detail = await api(`events/${encodeURIComponent(name)}`);
+      expect(detail.status, name).toBe(422);
+      expect(JSON.parse(detail.body).error, name).toContain(reason);
+    }
+    // A file that is gone is still "no such event".
+    expect((await api("events/2026-11-28T08-00-09-000Z_evt_gone.json")).status).toBe(404);
+
+    // Webhooks are still answered and saved.
+    const request = signedEvent(SECRET, messageEvent());
+    expect((await post(lp.url, request.headers, request.body)).status).toBe(200);
+    const exited = await Promise.race([lp.stop(), new Promise((resolve) => setTimeout(() => resolve("hung"), 8_000))]);
+    expect(exited).toBe(0);
+  });
+
+  it("keeps a cut list item for an event with a huge subject, and the whole subject in the detail", async () => {
+    const lp = await listen([]);
+    const { inspector } = lp;
+    const subject = `Huge ${"S".repeat(1_000_000)}`;
+    const request = signedEvent(SECRET, messageEvent({}, { subject, from: `${"f".repeat(5_000)}@example.com` }));
+    expect((await post(lp.url, request.headers, request.body)).status).toBe(200);
+    await lp.waitFor((r) => r.type === "event");
+    const list = JSON.parse((await get(`${inspector.origin}/api/events?token=${inspector.token}`)).body);
+    const item = list.items[0];
+    expect(item.subject).toHaveLength(300);
+    expect(item.subject.endsWith("…")).toBe(true);
+    expect(item.from).toHaveLength(300);
+    const detail = JSON.parse(
+      (await get(`${inspector.origin}/api/events/${encodeURIComponent(item.id)}?token=${inspector.token}`)).body,
+    );
+    expect(detail.email.subject).toBe(subject);
   });
 
   it("fails with a clear message when an explicit --inspect-port is taken, and moves on from a taken default", async () => {

@@ -284,6 +284,30 @@ describe("listen: what arrives is what is kept", () => {
     expect(Object.getOwnPropertyDescriptor(capture.headers, "__proto__")?.value).toBe("y");
   });
 
+  it("a request the HTTP parser gives up on is answered and shown: 431 for headers over 16 KiB, 400 for what is not HTTP", async () => {
+    const lp = await listen();
+    const port = Number(new URL(lp.url).port);
+    const huge = await rawExchange(port, [
+      { afterMs: 0, data: rawRequest("evt_huge", `X-Pad: ${"a".repeat(17_000)}\r\n`) },
+    ]);
+    expect(statusLines(huge)).toEqual([431]);
+    expect(await lp.waitFor((r) => r.type === "rejected")).toMatchObject({
+      type: "rejected",
+      schemaVersion: 1,
+      reason: "header-overflow",
+      status: 431,
+    });
+    const garbage = await rawExchange(port, [{ afterMs: 0, data: "HELLO THERE\r\n\r\n" }]);
+    expect(statusLines(garbage)).toEqual([400]);
+    expect(await lp.waitFor((r) => r.type === "rejected" && r.reason === "bad-request")).toMatchObject({ status: 400 });
+    // A connection that closes having sent nothing is not a request: nothing is shown for it.
+    await rawExchange(port, [], 200);
+    await lp.stop();
+    const summary = lp.records.find((r) => r.type === "summary");
+    expect(summary).toMatchObject({ ignored: 2 });
+    expect(lp.records.filter((r) => r.type === "rejected")).toHaveLength(2);
+  });
+
   it("an event followed by garbage on its connection: the sender receives the answer that is shown", async () => {
     const lp = await listen();
     const port = Number(new URL(lp.url).port);

@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { lstatSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -7,6 +8,8 @@ import { describe, expect, it } from "vitest";
 import { applyEnvAssignments, upsertEnvFile } from "../src/config/env-file.js";
 import type { CapturedRequest } from "../src/core/capture.js";
 import { inspectRequest } from "../src/core/inspect.js";
+import { loadFixture } from "../src/io/fixtures.js";
+import { folderRedactionKey } from "../src/io/redacting-store.js";
 import type { ReceivedEvent } from "../src/io/webhook-pipeline.js";
 import { createOpenMailApi, type OpenMailApi, parseRetryAfter } from "../src/openmail/api.js";
 import { describeApiFailure, OpenMailApiError, redactApiKey } from "../src/openmail/errors.js";
@@ -59,6 +62,22 @@ describe("applyEnvAssignments", () => {
     await upsertEnvFile(join(dir, "other.env"), { X: "1" });
     expect(readFileSync(join(dir, "other.env"), "utf8")).toBe("Y=2\nX=1\n");
     expect(statSync(join(dir, "other.env")).mode & 0o777).toBe(0o644);
+  });
+
+  it("writes through a .env that is a symbolic link (the app reads the target), and refuses a dangling one", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "omh-env-"));
+    writeFileSync(join(dir, "real.env"), "FOO=bar\r\nOPENMAIL_WEBHOOK_SECRET=old\r\n", { mode: 0o640 });
+    symlinkSync("real.env", join(dir, ".env"));
+    const update = await upsertEnvFile(join(dir, ".env"), { OPENMAIL_WEBHOOK_SECRET: "new" });
+    expect(update.path).toBe(join(dir, ".env"));
+    expect(lstatSync(join(dir, ".env")).isSymbolicLink()).toBe(true);
+    expect(readFileSync(join(dir, "real.env"), "utf8")).toBe("FOO=bar\r\nOPENMAIL_WEBHOOK_SECRET=new\r\n");
+    expect(statSync(join(dir, "real.env")).mode & 0o777).toBe(0o640);
+    symlinkSync("missing.env", join(dir, "dangling.env"));
+    await expect(upsertEnvFile(join(dir, "dangling.env"), { X: "1" })).rejects.toThrow(
+      /symbolic link to a file that does not exist/,
+    );
+    expect(lstatSync(join(dir, "dangling.env")).isSymbolicLink()).toBe(true);
   });
 });
 
@@ -178,6 +197,7 @@ describe("registrar", () => {
     });
     const recovery = await recoverAbandoned(
       store,
+      "https://api.openmail.sh",
       () => undefined,
       () => true,
     );
@@ -186,11 +206,30 @@ describe("registrar", () => {
       (
         await recoverAbandoned(
           store,
+          "https://api.openmail.sh",
           () => undefined,
           () => false,
         )
       ).kind,
     ).toBe("no-key");
+  });
+
+  it("never contacts an API base the state file names other than this run's (the key would go there)", async () => {
+    const store = openStateStore(mkdtempSync(join(tmpdir(), "omh-state-")));
+    const pending = [{ inboxId: "inb_a", previousUrl: null, setUrls: ["https://t.example"], rotated: false }];
+    await store.write({ version: 1, pid: 999_999, apiBase: "https://attacker.example", pending, ownUrls: [] });
+    let asked = false;
+    const recovery = await recoverAbandoned(
+      store,
+      "https://api.openmail.sh",
+      () => {
+        asked = true;
+        return undefined;
+      },
+      () => false,
+    );
+    expect(recovery).toMatchObject({ kind: "other-api", apiBase: "https://attacker.example" });
+    expect(asked).toBe(false);
   });
 
   it("a damaged state file is a clear input error", () => {
@@ -298,5 +337,43 @@ describe("the API client's failure paths (real undici client, local servers)", (
     } finally {
       await Promise.all([api.close(), server.close()]);
     }
+  });
+});
+
+describe("settings files are read bounded, and only when they are regular files", () => {
+  // A FIFO in a settings file's place used to hold a thread of the pool forever (readFile waits for a
+  // writer), and a link to /dev/zero was read until memory ran out.
+  const hostile = (name: string, kind: "fifo" | "zero") => {
+    const dir = mkdtempSync(join(tmpdir(), "omh-hostile-"));
+    const path = join(dir, name);
+    if (kind === "fifo") execFileSync("mkfifo", [path]);
+    else symlinkSync("/dev/zero", path);
+    return { dir, path };
+  };
+
+  it("the inbox state file: a FIFO or /dev/zero is 'damaged (not a regular file)', at once", async () => {
+    for (const kind of ["fifo", "zero"] as const) {
+      const { dir } = hostile("placeholder", kind);
+      const store = openStateStore(dir);
+      if (kind === "fifo") execFileSync("mkfifo", [store.path]);
+      else symlinkSync("/dev/zero", store.path);
+      await expect(store.read()).rejects.toThrow(/is damaged \(not a regular file\)/);
+    }
+  });
+
+  it("the .env file --write-env updates: a FIFO or /dev/zero is refused, not waited on or read", async () => {
+    for (const kind of ["fifo", "zero"] as const) {
+      const { path } = hostile(".env", kind);
+      await expect(upsertEnvFile(path, { X: "1" })).rejects.toThrow(/not a regular file/);
+    }
+  });
+
+  it("a fixture given by path, and the folder's redaction key", async () => {
+    const { path } = hostile("event.json", "fifo");
+    await expect(loadFixture(path, process.cwd())).rejects.toThrow(/not a regular file/);
+    const zero = hostile("event.json", "zero");
+    await expect(loadFixture(zero.path, process.cwd())).rejects.toThrow(/not a regular file/);
+    const keyDir = hostile(".redaction-key", "fifo").dir;
+    await expect(folderRedactionKey(keyDir)).rejects.toThrow(/not a regular file/);
   });
 });

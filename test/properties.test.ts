@@ -17,7 +17,7 @@ import {
 import { diagnose } from "../src/core/diagnose.js";
 import { sign, verify } from "../src/core/signature.js";
 import { parseDocument } from "../src/io/replay-input.js";
-import { sanitizeLine, sanitizeText, terminalSafe } from "../src/output/sanitize.js";
+import { jsonLine, sanitizeLine, sanitizeText, terminalSafe } from "../src/output/sanitize.js";
 
 const RUNS = { numRuns: 300 };
 
@@ -144,10 +144,12 @@ describe("the sanitiser's shortcuts", () => {
   const ESCAPE =
     // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
     /\u001b\[[0-?]*[ -/]*[@-~]?|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[PX^_][^\u001b]*(?:\u001b\\)?|\u001b[ -/]*[0-~]|\u009b[0-?]*[ -/]*[@-~]?|\u009d[^\u0007\u001b]*(?:\u0007|\u001b\\)?/g;
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-  const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+  const CONTROL =
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+    /[\u0000-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]|\udb40[\udc00-\udc7f]/g;
   const visible = (ch: string) => {
-    const code = ch.charCodeAt(0);
+    const code = ch.codePointAt(0) as number;
+    if (code > 0xffff) return `\\u{${code.toString(16)}}`;
     return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
   };
   const fullText = (value: string) =>
@@ -166,6 +168,18 @@ describe("the sanitiser's shortcuts", () => {
     fc.constantFrom("\u001b[0m", "\u001b[1m", "\u001b[2m", "\u001b[22m", "\u001b[31m", "\u001b[39m", "\u001b[90m"),
     fc.constantFrom("\u001b[", "\u001b]0;t\u0007", "\u001b[2J", "\u001b[38;5;1m", "\u009b", "\u009d", "\u001b"),
     fc.constantFrom("\n", "\t", "\r", "\r\n", "\u0000", "\u007f", "\u202e", "\u2066", "\u061c"),
+    fc.constantFrom(
+      "\u200b",
+      "\u200c",
+      "\u200d",
+      "\u2028",
+      "\u2029",
+      "\u2060",
+      "\ufeff",
+      "\u{e0041}",
+      "\u{e007f}",
+      "\udb40",
+    ),
     fc.constantFrom("→", "✓", "·", "👋", "季度", "[", "m", "1", ";"),
     fc.integer({ min: 0, max: 0x20ff }).map((code) => String.fromCharCode(code)),
     fc.string({ maxLength: 6 }),
@@ -181,5 +195,25 @@ describe("the sanitiser's shortcuts", () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe("invisible characters reach a terminal escaped", () => {
+  it("zero width space, word joiner, BOM, line separators and tag characters are shown; joiners in text and emoji are kept", () => {
+    expect(sanitizeLine("evt_\u200bx")).toBe("evt_\\u200bx");
+    expect(sanitizeLine("evt_\u200bx")).not.toBe(sanitizeLine("evt_x"));
+    expect(sanitizeLine("a\u2028b\u2029c\u2060d\ufeffe")).toBe("a\\u2028b\\u2029c\\u2060d\\ufeffe");
+    expect(sanitizeLine("flag\u{e0041}")).toBe("flag\\u{e0041}");
+    expect(sanitizeLine("👨\u200d👩 می\u200cخواهم")).toBe("👨\u200d👩 می\u200cخواهم");
+    expect(terminalSafe("\u001b[31mred\u001b[39m inb_\u200bzw")).toBe("\u001b[31mred\u001b[39m inb_\\u200bzw");
+  });
+
+  it("NDJSON escapes them too, and still parses back to the same text", () => {
+    const value = "inb_\u200bzw \u2028 \ufeff tag\u{e0041} 👨\u200d👩";
+    const line = jsonLine({ value });
+    expect(line).not.toMatch(/[\u200b\u2028\ufeff]|\udb40/);
+    expect(line).toContain("\\u200b");
+    expect(line).toContain("\\udb40\\udc41");
+    expect(JSON.parse(line).value).toBe(value);
   });
 });

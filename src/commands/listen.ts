@@ -2,7 +2,6 @@
  * `openmail-hooks listen`: receive OpenMail webhooks locally (and through a tunnel), verify, print,
  * save and forward every one of them, until Ctrl-C.
  */
-import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { resolve } from "node:path";
 import type { CommandContext } from "../command-context.js";
@@ -16,6 +15,7 @@ import { createHttpClient, type HttpClient } from "../io/http-client.js";
 import { SETTLE_MS, startListener } from "../io/listener.js";
 import { probeTarget } from "../io/probe.js";
 import { folderRedactionKey, redactingStore } from "../io/redacting-store.js";
+import { readRegularFileAsync } from "../io/request-input.js";
 import { warmUpHttp } from "../io/warm-up.js";
 import { createWebhookPipeline, eventIdsInFolder, type FolderIds } from "../io/webhook-pipeline.js";
 import type { InboxListenOptions } from "../openmail/listen-inboxes.js";
@@ -74,6 +74,8 @@ export const DEFAULT_SAVE_DIR = ".openmail-hooks/events";
 const SHUTDOWN_GRACE_MS = 5_000;
 /** Keep up to this much of a forward target's answer, to relay it to the sender. */
 const RELAYED_BODY_BYTES = 1024 * 1024;
+/** ngrok's configuration file, read for its authtoken: a few lines of YAML, bounded like every file read. */
+const AUTHTOKEN_FILE_LIMIT = 1024 * 1024;
 
 export async function runListen(options: ListenOptions, ctx: CommandContext): Promise<ExitCode> {
   const secret = resolveSecret(options.secret, ctx.environment);
@@ -187,7 +189,8 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
     {
       onWebhook: pipeline.handle,
       onNotice(notice) {
-        if (notice.type === "ignored" || notice.type === "too-large") pipeline.noteIgnored();
+        // Requests not processed as webhooks: wrong path or method, too large, timed out, not HTTP.
+        if (notice.type !== "refused" && notice.type !== "handler-error") pipeline.noteIgnored();
         renderer.notice(notice);
       },
     },
@@ -225,7 +228,13 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   const stopped = waitForStopSignal(ctx);
   renderer.ready({
     localUrl: `${listener.origin}${options.path}`,
-    publicUrl: tunnel ? `${tunnel.supervised.url}${options.path}` : undefined,
+    // Where OpenMail sends: the tunnel's URL, or with --no-tunnel the --public-url the inboxes were pointed at.
+    publicUrl: tunnel
+      ? `${tunnel.supervised.url}${options.path}`
+      : options.publicUrl !== undefined
+        ? inboxes?.webhookUrl(undefined)
+        : undefined,
+    reachableFromNetwork: !isLoopbackHost(options.host),
     tunnel: tunnel ? { source: tunnel.tokenSource } : undefined,
     secret:
       inboxes?.learnedSecret() ?? (secret ? { source: secret.source, masked: maskSecret(secret.secret) } : undefined),
@@ -249,27 +258,39 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
     stopped.then(() => "stopped" as const),
     watch?.done ?? new Promise<never>(() => {}),
   ]);
-  // First, so OpenMail stops sending to a tunnel that is about to close.
-  await inboxes?.restore();
-  // The listener closes only once every answer in flight is out: a matched event has been
-  // answered (and forwarded) before listen exits. The promise is grace + 1 s, whatever is stuck:
-  // past it, leave without waiting further.
+  // The promise is grace + 1 s, whatever is stuck: past it, leave without waiting further.
   const deadline = Date.now() + SHUTDOWN_GRACE_MS + 1_000;
+  // The inboxes are pointed back first, so OpenMail stops sending to a tunnel about to close, and
+  // while the requests in flight finish: a hanging API must not hold the exit (it took 15 s), and
+  // an inbox left pointing at a dead tunnel is not a clean exit (exit 2: run `restore`).
+  const restore = { settled: !inboxes, ok: true };
+  const restoring = inboxes?.restore().then((ok) => {
+    restore.settled = true;
+    restore.ok = ok;
+  });
+  const exitCodeOfRestore = () => (restore.settled && restore.ok ? EXIT.OK : EXIT.USAGE);
   const hardStop =
     ending === "stopped"
       ? setTimeout(() => {
+          if (!restore.settled) inboxes?.restoreUnfinished(Math.round((SHUTDOWN_GRACE_MS + 1_000) / 1000));
           ctx.output.err("stopping: the grace period is over; exiting now");
-          ctx.exitNow(EXIT.OK);
+          ctx.exitNow(exitCodeOfRestore());
         }, SHUTDOWN_GRACE_MS + 950)
       : undefined;
   hardStop?.unref();
+  // The listener closes only once every answer in flight is out: a matched event has been
+  // answered (and forwarded) before listen exits.
   await listener.close(SHUTDOWN_GRACE_MS);
   const left = () => Math.max(0, deadline - Date.now() - 150);
+  if (restoring) await withinMs(restoring, left());
+  if (!restore.settled) inboxes?.restoreUnfinished(Math.round((SHUTDOWN_GRACE_MS + 1_000) / 1000));
   await withinMs(pipeline.drain(), Math.min(left(), SETTLE_MS));
   await withinMs(Promise.all([inspector?.close(), tunnel?.supervised.close(), client?.close()]), left());
   clearTimeout(hardStop);
   renderer.summary(pipeline.stats(), store?.dir);
   const code = watch ? watch.finish(ending) : EXIT.OK;
+  // An inbox left pointing at this run's tunnel decides the exit code: it needs `restore`.
+  if (exitCodeOfRestore() !== EXIT.OK) return exitCodeOfRestore();
   // A failed --test round trip fails the run (unless something already did).
   return inboxes?.testFailed && code === EXIT.OK ? EXIT.CHECK_FAILED : code;
 }
@@ -341,7 +362,11 @@ async function openTunnel(
       env: ctx.env,
       platform: process.platform,
       homedir: homedir(),
-      readFile: (path) => readFile(path, "utf8").catch(() => undefined),
+      readFile: (path) =>
+        readRegularFileAsync(path, AUTHTOKEN_FILE_LIMIT).then(
+          (bytes) => bytes.toString("utf8"),
+          () => undefined,
+        ),
     });
     if (!found) {
       const also = problems.length > 0 ? ` (${problems.join("; ")})` : "";
@@ -460,4 +485,9 @@ function expectationFrom(options: ListenOptions, hasSecret: boolean): Expectatio
     count: options.count ?? 1,
     timeoutMs: options.timeout,
   };
+}
+
+/** 127.0.0.0/8, ::1 and localhost: only this machine can connect. */
+function isLoopbackHost(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }

@@ -13,7 +13,7 @@ import { EVENT_TYPES, isKnownEventType, SUSPENSION_REASONS } from "../core/event
 import { buildFakeEvent, deepMerge, type RandomHex } from "../core/fake-events.js";
 import { signedRequest, unixSeconds } from "../core/request.js";
 import { buildScenario, judgeStep, SCENARIO_NAMES, type ScenarioName } from "../core/scenarios.js";
-import { EXIT, type ExitCode, inputError, usageError } from "../errors.js";
+import { EXIT, type ExitCode, errorMessage, inputError, usageError } from "../errors.js";
 import { type CaptureStore, openCaptureStore } from "../io/capture-store.js";
 import { buildRecord, fatalConnectionError } from "../io/delivery-runner.js";
 import { listFixtures, saveFixture } from "../io/fixtures.js";
@@ -30,6 +30,7 @@ import {
 } from "../output/delivery-report.js";
 import { renderFixtureList } from "../output/fixture-list.js";
 import { renderRawRequest } from "../output/request-print.js";
+import { sanitizeLine } from "../output/sanitize.js";
 import { deliverAndReport, onInterrupt } from "./shared/deliver.js";
 import { loadTemplates } from "./shared/event-templates.js";
 
@@ -101,7 +102,7 @@ export async function runSendTest(options: SendTestOptions, ctx: CommandContext)
   }
   // Only --save-fixture without --url or --print gets this far without a secret: nothing to send.
   if (!secret) return EXIT.OK;
-  const store = options.save ? await openCaptureStore(options.save) : undefined;
+  const store = options.save ? await openCaptureStore(options.save, { dirOption: "--save" }) : undefined;
   const plan: SendPlan = {
     options,
     secret,
@@ -162,6 +163,9 @@ function validate(options: SendTestOptions, ctx: CommandContext): void {
   if (options.scenario?.length && options.print)
     throw usageError("--scenario sends requests; it cannot be combined with --print");
   if (options.scenario?.length && options.count > 1) throw usageError("--scenario runs its own cases; drop --count");
+  if (options.scenario?.length && options.save !== undefined) {
+    throw usageError("--save keeps the events sent, not --scenario's deliberately broken requests; drop --save");
+  }
   // Before anything is printed ("signing with secret …"): a misspelled scenario is a usage error first.
   if (options.scenario?.length) resolveScenarioNames(options.scenario);
 }
@@ -208,7 +212,15 @@ async function nextEvent(plan: SendPlan): Promise<PreparedDelivery> {
   const now = plan.ctx.now();
   const prepared = signedEvent(plan, now);
   if (plan.store) {
-    prepared.capturePath = await plan.store.save(asCapture(prepared, plan.target, now), prepared.eventId);
+    try {
+      prepared.capturePath = await plan.store.save(asCapture(prepared, plan.target, now), prepared.eventId);
+    } catch (error) {
+      // Saved before it is sent: an event that cannot be saved is not sent (a full disk, a folder gone).
+      throw inputError(
+        `could not save a capture in ${sanitizeLine(plan.store.dir)} (${errorMessage(error)}), so it was not sent: free space there or choose another folder with --save`,
+        error,
+      );
+    }
   }
   return prepared;
 }

@@ -5,8 +5,9 @@
  * mode, and is created 0600 because it holds secrets.
  */
 import { randomBytes } from "node:crypto";
-import { chmod, open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { chmod, lstat, open, realpath, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { InputTooLargeError, readRegularFileAsync } from "../io/request-input.js";
 
 /** Names we write are ours (OPENMAIL_…), so a plain identifier check is enough. */
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -26,19 +27,20 @@ export async function upsertEnvFile(path: string, values: Record<string, string>
     if (!NAME.test(name)) throw new Error(`not a variable name: ${name}`);
     if (/[\r\n]/.test(value)) throw new Error(`the value for ${name} contains a line break`);
   }
+  const shownPath = path;
+  path = await linkTarget(path);
   let original: string | undefined;
   let mode = 0o600;
   try {
-    const info = await stat(path);
-    if (info.size > MAX_ENV_FILE_BYTES) throw new Error(`${path} is larger than 1 MB; is it really a .env file?`);
-    mode = info.mode & 0o777;
-    original = await readFile(path, "utf8");
+    mode = (await stat(path)).mode & 0o777;
+    original = (await readRegularFileAsync(path, MAX_ENV_FILE_BYTES)).toString("utf8");
   } catch (error) {
+    if (error instanceof InputTooLargeError) throw new Error(`${path} is larger than 1 MB; is it really a .env file?`);
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
   const { text, replaced, added } = applyEnvAssignments(original ?? "", values);
   await writeAtomically(path, text, mode);
-  return { path, replaced, added, created: original === undefined };
+  return { path: shownPath, replaced, added, created: original === undefined };
 }
 
 /** Pure: the new file text. The last assignment of a name wins in dotenv, so that one is replaced. */
@@ -94,6 +96,23 @@ function quote(value: string): string {
   if (!value.includes("'")) return `'${value}'`;
   if (!value.includes('"') && !value.includes("\\")) return `"${value}"`;
   throw new Error("the value contains both quote kinds and cannot be written to a .env file");
+}
+
+/**
+ * The file a .env that is a symbolic link points at: that is the file the app reads, so it is the
+ * one updated (replacing the link with a new file left the target with the old, rotated secret).
+ */
+async function linkTarget(path: string): Promise<string> {
+  const info = await lstat(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return undefined;
+    throw error;
+  });
+  if (!info?.isSymbolicLink()) return path;
+  try {
+    return await realpath(path);
+  } catch {
+    throw new Error(`${path} is a symbolic link to a file that does not exist; fix or remove the link`);
+  }
 }
 
 async function writeAtomically(path: string, text: string, mode: number): Promise<void> {

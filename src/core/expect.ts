@@ -89,6 +89,8 @@ function subjectMatches(matcher: SubjectMatcher, subject: string | undefined): b
 export interface ExpectWatcher {
   /** Offer an event; returns true when it is a new match. */
   offer(event: ArrivedEvent): boolean;
+  /** An event that arrived but cannot count, and why ("message.received: the sender hung up first"). */
+  miss(why: string): void;
   satisfied(): boolean;
   matched(): number;
   /** "received 3 events: 2 × inbox.suspended: not an expected type; 1 × message.received: failed …" */
@@ -118,6 +120,10 @@ export function createExpectWatcher(expectation: Expectation): ExpectWatcher {
         return false;
       } else matchedIds.add(event.eventId);
       return true;
+    },
+    miss(why) {
+      received += 1;
+      misses.set(why, (misses.get(why) ?? 0) + 1);
     },
     satisfied: () => matchedIds.size + anonymousMatches >= expectation.count,
     matched: () => matchedIds.size + anonymousMatches,

@@ -4,7 +4,7 @@
  * newest first, a page at a time. A capture is read only when its page is asked for, and its short
  * summary is cached, so a folder of 10,000 captures never has all its bodies in memory.
  */
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { basename, join } from "node:path";
 import {
   type CapturedRequest,
@@ -17,6 +17,7 @@ import {
   serializeCapture,
 } from "../core/capture.js";
 import { type Inspection, inspectRequest } from "../core/inspect.js";
+import { InputTooLargeError, readRegularFileAsync } from "../io/request-input.js";
 import type { Arrival, ReceivedEvent } from "../io/webhook-pipeline.js";
 import { EventRing, packed, Unpacker } from "./event-ring.js";
 import {
@@ -449,10 +450,13 @@ export function createEventIndex(options: EventIndexOptions) {
 
   async function readCapture(name: string): Promise<{ request: CapturedRequest; extra: Record<string, unknown> }> {
     if (!options.dir || !FILE_ID.test(name)) throw new Error("no such capture");
-    const path = join(options.dir, name);
-    const info = await stat(path);
-    if (info.size > MAX_CAPTURE_BYTES) throw new Error(`capture is ${info.size} bytes, too large to open here`);
-    return fromCaptureObject(JSON.parse(await readFile(path, "utf8")));
+    let bytes: Buffer;
+    try {
+      bytes = await readRegularFileAsync(join(options.dir, name), MAX_CAPTURE_BYTES, false);
+    } catch (error) {
+      throw captureReadError(error);
+    }
+    return fromCaptureObject(JSON.parse(bytes.toString("utf8")));
   }
 
   async function summaryOf(name: string): Promise<ListItem> {
@@ -662,8 +666,10 @@ export function createEventIndex(options: EventIndexOptions) {
       if (!FILE_ID.test(id)) return undefined;
       try {
         return { ...(await readCapture(id)), record };
-      } catch {
-        return undefined;
+      } catch (error) {
+        // Gone is "no such event"; a file that is there but cannot be shown says why.
+        if (error instanceof UnreadableCaptureError && error.code === "ENOENT") return undefined;
+        throw error instanceof UnreadableCaptureError ? error : new UnreadableCaptureError((error as Error).message);
       }
     },
 
@@ -780,6 +786,35 @@ function inspectWithSecret(request: CapturedRequest, options: EventIndexOptions,
   const unverified = inspectRequest(request, settings);
   const secret = options.secretFor(unverified.summary.inboxId ?? undefined)?.secret;
   return secret === undefined ? unverified : inspectRequest(request, { ...settings, secret });
+}
+
+/** A capture file that is there but cannot be shown; the inspector's API answers it with its reason. */
+export class UnreadableCaptureError extends Error {
+  override name = "UnreadableCaptureError";
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Why a capture file could not be read, in the inspector's words (the CLI's add what to type next). */
+function captureReadError(error: unknown): UnreadableCaptureError {
+  if (error instanceof InputTooLargeError)
+    return new UnreadableCaptureError(`too large to open here (${error.message})`);
+  const code = (error as NodeJS.ErrnoException).code;
+  const reason =
+    code === "ELOOP"
+      ? "a symbolic link (listen never saves one; not followed)"
+      : code === "ENOTREGULAR"
+        ? "not a regular file (a device, FIFO or socket)"
+        : code === "EISDIR"
+          ? "a folder"
+          : code === "ENOENT"
+            ? "no such file (deleted?)"
+            : `cannot read (${code ?? (error as Error).message})`;
+  return new UnreadableCaptureError(reason, code);
 }
 
 function unreadableItem(name: string, message: string): ListItem {

@@ -15,7 +15,7 @@ import { prepareReplay } from "../core/replay.js";
 import { CliError } from "../errors.js";
 import { createHttpClient, type HttpClient } from "../io/http-client.js";
 import type { Arrival, ReceivedEvent } from "../io/webhook-pipeline.js";
-import { createEventIndex, isEntryId, type ListQuery } from "./event-index.js";
+import { createEventIndex, isEntryId, type ListQuery, UnreadableCaptureError } from "./event-index.js";
 import { createGuard, SECURITY_HEADERS } from "./guard.js";
 import { parseReplayAsk, ReplayRefused, replayFromPage } from "./replay-action.js";
 import { curlCommand, replayCommand } from "./shell-commands.js";
@@ -104,8 +104,10 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
   let guard: ReturnType<typeof createGuard> = () => ({ status: 503, message: "starting" });
   const server: Server = createServer((req, res) => {
     route(req, res).catch((error: Error) => {
-      if (!res.headersSent) sendJson(res, 500, { error: `inspector error: ${error.message}` });
-      else res.destroy();
+      if (res.headersSent) res.destroy();
+      else if (error instanceof UnreadableCaptureError) {
+        sendJson(res, 422, { error: `unreadable capture: ${error.message}` });
+      } else sendJson(res, 500, { error: `inspector error: ${error.message}` });
     });
   });
   server.headersTimeout = 10_000;

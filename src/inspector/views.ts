@@ -78,6 +78,20 @@ export interface ItemFacts {
 }
 
 const SNIPPET_CHARS = 160;
+/**
+ * A list item is kept for each of up to 2,000 events, page open or not: every field from outside is
+ * cut (subject, addresses, ids, attachment names), or 2 MB subjects kept 2.5 MB per event, from
+ * unsigned requests too. The detail view reads the whole event from its capture or the ring.
+ */
+const ITEM_TEXT_CHARS = 300;
+const ITEM_ATTACHMENTS = 20;
+
+/** `value` cut to `max` characters, copied so that a kept item does not hold on to the whole string. */
+function cut(value: string | undefined | null, max = ITEM_TEXT_CHARS): string | null {
+  if (value === undefined || value === null) return null;
+  if (value.length <= max) return value;
+  return Buffer.from(`${value.slice(0, max - 1)}…`).toString();
+}
 
 export function listItem(facts: ItemFacts): ListItem {
   const s = facts.inspection.summary;
@@ -86,15 +100,15 @@ export function listItem(facts: ItemFacts): ListItem {
     id: facts.id,
     kind: facts.kind,
     receivedAt: facts.request.receivedAt,
-    eventType: s.eventType ?? null,
-    eventId: facts.inspection.eventId ?? null,
+    eventType: cut(s.eventType),
+    eventId: cut(facts.inspection.eventId),
     attempt: s.attempt ?? null,
-    inboxId: s.inboxId ?? null,
-    from: s.from ?? null,
-    to: s.to ?? (s.inboxAddress || null),
-    subject: s.subject ?? null,
+    inboxId: cut(s.inboxId),
+    from: cut(s.from),
+    to: cut(s.to ?? (s.inboxAddress || null)),
+    subject: cut(s.subject),
     snippet: snippetOf(s),
-    attachments: s.attachments.map((attachment) => attachment.filename),
+    attachments: attachmentNames(s),
     lifecycle: s.lifecycle,
     json: facts.inspection.payload.json,
     verdict: !verdict ? "unverified" : verdict.valid ? "valid" : "invalid",
@@ -110,8 +124,15 @@ export function listItem(facts: ItemFacts): ListItem {
   };
 }
 
+function attachmentNames(s: EventSummary): string[] {
+  if (s.attachments.length === 0) return [];
+  const names = s.attachments.slice(0, ITEM_ATTACHMENTS).map((attachment) => cut(attachment.filename, 200) ?? "");
+  if (s.attachments.length > ITEM_ATTACHMENTS) names.push(`… ${s.attachments.length - ITEM_ATTACHMENTS} more`);
+  return names;
+}
+
 function snippetOf(s: EventSummary): string | null {
-  if (s.lifecycle) return s.reason ?? null;
+  if (s.lifecycle) return cut(s.reason, SNIPPET_CHARS);
   if (!s.bodyText) return null;
   // This runs for every event listen receives, so it only cuts (the page folds the whitespace), and
   // copies the cut so that a kept item does not hold on to the whole body.

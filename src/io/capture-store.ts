@@ -355,7 +355,16 @@ export async function preparePrivateFolder(absolute: string, dirOption = "--save
       { code: "input_error" },
     );
   }
-  if ((info.mode & 0o077) !== 0) await chmod(real, info.mode & 0o700);
+  if ((info.mode & 0o077) !== 0) {
+    try {
+      await chmod(real, info.mode & 0o700);
+    } catch (error) {
+      // A read-only file system, say: the folder cannot be made private, nor written to.
+      throw usageError(
+        `cannot make the capture folder ${shown} private (${(error as Error).message}); choose another with ${dirOption}`,
+      );
+    }
+  }
   return real;
 }
 

@@ -4,13 +4,13 @@
  * `send-test --save-fixture` in ./.openmail-hooks/fixtures/<name>.json.
  */
 import { existsSync } from "node:fs";
-import { mkdir, readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rename, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BUILTIN_FIXTURES, isFixtureName } from "../core/fixtures.js";
 import { inputError, usageError } from "../errors.js";
 import { sanitizeLine } from "../output/sanitize.js";
-import { describeReadError } from "./request-input.js";
+import { describeReadError, InputTooLargeError, readRegularFileAsync } from "./request-input.js";
 
 /** The package's fixtures folder: two levels up from dist/io, dist/bin and src/io alike. */
 export const BUILTIN_FIXTURES_DIR = fileURLToPath(new URL("../../fixtures/", import.meta.url));
@@ -56,7 +56,9 @@ export async function listFixtures(cwd: string): Promise<FixtureListing[]> {
 
 async function readEventType(path: string): Promise<string | undefined> {
   try {
-    const parsed = JSON.parse(await readFile(path, "utf8")) as { event?: unknown };
+    const parsed = JSON.parse((await readRegularFileAsync(path, FIXTURE_SIZE_LIMIT)).toString("utf8")) as {
+      event?: unknown;
+    };
     return typeof parsed.event === "string" ? parsed.event : undefined;
   } catch {
     return undefined;
@@ -72,16 +74,16 @@ export async function loadFixture(
   cwd: string,
 ): Promise<{ path: string; event: Record<string, unknown> }> {
   const path = locateFixture(value, cwd);
-  const size = (
-    await stat(path).catch((error: unknown) => {
-      throw inputError(describeReadError(path, error), error);
-    })
-  ).size;
   const shown = sanitizeLine(value);
-  if (size > FIXTURE_SIZE_LIMIT) throw inputError(`fixture ${shown}: larger than 16 MB, so not an event body`);
+  const bytes = await readRegularFileAsync(path, FIXTURE_SIZE_LIMIT).catch((error: unknown) => {
+    if (error instanceof InputTooLargeError) {
+      throw inputError(`fixture ${shown}: larger than 16 MB, so not an event body`, error);
+    }
+    throw inputError(describeReadError(path, error), error);
+  });
   let parsed: unknown;
   try {
-    parsed = JSON.parse(await readFile(path, "utf8"));
+    parsed = JSON.parse(bytes.toString("utf8"));
   } catch (error) {
     throw inputError(`fixture ${shown}: not valid JSON (${(error as Error).message})`, error);
   }

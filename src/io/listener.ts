@@ -51,12 +51,18 @@ export interface WebhookResponse {
 }
 
 export type RefusalReason = "busy" | "shutting-down";
+/** headers over Node's 16 KiB limit (431), headers not all arrived within their deadline (408), not HTTP (400). */
+export type UnparsedReason = "header-overflow" | "headers-timeout" | "bad-request";
 
 export type ListenerNotice =
   | { type: "ignored"; method: string; path: string; status: number; hint: string }
   | { type: "too-large"; method: string; path: string; limit: number; received: number }
   /** Refused with 503 and Retry-After, not read and not forwarded: too many body bytes in flight, or stopping. */
   | { type: "refused"; reason: RefusalReason; method: string; path: string; status: 503; fate: AnswerFate }
+  /** Node's parser gave up on a request before it reached the listener: answered 400, 408 or 431 and closed. */
+  | { type: "unparsed"; status: number; reason: UnparsedReason }
+  /** Answered 408 and closed: the whole request (its body) did not arrive within the request deadline. */
+  | { type: "timed-out"; method: string; path: string; status: 408; limitMs: number }
   | { type: "handler-error"; message: string };
 
 export interface WebhookContext {
@@ -152,14 +158,42 @@ export async function startListener(options: ListenerOptions, handlers: Listener
   // their total size stays bounded by Node's 16 KiB header limit (431 past it).
   server.maxHeadersCount = 0;
   server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  const requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => {
     if ((busySockets.get(socket) ?? 0) > 0) {
+      // The request deadline passed while a request's body was still arriving (a sender that stalls
+      // mid-body): without an answer here its connection and body budget were held for ever.
+      if (error.code === "ERR_HTTP_REQUEST_TIMEOUT" && timeOutUnfinishedBody(socket)) return;
       // Garbage after a request: let that request's answer go out first, then close.
       socket.once("openmail-hooks:ended", () => socket.destroySoon());
       return;
     }
-    answerRaw(socket, clientErrorStatus(error));
+    const status = clientErrorStatus(error);
+    // A connection reset before anything was sent is not a request: nothing to answer or show.
+    if (answerRaw(socket, status)) handlers.onNotice({ type: "unparsed", status, reason: unparsedReason(status) });
   });
+
+  /** Answer 408 to the request on `socket` whose body is unfinished, then close; false if there is none. */
+  function timeOutUnfinishedBody(socket: Socket): boolean {
+    for (const { res } of pending) {
+      if (res.socket !== socket || res.req.complete || res.headersSent) continue;
+      const { method = "POST", url = "/" } = res.req;
+      handlers.onNotice({ type: "timed-out", method, path: url, status: 408, limitMs: requestTimeoutMs });
+      const seconds = Math.round(requestTimeoutMs / 100) / 10;
+      const body = `openmail-hooks: the whole request did not arrive within ${seconds} s\n`;
+      // Once its answer is written Node detaches the request from the connection, so closing that
+      // alone would leave the body's reader waiting: the request is destroyed too, and given up.
+      const close = () => {
+        res.req.destroy();
+        socket.destroy();
+      };
+      res.once("finish", close);
+      setTimeout(close, DRAIN_MS).unref();
+      writeAnswer(res, { status: 408, body }, true);
+      return true;
+    }
+    return false;
+  }
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", (error: NodeJS.ErrnoException) => reject(listenError(error, options)));
@@ -453,22 +487,27 @@ function writeAnswer(res: ServerResponse, response: WebhookResponse, closeAfter:
   res.end(response.body);
 }
 
+function unparsedReason(status: number): UnparsedReason {
+  return status === 431 ? "header-overflow" : status === 408 ? "headers-timeout" : "bad-request";
+}
+
 function clientErrorStatus(error: NodeJS.ErrnoException): number {
   if (error.code === "HPE_HEADER_OVERFLOW") return 431;
   if (error.code === "ERR_HTTP_REQUEST_TIMEOUT") return 408;
   return 400;
 }
 
-/** An answer written straight to a socket the HTTP parser gave up on. */
-function answerRaw(socket: Socket, status: number): void {
+/** An answer written straight to a socket the HTTP parser gave up on; false when it could not be. */
+function answerRaw(socket: Socket, status: number): boolean {
   if (!socket.writable) {
     socket.destroy();
-    return;
+    return false;
   }
   const reason =
     status === 431 ? "Request Header Fields Too Large" : status === 408 ? "Request Timeout" : "Bad Request";
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   setTimeout(() => socket.destroy(), DRAIN_MS).unref();
+  return true;
 }
 
 function listenError(error: NodeJS.ErrnoException, options: ListenerOptions): Error {

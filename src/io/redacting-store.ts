@@ -3,11 +3,12 @@
  * data never reaches the disk. The redacted body is signed again (see core/redact.ts).
  */
 import { randomBytes } from "node:crypto";
-import { readFile, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { CapturedRequest } from "../core/capture.js";
 import { type RedactedCapture, redactCapture } from "../core/redact.js";
 import type { CaptureStore } from "./capture-store.js";
+import { readRegularFileAsync } from "./request-input.js";
 
 /**
  * `secretFor` gives the secret of an event's inbox (one secret for all, or one per inbox with
@@ -64,5 +65,6 @@ export async function folderRedactionKey(dir: string): Promise<string> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
   }
-  return (await readFile(path, "utf8")).trim();
+  // 64 hex digits; a bounded read, so a device or FIFO put in its place cannot hang or fill memory.
+  return (await readRegularFileAsync(path, 4096)).toString("utf8").trim();
 }

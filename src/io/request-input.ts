@@ -7,6 +7,7 @@
  * memory until V8 died; a FIFO with no writer waited forever).
  */
 import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { sep } from "node:path";
 import { CaptureFormatError, type ParsedDocument, parseRequestDocument } from "../core/capture.js";
 import { inputError } from "../errors.js";
@@ -234,5 +235,38 @@ export async function readRequestDocument(
   } catch (error) {
     if (error instanceof CaptureFormatError) throw inputError(`${sanitizeLine(name)}: ${error.message}`, error);
     throw error;
+  }
+}
+
+/**
+ * readRegularFile without blocking the event loop: every call runs in the thread pool. Opened
+ * without blocking, so a FIFO cannot hold a thread of the pool (in the inspector, four such opens
+ * stopped every save behind them); only a regular file within `limit` is read, so a link to
+ * /dev/zero is refused, not read without end. `followLinks: false` (a folder of captures, which
+ * listen never fills with links) refuses a symbolic link itself (ELOOP); settings files may be links.
+ */
+export async function readRegularFileAsync(path: string, limit: number, followLinks = true): Promise<Buffer> {
+  const handle = await open(path, followLinks ? constants.O_RDONLY | constants.O_NONBLOCK : LISTED_FLAGS);
+  try {
+    const info = await handle.stat();
+    if (info.isDirectory()) throw Object.assign(new Error("is a folder"), { code: "EISDIR" });
+    if (!info.isFile()) throw Object.assign(new Error("not a regular file"), { code: "ENOTREGULAR" });
+    if (info.size > limit) throw new InputTooLargeError(tooLargeMessage(limit, info.size));
+    // The size can change while reading: read to the end, but never past the limit.
+    const parts: Buffer[] = [];
+    let total = 0;
+    let chunk = Buffer.allocUnsafe(Math.min(info.size, limit) + 1);
+    for (;;) {
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+      if (total > limit) throw new InputTooLargeError(tooLargeMessage(limit));
+      parts.push(chunk.subarray(0, bytesRead));
+      if (bytesRead === chunk.length) chunk = Buffer.allocUnsafe(Math.min(1024 * 1024, limit - total + 1));
+      else chunk = chunk.subarray(bytesRead);
+    }
+    return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, total);
+  } finally {
+    await handle.close();
   }
 }

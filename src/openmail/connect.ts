@@ -29,6 +29,11 @@ export function checkApiBase(base: string): string {
   return `${url.origin}${url.pathname}`.replace(/\/+$/, "");
 }
 
+/** The API base this run is configured for: --api-base, OPENMAIL_API_BASE, or OpenMail's own. */
+export function configuredApiBase(flags: ApiFlags, environment: Environment): string {
+  return checkApiBase(resolveApiBase(flags.apiBase, environment) ?? DEFAULT_API_BASE);
+}
+
 export function openApi(flags: ApiFlags, environment: Environment, needFor: string): OpenMailApi {
   const key = requireApiKey(flags.apiKey, environment, needFor);
   const base = checkApiBase(resolveApiBase(flags.apiBase, environment) ?? DEFAULT_API_BASE);

@@ -12,7 +12,7 @@ import type { ReceivedEvent } from "../io/webhook-pipeline.js";
 import { createInboxReporter, type InboxReporter } from "../output/inbox-report.js";
 import type { TunnelNotice } from "../tunnel/supervisor.js";
 import type { OpenMailApi } from "./api.js";
-import { type ApiFlags, openApi, openApiIfKey } from "./connect.js";
+import { type ApiFlags, configuredApiBase, openApi, openApiIfKey } from "./connect.js";
 import {
   type ClaimedInbox,
   claimInboxes,
@@ -58,7 +58,10 @@ export interface InboxSession {
   /** Feed every settled event; true when it was the --test event (not counted as real mail). */
   observe(event: ReceivedEvent): boolean;
   runTests(): Promise<void>;
-  restore(): Promise<void>;
+  /** Point the inboxes back; false when one could not be (it stays in the state file for `restore`). */
+  restore(): Promise<boolean>;
+  /** Say that the restore did not finish before listen had to exit. */
+  restoreUnfinished(seconds: number): void;
   /** A --test round trip failed. */
   readonly testFailed: boolean;
 }
@@ -101,9 +104,9 @@ export async function prepareInboxSession(
   const api = wanted.length > 0 ? openApi(options, ctx.environment, "--inbox") : undefined;
   let recoveryApi: OpenMailApi | undefined;
   try {
-    const recovery = await recoverAbandoned(store, (apiBase) => {
-      if (api && (apiBase === undefined || apiBase === api.apiBase)) return api;
-      recoveryApi = openApiIfKey(options, ctx.environment, apiBase);
+    const recovery = await recoverAbandoned(store, configuredApiBase(options, ctx.environment), () => {
+      if (api) return api;
+      recoveryApi = openApiIfKey(options, ctx.environment);
       return recoveryApi;
     });
     reporter.recovery(recovery);
@@ -260,8 +263,11 @@ function createSession(
     },
     async restore() {
       await repointing;
+      let restoredAll = false;
       try {
-        reporter.restored(await restoreInboxes(api, store), "exit");
+        const results = await restoreInboxes(api, store);
+        reporter.restored(results, "exit");
+        restoredAll = results.every((result) => result.outcome !== "failed");
       } catch (error) {
         reporter.secretNote(
           "error",
@@ -269,6 +275,13 @@ function createSession(
         );
       }
       await api.close();
+      return restoredAll;
+    },
+    restoreUnfinished(seconds) {
+      reporter.secretNote(
+        "error",
+        `could not restore the inboxes: the OpenMail API did not answer within the ${seconds} s listen has to stop; run \`openmail-hooks restore\``,
+      );
     },
     get testFailed() {
       return testFailed;

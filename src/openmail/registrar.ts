@@ -213,6 +213,8 @@ export type Recovery =
   | { kind: "nothing" }
   | { kind: "running"; pid: number; inboxIds: string[] }
   | { kind: "no-key"; pending: PendingRestore[] }
+  /** Registered through another API base than this run's: not contacted, so the key is never sent there. */
+  | { kind: "other-api"; apiBase: string; pending: PendingRestore[] }
   | { kind: "restored"; results: RestoreResult[] };
 
 /**
@@ -221,7 +223,8 @@ export type Recovery =
  */
 export async function recoverAbandoned(
   store: StateStore,
-  api: (apiBase: string | undefined) => OpenMailApi | undefined,
+  configuredBase: string,
+  api: () => OpenMailApi | undefined,
   alive: (pid: number) => boolean = processAlive,
 ): Promise<Recovery> {
   const state = await store.read();
@@ -229,7 +232,12 @@ export async function recoverAbandoned(
   if (state.pid !== undefined && state.pid !== process.pid && alive(state.pid)) {
     return { kind: "running", pid: state.pid, inboxIds: state.pending.map((p) => p.inboxId) };
   }
-  const client = api(state.apiBase);
+  // The state file sits in the capture folder, which a cloned repository can ship: the API base it
+  // names is never taken from it (the key went wherever it said). Only this run's own base is used.
+  if (state.apiBase !== undefined && state.apiBase !== configuredBase) {
+    return { kind: "other-api", apiBase: state.apiBase, pending: state.pending };
+  }
+  const client = api();
   if (!client) return { kind: "no-key", pending: state.pending };
   return { kind: "restored", results: await restoreInboxes(client, store) };
 }

@@ -6,9 +6,10 @@
  */
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
+import { mkdir, open, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { inputError } from "../errors.js";
+import { InputTooLargeError, readRegularFileAsync } from "../io/request-input.js";
 
 export const STATE_FILE_NAME = ".inbox-registrations.json";
 const MAX_STATE_BYTES = 256 * 1024;
@@ -58,11 +59,12 @@ export function openStateStore(dir: string): StateStore {
     async read() {
       let text: string;
       try {
-        const buffer = await readFile(path);
-        if (buffer.length > MAX_STATE_BYTES) throw inputError(damaged(path, "larger than 256 KB"));
-        text = buffer.toString("utf8");
+        text = (await readRegularFileAsync(path, MAX_STATE_BYTES)).toString("utf8");
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === "ENOENT") return emptyState();
+        if (error instanceof InputTooLargeError) throw inputError(damaged(path, "larger than 256 KB"));
+        if ((error as NodeJS.ErrnoException).code === "ENOTREGULAR")
+          throw inputError(damaged(path, "not a regular file"));
         throw error;
       }
       return parseState(text, path);

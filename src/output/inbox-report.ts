@@ -141,6 +141,13 @@ export function createInboxReporter(output: Output, options: { json: boolean }):
           `an earlier listen left ${recovery.pending.map((p) => safe(p.inboxId)).join(", ")} pointing at its tunnel: set OPENMAIL_API_KEY (or pass --api-key) and run \`openmail-hooks restore\``,
           { inboxIds: recovery.pending.map((p) => p.inboxId) },
         );
+      else if (recovery.kind === "other-api")
+        emit(
+          "warn",
+          "needs-restore",
+          `the capture folder's registration file says ${recovery.pending.map((p) => safe(p.inboxId)).join(", ")} ${recovery.pending.length === 1 ? "was" : "were"} pointed here through another API (${safe(recovery.apiBase)}), so your key was not sent there; if that run was yours, run \`openmail-hooks restore --api-base ${safe(recovery.apiBase)}\``,
+          { inboxIds: recovery.pending.map((p) => p.inboxId), apiBase: recovery.apiBase },
+        );
       else if (recovery.kind === "running")
         emit(
           "info",

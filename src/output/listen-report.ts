@@ -8,7 +8,7 @@
 import { relative } from "node:path";
 import { describeRetry, formatMs, forwardFields, outcomeText, statusText } from "../core/contract.js";
 import { ageText } from "../core/signature.js";
-import type { ListenerNotice } from "../io/listener.js";
+import type { ListenerNotice, UnparsedReason } from "../io/listener.js";
 import type { Arrival, ListenStats, Outcome } from "../io/webhook-pipeline.js";
 import type { TunnelNotice } from "../tunnel/supervisor.js";
 import { JSON_SCHEMA_VERSION } from "./records.js";
@@ -18,6 +18,8 @@ import type { Output } from "./terminal.js";
 export interface ListenBanner {
   localUrl: string;
   publicUrl?: string;
+  /** The listener is bound to an address other machines can reach (--host 0.0.0.0, a LAN address). */
+  reachableFromNetwork?: boolean;
   secret?: { source: string; masked: string };
   saveDir?: string;
   forwardTo?: string;
@@ -92,6 +94,16 @@ function jsonRenderer(output: Output): ListenRenderer {
           method: notice.method,
           path: notice.path,
           answer: notice.fate.kind,
+        });
+      else if (notice.type === "unparsed") line({ type: "rejected", reason: notice.reason, status: notice.status });
+      else if (notice.type === "timed-out")
+        line({
+          type: "rejected",
+          reason: "request-timeout",
+          status: notice.status,
+          method: notice.method,
+          path: notice.path,
+          limitMs: notice.limitMs,
         });
       else if (notice.type === "too-large")
         line({
@@ -190,7 +202,8 @@ function prettyRenderer(output: Output, showPath: (path: string) => string, verb
         }
         output.out(`  ${label("Local")}${banner.localUrl}`);
       } else {
-        output.out(`  ${label("Webhook URL")}${c.bold(banner.localUrl)} ${c.dim("(local only)")}`);
+        const reach = banner.reachableFromNetwork ? "no tunnel; reachable from your network" : "local only";
+        output.out(`  ${label("Webhook URL")}${c.bold(banner.localUrl)} ${c.dim(`(${reach})`)}`);
       }
       if (banner.tunnel?.source) output.out(`  ${label("ngrok")}authtoken from ${banner.tunnel.source}`);
       output.out(
@@ -232,7 +245,15 @@ function prettyRenderer(output: Output, showPath: (path: string) => string, verb
             `${now()} ${sanitizeLine(notice.method)} ${clip(notice.path, 80)} → 503: ${why}, not processed; OpenMail retries it${fate}`,
           ),
         );
-      } else if (notice.type === "too-large")
+      } else if (notice.type === "unparsed")
+        output.out(c.dim(`${now()} → ${notice.status}: ${unparsedText(notice.reason)}`));
+      else if (notice.type === "timed-out")
+        output.out(
+          c.yellow(
+            `${now()} ${sanitizeLine(notice.method)} ${clip(notice.path, 80)} → 408: the whole request did not arrive within ${formatMs(notice.limitMs)}; closed, not processed`,
+          ),
+        );
+      else if (notice.type === "too-large")
         output.out(
           c.yellow(
             `${now()} ${sanitizeLine(notice.method)} ${clip(notice.path, 80)} → 413: body over ${formatBytes(notice.limit)} (raise --max-body-size)`,
@@ -551,4 +572,11 @@ export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
   return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+/** A request Node's parser gave up on, for the terminal (the sender got the status shown with it). */
+function unparsedText(reason: UnparsedReason): string {
+  if (reason === "header-overflow") return "a request with headers over 16 KiB (Node's limit), not read";
+  if (reason === "headers-timeout") return "a request whose headers did not all arrive within 10 s, closed";
+  return "a request that is not valid HTTP, closed";
 }

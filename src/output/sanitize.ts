@@ -11,16 +11,23 @@ const ESCAPE_SEQUENCE =
   // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
   /\u001b\[[0-?]*[ -/]*[@-~]?|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[PX^_][^\u001b]*(?:\u001b\\)?|\u001b[ -/]*[0-~]|\u009b[0-?]*[ -/]*[@-~]?|\u009d[^\u0007\u001b]*(?:\u0007|\u001b\\)?/g;
 
-// C0 controls, DEL, C1 controls, and the bidi controls that can reorder what a reader sees.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+// C0 controls, DEL, C1 controls, the bidi controls that can reorder what a reader sees, the line and
+// paragraph separators, and the invisible characters that make two different ids look the same (zero
+// width space, word joiner and invisible operators, the byte-order mark, and the tag characters,
+// U+E0000-E007F, matched as their surrogate pairs). The zero width (non-)joiners U+200C and U+200D are
+// kept: Persian and Indic text and emoji sequences need them.
+const CONTROL =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]|\udb40[\udc00-\udc7f]/g;
 // The same characters, tested once: every escape sequence starts with one of them (ESC, 8-bit CSI
 // or OSC), and so do CR, newline and tab, so text without any is returned as it is, unscanned.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const ANY_CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+const ANY_CONTROL =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]|\udb40[\udc00-\udc7f]/;
 
 function visible(ch: string): string {
-  const code = ch.charCodeAt(0);
+  const code = ch.codePointAt(0) as number;
+  if (code > 0xffff) return `\\u{${code.toString(16)}}`;
   return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
 }
 
@@ -56,7 +63,7 @@ const OWN_STYLE = /(\u001b\[(?:0|1|2|22|3[0-79]|9[0-7])m)/;
  */
 const UNSAFE_OUTSIDE_OWN_STYLE =
   // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-  /\u001b(?!\[(?:0|1|2|22|3[0-79]|9[0-7])m)|[\u0000-\u0008\u000b-\u001a\u001c-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+  /\u001b(?!\[(?:0|1|2|22|3[0-79]|9[0-7])m)|[\u0000-\u0008\u000b-\u001a\u001c-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]|\udb40[\udc00-\udc7f]/;
 
 /**
  * The last step before anything reaches a terminal: every character outside our own style codes
@@ -70,10 +77,19 @@ export function terminalSafe(text: string): string {
   return parts.map((part, index) => (index % 2 === 1 ? part : sanitizeText(part))).join("");
 }
 
-// C1 controls, DEL, line/paragraph separators and bidi controls: JSON.stringify leaves them raw.
-const JSON_UNSAFE = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+// C1 controls, DEL, line/paragraph separators, bidi controls and the invisible characters above:
+// JSON.stringify leaves them raw.
+const JSON_UNSAFE =
+  /[\u007f-\u009f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]|\udb40[\udc00-\udc7f]/g;
+
+/** Each UTF-16 unit of `ch` as a JSON \u escape (a tag character is two). */
+function jsonEscape(ch: string): string {
+  let escaped = "";
+  for (let i = 0; i < ch.length; i++) escaped += `\\u${ch.charCodeAt(i).toString(16).padStart(4, "0")}`;
+  return escaped;
+}
 
 /** One NDJSON record: JSON.stringify, with the characters it leaves raw written as \u escapes. */
 export function jsonLine(record: unknown): string {
-  return JSON.stringify(record).replace(JSON_UNSAFE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return JSON.stringify(record).replace(JSON_UNSAFE, jsonEscape);
 }

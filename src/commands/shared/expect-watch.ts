@@ -21,6 +21,12 @@ export interface ExpectWatch {
   finish(ending: WatchEnding | "stopped"): ExitCode;
 }
 
+const UNDELIVERED = {
+  "sender-gone": "the sender hung up before the answer",
+  refused: "refused with 503 as listen stopped",
+  dropped: "no answer could be written",
+} as const;
+
 export function watchExpectation(expectation: Expectation, ctx: CommandContext, json: boolean): ExpectWatch {
   const watcher = createExpectWatcher(expectation);
   const matched: ReceivedEvent[] = [];
@@ -38,7 +44,12 @@ export function watchExpectation(expectation: Expectation, ctx: CommandContext, 
     },
     offer(event) {
       // An answer that never reached the sender does not count: OpenMail will send the event again.
-      if (event.answer.kind !== "written") return;
+      // It did arrive, though, and the result says so (it said "no events arrived").
+      if (event.answer.kind !== "written") {
+        const type = event.inspection.summary.eventType ?? "an event";
+        watcher.miss(`${type}: ${UNDELIVERED[event.answer.kind]}, so not counted (OpenMail sends it again)`);
+        return;
+      }
       const verdict = event.inspection.verification;
       const isNew = watcher.offer({
         eventId: event.inspection.eventId,
