@@ -174,6 +174,28 @@ describe("replay: signatures", () => {
     expect(`${forced.stdout}${forced.stderr}`).toMatch(/re-signing with it anyway/);
   });
 
+  it("a plain event body found in a capture folder is not signed (a cloned repo can ship one); named as a file it is", async () => {
+    const cwd = tempDir();
+    const folder = join(cwd, ".openmail-hooks/events");
+    mkdirSync(folder, { recursive: true, mode: 0o700 });
+    const planted = join(folder, "2026-11-28T09-00-00-000Z_evt_planted.json");
+    writeFileSync(planted, JSON.stringify(messageEvent({ event_id: "evt_planted" })));
+    writeCapture(folder, "2026-11-28T08-00-00-000Z_evt_real.json", messageEvent({ event_id: "evt_real" }));
+    const app = await handler();
+
+    for (const args of [["--last", "5"], ["evt_planted"], [folder]]) {
+      const result = await runCli(["replay", ...args, "--url", app.url], { env, cwd });
+      expect(result.code, args.join(" ")).toBe(2);
+      expect(result.stderr).toMatch(/a plain event body found in a capture folder.*not signed \(--resign-unverified/);
+    }
+    expect(ids(app.requests)).not.toContain("evt_planted");
+    expect(ids(app.requests)).toContain("evt_real");
+
+    const named = await runCli(["replay", planted, "--url", app.url], { env, cwd });
+    expect(named.code).toBe(0);
+    expect(ids(app.requests).at(-1)).toBe("evt_planted");
+  });
+
   it("--new-event-id and --attempt change only those values, and re-sign", async () => {
     const dir = tempDir();
     const original = '{"event":"message.received",  "event_id": "evt_keep_me", "attempt": 1, "inbox_id":"inb_1"}\n';

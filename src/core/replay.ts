@@ -23,6 +23,11 @@ export interface ReplayItem {
   origin: string;
   kind: "capture" | "raw-http" | "payload";
   request: CapturedRequest;
+  /**
+   * A plain event body met while going through a folder (or looking up an event id), not named by
+   * the user: nothing shows where it came from, so it is treated like a capture that does not verify.
+   */
+  foundInFolder?: boolean;
 }
 
 /** What filters and sorting look at. */
@@ -124,8 +129,18 @@ export function prepareReplay(item: ReplayItem, options: ReplayOptions, nowSecon
 
   if (options.secret === undefined) throw new Error("replay needs a secret to re-sign");
   // A bare body given explicitly is the user's own; a capture or raw request must prove where it
-  // came from before the real secret vouches for it.
-  if (item.kind !== "payload" && !capturedSignatureMatches(request, options.secret)) {
+  // came from before the real secret vouches for it, and so must a bare body found in a folder
+  // (a cloned repository can ship one, which replay --last would sign with the real secret).
+  if (item.kind === "payload" && item.foundInFolder) {
+    const why =
+      "a plain event body found in a capture folder, with no captured signature to show it came from OpenMail";
+    if (!options.resignUnverified) {
+      throw new UnverifiedCaptureError(
+        `${why}: not signed (--resign-unverified sends it anyway; to send a body of your own, name its file)`,
+      );
+    }
+    notes.push(`${item.origin}: ${why}; signing it anyway`);
+  } else if (item.kind !== "payload" && !capturedSignatureMatches(request, options.secret)) {
     // verify() says why (or finds it valid after all: a header it reads in another way).
     const captured = verify({
       body: request.body,

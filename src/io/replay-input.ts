@@ -324,6 +324,8 @@ function readFileItem(path: Buffer, named: { readonly origin: string }, limit: n
   let [item] = parseDocument(bytes, origin, problems);
   if (item && item.kind !== "capture") [item] = parseDocument(readRegularFile(path, limit), origin, []);
   if (!item) throw new NamedFileError(problems[0]?.message ?? `${sanitizeLine(origin)}: changed since it was read`);
+  // Read while going through a folder: a bare body here was not named by the user.
+  if (item.kind === "payload") item.foundInFolder = true;
   return item;
 }
 
