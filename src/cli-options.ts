@@ -148,8 +148,11 @@ export function routeOption(value: string): [string, string] {
 
 /** A URL path starting with "/". */
 export function pathOption(value: string): string {
-  if (!value.startsWith("/") || /\s|\?|#/.test(value)) {
-    throw new InvalidArgumentError(`expected a path like /webhooks, got "${value}".`);
+  // Printable ASCII only (a URL path's other characters are %-escaped): a control character here was
+  // printed in the banner as given, colour codes and all.
+  if (!/^\/[\x21-\x7e]*$/.test(value) || /[?#]/.test(value)) {
+    // JSON's quoting shows a control character as \u001b, without loading the sanitiser at start-up.
+    throw new InvalidArgumentError(`expected a path like /webhooks, got ${JSON.stringify(value)}.`);
   }
   return value;
 }

@@ -82,7 +82,9 @@ function buildProgram(setExitCode: (code: ExitCode) => void): Command {
     .showHelpAfterError("(run with --help for usage)")
     .addHelpText("after", EXIT_CODES_HELP)
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(text) });
+    // Commander's errors quote the argument as given: its control characters are shown escaped (a
+    // colour code would have passed the terminal sanitiser as one of our own), without loading it.
+    .configureOutput({ outputError: (text, write) => write(escapeControls(text)) });
 
   // Loaded on use, so --help and --version load neither dotenv nor chalk.
   const context = async (command: Command) =>
@@ -500,3 +502,12 @@ void main().then((exitCode) => {
   // keeps a connect that timed out running in the background), leave anyway once output has drained.
   setTimeout(() => process.exit(exitCode), 500).unref();
 });
+
+/** Control characters other than newline and tab as visible \xNN escapes (for Commander's error lines). */
+function escapeControls(text: string): string {
+  return text.replace(
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g,
+    (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+}

@@ -36,6 +36,14 @@ describe("listen: forward targets as people type them", () => {
     expect(lp.records.at(-1)).toMatchObject({ type: "summary", forwarded: { refused: 1 } });
   });
 
+  it("refuses a --path with control characters, and shows them escaped, not raw", async () => {
+    const result = await runCli(["listen", "--no-tunnel", "--port", "0", "--path", "/hooks\u001b[32mX"], { env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("expected a path like /webhooks");
+    expect(result.stderr).toContain("\\x1b[32m");
+    expect(result.stderr).not.toContain("\u001b");
+  });
+
   it("says local only for a loopback listener, and not when it listens on every interface", async () => {
     const local = await startPrettyListen([], { env });
     cleanups.push(() => local.stop("SIGKILL"));

@@ -329,6 +329,8 @@ describe("replay: inputs", () => {
     const records = lines(result.stdout);
     const errors = records.filter((r) => r.type === "error");
     expect(errors.map((r) => r.source)).toEqual([join(folder, "2.json"), ndjson]);
+    // Every error record has its code, as the README says.
+    expect(errors.map((r) => r.code)).toEqual(["input_error", "input_error"]);
     expect(String(errors[1]?.message)).toMatch(/1 unreadable line skipped \(line 2\); line 2: not valid JSON/);
     expect(ids(app.requests)).toEqual(["evt_ok", "evt_line1"]);
     expect(records.at(-1)).toMatchObject({ type: "summary", sent: 2, skipped: 2 });

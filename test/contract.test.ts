@@ -41,6 +41,15 @@ describe("delivery contract", () => {
     for (const status of [500, 502, 503, 504]) expect(responseHint(response(status))).not.toMatch(/crash/);
     expect(responseHint(response(301, 5, { location: "https://x/" }))).toMatch(/redirects to https:\/\/x\//);
     expect(responseHint(response(200))).toBeUndefined();
+    // 999 is not an HTTP status at all, and an unreadable answer is not "could not be sent".
+    expect(responseHint(response(999))).toMatch(/999, which is not an HTTP status code/);
+    const unreadable: DeliveryOutcome = {
+      kind: "network-error",
+      error: "other",
+      message: "request to http://127.0.0.1:3000 failed: HPE_HEADER_OVERFLOW",
+      latencyMs: 5,
+    };
+    expect(responseHint(unreadable)).toMatch(/no valid HTTP answer came back .* may still have received the request/);
   });
 
   it("classifies connection errors from their codes, nested causes included", () => {

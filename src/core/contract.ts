@@ -165,7 +165,10 @@ function serverErrorHint(status: number): string {
     case 504:
       return "a proxy or gateway timed out waiting for the handler; OpenMail retries it";
     default:
-      return `the server answered ${status}: a server-side failure; OpenMail retries it`;
+      // 505-599 are server errors; above 599 is not an HTTP status at all (and not a 2xx either).
+      return status > 599
+        ? `the server answered ${status}, which is not an HTTP status code: fix what sets it; OpenMail retries it`
+        : `the server answered ${status}: a server-side failure; OpenMail retries it`;
   }
 }
 
@@ -219,7 +222,9 @@ function networkHint(kind: NetworkErrorKind): string {
     case "reset":
       return "the connection was closed before an answer: the server may have crashed or refused the request";
     default:
-      return "the request could not be sent";
+      // Also what an answer that is not readable HTTP gives (too many headers, not HTTP at all): the
+      // request itself may well have reached the handler.
+      return "no valid HTTP answer came back (the reason is above); the handler may still have received the request";
   }
 }
 

@@ -54,7 +54,7 @@ export function createDeliveryRenderer(output: Output, options: { json: boolean;
       for (const line of deliveryLines(record, c)) output.out(line);
     },
     skipped(source, reason) {
-      if (options.json) output.record({ type: "error", source, message: reason });
+      if (options.json) output.record({ type: "error", code: "input_error", source, message: reason });
       else output.err(c.red(`✗ ${sanitizeLine(reason)}`));
     },
     progress(done, total, stats, elapsedMs) {
