@@ -3,6 +3,7 @@
  * InvalidArgumentError, which the CLI reports as a usage error (exit 2).
  */
 import { InvalidArgumentError } from "commander";
+import { isHeaderValue } from "./core/header-value.js";
 
 export function integerOption(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
@@ -111,11 +112,6 @@ export function headerOption(value: string): [string, string] {
     );
   }
   return [name, headerValue];
-}
-
-/** What HTTP (and undici) accept in a header value: tab, visible ASCII and space, Latin-1. */
-function isHeaderValue(value: string): boolean {
-  return !/[^\t\x20-\x7e\x80-\xff]/.test(value);
 }
 
 /** An event id for X-Event-Id: it must be sendable as a header (undici refused it at send time, counted as a failed delivery). */

@@ -298,6 +298,23 @@ describe("replay: inputs", () => {
     expect(ids(app.requests).at(-1)).toBe("evt_stdin");
   });
 
+  it("a captured event id that cannot be sent as a header is skipped and named, not counted as sent", async () => {
+    const dir = tempDir();
+    writeCapture(dir, "1.json", messageEvent({ event_id: "evt_fine" }), { receivedAt: "2026-11-26T10:00:00.000Z" });
+    writeCapture(dir, "2.json", messageEvent({ event_id: "evt_\u65e5\u672c" }), {
+      receivedAt: "2026-11-26T10:00:01.000Z",
+    });
+    const app = await handler();
+    const result = await runCli(["replay", dir, "--url", app.url, "--json"], { env });
+    expect(result.code).toBe(2);
+    expect(ids(app.requests)).toEqual(["evt_fine"]);
+    const records = lines(result.stdout);
+    expect(records.find((r) => r.type === "error")?.message).toMatch(
+      /2\.json: its event_id cannot be sent in the X-Event-Id header/,
+    );
+    expect(records.at(-1)).toMatchObject({ type: "summary", sent: 1, skipped: 1 });
+  });
+
   it("names each unreadable or malformed input in one line, sends the rest, and exits 2", async () => {
     const dir = tempDir();
     const { path: good } = writeCapture(dir, "good.json", messageEvent({ event_id: "evt_good" }));

@@ -5,6 +5,7 @@
  */
 import type { CapturedRequest } from "./capture.js";
 import type { PreparedDelivery } from "./contract.js";
+import { isHeaderValue } from "./header-value.js";
 import { forwardableHeaders, signedRequest, withExtraHeaders } from "./request.js";
 import {
   checkTimestamp,
@@ -165,6 +166,12 @@ export function prepareReplay(item: ReplayItem, options: ReplayOptions, nowSecon
   const rewritten = rewriteBody(asBuffer(request.body), { eventId: options.newEventId, attempt: options.attempt });
   notes.push(...rewritten.notes.map((note) => `${item.origin}: ${note}`));
   const eventId = options.newEventId ?? meta.eventId;
+  // An id undici would refuse as a header value failed at send time, and was counted as sent.
+  if (eventId !== undefined && !isHeaderValue(eventId)) {
+    throw new Error(
+      "its event_id cannot be sent in the X-Event-Id header (control characters or characters beyond Latin-1): not sent",
+    );
+  }
   const signed = signedRequest({
     body: rewritten.body,
     secret: options.secret,
