@@ -478,6 +478,14 @@ async function reportError(error: unknown, json: boolean): Promise<ExitCode> {
     process.stderr.write(`openmail-hooks: ${terminalSafe(error.message)}\n`);
     return error.exitCode;
   }
+  if (error instanceof RangeError && /Maximum call stack size exceeded/.test(error.message)) {
+    // Only input nests this deeply (JSON thousands of levels deep): an input error, not a bug to report.
+    const message =
+      "the input nests too deeply to handle (JSON nested thousands of levels deep): check it is the file you meant";
+    record("input_error", message);
+    process.stderr.write(`openmail-hooks: ${message}\n`);
+    return EXIT.USAGE;
+  }
   const detail =
     error instanceof Error ? (process.env.OPENMAIL_HOOKS_DEBUG ? error.stack : error.message) : String(error);
   record("unexpected_error", error instanceof Error ? error.message : String(error));

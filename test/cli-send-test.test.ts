@@ -358,6 +358,16 @@ describe("send-test --count", () => {
     expect(latin1.code).toBe(0);
   });
 
+  it("--data nested thousands of levels deep is an input error (exit 2), not an unexpected error", async () => {
+    const deep = join(tempDir(), "deep.json");
+    const depth = 200_000;
+    writeFileSync(deep, `{"message":{"x":${'{"a":'.repeat(depth)}1${"}".repeat(depth)}}}`);
+    const result = await runCli(["send-test", "--print", "--data", deep], { env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/the input nests too deeply to handle/);
+    expect(result.stderr).not.toMatch(/unexpected error|please report it/);
+  });
+
   it("saves every sent request with --save", async () => {
     const target = await server();
     const dir = tempDir();
