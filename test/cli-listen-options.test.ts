@@ -36,6 +36,16 @@ describe("listen: forward targets as people type them", () => {
     expect(lp.records.at(-1)).toMatchObject({ type: "summary", forwarded: { refused: 1 } });
   });
 
+  it("refuses a --forward-to that is this listener itself (events would loop), exit 2", async () => {
+    const port = await closedPort();
+    const result = await runCli(
+      ["listen", "--no-tunnel", "--port", String(port), "--forward-to", `http://localhost:${port}/webhooks/`],
+      { env },
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/is this listener itself: each event would be forwarded back to it in a loop/);
+  });
+
   it("refuses a --path with control characters, and shows them escaped, not raw", async () => {
     const result = await runCli(["listen", "--no-tunnel", "--port", "0", "--path", "/hooks\u001b[32mX"], { env });
     expect(result.code).toBe(2);

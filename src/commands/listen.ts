@@ -198,6 +198,7 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
 
   let tunnel: OpenedTunnel | undefined;
   try {
+    refuseForwardToItself([options.forwardTo, ...routes.values()], listener.port, options.path);
     if (options.inspect) inspector = await openInspector(options, listener, store?.dir, secretFor, ctx);
     if (options.tunnel) {
       const onTunnelNotice = (notice: TunnelNotice) =>
@@ -293,6 +294,26 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   if (exitCodeOfRestore() !== EXIT.OK) return exitCodeOfRestore();
   // A failed --test round trip fails the run (unless something already did).
   return inboxes?.testFailed && code === EXIT.OK ? EXIT.CHECK_FAILED : code;
+}
+
+/**
+ * A forward target that is this listener's own webhook URL: every event would be forwarded back to it,
+ * saved and forwarded again, over a hundred times within the forward timeout. Only its own port (a
+ * --port 0 listener learns it now) on a local address, and its own path, can be that.
+ */
+function refuseForwardToItself(targets: Array<string | undefined>, port: number, path: string): void {
+  const local = new Set(["127.0.0.1", "localhost", "[::1]", "0.0.0.0", "[::]"]);
+  for (const target of targets) {
+    if (target === undefined) continue;
+    const url = new URL(target);
+    const targetPort = Number(url.port || (url.protocol === "https:" ? 443 : 80));
+    const samePath = (url.pathname.replace(/\/+$/, "") || "/") === (path.replace(/\/+$/, "") || "/");
+    if (local.has(url.hostname) && targetPort === port && samePath) {
+      throw usageError(
+        `${target} is this listener itself: each event would be forwarded back to it in a loop; forward to your app's URL`,
+      );
+    }
+  }
 }
 
 /** A forward target that accepts no connection is worth a warning, not a failure: apps often start second. */
