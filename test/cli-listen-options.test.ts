@@ -1,5 +1,5 @@
 /** listen's smaller conveniences and truths (issue 10 items 10 and 11). */
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cleanupAfterEach, serverStarter } from "./helpers/cleanups.js";
@@ -34,6 +34,22 @@ describe("listen: forward targets as people type them", () => {
     expect((await post(lp.url, request.headers, request.body)).status).toBe(502);
     expect(await lp.stop("SIGINT")).toBe(0);
     expect(lp.records.at(-1)).toMatchObject({ type: "summary", forwarded: { refused: 1 } });
+  });
+
+  it("says so when it makes an existing capture folder private (a change to the user's files)", async () => {
+    const cwd = tempDir();
+    const folder = join(cwd, "shared-events");
+    mkdirSync(folder, { mode: 0o755 });
+    chmodSync(folder, 0o755);
+    const lp = await startListen(["--save-dir", folder], { env, cwd });
+    cleanups.push(() => lp.stop("SIGKILL"));
+    expect(lp.stderr()).toContain(`made the capture folder ${folder} private: mode 0755 → 0700`);
+    expect(statSync(folder).mode & 0o777).toBe(0o700);
+    await lp.stop("SIGINT");
+    // A folder that is already private, or one listen creates, is not mentioned.
+    const again = await startListen(["--save-dir", folder], { env, cwd });
+    cleanups.push(() => again.stop("SIGKILL"));
+    expect(again.stderr()).not.toContain("made the capture folder");
   });
 
   it("refuses a --forward-to that is this listener itself (events would loop), exit 2", async () => {

@@ -20,6 +20,7 @@ import { warmUpHttp } from "../io/warm-up.js";
 import { createWebhookPipeline, eventIdsInFolder, type FolderIds } from "../io/webhook-pipeline.js";
 import type { InboxListenOptions } from "../openmail/listen-inboxes.js";
 import { registrationStateExists } from "../openmail/state.js";
+import { tightenedFolderLine } from "../output/capture-folder.js";
 import { createListenRenderer, type ListenRenderer } from "../output/listen-report.js";
 import { type AuthtokenSource, resolveAuthtoken } from "../tunnel/authtoken.js";
 import { noAuthtokenMessage } from "../tunnel/errors.js";
@@ -105,7 +106,11 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   if (options.save) {
     // Its errors are one line already: cannot create, not a folder, not private to this user.
     // Stale temporary files are swept in the background pass that reads the folder's ids.
-    store = await openCaptureStore(options.saveDir, { sweepAtOpen: false });
+    store = await openCaptureStore(options.saveDir, {
+      sweepAtOpen: false,
+      onTightened: (folder, from, to) =>
+        ctx.output.err(ctx.output.errColor.yellow(tightenedFolderLine(folder, from, to))),
+    });
   }
   const folderIds: FolderIds = store ? eventIdsInFolder(store) : new Set<string>();
   // Puts back inboxes an earlier run left pointing at its tunnel; with --inbox, the session.

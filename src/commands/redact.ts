@@ -14,6 +14,7 @@ import { ageText, DEFAULT_TOLERANCE_SECONDS, verify } from "../core/signature.js
 import { CliError, EXIT, type ExitCode, errorMessage, usageError } from "../errors.js";
 import { listCaptureFiles, openCaptureStore } from "../io/capture-store.js";
 import { readRequestDocument } from "../io/request-input.js";
+import { tightenedFolderLine } from "../output/capture-folder.js";
 import { sanitizeLine } from "../output/sanitize.js";
 
 export interface RedactOptions {
@@ -29,7 +30,10 @@ export async function runRedact(paths: string[], options: RedactOptions, ctx: Co
   const files = await expand(paths);
   let store: Awaited<ReturnType<typeof openCaptureStore>>;
   try {
-    store = await openCaptureStore(options.outDir, { dirOption: "--out-dir" });
+    store = await openCaptureStore(options.outDir, {
+      dirOption: "--out-dir",
+      onTightened: (folder, from, to) => ctx.output.err(tightenedFolderLine(folder, from, to)),
+    });
   } catch (error) {
     if (error instanceof CliError) throw error;
     throw usageError(`cannot create ${options.outDir}: ${errorMessage(error)}; choose another with --out-dir`);

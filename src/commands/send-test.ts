@@ -21,6 +21,7 @@ import { createHttpClient, type HttpClient } from "../io/http-client.js";
 import { fillRandomHex, randomHex } from "../io/random.js";
 import { readFileOrStdin } from "../io/request-input.js";
 import { warmUpHttp } from "../io/warm-up.js";
+import { tightenedFolderLine } from "../output/capture-folder.js";
 import {
   createDeliveryRenderer,
   DETAIL_LIMIT,
@@ -102,7 +103,12 @@ export async function runSendTest(options: SendTestOptions, ctx: CommandContext)
   }
   // Only --save-fixture without --url or --print gets this far without a secret: nothing to send.
   if (!secret) return EXIT.OK;
-  const store = options.save ? await openCaptureStore(options.save, { dirOption: "--save" }) : undefined;
+  const store = options.save
+    ? await openCaptureStore(options.save, {
+        dirOption: "--save",
+        onTightened: (folder, from, to) => ctx.output.err(tightenedFolderLine(folder, from, to)),
+      })
+    : undefined;
   const plan: SendPlan = {
     options,
     secret,

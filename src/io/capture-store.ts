@@ -74,6 +74,8 @@ export interface CaptureStoreOptions {
   sweepAtOpen?: boolean;
   /** The option that chose the folder, named in errors (default `--save-dir`). */
   dirOption?: string;
+  /** Told when an existing folder others could open was made private (its mode changed: say so). */
+  onTightened?: (folder: string, fromMode: number, toMode: number) => void;
 }
 
 /** Above this size a capture is written asynchronously, in pieces. */
@@ -198,7 +200,7 @@ const asyncOps: FileOps = {
 };
 
 export async function openCaptureStore(dir: string, options: CaptureStoreOptions = {}): Promise<CaptureStore> {
-  const absolute = await preparePrivateFolder(resolve(dir), options.dirOption);
+  const absolute = await preparePrivateFolder(resolve(dir), options.dirOption, options.onTightened);
   // Our own temporary files while they are written: a sweep running meanwhile must leave them alone.
   const inFlight = new Set<string>();
   const randomHex = randomNames();
@@ -334,7 +336,11 @@ async function linkUnique(ops: FileOps, temporary: string, dir: string, name: st
  * writable by others; one we own is tightened to 0700. A symlink is followed and its target must
  * pass the same test. Returns the real path, which is what gets written to from then on.
  */
-export async function preparePrivateFolder(absolute: string, dirOption = "--save-dir"): Promise<string> {
+export async function preparePrivateFolder(
+  absolute: string,
+  dirOption = "--save-dir",
+  onTightened?: CaptureStoreOptions["onTightened"],
+): Promise<string> {
   const shown = sanitizeLine(absolute);
   try {
     await makeCaptureFolder(absolute);
@@ -364,6 +370,7 @@ export async function preparePrivateFolder(absolute: string, dirOption = "--save
         `cannot make the capture folder ${shown} private (${(error as Error).message}); choose another with ${dirOption}`,
       );
     }
+    onTightened?.(real, info.mode & 0o777, info.mode & 0o700);
   }
   return real;
 }
