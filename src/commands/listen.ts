@@ -73,6 +73,8 @@ export const DEFAULT_PORT = 4811;
 export const DEFAULT_SAVE_DIR = ".openmail-hooks/events";
 /** How long requests in flight may take to finish after Ctrl-C. */
 const SHUTDOWN_GRACE_MS = 5_000;
+/** What the README promises: listen exits within this long of a Ctrl-C or SIGTERM. */
+const SHUTDOWN_LIMIT_MS = SHUTDOWN_GRACE_MS + 1_000;
 /** Keep up to this much of a forward target's answer, to relay it to the sender. */
 const RELAYED_BODY_BYTES = 1024 * 1024;
 /** ngrok's configuration file, read for its authtoken: a few lines of YAML, bounded like every file read. */
@@ -265,7 +267,7 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
     watch?.done ?? new Promise<never>(() => {}),
   ]);
   // The promise is grace + 1 s, whatever is stuck: past it, leave without waiting further.
-  const deadline = Date.now() + SHUTDOWN_GRACE_MS + 1_000;
+  const deadline = Date.now() + SHUTDOWN_LIMIT_MS;
   // The inboxes are pointed back first, so OpenMail stops sending to a tunnel about to close, and
   // while the requests in flight finish: a hanging API must not hold the exit (it took 15 s), and
   // an inbox left pointing at a dead tunnel is not a clean exit (exit 2: run `restore`).
@@ -278,7 +280,7 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   const hardStop =
     ending === "stopped"
       ? setTimeout(() => {
-          if (!restore.settled) inboxes?.restoreUnfinished(Math.round((SHUTDOWN_GRACE_MS + 1_000) / 1000));
+          if (!restore.settled) inboxes?.restoreUnfinished(SHUTDOWN_LIMIT_MS / 1000);
           ctx.output.err("stopping: the grace period is over; exiting now");
           ctx.exitNow(exitCodeOfRestore());
         }, SHUTDOWN_GRACE_MS + 950)
@@ -289,7 +291,7 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   await listener.close(SHUTDOWN_GRACE_MS);
   const left = () => Math.max(0, deadline - Date.now() - 150);
   if (restoring) await withinMs(restoring, left());
-  if (!restore.settled) inboxes?.restoreUnfinished(Math.round((SHUTDOWN_GRACE_MS + 1_000) / 1000));
+  if (!restore.settled) inboxes?.restoreUnfinished(SHUTDOWN_LIMIT_MS / 1000);
   await withinMs(pipeline.drain(), Math.min(left(), SETTLE_MS));
   await withinMs(Promise.all([inspector?.close(), tunnel?.supervised.close(), client?.close()]), left());
   clearTimeout(hardStop);
@@ -306,14 +308,17 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
  * saved and forwarded again, over a hundred times within the forward timeout. Only its own port (a
  * --port 0 listener learns it now) on a local address, and its own path, can be that.
  */
+/** The host names a URL to this listener itself can have (a listener on 127.0.0.1 is not on 127.0.0.2). */
+const LISTENER_SELF_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]", "0.0.0.0", "[::]"]);
+
 function refuseForwardToItself(targets: Array<string | undefined>, port: number, path: string): void {
-  const local = new Set(["127.0.0.1", "localhost", "[::1]", "0.0.0.0", "[::]"]);
   for (const target of targets) {
     if (target === undefined) continue;
     const url = new URL(target);
+    const local = LISTENER_SELF_HOSTS.has(url.hostname);
     const targetPort = Number(url.port || (url.protocol === "https:" ? 443 : 80));
     const samePath = (url.pathname.replace(/\/+$/, "") || "/") === (path.replace(/\/+$/, "") || "/");
-    if (local.has(url.hostname) && targetPort === port && samePath) {
+    if (local && targetPort === port && samePath) {
       throw usageError(
         `${target} is this listener itself: each event would be forwarded back to it in a loop; forward to your app's URL`,
       );

@@ -7,7 +7,7 @@ import type { CommandContext } from "../command-context.js";
 import { EXIT, type ExitCode, usageError } from "../errors.js";
 import { processAlive } from "../io/process-alive.js";
 import { type ApiFlags, configuredApiBase, openApi } from "../openmail/connect.js";
-import { restoreInboxes } from "../openmail/registrar.js";
+import { registeredElsewhere, restoreInboxes } from "../openmail/registrar.js";
 import { openStateStore } from "../openmail/state.js";
 import { createInboxReporter } from "../output/inbox-report.js";
 import { sanitizeLine } from "../output/sanitize.js";
@@ -34,7 +34,7 @@ export async function runRestore(options: RestoreOptions, ctx: CommandContext): 
   // The API base is this run's (--api-base, OPENMAIL_API_BASE or OpenMail's), never the state file's:
   // the file can come with a cloned repository, and the key is sent to whatever base is used.
   const base = configuredApiBase(options, ctx.environment);
-  if (state.apiBase !== undefined && state.apiBase !== base) {
+  if (registeredElsewhere(state, base)) {
     throw usageError(
       `the registrations in ${sanitizeLine(options.saveDir)} were made through the API at ${sanitizeLine(state.apiBase)}, not ${base}: your key is not sent there unless you ask; if that run was yours, pass --api-base ${sanitizeLine(state.apiBase)}`,
     );

@@ -6,7 +6,7 @@
  * input is cut off past it, and devices, FIFOs and sockets are refused (reading /dev/zero filled
  * memory until V8 died; a FIFO with no writer waited forever).
  */
-import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readSync } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readSync, type Stats } from "node:fs";
 import { open } from "node:fs/promises";
 import { sep } from "node:path";
 import { CaptureFormatError, type ParsedDocument, parseRequestDocument } from "../core/capture.js";
@@ -117,7 +117,11 @@ interface FileFacts {
 
 /** The open file's type and size, checked: a folder, a device, FIFO or socket, or a file over the limit is refused. */
 function checkedFacts(fd: number, limit: number): FileFacts {
-  const info = fstatSync(fd);
+  return checkedStats(fstatSync(fd), limit);
+}
+
+/** checkedFacts for a file's Stats, however they were read (synchronously, or by a FileHandle). */
+function checkedStats(info: Stats, limit: number): FileFacts {
   if (info.isDirectory()) throw Object.assign(new Error("is a folder"), { code: "EISDIR" });
   if (!info.isFile()) throw Object.assign(new Error("not a regular file"), { code: "ENOTREGULAR" });
   if (info.size > limit) throw new InputTooLargeError(tooLargeMessage(limit, info.size));
@@ -248,14 +252,11 @@ export async function readRequestDocument(
 export async function readRegularFileAsync(path: string, limit: number, followLinks = true): Promise<Buffer> {
   const handle = await open(path, followLinks ? constants.O_RDONLY | constants.O_NONBLOCK : LISTED_FLAGS);
   try {
-    const info = await handle.stat();
-    if (info.isDirectory()) throw Object.assign(new Error("is a folder"), { code: "EISDIR" });
-    if (!info.isFile()) throw Object.assign(new Error("not a regular file"), { code: "ENOTREGULAR" });
-    if (info.size > limit) throw new InputTooLargeError(tooLargeMessage(limit, info.size));
+    const { size } = checkedStats(await handle.stat(), limit);
     // The size can change while reading: read to the end, but never past the limit.
     const parts: Buffer[] = [];
     let total = 0;
-    let chunk = Buffer.allocUnsafe(Math.min(info.size, limit) + 1);
+    let chunk = Buffer.allocUnsafe(Math.min(size, limit) + 1);
     for (;;) {
       const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
       if (bytesRead === 0) break;

@@ -221,6 +221,11 @@ export type Recovery =
  * Before a new run: registrations left by a run that died (crash, kill -9) are restored. Those of
  * a run still alive are left alone. `api` is undefined when no key is available.
  */
+/** Were these registrations made through another API base than `base`? Then the key is not sent to theirs. */
+export function registeredElsewhere(state: { apiBase?: string }, base: string): state is { apiBase: string } {
+  return state.apiBase !== undefined && state.apiBase !== base;
+}
+
 export async function recoverAbandoned(
   store: StateStore,
   configuredBase: string,
@@ -234,7 +239,7 @@ export async function recoverAbandoned(
   }
   // The state file sits in the capture folder, which a cloned repository can ship: the API base it
   // names is never taken from it (the key went wherever it said). Only this run's own base is used.
-  if (state.apiBase !== undefined && state.apiBase !== configuredBase) {
+  if (registeredElsewhere(state, configuredBase)) {
     return { kind: "other-api", apiBase: state.apiBase, pending: state.pending };
   }
   const client = api();
