@@ -166,7 +166,7 @@ describe("replay: a file replaced after its folder was listed", () => {
     expect(result.stderr).toMatch(new RegExp(`${shown(1)}: not a regular file \\(a device, FIFO or socket\\)`));
     expect(result.stderr).toMatch(new RegExp(`${shown(2)}: is a symbolic link`));
     expect(result.stderr).toMatch(new RegExp(`${shown(3)}: is a folder`));
-    expect(result.stdout).toMatch(/passed 2 · failed 0 · unreadable 3/);
+    expect(result.stdout).toMatch(/passed 2 · failed 0 · not sent 3 \(named above\)/);
     expect(result.code).toBe(2);
   });
 

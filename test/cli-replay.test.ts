@@ -187,6 +187,9 @@ describe("replay: signatures", () => {
       const result = await runCli(["replay", ...args, "--url", app.url], { env, cwd });
       expect(result.code, args.join(" ")).toBe(2);
       expect(result.stderr).toMatch(/a plain event body found in a capture folder.*not signed \(--resign-unverified/);
+      // Refused, not "unreadable": the summary counts it as not sent.
+      expect(result.stdout).not.toMatch(/unreadable/);
+      expect(result.stdout).toMatch(/not sent 1 \(named above\)/);
     }
     expect(ids(app.requests)).not.toContain("evt_planted");
     expect(ids(app.requests)).toContain("evt_real");

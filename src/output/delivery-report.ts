@@ -108,7 +108,7 @@ export function createDeliveryRenderer(output: Output, options: { json: boolean;
       const failed = summary.failed > 0 ? c.red(`failed ${summary.failed}`) : "failed 0";
       const cut = interrupted > 0 ? c.yellow(` · interrupted ${interrupted}`) : "";
       output.out(
-        `  passed ${summary.passed} · ${failed}${cut}${skipped > 0 ? c.yellow(` · unreadable ${skipped}`) : ""}`,
+        `  passed ${summary.passed} · ${failed}${cut}${skipped > 0 ? c.yellow(` · not sent ${skipped} (named above)`) : ""}`,
       );
       output.out(`  statuses: ${histogram || "none"}`);
       // No answers, no latency: zeros would read as measurements.
