@@ -22,7 +22,7 @@ import {
   unixTimeOption,
   urlOption,
 } from "./cli-options.js";
-import { CliError, EXIT, type ExitCode, isWasmOutOfMemory, wasmMemoryError } from "./errors.js";
+import { CliError, EXIT, type ExitCode, isStackOverflow, isWasmOutOfMemory, wasmMemoryError } from "./errors.js";
 
 // The bundled CLI (scripts/bundle.mjs) has the version compiled in; the plain tsc build reads it.
 declare const __OPENMAIL_HOOKS_VERSION__: string | undefined;
@@ -484,7 +484,7 @@ async function reportError(error: unknown, json: boolean): Promise<ExitCode> {
     process.stderr.write(`openmail-hooks: ${terminalSafe(error.message)}\n`);
     return error.exitCode;
   }
-  if (error instanceof RangeError && /Maximum call stack size exceeded/.test(error.message)) {
+  if (isStackOverflow(error)) {
     // Only input nests this deeply (JSON thousands of levels deep): an input error, not a bug to report.
     const message =
       "the input nests too deeply to handle (JSON nested thousands of levels deep): check it is the file you meant";

@@ -72,3 +72,8 @@ export const WASM_MEMORY_ADVICE =
 export function wasmMemoryError(cause: unknown): CliError {
   return new CliError(WASM_MEMORY_ADVICE, { exitCode: EXIT.USAGE, code: "environment_error", cause });
 }
+
+/** A stack overflow: only input nested thousands of levels deep (JSON) makes the tool recurse that far. */
+export function isStackOverflow(error: unknown): boolean {
+  return error instanceof RangeError && /Maximum call stack size exceeded/.test(error.message);
+}

@@ -419,7 +419,7 @@ export function arrivalLines(
   if (arrival.saveError) {
     lines.push(
       c.red(
-        `   ✗ NOT saved: ${sanitizeLine(arrival.saveError)}; it will be answered 500 so OpenMail retries (fix the folder, or run with --no-save)`,
+        `   ✗ NOT saved: ${sanitizeLine(arrival.saveError)}; it will be answered 500 so OpenMail retries (${arrival.saveNextStep ?? "fix the folder, or run with --no-save"})`,
       ),
     );
   }
