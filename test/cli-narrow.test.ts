@@ -4,8 +4,8 @@ import { describe, expect, it } from "vitest";
 import { wrapLine } from "../src/output/fit.js";
 import { clip } from "../src/output/sanitize.js";
 import { cleanupAfterEach, serverStarter } from "./helpers/cleanups.js";
-import { messageEvent, post, signedEvent } from "./helpers/http.js";
 import { tempDir } from "./helpers/cli.js";
+import { messageEvent, post, signedEvent } from "./helpers/http.js";
 import { startInPty } from "./helpers/pty.js";
 import { openMailHandler } from "./helpers/servers.js";
 

@@ -18,7 +18,11 @@ const noStackTrace = (text: string) => {
 
 describe("WebAssembly without memory (ulimit -v)", () => {
   it("inboxes: one line naming the limit, exit 2, environment_error in --json", async () => {
-    const api = await server(() => ({ status: 200, body: '{"data":[]}', headers: { "content-type": "application/json" } }));
+    const api = await server(() => ({
+      status: 200,
+      body: '{"data":[]}',
+      headers: { "content-type": "application/json" },
+    }));
     const env = { OPENMAIL_API_KEY: "om_live_test_key_0123456789" };
     const plain = await runCli(["inboxes", "--api-base", api.url], { env, via: LIMITED });
     noStackTrace(plain.stderr);
