@@ -11,7 +11,7 @@ import { join, sep } from "node:path";
 import {
   type CapturedRequest,
   CaptureFormatError,
-  fromCaptureObject,
+  captureRequestOf,
   isCaptureObject,
   looksLikeRawHttp,
   parseCaptureFileName,
@@ -367,7 +367,7 @@ function wellFormedCapture(bytes: Buffer): CapturedRequest | undefined {
   }
   if (!isCaptureObject(value)) return undefined;
   try {
-    return fromCaptureObject(value).request;
+    return captureRequestOf(value);
   } catch (error) {
     if (error instanceof CaptureFormatError) return undefined;
     throw error;
@@ -427,7 +427,7 @@ function describeBadLines(bad: Array<{ line: number; message: string }>): string
 
 /** A capture object, or a bare event body (kept as the exact bytes given). */
 function fromJson(value: unknown, bytes: Buffer, origin: string): ReplayItem {
-  if (isCaptureObject(value)) return { origin, kind: "capture", request: fromCaptureObject(value).request };
+  if (isCaptureObject(value)) return { origin, kind: "capture", request: captureRequestOf(value) };
   if (typeof value === "object" && value !== null && !Array.isArray(value) && "event" in value) {
     const request: CapturedRequest = {
       receivedAt: "",
