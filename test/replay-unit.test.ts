@@ -188,6 +188,15 @@ describe("capture names", () => {
     expect(receivedAtFromName(`/x/${captureFileName(receivedAt, "evt_1")}`)).toBe(receivedAt);
     expect(receivedAtFromName("/x/2026-11-26T10-05-00-123Z_evt_1-2.json")).toBe(receivedAt);
     expect(receivedAtFromName("/x/hand-made.json")).toBeUndefined();
+    const { isCaptureFileName } = await import("../src/core/capture.js");
+    for (const name of [
+      captureFileName(receivedAt, "evt_1"),
+      "2026-11-26T10-05-00-123Z_evt_1-2.json",
+      "hand-made.json",
+    ]) {
+      expect(isCaptureFileName(name), name).toBe(receivedAtFromName(name) !== undefined);
+    }
+    expect(isCaptureFileName("2026-11-26T10-05-00-123Z_evt_1.json.bak")).toBe(false);
   });
 });
 

@@ -404,6 +404,11 @@ export function parseCaptureFileName(path: string): { receivedAt: string; fileEv
   return { receivedAt: `${date}T${hours}:${minutes}:${seconds}.${millis}Z`, fileEventId };
 }
 
+/** Is this a name captureFileName wrote? parseCaptureFileName's answer without its fields. */
+export function isCaptureFileName(path: string): boolean {
+  return CAPTURE_NAME.test(path);
+}
+
 /** The event id as it appears in a capture file name (empty when nothing safe is left). */
 export function fileSafeEventId(eventId: string | undefined): string {
   return (eventId ?? "")
