@@ -253,7 +253,13 @@ export function createWebhookPipeline(options: PipelineOptions, folderIds: Folde
       request,
       inspection,
       signature: !verification ? "unverified" : verification.valid ? "valid" : "invalid",
-      duplicate: recordSeen(inspection.eventId, request.receivedAt),
+      // Only a request whose signature matches can be OpenMail's retry of an event: X-Event-Id is not
+      // signed, and a forged request reusing a real id must neither be called a retry nor make the
+      // real delivery after it look like one. (Without a secret nothing can be told apart.)
+      duplicate:
+        verification && verification.checks.signature !== "pass"
+          ? undefined
+          : recordSeen(inspection.eventId, request.receivedAt),
       capturePath: undefined,
       saveError: undefined,
       forwardTo: received.target,

@@ -413,6 +413,14 @@ export function arrivalLines(
   } else if (inspection.payload.problems.length > 0 && inspection.payload.json) {
     lines.push(c.yellow(`   ! payload is missing ${inspection.payload.problems.slice(0, 4).join(", ")}`));
   }
+  const headerId = request.headers["x-event-id"];
+  if (headerId !== undefined && s.eventId !== undefined && headerId !== s.eventId) {
+    lines.push(
+      c.yellow(
+        `   ! X-Event-Id ${lineValue(headerId, 64, columns)} differs from the body's event_id ${lineValue(s.eventId, 64, columns)}: OpenMail sends the same id in both`,
+      ),
+    );
+  }
   if (verdict && !verdict.valid && arrival.capturePath) {
     lines.push(c.dim(`   why: openmail-hooks verify ${showPath(arrival.capturePath)}`));
   }
