@@ -79,7 +79,7 @@ export interface ListenerHandlers {
     request: CapturedRequest,
     context: WebhookContext,
     rawHeaders?: readonly string[],
-  ): Promise<WebhookResponse>;
+  ): WebhookResponse | Promise<WebhookResponse>;
   onNotice(notice: ListenerNotice): void;
 }
 
@@ -131,6 +131,22 @@ export async function startListener(options: ListenerOptions, handlers: Listener
   // Sockets with a request being handled: a parse error on them (bytes after the request) must
   // not answer 400 over the answer still to come.
   const busySockets = new WeakMap<Socket, number>();
+  const shared: Shared = {
+    webhookPath,
+    options,
+    handlers,
+    budget,
+    state,
+    webhookContext,
+    done(exchange) {
+      pending.delete(exchange);
+      const socket = exchange.req.socket;
+      const left = (busySockets.get(socket) ?? 1) - 1;
+      busySockets.set(socket, left);
+      if (left === 0 && socket.listenerCount("openmail-hooks:ended") > 0) socket.emit("openmail-hooks:ended");
+      if (pending.size === 0) for (const waiter of settledWaiters) waiter();
+    },
+  };
 
   const server: Server = createServer(
     {
@@ -142,16 +158,9 @@ export async function startListener(options: ListenerOptions, handlers: Listener
     (req, res) => {
       const socket = req.socket;
       busySockets.set(socket, (busySockets.get(socket) ?? 0) + 1);
-      const entry: Pending = { res };
-      pending.add(entry);
-      const context = { webhookPath, options, handlers, budget, state, entry, webhookContext };
-      handle(req, res, context).finally(() => {
-        pending.delete(entry);
-        const left = (busySockets.get(socket) ?? 1) - 1;
-        busySockets.set(socket, left);
-        if (left === 0 && socket.listenerCount("openmail-hooks:ended") > 0) socket.emit("openmail-hooks:ended");
-        if (pending.size === 0) for (const waiter of settledWaiters) waiter();
-      });
+      const exchange = new Exchange(req, res, shared);
+      pending.add(exchange);
+      exchange.start();
     },
   );
   // Every header is kept (a request padded with filler headers must not lose its signature);
@@ -244,24 +253,211 @@ export async function startListener(options: ListenerOptions, handlers: Listener
   };
 }
 
-interface HandleContext {
+/** What every request's exchange shares: made once per listener. */
+interface Shared {
   webhookPath: string;
   options: ListenerOptions;
   handlers: ListenerHandlers;
   budget: BodyBudget;
   state: { stopping: boolean };
-  entry: Pending;
   webhookContext: WebhookContext;
+  /** The exchange is over (its answer's fate told, its body budget released): forget it. */
+  done(exchange: Exchange): void;
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, context: HandleContext): Promise<void> {
-  const { options, handlers, budget, entry } = context;
-  const method = req.method ?? "GET";
-  const rawPath = req.url ?? "/";
-  const exact = rawPath === context.webhookPath && !rawPath.includes("?");
-  const pathname = exact ? rawPath : (rawPath.split("?")[0] ?? "/").replace(/\/+$/, "") || "/";
+/** Where a request's exchange is found by the event listeners shared by every request (below). */
+const EXCHANGE = Symbol("openmail-hooks.exchange");
+type Tagged = { [EXCHANGE]?: Exchange };
 
-  if (pathname !== context.webhookPath) {
+/**
+ * One request, from its headers to its answer's fate. A webhook's path is driven by callbacks, not
+ * promises: at thousands of events a second, the promises, closures and async frames an awaited
+ * path made for every request were a large share of listen's CPU and of its allocation per event
+ * (notes-n4). The event listeners are shared functions that find the exchange on the request.
+ * Requests that are not webhooks (or are refused) take the awaited path in `answerOther`.
+ */
+class Exchange implements Pending {
+  refused?: Promise<AnswerFate>;
+  private reservation: Reservation | undefined;
+  /** The body: allocated at its declared length, or (chunked) gathered in `chunks` and joined. */
+  private preallocated: Buffer | undefined;
+  private chunks: Buffer[] | undefined;
+  private size = 0;
+  /** True from the first byte awaited until the body is read (or reading stopped). */
+  reading = false;
+  private response: WebhookResponse | undefined;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly shared: Shared,
+  ) {}
+
+  start(): void {
+    const { req, shared } = this;
+    const rawPath = req.url ?? "/";
+    const exact = rawPath === shared.webhookPath && !rawPath.includes("?");
+    const pathname = exact ? rawPath : (rawPath.split("?")[0] ?? "/").replace(/\/+$/, "") || "/";
+    const declared = declaredLength(req);
+    const webhook = pathname === shared.webhookPath && req.method === "POST" && !shared.state.stopping;
+    if (!webhook || (declared !== undefined && declared > shared.options.maxBodySize)) {
+      this.after(answerOther(this, pathname, rawPath, declared));
+      return;
+    }
+    const reservation = shared.budget.reserve(declared ?? 0);
+    if (!reservation) {
+      this.after(refuse(req, this.res, shared.handlers, "busy"));
+      return;
+    }
+    this.reservation = reservation;
+    if (declared !== undefined) this.preallocated = Buffer.allocUnsafe(declared);
+    else this.chunks = [];
+    this.reading = true;
+    (req as Tagged)[EXCHANGE] = this;
+    req.on("data", onBodyData);
+    req.on("end", onBodyEnd);
+    req.on("error", onBodyError);
+    req.on("close", onBodyClose);
+  }
+
+  /** A chunk of the body; reading stops here when it is too large, over the budget, or more than declared. */
+  data(chunk: Buffer): void {
+    if (!this.reading) return;
+    const size = this.size + chunk.length;
+    const preallocated = this.preallocated;
+    if (size > this.shared.options.maxBodySize) this.bodyRead("too-large");
+    // Node enforces Content-Length, so more bytes than declared cannot arrive; guard anyway.
+    else if (preallocated && size > preallocated.length) this.bodyRead("aborted");
+    else if (!preallocated && !this.reservation?.grow(chunk.length)) this.bodyRead("busy");
+    else {
+      if (preallocated) chunk.copy(preallocated, this.size);
+      else this.chunks?.push(chunk);
+      this.size = size;
+    }
+  }
+
+  /** The whole body as one buffer, or "aborted" when fewer bytes than declared arrived. */
+  complete(): Buffer | "aborted" {
+    const preallocated = this.preallocated;
+    if (preallocated) return this.size === preallocated.length ? preallocated : "aborted";
+    return Buffer.concat(this.chunks ?? [], this.size);
+  }
+
+  bodyRead(result: Buffer | "too-large" | "busy" | "aborted"): void {
+    if (!this.reading) return;
+    this.reading = false;
+    const { req, res, shared } = this;
+    req.removeListener("data", onBodyData);
+    if (result === "aborted") this.over();
+    else if (result === "too-large") {
+      const { maxBodySize } = shared.options;
+      const method = req.method ?? "POST";
+      const path = req.url ?? "/";
+      shared.handlers.onNotice({ type: "too-large", method, path, limit: maxBodySize, received: Number.NaN });
+      this.after(settleAnswer(req, res, tooLarge(maxBodySize), true));
+    } else if (result === "busy") this.after(refuse(req, res, shared.handlers, "busy"));
+    else this.deliver(result);
+  }
+
+  /** Hand the request to the pipeline; its answer may come at once or later. */
+  private deliver(body: Buffer): void {
+    const { req, shared } = this;
+    const request: CapturedRequest = {
+      receivedAt: receivedAtNow(),
+      method: "POST",
+      path: req.url ?? "/",
+      headers: headersFromRaw(req.rawHeaders),
+      body,
+    };
+    let answer: WebhookResponse | Promise<WebhookResponse>;
+    try {
+      answer = shared.handlers.onWebhook(request, shared.webhookContext, req.rawHeaders);
+    } catch (error) {
+      answer = this.handlerFailed(error);
+    }
+    if (answer instanceof Promise) {
+      answer.then(
+        (response) => this.respond(response),
+        (error) => this.respond(this.handlerFailed(error)),
+      );
+    } else this.respond(answer);
+  }
+
+  private handlerFailed(error: unknown): WebhookResponse {
+    this.shared.handlers.onNotice({ type: "handler-error", message: (error as Error).message });
+    return { status: 500, body: "openmail-hooks: internal error\n" };
+  }
+
+  private respond(response: WebhookResponse): void {
+    this.response = response;
+    if (this.refused) {
+      this.refused.then((fate) => this.answered(fate));
+      return;
+    }
+    // Not closed after it, even when stopping: a request that follows on this connection gets its
+    // 503 in order; close() closes every connection once nothing is left in flight.
+    const res = this.res;
+    if (answerGone(res)) {
+      this.answered(SENDER_GONE);
+      return;
+    }
+    res.on("close", onAnswerClose);
+    writeAnswer(res, response, false);
+  }
+
+  /** The answer's fate is known: tell the pipeline, then let the request go. */
+  answered(fate: AnswerFate): void {
+    try {
+      this.response?.onSettled?.(fate);
+    } finally {
+      this.over();
+    }
+  }
+
+  private over(): void {
+    this.reservation?.release();
+    this.shared.done(this);
+  }
+
+  /** The exchange ends when `work` (an answer not to a webhook, or a refusal) settles. */
+  private after(work: Promise<unknown>): void {
+    void work.finally(() => this.over());
+  }
+}
+
+function exchangeOf(req: IncomingMessage): Exchange | undefined {
+  return (req as Tagged)[EXCHANGE];
+}
+function onBodyData(this: IncomingMessage, chunk: Buffer): void {
+  exchangeOf(this)?.data(chunk);
+}
+function onBodyEnd(this: IncomingMessage): void {
+  const exchange = exchangeOf(this);
+  if (exchange?.reading) exchange.bodyRead(exchange.complete());
+}
+function onBodyError(this: IncomingMessage): void {
+  exchangeOf(this)?.bodyRead("aborted");
+}
+function onBodyClose(this: IncomingMessage): void {
+  const exchange = exchangeOf(this);
+  if (exchange?.reading) exchange.bodyRead(this.complete ? exchange.complete() : "aborted");
+}
+/** "close" always comes, after "finish" when the answer was written: one listener tells both. */
+function onAnswerClose(this: ServerResponse): void {
+  exchangeOf(this.req)?.answered(this.writableFinished ? WRITTEN : SENDER_GONE);
+}
+
+/** A request that is not a webhook to read: wrong path or method, stopping, or declared too large. */
+async function answerOther(
+  exchange: Exchange,
+  pathname: string,
+  rawPath: string,
+  declared: number | undefined,
+): Promise<void> {
+  const { req, res } = exchange;
+  const { options, handlers, webhookPath, state } = exchange.shared;
+  const method = req.method ?? "GET";
+  if (pathname !== webhookPath) {
     const hint = `not a webhook: OpenMail POSTs to ${options.path}`;
     handlers.onNotice({ type: "ignored", method, path: rawPath, status: 404, hint });
     return void (await settleAnswer(req, res, { status: 404, body: `openmail-hooks: ${hint}\n` }, false));
@@ -272,50 +468,21 @@ async function handle(req: IncomingMessage, res: ServerResponse, context: Handle
     const response = { status: 405, headers: { allow: "POST" }, body: `openmail-hooks: ${hint}\n` };
     return void (await settleAnswer(req, res, response, false));
   }
-  if (context.state.stopping) return refuse(req, res, handlers, "shutting-down");
+  if (state.stopping) return refuse(req, res, handlers, "shutting-down");
+  handlers.onNotice({ type: "too-large", method, path: rawPath, limit: options.maxBodySize, received: declared ?? 0 });
+  return void (await settleAnswer(req, res, tooLarge(options.maxBodySize), true));
+}
 
-  const declared = declaredLength(req);
-  if (declared !== undefined && declared > options.maxBodySize) {
-    handlers.onNotice({ type: "too-large", method, path: rawPath, limit: options.maxBodySize, received: declared });
-    return void (await settleAnswer(req, res, tooLarge(options.maxBodySize), true));
+let lastReceivedMs = Number.NaN;
+let lastReceivedIso = "";
+/** The time now as an ISO string: made once per millisecond (many requests arrive within one). */
+function receivedAtNow(): string {
+  const ms = Date.now();
+  if (ms !== lastReceivedMs) {
+    lastReceivedMs = ms;
+    lastReceivedIso = new Date(ms).toISOString();
   }
-
-  const reservation = budget.reserve(declared ?? 0);
-  if (!reservation) return refuse(req, res, handlers, "busy");
-  try {
-    const body = await readBody(req, options.maxBodySize, declared, reservation);
-    if (body === "too-large") {
-      handlers.onNotice({ type: "too-large", method, path: rawPath, limit: options.maxBodySize, received: Number.NaN });
-      return void (await settleAnswer(req, res, tooLarge(options.maxBodySize), true));
-    }
-    if (body === "busy") return refuse(req, res, handlers, "busy");
-    if (body === "aborted") return;
-
-    const request: CapturedRequest = {
-      receivedAt: new Date().toISOString(),
-      method,
-      path: rawPath,
-      headers: headersFromRaw(req.rawHeaders),
-      body,
-    };
-    let response: WebhookResponse;
-    try {
-      response = await handlers.onWebhook(request, context.webhookContext, req.rawHeaders);
-    } catch (error) {
-      handlers.onNotice({ type: "handler-error", message: (error as Error).message });
-      response = { status: 500, body: "openmail-hooks: internal error\n" };
-    }
-    if (entry.refused) {
-      response.onSettled?.(await entry.refused);
-      return;
-    }
-    // Not closed after it, even when stopping: a request that follows on this connection gets its
-    // 503 in order; close() closes every connection once nothing is left in flight.
-    const fate = await settleAnswer(req, res, response, false);
-    response.onSettled?.(fate);
-  } finally {
-    reservation.release();
-  }
+  return lastReceivedIso;
 }
 
 /** Answer 503 with Retry-After (too many body bytes in flight, or stopping); OpenMail retries it. */
@@ -385,52 +552,6 @@ class Reservation {
   }
 }
 
-type BodyResult = Buffer | "too-large" | "busy" | "aborted";
-
-/**
- * The body in one buffer: allocated once at its declared length, or (chunked) gathered and joined,
- * each chunk counted against the budget as it arrives.
- */
-function readBody(
-  req: IncomingMessage,
-  limit: number,
-  declared: number | undefined,
-  reservation: { grow(bytes: number): boolean },
-): Promise<BodyResult> {
-  return new Promise((resolve) => {
-    const preallocated = declared !== undefined ? Buffer.allocUnsafe(declared) : undefined;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let settled = false;
-    const settle = (value: BodyResult) => {
-      if (settled) return;
-      settled = true;
-      req.removeListener("data", onData);
-      resolve(value);
-    };
-    const complete = () => {
-      if (preallocated) return size === declared ? preallocated : "aborted";
-      return Buffer.concat(chunks, size);
-    };
-    const onData = (chunk: Buffer) => {
-      if (size + chunk.length > limit) return settle("too-large");
-      if (preallocated) {
-        // Node enforces Content-Length, so more bytes than declared cannot arrive; guard anyway.
-        if (size + chunk.length > preallocated.length) return settle("aborted");
-        chunk.copy(preallocated, size);
-      } else {
-        if (!reservation.grow(chunk.length)) return settle("busy");
-        chunks.push(chunk);
-      }
-      size += chunk.length;
-    };
-    req.on("data", onData);
-    req.on("end", () => settle(complete()));
-    req.on("error", () => settle("aborted"));
-    req.on("close", () => settle(req.complete ? complete() : "aborted"));
-  });
-}
-
 /**
  * Write an answer and report its fate once known. With `closeAfter` the connection closes after
  * it; a body not read yet is read and discarded first (for up to DRAIN_MS), because closing with
@@ -442,7 +563,7 @@ function settleAnswer(
   response: WebhookResponse,
   closeAfter: boolean,
 ): Promise<AnswerFate> {
-  if (res.destroyed || res.headersSent || res.socket?.destroyed) return Promise.resolve(SENDER_GONE);
+  if (answerGone(res)) return Promise.resolve(SENDER_GONE);
   // "close" always comes, after "finish" when the answer was written: one listener tells both.
   const fate = new Promise<AnswerFate>((resolve) => {
     res.on("close", () => resolve(res.writableFinished ? WRITTEN : SENDER_GONE));
@@ -470,18 +591,24 @@ function keepReadingUntilSenderDone(req: IncomingMessage): void {
   req.resume();
 }
 
+const PLAIN_TEXT = "text/plain; charset=utf-8";
 const WRITTEN: AnswerFate = Object.freeze({ kind: "written" });
 const SENDER_GONE: AnswerFate = Object.freeze({ kind: "sender-gone" });
+
+/** No answer can be written any more: the connection is gone, or an answer went out already. */
+function answerGone(res: ServerResponse): boolean {
+  return res.destroyed || res.headersSent || res.socket?.destroyed === true;
+}
 
 function writeAnswer(res: ServerResponse, response: WebhookResponse, closeAfter: boolean): void {
   if (res.destroyed || res.headersSent) return;
   const { body } = response;
   // With its length the answer goes out in one write: without, Node chunks it (size line, body, end).
-  const headers: Record<string, string> = {
-    "content-type": "text/plain; charset=utf-8",
-    ...response.headers,
-    "content-length": String(typeof body === "string" ? Buffer.byteLength(body) : body.byteLength),
-  };
+  const length = String(typeof body === "string" ? Buffer.byteLength(body) : body.byteLength);
+  const headers: Record<string, string> =
+    response.headers === undefined
+      ? { "content-type": PLAIN_TEXT, "content-length": length }
+      : { "content-type": PLAIN_TEXT, ...response.headers, "content-length": length };
   if (closeAfter) headers.connection = "close";
   res.writeHead(response.status, headers);
   res.end(response.body);

@@ -19,7 +19,7 @@ import { createIdIndex } from "../core/id-index.js";
 import { type Inspection, inspectRequest, verifyCaptured } from "../core/inspect.js";
 import { forwardableHeaders } from "../core/request.js";
 import type { Verdict } from "../core/signature.js";
-import type { CaptureStore } from "./capture-store.js";
+import { CaptureRefusedError, type CaptureStore } from "./capture-store.js";
 import type { HttpClient } from "./http-client.js";
 import type { AnswerFate, WebhookContext, WebhookResponse } from "./listener.js";
 
@@ -47,6 +47,8 @@ export interface Arrival {
   duplicate?: { timesSeen: number; firstSeenAt?: string; inFolder: boolean };
   capturePath?: string;
   saveError?: string;
+  /** What to do about saveError when it is not the folder's fault (listen --redact refused the body). */
+  saveNextStep?: string;
   /** Where it is being forwarded; undefined when listen answers it itself. */
   forwardTo?: string;
   /**
@@ -114,7 +116,12 @@ export interface PipelineOptions {
 
 export interface WebhookPipeline {
   /** `context.signal` aborts the forward (listen's shutdown grace period is over). */
-  handle(request: CapturedRequest, context?: WebhookContext, rawHeaders?: readonly string[]): Promise<WebhookResponse>;
+  /** The answer at once when nothing is saved or forwarded, else a promise of it. */
+  handle(
+    request: CapturedRequest,
+    context?: WebhookContext,
+    rawHeaders?: readonly string[],
+  ): WebhookResponse | Promise<WebhookResponse>;
   noteIgnored(): void;
   /** Wait for capture updates still being written (call before exiting). */
   drain(): Promise<void>;
@@ -211,101 +218,133 @@ export function createWebhookPipeline(options: PipelineOptions, folderIds: Folde
     };
   };
 
-  return {
-    async handle(request, context, rawHeaders) {
-      if (!folderRead) {
+  /**
+   * The part of an event's handling that never waits: parse, verify, recognise, record. Where the
+   * forward goes depends on the event's type and inbox, not on its signature, so the body is parsed
+   * first and the forward (when there is one) started before verification.
+   */
+  const receive = (request: CapturedRequest, context: WebhookContext | undefined, rawHeaders?: readonly string[]) => {
+    const now = Math.floor(options.now() / 1000);
+    const inspection = inspectRequest(request, { toleranceSeconds: options.toleranceSeconds, now });
+    sequence += 1;
+    const seq = sequence;
+    const eventType = inspection.summary.eventType;
+    const filteredOut = options.events !== undefined && !(eventType !== undefined && options.events.has(eventType));
+    const target = filteredOut || !options.client ? undefined : forwardTarget(inspection, options);
+    // The forward never waits for the disk. A quick one (most are) is waited for, so the capture is
+    // written once with its result: replacing a capture afterwards cost far more than writing it
+    // (on this VM's disk, a rewrite per event held listen under 300 events/s; BENCHMARKS.md). A slow
+    // one runs on while the capture is saved, and its result is added to the capture afterwards.
+    const delivery =
+      target && options.client
+        ? options.client.post(target, forwardableHeaders(request.headers), request.body, { signal: context?.signal })
+        : undefined;
+    return { request, rawHeaders, now, inspection, seq, filteredOut, target, delivery };
+  };
+
+  const arrive = (received: ReturnType<typeof receive>): Arrival => {
+    const { request, inspection, filteredOut } = received;
+    inspection.verification = verifyWithInboxSecret(request, inspection, options, received.now);
+    const verification = inspection.verification;
+    // Every field set from the start (one shape for every event; fields added later made each
+    // copy and update below a slow, shape-changing one).
+    const arrival: Arrival = {
+      seq: received.seq,
+      request,
+      inspection,
+      signature: !verification ? "unverified" : verification.valid ? "valid" : "invalid",
+      duplicate: recordSeen(inspection.eventId, request.receivedAt),
+      capturePath: undefined,
+      saveError: undefined,
+      forwardTo: received.target,
+      filteredOut: filteredOut || undefined,
+      rawHeaders: received.rawHeaders,
+    };
+    tally(stats, arrival);
+    if (filteredOut) stats.filteredOut += 1;
+    return arrival;
+  };
+
+  /** The answer, and what the outcome record says once its fate is known. */
+  const answer = (outcome: Outcome): WebhookResponse => {
+    const response = decideResponse(outcome, options);
+    outcome.status = response.status;
+    outcome.statusReason = response.reason;
+    return new SettledAnswer(response.reply, outcome, stats, options.onOutcome);
+  };
+
+  /** With a capture to save or a forward to wait for: the steps that wait. */
+  const handleAwaiting = async (received: ReturnType<typeof receive>): Promise<WebhookResponse> => {
+    const { request, inspection, target, delivery } = received;
+    // undici writes a request on an idle keep-alive connection only in the event loop's check phase
+    // (it first reads what the server may have sent since: GHSA-35p6-xmwp-9g52), so the work below
+    // waits for that phase too: verifying, recording and rendering then overlap the handler's time
+    // instead of delaying the forward (BENCHMARKS.md).
+    if (delivery) await new Promise<void>((resolveLater) => setImmediate(resolveLater));
+    const arrival = arrive(received);
+    let forward: ForwardResult | undefined;
+    if (target && delivery && options.store) {
+      const quick = await settledWithin(delivery, QUICK_FORWARD_MS);
+      if (quick) forward = forwardResult(target, quick, arrival, options);
+    }
+
+    // Persist before acknowledging: if the capture cannot be written, answer 500 so OpenMail retries.
+    if (options.store) {
+      try {
+        arrival.capturePath = await options.store.save(
+          request,
+          inspection.eventId,
+          captureExtra({ ...arrival, forward }),
+        );
+      } catch (error) {
+        arrival.saveError = (error as Error).message;
+        if (error instanceof CaptureRefusedError) arrival.saveNextStep = error.nextStep;
+        stats.saveErrors += 1;
+      }
+    }
+    options.onArrival?.(arrival);
+
+    const outcome = outcomeOf(arrival);
+    if (target && delivery) {
+      const written = forward !== undefined;
+      forward ??= forwardResult(target, await delivery, arrival, options);
+      outcome.forward = forward;
+      const key = forwardKey(forward.outcome);
+      stats.forwarded[key] = (stats.forwarded[key] ?? 0) + 1;
+      // The capture is already safe on disk; adding a slow forward's result can wait until after the answer.
+      if (!written && outcome.capturePath && options.store) {
+        const update = options.store.update(outcome.capturePath, request, captureExtra(outcome)).catch(() => {});
+        pendingUpdates.add(update);
+        void update.finally(() => pendingUpdates.delete(update));
+      }
+    }
+    return answer(outcome);
+  };
+
+  const handle = (
+    request: CapturedRequest,
+    context?: WebhookContext,
+    rawHeaders?: readonly string[],
+  ): WebhookResponse | Promise<WebhookResponse> => {
+    if (!folderRead) {
+      const waitForFolder = async () => {
         await folderIds.ready?.();
         folderRead = true;
-      }
-      // The body is parsed first and the forward started before anything else, verification
-      // included: where it goes depends on the event's type and inbox, not on its signature.
-      const now = Math.floor(options.now() / 1000);
-      const inspection = inspectRequest(request, { toleranceSeconds: options.toleranceSeconds, now });
-      sequence += 1;
-      const seq = sequence;
-      const eventType = inspection.summary.eventType;
-      const filteredOut = options.events !== undefined && !(eventType !== undefined && options.events.has(eventType));
-      const target = filteredOut || !options.client ? undefined : forwardTarget(inspection, options);
-      // The forward never waits for the disk. A quick one (most are) is waited for, so the capture is
-      // written once with its result: replacing a capture afterwards cost far more than writing it
-      // (on this VM's disk, a rewrite per event held listen under 300 events/s; BENCHMARKS.md). A slow
-      // one runs on while the capture is saved, and its result is added to the capture afterwards.
-      const delivery =
-        target && options.client
-          ? options.client.post(target, forwardableHeaders(request.headers), request.body, { signal: context?.signal })
-          : undefined;
-      // undici writes a request on an idle keep-alive connection only in the event loop's check phase
-      // (it first reads what the server may have sent since: GHSA-35p6-xmwp-9g52), so the work below
-      // waits for that phase too: verifying, recording and rendering then overlap the handler's time
-      // instead of delaying the forward (BENCHMARKS.md).
-      if (delivery) await new Promise<void>((resolveLater) => setImmediate(resolveLater));
-      inspection.verification = verifyWithInboxSecret(request, inspection, options, now);
-      const verification = inspection.verification;
-      // Every field set from the start (one shape for every event; fields added later made each
-      // copy and update below a slow, shape-changing one).
-      const arrival: Arrival = {
-        seq,
-        request,
-        inspection,
-        signature: !verification ? "unverified" : verification.valid ? "valid" : "invalid",
-        duplicate: recordSeen(inspection.eventId, request.receivedAt),
-        capturePath: undefined,
-        saveError: undefined,
-        forwardTo: target,
-        filteredOut: filteredOut || undefined,
-        rawHeaders,
+        return handle(request, context, rawHeaders);
       };
-      tally(stats, arrival);
-      if (filteredOut) stats.filteredOut += 1;
-      let forward: ForwardResult | undefined;
-      if (target && delivery && options.store) {
-        const quick = await settledWithin(delivery, QUICK_FORWARD_MS);
-        if (quick) forward = forwardResult(target, quick, arrival, options);
-      }
+      return waitForFolder();
+    }
+    const received = receive(request, context, rawHeaders);
+    if (received.delivery || options.store) return handleAwaiting(received);
+    // Nothing to save and nothing to forward (listen --no-save): answered at once, with no promise,
+    // which at thousands of events a second was a measurable share of each event's CPU (notes-n4).
+    const arrival = arrive(received);
+    options.onArrival?.(arrival);
+    return answer(outcomeOf(arrival));
+  };
 
-      // Persist before acknowledging: if the capture cannot be written, answer 500 so OpenMail retries.
-      if (options.store) {
-        try {
-          arrival.capturePath = await options.store.save(
-            request,
-            inspection.eventId,
-            captureExtra({ ...arrival, forward }),
-          );
-        } catch (error) {
-          arrival.saveError = (error as Error).message;
-          stats.saveErrors += 1;
-        }
-      }
-      options.onArrival?.({ ...arrival });
-
-      const outcome = outcomeOf(arrival);
-      if (target && delivery) {
-        const written = forward !== undefined;
-        forward ??= forwardResult(target, await delivery, arrival, options);
-        outcome.forward = forward;
-        const key = forwardKey(forward.outcome);
-        stats.forwarded[key] = (stats.forwarded[key] ?? 0) + 1;
-        // The capture is already safe on disk; adding a slow forward's result can wait until after the answer.
-        if (!written && outcome.capturePath && options.store) {
-          const update = options.store.update(outcome.capturePath, request, captureExtra(outcome)).catch(() => {});
-          pendingUpdates.add(update);
-          void update.finally(() => pendingUpdates.delete(update));
-        }
-      }
-
-      const response = decideResponse(outcome, options);
-      outcome.status = response.status;
-      outcome.statusReason = response.reason;
-      return {
-        ...response.reply,
-        onSettled(fate) {
-          outcome.answer = fate;
-          if (fate.kind === "sender-gone") stats.senderGone += 1;
-          if (fate.kind === "refused") outcome.status = fate.status;
-          options.onOutcome(outcome);
-        },
-      };
-    },
+  return {
+    handle,
     noteIgnored() {
       stats.ignored += 1;
     },
@@ -314,6 +353,34 @@ export function createWebhookPipeline(options: PipelineOptions, folderIds: Folde
       await Promise.all(pendingUpdates);
     },
   };
+}
+
+/**
+ * The answer handed to the listener, which tells it the answer's fate: then the outcome record is
+ * complete and emitted. A class, not an object literal with its own `onSettled` closure per event.
+ */
+class SettledAnswer implements WebhookResponse {
+  readonly status: number;
+  readonly headers: Record<string, string> | undefined;
+  readonly body: string | Uint8Array;
+  constructor(
+    reply: WebhookResponse,
+    private readonly outcome: Outcome,
+    private readonly stats: ListenStats,
+    private readonly emit: (outcome: Outcome) => void,
+  ) {
+    this.status = reply.status;
+    this.headers = reply.headers;
+    this.body = reply.body;
+  }
+
+  onSettled(fate: AnswerFate): void {
+    const outcome = this.outcome;
+    outcome.answer = fate;
+    if (fate.kind === "sender-gone") this.stats.senderGone += 1;
+    if (fate.kind === "refused") outcome.status = fate.status;
+    this.emit(outcome);
+  }
 }
 
 /** What the handler answered, judged (valid events: 2xx; ones that fail verification: 4xx). */

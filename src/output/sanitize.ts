@@ -51,6 +51,16 @@ export function clip(value: string, max: number): string {
 }
 
 /**
+ * clip for a value shown on a terminal line `columns` wide (undefined: not a terminal) after
+ * `used` columns: cut to what is left of the line, or to `max`, whichever is less, so a value too
+ * long for the line ends in "…" instead of spilling over. Paths, URLs and commands never come
+ * here: they stay whole, so they can be copied.
+ */
+export function clipToLine(value: string, max: number, columns: number | undefined, used: number): string {
+  return clip(value, columns === undefined ? max : Math.min(max, Math.max(1, columns - used)));
+}
+
+/**
  * The colour and weight codes chalk emits for the styles this tool uses (reset, bold, dim, normal
  * weight, the 16 foreground colours and their reset). Nothing else that starts with ESC survives.
  */
