@@ -22,7 +22,7 @@ import {
   unixTimeOption,
   urlOption,
 } from "./cli-options.js";
-import { CliError, EXIT, type ExitCode } from "./errors.js";
+import { CliError, EXIT, type ExitCode, isStackOverflow, isWasmOutOfMemory, wasmMemoryError } from "./errors.js";
 
 // The bundled CLI (scripts/bundle.mjs) has the version compiled in; the plain tsc build reads it.
 declare const __OPENMAIL_HOOKS_VERSION__: string | undefined;
@@ -468,6 +468,12 @@ async function reportError(error: unknown, json: boolean): Promise<ExitCode> {
   const record = (code: string, message: string) => {
     if (json) process.stdout.write(`${recordLine({ type: "error", code, message })}\n`);
   };
+  if (isWasmOutOfMemory(error)) {
+    const failure = error instanceof CliError ? error : wasmMemoryError(error);
+    record(failure.code, failure.message);
+    process.stderr.write(`openmail-hooks: ${failure.message}\n`);
+    return failure.exitCode;
+  }
   if (error instanceof CommanderError) {
     // Commander has already printed its one-line usage error.
     record("usage_error", error.message.replace(/^error: /, ""));
@@ -478,7 +484,7 @@ async function reportError(error: unknown, json: boolean): Promise<ExitCode> {
     process.stderr.write(`openmail-hooks: ${terminalSafe(error.message)}\n`);
     return error.exitCode;
   }
-  if (error instanceof RangeError && /Maximum call stack size exceeded/.test(error.message)) {
+  if (isStackOverflow(error)) {
     // Only input nests this deeply (JSON thousands of levels deep): an input error, not a bug to report.
     const message =
       "the input nests too deeply to handle (JSON nested thousands of levels deep): check it is the file you meant";
@@ -495,13 +501,41 @@ async function reportError(error: unknown, json: boolean): Promise<ExitCode> {
   return EXIT.CHECK_FAILED;
 }
 
-// A reader that goes away (`openmail-hooks ... | head`) ends the run quietly, not with a stack trace.
+/**
+ * A reader that goes away (`openmail-hooks ... | head -1`, a jq that died) stops the run the way
+ * SIGTERM does, so listen still points its inboxes back and send-test/replay stop sending; it is said on
+ * standard error, and the exit code is 141 (128 + SIGPIPE, what a shell reports for it), never 0: the
+ * run did not finish. A check that failed (1) or an input error (2) keeps its own code.
+ */
+const EXIT_OUTPUT_CLOSED = 141;
+let outputClosed = false;
 for (const stream of [process.stdout, process.stderr]) {
   stream.on("error", (error: NodeJS.ErrnoException) => {
-    if (error.code !== "EPIPE") throw error;
-    process.exit(typeof process.exitCode === "number" ? process.exitCode : 0);
+    // Writes after the close fail too (ERR_STREAM_DESTROYED): they are the same event, already handled.
+    if (error.code !== "EPIPE" && error.code !== "ERR_STREAM_DESTROYED") throw error;
+    if (outputClosed) return;
+    outputClosed = true;
+    const which = stream === process.stdout ? "standard output" : "standard error";
+    if (stream === process.stdout && process.stderr.writable) {
+      process.stderr.write(`openmail-hooks: ${which} was closed by its reader: stopping as on Ctrl-C\n`);
+    }
+    process.on("exit", (code) => {
+      if (code === 0 || code === 130 || code === 143) process.exitCode = EXIT_OUTPUT_CLOSED;
+    });
+    // Commands that stop cleanly listen for SIGTERM; the others end by themselves.
+    process.emit("SIGTERM", "SIGTERM");
   });
 }
+
+// Node's own copy of undici (behind fetch and Headers; the CLI never uses it) is loaded when ours
+// touches such a global, and starts loading its WebAssembly parser in a promise nobody awaits: under
+// `ulimit -v` that rejects and would end a run that is going fine with a stack trace. That copy's
+// failure is ignored (ours reports its own: see isWasmOutOfMemory's callers); any other unhandled
+// rejection still crashes as Node would (a bug to report).
+process.on("unhandledRejection", (reason) => {
+  if (isWasmOutOfMemory(reason) && String((reason as Error).stack).includes("node:internal/deps/undici")) return;
+  throw reason;
+});
 
 // Not a top-level await: the bundled CLI is CommonJS (scripts/bundle.mjs).
 void main().then((exitCode) => {

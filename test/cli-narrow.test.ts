@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { wrapLine } from "../src/output/fit.js";
 import { clip } from "../src/output/sanitize.js";
 import { cleanupAfterEach, serverStarter } from "./helpers/cleanups.js";
+import { tempDir } from "./helpers/cli.js";
 import { messageEvent, post, signedEvent } from "./helpers/http.js";
 import { startInPty } from "./helpers/pty.js";
 import { openMailHandler } from "./helpers/servers.js";
@@ -39,6 +40,40 @@ describe("narrow terminals", () => {
     expect(hintLines[0]).toMatch(/^ {3}hint: the signature verifies/);
     expect(hintLines[1]).toMatch(/^ {5}\S/);
     expect(shown).toMatch(/handler \d+ ms/);
+    pty.child.kill("SIGINT");
+    expect(await pty.exited).toBe(0);
+  });
+
+  it("listen --verbose at 50 columns: values too long for a line are cut with …, the capture path stays whole", async () => {
+    const cwd = tempDir();
+    const pty = startInPty(["listen", "--no-tunnel", "--port", "0", "--verbose", "--no-inspect"], {
+      columns: 50,
+      cwd,
+      env: { OPENMAIL_WEBHOOK_SECRET: SECRET },
+    });
+    cleanups.push(async () => pty.child.kill("SIGKILL"));
+    const url = (await pty.waitForText(/Webhook URL\s+(http:\S+)/))[1] ?? "";
+    const subject = "日本語の件名がとても長い場合の表示テスト😀😀日本語の件名がとても長い場合の表示テスト";
+    const from = `${"x".repeat(70)}@example.com`;
+    const filename = "a-very-long-attachment-file-name-without-spaces-and-more-and-more.pdf";
+    const event = messageEvent(
+      { event_id: `evt_${"0123456789abcdef".repeat(3)}` },
+      { subject, from, attachments: [{ filename, content_type: "application/pdf", size_bytes: 1000 }] },
+    );
+    const request = signedEvent(SECRET, event);
+    await post(url, request.headers, request.body);
+    const path = (await pty.waitForText(/(\.openmail-hooks\/events\/\S+\.json)\n/))[1] ?? "";
+    const shown = pty.output();
+    // Every line fits but the capture path, which is never cut (so it can be copied) and gets its own line.
+    expect(tooWide(shown, 50)).toEqual([path]);
+    const lines = shown.split("\n");
+    expect(lines).toContain(path);
+    expect(lines.find((line) => /^ {4}subj {2}/.test(line))).toMatch(/^ {4}subj {2}日本語\S*…$/);
+    expect(lines.find((line) => /^ {4}from {2}/.test(line))).toMatch(/^ {4}from {2}x+…$/);
+    expect(lines.find((line) => /^ {4}att {3}/.test(line))).toMatch(/^ {4}att {3}a-very-long-\S*…$/);
+    // On the arrival line too: the address and the subject each cut to a continuation line.
+    expect(lines).toContainEqual(expect.stringMatching(/^ {2}x{40,}…$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^ {2}日本語\S*…$/));
     pty.child.kill("SIGINT");
     expect(await pty.exited).toBe(0);
   });

@@ -12,7 +12,7 @@ import { sign } from "../src/core/signature.js";
 import { writeCaptures } from "./helpers/captures.js";
 import { runCli, tempDir } from "./helpers/cli.js";
 import { messageEvent, post, signedEvent } from "./helpers/http.js";
-import { startListen } from "./helpers/listen.js";
+import { startListen, startPrettyListen } from "./helpers/listen.js";
 
 const SECRET = "whsec_redact_0123456789ab";
 const env = { OPENMAIL_WEBHOOK_SECRET: SECRET };
@@ -165,6 +165,39 @@ describe("redaction", () => {
     const listenNoSecret = await runCli(["listen", "--no-tunnel", "--port", "0", "--redact"]);
     expect(listenNoSecret.code).toBe(2);
     expect(listenNoSecret.stderr).toMatch(/--redact signs the redacted captures again/);
+  });
+
+  it("a body nested too deeply to redact: listen --redact says so truthfully (not the folder), redact names it", async () => {
+    const depth = 100_000;
+    const deep = `{"event":"message.received","event_id":"evt_deep","message":{"subject":"s","x":${"[".repeat(depth)}${"]".repeat(depth)}}}`;
+    const cwd = tempDir();
+    const lp = await startPrettyListen(["--redact", "--no-inspect"], { env, cwd });
+    stops.push(() => lp.stop("SIGKILL"));
+    const request = signedEvent(SECRET, { event_id: "evt_deep" }, { body: Buffer.from(deep) });
+    const answer = await post(lp.url, request.headers, request.body);
+    expect(answer.status).toBe(500);
+    const line = (await lp.waitForText(/✗ NOT saved: [^\n]*\n/))[0];
+    expect(line).toMatch(/nests too deeply to redact .* writes nothing unredacted/);
+    expect(line).toMatch(/every retry fails the same way: run listen without --redact/);
+    expect(line).not.toMatch(/fix the folder|Maximum call stack/);
+    expect(readdirSync(join(cwd, ".openmail-hooks/events")).filter((name) => name.endsWith(".json"))).toEqual([]);
+
+    // The same event saved without --redact, then given to redact: "could not be redacted", not "could not be read".
+    const saveDir = join(cwd, "plain");
+    mkdirSync(saveDir);
+    const receivedAt = new Date().toISOString();
+    const headers = Object.fromEntries(
+      Object.entries(request.headers).map(([name, value]) => [name.toLowerCase(), value]),
+    );
+    writeFileSync(
+      join(saveDir, captureFileName(receivedAt, "evt_deep")),
+      serializeCapture({ receivedAt, method: "POST", path: "/webhooks", headers, body: request.body }),
+    );
+    const redacted = await runCli(["redact", saveDir, "--out-dir", join(cwd, "out")], { env, cwd });
+    expect(redacted.stderr).toMatch(/evt_deep\.json: not copied: the body nests too deeply to redact/);
+    expect(redacted.stdout).toMatch(/0 of 1 written to \S+ \(1 could not be redacted\)/);
+    expect(redacted.stderr + redacted.stdout).not.toMatch(/could not be read|Maximum call stack/);
+    expect(redacted.code).toBe(2);
   });
 
   it("masks a body that is not JSON, and never signs it with a different key", () => {

@@ -1,6 +1,6 @@
 /**
  * `openmail-hooks redact <capture…>`: write redacted copies of captures already taken, for a bug
- * report. The originals are never touched. Exit 0 all written, 2 an input could not be read or a
+ * report. The originals are never touched. Exit 0 all written, 2 an input could not be read or redacted, or a
  * copy could not be written (a folder that takes no file at all stops the run at the first).
  */
 import { stat } from "node:fs/promises";
@@ -8,7 +8,7 @@ import { relative } from "node:path";
 import type { CommandContext } from "../command-context.js";
 import { requireSecret } from "../config/environment.js";
 import type { CapturedRequest } from "../core/capture.js";
-import { redactCapture } from "../core/redact.js";
+import { NestedTooDeeplyError, redactCapture } from "../core/redact.js";
 import { eventIdOf } from "../core/request.js";
 import { ageText, DEFAULT_TOLERANCE_SECONDS, verify } from "../core/signature.js";
 import { CliError, EXIT, type ExitCode, errorMessage, usageError } from "../errors.js";
@@ -42,7 +42,7 @@ export async function runRedact(paths: string[], options: RedactOptions, ctx: Co
     const rel = relative(ctx.cwd, path);
     return sanitizeLine(rel && !rel.startsWith("..") ? rel : path);
   };
-  const tally: Tally = { written: 0, skipped: 0, unreadable: 0, unwritable: 0, notTried: 0 };
+  const tally: Tally = { written: 0, skipped: 0, unreadable: 0, unredactable: 0, unwritable: 0, notTried: 0 };
   // Set once the folder itself refuses files (full, read-only, gone): the rest would fail the same way.
   let folderProblem: string | undefined;
   for (const file of files) {
@@ -76,24 +76,31 @@ export async function runRedact(paths: string[], options: RedactOptions, ctx: Co
     );
   }
   if (!options.json) ctx.output.out(ctx.output.color.dim(tallyText(tally, files.length, shown(store.dir))));
-  return tally.unreadable + tally.unwritable + tally.notTried > 0 ? EXIT.USAGE : EXIT.OK;
+  return tally.unreadable + tally.unredactable + tally.unwritable + tally.notTried > 0 ? EXIT.USAGE : EXIT.OK;
 }
 
 interface Tally {
   written: number;
   skipped: number;
   unreadable: number;
+  unredactable: number;
   unwritable: number;
   notTried: number;
 }
 
-const STAGE_TALLY = { read: "unreadable", write: "unwritable", "not-tried": "notTried" } as const;
+const STAGE_TALLY = {
+  read: "unreadable",
+  redact: "unredactable",
+  write: "unwritable",
+  "not-tried": "notTried",
+} as const;
 
 /** "3 of 3 written to bug-report", "1 of 16 written to red (1 could not be written; 14 not tried)". */
 function tallyText(tally: Tally, total: number, dir: string): string {
   const notes = [
     tally.skipped > 0 && `${tally.skipped} already redacted, skipped`,
     tally.unreadable > 0 && `${tally.unreadable} could not be read`,
+    tally.unredactable > 0 && `${tally.unredactable} could not be redacted`,
     tally.unwritable > 0 && `${tally.unwritable} could not be written`,
     tally.notTried > 0 && `${tally.notTried} not tried`,
   ].filter(Boolean);
@@ -113,7 +120,7 @@ function signedText(result: Extract<RedactResult, { kind: "written" }>, ctx: Com
 type RedactResult =
   | { kind: "written"; output: string; resigned: boolean; verifies: boolean; timestampAge?: string }
   | { kind: "skipped"; reason: string }
-  | { kind: "problem"; stage: "read" | "not-tried"; message: string }
+  | { kind: "problem"; stage: "read" | "redact" | "not-tried"; message: string }
   | { kind: "problem"; stage: "write"; message: string; reason: string; folderLevel: boolean };
 
 async function redactOne(
@@ -128,9 +135,15 @@ async function redactOne(
   try {
     document = await readRequestDocument(file, ctx.readStdin);
     if (document.extra.redacted === true) return { kind: "skipped", reason: "already redacted" };
-    redacted = redactCapture(document.request, secret);
   } catch (error) {
     return { kind: "problem", stage: "read", message: errorMessage(error) };
+  }
+  try {
+    redacted = redactCapture(document.request, secret);
+  } catch (error) {
+    // Read fine, but it cannot be redacted (nested too deeply): no copy, and not "could not be read".
+    if (!(error instanceof NestedTooDeeplyError)) throw error;
+    return { kind: "problem", stage: "redact", message: `${shown(file)}: not copied: ${error.message}` };
   }
   let output: string;
   try {

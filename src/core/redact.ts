@@ -6,6 +6,7 @@
  * across runs with the same secret), and nobody without the secret can test a guess. Pure.
  */
 import { createHmac } from "node:crypto";
+import { isStackOverflow } from "../errors.js";
 import { type CapturedRequest, utf8OrUndefined } from "./capture.js";
 import { sign } from "./signature.js";
 
@@ -121,6 +122,17 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/**
+ * A body nested too deeply (JSON thousands of levels deep) for the field-by-field walk: it cannot
+ * be redacted, and nothing unredacted may be written in its place.
+ */
+export class NestedTooDeeplyError extends Error {
+  constructor() {
+    super("the body nests too deeply to redact (JSON thousands of levels deep)");
+    this.name = "NestedTooDeeplyError";
+  }
+}
+
 export interface RedactedCapture {
   request: CapturedRequest;
   /** Fields added to the capture file. */
@@ -151,9 +163,15 @@ export function redactCapture(
       // Not JSON: the whole body is masked below.
     }
   }
-  const body = json
-    ? Buffer.from(JSON.stringify(redactEvent(parsed, redactor)))
-    : Buffer.from(maskText(text ?? Buffer.from(request.body).toString("latin1")));
+  let body: Buffer;
+  try {
+    body = json
+      ? Buffer.from(JSON.stringify(redactEvent(parsed, redactor)))
+      : Buffer.from(maskText(text ?? Buffer.from(request.body).toString("latin1")));
+  } catch (error) {
+    if (isStackOverflow(error)) throw new NestedTooDeeplyError();
+    throw error;
+  }
 
   const headers = { ...request.headers };
   const timestamp = headers["x-timestamp"];

@@ -66,6 +66,19 @@ export interface CaptureStore {
   warmUp(request: CapturedRequest): Promise<void>;
 }
 
+/**
+ * A capture the store refuses to write whatever the folder's state (listen --redact: a body too
+ * deeply nested to redact), with what to do instead of fixing the folder.
+ */
+export class CaptureRefusedError extends Error {
+  readonly nextStep: string;
+  constructor(message: string, nextStep: string) {
+    super(message);
+    this.name = "CaptureRefusedError";
+    this.nextStep = nextStep;
+  }
+}
+
 export interface CaptureStoreOptions {
   /**
    * Remove stale temporary files when the store opens (the default). `false` leaves them to `scan`,

@@ -16,6 +16,7 @@
  */
 import type { Client, Dispatcher } from "undici";
 import type { DeliveryOutcome, NetworkErrorKind } from "../core/contract.js";
+import { isWasmOutOfMemory, WASM_MEMORY_ADVICE } from "../errors.js";
 
 /** How much of a response body is kept by default (for display). */
 const DEFAULT_PREVIEW_BYTES = 2048;
@@ -500,6 +501,8 @@ export function describeNetworkError(error: unknown, url: string): { error: Netw
   if (has("ECONNRESET", "UND_ERR_SOCKET", "EPIPE")) {
     return { error: "reset", message: `${origin} closed the connection without an answer` };
   }
+  if (isWasmOutOfMemory(error))
+    return { error: "other", message: `request to ${origin} not sent: ${WASM_MEMORY_ADVICE}` };
   const message = error instanceof Error ? error.message : String(error);
   return { error: "other", message: `request to ${origin} failed: ${message}` };
 }

@@ -6,8 +6,8 @@ import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { CapturedRequest } from "../core/capture.js";
-import { type RedactedCapture, redactCapture } from "../core/redact.js";
-import type { CaptureStore } from "./capture-store.js";
+import { NestedTooDeeplyError, type RedactedCapture, redactCapture } from "../core/redact.js";
+import { CaptureRefusedError, type CaptureStore } from "./capture-store.js";
 import { readRegularFileAsync } from "./request-input.js";
 
 /**
@@ -25,7 +25,18 @@ export function redactingStore(
   const redact = (request: CapturedRequest) => {
     let result = redacted.get(request);
     if (!result) {
-      result = redactCapture(request, options.secretFor(inboxIdOf(request.body)), options.placeholderKey);
+      try {
+        result = redactCapture(request, options.secretFor(inboxIdOf(request.body)), options.placeholderKey);
+      } catch (error) {
+        // Saving it unredacted would break --redact's promise; the same body fails the same way on every retry.
+        if (error instanceof NestedTooDeeplyError) {
+          throw new CaptureRefusedError(
+            `${error.message}, and --redact writes nothing unredacted`,
+            "every retry fails the same way: run listen without --redact to save such an event",
+          );
+        }
+        throw error;
+      }
       redacted.set(request, result);
     }
     return result;

@@ -19,7 +19,7 @@ import { createIdIndex } from "../core/id-index.js";
 import { type Inspection, inspectRequest, verifyCaptured } from "../core/inspect.js";
 import { forwardableHeaders } from "../core/request.js";
 import type { Verdict } from "../core/signature.js";
-import type { CaptureStore } from "./capture-store.js";
+import { CaptureRefusedError, type CaptureStore } from "./capture-store.js";
 import type { HttpClient } from "./http-client.js";
 import type { AnswerFate, WebhookContext, WebhookResponse } from "./listener.js";
 
@@ -47,6 +47,8 @@ export interface Arrival {
   duplicate?: { timesSeen: number; firstSeenAt?: string; inFolder: boolean };
   capturePath?: string;
   saveError?: string;
+  /** What to do about saveError when it is not the folder's fault (listen --redact refused the body). */
+  saveNextStep?: string;
   /** Where it is being forwarded; undefined when listen answers it itself. */
   forwardTo?: string;
   /**
@@ -296,6 +298,7 @@ export function createWebhookPipeline(options: PipelineOptions, folderIds: Folde
         );
       } catch (error) {
         arrival.saveError = (error as Error).message;
+        if (error instanceof CaptureRefusedError) arrival.saveNextStep = error.nextStep;
         stats.saveErrors += 1;
       }
     }

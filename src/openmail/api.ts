@@ -5,7 +5,7 @@
  * every failure is an OpenMailApiError whose message never contains the key.
  */
 import type { Dispatcher } from "undici";
-import { errorMessage } from "../errors.js";
+import { errorMessage, isWasmOutOfMemory, wasmMemoryError } from "../errors.js";
 import { describeNetworkError } from "../io/http-client.js";
 import { type ApiFailure, type ApiOperation, describeApiFailure, OpenMailApiError } from "./errors.js";
 
@@ -115,6 +115,8 @@ export function createOpenMailApi(options: ApiClientOptions): OpenMailApi {
         const connecting = (error as { code?: unknown }).code === "UND_ERR_CONNECT_TIMEOUT";
         return fail({ kind: "timeout", timeoutMs: options.timeoutMs, connecting });
       }
+      // Not the network: the HTTP client cannot run here (ulimit -v), which no retry or --api-base mends.
+      if (isWasmOutOfMemory(error)) throw wasmMemoryError(error);
       if ((error as { code?: unknown }).code === "TOO_LARGE") {
         return fail({ kind: "http", status, message: `${errorMessage(error)}; is --api-base the OpenMail API?` });
       }

@@ -6,13 +6,20 @@
  * pass through the sanitiser here, and everything through Output's terminalSafe on the way out.
  */
 import { relative } from "node:path";
-import { describeRetry, formatMs, forwardFields, outcomeText, statusText } from "../core/contract.js";
+import {
+  describeRetry,
+  formatMs,
+  forwardFields,
+  type HandlerJudgement,
+  outcomeText,
+  statusText,
+} from "../core/contract.js";
 import { ageText } from "../core/signature.js";
 import type { ListenerNotice, UnparsedReason } from "../io/listener.js";
 import type { Arrival, ListenStats, Outcome } from "../io/webhook-pipeline.js";
 import type { TunnelNotice } from "../tunnel/supervisor.js";
 import { JSON_SCHEMA_VERSION } from "./records.js";
-import { clip, sanitizeLine, sanitizeText } from "./sanitize.js";
+import { clipToLine, sanitizeLine, sanitizeText } from "./sanitize.js";
 import type { Output } from "./terminal.js";
 
 export interface ListenBanner {
@@ -183,6 +190,9 @@ function prettyRenderer(output: Output, showPath: (path: string) => string, verb
   const c = output.color;
   const time = (iso: string) => c.dim(iso.slice(11, 19));
   const now = () => time(clockText());
+  // The terminal's width (read per event: it may be resized), or undefined when stdout is not a
+  // terminal, where values keep their fixed caps and nothing more is measured.
+  const columns = () => (output.stdoutIsTTY ? output.columns : undefined);
   return {
     ready(banner) {
       const label = (name: string) => c.dim(name.padEnd(13));
@@ -224,13 +234,14 @@ function prettyRenderer(output: Output, showPath: (path: string) => string, verb
     },
     arrival(arrival) {
       if (verbose) output.out("");
-      const [head = "", ...problems] = arrivalLines(arrival, c, time, showPath);
+      const width = columns();
+      const [head = "", ...problems] = arrivalLines(arrival, c, time, showPath, width);
       output.out(head);
-      if (verbose) for (const line of detailLines(arrival, c)) output.out(line);
+      if (verbose) for (const line of detailLines(arrival, c, width)) output.out(line);
       for (const line of problems) output.out(line);
     },
     outcome(outcome) {
-      for (const line of outcomeLines(outcome, c, now(), verbose, showPath)) output.out(line);
+      for (const line of outcomeLines(outcome, c, now(), verbose, showPath, columns())) output.out(line);
     },
     warning(message) {
       output.err(output.errColor.yellow(`warning: ${message}`));
@@ -242,7 +253,7 @@ function prettyRenderer(output: Output, showPath: (path: string) => string, verb
         const fate = notice.fate.kind === "written" ? "" : " (the sender hung up first)";
         output.out(
           c.yellow(
-            `${now()} ${sanitizeLine(notice.method)} ${clip(notice.path, 80)} → 503: ${why}, not processed; OpenMail retries it${fate}`,
+            `${now()} ${sanitizeLine(notice.method)} ${clipToLine(notice.path, 80, columns(), HANGING_INDENT)} → 503: ${why}, not processed; OpenMail retries it${fate}`,
           ),
         );
       } else if (notice.type === "unparsed")
@@ -250,18 +261,20 @@ function prettyRenderer(output: Output, showPath: (path: string) => string, verb
       else if (notice.type === "timed-out")
         output.out(
           c.yellow(
-            `${now()} ${sanitizeLine(notice.method)} ${clip(notice.path, 80)} → 408: the whole request did not arrive within ${formatMs(notice.limitMs)}; closed, not processed`,
+            `${now()} ${sanitizeLine(notice.method)} ${clipToLine(notice.path, 80, columns(), HANGING_INDENT)} → 408: the whole request did not arrive within ${formatMs(notice.limitMs)}; closed, not processed`,
           ),
         );
       else if (notice.type === "too-large")
         output.out(
           c.yellow(
-            `${now()} ${sanitizeLine(notice.method)} ${clip(notice.path, 80)} → 413: body over ${formatBytes(notice.limit)} (raise --max-body-size)`,
+            `${now()} ${sanitizeLine(notice.method)} ${clipToLine(notice.path, 80, columns(), HANGING_INDENT)} → 413: body over ${formatBytes(notice.limit)} (raise --max-body-size)`,
           ),
         );
       else
         output.out(
-          c.dim(`${now()} ${sanitizeLine(notice.method)} ${clip(notice.path, 80)} → ${notice.status} (${notice.hint})`),
+          c.dim(
+            `${now()} ${sanitizeLine(notice.method)} ${clipToLine(notice.path, 80, columns(), HANGING_INDENT)} → ${notice.status} (${notice.hint})`,
+          ),
         );
     },
     tunnel(notice) {
@@ -334,6 +347,14 @@ function forwardLabel(key: string): string {
 
 type Colors = Output["color"];
 
+/** The indent of a wrapped line's continuation (fit.ts wrapLine) for lines that start unindented. */
+const HANGING_INDENT = 2;
+
+/** A value on an unindented line: on a terminal, cut to fit a continuation line if it is too long. */
+function lineValue(text: string, max: number, columns: number | undefined): string {
+  return clipToLine(text, max, columns, HANGING_INDENT);
+}
+
 function colorForType(c: Colors, type: string | undefined) {
   if (!type) return c.magenta;
   if (type.endsWith(".suspended")) return c.red.bold;
@@ -348,12 +369,17 @@ export function arrivalLines(
   c: Colors,
   time: (iso: string) => string,
   showPath: (path: string) => string,
+  columns?: number,
 ): string[] {
   const { inspection, request } = arrival;
   const s = inspection.summary;
-  const type = s.eventType ? clip(s.eventType, 40) : inspection.payload.json ? "(no event type)" : "(not JSON)";
+  const type = s.eventType
+    ? lineValue(s.eventType, 40, columns)
+    : inspection.payload.json
+      ? "(no event type)"
+      : "(not JSON)";
   const parts: string[] = [
-    `${colorForType(c, s.eventType)(type)} ${c.dim(clip(inspection.eventId ?? "(no event id)", 64))}`,
+    `${colorForType(c, s.eventType)(type)} ${c.dim(lineValue(inspection.eventId ?? "(no event id)", 64, columns))}`,
   ];
   if (s.attempt !== undefined && s.attempt > 1) parts[0] += c.dim(` attempt ${s.attempt}`);
   if (arrival.duplicate) {
@@ -366,13 +392,15 @@ export function arrivalLines(
     parts.push(c.yellow(`retry #${timesSeen}${where}`));
   }
   if (s.lifecycle) {
-    parts.push(s.inboxId ? clip(s.inboxId, 40) : c.dim(s.podId ? clip(s.podId, 40) : "pod event"));
-    if (s.reason) parts.push(clip(s.reason, 40));
+    parts.push(
+      s.inboxId ? lineValue(s.inboxId, 40, columns) : c.dim(s.podId ? lineValue(s.podId, 40, columns) : "pod event"),
+    );
+    if (s.reason) parts.push(lineValue(s.reason, 40, columns));
   } else if (inspection.payload.json) {
-    if (s.inboxId) parts.push(clip(s.inboxId, 40));
+    if (s.inboxId) parts.push(lineValue(s.inboxId, 40, columns));
     if (s.from || s.subject !== undefined) {
       parts.push(
-        `${clip(s.from ?? "?", 60)} → ${s.subject !== undefined ? clip(s.subject, 80) : c.dim("(no subject)")}`,
+        `${lineValue(s.from ?? "?", 60, columns)} → ${s.subject !== undefined ? lineValue(s.subject, 80, columns) : c.dim("(no subject)")}`,
       );
     }
   } else {
@@ -398,7 +426,7 @@ export function arrivalLines(
   if (arrival.saveError) {
     lines.push(
       c.red(
-        `   ✗ NOT saved: ${sanitizeLine(arrival.saveError)}; it will be answered 500 so OpenMail retries (fix the folder, or run with --no-save)`,
+        `   ✗ NOT saved: ${sanitizeLine(arrival.saveError)}; it will be answered 500 so OpenMail retries (${arrival.saveNextStep ?? "fix the folder, or run with --no-save"})`,
       ),
     );
   }
@@ -406,24 +434,23 @@ export function arrivalLines(
 }
 
 /** --verbose: the email itself, between the arrival and the outcome. */
-function detailLines(arrival: Arrival, c: Colors): string[] {
+function detailLines(arrival: Arrival, c: Colors, columns?: number): string[] {
   const { inspection, request } = arrival;
   const s = inspection.summary;
   const lines: string[] = [];
   const field = (name: string, value: string) => `    ${c.dim(name.padEnd(5))} ${value}`;
+  // A value too long for the terminal is cut to what is left after the field's name (10 columns).
+  const cut = (text: string, max: number) => clipToLine(text, max, columns, 10);
   if (s.lifecycle) {
     lines.push(
-      field(
-        "inbox",
-        s.inboxId ? `${clip(s.inboxId, 60)} ${clip(s.inboxAddress ?? "", 80)}` : c.dim("none (pod event)"),
-      ),
+      field("inbox", s.inboxId ? `${cut(s.inboxId, 60)} ${cut(s.inboxAddress ?? "", 80)}` : c.dim("none (pod event)")),
     );
-    if (s.podId) lines.push(field("pod", clip(s.podId, 60)));
-    lines.push(field("why", s.reason ? clip(s.reason, 80) : c.dim("none (reactivated)")));
+    if (s.podId) lines.push(field("pod", cut(s.podId, 60)));
+    lines.push(field("why", s.reason ? cut(s.reason, 80) : c.dim("none (reactivated)")));
   } else if (inspection.payload.json) {
-    if (s.inboxId) lines.push(field("inbox", clip(s.inboxId, 60)));
-    if (s.from || s.to) lines.push(field("from", `${clip(s.from ?? "?", 80)} → ${clip(s.to ?? "?", 80)}`));
-    if (s.subject !== undefined) lines.push(field("subj", clip(s.subject, 120)));
+    if (s.inboxId) lines.push(field("inbox", cut(s.inboxId, 60)));
+    if (s.from || s.to) lines.push(field("from", `${cut(s.from ?? "?", 80)} → ${cut(s.to ?? "?", 80)}`));
+    if (s.subject !== undefined) lines.push(field("subj", cut(s.subject, 120)));
     for (const attachment of s.attachments.slice(0, 5)) {
       const meta = [
         attachment.contentType,
@@ -432,7 +459,7 @@ function detailLines(arrival: Arrival, c: Colors): string[] {
         .filter(Boolean)
         .map((part) => sanitizeLine(String(part)))
         .join(", ");
-      lines.push(field("att", `${clip(attachment.filename, 80)}${meta ? c.dim(` (${meta})`) : ""}`));
+      lines.push(field("att", `${cut(attachment.filename, 80)}${meta ? c.dim(` (${meta})`) : ""}`));
     }
     if (s.attachments.length > 5) lines.push(field("att", c.dim(`… and ${s.attachments.length - 5} more`)));
     if (s.bodyText) {
@@ -440,7 +467,7 @@ function detailLines(arrival: Arrival, c: Colors): string[] {
         .split("\n")
         .filter((line) => line.trim() !== "");
       bodyLines.slice(0, 3).forEach((line, index) => {
-        lines.push(field(index === 0 ? "body" : "", c.dim(clip(line, 100))));
+        lines.push(field(index === 0 ? "body" : "", c.dim(cut(line, 100))));
       });
       if (bodyLines.length > 3) lines.push(field("", c.dim(`… ${bodyLines.length - 3} more line(s)`)));
     }
@@ -461,9 +488,10 @@ export function outcomeLines(
   time: string,
   verbose: boolean,
   showPath: (path: string) => string,
+  columns?: number,
 ): string[] {
   const { forward } = event;
-  const id = c.dim(`[${clip(event.inspection.eventId ?? `#${event.seq}`, 64)}]`);
+  const id = c.dim(`[${clipToLine(event.inspection.eventId ?? `#${event.seq}`, 64, columns, HANGING_INDENT + 2)}]`);
   const parts: string[] = [];
   let bracket: string;
   let good: boolean;
@@ -476,7 +504,7 @@ export function outcomeLines(
     parts.push(
       `handler ${outcome.kind === "response" ? formatMs(outcome.latencyMs) : sanitizeLine(outcomeText(outcome, verdict))}`,
     );
-    if (judgement === "rejected-as-expected") parts.push("✓ rejected as expected");
+    if (judgement === "rejected-as-expected") parts.push(REJECTED_AS_EXPECTED);
   } else {
     good = event.status < 300 || (event.signature === "invalid" && event.status < 500);
     bracket = `[${event.status}]`;
@@ -497,34 +525,53 @@ export function outcomeLines(
 
   if (forward) {
     const { outcome, verdict, judgement } = forward;
-    if (judgement === "accepted-bad") lines.push(c.red.bold(`   ✗ ${acceptedBadText(event)}`));
-    if (judgement === "failed-bad") {
-      lines.push(
-        c.red(
-          `   ✗ an event that fails verification must get a 4xx; ${outcome.kind === "response" ? `a ${outcome.status}` : "no answer"} makes OpenMail retry it`,
-        ),
-      );
+    if (judgement === "accepted-bad" || judgement === "failed-bad") {
+      const problem = `   ✗ ${judgementProblem(judgement, outcome.kind === "response" ? outcome.status : null, event.inspection.verification)}`;
+      lines.push(judgement === "accepted-bad" ? c.red.bold(problem) : c.red(problem));
     }
     const wrong = judgement === "rejected-valid" || judgement === "failed-bad";
     if (outcome.kind === "response" && outcome.bodyPreview && (wrong || verbose)) {
-      const summary = responseSummary(outcome.bodyPreview, outcome.headers["content-type"]);
+      const summary = responseSummary(outcome.bodyPreview, outcome.headers["content-type"], columns);
       if (summary) lines.push(wrong ? `   response: ${summary}` : c.dim(`   response: ${summary}`));
     }
+    if (forward.hint && judgementShowsHint(judgement)) lines.push(c.yellow(`   hint: ${forward.hint}`));
     if (judgement === "rejected-valid") {
-      if (forward.hint) lines.push(c.yellow(`   hint: ${forward.hint}`));
       const retry = describeRetry(verdict.retry);
       if (retry) lines.push(c.dim(`   ${retry}`));
-    } else if (judgement === "accepted" && forward.hint) {
-      lines.push(c.yellow(`   hint: ${forward.hint}`));
     }
   }
   if (verbose && event.capturePath) lines.push(c.dim(`   saved ${showPath(event.capturePath)}`));
   return lines;
 }
 
+/**
+ * Is the status's hint worth showing (responseHint's: it reads the status alone)? For a valid event
+ * (a handler's mistake for a rejected one, a slow 2xx); not for one that fails verification, where the
+ * judgement's own words say what is right or wrong.
+ */
+export function judgementShowsHint(judgement: HandlerJudgement): boolean {
+  return judgement === "accepted" || judgement === "rejected-valid";
+}
+
+/** The words for a handler that answered an event that fails verification as a correct handler answers it. */
+export const REJECTED_AS_EXPECTED = "✓ rejected as expected";
+
+/**
+ * What is wrong with a handler's answer to an event that fails verification (judgement accepted-bad
+ * or failed-bad; `status` null: no answer), in the words the terminal and the inspector page share.
+ */
+export function judgementProblem(
+  judgement: HandlerJudgement,
+  status: number | null,
+  verdict: { reason?: string | null; message: string } | null | undefined,
+): string | undefined {
+  if (judgement === "accepted-bad") return acceptedBadText(verdict);
+  if (judgement !== "failed-bad") return undefined;
+  return `an event that fails verification must get a 4xx; ${status !== null ? `a ${status}` : "no answer"} makes OpenMail retry it`;
+}
+
 /** The loudest line: a handler said 2xx to an event that fails verification, and what that shows. */
-function acceptedBadText(event: Outcome): string {
-  const verdict = event.inspection.verification;
+function acceptedBadText(verdict: { reason?: string | null; message: string } | null | undefined): string {
   const why = verdict ? sanitizeLine(verdict.message) : "";
   switch (verdict?.reason) {
     case "timestamp_too_old":
@@ -542,7 +589,7 @@ function acceptedBadText(event: Outcome): string {
  * A handler's answer body in one line: an HTML error page's <title> (or its first line of
  * text), otherwise the first non-empty line.
  */
-export function responseSummary(body: string, contentType: string | undefined): string {
+export function responseSummary(body: string, contentType: string | undefined, columns?: number): string {
   const html = /html/i.test(contentType ?? "") || /^\s*<(!doctype|html|head|body)/i.test(body);
   let text = body;
   if (html) {
@@ -565,7 +612,8 @@ export function responseSummary(body: string, contentType: string | undefined): 
     .filter(Boolean);
   const first = lines[0] ?? "";
   const more = lines.length > 1 ? " …" : "";
-  return `${clip(first, 200)}${html ? " (HTML page)" : more}`;
+  // On a terminal, cut to what is left after "   response: " (13 columns).
+  return `${clipToLine(first, 200, columns, 13)}${html ? " (HTML page)" : more}`;
 }
 
 export function formatBytes(bytes: number): string {
