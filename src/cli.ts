@@ -532,6 +532,16 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
+// Node's own copy of undici (behind fetch and Headers; the CLI never uses it) is loaded when ours
+// touches such a global, and starts loading its WebAssembly parser in a promise nobody awaits: under
+// `ulimit -v` that rejects and would end a run that is going fine with a stack trace. That copy's
+// failure is ignored (ours reports its own: see isWasmOutOfMemory's callers); any other unhandled
+// rejection still crashes as Node would (a bug to report).
+process.on("unhandledRejection", (reason) => {
+  if (isWasmOutOfMemory(reason) && String((reason as Error).stack).includes("node:internal/deps/undici")) return;
+  throw reason;
+});
+
 // Not a top-level await: the bundled CLI is CommonJS (scripts/bundle.mjs).
 void main().then((exitCode) => {
   process.exitCode = exitCode;
