@@ -108,9 +108,12 @@ describe("diagnose", () => {
     ["uppercase", (hex: string) => hex.toUpperCase(), ["signature_uppercase", "different_secret"]],
     ["sha256=", (hex: string) => `sha256=${hex}`, ["signature_prefix", "different_secret"]],
     ["base64", (hex: string) => Buffer.from(hex, "hex").toString("base64"), ["signature_base64", "different_secret"]],
-  ])("names a %s digest made with another secret as both, not as 'not an HMAC-SHA256 digest'", (_l, write, expected) => {
-    expect(codes(run(COMPACT, write(sign("another_secret", TS, COMPACT))))).toEqual(expected);
-  });
+  ])(
+    "names a %s digest made with another secret as both, not as 'not an HMAC-SHA256 digest'",
+    (_l, write, expected) => {
+      expect(codes(run(COMPACT, write(sign("another_secret", TS, COMPACT))))).toEqual(expected);
+    },
+  );
 
   it("recognises a signer that signed one second and sent another in X-Timestamp", () => {
     const signedAt = String(Number(TS) - 7);
