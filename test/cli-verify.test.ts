@@ -162,6 +162,8 @@ describe("openmail-hooks verify", () => {
     [["verify", "--body", "{}", "--secret", "s"], /--timestamp and --signature/],
     [["verify", "--tolerance", "abc", "x.json"], /whole number/],
     [["verify", "--now", "not-a-time", "x.json"], /unix seconds/],
+    [["verify", "--now", "-1", "x.json"], /unix seconds/],
+    [["verify", "--now", "March 5", "x.json"], /unix seconds/],
     [["verify", "--frobnicate"], /unknown option/],
   ])("exits 2 with one clear line for %j", async (args, message) => {
     const result = await runCli(args);
