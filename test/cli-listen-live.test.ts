@@ -61,6 +61,16 @@ describe("listen: which way the warnings point", () => {
     expect(lp.stdout().match(/differs from the body's event_id/g)).toHaveLength(1);
   });
 
+  it("a body that is JSON but no object is labelled so, and one that is no JSON at all '(not JSON)'", async () => {
+    const lp = await startPrettyListen([], { env });
+    cleanups.push(() => lp.stop("SIGKILL"));
+    await post(lp.url, { "Content-Type": "application/json" }, "[1,2,3]");
+    await lp.waitForText(/--> \(JSON, not an object\)/);
+    await post(lp.url, { "Content-Type": "application/json" }, "{not json");
+    await lp.waitForText(/--> \(not JSON\)/);
+    expect(lp.stdout().match(/\(not JSON\)/g)).toHaveLength(1);
+  });
+
   it("a valid event rejected gets the hint and OpenMail's retry schedule", async () => {
     const handler = await target(openMailHandler("whsec_another_secret_99999"));
     const lp = await startPrettyListen(["--forward-to", `${handler.url}/webhooks`], { env });

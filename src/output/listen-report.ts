@@ -377,7 +377,9 @@ export function arrivalLines(
     ? lineValue(s.eventType, 40, columns)
     : inspection.payload.json
       ? "(no event type)"
-      : "(not JSON)";
+      : parsesAsJson(request.body)
+        ? "(JSON, not an object)"
+        : "(not JSON)";
   const parts: string[] = [
     `${colorForType(c, s.eventType)(type)} ${c.dim(lineValue(inspection.eventId ?? "(no event id)", 64, columns))}`,
   ];
@@ -439,6 +441,19 @@ export function arrivalLines(
     );
   }
   return lines;
+}
+
+/**
+ * Whether a body that is not a JSON object is JSON at all (an array, a string, a number): parsed once
+ * more, only on this rare path, so `[1,2,3]` is not called "not JSON".
+ */
+function parsesAsJson(body: Uint8Array): boolean {
+  try {
+    JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8"));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** --verbose: the email itself, between the arrival and the outcome. */
