@@ -96,6 +96,24 @@ const MISTAKES: Array<[string, Input, node.VerifyFailureReason, RegExp]> = [
     /no headers were given \(undefined\): pass the request's headers/,
   ],
   ["no input at all", undefined as unknown as Input, "secret_missing", /no webhook secret/],
+  [
+    "a tolerance that is NaN (the signature and timestamp are fine)",
+    { body: VECTOR_BODY, headers: HEADERS, secret: SECRET, now: NOW, toleranceSeconds: Number.NaN },
+    "options_invalid",
+    /^toleranceSeconds must be a number of seconds, 0 or more \(got NaN\): leave it out for the default 300$/,
+  ],
+  [
+    "a negative tolerance",
+    { body: VECTOR_BODY, headers: HEADERS, secret: SECRET, now: NOW, toleranceSeconds: -5 },
+    "options_invalid",
+    /got -5/,
+  ],
+  [
+    "a now that is not a number",
+    loose({ body: VECTOR_BODY, headers: HEADERS, secret: SECRET, now: "yesterday" }),
+    "options_invalid",
+    /^now must be the current time in unix seconds \(got a string\): leave it out to use the clock$/,
+  ],
 ];
 
 describe.each([

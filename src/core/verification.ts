@@ -40,6 +40,8 @@ export type VerifyFailureReason =
   | "secret_missing"
   /** The headers argument itself is missing or not a headers object. */
   | "headers_missing"
+  /** `toleranceSeconds` or `now` is not a usable number (NaN, a string, negative). */
+  | "options_invalid"
   | "missing_signature"
   | "missing_timestamp"
   | "malformed_signature"
@@ -115,6 +117,20 @@ export function precheck(input: VerifyInput): Verdict | PendingCheck {
 
   const tolerance = given.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
   const now = given.now ?? Math.floor(Date.now() / 1000);
+  // NaN compares false with everything, so an unusable number would surface as a wrong verdict
+  // about the timestamp ("in the future") instead of as the mistake in the arguments that it is.
+  if (typeof tolerance !== "number" || !(tolerance >= 0)) {
+    return inputProblem(
+      "options_invalid",
+      `toleranceSeconds must be a number of seconds, 0 or more (got ${describeNumber(tolerance)}): leave it out for the default ${DEFAULT_TOLERANCE_SECONDS}`,
+    );
+  }
+  if (typeof now !== "number" || !Number.isFinite(now)) {
+    return inputProblem(
+      "options_invalid",
+      `now must be the current time in unix seconds (got ${describeNumber(now)}): leave it out to use the clock`,
+    );
+  }
   const signature = getHeader(given.headers, SIGNATURE_HEADER)?.trim();
   const rawTimestamp = getHeader(given.headers, TIMESTAMP_HEADER)?.trim();
 
@@ -253,6 +269,11 @@ function isHeaderSource(headers: unknown): headers is HeaderSource {
 }
 
 /** "undefined", "null", "a number", "an array": names a value without showing it (it may be a secret). */
+/** A bad numeric option as the caller wrote it: NaN, -5, or what it is instead of a number. */
+function describeNumber(value: unknown): string {
+  return typeof value === "number" ? String(value) : describeValue(value);
+}
+
 function describeValue(value: unknown): string {
   if (value === undefined || value === null) return String(value);
   if (Array.isArray(value)) return "an array";
