@@ -501,11 +501,29 @@ async function reportError(error: unknown, json: boolean): Promise<ExitCode> {
   return EXIT.CHECK_FAILED;
 }
 
-// A reader that goes away (`openmail-hooks ... | head`) ends the run quietly, not with a stack trace.
+/**
+ * A reader that goes away (`openmail-hooks ... | head -1`, a jq that died) stops the run the way
+ * SIGTERM does, so listen still points its inboxes back and send-test/replay stop sending; it is said on
+ * standard error, and the exit code is 141 (128 + SIGPIPE, what a shell reports for it), never 0: the
+ * run did not finish. A check that failed (1) or an input error (2) keeps its own code.
+ */
+const EXIT_OUTPUT_CLOSED = 141;
+let outputClosed = false;
 for (const stream of [process.stdout, process.stderr]) {
   stream.on("error", (error: NodeJS.ErrnoException) => {
-    if (error.code !== "EPIPE") throw error;
-    process.exit(typeof process.exitCode === "number" ? process.exitCode : 0);
+    // Writes after the close fail too (ERR_STREAM_DESTROYED): they are the same event, already handled.
+    if (error.code !== "EPIPE" && error.code !== "ERR_STREAM_DESTROYED") throw error;
+    if (outputClosed) return;
+    outputClosed = true;
+    const which = stream === process.stdout ? "standard output" : "standard error";
+    if (stream === process.stdout && process.stderr.writable) {
+      process.stderr.write(`openmail-hooks: ${which} was closed by its reader: stopping as on Ctrl-C\n`);
+    }
+    process.on("exit", (code) => {
+      if (code === 0 || code === 130 || code === 143) process.exitCode = EXIT_OUTPUT_CLOSED;
+    });
+    // Commands that stop cleanly listen for SIGTERM; the others end by themselves.
+    process.emit("SIGTERM", "SIGTERM");
   });
 }
 

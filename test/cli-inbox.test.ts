@@ -3,12 +3,14 @@
  * fake tunnel giving public-looking https:// URLs, so the whole chain runs: OpenMail → tunnel →
  * listen → verification → handler.
  */
+import { once } from "node:events";
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import { cleanupAfterEach } from "./helpers/cleanups.js";
 import { runCli, tempDir } from "./helpers/cli.js";
 import { FAKE_TUNNEL_DOMAIN, type FakeOpenMail, startFakeOpenMail } from "./helpers/fake-openmail.js";
+import { messageEvent, post, signedEvent } from "./helpers/http.js";
 import { type ListenProcess, startListen, startListenForHumans } from "./helpers/listen.js";
 import { closedPort, openMailHandler, startServer } from "./helpers/servers.js";
 
@@ -105,6 +107,19 @@ describe("listen --inbox", () => {
     expect(result.code).toBe(0);
     expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBeNull();
   }, 30_000);
+
+  it("a reader that closes listen's standard output (| head -1) stops it as Ctrl-C does: the inbox is restored, it is said, exit 141", async () => {
+    const lp = await listenInbox(["--inbox", "inb_dev"]);
+    expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBe(lp.ready.publicUrl);
+    lp.child.stdout?.destroy();
+    // The next record listen writes (this event's) meets the closed pipe.
+    const { headers, body } = signedEvent(fake.secrets.get("inb_dev") ?? "none", messageEvent());
+    await post(lp.url, headers, body).catch(() => undefined);
+    const code = lp.child.exitCode ?? (await once(lp.child, "exit"))[0];
+    expect(lp.stderr()).toContain("standard output was closed by its reader: stopping as on Ctrl-C");
+    expect(code).toBe(141);
+    expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBeNull();
+  });
 
   it("shows the inbox in the human banner instead of the Dashboard instruction, and restores on SIGTERM", async () => {
     const human = await startListenForHumans(["--port", "0", "--inbox", "inb_dev"], { env: apiEnv() });

@@ -1,7 +1,7 @@
-import { mkdirSync, readdirSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { serializeCapture } from "../src/core/capture.js";
+import { captureFileName, serializeCapture } from "../src/core/capture.js";
 import { sign } from "../src/core/signature.js";
 import { cleanupAfterEach } from "./helpers/cleanups.js";
 import { runCli, tempDir } from "./helpers/cli.js";
@@ -213,6 +213,66 @@ describe("replay: signatures", () => {
     expect(newId).toMatch(/^evt_[0-9a-f]{16}$/);
     expect(sent?.body.toString()).toBe(original.replace("evt_keep_me", newId).replace('"attempt": 1', '"attempt": 3'));
     expect(lines(result.stdout)[0]).toMatchObject({ attempt: 3, retry: null, passed: true });
+  });
+});
+
+describe("replay: what each delivery is, read from its capture", () => {
+  it("a large folder's failures name their event type and the retry that their captured attempt leads to; --json every one's", async () => {
+    const dir = tempDir();
+    const failing = new Map<string, string>();
+    for (let i = 0; i < 24; i++) {
+      const event = messageEvent({ event_id: `evt_f${i}`, attempt: (i % 5) + 1 });
+      if (i % 3 === 0) event.event = "message.sent";
+      if (i === 7) delete (event as Record<string, unknown>).attempt;
+      const receivedAt = new Date(Date.UTC(2026, 10, 26, 10, 0, i)).toISOString();
+      const { path } = writeCapture(dir, captureFileName(receivedAt, event.event_id), event, { receivedAt });
+      if (i === 8) {
+        // A capture without the X-Event-Id header: the id sent is the body's.
+        const capture = JSON.parse(readFileSync(path, "utf8"));
+        delete capture.headers["x-event-id"];
+        writeFileSync(path, JSON.stringify(capture));
+      }
+      if ([3, 4, 7, 8].includes(i)) failing.set(event.event_id, event.event);
+    }
+    const app = await startServer((request) => {
+      const id = JSON.parse(request.body.toString()).event_id;
+      return { status: failing.has(id) ? 500 : 200, body: "ok" };
+    });
+    cleanups.push(() => app.close());
+
+    const pretty = await runCli(["replay", dir, "--url", app.url, "--concurrency", "1"], { env });
+    expect(pretty.code).toBe(1);
+    const shown = pretty.stdout.split("\n");
+    const retryAfter = (id: string) => shown[shown.findIndex((line) => line.includes(` ${id} `)) + 1];
+    // evt_f3: message.sent, attempt 4 → the last one (5) in 4 min; evt_f4: attempt 5 → no more.
+    expect(pretty.stdout).toMatch(/→ message\.sent evt_f3 {2}✗ 500 Internal Server Error/);
+    expect(retryAfter("evt_f3")).toMatch(/OpenMail would retry: attempt 5 of 5 in 4 min/);
+    expect(pretty.stdout).toMatch(/→ message\.received evt_f4 {2}✗ 500/);
+    expect(retryAfter("evt_f4")).toMatch(/that was the last of 5 attempts: OpenMail marks the event failed/);
+    // No attempt in the body: taken as the first.
+    expect(retryAfter("evt_f7")).toMatch(/OpenMail would retry: attempt 2 of 5 in 30 s/);
+    expect(pretty.stdout).toMatch(/→ message\.received evt_f8 {2}✗ 500/);
+    expect(retryAfter("evt_f8")).toMatch(/attempt 5 of 5 in 4 min/);
+    expect(pretty.stdout).not.toMatch(/evt_f(1|2|5|6|9|10)\b/);
+    expect(pretty.stdout).toMatch(/passed 20 · failed 4/);
+    const f8 = app.requests.find((request) => request.body.toString().includes('"evt_f8"'));
+    expect(f8?.headers["x-event-id"]).toBe("evt_f8");
+
+    const json = await runCli(["replay", dir, "--url", app.url, "--json", "--concurrency", "3"], { env });
+    const records = lines(json.stdout).filter((record) => record.type === "delivery");
+    expect(records).toHaveLength(24);
+    for (const record of records) {
+      const i = Number(String(record.eventId).slice(5));
+      const type = i % 3 === 0 ? "message.sent" : "message.received";
+      expect(record, `evt_f${i}`).toMatchObject({
+        label: type,
+        eventType: type,
+        attempt: i === 7 ? 1 : (i % 5) + 1,
+        passed: !failing.has(`evt_f${i}`),
+      });
+    }
+    expect(records.find((record) => record.eventId === "evt_f4")?.retry).toBeNull();
+    expect(records.find((record) => record.eventId === "evt_f3")?.retry).toEqual({ nextAttempt: 5, afterSeconds: 240 });
   });
 });
 

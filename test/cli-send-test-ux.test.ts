@@ -1,7 +1,8 @@
 /** send-test as a developer sees it (issue 10 items 6, 7, 9): secret shown, right hints, progress, Ctrl-C. */
+import { once } from "node:events";
 import { describe, expect, it } from "vitest";
 import { cleanupAfterEach } from "./helpers/cleanups.js";
-import { runCli } from "./helpers/cli.js";
+import { runCli, startCli } from "./helpers/cli.js";
 import { startInPty } from "./helpers/pty.js";
 import { openMailHandler, startServer, type TestServer } from "./helpers/servers.js";
 
@@ -40,6 +41,27 @@ describe("send-test: which secret, and the likelier cause first", () => {
     expect(row).toMatchObject({ type: "scenario", schemaVersion: 1, status: 503, got: "503 Service Unavailable" });
     expect(row.note).toMatch(/unavailable/);
     expect(row.note).not.toMatch(/bad or missing header|crash/);
+  });
+});
+
+describe("send-test: a reader that goes away", () => {
+  it("`--json | head -1`: sending stops, it is said on standard error, and the exit code is 141, not 0", async () => {
+    const handler = await server(() => ({ status: 200, body: "ok" }));
+    const child = startCli(["send-test", "--url", handler.url, "--count", "5000", "--concurrency", "2", "--json"], {
+      env,
+    });
+    cleanups.push(async () => child.kill("SIGKILL"));
+    let stderr = "";
+    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk;
+    });
+    // Read the first record, then close the pipe as `head -1` does.
+    await once(child.stdout as NonNullable<typeof child.stdout>, "data");
+    child.stdout?.destroy();
+    const [code] = await once(child, "exit");
+    expect(stderr).toContain("standard output was closed by its reader: stopping as on Ctrl-C");
+    expect(code).toBe(141);
+    expect(handler.requests.length).toBeLessThan(5000);
   });
 });
 

@@ -48,6 +48,17 @@ describe("openmail-hooks verify", () => {
     expect(result.stdout).toMatch(/express\.raw/);
   });
 
+  it("explains a forged body nested thousands of levels deep as invalid (exit 1), not as an unreadable file", async () => {
+    // JSON.parse takes this, JSON.stringify and the Python re-serialisation cannot write it back.
+    const depth = 5000;
+    const deep = `{"event":"message.received","x":${"[".repeat(depth)}${"]".repeat(depth)}}`;
+    const path = file("deep.json", capture(deep, goodHeaders));
+    const result = await runCli(["verify", path, "--secret", SECRET]);
+    expect(result.stderr).not.toMatch(/nests too deeply|Maximum call stack/);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain("✗ invalid");
+  });
+
   it("takes the secret from the environment and from .env, never printing it", async () => {
     const path = file("env.json", capture(BODY, goodHeaders));
     const fromEnv = await runCli(["verify", path, "--json"], { env: { OPENMAIL_WEBHOOK_SECRET: SECRET } });

@@ -22,6 +22,22 @@ describe("delivery contract", () => {
     expect(judgeDelivery({ kind: "timeout", latencyMs: 15_000, timeoutMs: 15_000 }).accepted).toBe(false);
   });
 
+  it("reads a delivery's attempt only for a delivery not accepted (replay parses it from the body)", () => {
+    let reads = 0;
+    const delivery = {
+      get attempt() {
+        reads += 1;
+        return 4;
+      },
+    };
+    expect(judgeDelivery(response(200), delivery)).toEqual({ accepted: true, summary: "200 in 10 ms" });
+    expect(reads).toBe(0);
+    expect(judgeDelivery(response(500), delivery).retry).toEqual({ nextAttempt: 5, afterSeconds: 240 });
+    expect(judgeDelivery({ kind: "timeout", latencyMs: 5, timeoutMs: 5 }, delivery).retry?.nextAttempt).toBe(5);
+    expect(judgeDelivery(response(200, 15_001), { attempt: 5 }).retry).toBeNull();
+    expect(reads).toBe(2);
+  });
+
   it("follows the documented retry schedule", () => {
     expect(nextRetry(1)).toEqual({ nextAttempt: 2, afterSeconds: 30 });
     expect(nextRetry(2)).toEqual({ nextAttempt: 3, afterSeconds: 60 });

@@ -138,6 +138,19 @@ describe("diagnose", () => {
     expect(future.timestampFinding?.summary).toContain("360 s in the future");
   });
 
+  it("still diagnoses a body nested deeper than the re-serialisers can write back", () => {
+    const depth = 5000;
+    const deep = `{"event":"message.received","x":${"[".repeat(depth)}${"]".repeat(depth)}}`;
+    expect(() => JSON.stringify(JSON.parse(deep))).toThrow(RangeError);
+    const result = run(deep, "0".repeat(64));
+    expect(result.verdict.valid).toBe(false);
+    expect(codes(result)).not.toContain("body_reserialized");
+    // A shallower body re-serialised by the sender is still explained.
+    const shallow = `{"x":${"[".repeat(50)}${"]".repeat(50)}}`;
+    const pretty = JSON.stringify(JSON.parse(shallow), null, 2);
+    expect(codes(run(pretty, sign(SECRET, TS, shallow)))).toContain("body_reserialized");
+  });
+
   it("explains missing headers", () => {
     const result = diagnose({ body: COMPACT, headers: { "x-timestamp": TS }, secret: SECRET, now: NOW });
     expect(codes(result)).toEqual(["missing_headers"]);

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { buildEmlEvent, threadIdOf } from "../src/core/eml-event.js";
+import { buildEmlEvent, capText, threadIdOf } from "../src/core/eml-event.js";
 import { htmlToText } from "../src/core/html-text.js";
 import { parseEml } from "../src/io/eml-input.js";
 
@@ -54,6 +54,24 @@ describe("eml → message.received", () => {
     expect(ru.message.from).toBe("ivan@example.ru");
     expect(ru.message.subject).toBe("Счёт");
     expect(ru.message.body_text).toBe("Привет! Счёт во вложении.");
+  });
+
+  it("reads text attachments in their own charset, and undeclared legacy text as windows-1252", async () => {
+    const { message } = await eventFrom("attachment-charsets.eml");
+    const texts = (message.attachments as Array<{ filename: string; parsedText?: string }>).map((a) => [
+      a.filename,
+      a.parsedText,
+    ]);
+    expect(texts).toEqual([
+      ["prix.csv", "produit;prix\ncafé;2\n"],
+      ["memo.txt", "日本語のメモ"],
+      ["legacy.txt", "Grüße, 5 €"],
+    ]);
+  });
+
+  it("reads a windows-1252 body's €, “ and ” (Node's one-shot windows-1252 decoder gives C1 controls)", async () => {
+    const { message } = await eventFrom("windows-1252-body.eml");
+    expect(message.body_text).toBe("Prix: 5 € “ok” \u0081.\n");
   });
 
   it("takes the text part of multipart/alternative, not the HTML one", async () => {
@@ -197,6 +215,16 @@ describe("eml → message.received", () => {
     expect(attachments[3]).toMatchObject({ extractionMethod: "unsupported" });
     expect(attachments[4]?.filename).toBe("rates-2.csv");
     expect((event.message as { from: string }).from).toBe("");
+  });
+});
+
+describe("capText", () => {
+  it("cuts at the limit, one unit earlier when the cut would split a surrogate pair", () => {
+    expect(capText("abcdef", 4)).toBe("abcd");
+    expect(capText("abc", 4)).toBe("abc");
+    const text = `${"a".repeat(3)}😀b`;
+    expect(capText(text, 4)).toBe("aaa");
+    expect(capText(text, 5)).toBe("aaa😀");
   });
 });
 

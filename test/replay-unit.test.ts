@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { serializeCapture } from "../src/core/capture.js";
 import { matchesFilters, parseFilter, prepareReplay, rewriteBody } from "../src/core/replay.js";
 import { sign, verify } from "../src/core/signature.js";
@@ -104,6 +104,57 @@ describe("prepareReplay", () => {
     expect(prepared.headers.host).toBeUndefined();
   });
 
+  it("names the event from its body: type, id, attempt (the one asked for, else the body's, else 1)", () => {
+    const timestamp = "1700000000";
+    const captured = (body: string, headers: Record<string, string> = {}) => ({
+      ...request,
+      headers: { "x-timestamp": timestamp, "x-signature": sign("s", timestamp, body), ...headers },
+      body: Buffer.from(body),
+    });
+    const options = { secret: "s", keepSignature: false };
+    const typed = captured('{"event":"message.sent","event_id":"evt_b","attempt":3}', { "x-event-id": "evt_h" });
+    const prepared = prepareReplay({ origin: "x", kind: "capture", request: typed }, options, 1800000000);
+    expect(prepared).toMatchObject({ label: "message.sent", eventType: "message.sent", eventId: "evt_h", attempt: 3 });
+    expect(prepared.headers["X-Event-Id"]).toBe("evt_h");
+    const asked = prepareReplay({ origin: "x", kind: "capture", request: typed }, { ...options, attempt: 5 }, 1);
+    expect(asked.attempt).toBe(5);
+    expect(JSON.parse(asked.body.toString()).attempt).toBe(5);
+    // No id header: the body's goes out; no attempt: the first; no event type: the kind of input.
+    const bare = prepareReplay(
+      { origin: "x", kind: "raw-http", request: captured('{"event_id":"evt_b"}') },
+      options,
+      1,
+    );
+    expect(bare).toMatchObject({ label: "raw-http", eventType: undefined, eventId: "evt_b", attempt: 1 });
+    expect(bare.headers["X-Event-Id"]).toBe("evt_b");
+    const verbatim = prepareReplay({ origin: "x", kind: "capture", request: typed }, { keepSignature: true }, 1);
+    expect(verbatim).toMatchObject({ label: "message.sent", eventId: "evt_h", attempt: 3 });
+  });
+
+  it("parses the body only when something asks what the event is", () => {
+    const timestamp = "1700000000";
+    const body = '{"event":"message.sent","event_id":"evt_b","attempt":2}';
+    const typed = {
+      ...request,
+      headers: { "x-event-id": "evt_h", "x-timestamp": timestamp, "x-signature": sign("s", timestamp, body) },
+      body: Buffer.from(body),
+    };
+    const parse = vi.spyOn(JSON, "parse");
+    try {
+      const prepared = prepareReplay(
+        { origin: "x", kind: "capture", request: typed },
+        { secret: "s", keepSignature: false },
+        1,
+      );
+      expect(parse).not.toHaveBeenCalled();
+      expect(prepared.label).toBe("message.sent");
+      expect(prepared.attempt).toBe(2);
+      expect(parse).toHaveBeenCalledTimes(1);
+    } finally {
+      parse.mockRestore();
+    }
+  });
+
   it("keeps the captured headers and expects a rejection when they are stale", () => {
     const prepared = prepareReplay({ origin: "x", kind: "capture", request }, { keepSignature: true }, 1800000000);
     expect(prepared.expect).toBe("4xx");
@@ -137,6 +188,15 @@ describe("capture names", () => {
     expect(receivedAtFromName(`/x/${captureFileName(receivedAt, "evt_1")}`)).toBe(receivedAt);
     expect(receivedAtFromName("/x/2026-11-26T10-05-00-123Z_evt_1-2.json")).toBe(receivedAt);
     expect(receivedAtFromName("/x/hand-made.json")).toBeUndefined();
+    const { isCaptureFileName } = await import("../src/core/capture.js");
+    for (const name of [
+      captureFileName(receivedAt, "evt_1"),
+      "2026-11-26T10-05-00-123Z_evt_1-2.json",
+      "hand-made.json",
+    ]) {
+      expect(isCaptureFileName(name), name).toBe(receivedAtFromName(name) !== undefined);
+    }
+    expect(isCaptureFileName("2026-11-26T10-05-00-123Z_evt_1.json.bak")).toBe(false);
   });
 });
 

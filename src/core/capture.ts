@@ -191,10 +191,21 @@ export function isCaptureObject(value: unknown): value is { format: unknown } {
 
 /** Read a parsed capture object back into a request. Throws CaptureFormatError naming the problem. */
 export function fromCaptureObject(value: unknown): { request: CapturedRequest; extra: Record<string, unknown> } {
+  const request = captureRequestOf(value);
+  const { format, receivedAt, method, path, headers, body, bodyBase64, ...extra } = value as Record<string, unknown>;
+  return { request, extra };
+}
+
+/**
+ * fromCaptureObject's request alone: what replay reads from each capture it sends, without the
+ * copy of the capture's other fields (in one pass over the headers, checked as they are copied).
+ */
+export function captureRequestOf(value: unknown): CapturedRequest {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new CaptureFormatError("not a capture: expected a JSON object");
   }
-  const { format, receivedAt, method, path, headers, body, bodyBase64, ...extra } = value as Record<string, unknown>;
+  const capture = value as Record<string, unknown>;
+  const format = capture.format;
   if (format !== CAPTURE_FORMAT) {
     throw new CaptureFormatError(
       format === undefined
@@ -202,12 +213,17 @@ export function fromCaptureObject(value: unknown): { request: CapturedRequest; e
         : `unsupported capture format ${JSON.stringify(format)} (expected "${CAPTURE_FORMAT}")`,
     );
   }
+  const headers = capture.headers;
   if (typeof headers !== "object" || headers === null || Array.isArray(headers)) {
     throw new CaptureFormatError('capture has no "headers" object');
   }
-  for (const [name, headerValue] of Object.entries(headers)) {
+  const normalized = emptyHeaders();
+  for (const name of Object.keys(headers)) {
+    const headerValue = (headers as Record<string, unknown>)[name];
     if (typeof headerValue !== "string") throw new CaptureFormatError(`capture header "${name}" is not a string`);
+    addHeader(normalized, name, headerValue);
   }
+  const { body, bodyBase64, receivedAt, method, path } = capture;
   let bytes: Uint8Array;
   if (typeof body === "string") bytes = ownUtf8Bytes(body);
   else if (typeof bodyBase64 === "string") {
@@ -216,14 +232,11 @@ export function fromCaptureObject(value: unknown): { request: CapturedRequest; e
     bytes = decoded;
   } else throw new CaptureFormatError('capture has neither "body" nor "bodyBase64"');
   return {
-    request: {
-      receivedAt: typeof receivedAt === "string" ? receivedAt : "",
-      method: typeof method === "string" ? method : "POST",
-      path: typeof path === "string" ? path : "/",
-      headers: normalizeHeaders(headers as Record<string, string>),
-      body: bytes,
-    },
-    extra,
+    receivedAt: typeof receivedAt === "string" ? receivedAt : "",
+    method: typeof method === "string" ? method : "POST",
+    path: typeof path === "string" ? path : "/",
+    headers: normalized,
+    body: bytes,
   };
 }
 
@@ -389,6 +402,11 @@ export function parseCaptureFileName(path: string): { receivedAt: string; fileEv
   if (!match) return undefined;
   const [, date, hours, minutes, seconds, millis, fileEventId = ""] = match;
   return { receivedAt: `${date}T${hours}:${minutes}:${seconds}.${millis}Z`, fileEventId };
+}
+
+/** Is this a name captureFileName wrote? parseCaptureFileName's answer without its fields. */
+export function isCaptureFileName(path: string): boolean {
+  return CAPTURE_NAME.test(path);
 }
 
 /** The event id as it appears in a capture file name (empty when nothing safe is left). */

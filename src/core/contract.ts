@@ -34,23 +34,34 @@ export interface ContractVerdict {
   retry?: { nextAttempt: number; afterSeconds: number } | null;
 }
 
-export function judgeDelivery(outcome: DeliveryOutcome, attempt = 1): ContractVerdict {
+/**
+ * `attempt` is the attempt this delivery was, which matters only to one not accepted (which attempt
+ * OpenMail would make next): given as a delivery, its `attempt` is read only then (replay reads it
+ * from the event's body).
+ */
+export function judgeDelivery(
+  outcome: DeliveryOutcome,
+  attempt: number | { readonly attempt: number } = 1,
+): ContractVerdict {
   if (outcome.kind === "timeout") {
-    return { accepted: false, summary: `no answer within ${formatMs(outcome.timeoutMs)}`, retry: nextRetry(attempt) };
+    return { accepted: false, summary: `no answer within ${formatMs(outcome.timeoutMs)}`, retry: retryAfter(attempt) };
   }
   if (outcome.kind === "network-error") {
-    return { accepted: false, summary: outcome.message, retry: nextRetry(attempt) };
+    return { accepted: false, summary: outcome.message, retry: retryAfter(attempt) };
   }
   const inTime = outcome.latencyMs <= DELIVERY_DEADLINE_MS;
   if (outcome.status >= 200 && outcome.status < 300 && inTime) {
     return { accepted: true, summary: `${outcome.status} in ${formatMs(outcome.latencyMs)}` };
   }
-  const retry = nextRetry(attempt);
   const why =
     outcome.status >= 200 && outcome.status < 300
       ? `${outcome.status} but after ${formatMs(outcome.latencyMs)}, past OpenMail's 15 s deadline`
       : `${outcome.status} ${statusText(outcome.status)}`.trim();
-  return { accepted: false, summary: why, retry };
+  return { accepted: false, summary: why, retry: retryAfter(attempt) };
+}
+
+function retryAfter(attempt: number | { readonly attempt: number }): ContractVerdict["retry"] {
+  return nextRetry(typeof attempt === "number" ? attempt : attempt.attempt);
 }
 
 /** "200 OK in 12 ms" for an answer; the verdict's summary ("no answer within 15 s", ...) otherwise. */
@@ -197,8 +208,16 @@ export function judgeHandler(
   verdict: ContractVerdict,
   signature: SignatureState,
 ): HandlerJudgement {
-  const status = outcome.kind === "response" ? outcome.status : undefined;
-  if (signature !== "invalid") return verdict.accepted ? "accepted" : "rejected-valid";
+  return judgeAnswer(outcome.kind === "response" ? outcome.status : undefined, verdict.accepted, signature);
+}
+
+/** judgeHandler from what a record keeps of the answer: its status (none: no answer) and whether OpenMail would accept it. */
+export function judgeAnswer(
+  status: number | undefined,
+  accepted: boolean,
+  signature: SignatureState,
+): HandlerJudgement {
+  if (signature !== "invalid") return accepted ? "accepted" : "rejected-valid";
   if (status !== undefined && status >= 200 && status < 300) return "accepted-bad";
   if (status !== undefined && status >= 400 && status < 500) return "rejected-as-expected";
   return "failed-bad";

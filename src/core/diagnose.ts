@@ -278,16 +278,18 @@ function bodyVariants(body: Buffer): BodyVariant[] {
   // Re-serialization comes last: a byte-level slip is the simpler explanation when both fit.
   const parsed = parseJson(text);
   if (parsed.ok) {
-    const forms: Array<[string, string]> = [
-      ["compact JSON", JSON.stringify(parsed.value)],
-      ["pretty-printed JSON (2 spaces)", JSON.stringify(parsed.value, null, 2)],
-      ["pretty-printed JSON (4 spaces)", JSON.stringify(parsed.value, null, 4)],
-      ["pretty-printed JSON (tabs)", JSON.stringify(parsed.value, null, "\t")],
-      ["Python json.dumps() default output", pythonDumps(parsed.value, true)],
-      ["Python json.dumps(ensure_ascii=False) output", pythonDumps(parsed.value, false)],
+    const value = parsed.value;
+    const forms: Array<[string, () => string]> = [
+      ["compact JSON", () => JSON.stringify(value)],
+      ["pretty-printed JSON (2 spaces)", () => JSON.stringify(value, null, 2)],
+      ["pretty-printed JSON (4 spaces)", () => JSON.stringify(value, null, 4)],
+      ["pretty-printed JSON (tabs)", () => JSON.stringify(value, null, "\t")],
+      ["Python json.dumps() default output", () => pythonDumps(value, true)],
+      ["Python json.dumps(ensure_ascii=False) output", () => pythonDumps(value, false)],
     ];
-    for (const [label, form] of forms) {
-      if (form === text) continue;
+    for (const [label, build] of forms) {
+      const form = serializedOrSkipped(build);
+      if (form === undefined || form === text) continue;
       variants.push({
         body: form,
         finding: {
@@ -427,6 +429,21 @@ function explainTimestamp(input: VerifyInput, raw: string): Finding | undefined 
     summary: `the timestamp is ${-check.ageSeconds} s in the future, beyond the ${tolerance} s tolerance`,
     fix: "check the clocks: the sender's or the receiver's is off (sync it with NTP)",
   };
+}
+
+/**
+ * A re-serialised form, or undefined when the JSON nests deeper than the serialiser's stack allows.
+ * JSON.parse accepts far deeper input than JSON.stringify and pythonDumps can write back, and anyone who
+ * can reach a webhook URL can send such a body: that form is then simply not a candidate, instead of the
+ * whole diagnosis throwing.
+ */
+function serializedOrSkipped(build: () => string): string | undefined {
+  try {
+    return build();
+  } catch (error) {
+    if (error instanceof RangeError) return undefined;
+    throw error;
+  }
 }
 
 function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {

@@ -5,6 +5,7 @@
  * extraction fields for its type. Pure: the parsed message, the clock and randomness come in.
  */
 import { createHash } from "node:crypto";
+import { decodeDeclared } from "./charset.js";
 import { newId, type RandomHex } from "./fake-events.js";
 import { htmlToText } from "./html-text.js";
 
@@ -19,6 +20,8 @@ export interface MailPart {
   /** Lower-case MIME type. */
   contentType: string;
   content: Uint8Array;
+  /** The part's declared charset, when the parser kept it. */
+  charset?: string;
   contentId?: string;
 }
 
@@ -170,15 +173,25 @@ function describeAttachment(
       withoutText: rule.method,
     };
   }
-  let text = new TextDecoder("utf-8").decode(part.content);
+  let text = decodeDeclared(part.content, part.charset);
   if (part.contentType === "text/html") text = htmlToText(text);
   return {
     attachment: {
       ...base,
-      parsedText: normalizeNewlines(text).slice(0, PARSED_TEXT_LIMIT),
+      parsedText: capText(normalizeNewlines(text), PARSED_TEXT_LIMIT),
       extractionMethod: rule.method,
     },
   };
+}
+
+/**
+ * The first `limit` UTF-16 units, one fewer when the cut would split a surrogate pair: a lone
+ * surrogate is not valid Unicode, and strict JSON decoders (Go, Rust's serde_json) alter or reject it.
+ */
+export function capText(text: string, limit: number): string {
+  if (text.length <= limit) return text;
+  const last = text.charCodeAt(limit - 1);
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? limit - 1 : limit);
 }
 
 const EXTENSIONS: Record<string, string> = {

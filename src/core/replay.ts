@@ -57,6 +57,13 @@ export interface ReplayOptions {
  */
 export class UnverifiedCaptureError extends Error {
   override name = "UnverifiedCaptureError";
+  constructor(
+    message: string,
+    /** Why it does not prove it, without the CLI's advice (the inspector words its own). */
+    readonly why: string,
+  ) {
+    super(message);
+  }
 }
 
 export function metaOf(request: CapturedRequest, body = parseObject(request.body)): ReplayMeta {
@@ -102,10 +109,11 @@ export function matchesFilters(meta: ReplayMeta, filters: readonly ReplayFilter[
 export function prepareReplay(item: ReplayItem, options: ReplayOptions, nowSeconds: number): PreparedDelivery {
   const { request } = item;
   const notes: string[] = [];
-  const parsed = parseObject(request.body);
-  const meta = metaOf(request, parsed);
-  const capturedAttempt = typeof parsed?.attempt === "number" ? parsed.attempt : undefined;
-  const label = meta.eventType ?? item.kind;
+  // What the report says about the event (its type, the attempt it was) is read from its body only
+  // when something asks (a record shown, a retry judged): a load run shows nothing for most events,
+  // and the body's JSON.parse was a tenth of replay's own work per event.
+  const described = new DescribedBody(request.body);
+  const capturedId = request.headers["x-event-id"];
 
   if (options.keepSignature) {
     const timestamp = request.headers["x-timestamp"]?.trim() ?? "";
@@ -116,16 +124,16 @@ export function prepareReplay(item: ReplayItem, options: ReplayOptions, nowSecon
         `${item.origin}: sent with its captured signature; ${describeAge(age)}, so a correct handler rejects it (expected)`,
       );
     }
-    return {
-      label,
-      eventType: meta.eventType,
-      eventId: meta.eventId,
-      attempt: capturedAttempt ?? 1,
-      headers: withExtraHeaders(forwardableHeaders(request.headers), options.extraHeaders),
-      body: Buffer.from(request.body),
+    return new ReplayDelivery(
+      item.kind,
+      described,
+      withExtraHeaders(forwardableHeaders(request.headers), options.extraHeaders),
+      Buffer.from(request.body),
+      capturedId ?? described.eventId,
+      undefined,
       notes,
-      expect: stale ? "4xx" : "2xx",
-    };
+      stale ? "4xx" : "2xx",
+    );
   }
 
   if (options.secret === undefined) throw new Error("replay needs a secret to re-sign");
@@ -138,6 +146,7 @@ export function prepareReplay(item: ReplayItem, options: ReplayOptions, nowSecon
     if (!options.resignUnverified) {
       throw new UnverifiedCaptureError(
         `${why}: not signed (--resign-unverified sends it anyway; to send a body of your own, name its file)`,
+        why,
       );
     }
     notes.push(`${item.origin}: ${why}; signing it anyway`);
@@ -156,6 +165,7 @@ export function prepareReplay(item: ReplayItem, options: ReplayOptions, nowSecon
       if (!options.resignUnverified) {
         throw new UnverifiedCaptureError(
           `${why}, so it may not be what OpenMail sent: not re-signed (--resign-unverified sends it anyway)`,
+          why,
         );
       }
       notes.push(`${item.origin}: ${why}; re-signing with it anyway`);
@@ -163,9 +173,14 @@ export function prepareReplay(item: ReplayItem, options: ReplayOptions, nowSecon
   }
 
   // The captured bytes themselves (a view, not a copy) unless a change asks for them to differ.
-  const rewritten = rewriteBody(asBuffer(request.body), { eventId: options.newEventId, attempt: options.attempt });
-  notes.push(...rewritten.notes.map((note) => `${item.origin}: ${note}`));
-  const eventId = options.newEventId ?? meta.eventId;
+  let body = asBuffer(request.body);
+  if (options.newEventId !== undefined || options.attempt !== undefined) {
+    const rewritten = rewriteBody(body, { eventId: options.newEventId, attempt: options.attempt });
+    for (const note of rewritten.notes) notes.push(`${item.origin}: ${note}`);
+    body = rewritten.body;
+  }
+  // The id goes in a header: the captured one, else the body's (read now, then).
+  const eventId = options.newEventId ?? capturedId ?? described.eventId;
   // An id undici would refuse as a header value failed at send time, and was counted as sent.
   if (eventId !== undefined && !isHeaderValue(eventId)) {
     throw new Error(
@@ -173,22 +188,69 @@ export function prepareReplay(item: ReplayItem, options: ReplayOptions, nowSecon
     );
   }
   const signed = signedRequest({
-    body: rewritten.body,
+    body,
     secret: options.secret,
     timestamp: nowSeconds,
     eventId,
     contentType: request.headers["content-type"] || undefined,
     extraHeaders: options.extraHeaders,
   });
-  return {
-    label,
-    eventType: meta.eventType,
-    eventId,
-    attempt: options.attempt ?? capturedAttempt ?? 1,
-    headers: signed.headers,
-    body: rewritten.body,
-    notes,
-  };
+  return new ReplayDelivery(item.kind, described, signed.headers, body, eventId, options.attempt, notes);
+}
+
+/** The fields of an event body the report names, parsed from its bytes on first use. */
+class DescribedBody {
+  private parsed: Record<string, unknown> | undefined;
+  private read = false;
+  constructor(private readonly bytes: Uint8Array) {}
+
+  private fields(): Record<string, unknown> | undefined {
+    if (!this.read) {
+      this.parsed = parseObject(this.bytes);
+      this.read = true;
+    }
+    return this.parsed;
+  }
+  get eventType(): string | undefined {
+    const value = this.fields()?.event;
+    return typeof value === "string" ? value : undefined;
+  }
+  get eventId(): string | undefined {
+    const value = this.fields()?.event_id;
+    return typeof value === "string" ? value : undefined;
+  }
+  get attempt(): number | undefined {
+    const value = this.fields()?.attempt;
+    return typeof value === "number" ? value : undefined;
+  }
+}
+
+/**
+ * A replayed event ready to send: its request, and what the report says about it (label, type,
+ * attempt), those read from the captured body when asked (see DescribedBody). The attempt is the one
+ * asked for (--attempt), else the captured body's, else 1.
+ */
+class ReplayDelivery implements PreparedDelivery {
+  capturePath?: string;
+  constructor(
+    private readonly kind: ReplayItem["kind"],
+    private readonly described: DescribedBody,
+    readonly headers: Record<string, string>,
+    readonly body: Buffer,
+    readonly eventId: string | undefined,
+    private readonly attemptAsked: number | undefined,
+    readonly notes: string[],
+    readonly expect?: "2xx" | "4xx",
+  ) {}
+  get eventType(): string | undefined {
+    return this.described.eventType;
+  }
+  get label(): string {
+    return this.described.eventType ?? this.kind;
+  }
+  get attempt(): number {
+    return this.attemptAsked ?? this.described.attempt ?? 1;
+  }
 }
 
 /**

@@ -19,6 +19,7 @@ import {
 import { type Inspection, inspectRequest } from "../core/inspect.js";
 import { InputTooLargeError, readRegularFileAsync } from "../io/request-input.js";
 import type { Arrival, ReceivedEvent } from "../io/webhook-pipeline.js";
+import { judgementShowsHint } from "../output/listen-report.js";
 import { EventRing, packed, Unpacker } from "./event-ring.js";
 import {
   emailView,
@@ -205,7 +206,9 @@ function packMeta(event: ReceivedEvent, answerBody: string | undefined): string 
   const { method, path, headers } = event.request;
   const verdict = event.inspection.verification;
   const forward = event.forward;
-  const brief = forward ? JSON.stringify(forwardBrief(forward.url, forward.outcome, forward.verdict)) : undefined;
+  const brief = forward
+    ? JSON.stringify(forwardBrief(forward.url, forward.outcome, forward.verdict, forward.judgement, verdict))
+    : undefined;
   return (
     packed(method) +
     packed(path) +
@@ -641,7 +644,7 @@ export function createEventIndex(options: EventIndexOptions) {
           ? {
               ...item.forward,
               answerBody: record?.answerBody ?? null,
-              hint: record?.hint ?? null,
+              hint: judgementShowsHint(item.forward.judgement) ? (record?.hint ?? null) : null,
             }
           : null,
         replay: record?.replay ? { mode: record.replay.mode, notes: record.replay.notes } : null,
@@ -744,7 +747,7 @@ function liveFacts(event: ReceivedEvent, replayOf: string | undefined): LiveFact
   return {
     eventId: event.inspection.eventId,
     verdict: verdict ? { valid: verdict.valid, message: verdict.message } : undefined,
-    forward: forward ? forwardBrief(forward.url, forward.outcome, forward.verdict) : null,
+    forward: forward ? forwardBrief(forward.url, forward.outcome, forward.verdict, forward.judgement, verdict) : null,
     answered: { status: event.status, reason: event.statusReason },
     retry: event.duplicate ? { timesSeen: event.duplicate.timesSeen } : null,
     replayOf,
@@ -773,7 +776,7 @@ function fileItem(
     request,
     inspection,
     verdict,
-    forward: forwardFromCapture(extra.forward),
+    forward: forwardFromCapture(extra.forward, verdict, inspection.summary.attempt),
     retry: typeof duplicate?.timesSeen === "number" ? { timesSeen: duplicate.timesSeen } : null,
     saved: true,
     thisRun: false,

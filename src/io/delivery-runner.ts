@@ -178,7 +178,9 @@ export function buildRecord(
     secret === undefined || !rejected
       ? undefined
       : verify({ body: delivery.body, headers: delivery.headers, secret }).valid;
-  const verdict = judgeDelivery(outcome, delivery.attempt);
+  // The delivery, not its attempt: replay reads the attempt from the event's body, only for a
+  // delivery not accepted (what OpenMail would retry).
+  const verdict = judgeDelivery(outcome, delivery);
   const passed = meetsExpectation(delivery, outcome, verdict);
   return {
     index,

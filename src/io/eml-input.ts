@@ -6,6 +6,7 @@
  */
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { decodeAs, repairWindows1252 } from "../core/charset.js";
 import type { Mailbox, MailFacts } from "../core/eml-event.js";
 import { inputError } from "../errors.js";
 import { sanitizeLine } from "../output/sanitize.js";
@@ -65,8 +66,9 @@ export async function parseEml(input: EmlSource): Promise<MailFacts> {
   if (problem) throw inputError(`${shown}: not a usable email: ${problem}`);
   const { default: PostalMime, addressParser, decodeWords } = await import("postal-mime");
   let email: Awaited<ReturnType<typeof PostalMime.parse>>;
+  const charsets = new WeakMap<object, string>();
   try {
-    email = await PostalMime.parse(source.bytes, { attachmentEncoding: "arraybuffer" });
+    email = await parseRecordingCharsets(PostalMime, source.bytes, charsets);
   } catch (error) {
     throw inputError(`${shown}: not a usable email: ${(error as Error).message}`, error);
   }
@@ -90,15 +92,57 @@ export async function parseEml(input: EmlSource): Promise<MailFacts> {
     messageId: email.messageId?.trim() || undefined,
     inReplyTo: firstMessageId(email.inReplyTo),
     references: messageIds(email.references),
-    text: email.text,
-    html: email.html,
+    text: repairWindows1252(email.text),
+    html: repairWindows1252(email.html),
     attachments: email.attachments.map((attachment) => ({
       filename: attachment.filename,
       contentType: attachment.mimeType.toLowerCase(),
       content: toBytes(attachment.content),
+      charset: charsets.get(attachment),
       contentId: attachment.contentId,
     })),
   };
+}
+
+type PostalMimeClass = typeof import("postal-mime").default;
+interface CollectingParser {
+  attachments: object[];
+}
+type CollectAttachment = (this: CollectingParser, node: MimeNodeLike, ...rest: unknown[]) => void;
+interface MimeNodeLike {
+  contentType?: { parsed?: { value?: string; params?: Record<string, string> } };
+}
+
+/**
+ * postal-mime decodes an attachment's transfer encoding but drops its charset parameter, so a
+ * text/csv attachment in ISO-8859-1 or Shift_JIS would be read as UTF-8 and turn to U+FFFD. Its
+ * (internal, untyped) collectAttachment sees the part's headers: a subclass records the charset
+ * beside each attachment it collects. Parts of a nested message/rfc822 are collected by a parser of
+ * postal-mime's own and keep no charset; buildEmlEvent then reads them as UTF-8, or windows-1252
+ * when they are not valid UTF-8. A postal-mime without that method parses as before (test/eml.test.ts
+ * "attachments in their own charset" fails then).
+ */
+async function parseRecordingCharsets(
+  PostalMime: PostalMimeClass,
+  bytes: Buffer,
+  charsets: WeakMap<object, string>,
+): ReturnType<PostalMimeClass["parse"]> {
+  const base = (PostalMime.prototype as unknown as { collectAttachment?: CollectAttachment }).collectAttachment;
+  const parser = new PostalMime({ attachmentEncoding: "arraybuffer" });
+  if (typeof base === "function") {
+    const collect: CollectAttachment = function (node, ...rest) {
+      base.call(this, node, ...rest);
+      const attachment = this.attachments.at(-1);
+      const type = node.contentType?.parsed?.value?.toLowerCase();
+      const charset = node.contentType?.parsed?.params?.charset;
+      // Calendar parts arrive already decoded to UTF-8 by postal-mime.
+      if (attachment && charset && type !== "text/calendar" && type !== "application/ics") {
+        charsets.set(attachment, charset);
+      }
+    };
+    Object.defineProperty(parser, "collectAttachment", { value: collect });
+  }
+  return parser.parse(bytes);
 }
 
 function toBytes(content: ArrayBuffer | Uint8Array | string): Uint8Array {
@@ -185,19 +229,13 @@ function legacyHeaders(bytes: Buffer): Record<string, string> {
   const { head } = splitHead(bytes);
   const headers = headerMap(head);
   const charset = /charset\s*=\s*"?([A-Za-z0-9_.:-]+)/i.exec(headers["content-type"] ?? "")?.[1] ?? "windows-1252";
-  const decoder = decoderFor(/^utf-?8$/i.test(charset) ? "windows-1252" : charset);
+  const label = /^utf-?8$/i.test(charset) ? "windows-1252" : charset;
   const out: Record<string, string> = {};
   for (const key of ["from", "to", "cc", "subject"]) {
     const raw = headers[key];
-    if (raw !== undefined) out[key] = decoder.decode(Buffer.from(raw, "latin1"));
+    if (raw === undefined) continue;
+    const bytes = Buffer.from(raw, "latin1");
+    out[key] = decodeAs(bytes, label) ?? (decodeAs(bytes, "windows-1252") as string);
   }
   return out;
-}
-
-function decoderFor(charset: string) {
-  try {
-    return new TextDecoder(charset);
-  } catch {
-    return new TextDecoder("windows-1252");
-  }
 }

@@ -11,7 +11,8 @@ import { join, sep } from "node:path";
 import {
   type CapturedRequest,
   CaptureFormatError,
-  fromCaptureObject,
+  captureRequestOf,
+  isCaptureFileName,
   isCaptureObject,
   looksLikeRawHttp,
   parseCaptureFileName,
@@ -80,7 +81,9 @@ class NamedCaptures {
     }
     this.starts[names.length] = size;
     this.bytes = Buffer.allocUnsafeSlow(size);
-    for (let i = 0; i < names.length; i++) this.bytes.write(names[i] as string, this.starts[i] as number, "latin1");
+    // One write of the names joined (a string that lives only for this call): a write per name, with
+    // its checks, was a fifth of listing a folder of 100,000.
+    this.bytes.write(names.join(""), 0, "latin1");
   }
 
   name(index: number): string {
@@ -220,7 +223,7 @@ export async function indexInputs(
       const file = folder.shown(name);
       problems.push({ origin: file, message: `${file}: ${what}` });
     }
-    if (!options.needsMeta && names.every((name) => receivedAtFromName(name) !== undefined)) {
+    if (!options.needsMeta && names.every(isCaptureFileName)) {
       items.pushNames(new NamedCaptures(folder, names, limit));
       continue;
     }
@@ -389,7 +392,7 @@ function wellFormedCapture(bytes: Buffer): CapturedRequest | undefined {
   }
   if (!isCaptureObject(value)) return undefined;
   try {
-    return fromCaptureObject(value).request;
+    return captureRequestOf(value);
   } catch (error) {
     if (error instanceof CaptureFormatError) return undefined;
     throw error;
@@ -449,7 +452,7 @@ function describeBadLines(bad: Array<{ line: number; message: string }>): string
 
 /** A capture object, or a bare event body (kept as the exact bytes given). */
 function fromJson(value: unknown, bytes: Buffer, origin: string): ReplayItem {
-  if (isCaptureObject(value)) return { origin, kind: "capture", request: fromCaptureObject(value).request };
+  if (isCaptureObject(value)) return { origin, kind: "capture", request: captureRequestOf(value) };
   if (typeof value === "object" && value !== null && !Array.isArray(value) && "event" in value) {
     const request: CapturedRequest = {
       receivedAt: "",

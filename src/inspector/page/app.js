@@ -2,6 +2,8 @@
 // Everything in a payload is attacker-controlled: it only ever becomes text nodes (h() below) and
 // never markup, a URL, a style or an event handler. The server's CSP blocks anything else anyway.
 
+import { CONTROL_CHARACTERS } from "./sanitize.js";
+
 const PAGE_SIZE = 50;
 const token = new URLSearchParams(location.hash.slice(1)).get("token") ?? "";
 
@@ -62,15 +64,40 @@ function append(element, children) {
   }
 }
 
-// Control characters (terminal escapes among them) and bidi overrides shown as visible escapes.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+// Control characters (terminal escapes among them), bidi overrides, line separators and the invisible
+// characters that make two different strings look the same, shown as visible escapes: the very set the
+// terminal's sanitiser escapes (the server makes sanitize.js from it). Newlines and tabs are kept.
+const CONTROL = new RegExp(CONTROL_CHARACTERS, "g");
 const escapeChar = (ch) => {
-  const code = ch.charCodeAt(0);
+  if (ch === "\n" || ch === "\t") return ch;
+  const code = ch.codePointAt(0);
+  if (code > 0xffff) return `\\u{${code.toString(16)}}`;
   return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
 };
 /** Multi-line text with control characters made visible. */
 const visible = (value) => String(value ?? "").replace(CONTROL, escapeChar);
+/**
+ * Multi-line text for a <pre>: each escaped character is a highlighted element, so that it cannot be
+ * mistaken for the same six characters written in the text.
+ */
+function visibleNodes(value) {
+  const text = String(value ?? "");
+  const nodes = [];
+  let at = 0;
+  let marked = 0;
+  for (const match of text.matchAll(CONTROL)) {
+    const ch = match[0];
+    if (ch === "\n" || ch === "\t") continue;
+    // A body of a million NUL bytes must not become a million elements: the rest is escaped as text.
+    if (++marked > MAX_MARKED) break;
+    if (match.index > at) nodes.push(text.slice(at, match.index));
+    nodes.push(h("span", { class: "esc", title: "an invisible or control character, shown escaped" }, escapeChar(ch)));
+    at = match.index + ch.length;
+  }
+  if (at < text.length) nodes.push(visible(text.slice(at)));
+  return nodes;
+}
+const MAX_MARKED = 2000;
 /** One line: newlines and tabs become spaces too. */
 const line = (value) => visible(value).replace(/[\n\t\r]+/g, " ");
 /** One line with every run of whitespace folded (a body's first words). */
@@ -82,7 +109,10 @@ async function api(path, init = {}) {
     headers: { "x-inspector-token": token, ...(init.body ? { "content-type": "application/json" } : {}) },
   });
   const body = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
-  if (!response.ok) throw new Error(body.error ?? `HTTP ${response.status}`);
+  if (!response.ok) {
+    // The refusal's body may offer what is still possible (a verbatim curl for a capture not re-signed).
+    throw Object.assign(new Error(body.error ?? `HTTP ${response.status}`), { status: response.status, body });
+  }
   return body;
 }
 
@@ -125,9 +155,14 @@ const VERDICT_TEXT = { valid: "✓ valid", invalid: "✗ invalid", unverified: "
 function answerCell(item) {
   if (item.pending) return h("span", { class: "dim", title: "waiting for the answer" }, "… waiting");
   if (item.forward) {
-    return h("span", { class: `answer ${item.forward.accepted ? "ok" : "bad"}`, title: line(item.forward.url) }, [
+    // Coloured by the judgement, as the terminal is: a 401 to a forged event is right, a 200 is not.
+    const { note } = item.forward;
+    return h(
+      "span",
+      { class: `answer ${item.forward.good ? "ok" : "bad"}`, title: [line(item.forward.url), line(note)].join("\n") },
       line(item.forward.text),
-    ]);
+      note ? h("span", { class: "sub answer-note" }, line(note)) : null,
+    );
   }
   if (item.answered) {
     const ok = item.answered.status >= 200 && item.answered.status < 300;
@@ -534,8 +569,9 @@ async function replay(detail, ask) {
     ($("action-result") ?? result).replaceChildren(
       h(
         "p",
-        { class: `notice ${forward.accepted ? "ok" : "bad"}`, id: "replay-outcome" },
+        { class: `notice ${forward.good ? "ok" : "bad"}`, id: "replay-outcome" },
         `↺ ${ask.mode === "verbatim" ? "Verbatim replay" : ask.body !== undefined ? "Edited replay (re-signed)" : "Replay (re-signed)"} to ${line(forward.url)}: ${line(forward.text)}`,
+        forward.note ? h("span", { class: "sub" }, line(forward.note)) : null,
         sent.hint ? h("span", { class: "sub" }, `hint: ${line(sent.hint)}`) : null,
         ...sent.notes.map((note) => h("span", { class: "sub" }, line(note))),
       ),
@@ -616,18 +652,37 @@ async function showCommand(detail, ask, which) {
     const params = new URLSearchParams();
     const chosen = target === "url" ? url : target === "listener" ? state.status?.listenerUrl : "";
     if (chosen) params.set("url", chosen);
-    const commands = await api(`/api/events/${encodeURIComponent(detail.item.id)}/commands?${params}`);
+    let commands;
+    let refusal = null;
+    try {
+      commands = await api(`/api/events/${encodeURIComponent(detail.item.id)}/commands?${params}`);
+    } catch (error) {
+      // Refused to re-sign, with the verbatim command offered instead.
+      if (!error.body?.curl) throw error;
+      commands = error.body;
+      refusal = h("p", { class: "notice bad", id: "command-refusal" }, line(error.message));
+    }
     const text = which === "curl" ? commands.curl : commands.replay;
     const copied = h("span", { class: "dim" });
     panel.replaceChildren(
-      h(
-        "div",
-        { class: "card" },
-        h("h3", {}, which === "curl" ? "curl" : "openmail-hooks replay", h("span", { class: "right" }, copied)),
-        h("pre", { id: "command-text" }, text),
-        which === "curl" ? h("p", { class: "dim inner" }, line(commands.curlNote)) : null,
-      ),
+      refusal ?? "",
+      text
+        ? h(
+            "div",
+            { class: "card" },
+            h(
+              "h3",
+              {},
+              which === "curl" ? (refusal ? "curl (verbatim)" : "curl") : "openmail-hooks replay",
+              h("span", { class: "right" }, copied),
+            ),
+            // Shown with invisible characters escaped; copied exactly (the command must send the same bytes).
+            h("pre", { id: "command-text" }, visibleNodes(text)),
+            which === "curl" ? h("p", { class: "dim inner" }, line(commands.curlNote)) : null,
+          )
+        : "",
     );
+    if (!text) return;
     try {
       await navigator.clipboard.writeText(text);
       copied.textContent = "copied to the clipboard";
@@ -694,7 +749,7 @@ function renderEmail(email) {
         field("Date", email.date ? formatDateTime(email.date) : ""),
       ),
       email.bodyText !== null
-        ? h("pre", { class: "body", id: "email-body" }, visible(email.bodyText))
+        ? h("pre", { class: "body", id: "email-body" }, visibleNodes(email.bodyText))
         : h("p", { class: "dim" }, "(no text body)"),
       email.attachments.length
         ? h(
@@ -718,7 +773,12 @@ function renderEmail(email) {
                     .join(" · "),
                 ),
                 attachment.parsedText !== null
-                  ? h("details", {}, h("summary", {}, "Extracted text"), h("pre", {}, visible(attachment.parsedText)))
+                  ? h(
+                      "details",
+                      {},
+                      h("summary", {}, "Extracted text"),
+                      h("pre", {}, visibleNodes(attachment.parsedText)),
+                    )
                   : null,
               ),
             ),
@@ -851,8 +911,9 @@ function renderForward(detail) {
         h("dt", {}, "Answer"),
         h(
           "dd",
-          { class: `answer ${forward.accepted ? "ok" : "bad"}` },
-          `${line(forward.text)}${forward.accepted ? " (OpenMail would count it delivered)" : " (OpenMail would retry)"}`,
+          { class: `answer ${forward.good ? "ok" : "bad"}`, id: "forward-answer" },
+          `${line(forward.text)}${forward.judgement === "accepted" ? " (OpenMail would count it delivered)" : ""}`,
+          forward.note ? h("span", { class: "judgement" }, line(forward.note)) : null,
         ),
       ),
     );
@@ -860,7 +921,7 @@ function renderForward(detail) {
     if (forward.answerBody !== null) {
       rows.push(
         h("p", { class: "dim" }, "The handler's answer body:"),
-        h("pre", { id: "answer-body" }, forward.answerBody === "" ? "(empty)" : visible(forward.answerBody)),
+        h("pre", { id: "answer-body" }, forward.answerBody === "" ? "(empty)" : visibleNodes(forward.answerBody)),
       );
     } else {
       rows.push(h("p", { class: "dim" }, "The answer's body is kept only for events of this run."));
@@ -938,11 +999,13 @@ function renderDeliveries(detail) {
 
 function renderRequest(request) {
   const body = h("pre", { id: "request-body" });
+  // Both views escape control, bidi and invisible characters visibly (the pretty JSON has them as \u
+  // escapes already, from the server): the body shown is what a handler would read, not a reordering.
   const showRaw = () => {
-    body.textContent = request.body ?? `(not UTF-8; base64)\n${request.bodyBase64}`;
+    body.replaceChildren(...visibleNodes(request.body ?? `(not UTF-8; base64)\n${request.bodyBase64}`));
   };
   const showPretty = () => {
-    body.textContent = request.pretty ?? request.body ?? "";
+    body.replaceChildren(...visibleNodes(request.pretty ?? request.body ?? ""));
   };
   if (request.pretty) showPretty();
   else showRaw();
