@@ -8,7 +8,7 @@ import type { BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { browserAvailable, launchBrowser } from "./helpers/browser.js";
 import { messageEvent, post, signedEvent } from "./helpers/http.js";
-import { type ListenProcess, startListen } from "./helpers/listen.js";
+import { type ListenProcess, startListen, startPrettyListen } from "./helpers/listen.js";
 import { startServer, type TestServer } from "./helpers/servers.js";
 
 const SECRET = "inspector-truth-secret-0042";
@@ -149,6 +149,71 @@ describe("the inspector's server tells the truth (HTTP)", () => {
     expect(JSON.parse(resign.body).error).toContain("Replay it verbatim");
     // Nothing was sent: the listener still has only the one request.
     expect(process.records.filter((record) => record.type === "event")).toHaveLength(1);
+  });
+});
+
+describe("a replay from the inspector to this listener is a replay, not an OpenMail retry", () => {
+  const replayTwice = async (origin: string, token: string, id: string) => {
+    for (const mode of ["resign", "verbatim"]) {
+      const sent = await post(
+        `${origin}/api/events/${encodeURIComponent(id)}/replay`,
+        { "X-Inspector-Token": token, Origin: origin, "Content-Type": "application/json" },
+        JSON.stringify({ target: "listener", mode }),
+      );
+      expect(sent.status).toBe(200);
+    }
+  };
+
+  it("in the --json records and the summary", async () => {
+    const process = await listen();
+    const signed = signedEvent(SECRET, messageEvent({ event_id: "evt_replayed_1" }));
+    await post(process.url, signed.headers, signed.body);
+    const first = await process.waitFor((record) => record.type === "event");
+    const id = String(first.capturePath).split("/").pop() as string;
+    await replayTwice(process.origin, process.token, id);
+    await process.waitFor((record) => record.type === "event" && record.seq === 3);
+    const events = process.records.filter((record) => record.type === "event");
+    for (const replayed of events.slice(1)) {
+      expect(replayed.eventId).toBe("evt_replayed_1");
+      expect(replayed.duplicate).toBeNull();
+      expect(replayed.replay).toEqual({ of: id, originalReceivedAt: first.receivedAt });
+    }
+    expect(events[0]?.replay).toBeNull();
+    // The page lists them as replayed, linked to the original, not as retries.
+    const list = JSON.parse((await api(process, "/api/events")).body);
+    const deliveries = list.items.filter((item: { kind: string }) => item.kind === "delivery");
+    expect(deliveries.map((item: { replayOf: string | null }) => item.replayOf)).toEqual([id, id, null]);
+    expect(deliveries.every((item: { retry: unknown }) => item.retry === null)).toBe(true);
+    // OpenMail's own redelivery after them is its second delivery, counted as the one retry.
+    await post(process.url, signed.headers, signed.body);
+    const retried = await process.waitFor((record) => record.type === "event" && record.seq === 4);
+    expect(retried.duplicate).toMatchObject({ timesSeen: 2 });
+    await process.stop("SIGTERM");
+    const summary = process.records.find((record) => record.type === "summary");
+    expect(summary).toMatchObject({ received: 4, retries: 1 });
+  });
+
+  it("in the terminal", async () => {
+    const process = await startPrettyListen([], { env: { OPENMAIL_WEBHOOK_SECRET: SECRET } });
+    running.push(process as unknown as ListenProcess);
+    const inspector = new URL((await process.waitForText(/Inspector\s+(http:\S+)/))[1] as string);
+    const token = new URLSearchParams(inspector.hash.slice(1)).get("token") ?? "";
+    const signed = signedEvent(SECRET, messageEvent({ event_id: "evt_replayed_2" }));
+    await post(process.url, signed.headers, signed.body);
+    await process.waitForText(/<--.*evt_replayed_2/);
+    const list = JSON.parse(
+      (await post(`${inspector.origin}/api/events`, { "X-Inspector-Token": token }, "", "GET")).body,
+    );
+    await replayTwice(inspector.origin, token, list.items[0].id);
+    const arrived = list.items[0].receivedAt.slice(11, 19);
+    await process.waitForText(/(?:↺ replay from the inspector[^\n]*\n[\s\S]*){2}/);
+    const lines = process.stdout().split("\n");
+    const replayed = lines.filter((text) => text.includes("↺ replay from the inspector"));
+    expect(replayed).toHaveLength(2);
+    for (const text of replayed) expect(text).toContain(`(of ${arrived})`);
+    expect(process.stdout()).not.toMatch(/retry #/);
+    await process.stop("SIGINT");
+    expect(process.stdout()).toMatch(/received 3 · .* · retries 0/);
   });
 });
 
