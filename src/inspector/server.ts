@@ -177,7 +177,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
 
   function openStream(res: ServerResponse): void {
     if (streams.size >= MAX_STREAMS) {
-      sendJson(res, 503, { error: "too many inspector pages open" });
+      sendJson(res, 503, { error: `too many inspector pages are open (${MAX_STREAMS} at most)` });
       return;
     }
     res.writeHead(200, {
