@@ -208,8 +208,16 @@ export function judgeHandler(
   verdict: ContractVerdict,
   signature: SignatureState,
 ): HandlerJudgement {
-  const status = outcome.kind === "response" ? outcome.status : undefined;
-  if (signature !== "invalid") return verdict.accepted ? "accepted" : "rejected-valid";
+  return judgeAnswer(outcome.kind === "response" ? outcome.status : undefined, verdict.accepted, signature);
+}
+
+/** judgeHandler from what a record keeps of the answer: its status (none: no answer) and whether OpenMail would accept it. */
+export function judgeAnswer(
+  status: number | undefined,
+  accepted: boolean,
+  signature: SignatureState,
+): HandlerJudgement {
+  if (signature !== "invalid") return accepted ? "accepted" : "rejected-valid";
   if (status !== undefined && status >= 200 && status < 300) return "accepted-bad";
   if (status !== undefined && status >= 400 && status < 500) return "rejected-as-expected";
   return "failed-bad";

@@ -57,6 +57,13 @@ export interface ReplayOptions {
  */
 export class UnverifiedCaptureError extends Error {
   override name = "UnverifiedCaptureError";
+  constructor(
+    message: string,
+    /** Why it does not prove it, without the CLI's advice (the inspector words its own). */
+    readonly why: string,
+  ) {
+    super(message);
+  }
 }
 
 export function metaOf(request: CapturedRequest, body = parseObject(request.body)): ReplayMeta {
@@ -139,6 +146,7 @@ export function prepareReplay(item: ReplayItem, options: ReplayOptions, nowSecon
     if (!options.resignUnverified) {
       throw new UnverifiedCaptureError(
         `${why}: not signed (--resign-unverified sends it anyway; to send a body of your own, name its file)`,
+        why,
       );
     }
     notes.push(`${item.origin}: ${why}; signing it anyway`);
@@ -157,6 +165,7 @@ export function prepareReplay(item: ReplayItem, options: ReplayOptions, nowSecon
       if (!options.resignUnverified) {
         throw new UnverifiedCaptureError(
           `${why}, so it may not be what OpenMail sent: not re-signed (--resign-unverified sends it anyway)`,
+          why,
         );
       }
       notes.push(`${item.origin}: ${why}; re-signing with it anyway`);

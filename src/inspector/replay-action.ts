@@ -4,7 +4,8 @@
  * re-signed). Reuses replay's preparation and the shared HTTP client.
  */
 import { type CapturedRequest, normalizeHeaders } from "../core/capture.js";
-import { judgeDelivery, responseHint } from "../core/contract.js";
+import { judgeDelivery, judgeHandler, responseHint } from "../core/contract.js";
+import { verifyCaptured } from "../core/inspect.js";
 import { prepareReplay, type ReplayItem } from "../core/replay.js";
 import { eventIdOf, unixSeconds } from "../core/request.js";
 import type { HttpClient } from "../io/http-client.js";
@@ -22,6 +23,8 @@ export interface ReplayAsk {
 
 export interface ReplayContext {
   secret?: string;
+  /** How old a timestamp the listener accepts (listen's --tolerance). */
+  toleranceSeconds: number;
   listenerUrl: string;
   /** Where listen forwards this inbox's events, if anywhere. */
   forwardTarget(inboxId: string | undefined): string | undefined;
@@ -75,18 +78,27 @@ export async function replayFromPage(
   const sentAt = new Date(context.now()).toISOString();
   const outcome = await context.client().post(url, prepared.headers, prepared.body);
   const verdict = judgeDelivery(outcome, prepared.attempt);
+  const request: CapturedRequest = {
+    receivedAt: sentAt,
+    method: "POST",
+    path: new URL(url).pathname,
+    headers: normalizeHeaders(prepared.headers),
+    body: prepared.body,
+  };
+  // Judged as the listener judges what it receives: a verbatim replay of a stale capture fails
+  // verification, and a handler that rejects it does right.
+  const sent = verifyCaptured(request, {
+    secret: context.secret,
+    toleranceSeconds: context.toleranceSeconds,
+    now: unixSeconds(context.now()),
+  });
+  const state = !sent ? "unverified" : sent.valid ? "valid" : "invalid";
   return {
     original: original.id,
     url,
     mode: edited ? "edited" : ask.mode,
-    request: {
-      receivedAt: sentAt,
-      method: "POST",
-      path: new URL(url).pathname,
-      headers: normalizeHeaders(prepared.headers),
-      body: prepared.body,
-    },
-    forward: forwardBrief(url, outcome, verdict),
+    request,
+    forward: forwardBrief(url, outcome, verdict, judgeHandler(outcome, verdict, state), sent),
     answerBody: outcome.kind === "response" ? outcome.bodyPreview : "",
     hint: responseHint(outcome, { signatureValid: ask.mode === "resign" || edited }),
     notes: prepared.notes ?? [],

@@ -11,10 +11,13 @@ import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { relative } from "node:path";
-import { prepareReplay } from "../core/replay.js";
+import type { CapturedRequest } from "../core/capture.js";
+import { prepareReplay, UnverifiedCaptureError } from "../core/replay.js";
 import { CliError } from "../errors.js";
 import { createHttpClient, type HttpClient } from "../io/http-client.js";
-import type { Arrival, ReceivedEvent } from "../io/webhook-pipeline.js";
+import type { Arrival, ReceivedEvent, ReplayFrom } from "../io/webhook-pipeline.js";
+import { judgementShowsHint } from "../output/listen-report.js";
+import { CONTROL_CHARACTERS } from "../output/sanitize.js";
 import { createEventIndex, isEntryId, type ListQuery, UnreadableCaptureError } from "./event-index.js";
 import { createGuard, SECURITY_HEADERS } from "./guard.js";
 import { parseReplayAsk, ReplayRefused, replayFromPage } from "./replay-action.js";
@@ -34,7 +37,17 @@ const STATIC_FILES: Record<string, { file: string; type: string }> = {
   "/app.js": { file: "app.js", type: "text/javascript; charset=utf-8" },
   "/app.css": { file: "app.css", type: "text/css; charset=utf-8" },
   "/favicon.svg": { file: "favicon.svg", type: "image/svg+xml" },
+  "/sanitize.js": { file: "sanitize.js", type: "text/javascript; charset=utf-8" },
 };
+
+/** Made here rather than read from a file: the page's set of characters to escape is the terminal's. */
+const SANITIZE_MODULE = "sanitize.js";
+function sanitizeModule(): Buffer {
+  return Buffer.from(
+    "// The characters the terminal's sanitiser escapes (src/output/sanitize.ts): the page escapes the same.\n" +
+      `export const CONTROL_CHARACTERS = ${JSON.stringify(CONTROL_CHARACTERS)};\n`,
+  );
+}
 
 /** Pages are at most this long. */
 const MAX_PAGE_ITEMS = 200;
@@ -71,6 +84,8 @@ export interface Inspector {
   arrival(arrival: Arrival): void;
   /** Note a webhook's outcome (cheap; pushed to open pages). */
   record(event: ReceivedEvent): void;
+  /** The replay from the page this request is, if it is one (cheap when none is on its way). */
+  replayOf(request: CapturedRequest): ReplayFrom | undefined;
   close(): Promise<void>;
 }
 
@@ -162,7 +177,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
 
   function openStream(res: ServerResponse): void {
     if (streams.size >= MAX_STREAMS) {
-      sendJson(res, 503, { error: "too many inspector pages open" });
+      sendJson(res, 503, { error: `too many inspector pages are open (${MAX_STREAMS} at most)` });
       return;
     }
     res.writeHead(200, {
@@ -204,21 +219,36 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
     const inboxId = detail?.item.inboxId ?? undefined;
     const target = url.searchParams.get("url") || forwardTarget(inboxId) || options.listenerUrl;
     const secret = options.secretFor(inboxId);
-    const sent = prepareReplay(
-      { origin: id, kind: "capture", request: loaded.request },
-      { secret: secret?.secret, keepSignature: secret === undefined },
-      Math.floor(options.now() / 1000),
-    );
     const capturePath = detail?.capturePath;
     const shownPath = capturePath ? showPath(capturePath, options.cwd) : null;
-    sendJson(res, 200, {
-      url: target,
-      curl: curlCommand(target, sent.headers, sent.body),
-      curlNote: secret
-        ? `signed just now: a handler accepts it for ${options.toleranceSeconds} s`
-        : "the captured signature (listen has no secret to re-sign with)",
-      replay: shownPath ? replayCommand(shownPath, target) : null,
-    });
+    const prepare = (keepSignature: boolean) =>
+      prepareReplay(
+        { origin: id, kind: "capture", request: loaded.request },
+        { secret: secret?.secret, keepSignature },
+        Math.floor(options.now() / 1000),
+      );
+    try {
+      const sent = prepare(secret === undefined);
+      sendJson(res, 200, {
+        url: target,
+        curl: curlCommand(target, sent.headers, sent.body),
+        curlNote: secret
+          ? `signed just now: a handler accepts it for ${options.toleranceSeconds} s`
+          : "the captured signature (listen has no secret to re-sign with)",
+        replay: shownPath ? replayCommand(shownPath, target) : null,
+      });
+    } catch (error) {
+      if (!(error instanceof UnverifiedCaptureError)) throw error;
+      // Signing would vouch for a body OpenMail may never have sent: refused, with what is still possible.
+      const verbatim = prepare(true);
+      sendJson(res, 409, {
+        error: unverifiedCaptureRefusal(error),
+        url: target,
+        curl: curlCommand(target, verbatim.headers, verbatim.body),
+        curlNote: "verbatim: the captured headers and signature, as they arrived (not re-signed)",
+        replay: shownPath ? replayCommand(shownPath, target, { verbatim: true }) : null,
+      });
+    }
   }
 
   async function replay(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
@@ -231,10 +261,11 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
       const inboxId = (await index.detail(id))?.item.inboxId ?? undefined;
       const record = await replayFromPage({ id, request: loaded.request, inboxId }, ask, {
         secret: options.secretFor(inboxId)?.secret,
+        toleranceSeconds: options.toleranceSeconds,
         listenerUrl: options.listenerUrl,
         forwardTarget,
         now: options.now,
-        beforeSendToListener: (signature) => index.expectReplay(signature, id),
+        beforeSendToListener: (signature) => index.expectReplay(signature, id, loaded.request.receivedAt),
         client: () => {
           client ??= createHttpClient({
             timeoutMs: options.forwardTimeoutMs,
@@ -247,11 +278,14 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
       });
       const item = index.addReplay(record);
       broadcast("item", item);
-      sendJson(res, 200, { item, notes: record.notes, hint: record.hint ?? null });
+      const hint = item.forward && judgementShowsHint(item.forward.judgement) ? (record.hint ?? null) : null;
+      sendJson(res, 200, { item, notes: record.notes, hint });
     } catch (error) {
       if (error instanceof ReplayRefused || error instanceof SyntaxError) {
         return sendJson(res, 400, { error: error.message });
       }
+      if (error instanceof UnverifiedCaptureError)
+        return sendJson(res, 409, { error: unverifiedCaptureRefusal(error) });
       throw error;
     }
   }
@@ -260,7 +294,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
   async function sendStatic(res: ServerResponse, file: string, type: string): Promise<void> {
     let content = pageCache.get(file);
     if (!content) {
-      content = await readFile(new URL(file, PAGE_DIR));
+      content = file === SANITIZE_MODULE ? sanitizeModule() : await readFile(new URL(file, PAGE_DIR));
       pageCache.set(file, content);
     }
     res.writeHead(200, { ...SECURITY_HEADERS, "content-type": type, "cache-control": "no-cache" });
@@ -276,6 +310,9 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
     origin,
     arrival(arrival) {
       if (streams.size > 0) broadcast("item", index.arrivalItem(arrival));
+    },
+    replayOf(request) {
+      return index.takeReplay(request);
     },
     record(event) {
       // With no page open the item is not made (nor sent) now; it is made if a page asks for it.
@@ -362,6 +399,11 @@ function readJsonBody(req: IncomingMessage, limit: number): Promise<string | und
     req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
     req.on("error", reject);
   });
+}
+
+/** Why the page does not re-sign a capture, and what it can do instead (the CLI's words name a flag). */
+function unverifiedCaptureRefusal(error: UnverifiedCaptureError): string {
+  return `not re-signed: ${error.why}, so it may not be what OpenMail sent, and signing it would vouch for it. Replay it verbatim (its captured signature), or use Edit & replay to sign a body you have checked`;
 }
 
 function showPath(path: string, cwd: string): string {

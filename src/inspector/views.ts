@@ -5,10 +5,25 @@
  * stays untrusted: the page renders it as text only.
  */
 import type { CapturedRequest } from "../core/capture.js";
-import { formatMs, forwardFields, outcomeText, statusText } from "../core/contract.js";
+import {
+  type ContractVerdict,
+  type DeliveryOutcome,
+  describeRetry,
+  formatMs,
+  forwardFields,
+  type HandlerJudgement,
+  judgeAnswer,
+  judgementIsWrong,
+  nextRetry,
+  outcomeText,
+  type SignatureState,
+  statusText,
+} from "../core/contract.js";
 import { diagnose } from "../core/diagnose.js";
 import type { EventSummary, Inspection } from "../core/inspect.js";
 import { checkTimestamp } from "../core/signature.js";
+import { judgementProblem, REJECTED_AS_EXPECTED } from "../output/listen-report.js";
+import { jsonSafe } from "../output/sanitize.js";
 import { type VerifyReport, verifyChecks, verifyReportJson } from "../output/verify-report.js";
 
 export type VerdictName = "valid" | "invalid" | "unverified";
@@ -56,9 +71,16 @@ export interface ForwardBrief {
   outcome: string;
   status: number | null;
   latencyMs: number | null;
+  /** Would OpenMail count it delivered (2xx in time)? */
   accepted: boolean;
   /** "200 OK in 12 ms", "no answer within 30 s". */
   text: string;
+  /** The answer against what a correct handler does with this request (valid: 2xx, fails verification: 4xx). */
+  judgement: HandlerJudgement;
+  /** The good cases (accepted, rejected-as-expected): shown green. */
+  good: boolean;
+  /** What the judgement means, in the terminal's words: rejected as expected, what is wrong, or OpenMail's retry. */
+  note: string | null;
 }
 
 export interface ItemFacts {
@@ -140,8 +162,15 @@ function snippetOf(s: EventSummary): string | null {
   return Buffer.from(s.bodyText.slice(0, SNIPPET_CHARS)).toString();
 }
 
-/** The forward as a capture file records it ({ url, outcome, status, latencyMs, accepted }). */
-export function forwardFromCapture(value: unknown): ForwardBrief | null {
+/**
+ * The forward as a capture file records it ({ url, outcome, status, latencyMs, accepted }), judged
+ * against the request's signature as checked now (a judgement written in the file is not trusted).
+ */
+export function forwardFromCapture(
+  value: unknown,
+  verification: JudgedVerdict | undefined,
+  attempt: number | undefined,
+): ForwardBrief | null {
   if (typeof value !== "object" || value === null) return null;
   const record = value as Record<string, unknown>;
   if (typeof record.url !== "string") return null;
@@ -154,7 +183,35 @@ export function forwardFromCapture(value: unknown): ForwardBrief | null {
       : outcome === "timeout"
         ? "no answer in time"
         : "no answer (connection failed)";
-  return { url: record.url, outcome, status, latencyMs, accepted: record.accepted === true, text };
+  const accepted = record.accepted === true;
+  const judgement = judgeAnswer(status ?? undefined, accepted, signatureState(verification));
+  return withJudgement(
+    { url: record.url, outcome, status, latencyMs, accepted, text },
+    judgement,
+    accepted ? undefined : nextRetry(attempt ?? 1),
+    verification,
+  );
+}
+
+/** A verdict as the judgement's words need it (a Verdict, or what a record keeps of one). */
+type JudgedVerdict = { valid: boolean; reason?: string | null; message: string } | null;
+
+function signatureState(verification: JudgedVerdict | undefined): SignatureState {
+  return !verification ? "unverified" : verification.valid ? "valid" : "invalid";
+}
+
+function withJudgement(
+  brief: Omit<ForwardBrief, "judgement" | "good" | "note">,
+  judgement: HandlerJudgement,
+  retry: ContractVerdict["retry"],
+  verification: JudgedVerdict | undefined,
+): ForwardBrief {
+  const good = !judgementIsWrong(judgement);
+  let note: string | null = null;
+  if (judgement === "rejected-as-expected") note = REJECTED_AS_EXPECTED;
+  else if (judgement === "rejected-valid") note = describeRetry(retry) || null;
+  else if (judgement !== "accepted") note = `✗ ${judgementProblem(judgement, brief.status, verification)}`;
+  return { ...brief, judgement, good, note };
 }
 
 /** The verdict a capture file records ({ valid, reason, message }), if any. */
@@ -166,12 +223,20 @@ export function verdictFromCapture(value: unknown): { valid: boolean; message: s
   return { valid: record.valid, message: typeof record.message === "string" ? record.message : "" };
 }
 
+/** A forward's (or a replay's) answer as the page shows it, with its judgement (judgeHandler's). */
 export function forwardBrief(
   url: string,
-  outcome: Parameters<typeof outcomeText>[0],
-  verdict: Parameters<typeof outcomeText>[1],
+  outcome: DeliveryOutcome,
+  verdict: ContractVerdict,
+  judgement: HandlerJudgement,
+  verification: JudgedVerdict | undefined,
 ): ForwardBrief {
-  return { ...forwardFields(url, outcome, verdict), text: outcomeText(outcome, verdict) };
+  return withJudgement(
+    { ...forwardFields(url, outcome, verdict), text: outcomeText(outcome, verdict) },
+    judgement,
+    verdict.retry,
+    verification,
+  );
 }
 
 /** The email as a person reads it; absent for lifecycle events and bodies that are not events. */
@@ -228,7 +293,8 @@ export function requestView(request: CapturedRequest) {
   let pretty: string | null = null;
   if (text !== null && bytes <= SHOWN_BODY_BYTES) {
     try {
-      pretty = JSON.stringify(JSON.parse(text), null, 2);
+      // Bidi overrides and invisible characters written as \u escapes: the same JSON, shown as it is.
+      pretty = jsonSafe(JSON.stringify(JSON.parse(text), null, 2));
     } catch {
       pretty = null;
     }

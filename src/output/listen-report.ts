@@ -6,7 +6,14 @@
  * pass through the sanitiser here, and everything through Output's terminalSafe on the way out.
  */
 import { relative } from "node:path";
-import { describeRetry, formatMs, forwardFields, outcomeText, statusText } from "../core/contract.js";
+import {
+  describeRetry,
+  formatMs,
+  forwardFields,
+  type HandlerJudgement,
+  outcomeText,
+  statusText,
+} from "../core/contract.js";
 import { ageText } from "../core/signature.js";
 import type { ListenerNotice, UnparsedReason } from "../io/listener.js";
 import type { Arrival, ListenStats, Outcome } from "../io/webhook-pipeline.js";
@@ -172,6 +179,7 @@ function eventFields(type: "arrival" | "event", arrival: Arrival) {
       : { valid: null, reason: "no_secret", message: "unverified: no secret" },
     payload: { known: inspection.payload.known, problems: inspection.payload.problems },
     duplicate: arrival.duplicate ?? null,
+    replay: arrival.replay ?? null,
     forwardTo: arrival.forwardTo ?? null,
     filteredOut: Boolean(arrival.filteredOut),
     capturePath: arrival.capturePath ?? null,
@@ -383,6 +391,9 @@ export function arrivalLines(
         ? ` (first ${firstSeenAt.slice(11, 19)})`
         : "";
     parts.push(c.yellow(`retry #${timesSeen}${where}`));
+  } else if (arrival.replay) {
+    const of = arrival.replay.originalReceivedAt;
+    parts.push(c.magenta(`↺ replay from the inspector${of ? ` (of ${of.slice(11, 19)})` : ""}`));
   }
   if (s.lifecycle) {
     parts.push(
@@ -497,7 +508,7 @@ export function outcomeLines(
     parts.push(
       `handler ${outcome.kind === "response" ? formatMs(outcome.latencyMs) : sanitizeLine(outcomeText(outcome, verdict))}`,
     );
-    if (judgement === "rejected-as-expected") parts.push("✓ rejected as expected");
+    if (judgement === "rejected-as-expected") parts.push(REJECTED_AS_EXPECTED);
   } else {
     good = event.status < 300 || (event.signature === "invalid" && event.status < 500);
     bracket = `[${event.status}]`;
@@ -518,34 +529,53 @@ export function outcomeLines(
 
   if (forward) {
     const { outcome, verdict, judgement } = forward;
-    if (judgement === "accepted-bad") lines.push(c.red.bold(`   ✗ ${acceptedBadText(event)}`));
-    if (judgement === "failed-bad") {
-      lines.push(
-        c.red(
-          `   ✗ an event that fails verification must get a 4xx; ${outcome.kind === "response" ? `a ${outcome.status}` : "no answer"} makes OpenMail retry it`,
-        ),
-      );
+    if (judgement === "accepted-bad" || judgement === "failed-bad") {
+      const problem = `   ✗ ${judgementProblem(judgement, outcome.kind === "response" ? outcome.status : null, event.inspection.verification)}`;
+      lines.push(judgement === "accepted-bad" ? c.red.bold(problem) : c.red(problem));
     }
     const wrong = judgement === "rejected-valid" || judgement === "failed-bad";
     if (outcome.kind === "response" && outcome.bodyPreview && (wrong || verbose)) {
       const summary = responseSummary(outcome.bodyPreview, outcome.headers["content-type"], columns);
       if (summary) lines.push(wrong ? `   response: ${summary}` : c.dim(`   response: ${summary}`));
     }
+    if (forward.hint && judgementShowsHint(judgement)) lines.push(c.yellow(`   hint: ${forward.hint}`));
     if (judgement === "rejected-valid") {
-      if (forward.hint) lines.push(c.yellow(`   hint: ${forward.hint}`));
       const retry = describeRetry(verdict.retry);
       if (retry) lines.push(c.dim(`   ${retry}`));
-    } else if (judgement === "accepted" && forward.hint) {
-      lines.push(c.yellow(`   hint: ${forward.hint}`));
     }
   }
   if (verbose && event.capturePath) lines.push(c.dim(`   saved ${showPath(event.capturePath)}`));
   return lines;
 }
 
+/**
+ * Is the status's hint worth showing (responseHint's: it reads the status alone)? For a valid event
+ * (a handler's mistake for a rejected one, a slow 2xx); not for one that fails verification, where the
+ * judgement's own words say what is right or wrong.
+ */
+export function judgementShowsHint(judgement: HandlerJudgement): boolean {
+  return judgement === "accepted" || judgement === "rejected-valid";
+}
+
+/** The words for a handler that answered an event that fails verification as a correct handler answers it. */
+export const REJECTED_AS_EXPECTED = "✓ rejected as expected";
+
+/**
+ * What is wrong with a handler's answer to an event that fails verification (judgement accepted-bad
+ * or failed-bad; `status` null: no answer), in the words the terminal and the inspector page share.
+ */
+export function judgementProblem(
+  judgement: HandlerJudgement,
+  status: number | null,
+  verdict: { reason?: string | null; message: string } | null | undefined,
+): string | undefined {
+  if (judgement === "accepted-bad") return acceptedBadText(verdict);
+  if (judgement !== "failed-bad") return undefined;
+  return `an event that fails verification must get a 4xx; ${status !== null ? `a ${status}` : "no answer"} makes OpenMail retry it`;
+}
+
 /** The loudest line: a handler said 2xx to an event that fails verification, and what that shows. */
-function acceptedBadText(event: Outcome): string {
-  const verdict = event.inspection.verification;
+function acceptedBadText(verdict: { reason?: string | null; message: string } | null | undefined): string {
   const why = verdict ? sanitizeLine(verdict.message) : "";
   switch (verdict?.reason) {
     case "timestamp_too_old":

@@ -15,15 +15,14 @@ const ESCAPE_SEQUENCE =
 // paragraph separators, and the invisible characters that make two different ids look the same (zero
 // width space, word joiner and invisible operators, the byte-order mark, and the tag characters,
 // U+E0000-E007F, matched as their surrogate pairs). The zero width (non-)joiners U+200C and U+200D are
-// kept: Persian and Indic text and emoji sequences need them.
-const CONTROL =
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-  /[\u0000-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]|\udb40[\udc00-\udc7f]/g;
+// kept: Persian and Indic text and emoji sequences need them. The source of a regular expression
+// (without the u flag: it matches UTF-16 units), so that the inspector page uses the very same set.
+export const CONTROL_CHARACTERS =
+  "[\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200b\\u200e\\u200f\\u2028-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\ufeff]|\\udb40[\\udc00-\\udc7f]";
+const CONTROL = new RegExp(CONTROL_CHARACTERS, "g");
 // The same characters, tested once: every escape sequence starts with one of them (ESC, 8-bit CSI
 // or OSC), and so do CR, newline and tab, so text without any is returned as it is, unscanned.
-const ANY_CONTROL =
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-  /[\u0000-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]|\udb40[\udc00-\udc7f]/;
+const ANY_CONTROL = new RegExp(CONTROL_CHARACTERS);
 
 function visible(ch: string): string {
   const code = ch.codePointAt(0) as number;
@@ -101,5 +100,10 @@ function jsonEscape(ch: string): string {
 
 /** One NDJSON record: JSON.stringify, with the characters it leaves raw written as \u escapes. */
 export function jsonLine(record: unknown): string {
-  return JSON.stringify(record).replace(JSON_UNSAFE, jsonEscape);
+  return jsonSafe(JSON.stringify(record));
+}
+
+/** JSON text (JSON.stringify's) with the characters it leaves raw written as \u escapes: the same JSON value. */
+export function jsonSafe(json: string): string {
+  return json.replace(JSON_UNSAFE, jsonEscape);
 }

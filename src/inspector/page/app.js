@@ -2,6 +2,8 @@
 // Everything in a payload is attacker-controlled: it only ever becomes text nodes (h() below) and
 // never markup, a URL, a style or an event handler. The server's CSP blocks anything else anyway.
 
+import { CONTROL_CHARACTERS } from "./sanitize.js";
+
 const PAGE_SIZE = 50;
 const token = new URLSearchParams(location.hash.slice(1)).get("token") ?? "";
 
@@ -51,6 +53,7 @@ const SAFE_ATTRIBUTES = new Set([
   "open",
   "selected",
   "id",
+  "tabindex",
 ]);
 
 function append(element, children) {
@@ -62,27 +65,63 @@ function append(element, children) {
   }
 }
 
-// Control characters (terminal escapes among them) and bidi overrides shown as visible escapes.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+// Control characters (terminal escapes among them), bidi overrides, line separators and the invisible
+// characters that make two different strings look the same, shown as visible escapes: the very set the
+// terminal's sanitiser escapes (the server makes sanitize.js from it). Newlines and tabs are kept.
+const CONTROL = new RegExp(CONTROL_CHARACTERS, "g");
 const escapeChar = (ch) => {
-  const code = ch.charCodeAt(0);
+  if (ch === "\n" || ch === "\t") return ch;
+  const code = ch.codePointAt(0);
+  if (code > 0xffff) return `\\u{${code.toString(16)}}`;
   return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
 };
 /** Multi-line text with control characters made visible. */
 const visible = (value) => String(value ?? "").replace(CONTROL, escapeChar);
+/**
+ * Multi-line text for a <pre>: each escaped character is a highlighted element, so that it cannot be
+ * mistaken for the same six characters written in the text.
+ */
+function visibleNodes(value) {
+  const text = String(value ?? "");
+  const nodes = [];
+  let at = 0;
+  let marked = 0;
+  for (const match of text.matchAll(CONTROL)) {
+    const ch = match[0];
+    if (ch === "\n" || ch === "\t") continue;
+    // A body of a million NUL bytes must not become a million elements: the rest is escaped as text.
+    if (++marked > MAX_MARKED) break;
+    if (match.index > at) nodes.push(text.slice(at, match.index));
+    nodes.push(h("span", { class: "esc", title: "an invisible or control character, shown escaped" }, escapeChar(ch)));
+    at = match.index + ch.length;
+  }
+  if (at < text.length) nodes.push(visible(text.slice(at)));
+  return nodes;
+}
+const MAX_MARKED = 2000;
 /** One line: newlines and tabs become spaces too. */
 const line = (value) => visible(value).replace(/[\n\t\r]+/g, " ");
 /** One line with every run of whitespace folded (a body's first words). */
 const folded = (value) => line(value).replace(/\s+/g, " ").trim();
 
+const NOT_RUNNING = "listen is not running (it was stopped?): start it again, then open the inspector URL it prints";
+
 async function api(path, init = {}) {
-  const response = await fetch(path, {
-    ...init,
-    headers: { "x-inspector-token": token, ...(init.body ? { "content-type": "application/json" } : {}) },
-  });
+  let response;
+  try {
+    response = await fetch(path, {
+      ...init,
+      headers: { "x-inspector-token": token, ...(init.body ? { "content-type": "application/json" } : {}) },
+    });
+  } catch {
+    // fetch's own "Failed to fetch" says nothing: the server is gone.
+    throw new Error(NOT_RUNNING);
+  }
   const body = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
-  if (!response.ok) throw new Error(body.error ?? `HTTP ${response.status}`);
+  if (!response.ok) {
+    // The refusal's body may offer what is still possible (a verbatim curl for a capture not re-signed).
+    throw Object.assign(new Error(body.error ?? `HTTP ${response.status}`), { status: response.status, body });
+  }
   return body;
 }
 
@@ -125,15 +164,25 @@ const VERDICT_TEXT = { valid: "✓ valid", invalid: "✗ invalid", unverified: "
 function answerCell(item) {
   if (item.pending) return h("span", { class: "dim", title: "waiting for the answer" }, "… waiting");
   if (item.forward) {
-    return h("span", { class: `answer ${item.forward.accepted ? "ok" : "bad"}`, title: line(item.forward.url) }, [
+    // Coloured by the judgement, as the terminal is: a 401 to a forged event is right, a 200 is not.
+    const { note } = item.forward;
+    return h(
+      "span",
+      { class: `answer ${item.forward.good ? "ok" : "bad"}`, title: [line(item.forward.url), line(note)].join("\n") },
       line(item.forward.text),
-    ]);
+      note ? h("span", { class: "sub answer-note" }, line(note)) : null,
+    );
   }
   if (item.answered) {
     const ok = item.answered.status >= 200 && item.answered.status < 300;
     return h("span", { class: `answer ${ok ? "ok" : "bad"}`, title: line(item.answered.reason) }, [
       `answered ${item.answered.status}`,
     ]);
+  }
+  if (!item.thisRun && item.kind === "delivery") {
+    // A capture from the folder keeps its forward's answer, but not the one listen gave itself.
+    const title = "listen answered it itself (not forwarded); a capture does not record that answer";
+    return h("span", { class: "dim", title }, "not recorded");
   }
   return h("span", { class: "dim" }, "–");
 }
@@ -186,7 +235,9 @@ function rowFor(item, fresh) {
     {
       class: `row${item.id === state.selected ? " selected" : ""}${fresh ? " fresh" : ""}`,
       dataset: { id: item.id },
+      tabindex: "0",
       onclick: () => select(item.id),
+      onkeydown: (event) => openWithKey(event, item.id),
     },
     h("td", { class: "time", title: line(item.receivedAt) }, formatTime(item.receivedAt)),
     h(
@@ -199,6 +250,13 @@ function rowFor(item, fresh) {
     h("td", { class: `verdict ${item.verdict}`, title: line(item.verdictMessage) }, VERDICT_TEXT[item.verdict]),
     h("td", {}, answerCell(item)),
   );
+}
+
+/** Enter or Space on a focused row (or delivery) opens it, as a click does. */
+function openWithKey(event, id) {
+  if (event.key !== "Enter" && event.key !== " ") return;
+  event.preventDefault();
+  select(id);
 }
 
 function renderRows() {
@@ -341,26 +399,74 @@ function onLiveItem(item) {
   }
 }
 
+/** Failed reconnections (one every 2 s) before the page says listen is gone rather than "reconnecting". */
+const RECONNECTS_BEFORE_GIVING_UP = 3;
+
 function connect() {
   let wasDown = false;
+  let failures = 0;
   const source = new EventSource(`/api/stream?token=${encodeURIComponent(token)}`);
   source.addEventListener("item", (message) => onLiveItem(JSON.parse(message.data)));
   source.addEventListener("open", () => {
+    failures = 0;
     setConnection("live", "live");
+    setBanner("");
     // Events may have arrived while the stream was down: reload what is shown.
     if (wasDown) loadFirstPage();
     wasDown = false;
   });
   source.addEventListener("error", () => {
     wasDown = true;
-    setConnection("down", "reconnecting…");
+    failures += 1;
+    // A stream the server refused (too many pages open, a token of another run) is not retried by the
+    // browser: ask the server why. A server that does not answer is retried by the browser.
+    if (source.readyState === EventSource.CLOSED) {
+      explainRefusedStream();
+    } else if (failures >= RECONNECTS_BEFORE_GIVING_UP) {
+      setConnection("down", "listen is not running");
+      setBanner(`No live updates: ${NOT_RUNNING}.`);
+    } else {
+      setConnection("down", "reconnecting…");
+    }
   });
+}
+
+/** Why the server refused the live stream, said plainly; connects again if it is accepted now. */
+async function explainRefusedStream() {
+  let response;
+  try {
+    response = await fetch(`/api/stream?token=${encodeURIComponent(token)}`);
+  } catch {
+    setConnection("down", "listen is not running");
+    setBanner(`No live updates: ${NOT_RUNNING}.`);
+    return;
+  }
+  if (response.ok) {
+    await response.body?.cancel();
+    setTimeout(connect, 2000);
+    return;
+  }
+  const body = await response.json().catch(() => ({}));
+  const why = body.error ?? `HTTP ${response.status}`;
+  setConnection("down", response.status === 503 ? "no live updates" : "refused");
+  setBanner(
+    response.status === 503
+      ? `No live updates: ${line(why)}. Close another inspector page, then reload this one.`
+      : `No live updates: ${line(why)}.`,
+  );
 }
 
 function setConnection(kind, text) {
   const conn = $("conn");
   conn.className = `conn ${kind}`;
   conn.textContent = text;
+}
+
+/** A line under the top bar for what stops the page from working (empty: hidden). */
+function setBanner(text) {
+  const banner = $("banner");
+  banner.textContent = text;
+  banner.hidden = !text;
 }
 
 // ---------------------------------------------------------------- detail
@@ -534,8 +640,9 @@ async function replay(detail, ask) {
     ($("action-result") ?? result).replaceChildren(
       h(
         "p",
-        { class: `notice ${forward.accepted ? "ok" : "bad"}`, id: "replay-outcome" },
+        { class: `notice ${forward.good ? "ok" : "bad"}`, id: "replay-outcome" },
         `↺ ${ask.mode === "verbatim" ? "Verbatim replay" : ask.body !== undefined ? "Edited replay (re-signed)" : "Replay (re-signed)"} to ${line(forward.url)}: ${line(forward.text)}`,
+        forward.note ? h("span", { class: "sub" }, line(forward.note)) : null,
         sent.hint ? h("span", { class: "sub" }, `hint: ${line(sent.hint)}`) : null,
         ...sent.notes.map((note) => h("span", { class: "sub" }, line(note))),
       ),
@@ -616,18 +723,37 @@ async function showCommand(detail, ask, which) {
     const params = new URLSearchParams();
     const chosen = target === "url" ? url : target === "listener" ? state.status?.listenerUrl : "";
     if (chosen) params.set("url", chosen);
-    const commands = await api(`/api/events/${encodeURIComponent(detail.item.id)}/commands?${params}`);
+    let commands;
+    let refusal = null;
+    try {
+      commands = await api(`/api/events/${encodeURIComponent(detail.item.id)}/commands?${params}`);
+    } catch (error) {
+      // Refused to re-sign, with the verbatim command offered instead.
+      if (!error.body?.curl) throw error;
+      commands = error.body;
+      refusal = h("p", { class: "notice bad", id: "command-refusal" }, line(error.message));
+    }
     const text = which === "curl" ? commands.curl : commands.replay;
     const copied = h("span", { class: "dim" });
     panel.replaceChildren(
-      h(
-        "div",
-        { class: "card" },
-        h("h3", {}, which === "curl" ? "curl" : "openmail-hooks replay", h("span", { class: "right" }, copied)),
-        h("pre", { id: "command-text" }, text),
-        which === "curl" ? h("p", { class: "dim inner" }, line(commands.curlNote)) : null,
-      ),
+      refusal ?? "",
+      text
+        ? h(
+            "div",
+            { class: "card" },
+            h(
+              "h3",
+              {},
+              which === "curl" ? (refusal ? "curl (verbatim)" : "curl") : "openmail-hooks replay",
+              h("span", { class: "right" }, copied),
+            ),
+            // Shown with invisible characters escaped; copied exactly (the command must send the same bytes).
+            h("pre", { id: "command-text" }, visibleNodes(text)),
+            which === "curl" ? h("p", { class: "dim inner" }, line(commands.curlNote)) : null,
+          )
+        : "",
     );
+    if (!text) return;
     try {
       await navigator.clipboard.writeText(text);
       copied.textContent = "copied to the clipboard";
@@ -694,7 +820,7 @@ function renderEmail(email) {
         field("Date", email.date ? formatDateTime(email.date) : ""),
       ),
       email.bodyText !== null
-        ? h("pre", { class: "body", id: "email-body" }, visible(email.bodyText))
+        ? h("pre", { class: "body", id: "email-body" }, visibleNodes(email.bodyText))
         : h("p", { class: "dim" }, "(no text body)"),
       email.attachments.length
         ? h(
@@ -718,7 +844,12 @@ function renderEmail(email) {
                     .join(" · "),
                 ),
                 attachment.parsedText !== null
-                  ? h("details", {}, h("summary", {}, "Extracted text"), h("pre", {}, visible(attachment.parsedText)))
+                  ? h(
+                      "details",
+                      {},
+                      h("summary", {}, "Extracted text"),
+                      h("pre", {}, visibleNodes(attachment.parsedText)),
+                    )
                   : null,
               ),
             ),
@@ -851,8 +982,9 @@ function renderForward(detail) {
         h("dt", {}, "Answer"),
         h(
           "dd",
-          { class: `answer ${forward.accepted ? "ok" : "bad"}` },
-          `${line(forward.text)}${forward.accepted ? " (OpenMail would count it delivered)" : " (OpenMail would retry)"}`,
+          { class: `answer ${forward.good ? "ok" : "bad"}`, id: "forward-answer" },
+          `${line(forward.text)}${forward.judgement === "accepted" ? " (OpenMail would count it delivered)" : ""}`,
+          forward.note ? h("span", { class: "judgement" }, line(forward.note)) : null,
         ),
       ),
     );
@@ -860,7 +992,7 @@ function renderForward(detail) {
     if (forward.answerBody !== null) {
       rows.push(
         h("p", { class: "dim" }, "The handler's answer body:"),
-        h("pre", { id: "answer-body" }, forward.answerBody === "" ? "(empty)" : visible(forward.answerBody)),
+        h("pre", { id: "answer-body" }, forward.answerBody === "" ? "(empty)" : visibleNodes(forward.answerBody)),
       );
     } else {
       rows.push(h("p", { class: "dim" }, "The answer's body is kept only for events of this run."));
@@ -895,7 +1027,12 @@ function renderDeliveries(detail) {
           deliveries.map((other) =>
             h(
               "div",
-              { class: `delivery${other.id === item.id ? " current" : ""}`, onclick: () => select(other.id) },
+              {
+                class: `delivery${other.id === item.id ? " current" : ""}`,
+                tabindex: "0",
+                onclick: () => select(other.id),
+                onkeydown: (event) => openWithKey(event, other.id),
+              },
               h("div", { class: "time" }, formatDateTime(other.receivedAt)),
               h(
                 "div",
@@ -923,7 +1060,12 @@ function renderDeliveries(detail) {
           replays.map((other) =>
             h(
               "div",
-              { class: "delivery", onclick: () => select(other.id) },
+              {
+                class: "delivery",
+                tabindex: "0",
+                onclick: () => select(other.id),
+                onkeydown: (event) => openWithKey(event, other.id),
+              },
               h("div", { class: "time" }, formatTime(other.receivedAt)),
               h("div", { class: "mono sub" }, line(other.replayTo ?? "arrived here")),
               h("div", {}, answerCell(other)),
@@ -938,11 +1080,13 @@ function renderDeliveries(detail) {
 
 function renderRequest(request) {
   const body = h("pre", { id: "request-body" });
+  // Both views escape control, bidi and invisible characters visibly (the pretty JSON has them as \u
+  // escapes already, from the server): the body shown is what a handler would read, not a reordering.
   const showRaw = () => {
-    body.textContent = request.body ?? `(not UTF-8; base64)\n${request.bodyBase64}`;
+    body.replaceChildren(...visibleNodes(request.body ?? `(not UTF-8; base64)\n${request.bodyBase64}`));
   };
   const showPretty = () => {
-    body.textContent = request.pretty ?? request.body ?? "";
+    body.replaceChildren(...visibleNodes(request.pretty ?? request.body ?? ""));
   };
   if (request.pretty) showPretty();
   else showRaw();
