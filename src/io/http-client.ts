@@ -64,8 +64,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   let agent: Promise<Connections> | undefined;
   let loaded: Connections | undefined;
   const load = () => {
-    agent ??= import("undici").then(({ Client, util }) => {
-      settings.parseHeaders = (raw) => util.parseHeaders(raw);
+    agent ??= loadUndici().then(({ Client, parseHeaders }) => {
+      settings.parseHeaders = parseHeaders;
       const clientOptions: Client.Options = {
         keepAliveTimeout: 10_000,
         connect: { timeout: Math.min(options.timeoutMs, 10_000) },
@@ -117,6 +117,32 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       if (agent) await (await agent).close(CLOSE_MS);
     },
   };
+}
+
+/** Where undici 7 keeps them (variables: a bundler leaves these imports to run time, as it does "undici"). */
+const UNDICI_CLIENT: string = "undici/lib/dispatcher/client.js";
+const UNDICI_UTIL: string = "undici/lib/core/util.js";
+
+/**
+ * undici's Client and its parser of raw header lines, loaded on first use. undici's index (fetch,
+ * WebSocket, the global dispatcher and the rest) took about 90 ms of CPU to load here, the Client's
+ * own modules about 27: a sending command (send-test, replay, a forward) pays only those, before its
+ * first request. undici declares no "exports" map, so its files can be required by path; should
+ * that layout ever change, the package's own entry is loaded instead.
+ */
+export async function loadUndici(
+  modules = { client: UNDICI_CLIENT, util: UNDICI_UTIL },
+): Promise<{ Client: typeof Client; parseHeaders: ParseHeaders }> {
+  try {
+    const [client, util] = await Promise.all([import(modules.client), import(modules.util)]);
+    const Client = (client.default ?? client) as typeof import("undici").Client;
+    const parseHeaders = ((util.default ?? util) as { parseHeaders?: ParseHeaders }).parseHeaders;
+    if (typeof Client === "function" && typeof parseHeaders === "function") return { Client, parseHeaders };
+  } catch {
+    // Not where it was: the entry below.
+  }
+  const undici = await import("undici");
+  return { Client: undici.Client, parseHeaders: (raw) => undici.util.parseHeaders(raw) };
 }
 
 /** How long close() lets requests still in flight finish before their connections are destroyed. */
@@ -253,7 +279,7 @@ class DeadlineSweep {
   }
 }
 
-type ParseHeaders = (raw: Buffer[]) => Record<string, string | string[] | undefined>;
+export type ParseHeaders = (raw: Buffer[]) => Record<string, string | string[] | undefined>;
 
 interface ExchangeSettings {
   /** undici's own parser of raw header lines (set when undici is loaded). */

@@ -179,6 +179,7 @@ function eventFields(type: "arrival" | "event", arrival: Arrival) {
       : { valid: null, reason: "no_secret", message: "unverified: no secret" },
     payload: { known: inspection.payload.known, problems: inspection.payload.problems },
     duplicate: arrival.duplicate ?? null,
+    replay: arrival.replay ?? null,
     forwardTo: arrival.forwardTo ?? null,
     filteredOut: Boolean(arrival.filteredOut),
     capturePath: arrival.capturePath ?? null,
@@ -390,6 +391,9 @@ export function arrivalLines(
         ? ` (first ${firstSeenAt.slice(11, 19)})`
         : "";
     parts.push(c.yellow(`retry #${timesSeen}${where}`));
+  } else if (arrival.replay) {
+    const of = arrival.replay.originalReceivedAt;
+    parts.push(c.magenta(`↺ replay from the inspector${of ? ` (of ${of.slice(11, 19)})` : ""}`));
   }
   if (s.lifecycle) {
     parts.push(
