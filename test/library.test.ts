@@ -3,6 +3,7 @@
  * exists to explain, secret rotation, the typed throwing variant, and the same verdicts on both
  * paths. The packed-tarball consumers are in package.test.ts.
  */
+import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import * as node from "../src/index.js";
 import * as web from "../src/web.js";
@@ -464,6 +465,27 @@ describe("diagnose", () => {
     expect(
       node.diagnose({ body: VECTOR_BODY, headers: HEADERS, secret: "", now: NOW }).signatureFindings[0],
     ).toMatchObject({ code: "empty_secret" });
+  });
+
+  it("judges the timestamp at a Date given as now, with the tolerance in its finding", () => {
+    const diagnosis = node.diagnose({
+      body: VECTOR_BODY,
+      headers: HEADERS,
+      secret: SECRET,
+      now: new Date((NOW + 400) * 1000),
+    });
+    expect(diagnosis.verdict.reason).toBe("timestamp_too_old");
+    expect(diagnosis.timestampFinding).toMatchObject({
+      code: "timestamp_stale",
+      summary: expect.stringContaining("410 s old, beyond the 300 s"),
+    });
+  });
+
+  it("tries an empty secret as a signer's slip (a whitespace-only secret, trimmed) without sign()'s refusal", () => {
+    const signature = createHmac("sha256", "").update(`${TIMESTAMP}.${VECTOR_BODY}`).digest("hex");
+    const headers = { "x-timestamp": TIMESTAMP, "x-signature": signature };
+    const diagnosis = node.diagnose({ body: VECTOR_BODY, headers, secret: "  ", now: NOW });
+    expect(diagnosis.signatureFindings.map((finding) => finding.code)).toEqual(["secret_whitespace"]);
   });
 
   it("explains a mismatch with the rotated secret that reproduces it", () => {

@@ -57,9 +57,11 @@ export function hmacHex(secret: string, message: RawBody): string {
 }
 
 /**
- * Verify a delivery the way a correct OpenMail receiver does. Never throws: a mistake in the
- * arguments (a parsed body, an unset secret, no headers) and every problem with the request come
- * back as a verdict with a reason and a message that says the fix.
+ * Verify a delivery the way a correct OpenMail receiver does. Never throws for anything in the
+ * request: a mistake in the arguments that carry it (a parsed body, an unset secret, no headers) and
+ * every problem with the request come back as a verdict with a reason and a message that says the
+ * fix. Only the caller's own constants throw, as a TypeError: `now` in milliseconds or not a
+ * number/Date, a `toleranceSeconds` that is NaN or negative.
  */
 export function verify(input: VerifyInput): Verdict {
   const check = precheck(input);

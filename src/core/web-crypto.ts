@@ -74,7 +74,10 @@ export async function signAsync(secret: string, timestamp: string | number, rawB
   return hmacHex(secret, `${timestamp}.`, signingInput(secret, timestamp, rawBody));
 }
 
-/** Verify a delivery with Web Crypto. Never rejects on malformed input: the verdict says what is wrong. */
+/**
+ * Verify a delivery with Web Crypto. Never rejects on anything in the request: the verdict says what
+ * is wrong. Rejects with a TypeError only for a wrong `now` or `toleranceSeconds` (as `verify` throws).
+ */
 export async function verifyAsync(input: VerifyInput): Promise<Verdict> {
   const check = precheck(input);
   if (!("kind" in check)) return check;
