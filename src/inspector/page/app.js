@@ -173,6 +173,9 @@ function answerCell(item) {
       note ? h("span", { class: "sub answer-note" }, line(note)) : null,
     );
   }
+  if (item.answered?.undelivered) {
+    return h("span", { class: "answer bad", title: line(item.answered.undelivered) }, "not delivered");
+  }
   if (item.answered) {
     const ok = item.answered.status >= 200 && item.answered.status < 300;
     return h("span", { class: `answer ${ok ? "ok" : "bad"}`, title: line(item.answered.reason) }, [
@@ -1002,7 +1005,11 @@ function renderForward(detail) {
       h("p", { class: "dim" }, "Not forwarded (start listen with --forward-to to pass events on to your handler)."),
     );
   }
-  if (item.answered) rows.push(h("p", {}, `listen answered ${item.answered.status}: ${line(item.answered.reason)}`));
+  if (item.answered?.undelivered) {
+    rows.push(h("p", { class: "warn", id: "answered" }, `listen's answer: ${line(item.answered.undelivered)}`));
+  } else if (item.answered) {
+    rows.push(h("p", { id: "answered" }, `listen answered ${item.answered.status}: ${line(item.answered.reason)}`));
+  }
   if (rows.length === 0) return null;
   return h(
     "div",
