@@ -484,4 +484,19 @@ describe.skipIf(!browserAvailable())("the inspector page tells the truth (Chromi
     expect(await seen(answer)).toBe("not recorded");
     expect(await answer.locator("span").getAttribute("title")).toContain("does not record");
   });
+  it("sends a replay once when its button is clicked twice", async () => {
+    const slow = await startServer(() => ({ status: 200, body: "ok", delayMs: 800 }));
+    servers.push(slow);
+    const process = await listen(["--forward-to", `${slow.url}/webhooks`]);
+    const signed = signedEvent(SECRET, messageEvent({}, { subject: "Click me twice" }));
+    await post(process.url, signed.headers, signed.body);
+    await slow.waitFor(1);
+    const { page } = await openPage(process.inspectorUrl);
+    await row(page, "Click me twice").click();
+    await page.locator("#replay-resign").dblclick();
+    await page.locator("#replay-outcome", { hasText: "200 OK" }).waitFor();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(slow.requests).toHaveLength(2); // the delivery and one replay
+    expect(await page.locator("#replay-resign").isEnabled()).toBe(true);
+  });
 });

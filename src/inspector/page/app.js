@@ -630,7 +630,14 @@ function renderActions(detail) {
   );
 }
 
+/** A replay on its way: the buttons that send one are disabled until it is answered (a double click sends once). */
+let replaying = false;
+const SEND_BUTTONS = "#replay-resign, #replay-verbatim, #edit-send";
+
 async function replay(detail, ask) {
+  if (replaying) return undefined;
+  replaying = true;
+  for (const button of document.querySelectorAll(SEND_BUTTONS)) button.disabled = true;
   const result = $("action-result");
   result.replaceChildren(h("p", { class: "notice" }, "Sending…"));
   try {
@@ -656,6 +663,10 @@ async function replay(detail, ask) {
       h("p", { class: "notice bad", id: "replay-outcome" }, `Not sent: ${line(error.message)}`),
     );
     return undefined;
+  } finally {
+    replaying = false;
+    // (The detail may have been redrawn meanwhile: these are the buttons now on the page.)
+    for (const button of document.querySelectorAll(SEND_BUTTONS)) button.disabled = false;
   }
 }
 
