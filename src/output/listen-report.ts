@@ -192,8 +192,8 @@ function prettyRenderer(output: Output, showPath: (path: string) => string, verb
   const time = (iso: string) => c.dim(iso.slice(11, 19));
   const now = () => time(clockText());
   // The terminal's width (read per event: it may be resized), or undefined when stdout is not a
-  // terminal, where values keep their fixed caps and nothing more is measured.
-  const columns = () => (output.stdoutIsTTY ? output.columns : undefined);
+  // terminal (or reports no width, 0, as Output.out takes it), where values keep their fixed caps.
+  const columns = () => (output.stdoutIsTTY ? output.columns || undefined : undefined);
   return {
     ready(banner) {
       const label = (name: string) => c.dim(name.padEnd(13));
