@@ -448,7 +448,11 @@ class Exchange implements Dispatcher.DispatchHandler, InFlight {
   onError(error: Error): void {
     const elapsed = performance.now() - this.started;
     if (isTimeout(error)) this.finish({ kind: "timeout", latencyMs: elapsed, timeoutMs: this.settings.timeoutMs });
-    else this.finish({ kind: "network-error", latencyMs: elapsed, ...describeNetworkError(error, this.url) });
+    else {
+      // Headers came (status set), then the connection failed: an answer cut short, not no answer at all.
+      const answered = this.status > 0 ? { status: this.status, bodyBytes: this.total } : undefined;
+      this.finish({ kind: "network-error", latencyMs: elapsed, ...describeNetworkError(error, this.url, answered) });
+    }
   }
 
   private finish(outcome: DeliveryOutcome): void {
@@ -509,11 +513,34 @@ function isTimeout(error: unknown): boolean {
 
 const TLS_CODES = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|EPROTO/;
 
-/** Classify a connection failure from the error's code, searching its causes. */
-export function describeNetworkError(error: unknown, url: string): { error: NetworkErrorKind; message: string } {
+/**
+ * Classify a connection failure from the error's code, searching its causes. `answered`: the
+ * status line and headers had arrived when it failed (the body was cut short).
+ */
+export function describeNetworkError(
+  error: unknown,
+  url: string,
+  answered?: { status: number; bodyBytes: number },
+): { error: NetworkErrorKind; message: string } {
   const codes = collectCodes(error);
   const origin = safeOrigin(url);
   const has = (...wanted: string[]) => codes.some((code) => wanted.includes(code));
+  if (answered && has("ECONNRESET", "UND_ERR_SOCKET", "EPIPE")) {
+    // Not "without an answer": the handler answered, and the connection broke before the body ended.
+    const got = `${answered.bodyBytes} byte${answered.bodyBytes === 1 ? "" : "s"} of it arrived`;
+    return {
+      error: "other",
+      message: `${origin} answered ${answered.status}, then the connection ${has("ECONNRESET") ? "was reset" : "closed"} before the body ended (${got}): an incomplete answer`,
+    };
+  }
+  if (has("UND_ERR_SOCKET") && (error as Error).message === "bad response") {
+    // undici's word for an interim 100 Continue it never asked for (or bytes with no request waiting):
+    // the handler is still there, it sent no final status line.
+    return {
+      error: "other",
+      message: `${origin} sent "100 Continue" (not asked for) or other bytes that are not an answer, and no final status; the HTTP client gave up on the connection`,
+    };
+  }
   if (has("ECONNREFUSED")) return { error: "refused", message: `connection refused at ${origin}` };
   if (has("ENOTFOUND", "EAI_AGAIN", "EAI_NONAME", "EAI_FAIL")) {
     return { error: "dns", message: `cannot resolve the host of ${origin}` };

@@ -219,7 +219,9 @@ export function createWebhookPipeline(options: PipelineOptions, folderIds: Folde
     const inFolder = folderIds.has(fileSafeEventId(eventId));
     if (before.count === 0 && !inFolder) return undefined;
     return {
-      timesSeen: before.count + 1,
+      // This delivery's number: the earlier ones of this run, plus one for a copy already in the folder
+      // (the first delivery, taken by an earlier run), so the second delivery is #2 either way.
+      timesSeen: before.count + (inFolder ? 2 : 1),
       firstSeenAt:
         before.count > 0 && Number.isFinite(before.firstSeenAtMs)
           ? new Date(before.firstSeenAtMs).toISOString()
