@@ -399,7 +399,15 @@ export function arrivalLines(
   }
   if (s.lifecycle) {
     parts.push(
-      s.inboxId ? lineValue(s.inboxId, 40, columns) : c.dim(s.podId ? lineValue(s.podId, 40, columns) : "pod event"),
+      s.inboxId
+        ? lineValue(s.inboxId, 40, columns)
+        : c.dim(
+            s.podId
+              ? lineValue(s.podId, 40, columns)
+              : s.eventType?.startsWith("inbox.")
+                ? "(no inbox_id)"
+                : "pod event",
+          ),
     );
     if (s.reason) parts.push(lineValue(s.reason, 40, columns));
   } else if (inspection.payload.json) {
