@@ -3,13 +3,16 @@
  * the clock. Injected so tests and other callers can supply their own.
  */
 import { type Environment, loadEnvironment } from "./config/environment.js";
-import { readStreamBounded } from "./io/request-input.js";
+import { readStdinBounded } from "./io/request-input.js";
 import { createOutput, type Output } from "./output/terminal.js";
 
 export interface CommandContext {
   output: Output;
   environment: Environment;
-  /** Read all of standard input, up to `limit` bytes (an error past it). */
+  /**
+   * Read all of standard input, up to `limit` bytes (an error past it), saying what it waits for
+   * when it does not end and giving up after a minute of silence.
+   */
   readStdin(limit: number): Promise<Buffer>;
   /** Current time in milliseconds. */
   now(): number;
@@ -21,10 +24,12 @@ export interface CommandContext {
 }
 
 export function createContext(globalOptions: { envFile?: string }): CommandContext {
+  const output = createOutput();
   return {
-    output: createOutput(),
+    output,
     environment: loadEnvironment({ envFile: globalOptions.envFile }),
-    readStdin: (limit) => readStreamBounded(process.stdin, limit),
+    readStdin: (limit) =>
+      readStdinBounded(process.stdin, limit, { onWaiting: (text) => output.err(output.errColor.dim(text)) }),
     now: () => Date.now(),
     cwd: process.cwd(),
     env: process.env,

@@ -48,7 +48,9 @@ export {
 
 /**
  * Verify a delivery and return its event, typed; throw a `WebhookVerificationError` (with the
- * verdict's `reason`, or `payload_invalid`) otherwise. Unknown event types are returned, not rejected.
+ * verdict's `reason`, or `payload_invalid`) otherwise. Unknown event types are returned, not rejected;
+ * every documented variant of a known one is accepted, its absent optional fields set to null.
+ * `payload_invalid` is a genuine delivery: see `WebhookVerificationError` before answering it 4xx.
  */
 export function constructEvent(input: VerifyInput): OpenMailEvent {
   return eventFromVerdict(verify(input), input);

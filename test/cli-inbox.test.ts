@@ -272,6 +272,33 @@ describe("listen --inbox", () => {
     expect(result.stdout).not.toMatch(/tunnel/i);
   });
 
+  it("an own-URL list in the capture folder's state file counts only with this key's tags (a cloned repo could plant one)", async () => {
+    const cwd = tempDir();
+    const stateFile = join(cwd, ".openmail-hooks/events/.inbox-registrations.json");
+    mkdirSync(join(cwd, ".openmail-hooks/events"), { recursive: true, mode: 0o700 });
+    // Planted: the production URL as an old plain entry, and with a tag made without the key.
+    writeFileSync(
+      stateFile,
+      JSON.stringify({ version: 1, pending: [], ownUrls: [PROD_URL, { url: PROD_URL, tag: "0".repeat(32) }] }),
+    );
+    const planted = await runCli(["listen", "--port", "0", "--inbox", "inb_prod"], { cwd, env: apiEnv() });
+    expect(planted.stderr).toContain(`inbox inb_prod (support@acme.openmail.sh) already delivers to ${PROD_URL}`);
+    expect(planted.code).toBe(2);
+    expect(patches()).toHaveLength(0);
+
+    // A URL this tool really set (an earlier run's tunnel, left behind) still counts as its own.
+    const first = await listenInbox(["--inbox", "inb_dev"], { cwd });
+    const ownUrl = first.ready.publicUrl;
+    expect(await first.stop("SIGINT")).toBe(0);
+    (fake.inboxes.get("inb_dev") as { webhookUrl: string | null }).webhookUrl = ownUrl;
+    const second = await listenInbox(["--inbox", "inb_dev"], { cwd });
+    expect(await inboxRecord(second, "registered")).toMatchObject({ inboxId: "inb_dev", previousUrl: ownUrl });
+    expect(await second.stop("SIGINT")).toBe(0);
+    const state = JSON.parse(readFileSync(stateFile, "utf8"));
+    expect(state.ownUrls).toContainEqual({ url: ownUrl, tag: expect.stringMatching(/^[0-9a-f]{32}$/) });
+    expect(JSON.stringify(state)).not.toContain(ACCOUNT_KEY);
+  });
+
   it("refuses everything when one inbox of several is refused: nothing is changed", async () => {
     const result = await runCli(["listen", "--port", "0", "--inbox", "inb_dev", "--inbox", "inb_prod"], {
       env: apiEnv(),

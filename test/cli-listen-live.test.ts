@@ -142,7 +142,16 @@ describe("listen: arrival first, outcome when it comes", () => {
       return Object.keys(JSON.parse(line));
     };
     const arrivalKeys = ["type", "schemaVersion", "seq", "receivedAt", "eventId", "eventType", "attempt", "inboxId"];
-    const restKeys = ["bytes", "verification", "payload", "duplicate", "forwardTo", "filteredOut", "capturePath"];
+    const restKeys = [
+      "bytes",
+      "verification",
+      "payload",
+      "duplicate",
+      "replay",
+      "forwardTo",
+      "filteredOut",
+      "capturePath",
+    ];
     expect(keysOf("arrival")).toEqual([...arrivalKeys, ...restKeys, "saveError"]);
     expect(keysOf("event")).toEqual([...arrivalKeys, ...restKeys, "saveError", "forward", "status", "answer"]);
   });

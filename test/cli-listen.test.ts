@@ -94,7 +94,10 @@ describe("listen: receiving", () => {
 
     const second = await listen([], { cwd });
     await post(second.url, attempt2.headers, attempt2.body);
-    expect(await eventRecord(second, 1)).toMatchObject({ duplicate: { inFolder: true } });
+    // Numbered as in the first run: the earlier delivery in the folder counts, so this is #2 (not #1).
+    expect(await eventRecord(second, 1)).toMatchObject({ duplicate: { timesSeen: 2, inFolder: true } });
+    await post(second.url, attempt2.headers, attempt2.body);
+    expect(await eventRecord(second, 2)).toMatchObject({ duplicate: { timesSeen: 3, inFolder: false } });
   });
 
   it("removes temporary files a crashed run left, in its background pass over the folder", async () => {

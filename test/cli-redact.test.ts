@@ -10,7 +10,7 @@ import { captureFileName, serializeCapture } from "../src/core/capture.js";
 import { redactCapture } from "../src/core/redact.js";
 import { sign } from "../src/core/signature.js";
 import { writeCaptures } from "./helpers/captures.js";
-import { runCli, tempDir } from "./helpers/cli.js";
+import { runCli, startCli, tempDir } from "./helpers/cli.js";
 import { messageEvent, post, signedEvent } from "./helpers/http.js";
 import { startListen, startPrettyListen } from "./helpers/listen.js";
 
@@ -198,6 +198,39 @@ describe("redaction", () => {
     expect(redacted.stdout).toMatch(/0 of 1 written to \S+ \(1 could not be redacted\)/);
     expect(redacted.stderr + redacted.stdout).not.toMatch(/could not be read|Maximum call stack/);
     expect(redacted.code).toBe(2);
+  });
+
+  it("Ctrl-C mid-run: says how many copies were written, leaves no temporary file, exits 130", async () => {
+    const cwd = tempDir();
+    const dir = join(cwd, "ev");
+    writeCaptures(dir, 2000, SECRET);
+    const out = join(cwd, "out");
+    const child = startCli(["redact", dir, "--out-dir", out], { env, cwd });
+    let stdout = "";
+    let stderr = "";
+    child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    const deadline = Date.now() + 20_000;
+    while ((stdout.match(/ → /g) ?? []).length < 20 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    child.kill("SIGINT");
+    expect(await exited).toBe(130);
+    const said = /interrupted \(Ctrl-C\): (\d+) of 2000 written to \S+; the copy in progress was not kept/.exec(stderr);
+    expect(said).not.toBeNull();
+    const copies = readdirSync(out);
+    expect(copies.filter((name) => name.startsWith("."))).toEqual([]);
+    // Those counted, plus at most the one linked into place as Ctrl-C came.
+    const written = Number(said?.[1]);
+    expect(written).toBeGreaterThanOrEqual(20);
+    expect(written).toBeLessThan(2000);
+    expect(copies.length - written).toBeGreaterThanOrEqual(0);
+    expect(copies.length - written).toBeLessThanOrEqual(1);
   });
 
   it("masks a body that is not JSON, and never signs it with a different key", () => {

@@ -170,6 +170,32 @@ describe("replay: a file replaced after its folder was listed", () => {
     expect(result.code).toBe(2);
   });
 
+  it("names a symbolic link, a FIFO and a folder among a folder's *.json entries when it is listed, never reading them", async () => {
+    const dir = tempDir();
+    const other = tempDir();
+    const receivedAt = "2026-11-26T10:00:00.000Z";
+    writeFileSync(join(dir, captureFileName(receivedAt, "evt_real")), captureText("evt_real", receivedAt));
+    writeFileSync(join(other, "target.json"), captureText("evt_linked", "2026-11-26T10:00:01.000Z"));
+    symlinkSync(join(other, "target.json"), join(dir, "link.json"));
+    symlinkSync(join(other, "nowhere.json"), join(dir, "dangling.json"));
+    execFileSync("mkfifo", [join(dir, "fifo.json")]);
+    mkdirSync(join(dir, "sub.json"));
+    // Not *.json, or hidden: not a capture's name, so not named either.
+    symlinkSync(join(other, "target.json"), join(dir, "notes.txt"));
+    symlinkSync(join(other, "target.json"), join(dir, ".hidden.json"));
+    const app = await handler();
+
+    const result = await runCli(["replay", dir, "--url", app.url], { env });
+    expect(ids(app.requests)).toEqual(["evt_real"]);
+    expect(result.stderr).toMatch(/link\.json: a symbolic link: links inside a folder are not followed/);
+    expect(result.stderr).toMatch(/dangling\.json: a symbolic link/);
+    expect(result.stderr).toMatch(/fifo\.json: not a regular file \(a device, FIFO or socket\)/);
+    expect(result.stderr).toMatch(/sub\.json: a folder: folders inside a folder are not read/);
+    expect(result.stderr).not.toMatch(/notes\.txt|hidden/);
+    expect(result.stdout).toMatch(/not sent 4 \(named above\)/);
+    expect(result.code).toBe(2);
+  });
+
   it("reads a file that grew past the first read's buffer whole, and refuses one grown past the limit", async () => {
     const dir = tempDir();
     const receivedAt = "2026-11-26T10:00:00.000Z";

@@ -1,7 +1,10 @@
+import { writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createHttpClient } from "../src/io/http-client.js";
+import { createHttpClient, loadUndici } from "../src/io/http-client.js";
+import { runCli, tempDir } from "./helpers/cli.js";
 
 let server: Server;
 let base = "";
@@ -136,5 +139,32 @@ describe("http client", () => {
     } finally {
       await client.close();
     }
+  });
+});
+
+describe("loading undici", () => {
+  it("takes undici's own Client and header parser from their modules, or from its entry when they are not there", async () => {
+    const undici = await import("undici");
+    const direct = await loadUndici();
+    expect(direct.Client).toBe(undici.Client);
+    expect(direct.parseHeaders).toBe(undici.util.parseHeaders);
+    const moved = await loadUndici({ client: "undici/lib/no-such-client.js", util: "undici/lib/core/util.js" });
+    expect(moved.Client).toBe(undici.Client);
+    const raw = [Buffer.from("Location"), Buffer.from("/next")];
+    expect(moved.parseHeaders(raw)).toEqual(undici.util.parseHeaders(raw));
+  });
+
+  it("a sending command loads the Client without undici's index (fetch, WebSocket, ...)", async () => {
+    const dir = tempDir();
+    const hook = join(dir, "modules.cjs");
+    writeFileSync(
+      hook,
+      `process.on("exit", () => { const loaded = Object.keys(require.cache).filter((k) => k.includes("undici")); require("fs").writeSync(2, "undici modules " + loaded.length + ", index " + loaded.some((k) => /undici[\\/]index\\.js$/.test(k)) + "\\n"); });`,
+    );
+    const result = await runCli(["send-test", "--count", "2", "--url", `${base}/ok`], {
+      env: { OPENMAIL_WEBHOOK_SECRET: "whsec_load_test", NODE_OPTIONS: `--require ${hook}` },
+    });
+    expect(result.stdout).toMatch(/passed 2/);
+    expect(result.stderr).toMatch(/undici modules [1-9]\d*, index false/);
   });
 });

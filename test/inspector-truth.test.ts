@@ -4,11 +4,15 @@
  * shown escaped wherever the request is shown, a capture that does not verify refused re-signing with
  * a 4xx and its verbatim curl offered. Real headless Chromium and real HTTP (notes-t4.md G1, G5, G6).
  */
+import { type ClientRequest, get as httpGet } from "node:http";
+import { join } from "node:path";
 import type { BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { browserAvailable, launchBrowser } from "./helpers/browser.js";
+import { writeCaptures } from "./helpers/captures.js";
+import { tempDir } from "./helpers/cli.js";
 import { messageEvent, post, signedEvent } from "./helpers/http.js";
-import { type ListenProcess, startListen } from "./helpers/listen.js";
+import { type ListenProcess, startListen, startPrettyListen } from "./helpers/listen.js";
 import { startServer, type TestServer } from "./helpers/servers.js";
 
 const SECRET = "inspector-truth-secret-0042";
@@ -152,6 +156,71 @@ describe("the inspector's server tells the truth (HTTP)", () => {
   });
 });
 
+describe("a replay from the inspector to this listener is a replay, not an OpenMail retry", () => {
+  const replayTwice = async (origin: string, token: string, id: string) => {
+    for (const mode of ["resign", "verbatim"]) {
+      const sent = await post(
+        `${origin}/api/events/${encodeURIComponent(id)}/replay`,
+        { "X-Inspector-Token": token, Origin: origin, "Content-Type": "application/json" },
+        JSON.stringify({ target: "listener", mode }),
+      );
+      expect(sent.status).toBe(200);
+    }
+  };
+
+  it("in the --json records and the summary", async () => {
+    const process = await listen();
+    const signed = signedEvent(SECRET, messageEvent({ event_id: "evt_replayed_1" }));
+    await post(process.url, signed.headers, signed.body);
+    const first = await process.waitFor((record) => record.type === "event");
+    const id = String(first.capturePath).split("/").pop() as string;
+    await replayTwice(process.origin, process.token, id);
+    await process.waitFor((record) => record.type === "event" && record.seq === 3);
+    const events = process.records.filter((record) => record.type === "event");
+    for (const replayed of events.slice(1)) {
+      expect(replayed.eventId).toBe("evt_replayed_1");
+      expect(replayed.duplicate).toBeNull();
+      expect(replayed.replay).toEqual({ of: id, originalReceivedAt: first.receivedAt });
+    }
+    expect(events[0]?.replay).toBeNull();
+    // The page lists them as replayed, linked to the original, not as retries.
+    const list = JSON.parse((await api(process, "/api/events")).body);
+    const deliveries = list.items.filter((item: { kind: string }) => item.kind === "delivery");
+    expect(deliveries.map((item: { replayOf: string | null }) => item.replayOf)).toEqual([id, id, null]);
+    expect(deliveries.every((item: { retry: unknown }) => item.retry === null)).toBe(true);
+    // OpenMail's own redelivery after them is its second delivery, counted as the one retry.
+    await post(process.url, signed.headers, signed.body);
+    const retried = await process.waitFor((record) => record.type === "event" && record.seq === 4);
+    expect(retried.duplicate).toMatchObject({ timesSeen: 2 });
+    await process.stop("SIGTERM");
+    const summary = process.records.find((record) => record.type === "summary");
+    expect(summary).toMatchObject({ received: 4, retries: 1 });
+  });
+
+  it("in the terminal", async () => {
+    const process = await startPrettyListen([], { env: { OPENMAIL_WEBHOOK_SECRET: SECRET } });
+    running.push(process as unknown as ListenProcess);
+    const inspector = new URL((await process.waitForText(/Inspector\s+(http:\S+)/))[1] as string);
+    const token = new URLSearchParams(inspector.hash.slice(1)).get("token") ?? "";
+    const signed = signedEvent(SECRET, messageEvent({ event_id: "evt_replayed_2" }));
+    await post(process.url, signed.headers, signed.body);
+    await process.waitForText(/<--.*evt_replayed_2/);
+    const list = JSON.parse(
+      (await post(`${inspector.origin}/api/events`, { "X-Inspector-Token": token }, "", "GET")).body,
+    );
+    await replayTwice(inspector.origin, token, list.items[0].id);
+    const arrived = list.items[0].receivedAt.slice(11, 19);
+    await process.waitForText(/(?:↺ replay from the inspector[^\n]*\n[\s\S]*){2}/);
+    const lines = process.stdout().split("\n");
+    const replayed = lines.filter((text) => text.includes("↺ replay from the inspector"));
+    expect(replayed).toHaveLength(2);
+    for (const text of replayed) expect(text).toContain(`(of ${arrived})`);
+    expect(process.stdout()).not.toMatch(/retry #/);
+    await process.stop("SIGINT");
+    expect(process.stdout()).toMatch(/received 3 · .* · retries 0/);
+  });
+});
+
 describe.skipIf(!browserAvailable())("the inspector page tells the truth (Chromium)", () => {
   beforeAll(async () => {
     browser = await launchBrowser();
@@ -271,5 +340,77 @@ describe.skipIf(!browserAvailable())("the inspector page tells the truth (Chromi
     expect(await seen(page.locator("#replay-outcome"))).toContain("Replay it verbatim");
     // (Chromium logs every 4xx answer to a fetch; the two refusals are the expected ones.)
     expect(problems.filter((problem) => !problem.includes("status of 409"))).toEqual([]);
+  });
+  it("opens events from the keyboard: Tab reaches the rows, Enter and Space open them", async () => {
+    const process = await listen();
+    for (const subject of ["Keyboard one", "Keyboard two"]) {
+      const signed = signedEvent(SECRET, messageEvent({}, { subject }));
+      await post(process.url, signed.headers, signed.body);
+    }
+    await process.waitFor((record) => record.type === "event" && record.seq === 2);
+    const { page, problems } = await openPage(process.inspectorUrl);
+    await page.locator("tr.row").nth(1).waitFor();
+    await page.locator("#f-clear").focus();
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate("document.activeElement.className")).toContain("row");
+    await page.keyboard.press("Enter");
+    await page.locator("#detail-title", { hasText: "Keyboard two" }).waitFor();
+    await page.keyboard.press("Tab");
+    await page.keyboard.press(" ");
+    await page.locator("#detail-title", { hasText: "Keyboard one" }).waitFor();
+    expect(problems).toEqual([]);
+  });
+
+  it("says plainly that listen is not running once it stopped, instead of 'reconnecting…' for ever", async () => {
+    const process = await listen();
+    const signed = signedEvent(SECRET, messageEvent({}, { subject: "Before the stop" }));
+    await post(process.url, signed.headers, signed.body);
+    await process.waitFor((record) => record.type === "event");
+    const { page } = await openPage(process.inspectorUrl);
+    await page.locator("#conn.live").waitFor();
+    await row(page, "Before the stop").waitFor();
+    await process.stop("SIGTERM");
+    await page.locator("#conn", { hasText: "listen is not running" }).waitFor({ timeout: 20_000 });
+    expect(await seen(page.locator("#banner"))).toContain("start it again, then open the inspector URL it prints");
+    await row(page, "Before the stop").click();
+    await page.locator("#detail", { hasText: "Could not load this event" }).waitFor();
+    expect(await seen(page.locator("#detail"))).toContain("listen is not running");
+  });
+
+  it("says why live updates are off when too many pages are open", async () => {
+    const process = await listen();
+    // Sixteen open streams (other tabs): the next page's stream is refused.
+    const streams = await Promise.all(
+      Array.from(
+        { length: 16 },
+        () =>
+          new Promise<ClientRequest>((resolve, reject) => {
+            const request = httpGet(`${process.origin}/api/stream?token=${process.token}`, { agent: false }, (res) => {
+              expect(res.statusCode).toBe(200);
+              resolve(request);
+            });
+            request.on("error", reject);
+          }),
+      ),
+    );
+    try {
+      const { page } = await openPage(process.inspectorUrl);
+      await page.locator("#banner", { hasText: "too many inspector pages are open" }).waitFor();
+      expect(await seen(page.locator("#banner"))).toContain("Close another inspector page, then reload this one");
+      expect(await seen(page.locator("#conn"))).not.toContain("reconnecting");
+    } finally {
+      for (const stream of streams) stream.destroy();
+    }
+  });
+
+  it("labels the answer of a capture from the folder truthfully instead of a bare dash", async () => {
+    const cwd = tempDir();
+    writeCaptures(join(cwd, ".openmail-hooks", "events"), 1, SECRET, () => "Saved by an earlier run");
+    const process = await listen([], cwd);
+    const { page } = await openPage(process.inspectorUrl);
+    const answer = row(page, "Saved by an earlier run").locator("td").last();
+    await answer.waitFor();
+    expect(await seen(answer)).toBe("not recorded");
+    expect(await answer.locator("span").getAttribute("title")).toContain("does not record");
   });
 });

@@ -3,6 +3,7 @@
  * exists to explain, secret rotation, the typed throwing variant, and the same verdicts on both
  * paths. The packed-tarball consumers are in package.test.ts.
  */
+import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import * as node from "../src/index.js";
 import * as web from "../src/web.js";
@@ -96,6 +97,66 @@ const MISTAKES: Array<[string, Input, node.VerifyFailureReason, RegExp]> = [
     /no headers were given \(undefined\): pass the request's headers/,
   ],
   ["no input at all", undefined as unknown as Input, "secret_missing", /no webhook secret/],
+  [
+    "a secret given as a Buffer",
+    loose({ body: VECTOR_BODY, headers: HEADERS, secret: Buffer.from(SECRET), now: NOW }),
+    "secret_missing",
+    /the webhook secret is a Buffer, not a string: pass the secret as a string \(bytes\.toString\("utf8"\)/,
+  ],
+  [
+    "a secret given as a Uint8Array in a rotation list",
+    loose({ body: VECTOR_BODY, headers: HEADERS, secret: [new TextEncoder().encode(SECRET)], now: NOW }),
+    "secret_missing",
+    /secret\[0\] is a Uint8Array, not a string: pass the secret as a string/,
+  ],
+  [
+    "a config object as the secret",
+    loose({ body: VECTOR_BODY, headers: HEADERS, secret: { secret: SECRET }, now: NOW }),
+    "secret_missing",
+    /the webhook secret is an object, not a string: pass the secret string itself/,
+  ],
+  [
+    "a Blob body (web)",
+    loose({ body: new Blob([VECTOR_BODY]), headers: HEADERS, secret: SECRET, now: NOW }),
+    "body_not_raw",
+    /the body is a Blob, not its bytes: pass await body\.arrayBuffer\(\)/,
+  ],
+  [
+    "the fetch Request itself as the body",
+    loose({
+      body: new Request("http://x/", { method: "POST", body: VECTOR_BODY }),
+      headers: HEADERS,
+      secret: SECRET,
+      now: NOW,
+    }),
+    "body_not_raw",
+    /the body is a Request, not its bytes: pass await body\.arrayBuffer\(\) \(await request\.text\(\)/,
+  ],
+  [
+    "headers as Object.entries() pairs",
+    loose({ body: VECTOR_BODY, headers: Object.entries(HEADERS), secret: SECRET, now: NOW }),
+    "headers_missing",
+    /the headers are an array \(entries, or Node's req\.rawHeaders\): pass the headers object itself .*Object\.fromEntries\(entries\)/,
+  ],
+];
+
+/** `now` and `toleranceSeconds` mistakes: bugs in the calling code, thrown as TypeErrors saying what to pass. */
+const BAD_OPTIONS: Array<[string, Record<string, unknown>, RegExp]> = [
+  [
+    "now: Date.now() (milliseconds)",
+    { now: NOW * 1000 + 499 },
+    /now is in unix seconds, and \d+ is milliseconds \(Date\.now\(\)\): pass Math\.floor\(Date\.now\(\) \/ 1000\), or a Date/,
+  ],
+  ["now: NaN", { now: Number.NaN }, /now must be unix seconds .* or a valid Date, not NaN/],
+  ["now: a string", { now: "yesterday" }, /not the string "yesterday"/],
+  ["now: an invalid Date", { now: new Date("yesterday") }, /not an invalid Date/],
+  [
+    "toleranceSeconds: NaN",
+    { toleranceSeconds: Number.NaN },
+    /toleranceSeconds must be a number of seconds >= 0 .* not NaN/,
+  ],
+  ["toleranceSeconds: -1", { toleranceSeconds: -1 }, /not -1/],
+  ["toleranceSeconds: a string", { toleranceSeconds: "300" }, /not the string "300"/],
 ];
 
 describe.each([
@@ -121,6 +182,29 @@ describe.each([
       valid: true,
       secretIndex: 0,
     });
+  });
+
+  it.each(BAD_OPTIONS)("throws a TypeError for %s, saying what to pass", async (_label, options, message) => {
+    const input = loose({ body: VECTOR_BODY, headers: HEADERS, secret: SECRET, ...options });
+    const thrown = await (async () => verify(input))().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(thrown).toBeInstanceOf(TypeError);
+    expect((thrown as Error).message).toMatch(message);
+  });
+
+  it("judges the timestamp at a Date given as now, as at its unix seconds", async () => {
+    const at = (seconds: number) => new Date(seconds * 1000 + 999);
+    expect(await verify({ body: VECTOR_BODY, headers: HEADERS, secret: SECRET, now: at(NOW) })).toMatchObject({
+      valid: true,
+      timestamp: { ageSeconds: 10 },
+    });
+    const stale = await verify({ body: VECTOR_BODY, headers: HEADERS, secret: SECRET, now: at(NOW + 400) });
+    expect(stale).toMatchObject({ valid: false, reason: "timestamp_too_old", timestamp: { ageSeconds: 410 } });
+    // Infinity as the tolerance is a number >= 0: it turns the time check off.
+    const anyTime = { body: VECTOR_BODY, headers: HEADERS, secret: SECRET, now: NOW + 1e6, toleranceSeconds: Infinity };
+    expect(await verify(anyTime)).toMatchObject({ valid: true });
   });
 
   it("accepts any of several secrets during a rotation and says which matched", async () => {
@@ -163,6 +247,42 @@ describe("the Web Crypto path", () => {
   it("rejects signing with an empty secret or a parsed body, saying so", async () => {
     await expect(web.signAsync("", TIMESTAMP, VECTOR_BODY)).rejects.toThrow(/non-empty string/);
     await expect(web.signAsync(SECRET, TIMESTAMP, {} as unknown as string)).rejects.toThrow(/parsed object/);
+  });
+});
+
+describe.each([
+  ["sign (Node)", async (...args: Parameters<typeof node.sign>) => node.sign(...args)],
+  ["signAsync (Node)", node.signAsync],
+  ["signAsync (Web Crypto)", web.signAsync],
+] as const)("%s", (_name, signWith) => {
+  const asSecret = (value: unknown) => value as string;
+  it.each([
+    [
+      "an empty secret",
+      "",
+      TIMESTAMP,
+      /the secret must be a non-empty string, not an empty string: pass the webhook secret/,
+    ],
+    ["an unset secret", asSecret(undefined), TIMESTAMP, /not undefined/],
+    ["a Buffer secret", asSecret(Buffer.from(SECRET)), TIMESTAMP, /not a Buffer: pass the secret as a string/],
+    ["a NaN timestamp", SECRET, Number.NaN, /the timestamp must be unix seconds, a whole number >= 0 .* not NaN/],
+    ["a fractional timestamp", SECRET, 1711015501.5, /not 1711015501\.5/],
+    ["a Date timestamp", SECRET, new Date() as unknown as number, /not a Date/],
+  ])(
+    "throws a TypeError for %s instead of returning a signature no receiver accepts",
+    async (_l, secret, ts, message) => {
+      const thrown = await (async () => signWith(secret, ts, VECTOR_BODY))().then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(thrown).toBeInstanceOf(TypeError);
+      expect((thrown as Error).message).toMatch(message);
+    },
+  );
+
+  it("signs the known vector from a number or the header's string", async () => {
+    expect(await signWith(SECRET, Number(TIMESTAMP), VECTOR_BODY)).toBe(VECTOR_SIGNATURE);
+    expect(await signWith(SECRET, TIMESTAMP, VECTOR_BODY)).toBe(VECTOR_SIGNATURE);
   });
 });
 
@@ -223,6 +343,100 @@ describe.each([
     expect((error as Error).message).toMatch(message);
   });
 
+  const LIFECYCLE = {
+    event: "inbox.suspended",
+    event_id: "evt_def456",
+    occurred_at: "2024-03-21T10:05:00.000Z",
+    inbox_id: "inb_1",
+    inbox_address: "agent@yourdomain.com",
+    pod_id: "pod_1",
+    reason: "high_bounce_rate",
+  };
+  const without = (payload: Record<string, unknown>, ...keys: string[]) =>
+    Object.fromEntries(Object.entries(payload).filter(([key]) => !keys.includes(key)));
+  const NULLS = { inbox_id: null, inbox_address: null, pod_id: null, reason: null };
+
+  // ../shared/openmail-webhooks.md §3.3: pod_id "if any"; inbox_id and inbox_address null on pod events;
+  // reason null on reactivations; PR #17's drafts had delivered_at/attempt, the first a nested reputation{}.
+  it.each([
+    ['an inbox.suspended without pod_id ("if any")', without(LIFECYCLE, "pod_id"), { pod_id: null }],
+    [
+      "an inbox.reactivated without reason or pod_id",
+      { ...without(LIFECYCLE, "reason", "pod_id"), event: "inbox.reactivated" },
+      { reason: null, pod_id: null },
+    ],
+    [
+      "a pod.suspended without inbox_id and inbox_address",
+      { ...without(LIFECYCLE, "inbox_id", "inbox_address"), event: "pod.suspended", reason: "pod_degraded" },
+      { inbox_id: null, inbox_address: null, pod_id: "pod_1" },
+    ],
+    [
+      "a pod.reactivated with nothing but its pod",
+      { ...without(LIFECYCLE, "inbox_id", "inbox_address", "reason"), event: "pod.reactivated" },
+      { ...NULLS, pod_id: "pod_1" },
+    ],
+    [
+      "a pod.suspended without pod_id",
+      { ...without(LIFECYCLE, "inbox_id", "inbox_address", "pod_id"), event: "pod.suspended" },
+      { inbox_id: null, pod_id: null, reason: "high_bounce_rate" },
+    ],
+    [
+      "PR #17's middle draft (delivered_at and attempt)",
+      { ...LIFECYCLE, delivered_at: "2024-03-21T10:05:01.000Z", attempt: 2 },
+      { attempt: 2, pod_id: "pod_1" },
+    ],
+    [
+      "PR #17's first draft (a nested reputation, no inbox_address, pod_id or reason)",
+      {
+        ...without(LIFECYCLE, "inbox_address", "pod_id", "reason"),
+        delivered_at: "2024-03-21T10:05:01.000Z",
+        attempt: 1,
+        reputation: { scope: "inbox", state: "suspended", reason: "bounce_rate_high", actor: "engine" },
+      },
+      { inbox_address: null, pod_id: null, reason: "bounce_rate_high", reputation: { actor: "engine" } },
+    ],
+    [
+      "PR #17's first draft for a pod",
+      {
+        ...without(LIFECYCLE, "inbox_id", "inbox_address", "pod_id", "reason"),
+        event: "pod.suspended",
+        reputation: { scope: "pod", state: "suspended", reason: "pod_degraded", actor: "admin" },
+      },
+      { ...NULLS, reason: "pod_degraded" },
+    ],
+  ])("accepts %s, with the absent fields as null", async (_label, payload, expected) => {
+    const event = await construct({ ...signed(payload), secret: SECRET, now: NOW });
+    expect(event).toMatchObject({ ...payload, ...expected });
+    for (const key of ["inbox_id", "inbox_address", "pod_id", "reason"]) expect(event).toHaveProperty(key);
+    // listen's arrival line says "! payload is missing ..." from the same judgement: nothing to say here.
+    expect(node.judgePayload(payload).problems).toEqual([]);
+  });
+
+  it("keeps a message event as it came, the older variant's external_id included", async () => {
+    const older = { ...MESSAGE, external_id: "user_abc123" };
+    const event = await construct({ ...signed(older), secret: SECRET, now: NOW });
+    expect(event).toEqual(older);
+    if (event.event === "message.received") expect(event.external_id).toBe("user_abc123");
+  });
+
+  it.each([
+    [
+      "an inbox.suspended without inbox_id",
+      without(LIFECYCLE, "inbox_id"),
+      /an inbox\.suspended event lacks or mistypes: inbox_id \(string\)$/,
+    ],
+    [
+      "an inbox.suspended with no reason anywhere",
+      without(LIFECYCLE, "reason"),
+      /lacks or mistypes: reason \(string, or reputation\.reason\)$/,
+    ],
+    ["a pod_id that is a number", { ...LIFECYCLE, pod_id: 7 }, /lacks or mistypes: pod_id \(string\|null\)$/],
+  ])("throws payload_invalid for %s, with the parsed payload to log", async (_label, payload, message) => {
+    const error = await failure({ ...signed(payload), secret: SECRET, now: NOW });
+    expect(error).toMatchObject({ reason: "payload_invalid", verdict: { valid: true }, payload });
+    expect((error as Error).message).toMatch(message);
+  });
+
   it("reads a body with a byte-order mark, as bytes and as text", async () => {
     const text = `\uFEFF${JSON.stringify(MESSAGE)}`;
     const headers = { "x-timestamp": TIMESTAMP, "x-signature": node.sign(SECRET, TIMESTAMP, text) };
@@ -251,6 +465,27 @@ describe("diagnose", () => {
     expect(
       node.diagnose({ body: VECTOR_BODY, headers: HEADERS, secret: "", now: NOW }).signatureFindings[0],
     ).toMatchObject({ code: "empty_secret" });
+  });
+
+  it("judges the timestamp at a Date given as now, with the tolerance in its finding", () => {
+    const diagnosis = node.diagnose({
+      body: VECTOR_BODY,
+      headers: HEADERS,
+      secret: SECRET,
+      now: new Date((NOW + 400) * 1000),
+    });
+    expect(diagnosis.verdict.reason).toBe("timestamp_too_old");
+    expect(diagnosis.timestampFinding).toMatchObject({
+      code: "timestamp_stale",
+      summary: expect.stringContaining("410 s old, beyond the 300 s"),
+    });
+  });
+
+  it("tries an empty secret as a signer's slip (a whitespace-only secret, trimmed) without sign()'s refusal", () => {
+    const signature = createHmac("sha256", "").update(`${TIMESTAMP}.${VECTOR_BODY}`).digest("hex");
+    const headers = { "x-timestamp": TIMESTAMP, "x-signature": signature };
+    const diagnosis = node.diagnose({ body: VECTOR_BODY, headers, secret: "  ", now: NOW });
+    expect(diagnosis.signatureFindings.map((finding) => finding.code)).toEqual(["secret_whitespace"]);
   });
 
   it("explains a mismatch with the rotated secret that reproduces it", () => {

@@ -172,6 +172,7 @@ describe("registrar", () => {
         urls.set(id, url);
         return { ...inbox(id, url), webhookSecret: url ? "sec" : undefined };
       },
+      ownUrlTag: (url: string) => `tag ${url}`,
     } as unknown as OpenMailApi;
     const dir = mkdtempSync(join(tmpdir(), "omh-state-"));
     const store = openStateStore(dir);

@@ -155,6 +155,9 @@ describe("consumer projects built from the tarball", () => {
       reason: "body_not_raw",
       asyncValid: true,
       secretIndex: 1,
+      podId: null,
+      oddPayload: { event: "inbox.suspended", event_id: "evt_3" },
+      millis: "TypeError",
     });
   });
 
@@ -213,6 +216,9 @@ const WEB_EXPECTED = {
   noHeaders: "headers_missing",
   mismatch: "signature_mismatch",
   stale: "timestamp_too_old",
+  blobBody: "the body is a Blob",
+  podId: null,
+  millis: "TypeError",
   thrown: "signature_mismatch",
   syncVerify: expect.stringMatching(/verify\(\) needs node:crypto.*use await verifyAsync/),
   hasBuffer: false,

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { sign, verify } from "../src/core/signature.js";
+import { sign, signAnyKey, verify } from "../src/core/signature.js";
 import { randomBytes, randomString, seededRandom } from "./helpers/random.js";
 
 const VECTOR = {
@@ -90,7 +90,8 @@ describe("sign computes the HMAC from precomputed key blocks", () => {
             .update(`${timestamp}.`)
             .update(body)
             .digest("hex");
-          expect(sign(secret, timestamp, body)).toBe(expected);
+          // sign() refuses an empty secret (no receiver accepts its signatures); diagnose signs with one.
+          expect(secret === "" ? signAnyKey(secret, timestamp, body) : sign(secret, timestamp, body)).toBe(expected);
         }
       }
     });

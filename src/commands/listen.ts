@@ -176,6 +176,7 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
       events: options.events ? new Set(options.events) : undefined,
       secretSource: secret?.source,
       now: ctx.now,
+      replayOf: (request) => inspector?.replayOf(request),
       onArrival(arrival) {
         renderer.arrival(arrival);
         inspector?.arrival(arrival);

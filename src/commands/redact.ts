@@ -16,6 +16,7 @@ import { listCaptureFiles, openCaptureStore } from "../io/capture-store.js";
 import { readRequestDocument } from "../io/request-input.js";
 import { tightenedFolderLine } from "../output/capture-folder.js";
 import { sanitizeLine } from "../output/sanitize.js";
+import { onInterrupt } from "./shared/deliver.js";
 
 export interface RedactOptions {
   secret?: string;
@@ -45,6 +46,16 @@ export async function runRedact(paths: string[], options: RedactOptions, ctx: Co
   const tally: Tally = { written: 0, skipped: 0, unreadable: 0, unredactable: 0, unwritable: 0, notTried: 0 };
   // Set once the folder itself refuses files (full, read-only, gone): the rest would fail the same way.
   let folderProblem: string | undefined;
+  // Ctrl-C: the copy being written is removed (no temporary file is left), and what was done is said.
+  const stopOnInterrupt = onInterrupt(() => {
+    store.abandon?.();
+    if (options.json) ctx.output.record({ type: "interrupted", written: tally.written, total: files.length });
+    else {
+      ctx.output.err(
+        `interrupted (Ctrl-C): ${tally.written} of ${files.length} written to ${shown(store.dir)}; the copy in progress was not kept`,
+      );
+    }
+  }, ctx.exitNow);
   for (const file of files) {
     const result: RedactResult = folderProblem
       ? { kind: "problem", stage: "not-tried", message: `not tried: ${folderProblem}` }
@@ -75,6 +86,7 @@ export async function runRedact(paths: string[], options: RedactOptions, ctx: Co
       `openmail-hooks: stopped: ${folderProblem}, so the other ${tally.notTried} capture(s) were not tried`,
     );
   }
+  stopOnInterrupt();
   if (!options.json) ctx.output.out(ctx.output.color.dim(tallyText(tally, files.length, shown(store.dir))));
   return tally.unreadable + tally.unredactable + tally.unwritable + tally.notTried > 0 ? EXIT.USAGE : EXIT.OK;
 }

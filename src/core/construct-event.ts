@@ -3,7 +3,7 @@
  * return it as an `OpenMailEvent` or throw a `WebhookVerificationError` carrying the reason. Pure and
  * runtime-neutral; the entries (index.ts, web.ts) pair it with their verify.
  */
-import { judgePayload, type OpenMailEvent } from "./events.js";
+import { isLifecycleEventType, judgePayload, type OpenMailEvent } from "./events.js";
 import { rawBodyOf, type Verdict, type VerifyFailureReason, type VerifyInput } from "./verification.js";
 
 /** Every reason `constructEvent` throws: the verdict's, or a payload that is not an OpenMail event. */
@@ -12,7 +12,12 @@ export type EventFailureReason = VerifyFailureReason | "payload_invalid";
 /** Marks the error whichever copy of the library made it (the ESM and CommonJS builds are two copies). */
 const BRAND = Symbol.for("openmail-hooks.WebhookVerificationError");
 
-/** Thrown by `constructEvent`; `reason` is one of the verdict's reasons, or `payload_invalid`. Answer it with a 400. */
+/**
+ * Thrown by `constructEvent`; `reason` is one of the verdict's reasons, or `payload_invalid`. Answer
+ * it with a 400, except perhaps `payload_invalid`: that delivery is genuine (signed with your secret),
+ * and a retry brings the same bytes, so a 4xx only makes OpenMail retry it 4 more times over about
+ * 7.5 minutes and then mark it failed. Log `payload` and answer 2xx if you would rather keep it.
+ */
 export class WebhookVerificationError extends Error {
   /** `instanceof` holds across the package's builds: an app may load both its import and require forms. */
   static override [Symbol.hasInstance](value: unknown): boolean {
@@ -24,11 +29,14 @@ export class WebhookVerificationError extends Error {
   readonly reason: EventFailureReason;
   /** The signature verdict: invalid unless the reason is `payload_invalid`. */
   readonly verdict: Verdict;
+  /** With `payload_invalid`: the body as parsed JSON (undefined when it is not JSON), to log or keep. */
+  readonly payload?: unknown;
 
-  constructor(reason: EventFailureReason, message: string, verdict: Verdict) {
+  constructor(reason: EventFailureReason, message: string, verdict: Verdict, payload?: unknown) {
     super(message);
     this.reason = reason;
     this.verdict = verdict;
+    if (payload !== undefined) this.payload = payload;
   }
 }
 
@@ -50,10 +58,30 @@ export function eventFromVerdict(verdict: Verdict, input: VerifyInput): OpenMail
     throw invalid("the signature is valid but the body is not JSON");
   }
   const judgement = judgePayload(parsed);
-  if (!judgement.json) throw invalid("the signature is valid but the body is not a JSON object");
+  const unlike = (message: string) => new WebhookVerificationError("payload_invalid", message, verdict, parsed);
+  if (!judgement.json) throw unlike("the signature is valid but the body is not a JSON object");
   if (judgement.problems.length > 0) {
-    const what = judgement.eventType ? `a ${judgement.eventType} event` : "the event";
-    throw invalid(`the signature is valid but ${what} lacks or mistypes: ${judgement.problems.join(", ")}`);
+    const type = judgement.eventType;
+    const what = type ? `${/^[aeiou]/i.test(type) ? "an" : "a"} ${type} event` : "the event";
+    throw unlike(`the signature is valid but ${what} lacks or mistypes: ${judgement.problems.join(", ")}`);
   }
-  return parsed as OpenMailEvent;
+  return withDocumentedDefaults(parsed as Record<string, unknown>) as OpenMailEvent;
+}
+
+/**
+ * A lifecycle payload that passed `judgePayload`, in the shape its type promises: the fields the
+ * contract allows to be absent ("if any", null on pod events and reactivations, missing from PR #17's
+ * first draft) set to null, and that draft's `reputation.reason` copied to `reason`. Changes the
+ * object it is given (its own JSON.parse result). A message event is returned as it is.
+ */
+function withDocumentedDefaults(record: Record<string, unknown>): Record<string, unknown> {
+  if (!isLifecycleEventType(record.event)) return record;
+  record.inbox_id ??= null;
+  record.inbox_address ??= null;
+  record.pod_id ??= null;
+  if (record.reason === undefined) {
+    const nested = (record.reputation as { reason?: unknown } | null | undefined)?.reason;
+    record.reason = typeof nested === "string" ? nested : null;
+  }
+  return record;
 }

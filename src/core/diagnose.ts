@@ -3,15 +3,14 @@
  * the one that reproduces the signature. Pure: no I/O.
  */
 import {
-  checkTimestamp,
-  DEFAULT_TOLERANCE_SECONDS,
   getHeader,
   hmacHex,
   type RawBody,
   SIGNATURE_HEADER,
-  sign,
+  signAnyKey,
   signaturesEqual,
   TIMESTAMP_HEADER,
+  type TimestampCheck,
   type Verdict,
   type VerifyInput,
   verify,
@@ -103,7 +102,7 @@ export function diagnose(input: VerifyInput): Diagnosis {
     verdict.checks.signature === "fail"
       ? explainWithEachSecret(input, signatureHeader, timestampHeader, verdict.reason === "malformed_signature")
       : [];
-  return { verdict, signatureFindings, timestampFinding: explainTimestamp(input, timestampHeader) };
+  return { verdict, signatureFindings, timestampFinding: explainTimestamp(verdict.timestamp, timestampHeader) };
 }
 
 /** A mistake in verify's arguments (no secret, a parsed body, no headers), as a finding. */
@@ -153,15 +152,15 @@ function explainSignature(secret: string, input: VerifyInput, signatureHeader: s
   const body = Buffer.isBuffer(raw) ? raw : typeof raw === "string" ? Buffer.from(raw) : Buffer.from(raw as Uint8Array);
   const attempts: Array<{ expected: () => string; findings: Finding[] }> = [];
 
-  attempts.push({ expected: () => sign(secret, timestamp, body), findings: [] });
+  attempts.push({ expected: () => signAnyKey(secret, timestamp, body), findings: [] });
   for (const variant of bodyVariants(body)) {
-    attempts.push({ expected: () => sign(secret, timestamp, variant.body), findings: [variant.finding] });
+    attempts.push({ expected: () => signAnyKey(secret, timestamp, variant.body), findings: [variant.finding] });
   }
   for (const variant of secretVariants(secret)) {
-    attempts.push({ expected: () => sign(variant.secret, timestamp, body), findings: [variant.finding] });
+    attempts.push({ expected: () => signAnyKey(variant.secret, timestamp, body), findings: [variant.finding] });
   }
   for (const variant of timestampVariants(timestamp)) {
-    attempts.push({ expected: () => sign(secret, variant, body), findings: [millisecondsFinding(timestamp)] });
+    attempts.push({ expected: () => signAnyKey(secret, variant, body), findings: [millisecondsFinding(timestamp)] });
   }
   attempts.push({
     expected: () => hmacHex(secret, body),
@@ -397,11 +396,10 @@ function unexplainedFinding(secret: string): Finding {
   };
 }
 
-function explainTimestamp(input: VerifyInput, raw: string): Finding | undefined {
-  const tolerance = input.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
-  const now = input.now ?? Math.floor(Date.now() / 1000);
-  const check = checkTimestamp(raw, now, tolerance);
-  if (check.within) return undefined;
+/** `check` is the verdict's own (judged at verify's `now`, a Date or seconds): there when both headers are. */
+function explainTimestamp(check: TimestampCheck | undefined, raw: string): Finding | undefined {
+  if (check === undefined || check.within) return undefined;
+  const tolerance = check.toleranceSeconds;
   // Says nothing about what was signed: the signature findings do that when a variant matches.
   if (/^\d{13,}$/.test(raw)) {
     return {

@@ -55,45 +55,82 @@ interface EventBase {
   occurred_at: string;
 }
 
+/**
+ * The nested form of PR #17's first draft (../shared/openmail-webhooks.md §3.3), which the docs'
+ * preview may still show: `constructEvent` copies its `reason` to the top-level `reason`.
+ */
+export interface ReputationDetails {
+  /** `inbox` or `pod`. */
+  scope?: string;
+  /** `suspended`, `watch`, ... */
+  state?: string;
+  /** The draft's own codes (`bounce_rate_high`), not the final ones. */
+  reason?: string;
+  /** `engine`, `phishing` or `admin`. */
+  actor?: string;
+}
+
+/**
+ * What every lifecycle event may carry besides its documented fields: the delivery bookkeeping and
+ * the nested `reputation` of PR #17's earlier drafts. The final payload has none of them.
+ */
+interface LifecycleBase extends EventBase {
+  delivered_at?: string;
+  attempt?: number;
+  reputation?: ReputationDetails;
+  /**
+   * The suspended inbox's pod, "if any" (the contract's words): `null` when the payload has none
+   * (`constructEvent` sets an absent one to `null`).
+   */
+  pod_id: string | null;
+}
+
 export interface MessageReceivedEvent extends EventBase {
   event: "message.received";
   delivered_at: string;
   attempt: number;
   inbox_id: string;
+  /** Only in the older docs' variant (the inbox's `externalId`); gone from the current payload. */
+  external_id?: string;
   thread_id: string;
   message: EmailMessage;
 }
 
-export interface InboxSuspendedEvent extends EventBase {
+export interface InboxSuspendedEvent extends LifecycleBase {
   event: "inbox.suspended";
   inbox_id: string;
-  inbox_address: string;
-  pod_id: string | null;
+  /** `null` when the payload has none (PR #17's first draft). */
+  inbox_address: string | null;
+  /** A `SuspensionReason`; in PR #17's first draft, `reputation.reason` copied here. */
   reason: SuspensionReason | string;
 }
 
-export interface InboxReactivatedEvent extends EventBase {
+export interface InboxReactivatedEvent extends LifecycleBase {
   event: "inbox.reactivated";
   inbox_id: string;
-  inbox_address: string;
-  pod_id: string | null;
-  reason: null;
+  /** `null` when the payload has none (PR #17's first draft). */
+  inbox_address: string | null;
+  /** `null`, as documented (absent is read as `null`); a string if a payload ever carries one. */
+  reason: string | null;
 }
 
-export interface PodSuspendedEvent extends EventBase {
+export interface PodSuspendedEvent extends LifecycleBase {
   event: "pod.suspended";
-  inbox_id: null;
-  inbox_address: null;
-  pod_id: string;
+  /** `null`, as documented for pod events (absent is read as `null`). */
+  inbox_id: string | null;
+  /** `null`, as documented for pod events (absent is read as `null`). */
+  inbox_address: string | null;
   reason: SuspensionReason | string;
 }
 
-export interface PodReactivatedEvent extends EventBase {
+export interface PodReactivatedEvent extends LifecycleBase {
   event: "pod.reactivated";
-  inbox_id: null;
-  inbox_address: null;
-  pod_id: string;
-  reason: null;
+  /** `null`, as documented for pod events (absent is read as `null`). */
+  inbox_id: string | null;
+  /** `null`, as documented for pod events (absent is read as `null`). */
+  inbox_address: string | null;
+  /** `null`, as documented (absent is read as `null`); a string if a payload ever carries one. */
+  reason: string | null;
 }
 
 export type LifecycleEvent = InboxSuspendedEvent | InboxReactivatedEvent | PodSuspendedEvent | PodReactivatedEvent;
@@ -138,15 +175,28 @@ export interface PayloadJudgement {
 
 type FieldKind = "string" | "number" | "string|null" | "array" | "object";
 
-/** A required field: its dotted path split once, its kind, and the problem text when it is wrong. */
+/**
+ * A documented field: its dotted path split once, its kind, and the problem text when it is wrong.
+ * An `optional` one may be absent (`constructEvent` then sets it to null): what the contract marks
+ * "if any", documents as null, or what an older documented variant lacks. `orFrom` is where an older
+ * variant keeps the same value instead.
+ */
 interface RequiredField {
   keys: readonly string[];
   kind: FieldKind;
   problem: string;
+  optional: boolean;
+  orFrom?: readonly string[];
 }
 
-function requiredFields(fields: Record<string, FieldKind>): readonly RequiredField[] {
-  return Object.entries(fields).map(([path, kind]) => ({ keys: path.split("."), kind, problem: `${path} (${kind})` }));
+type FieldSpec = FieldKind | { kind: FieldKind; optional?: true; orFrom?: string };
+
+function requiredFields(fields: Record<string, FieldSpec>): readonly RequiredField[] {
+  return Object.entries(fields).map(([path, spec]) => {
+    const { kind, optional, orFrom } = typeof spec === "string" ? { kind: spec } : spec;
+    const problem = `${path} (${kind}${orFrom ? `, or ${orFrom}` : ""})`;
+    return { keys: path.split("."), kind, problem, optional: optional === true, orFrom: orFrom?.split(".") };
+  });
 }
 
 const MESSAGE_FIELDS = requiredFields({
@@ -164,15 +214,33 @@ const MESSAGE_FIELDS = requiredFields({
   "message.attachments": "array",
 });
 
-const LIFECYCLE_FIELDS = requiredFields({
-  event: "string",
-  event_id: "string",
-  occurred_at: "string",
-  inbox_id: "string|null",
-  inbox_address: "string|null",
-  pod_id: "string|null",
-  reason: "string|null",
-});
+/**
+ * The lifecycle events' fields (../shared/openmail-webhooks.md §3.3), in every documented variant:
+ * the final one; PR #17's middle draft (plus `delivered_at`, `attempt`); its first draft, with a
+ * nested `reputation {scope, state, reason, actor}` and no `inbox_address`, `pod_id` or `reason`.
+ * Required: what every variant has and the types promise as a string (an inbox event's `inbox_id`,
+ * a suspension's reason). The rest may be absent and is then null.
+ */
+const NULLABLE = { kind: "string|null", optional: true } as const;
+function lifecycleFields(scope: "inbox" | "pod", suspended: boolean): readonly RequiredField[] {
+  return requiredFields({
+    event: "string",
+    event_id: "string",
+    occurred_at: "string",
+    inbox_id: scope === "inbox" ? "string" : NULLABLE,
+    inbox_address: NULLABLE,
+    pod_id: NULLABLE,
+    reason: suspended ? { kind: "string", orFrom: "reputation.reason" } : NULLABLE,
+  });
+}
+
+const FIELDS_BY_TYPE = new Map<string, readonly RequiredField[]>([
+  ["message.received", MESSAGE_FIELDS],
+  ["inbox.suspended", lifecycleFields("inbox", true)],
+  ["inbox.reactivated", lifecycleFields("inbox", false)],
+  ["pod.suspended", lifecycleFields("pod", true)],
+  ["pod.reactivated", lifecycleFields("pod", false)],
+]);
 
 const UNKNOWN_TYPE_FIELDS = requiredFields({ event: "string", event_id: "string" });
 
@@ -186,10 +254,12 @@ export function judgePayload(payload: unknown): PayloadJudgement {
   const eventId = typeof record.event_id === "string" ? record.event_id : undefined;
   const known = isKnownEventType(eventType);
   // listen judges every event it receives: one pass over precomputed fields, no intermediate arrays.
-  const fields = eventType === "message.received" ? MESSAGE_FIELDS : known ? LIFECYCLE_FIELDS : UNKNOWN_TYPE_FIELDS;
+  const fields = (eventType !== undefined && FIELDS_BY_TYPE.get(eventType)) || UNKNOWN_TYPE_FIELDS;
   const problems: string[] = [];
   for (const field of fields) {
-    if (!matchesKind(readPath(record, field.keys), field.kind)) problems.push(field.problem);
+    let value = readPath(record, field.keys);
+    if (value === undefined && field.orFrom) value = readPath(record, field.orFrom);
+    if (value === undefined ? !field.optional : !matchesKind(value, field.kind)) problems.push(field.problem);
   }
   return { json: true, eventType, eventId, known, problems };
 }

@@ -13,6 +13,7 @@ import {
   rawBodyOf,
   sameHex,
   settle,
+  signingInput,
   type Verdict,
   type VerifyInput,
 } from "./verification.js";
@@ -39,7 +40,15 @@ export {
 
 /** Lowercase hex HMAC-SHA256 of `${timestamp}.${rawBody}` keyed with the secret's UTF-8 bytes. */
 export function sign(secret: string, timestamp: string | number, rawBody: RawBody): string {
-  return hmacSha256Hex(requireSecret(secret), `${timestamp}.`, bytesToSign(rawBody));
+  return hmacSha256Hex(secret, `${timestamp}.`, signingInput(secret, timestamp, rawBody));
+}
+
+/**
+ * `sign` without the argument checks, for diagnose: it tries the secrets a signer may have used by
+ * mistake, an empty one (a whitespace-only secret trimmed) among them.
+ */
+export function signAnyKey(secret: string, timestamp: string | number, rawBody: RawBody): string {
+  return hmacSha256Hex(secret, `${timestamp}.`, bytesToSign(rawBody));
 }
 
 /** HMAC over arbitrary bytes with the same key handling; used to try signing mistakes. */
@@ -48,9 +57,11 @@ export function hmacHex(secret: string, message: RawBody): string {
 }
 
 /**
- * Verify a delivery the way a correct OpenMail receiver does. Never throws: a mistake in the
- * arguments (a parsed body, an unset secret, no headers) and every problem with the request come
- * back as a verdict with a reason and a message that says the fix.
+ * Verify a delivery the way a correct OpenMail receiver does. Never throws for anything in the
+ * request: a mistake in the arguments that carry it (a parsed body, an unset secret, no headers) and
+ * every problem with the request come back as a verdict with a reason and a message that says the
+ * fix. Only the caller's own constants throw, as a TypeError: `now` in milliseconds or not a
+ * number/Date, a `toleranceSeconds` that is NaN or negative.
  */
 export function verify(input: VerifyInput): Verdict {
   const check = precheck(input);
@@ -209,9 +220,4 @@ function bytesToSign(body: RawBody): string | Uint8Array {
   const bytes = rawBodyOf(body);
   if (typeof bytes === "object" && "problem" in bytes) throw new TypeError(`cannot sign: ${bytes.problem}`);
   return bytes;
-}
-
-function requireSecret(secret: string): string {
-  if (typeof secret !== "string") throw new TypeError("cannot sign: the secret must be a string");
-  return secret;
 }

@@ -79,10 +79,17 @@ export interface VerifyInput {
   headers: HeaderSource;
   /** The webhook secret, or a list while rotating (see SecretInput). Undefined gives `secret_missing`. */
   secret: SecretInput | undefined;
-  /** Allowed distance between the timestamp and `now`, in seconds (default 300). */
+  /**
+   * Allowed distance between the timestamp and `now`, in seconds (default 300): a number >= 0
+   * (`Infinity` turns the check off). Anything else (`NaN`, a string, a negative number) throws a TypeError.
+   */
   toleranceSeconds?: number;
-  /** The time to judge the timestamp against, in unix seconds (default: the current time). */
-  now?: number;
+  /**
+   * The time to judge the timestamp against (default: the current time): unix seconds, or a `Date`.
+   * A number above 1e11 is milliseconds (`Date.now()`), not seconds, and throws a TypeError saying to
+   * pass `Math.floor(Date.now() / 1000)` or a `Date`; so does `NaN` or a string.
+   */
+  now?: number | Date;
 }
 
 /**
@@ -102,6 +109,10 @@ export interface PendingCheck {
 /** Every check that needs no HMAC: a final verdict, or what is left to compute. */
 export function precheck(input: VerifyInput): Verdict | PendingCheck {
   const given = (input ?? {}) as Partial<VerifyInput>;
+  // The caller's constants first: a wrong one throws whatever the request or the environment holds.
+  const tolerance =
+    given.toleranceSeconds == null ? DEFAULT_TOLERANCE_SECONDS : checkedTolerance(given.toleranceSeconds);
+  const now = given.now == null ? Math.floor(Date.now() / 1000) : checkedNow(given.now);
   const secrets = usableSecrets(given.secret);
   if (typeof secrets === "string") return inputProblem("secret_missing", secrets);
   const body = rawBodyOf(given.body);
@@ -109,12 +120,12 @@ export function precheck(input: VerifyInput): Verdict | PendingCheck {
   if (!isHeaderSource(given.headers)) {
     return inputProblem(
       "headers_missing",
-      `no headers were given (${describeValue(given.headers)}): pass the request's headers (req.headers in Node, request.headers in a fetch handler)`,
+      Array.isArray(given.headers)
+        ? "the headers are an array (entries, or Node's req.rawHeaders): pass the headers object itself (req.headers in Node, request.headers in a fetch handler), or Object.fromEntries(entries)"
+        : `no headers were given (${describeValue(given.headers)}): pass the request's headers (req.headers in Node, request.headers in a fetch handler)`,
     );
   }
 
-  const tolerance = given.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
-  const now = given.now ?? Math.floor(Date.now() / 1000);
   const signature = getHeader(given.headers, SIGNATURE_HEADER)?.trim();
   const rawTimestamp = getHeader(given.headers, TIMESTAMP_HEADER)?.trim();
 
@@ -186,6 +197,47 @@ export function settle(pending: PendingCheck, matched: number): Verdict {
   };
 }
 
+/**
+ * `toleranceSeconds` as given, or a TypeError: these options are constants in the calling code, so a
+ * wrong one is a bug to fix there, not a verdict on a request (NaN made every delivery "in the future").
+ */
+function checkedTolerance(tolerance: unknown): number {
+  if (typeof tolerance === "number" && tolerance >= 0) return tolerance;
+  throw new TypeError(
+    `openmail-hooks: toleranceSeconds must be a number of seconds >= 0 (OpenMail's window is 300), not ${describeOption(tolerance)}`,
+  );
+}
+
+/** Milliseconds from 1e11 on: as seconds that is the year 5138, as milliseconds March 1973. */
+const MILLISECONDS_FROM = 1e11;
+
+/** `now` in unix seconds, or a TypeError that says what to pass. */
+function checkedNow(now: unknown): number {
+  if (typeof now === "number" && Number.isFinite(now) && now >= 0) {
+    if (now < MILLISECONDS_FROM) return now;
+    throw new TypeError(
+      `openmail-hooks: now is in unix seconds, and ${now} is milliseconds (Date.now()): pass Math.floor(Date.now() / 1000), or a Date`,
+    );
+  }
+  // A Date from any realm; an invalid one (new Date("yesterday")) has NaN for its time.
+  if (Object.prototype.toString.call(now) === "[object Date]") {
+    const ms = (now as Date).getTime();
+    if (Number.isFinite(ms)) return Math.floor(ms / 1000);
+  }
+  throw new TypeError(
+    `openmail-hooks: now must be unix seconds (Math.floor(Date.now() / 1000)) or a valid Date, not ${describeOption(now)}`,
+  );
+}
+
+/** An option's value for an error message: options are not secrets, so a number or short string is shown. */
+function describeOption(value: unknown): string {
+  if (typeof value === "number") return String(value);
+  if (typeof value === "string") return `the string ${JSON.stringify(value.slice(0, 40))}`;
+  if (Object.prototype.toString.call(value) === "[object Date]")
+    return Number.isNaN((value as Date).getTime()) ? "an invalid Date" : "a Date";
+  return describeValue(value);
+}
+
 function inputProblem(reason: VerifyFailureReason, message: string): Verdict {
   return {
     valid: false,
@@ -208,20 +260,62 @@ function usableSecrets(secret: unknown): ReadonlyArray<{ secret: string; index: 
       lastSingle = { secret, usable: Object.freeze([Object.freeze({ secret, index: 0 })]) };
     return lastSingle.usable;
   }
-  if (!Array.isArray(secret)) {
+  if (secret === undefined || secret === null) {
     return `no webhook secret (${describeValue(secret)}): ${SECRET_FIX}, e.g. in OPENMAIL_WEBHOOK_SECRET`;
   }
+  if (!Array.isArray(secret))
+    return `the webhook secret is ${describeValue(secret)}, not a string: ${secretAsString(secret)}`;
   const usable: Array<{ secret: string; index: number }> = [];
   for (const [index, entry] of secret.entries()) {
     if (entry === undefined || entry === null || entry === "") continue;
-    if (typeof entry !== "string") return `secret[${index}] is ${describeValue(entry)}, not a string: ${SECRET_FIX}`;
+    if (typeof entry !== "string")
+      return `secret[${index}] is ${describeValue(entry)}, not a string: ${secretAsString(entry)}`;
     usable.push({ secret: entry, index });
   }
   return usable.length > 0 ? usable : `none of the ${secret.length} webhook secrets given is set: ${SECRET_FIX}`;
 }
 
+/**
+ * The fix for a secret given as something else. Bytes are not taken as a key: OpenMail's key is the
+ * secret string's UTF-8 bytes, and a string is what the dashboard shows and what an env var holds.
+ */
+function secretAsString(secret: unknown): string {
+  return isBytes(secret)
+    ? 'pass the secret as a string (bytes.toString("utf8") in Node, new TextDecoder().decode(bytes) elsewhere)'
+    : `pass the secret string itself: ${SECRET_FIX}`;
+}
+
+function isBytes(value: unknown): boolean {
+  return ArrayBuffer.isView(value) || /^\[object (Shared)?ArrayBuffer\]$/.test(Object.prototype.toString.call(value));
+}
+
 const RAW_BODY_HINT =
   "verify the raw bytes, e.g. express.raw({ type: 'application/json' }) in Express or await request.text() in a fetch handler";
+
+/**
+ * The arguments of `sign`/`signAsync` checked, for both entries: a signature made with an empty
+ * secret or over `NaN.` is one no receiver accepts, so it is a TypeError here rather than a silent
+ * wrong value. A string timestamp is signed as given (it is the X-Timestamp header, byte for byte).
+ */
+export function signingInput(secret: unknown, timestamp: unknown, rawBody: unknown): string | Uint8Array {
+  if (typeof secret !== "string" || secret === "") {
+    const what = secret === "" ? "an empty string" : describeValue(secret);
+    const fix = isBytes(secret)
+      ? secretAsString(secret)
+      : "pass the webhook secret from the OpenMail dashboard (Settings, Webhook secret)";
+    throw new TypeError(`cannot sign: the secret must be a non-empty string, not ${what}: ${fix}`);
+  }
+  if (
+    typeof timestamp === "number" ? !Number.isSafeInteger(timestamp) || timestamp < 0 : typeof timestamp !== "string"
+  ) {
+    throw new TypeError(
+      `cannot sign: the timestamp must be unix seconds, a whole number >= 0 or its string (Math.floor(Date.now() / 1000)), not ${describeOption(timestamp)}`,
+    );
+  }
+  const body = rawBodyOf(rawBody);
+  if (typeof body === "object" && "problem" in body) throw new TypeError(`cannot sign: ${body.problem}`);
+  return body;
+}
 
 /** The body as bytes or text for the HMAC, or why it is not a raw body. */
 export function rawBodyOf(body: unknown): string | Uint8Array | { problem: string } {
@@ -239,6 +333,12 @@ export function rawBodyOf(body: unknown): string | Uint8Array | { problem: strin
   if (typeof body === "object" && isStream(body)) {
     return { problem: `the body is a stream, not its bytes: read it first; ${RAW_BODY_HINT}` };
   }
+  // A Blob, a File, or the fetch Request/Response itself: something that holds the bytes.
+  if (typeof body === "object" && typeof (body as { arrayBuffer?: unknown }).arrayBuffer === "function") {
+    return {
+      problem: `the body is ${describeValue(body)}, not its bytes: pass await body.arrayBuffer() (await request.text() or await request.arrayBuffer() in a fetch handler)`,
+    };
+  }
   if (typeof body === "object") return { problem: `the body is a parsed object: ${RAW_BODY_HINT}` };
   return { problem: `the body is ${describeValue(body)}: ${RAW_BODY_HINT}` };
 }
@@ -252,12 +352,27 @@ function isHeaderSource(headers: unknown): headers is HeaderSource {
   return typeof headers === "object" && headers !== null && !Array.isArray(headers);
 }
 
-/** "undefined", "null", "a number", "an array": names a value without showing it (it may be a secret). */
+/**
+ * "undefined", "null", "a number", "an array", "a Buffer", "a Blob": names a value without showing it
+ * (it may be a secret). An object made by a class is named by its class; a plain one is "an object".
+ */
 function describeValue(value: unknown): string {
   if (value === undefined || value === null) return String(value);
   if (Array.isArray(value)) return "an array";
   const type = typeof value;
-  return `${/^[aeiou]/.test(type) ? "an" : "a"} ${type}`;
+  const name = type === "object" ? className(value as object) : type;
+  // "an object", "an Int32Array", "a Uint8Array".
+  return `${/^([aeiou]|[AEIO])/.test(name) ? "an" : "a"} ${name}`;
+}
+
+function className(value: object): string {
+  let name: unknown;
+  try {
+    name = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
+  } catch {
+    // A Proxy whose traps throw: an object, then.
+  }
+  return typeof name === "string" && /^[A-Za-z_$][\w$]{0,40}$/.test(name) && name !== "Object" ? name : "object";
 }
 
 /** Case-insensitive header lookup that never throws; arrays are joined as HTTP does. */

@@ -3,7 +3,15 @@
  * or Buffer: Cloudflare Workers, Vercel's edge runtime, browsers, Deno. Asynchronous, because
  * crypto.subtle is. The same rules and verdicts as the Node entry (verification.ts).
  */
-import { precheck, type RawBody, rawBodyOf, sameHex, settle, type Verdict, type VerifyInput } from "./verification.js";
+import {
+  precheck,
+  type RawBody,
+  sameHex,
+  settle,
+  signingInput,
+  type Verdict,
+  type VerifyInput,
+} from "./verification.js";
 
 /** The part of crypto.subtle used here, declared locally so no DOM or Node types are needed. */
 interface HmacKey {
@@ -63,15 +71,13 @@ async function hmacHex(secret: string, prefix: string, body: string | Uint8Array
 
 /** Lowercase hex HMAC-SHA256 of `${timestamp}.${rawBody}` keyed with the secret's UTF-8 bytes. */
 export async function signAsync(secret: string, timestamp: string | number, rawBody: RawBody): Promise<string> {
-  if (typeof secret !== "string" || secret === "") {
-    throw new TypeError("cannot sign: the secret must be a non-empty string");
-  }
-  const body = rawBodyOf(rawBody);
-  if (typeof body === "object" && "problem" in body) throw new TypeError(`cannot sign: ${body.problem}`);
-  return hmacHex(secret, `${timestamp}.`, body);
+  return hmacHex(secret, `${timestamp}.`, signingInput(secret, timestamp, rawBody));
 }
 
-/** Verify a delivery with Web Crypto. Never rejects on malformed input: the verdict says what is wrong. */
+/**
+ * Verify a delivery with Web Crypto. Never rejects on anything in the request: the verdict says what
+ * is wrong. Rejects with a TypeError only for a wrong `now` or `toleranceSeconds` (as `verify` throws).
+ */
 export async function verifyAsync(input: VerifyInput): Promise<Verdict> {
   const check = precheck(input);
   if (!("kind" in check)) return check;

@@ -18,7 +18,7 @@ import {
 } from "../core/capture.js";
 import { type Inspection, inspectRequest } from "../core/inspect.js";
 import { InputTooLargeError, readRegularFileAsync } from "../io/request-input.js";
-import type { Arrival, ReceivedEvent } from "../io/webhook-pipeline.js";
+import type { Arrival, ReceivedEvent, ReplayFrom } from "../io/webhook-pipeline.js";
 import { judgementShowsHint } from "../output/listen-report.js";
 import { EventRing, packed, Unpacker } from "./event-ring.js";
 import {
@@ -296,7 +296,7 @@ export function createEventIndex(options: EventIndexOptions) {
   let added = 0;
   const summaries = new Map<string, ListItem>();
   /** Signatures of replays sent to this listener, so their arrival is linked to the original. */
-  const pendingReplays = new Map<string, string>();
+  const pendingReplays = new Map<string, ReplayFrom>();
   let listing: { entries: SortEntry[]; names: Set<string>; at: number } | undefined;
 
   // Unsaved events of this run, as bytes (see event-ring.ts), by their arrival number; their list
@@ -491,6 +491,7 @@ export function createEventIndex(options: EventIndexOptions) {
         verdict: arrival.inspection.verification,
         forward: null,
         retry: arrival.duplicate ? { timesSeen: arrival.duplicate.timesSeen } : null,
+        replayOf: arrival.replay?.of ?? null,
         saved: Boolean(arrival.capturePath),
         thisRun: true,
         pending: true,
@@ -502,10 +503,7 @@ export function createEventIndex(options: EventIndexOptions) {
      * `wanted` (a page is open) or when it was saved; an unsaved one's is made when first asked for.
      */
     addLive(event: ReceivedEvent, wanted = true): ListItem | undefined {
-      // (Looking a signature up hashes it: only when a replay from the page is on its way.)
-      const signature = pendingReplays.size > 0 ? event.request.headers["x-signature"] : undefined;
-      const replayOf = signature ? pendingReplays.get(signature) : undefined;
-      if (replayOf !== undefined && signature) pendingReplays.delete(signature);
+      const replayOf = event.replay?.of;
       const forward = event.forward;
       const answer = forward?.outcome.kind === "response" ? forward.outcome.bodyPreview : undefined;
       const answerBody = answer?.slice(0, ANSWER_BYTES);
@@ -571,9 +569,19 @@ export function createEventIndex(options: EventIndexOptions) {
     },
 
     /** Expect a replay with this signature to arrive at the listener, and link it to its original. */
-    expectReplay(signature: string, original: string): void {
-      pendingReplays.set(signature, original);
+    expectReplay(signature: string, original: string, originalReceivedAt: string | null): void {
+      pendingReplays.set(signature, { of: original, originalReceivedAt });
       if (pendingReplays.size > 100) pendingReplays.delete(pendingReplays.keys().next().value as string);
+    },
+
+    /** The replay this request is, if one from the page was expected with its signature (taken: once). */
+    takeReplay(request: CapturedRequest): ReplayFrom | undefined {
+      // (Looking a signature up hashes it: only when a replay from the page is on its way.)
+      if (pendingReplays.size === 0) return undefined;
+      const signature = request.headers["x-signature"];
+      const replay = signature === undefined ? undefined : pendingReplays.get(signature);
+      if (replay && signature !== undefined) pendingReplays.delete(signature);
+      return replay;
     },
 
     /** The ring's unsaved events as sort keys (as their capture files would be named). */

@@ -11,10 +11,11 @@ import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { relative } from "node:path";
+import type { CapturedRequest } from "../core/capture.js";
 import { prepareReplay, UnverifiedCaptureError } from "../core/replay.js";
 import { CliError } from "../errors.js";
 import { createHttpClient, type HttpClient } from "../io/http-client.js";
-import type { Arrival, ReceivedEvent } from "../io/webhook-pipeline.js";
+import type { Arrival, ReceivedEvent, ReplayFrom } from "../io/webhook-pipeline.js";
 import { judgementShowsHint } from "../output/listen-report.js";
 import { CONTROL_CHARACTERS } from "../output/sanitize.js";
 import { createEventIndex, isEntryId, type ListQuery, UnreadableCaptureError } from "./event-index.js";
@@ -83,6 +84,8 @@ export interface Inspector {
   arrival(arrival: Arrival): void;
   /** Note a webhook's outcome (cheap; pushed to open pages). */
   record(event: ReceivedEvent): void;
+  /** The replay from the page this request is, if it is one (cheap when none is on its way). */
+  replayOf(request: CapturedRequest): ReplayFrom | undefined;
   close(): Promise<void>;
 }
 
@@ -174,7 +177,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
 
   function openStream(res: ServerResponse): void {
     if (streams.size >= MAX_STREAMS) {
-      sendJson(res, 503, { error: "too many inspector pages open" });
+      sendJson(res, 503, { error: `too many inspector pages are open (${MAX_STREAMS} at most)` });
       return;
     }
     res.writeHead(200, {
@@ -262,7 +265,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
         listenerUrl: options.listenerUrl,
         forwardTarget,
         now: options.now,
-        beforeSendToListener: (signature) => index.expectReplay(signature, id),
+        beforeSendToListener: (signature) => index.expectReplay(signature, id, loaded.request.receivedAt),
         client: () => {
           client ??= createHttpClient({
             timeoutMs: options.forwardTimeoutMs,
@@ -307,6 +310,9 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
     origin,
     arrival(arrival) {
       if (streams.size > 0) broadcast("item", index.arrivalItem(arrival));
+    },
+    replayOf(request) {
+      return index.takeReplay(request);
     },
     record(event) {
       // With no page open the item is not made (nor sent) now; it is made if a page asks for it.

@@ -64,6 +64,11 @@ export interface CaptureStore {
    * being compiled, while events wait (BENCHMARKS.md).
    */
   warmUp(request: CapturedRequest): Promise<void>;
+  /**
+   * The process is leaving now (Ctrl-C): remove the temporary files of saves still in progress,
+   * synchronously, so none is left in the folder. Captures already linked into place stay.
+   */
+  abandon?(): void;
 }
 
 /**
@@ -260,6 +265,16 @@ export async function openCaptureStore(dir: string, options: CaptureStoreOptions
         inFlight.delete(basename(temporary));
       }
       await ops.syncDir(absolute);
+    },
+    abandon() {
+      for (const name of inFlight) {
+        try {
+          unlinkSync(`${absolute}${sep}${name}`);
+        } catch {
+          // Already gone (renamed into place or removed by its own save).
+        }
+      }
+      inFlight.clear();
     },
   };
 }

@@ -64,8 +64,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   let agent: Promise<Connections> | undefined;
   let loaded: Connections | undefined;
   const load = () => {
-    agent ??= import("undici").then(({ Client, util }) => {
-      settings.parseHeaders = (raw) => util.parseHeaders(raw);
+    agent ??= loadUndici().then(({ Client, parseHeaders }) => {
+      settings.parseHeaders = parseHeaders;
       const clientOptions: Client.Options = {
         keepAliveTimeout: 10_000,
         connect: { timeout: Math.min(options.timeoutMs, 10_000) },
@@ -117,6 +117,32 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       if (agent) await (await agent).close(CLOSE_MS);
     },
   };
+}
+
+/** Where undici 7 keeps them (variables: a bundler leaves these imports to run time, as it does "undici"). */
+const UNDICI_CLIENT: string = "undici/lib/dispatcher/client.js";
+const UNDICI_UTIL: string = "undici/lib/core/util.js";
+
+/**
+ * undici's Client and its parser of raw header lines, loaded on first use. undici's index (fetch,
+ * WebSocket, the global dispatcher and the rest) took about 90 ms of CPU to load here, the Client's
+ * own modules about 27: a sending command (send-test, replay, a forward) pays only those, before its
+ * first request. undici declares no "exports" map, so its files can be required by path; should
+ * that layout ever change, the package's own entry is loaded instead.
+ */
+export async function loadUndici(
+  modules = { client: UNDICI_CLIENT, util: UNDICI_UTIL },
+): Promise<{ Client: typeof Client; parseHeaders: ParseHeaders }> {
+  try {
+    const [client, util] = await Promise.all([import(modules.client), import(modules.util)]);
+    const Client = (client.default ?? client) as typeof import("undici").Client;
+    const parseHeaders = ((util.default ?? util) as { parseHeaders?: ParseHeaders }).parseHeaders;
+    if (typeof Client === "function" && typeof parseHeaders === "function") return { Client, parseHeaders };
+  } catch {
+    // Not where it was: the entry below.
+  }
+  const undici = await import("undici");
+  return { Client: undici.Client, parseHeaders: (raw) => undici.util.parseHeaders(raw) };
 }
 
 /** How long close() lets requests still in flight finish before their connections are destroyed. */
@@ -253,7 +279,7 @@ class DeadlineSweep {
   }
 }
 
-type ParseHeaders = (raw: Buffer[]) => Record<string, string | string[] | undefined>;
+export type ParseHeaders = (raw: Buffer[]) => Record<string, string | string[] | undefined>;
 
 interface ExchangeSettings {
   /** undici's own parser of raw header lines (set when undici is loaded). */
@@ -422,7 +448,11 @@ class Exchange implements Dispatcher.DispatchHandler, InFlight {
   onError(error: Error): void {
     const elapsed = performance.now() - this.started;
     if (isTimeout(error)) this.finish({ kind: "timeout", latencyMs: elapsed, timeoutMs: this.settings.timeoutMs });
-    else this.finish({ kind: "network-error", latencyMs: elapsed, ...describeNetworkError(error, this.url) });
+    else {
+      // Headers came (status set), then the connection failed: an answer cut short, not no answer at all.
+      const answered = this.status > 0 ? { status: this.status, bodyBytes: this.total } : undefined;
+      this.finish({ kind: "network-error", latencyMs: elapsed, ...describeNetworkError(error, this.url, answered) });
+    }
   }
 
   private finish(outcome: DeliveryOutcome): void {
@@ -483,11 +513,34 @@ function isTimeout(error: unknown): boolean {
 
 const TLS_CODES = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|EPROTO/;
 
-/** Classify a connection failure from the error's code, searching its causes. */
-export function describeNetworkError(error: unknown, url: string): { error: NetworkErrorKind; message: string } {
+/**
+ * Classify a connection failure from the error's code, searching its causes. `answered`: the
+ * status line and headers had arrived when it failed (the body was cut short).
+ */
+export function describeNetworkError(
+  error: unknown,
+  url: string,
+  answered?: { status: number; bodyBytes: number },
+): { error: NetworkErrorKind; message: string } {
   const codes = collectCodes(error);
   const origin = safeOrigin(url);
   const has = (...wanted: string[]) => codes.some((code) => wanted.includes(code));
+  if (answered && has("ECONNRESET", "UND_ERR_SOCKET", "EPIPE")) {
+    // Not "without an answer": the handler answered, and the connection broke before the body ended.
+    const got = `${answered.bodyBytes} byte${answered.bodyBytes === 1 ? "" : "s"} of it arrived`;
+    return {
+      error: "other",
+      message: `${origin} answered ${answered.status}, then the connection ${has("ECONNRESET") ? "was reset" : "closed"} before the body ended (${got}): an incomplete answer`,
+    };
+  }
+  if (has("UND_ERR_SOCKET") && (error as Error).message === "bad response") {
+    // undici's word for an interim 100 Continue it never asked for (or bytes with no request waiting):
+    // the handler is still there, it sent no final status line.
+    return {
+      error: "other",
+      message: `${origin} sent "100 Continue" (not asked for) or other bytes that are not an answer, and no final status; the HTTP client gave up on the connection`,
+    };
+  }
   if (has("ECONNREFUSED")) return { error: "refused", message: `connection refused at ${origin}` };
   if (has("ENOTFOUND", "EAI_AGAIN", "EAI_NONAME", "EAI_FAIL")) {
     return { error: "dns", message: `cannot resolve the host of ${origin}` };

@@ -216,8 +216,13 @@ export async function indexInputs(
     // Without filters, a capture named by listen or send-test carries its arrival time in its name,
     // and names sort in arrival order: such files are only listed now, and read once, when sent.
     // A folder of nothing else is kept as its sorted names, packed (about 50 bytes each).
-    const names = listCaptureFiles(target);
+    const passedOver: PassedOver[] = [];
+    const names = listCaptureFiles(target, passedOver);
     const folder = new CaptureFolder(path, target);
+    for (const { name, what } of passedOver) {
+      const file = folder.shown(name);
+      problems.push({ origin: file, message: `${file}: ${what}` });
+    }
     if (!options.needsMeta && names.every(isCaptureFileName)) {
       items.pushNames(new NamedCaptures(folder, names, limit));
       continue;
@@ -250,17 +255,34 @@ export async function indexInputs(
  * an object per entry all at once, 10 MB of short-lived objects for 100,000 captures, which set the
  * heap's size for the rest of the run).
  */
-function listCaptureFiles(folder: FilePath): string[] {
+function listCaptureFiles(folder: FilePath, passedOver: PassedOver[]): string[] {
   const names: string[] = [];
   const dir = opendirSync(folder, { bufferSize: 256, encoding: "latin1" });
   try {
     for (let entry = dir.readSync(); entry !== null; entry = dir.readSync()) {
-      if (entry.isFile() && entry.name.endsWith(".json") && !entry.name.startsWith(".")) names.push(entry.name);
+      if (!entry.name.endsWith(".json") || entry.name.startsWith(".")) continue;
+      if (entry.isFile()) names.push(entry.name);
+      else passedOver.push({ name: entry.name, what: passedOverText(entry) });
     }
   } finally {
     dir.closeSync();
   }
   return names.sort();
+}
+
+/** A `*.json` entry of a folder that is not a regular file: named with the problems, never read. */
+interface PassedOver {
+  /** A byte name (see CaptureFolder). */
+  name: string;
+  what: string;
+}
+
+function passedOverText(entry: { isSymbolicLink(): boolean; isDirectory(): boolean }): string {
+  if (entry.isSymbolicLink()) {
+    return "a symbolic link: links inside a folder are not followed (name the file it points to, to replay it)";
+  }
+  if (entry.isDirectory()) return "a folder: folders inside a folder are not read (name it, to replay it)";
+  return "not a regular file (a device, FIFO or socket): not read";
 }
 
 /** A capture file to read when it is sent; its arrival time from its name unless its content was read. */

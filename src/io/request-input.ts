@@ -182,20 +182,76 @@ function readRegular(
 
 const LISTED_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW;
 
-/** Read a stream to its end, but no more than `limit` bytes (then destroy it). */
-export async function readStreamBounded(stream: NodeJS.ReadableStream, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    const bytes = typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer);
-    size += bytes.length;
-    if (size > limit) {
-      (stream as NodeJS.ReadableStream & { destroy?(): void }).destroy?.();
-      throw new InputTooLargeError(tooLargeMessage(limit));
-    }
-    chunks.push(bytes);
+/** Standard input that neither sends a byte nor ends for this long is given up on (every wait has a deadline). */
+export const STDIN_SILENCE_LIMIT_MS = 60_000;
+/** After this long without its end, a command reading standard input says what it waits for. */
+const STDIN_NOTICE_MS = 3_000;
+
+/** "60 s", or "300 ms" for a limit under a second. */
+function spanText(ms: number): string {
+  return ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`;
+}
+
+/** Standard input stayed silent, without ending, past its deadline. */
+export class InputStalledError extends Error {
+  constructor(limitMs: number) {
+    super(
+      `nothing arrived for ${spanText(limitMs)} and it did not end; end it (Ctrl-D on a terminal), pipe a file in, or name the file instead of -`,
+    );
+    this.name = "InputStalledError";
   }
-  return Buffer.concat(chunks, size);
+}
+
+/**
+ * Read standard input to its end, but no more than `limit` bytes (then destroy it), with a
+ * deadline: when it has not ended after a few seconds, `onWaiting` says (once) what the command is waiting for, and a silence of
+ * `silenceLimitMs` (no byte, no end) gives up with an InputStalledError.
+ */
+export function readStdinBounded(
+  stream: NodeJS.ReadableStream & { isTTY?: boolean; destroy?(): void },
+  limit: number,
+  options: { onWaiting(text: string): void; silenceLimitMs?: number; noticeMs?: number },
+): Promise<Buffer> {
+  const silenceLimitMs = options.silenceLimitMs ?? STDIN_SILENCE_LIMIT_MS;
+  return new Promise((resolvePromise, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let silence: NodeJS.Timeout | undefined;
+    const notice = setTimeout(() => {
+      const deadline = spanText(silenceLimitMs);
+      options.onWaiting(
+        stream.isTTY
+          ? `reading standard input: paste or type it, then Ctrl-D (gives up after ${deadline} without input)`
+          : `waiting for standard input to end (whatever writes to it has not closed it yet; gives up after ${deadline} without data)`,
+      );
+    }, options.noticeMs ?? STDIN_NOTICE_MS);
+    const finish = (error?: Error) => {
+      clearTimeout(notice);
+      clearTimeout(silence);
+      stream.off("data", onData);
+      stream.off("end", onEnd);
+      stream.off("error", finish);
+      if (!error) return resolvePromise(Buffer.concat(chunks, size));
+      stream.destroy?.();
+      reject(error);
+    };
+    const waitForMore = () => {
+      clearTimeout(silence);
+      silence = setTimeout(() => finish(new InputStalledError(silenceLimitMs)), silenceLimitMs);
+    };
+    const onData = (chunk: Buffer | string) => {
+      const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+      size += bytes.length;
+      if (size > limit) return finish(new InputTooLargeError(tooLargeMessage(limit)));
+      chunks.push(bytes);
+      waitForMore();
+    };
+    const onEnd = () => finish();
+    stream.on("data", onData);
+    stream.on("end", onEnd);
+    stream.on("error", finish);
+    waitForMore();
+  });
 }
 
 const megabytes = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
@@ -207,7 +263,7 @@ function tooLargeMessage(limit: number, size?: number): string {
 
 export function describeReadError(path: string, error: unknown): string {
   const shown = sanitizeLine(path);
-  if (error instanceof InputTooLargeError) return `${shown}: ${error.message}`;
+  if (error instanceof InputTooLargeError || error instanceof InputStalledError) return `${shown}: ${error.message}`;
   const code = (error as NodeJS.ErrnoException).code;
   if (code === "ENOENT") {
     // Node.js decodes file names (and arguments) as UTF-8: a name that is not valid UTF-8 comes out

@@ -45,6 +45,8 @@ export interface Arrival {
   signature: SignatureState;
   /** Set when this event_id was seen before (in this run or in the save folder). */
   duplicate?: { timesSeen: number; firstSeenAt?: string; inFolder: boolean };
+  /** Set for a replay sent from the inspector page: not a redelivery by OpenMail (no `duplicate`, not a retry). */
+  replay?: ReplayFrom;
   capturePath?: string;
   saveError?: string;
   /** What to do about saveError when it is not the folder's fault (listen --redact refused the body). */
@@ -59,6 +61,12 @@ export interface Arrival {
   rawHeaders?: readonly string[];
   /** Set when --events leaves its type out: answered 200 here, not forwarded. */
   filteredOut?: boolean;
+}
+
+/** Which delivery an inspector replay repeats: its id in the inspector, and when it arrived. */
+export interface ReplayFrom {
+  of: string;
+  originalReceivedAt: string | null;
 }
 
 /**
@@ -108,6 +116,8 @@ export interface PipelineOptions {
   secretSource?: string;
   /** Current time in ms. */
   now(): number;
+  /** Is this request a replay the inspector page is sending to this listener? (Asked for every event: cheap.) */
+  replayOf?(request: CapturedRequest): ReplayFrom | undefined;
   /** At once, after verification and saving (the forward, started first, may still be running). */
   onArrival?(arrival: Arrival): void;
   /** When the answer is settled (written, or the sender gone). */
@@ -217,7 +227,9 @@ export function createWebhookPipeline(options: PipelineOptions, folderIds?: Fold
     const inFolder = folderIds?.has(fileSafeEventId(eventId)) === true;
     if (before.count === 0 && !inFolder) return undefined;
     return {
-      timesSeen: before.count + 1,
+      // This delivery's number: the earlier ones of this run, plus one for a copy already in the folder
+      // (the first delivery, taken by an earlier run), so the second delivery is #2 either way.
+      timesSeen: before.count + (inFolder ? 2 : 1),
       firstSeenAt:
         before.count > 0 && Number.isFinite(before.firstSeenAtMs)
           ? new Date(before.firstSeenAtMs).toISOString()
@@ -254,6 +266,8 @@ export function createWebhookPipeline(options: PipelineOptions, folderIds?: Fold
     const { request, inspection, filteredOut } = received;
     inspection.verification = verifyWithInboxSecret(request, inspection, options, received.now);
     const verification = inspection.verification;
+    // The page's own replays are not OpenMail's redeliveries: not counted as seen, nor as retries.
+    const replay = options.replayOf?.(request);
     // Every field set from the start (one shape for every event; fields added later made each
     // copy and update below a slow, shape-changing one).
     const arrival: Arrival = {
@@ -261,7 +275,8 @@ export function createWebhookPipeline(options: PipelineOptions, folderIds?: Fold
       request,
       inspection,
       signature: !verification ? "unverified" : verification.valid ? "valid" : "invalid",
-      duplicate: recordSeen(inspection.eventId, request.receivedAt),
+      duplicate: replay ? undefined : recordSeen(inspection.eventId, request.receivedAt),
+      replay,
       capturePath: undefined,
       saveError: undefined,
       forwardTo: received.target,
@@ -429,6 +444,7 @@ function outcomeOf(arrival: Arrival): Outcome {
     inspection: arrival.inspection,
     signature: arrival.signature,
     duplicate: arrival.duplicate,
+    replay: arrival.replay,
     capturePath: arrival.capturePath,
     saveError: arrival.saveError,
     forwardTo: arrival.forwardTo,

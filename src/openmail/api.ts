@@ -4,6 +4,7 @@
  * a local fake; undici is loaded on first use; every request has a deadline and a bounded answer;
  * every failure is an OpenMailApiError whose message never contains the key.
  */
+import { createHmac } from "node:crypto";
 import type { Dispatcher } from "undici";
 import { errorMessage, isWasmOutOfMemory, wasmMemoryError } from "../errors.js";
 import { describeNetworkError } from "../io/http-client.js";
@@ -44,6 +45,11 @@ export interface OpenMailApi {
   testWebhook(inboxId: string): Promise<{ ok: boolean; message: string }>;
   send(inboxId: string, mail: OutgoingMail, idempotencyKey: string): Promise<Record<string, unknown>>;
   close(): Promise<void>;
+  /**
+   * A tag for a webhook URL this tool set, keyed with the API key (an HMAC; the key never leaves
+   * here): the inbox state file records it, and only a URL whose tag matches counts as this tool's own.
+   */
+  ownUrlTag(url: string): string;
 }
 
 export interface ApiClientOptions {
@@ -197,6 +203,12 @@ export function createOpenMailApi(options: ApiClientOptions): OpenMailApi {
     },
     async close() {
       if (dispatcher) await (await dispatcher).agent.close();
+    },
+    ownUrlTag(url) {
+      return createHmac("sha256", options.apiKey)
+        .update(`openmail-hooks own webhook URL\0${url}`)
+        .digest("hex")
+        .slice(0, 32);
     },
   };
 }

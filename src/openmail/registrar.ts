@@ -8,7 +8,7 @@ import { CliError } from "../errors.js";
 import { processAlive } from "../io/process-alive.js";
 import type { OpenMailApi } from "./api.js";
 import { OpenMailApiError } from "./errors.js";
-import type { InboxState, PendingRestore, StateStore } from "./state.js";
+import type { InboxState, OwnUrl, PendingRestore, StateStore } from "./state.js";
 
 export interface ClaimOptions {
   inboxIds: string[];
@@ -66,7 +66,7 @@ export async function readClaimableInboxes(
   for (const id of new Set(options.inboxIds)) inboxes.push(await api.getInbox(id));
   for (const inbox of inboxes) {
     const previous = inbox.webhookUrl;
-    if (!previous || previous === options.webhookUrl || state.ownUrls.includes(previous) || options.takeOver) continue;
+    if (!previous || previous === options.webhookUrl || isOwnUrl(state, previous, api) || options.takeOver) continue;
     throw new CliError(
       `inbox ${inbox.id}${inbox.address ? ` (${inbox.address})` : ""} already delivers to ${previous}, probably a production or staging endpoint: listen would divert its mail here until it stops. Pass --take-over to do it anyway (the URL is put back on exit), or use an inbox of its own for development`,
     );
@@ -93,7 +93,7 @@ export async function claimInboxes(
     pid: process.pid,
     apiBase: api.apiBase,
     pending,
-    ownUrls: addUnique(state.ownUrls, options.webhookUrl),
+    ownUrls: withOwnUrl(state.ownUrls, options.webhookUrl, api),
   };
   // Written before the first change: a crash from here on leaves enough to put everything back.
   await store.write(next);
@@ -106,7 +106,7 @@ export async function claimInboxes(
         inboxId: inbox.id,
         address: inbox.address ?? answer.address,
         previousUrl: inbox.webhookUrl,
-        previousWasOurs: inbox.webhookUrl !== null && state.ownUrls.includes(inbox.webhookUrl),
+        previousWasOurs: inbox.webhookUrl !== null && isOwnUrl(state, inbox.webhookUrl, api),
       };
       if (answer.webhookSecret) {
         entry.secret = answer.webhookSecret;
@@ -145,7 +145,7 @@ export async function repointInboxes(
   const next: InboxState = {
     ...state,
     pending: state.pending.map((p) => ({ ...p, setUrls: addUnique(p.setUrls, webhookUrl) })),
-    ownUrls: addUnique(state.ownUrls, webhookUrl),
+    ownUrls: withOwnUrl(state.ownUrls, webhookUrl, api),
   };
   await store.write(next);
   const results: RepointResult[] = [];
@@ -245,6 +245,16 @@ export async function recoverAbandoned(
   const client = api();
   if (!client) return { kind: "no-key", pending: state.pending };
   return { kind: "restored", results: await restoreInboxes(client, store) };
+}
+
+/** Did this tool set `url` before, with this API key? (An entry planted in the folder has no valid tag.) */
+function isOwnUrl(state: InboxState, url: string, api: OpenMailApi): boolean {
+  const own = state.ownUrls.find((entry) => entry.url === url);
+  return own !== undefined && own.tag === api.ownUrlTag(url);
+}
+
+function withOwnUrl(list: OwnUrl[], url: string, api: OpenMailApi): OwnUrl[] {
+  return [...list.filter((entry) => entry.url !== url), { url, tag: api.ownUrlTag(url) }];
 }
 
 function addUnique(list: string[], value: string): string[] {

@@ -33,8 +33,18 @@ export interface InboxState {
   pid?: number;
   apiBase?: string;
   pending: PendingRestore[];
-  /** Webhook URLs this tool has set before, so an earlier run's tunnel is not mistaken for production. */
-  ownUrls: string[];
+  /**
+   * Webhook URLs this tool has set before, so an earlier run's tunnel is not mistaken for production.
+   * Each carries a tag made with the API key (OpenMailApi.ownUrlTag): the file sits in the capture
+   * folder, which a cloned repository can ship, and an untagged or mistagged entry is never trusted,
+   * or it could name a production URL and skip the --take-over guard.
+   */
+  ownUrls: OwnUrl[];
+}
+
+export interface OwnUrl {
+  url: string;
+  tag: string;
 }
 
 export interface StateStore {
@@ -88,6 +98,11 @@ export function openStateStore(dir: string): StateStore {
   };
 }
 
+function isOwnUrlEntry(entry: unknown): entry is OwnUrl {
+  const candidate = entry as Partial<OwnUrl> | null;
+  return typeof candidate?.url === "string" && typeof candidate.tag === "string";
+}
+
 function damaged(path: string, why: string): string {
   return `the inbox state file ${path} is damaged (${why}): check your inboxes' webhook URLs with \`openmail-hooks inboxes\`, then delete it`;
 }
@@ -120,8 +135,7 @@ export function parseState(text: string, path: string): InboxState {
     pid: typeof record.pid === "number" ? record.pid : undefined,
     apiBase: typeof record.apiBase === "string" ? record.apiBase : undefined,
     pending,
-    ownUrls: Array.isArray(record.ownUrls)
-      ? record.ownUrls.filter((url): url is string => typeof url === "string")
-      : [],
+    // Entries of the older, untagged form (plain strings) are dropped: they cannot be told from planted ones.
+    ownUrls: Array.isArray(record.ownUrls) ? record.ownUrls.filter(isOwnUrlEntry) : [],
   };
 }

@@ -179,6 +179,7 @@ function eventFields(type: "arrival" | "event", arrival: Arrival) {
       : { valid: null, reason: "no_secret", message: "unverified: no secret" },
     payload: { known: inspection.payload.known, problems: inspection.payload.problems },
     duplicate: arrival.duplicate ?? null,
+    replay: arrival.replay ?? null,
     forwardTo: arrival.forwardTo ?? null,
     filteredOut: Boolean(arrival.filteredOut),
     capturePath: arrival.capturePath ?? null,
@@ -200,8 +201,8 @@ function prettyRenderer(output: Output, showPath: (path: string) => string, verb
   };
   const now = () => time(clockText());
   // The terminal's width (read per event: it may be resized), or undefined when stdout is not a
-  // terminal, where values keep their fixed caps and nothing more is measured.
-  const columns = () => (output.stdoutIsTTY ? output.columns : undefined);
+  // terminal (or reports no width, 0, as Output.out takes it), where values keep their fixed caps.
+  const columns = () => (output.stdoutIsTTY ? output.columns || undefined : undefined);
   return {
     ready(banner) {
       const label = (name: string) => c.dim(name.padEnd(13));
@@ -424,6 +425,9 @@ export function arrivalLines(
         ? ` (first ${firstSeenAt.slice(11, 19)})`
         : "";
     head += separator + c.yellow(`retry #${timesSeen}${where}`);
+  } else if (arrival.replay) {
+    const of = arrival.replay.originalReceivedAt;
+    head += separator + c.magenta(`↺ replay from the inspector${of ? ` (of ${of.slice(11, 19)})` : ""}`);
   }
   if (s.lifecycle) {
     head +=

@@ -1,6 +1,6 @@
 // Preloaded into the CLI (NODE_OPTIONS=--require) by test/startup.test.ts: appends to
 // $OMH_LOAD_LOG "url" when the process first writes a webhook URL to stdout, "undici" when it
-// loads undici, "openmail" when it loads listen's OpenMail inbox session and "fsync" at its first
+// first loads undici (or a module of it), "openmail" when it loads listen's OpenMail inbox session and "fsync" at its first
 // fsync, so a test can tell what a command loaded and did, and in which order.
 const fs = require("node:fs");
 const { appendFileSync } = fs;
@@ -8,8 +8,13 @@ const Module = require("node:module");
 
 const note = (line) => appendFileSync(process.env.OMH_LOAD_LOG, `${line}\n`);
 const load = Module._load;
+let undiciNoted = false;
 Module._load = function loadAndNote(request, ...rest) {
-  if (request === "undici") note("undici");
+  // undici itself, or the modules of it the HTTP client loads directly (undici/lib/...): noted once.
+  if (!undiciNoted && (request === "undici" || request.startsWith("undici/"))) {
+    undiciNoted = true;
+    note("undici");
+  }
   // The bundle's chunk of listen's OpenMail inbox session (listen-inboxes-<hash>.js).
   if (/listen-inboxes/.test(request)) note("openmail");
   return load.call(this, request, ...rest);

@@ -53,6 +53,7 @@ const SAFE_ATTRIBUTES = new Set([
   "open",
   "selected",
   "id",
+  "tabindex",
 ]);
 
 function append(element, children) {
@@ -103,11 +104,19 @@ const line = (value) => visible(value).replace(/[\n\t\r]+/g, " ");
 /** One line with every run of whitespace folded (a body's first words). */
 const folded = (value) => line(value).replace(/\s+/g, " ").trim();
 
+const NOT_RUNNING = "listen is not running (it was stopped?): start it again, then open the inspector URL it prints";
+
 async function api(path, init = {}) {
-  const response = await fetch(path, {
-    ...init,
-    headers: { "x-inspector-token": token, ...(init.body ? { "content-type": "application/json" } : {}) },
-  });
+  let response;
+  try {
+    response = await fetch(path, {
+      ...init,
+      headers: { "x-inspector-token": token, ...(init.body ? { "content-type": "application/json" } : {}) },
+    });
+  } catch {
+    // fetch's own "Failed to fetch" says nothing: the server is gone.
+    throw new Error(NOT_RUNNING);
+  }
   const body = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
   if (!response.ok) {
     // The refusal's body may offer what is still possible (a verbatim curl for a capture not re-signed).
@@ -170,6 +179,11 @@ function answerCell(item) {
       `answered ${item.answered.status}`,
     ]);
   }
+  if (!item.thisRun && item.kind === "delivery") {
+    // A capture from the folder keeps its forward's answer, but not the one listen gave itself.
+    const title = "listen answered it itself (not forwarded); a capture does not record that answer";
+    return h("span", { class: "dim", title }, "not recorded");
+  }
   return h("span", { class: "dim" }, "–");
 }
 
@@ -221,7 +235,9 @@ function rowFor(item, fresh) {
     {
       class: `row${item.id === state.selected ? " selected" : ""}${fresh ? " fresh" : ""}`,
       dataset: { id: item.id },
+      tabindex: "0",
       onclick: () => select(item.id),
+      onkeydown: (event) => openWithKey(event, item.id),
     },
     h("td", { class: "time", title: line(item.receivedAt) }, formatTime(item.receivedAt)),
     h(
@@ -234,6 +250,13 @@ function rowFor(item, fresh) {
     h("td", { class: `verdict ${item.verdict}`, title: line(item.verdictMessage) }, VERDICT_TEXT[item.verdict]),
     h("td", {}, answerCell(item)),
   );
+}
+
+/** Enter or Space on a focused row (or delivery) opens it, as a click does. */
+function openWithKey(event, id) {
+  if (event.key !== "Enter" && event.key !== " ") return;
+  event.preventDefault();
+  select(id);
 }
 
 function renderRows() {
@@ -376,26 +399,74 @@ function onLiveItem(item) {
   }
 }
 
+/** Failed reconnections (one every 2 s) before the page says listen is gone rather than "reconnecting". */
+const RECONNECTS_BEFORE_GIVING_UP = 3;
+
 function connect() {
   let wasDown = false;
+  let failures = 0;
   const source = new EventSource(`/api/stream?token=${encodeURIComponent(token)}`);
   source.addEventListener("item", (message) => onLiveItem(JSON.parse(message.data)));
   source.addEventListener("open", () => {
+    failures = 0;
     setConnection("live", "live");
+    setBanner("");
     // Events may have arrived while the stream was down: reload what is shown.
     if (wasDown) loadFirstPage();
     wasDown = false;
   });
   source.addEventListener("error", () => {
     wasDown = true;
-    setConnection("down", "reconnecting…");
+    failures += 1;
+    // A stream the server refused (too many pages open, a token of another run) is not retried by the
+    // browser: ask the server why. A server that does not answer is retried by the browser.
+    if (source.readyState === EventSource.CLOSED) {
+      explainRefusedStream();
+    } else if (failures >= RECONNECTS_BEFORE_GIVING_UP) {
+      setConnection("down", "listen is not running");
+      setBanner(`No live updates: ${NOT_RUNNING}.`);
+    } else {
+      setConnection("down", "reconnecting…");
+    }
   });
+}
+
+/** Why the server refused the live stream, said plainly; connects again if it is accepted now. */
+async function explainRefusedStream() {
+  let response;
+  try {
+    response = await fetch(`/api/stream?token=${encodeURIComponent(token)}`);
+  } catch {
+    setConnection("down", "listen is not running");
+    setBanner(`No live updates: ${NOT_RUNNING}.`);
+    return;
+  }
+  if (response.ok) {
+    await response.body?.cancel();
+    setTimeout(connect, 2000);
+    return;
+  }
+  const body = await response.json().catch(() => ({}));
+  const why = body.error ?? `HTTP ${response.status}`;
+  setConnection("down", response.status === 503 ? "no live updates" : "refused");
+  setBanner(
+    response.status === 503
+      ? `No live updates: ${line(why)}. Close another inspector page, then reload this one.`
+      : `No live updates: ${line(why)}.`,
+  );
 }
 
 function setConnection(kind, text) {
   const conn = $("conn");
   conn.className = `conn ${kind}`;
   conn.textContent = text;
+}
+
+/** A line under the top bar for what stops the page from working (empty: hidden). */
+function setBanner(text) {
+  const banner = $("banner");
+  banner.textContent = text;
+  banner.hidden = !text;
 }
 
 // ---------------------------------------------------------------- detail
@@ -956,7 +1027,12 @@ function renderDeliveries(detail) {
           deliveries.map((other) =>
             h(
               "div",
-              { class: `delivery${other.id === item.id ? " current" : ""}`, onclick: () => select(other.id) },
+              {
+                class: `delivery${other.id === item.id ? " current" : ""}`,
+                tabindex: "0",
+                onclick: () => select(other.id),
+                onkeydown: (event) => openWithKey(event, other.id),
+              },
               h("div", { class: "time" }, formatDateTime(other.receivedAt)),
               h(
                 "div",
@@ -984,7 +1060,12 @@ function renderDeliveries(detail) {
           replays.map((other) =>
             h(
               "div",
-              { class: "delivery", onclick: () => select(other.id) },
+              {
+                class: "delivery",
+                tabindex: "0",
+                onclick: () => select(other.id),
+                onkeydown: (event) => openWithKey(event, other.id),
+              },
               h("div", { class: "time" }, formatTime(other.receivedAt)),
               h("div", { class: "mono sub" }, line(other.replayTo ?? "arrived here")),
               h("div", {}, answerCell(other)),

@@ -12,7 +12,8 @@ const verdict = verify({ body, headers, secret, now: Number(timestamp) });
 let reason = "";
 try {
   const event: OpenMailEvent = constructEvent({ body, headers, secret, now: Number(timestamp) + 301 });
-  if (event.event === "pod.suspended") reason = event.pod_id;
+  // pod_id is "if any" in OpenMail's docs: string | null.
+  if (event.event === "pod.suspended") reason = event.pod_id ?? "no pod";
 } catch (error) {
   if (error instanceof WebhookVerificationError) reason = error.reason;
 }
