@@ -15,7 +15,7 @@ import {
   statusText,
 } from "../core/contract.js";
 import { ageText } from "../core/signature.js";
-import type { ListenerNotice, UnparsedReason } from "../io/listener.js";
+import type { AnswerFate, ListenerNotice, UnparsedReason } from "../io/listener.js";
 import type { Arrival, ListenStats, Outcome } from "../io/webhook-pipeline.js";
 import type { TunnelNotice } from "../tunnel/supervisor.js";
 import { JSON_SCHEMA_VERSION } from "./records.js";
@@ -545,12 +545,9 @@ export function outcomeLines(
     bracket = `[${event.status}]`;
     text = `answered here: ${sanitizeLine(event.statusReason)}`;
   }
-  if (event.answer.kind === "sender-gone") {
-    text += separator + c.yellow(`the sender hung up before the answer: ${event.status} not delivered`);
-  } else if (event.answer.kind === "refused") {
-    text += separator + c.yellow(`answered ${event.answer.status} instead: listen was stopping`);
-  } else if (event.answer.kind === "dropped") {
-    text += separator + c.red("NOT answered: the connection was closed at the end of the grace period");
+  const undelivered = undeliveredAnswerText(event.answer, event.status);
+  if (undelivered) {
+    text += separator + (event.answer.kind === "dropped" ? c.red(undelivered) : c.yellow(undelivered));
   } else if (forward) {
     const relayed = forward.outcome.kind === "response" && event.status === forward.outcome.status;
     text +=
@@ -579,6 +576,17 @@ export function outcomeLines(
   }
   if (verbose && event.capturePath) lines.push(c.dim(`   saved ${showPath(event.capturePath)}`));
   return lines;
+}
+
+/**
+ * What became of an answer that was not simply written (the sender hung up first, listen was stopping,
+ * the connection was closed), in the words the terminal and the inspector page share; else undefined.
+ */
+export function undeliveredAnswerText(answer: AnswerFate, status: number): string | undefined {
+  if (answer.kind === "sender-gone") return `the sender hung up before the answer: ${status} not delivered`;
+  if (answer.kind === "refused") return `answered ${answer.status} instead: listen was stopping`;
+  if (answer.kind === "dropped") return "NOT answered: the connection was closed at the end of the grace period";
+  return undefined;
 }
 
 /**
