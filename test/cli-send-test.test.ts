@@ -273,13 +273,14 @@ describe("send-test --scenario", () => {
       "unknown-event",
       "lifecycle",
     ]);
-    expect(records.at(-1)).toEqual({ type: "scenario-summary", schemaVersion: 1, passed: 16, failed: 0 });
+    expect(records.at(-1)).toEqual({ type: "scenario-summary", schemaVersion: 1, passed: 18, failed: 0 });
   });
 
   it.each<[string, HandlerFlaws, string[]]>([
     ["re-serializes the body", { reserializedBody: true }, ["raw-body"]],
     ["skips the timestamp check", { noTimestampCheck: true }, ["stale-timestamp", "future-timestamp"]],
     ["crashes on missing headers", { crashOnMissingHeaders: true }, ["missing-headers"]],
+    ["requires every field of the final lifecycle example", { strictLifecycleSchema: true }, ["lifecycle"]],
     [
       "verifies nothing",
       { noVerification: true },
@@ -293,6 +294,13 @@ describe("send-test --scenario", () => {
       expect(records.find((r) => r.scenario === "missing-headers")?.note).toMatch(
         /answered 500 to "no X-Signature": a bad or missing header or body must get a 4xx/,
       );
+    }
+    if (flaws.strictLifecycleSchema) {
+      const lifecycle = records.filter((r) => r.scenario === "lifecycle" && r.type === "scenario");
+      expect(lifecycle.filter((r) => !r.pass).map((r) => r.step)).toEqual([
+        "inbox.suspended, no pod_id",
+        "inbox.suspended, first draft (reputation{})",
+      ]);
     }
     if (flaws.reserializedBody) {
       expect(records.find((r) => r.scenario === "raw-body")?.note).toMatch(/re-serializes the JSON/);

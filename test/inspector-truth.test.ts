@@ -4,10 +4,13 @@
  * shown escaped wherever the request is shown, a capture that does not verify refused re-signing with
  * a 4xx and its verbatim curl offered. Real headless Chromium and real HTTP (notes-t4.md G1, G5, G6).
  */
+
+import { mkdirSync, writeFileSync } from "node:fs";
 import { type ClientRequest, get as httpGet } from "node:http";
 import { join } from "node:path";
 import type { BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { captureFileName, serializeCapture } from "../src/core/capture.js";
 import { browserAvailable, launchBrowser } from "./helpers/browser.js";
 import { writeCaptures } from "./helpers/captures.js";
 import { tempDir } from "./helpers/cli.js";
@@ -153,6 +156,74 @@ describe("the inspector's server tells the truth (HTTP)", () => {
     expect(JSON.parse(resign.body).error).toContain("Replay it verbatim");
     // Nothing was sent: the listener still has only the one request.
     expect(process.records.filter((record) => record.type === "event")).toHaveLength(1);
+  });
+});
+
+describe("the inspector judges captures itself, and says what became of an answer", () => {
+  it("does not take a capture's word for its own signature or forward: list, filter and detail agree", async () => {
+    const cwd = tempDir();
+    const dir = join(cwd, ".openmail-hooks", "events");
+    mkdirSync(dir, { recursive: true });
+    const write = (subject: string, secret: string, extra: Record<string, unknown>, edit = (body: Buffer) => body) => {
+      const event = messageEvent({ event_id: `evt_${subject.replace(/\W/g, "")}` }, { subject });
+      const { headers, body } = signedEvent(secret, event, { timestamp: Math.floor(Date.now() / 1000) - 60 });
+      const receivedAt = new Date(Date.now() - 60_000).toISOString();
+      const lowered = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+      const request = { receivedAt, method: "POST", path: "/webhooks", headers: lowered, body: edit(body) };
+      writeFileSync(join(dir, captureFileName(receivedAt, String(event.event_id))), serializeCapture(request, extra));
+    };
+    const claimsValid = { verification: { valid: true, reason: null, message: "signature valid" } };
+    const claimsAccepted = {
+      url: "http://127.0.0.1:1/webhooks",
+      outcome: "response",
+      status: 200,
+      latencyMs: 5,
+      accepted: true,
+      judgement: "accepted",
+    };
+    write("Planted claims valid", "another-secret", { ...claimsValid, forward: claimsAccepted });
+    write("Redacted since", SECRET, { ...claimsValid, redacted: true }, (body) =>
+      Buffer.from(body.toString().replace("ana@example.com", "<redacted>")),
+    );
+    const process = await listen([], cwd);
+    const list = JSON.parse((await api(process, "/api/events")).body);
+    const item = (subject: string) => list.items.find((one: { subject: string }) => one.subject === subject);
+    const detailOf = async (subject: string) =>
+      JSON.parse((await api(process, `/api/events/${encodeURIComponent(item(subject).id)}`)).body);
+
+    expect(item("Planted claims valid")).toMatchObject({ verdict: "invalid" });
+    expect(item("Planted claims valid").forward).toMatchObject({ judgement: "accepted-bad", good: false });
+    expect((await detailOf("Planted claims valid")).verification.valid).toBe(false);
+    const valid = JSON.parse((await api(process, "/api/events?verdict=valid")).body);
+    expect(valid.items).toEqual([]);
+
+    expect(item("Redacted since")).toMatchObject({ verdict: "unverified" });
+    expect(item("Redacted since").verdictMessage).toContain("redacted");
+    const redacted = await detailOf("Redacted since");
+    expect(redacted.verification.valid).toBeNull();
+    expect(redacted.verification.message).toBe(item("Redacted since").verdictMessage);
+  });
+
+  it("says an answer the sender hung up on was not delivered", async () => {
+    const slow = await startServer(() => ({ status: 200, body: "late", delayMs: 1500 }));
+    servers.push(slow);
+    const process = await listen(["--forward-to", `${slow.url}/webhooks`]);
+    const signed = signedEvent(SECRET, messageEvent({}, { subject: "Hung up on" }));
+    const controller = new AbortController();
+    const sent = fetch(process.url, {
+      method: "POST",
+      headers: signed.headers,
+      body: signed.body,
+      signal: controller.signal,
+    }).catch(() => undefined);
+    setTimeout(() => controller.abort(), 300);
+    await sent;
+    await process.waitFor((record) => record.type === "event" && record.answer === "sender-gone");
+    const list = JSON.parse((await api(process, "/api/events")).body);
+    expect(list.items[0].answered).toMatchObject({
+      status: 200,
+      undelivered: "the sender hung up before the answer: 200 not delivered",
+    });
   });
 });
 
@@ -412,5 +483,20 @@ describe.skipIf(!browserAvailable())("the inspector page tells the truth (Chromi
     await answer.waitFor();
     expect(await seen(answer)).toBe("not recorded");
     expect(await answer.locator("span").getAttribute("title")).toContain("does not record");
+  });
+  it("sends a replay once when its button is clicked twice", async () => {
+    const slow = await startServer(() => ({ status: 200, body: "ok", delayMs: 800 }));
+    servers.push(slow);
+    const process = await listen(["--forward-to", `${slow.url}/webhooks`]);
+    const signed = signedEvent(SECRET, messageEvent({}, { subject: "Click me twice" }));
+    await post(process.url, signed.headers, signed.body);
+    await slow.waitFor(1);
+    const { page } = await openPage(process.inspectorUrl);
+    await row(page, "Click me twice").click();
+    await page.locator("#replay-resign").dblclick();
+    await page.locator("#replay-outcome", { hasText: "200 OK" }).waitFor();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(slow.requests).toHaveLength(2); // the delivery and one replay
+    expect(await page.locator("#replay-resign").isEnabled()).toBe(true);
   });
 });

@@ -342,8 +342,30 @@ describe("the in-memory index of this run's unsaved events", () => {
     const [fromRing, fromObjects] = await Promise.all([lazy.detail("live-1"), eager.detail("live-1")]);
     expect(fromRing?.forward).toMatchObject({ status: 500, accepted: false, answerBody: "boom \u2709 \ud800 1:2:" });
     expect(fromRing?.forward?.hint).toBe("check the handler's logs: 3:x");
-    expect(fromRing?.item.answered).toEqual({ status: 502, reason: "the handler's answer: 500" });
+    expect(fromRing?.item.answered).toEqual({ status: 502, reason: "the handler's answer: 500", undelivered: null });
     expect(fromRing).toEqual(fromObjects);
+  });
+
+  it("does not call an answer the sender never got 'answered' (it hung up first; listen was stopping)", async () => {
+    const body = (id: string) => JSON.stringify(messageEvent({ event_id: id }));
+    const gone = received(1, body("evt_gone"), { answer: { kind: "sender-gone" } });
+    const refused = received(2, body("evt_refused"), { status: 503, answer: { kind: "refused", status: 503 } });
+    const lazy = createEventIndex(options);
+    const eager = createEventIndex({ ...options, limits: { ringMaxBytes: 64 } });
+    for (const index of [lazy, eager]) {
+      index.addLive(gone, false);
+      index.addLive(refused, false);
+    }
+    for (const index of [lazy, eager]) {
+      expect((await index.detail("live-1"))?.item.answered).toEqual({
+        status: 200,
+        reason: "signature valid",
+        undelivered: "the sender hung up before the answer: 200 not delivered",
+      });
+      expect((await index.detail("live-2"))?.item.answered?.undelivered).toBe(
+        "answered 503 instead: listen was stopping",
+      );
+    }
   });
 
   it("gives back binary and non-UTF-8 bodies, Latin-1 headers and odd event ids exactly", async () => {

@@ -223,15 +223,40 @@ export function buildScenario(name: ScenarioName, ctx: ScenarioContext): Scenari
       return {
         name,
         expectation: "2xx for each",
-        steps: LIFECYCLE_EVENT_TYPES.map((type) => ({
-          label: type,
-          expect: "2xx" as const,
-          build: (now: number) => signed(ctx.makeEvent(type), now),
-        })),
+        steps: [
+          ...LIFECYCLE_EVENT_TYPES.map((type) => ({
+            label: type,
+            expect: "2xx" as const,
+            build: (now: number) => signed(ctx.makeEvent(type), now),
+          })),
+          // Variants the docs have shown (../shared/openmail-webhooks.md §3.3): a strict schema loses them.
+          {
+            label: "inbox.suspended, no pod_id",
+            expect: "2xx",
+            build: (now) => signed(without(ctx.makeEvent("inbox.suspended"), ["pod_id"]), now),
+          },
+          {
+            label: "inbox.suspended, first draft (reputation{})",
+            expect: "2xx",
+            build: (now) => {
+              const event = without(ctx.makeEvent("inbox.suspended"), ["inbox_address", "pod_id", "reason"]);
+              const reputation = { scope: "inbox", state: "suspended", reason: "bounce_rate_high", actor: "engine" };
+              return signed(
+                { ...event, delivered_at: new Date(now * 1000).toISOString(), attempt: 1, reputation },
+                now,
+              );
+            },
+          },
+        ],
         whenWrong:
-          "rejected a lifecycle event: these have no message or thread_id (inbox_id is null for pod.*); the handler must accept them",
+          "rejected a lifecycle event: these have no message or thread_id (inbox_id is null for pod.*), pod_id may be absent, and OpenMail's earlier drafts nest the reason in reputation{}; the handler must accept them",
       };
   }
+}
+
+/** A copy of an event without some of its fields. */
+function without(event: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(event).filter(([key]) => !keys.includes(key)));
 }
 
 export interface StepJudgement {

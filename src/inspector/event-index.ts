@@ -16,10 +16,10 @@ import {
   parseCaptureFileName,
   serializeCapture,
 } from "../core/capture.js";
-import { type Inspection, inspectRequest } from "../core/inspect.js";
+import { type Inspection, inspectRequest, verifyCaptured } from "../core/inspect.js";
 import { InputTooLargeError, readRegularFileAsync } from "../io/request-input.js";
 import type { Arrival, ReceivedEvent, ReplayFrom } from "../io/webhook-pipeline.js";
-import { judgementShowsHint } from "../output/listen-report.js";
+import { judgementShowsHint, undeliveredAnswerText } from "../output/listen-report.js";
 import { EventRing, packed, Unpacker } from "./event-ring.js";
 import {
   emailView,
@@ -31,8 +31,8 @@ import {
   listItem,
   requestView,
   type SecretInfo,
+  unverifiedView,
   type VerdictName,
-  verdictFromCapture,
   verificationView,
 } from "./views.js";
 
@@ -120,7 +120,7 @@ interface LiveFacts {
   eventId: string | undefined;
   verdict: { valid: boolean; message: string } | undefined;
   forward: ForwardBrief | null;
-  answered: { status: number; reason: string };
+  answered: NonNullable<ListItem["answered"]>;
   retry: { timesSeen: number } | null;
   replayOf: string | undefined;
 }
@@ -216,6 +216,7 @@ function packMeta(event: ReceivedEvent, answerBody: string | undefined): string 
     packed(brief) +
     packed(String(event.status)) +
     packed(event.statusReason) +
+    packed(undeliveredAnswerText(event.answer, event.status)) +
     packed(event.duplicate ? String(event.duplicate.timesSeen) : undefined) +
     packed(answerBody) +
     packed(forward?.hint) +
@@ -231,6 +232,7 @@ function unpackMeta(text: string): RingMeta {
   const forward = fields.next();
   const status = Number(fields.next());
   const reason = fields.next() ?? "";
+  const undelivered = fields.next() ?? null;
   const retry = fields.next();
   const answerBody = fields.next();
   const hint = fields.next();
@@ -242,7 +244,7 @@ function unpackMeta(text: string): RingMeta {
     live: {
       verdict: verdict === undefined ? undefined : { valid: verdict[0] === "1", message: verdict.slice(1) },
       forward: forward === undefined ? null : (JSON.parse(forward) as ForwardBrief),
-      answered: { status, reason },
+      answered: { status, reason, undelivered },
       retry: retry === undefined ? null : { timesSeen: Number(retry) },
     },
     answerBody,
@@ -641,13 +643,16 @@ export function createEventIndex(options: EventIndexOptions) {
         lifecycle: lifecycleView(summary),
         payload: inspection.payload,
         request: requestView(request),
-        verification: verificationView(
-          request,
-          inspection.eventId,
-          options.secretFor(summary.inboxId ?? undefined),
-          options.toleranceSeconds,
-          Math.floor(options.now() / 1000),
-        ),
+        verification:
+          extra.redacted === true
+            ? unverifiedView(REDACTED_UNVERIFIED)
+            : verificationView(
+                request,
+                inspection.eventId,
+                options.secretFor(summary.inboxId ?? undefined),
+                options.toleranceSeconds,
+                Math.floor(options.now() / 1000),
+              ),
         forward: item.forward
           ? {
               ...item.forward,
@@ -756,7 +761,11 @@ function liveFacts(event: ReceivedEvent, replayOf: string | undefined): LiveFact
     eventId: event.inspection.eventId,
     verdict: verdict ? { valid: verdict.valid, message: verdict.message } : undefined,
     forward: forward ? forwardBrief(forward.url, forward.outcome, forward.verdict, forward.judgement, verdict) : null,
-    answered: { status: event.status, reason: event.statusReason },
+    answered: {
+      status: event.status,
+      reason: event.statusReason,
+      undelivered: undeliveredAnswerText(event.answer, event.status) ?? null,
+    },
     retry: event.duplicate ? { timesSeen: event.duplicate.timesSeen } : null,
     replayOf,
   };
@@ -768,15 +777,16 @@ function fileItem(
   extra: Record<string, unknown>,
   options: EventIndexOptions,
 ): ListItem {
-  // Judge it as listen did when it arrived (stored), else now with this run's secret, as of its arrival.
-  let verdict = verdictFromCapture(extra.verification);
+  // Judged again with this run's secret, as of its arrival, as the detail judges it: what a file says
+  // of itself ("verification": valid) is not trusted, since anyone who can write the folder (or a
+  // cloned repository) can plant or edit a capture. A redacted body cannot be checked at all.
   const arrived = Math.floor(Date.parse(request.receivedAt) / 1000);
   const judgedAt = Number.isFinite(arrived) ? arrived : Math.floor(options.now() / 1000);
-  const inspection =
-    verdict === undefined
-      ? inspectWithSecret(request, options, judgedAt)
-      : inspectRequest(request, { toleranceSeconds: options.toleranceSeconds, now: judgedAt });
-  if (verdict === undefined) verdict = inspection.verification;
+  const redacted = extra.redacted === true;
+  const inspection = redacted
+    ? inspectRequest(request, { toleranceSeconds: options.toleranceSeconds, now: judgedAt })
+    : inspectWithSecret(request, options, judgedAt);
+  const verdict = inspection.verification;
   const duplicate = extra.duplicate as { timesSeen?: unknown } | undefined;
   return listItem({
     id: name,
@@ -784,6 +794,7 @@ function fileItem(
     request,
     inspection,
     verdict,
+    unverifiedBecause: redacted ? REDACTED_UNVERIFIED : undefined,
     forward: forwardFromCapture(extra.forward, verdict, inspection.summary.attempt),
     retry: typeof duplicate?.timesSeen === "number" ? { timesSeen: duplicate.timesSeen } : null,
     saved: true,
@@ -791,13 +802,18 @@ function fileItem(
   });
 }
 
-/** Inspect with the secret of the request's own inbox. */
+/** Inspect with the secret of the request's own inbox (the body parsed once). */
 function inspectWithSecret(request: CapturedRequest, options: EventIndexOptions, now: number) {
   const settings = { toleranceSeconds: options.toleranceSeconds, now };
-  const unverified = inspectRequest(request, settings);
-  const secret = options.secretFor(unverified.summary.inboxId ?? undefined)?.secret;
-  return secret === undefined ? unverified : inspectRequest(request, { ...settings, secret });
+  const inspection = inspectRequest(request, settings);
+  const secret = options.secretFor(inspection.summary.inboxId ?? undefined)?.secret;
+  inspection.verification = verifyCaptured(request, { ...settings, secret });
+  return inspection;
 }
+
+/** Why a redacted capture is shown unverified: its body is no longer the one that was signed. */
+const REDACTED_UNVERIFIED =
+  "unverified: a redacted capture (its body was changed after it arrived, so its signature cannot be checked again)";
 
 /** A capture file that is there but cannot be shown; the inspector's API answers it with its reason. */
 export class UnreadableCaptureError extends Error {

@@ -50,8 +50,11 @@ export interface ListItem {
   verdictMessage: string;
   /** The handler's answer to the forward (or to the replay). */
   forward: ForwardBrief | null;
-  /** What listen answered the sender (this run only). */
-  answered: { status: number; reason: string } | null;
+  /**
+   * What listen answered the sender (this run only); `undelivered` says why the sender never got it
+   * (it hung up first, listen was stopping), in the terminal's words.
+   */
+  answered: { status: number; reason: string; undelivered: string | null } | null;
   /** Set on a redelivery of an event_id seen before. */
   retry: { timesSeen: number } | null;
   /** For a replay: the id it replays; for a delivery that a replay caused: that replay's original. */
@@ -89,6 +92,8 @@ export interface ItemFacts {
   request: CapturedRequest;
   inspection: Pick<Inspection, "summary" | "eventId" | "payload">;
   verdict: { valid: boolean; message: string } | null | undefined;
+  /** Why it is unverified when it has no verdict (else: no secret). */
+  unverifiedBecause?: string;
   forward: ForwardBrief | null;
   answered?: ListItem["answered"];
   retry?: ListItem["retry"];
@@ -134,7 +139,7 @@ export function listItem(facts: ItemFacts): ListItem {
     lifecycle: s.lifecycle,
     json: facts.inspection.payload.json,
     verdict: !verdict ? "unverified" : verdict.valid ? "valid" : "invalid",
-    verdictMessage: verdict ? verdict.message : "unverified: no secret",
+    verdictMessage: verdict ? verdict.message : (facts.unverifiedBecause ?? "unverified: no secret"),
     forward: facts.forward,
     answered: facts.answered ?? null,
     retry: facts.retry ?? null,
@@ -212,15 +217,6 @@ function withJudgement(
   else if (judgement === "rejected-valid") note = describeRetry(retry) || null;
   else if (judgement !== "accepted") note = `✗ ${judgementProblem(judgement, brief.status, verification)}`;
   return { ...brief, judgement, good, note };
-}
-
-/** The verdict a capture file records ({ valid, reason, message }), if any. */
-export function verdictFromCapture(value: unknown): { valid: boolean; message: string } | null | undefined {
-  if (value === null) return null;
-  if (typeof value !== "object") return undefined;
-  const record = value as Record<string, unknown>;
-  if (typeof record.valid !== "boolean") return undefined;
-  return { valid: record.valid, message: typeof record.message === "string" ? record.message : "" };
 }
 
 /** A forward's (or a replay's) answer as the page shows it, with its judgement (judgeHandler's). */
@@ -317,6 +313,17 @@ export interface SecretInfo {
   masked: string;
 }
 
+/** The signature card of a request that cannot be checked, and why. */
+export function unverifiedView(message: string) {
+  return {
+    valid: null,
+    message,
+    checks: [] as ReturnType<typeof verifyChecks>,
+    findings: [] as Array<{ code: string; why: string; fix: string }>,
+    staleNow: false,
+  };
+}
+
 /**
  * The signature checks as `verify` reports them, judged as of the request's arrival (what its
  * receiver saw), with the Why/Fix findings when it fails; and how its timestamp looks now.
@@ -328,15 +335,7 @@ export function verificationView(
   toleranceSeconds: number,
   nowSeconds: number,
 ) {
-  if (!secret) {
-    return {
-      valid: null,
-      message: "unverified: listen has no secret (set OPENMAIL_WEBHOOK_SECRET or --secret)",
-      checks: [],
-      findings: [],
-      staleNow: false,
-    };
-  }
+  if (!secret) return unverifiedView("unverified: listen has no secret (set OPENMAIL_WEBHOOK_SECRET or --secret)");
   const arrived = Math.floor(Date.parse(request.receivedAt) / 1000);
   const judgedAt = Number.isFinite(arrived) ? arrived : nowSeconds;
   const diagnosis = diagnose({

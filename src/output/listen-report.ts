@@ -15,7 +15,7 @@ import {
   statusText,
 } from "../core/contract.js";
 import { ageText } from "../core/signature.js";
-import type { ListenerNotice, UnparsedReason } from "../io/listener.js";
+import type { AnswerFate, ListenerNotice, UnparsedReason } from "../io/listener.js";
 import type { Arrival, ListenStats, Outcome } from "../io/webhook-pipeline.js";
 import type { TunnelNotice } from "../tunnel/supervisor.js";
 import { JSON_SCHEMA_VERSION } from "./records.js";
@@ -378,7 +378,9 @@ export function arrivalLines(
     ? lineValue(s.eventType, 40, columns)
     : inspection.payload.json
       ? "(no event type)"
-      : "(not JSON)";
+      : parsesAsJson(request.body)
+        ? "(JSON, not an object)"
+        : "(not JSON)";
   const parts: string[] = [
     `${colorForType(c, s.eventType)(type)} ${c.dim(lineValue(inspection.eventId ?? "(no event id)", 64, columns))}`,
   ];
@@ -424,6 +426,14 @@ export function arrivalLines(
   } else if (inspection.payload.problems.length > 0 && inspection.payload.json) {
     lines.push(c.yellow(`   ! payload is missing ${inspection.payload.problems.slice(0, 4).join(", ")}`));
   }
+  const headerId = request.headers["x-event-id"];
+  if (headerId !== undefined && s.eventId !== undefined && headerId !== s.eventId) {
+    lines.push(
+      c.yellow(
+        `   ! X-Event-Id ${lineValue(headerId, 64, columns)} differs from the body's event_id ${lineValue(s.eventId, 64, columns)}: OpenMail sends the same id in both`,
+      ),
+    );
+  }
   if (verdict && !verdict.valid && arrival.capturePath) {
     lines.push(c.dim(`   why: openmail-hooks verify ${showPath(arrival.capturePath)}`));
   }
@@ -435,6 +445,19 @@ export function arrivalLines(
     );
   }
   return lines;
+}
+
+/**
+ * Whether a body that is not a JSON object is JSON at all (an array, a string, a number): parsed once
+ * more, only on this rare path, so `[1,2,3]` is not called "not JSON".
+ */
+function parsesAsJson(body: Uint8Array): boolean {
+  try {
+    JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8"));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** --verbose: the email itself, between the arrival and the outcome. */
@@ -514,12 +537,9 @@ export function outcomeLines(
     bracket = `[${event.status}]`;
     parts.push(`answered here: ${sanitizeLine(event.statusReason)}`);
   }
-  if (event.answer.kind === "sender-gone") {
-    parts.push(c.yellow(`the sender hung up before the answer: ${event.status} not delivered`));
-  } else if (event.answer.kind === "refused") {
-    parts.push(c.yellow(`answered ${event.answer.status} instead: listen was stopping`));
-  } else if (event.answer.kind === "dropped") {
-    parts.push(c.red("NOT answered: the connection was closed at the end of the grace period"));
+  const undelivered = undeliveredAnswerText(event.answer, event.status);
+  if (undelivered) {
+    parts.push(event.answer.kind === "dropped" ? c.red(undelivered) : c.yellow(undelivered));
   } else if (forward) {
     const relayed = forward.outcome.kind === "response" && event.status === forward.outcome.status;
     parts.push(relayed ? `answered ${event.status}` : `answered ${event.status}: ${sanitizeLine(event.statusReason)}`);
@@ -546,6 +566,17 @@ export function outcomeLines(
   }
   if (verbose && event.capturePath) lines.push(c.dim(`   saved ${showPath(event.capturePath)}`));
   return lines;
+}
+
+/**
+ * What became of an answer that was not simply written (the sender hung up first, listen was stopping,
+ * the connection was closed), in the words the terminal and the inspector page share; else undefined.
+ */
+export function undeliveredAnswerText(answer: AnswerFate, status: number): string | undefined {
+  if (answer.kind === "sender-gone") return `the sender hung up before the answer: ${status} not delivered`;
+  if (answer.kind === "refused") return `answered ${answer.status} instead: listen was stopping`;
+  if (answer.kind === "dropped") return "NOT answered: the connection was closed at the end of the grace period";
+  return undefined;
 }
 
 /**

@@ -107,6 +107,8 @@ export interface HandlerFlaws {
   noTimestampCheck?: boolean;
   /** Read header values without checking they exist (throws, so 500). */
   crashOnMissingHeaders?: boolean;
+  /** Answer 422 to a lifecycle event without every key of the docs' final example. */
+  strictLifecycleSchema?: boolean;
 }
 
 /** The handler OpenMail's docs describe: raw body, constant-time compare, 300 s window; flaws optional. */
@@ -125,6 +127,12 @@ export function openMailHandler(secret: string, flaws: HandlerFlaws = {}): Handl
     if (!safeEqualHex(hmac(secret, timestamp, signed), signature)) return { status: 401, body: "invalid signature" };
     if (!flaws.noTimestampCheck && Math.abs(Date.now() / 1000 - Number(timestamp)) > 300) {
       return { status: 400, body: "stale timestamp" };
+    }
+    if (flaws.strictLifecycleSchema) {
+      const event = JSON.parse(request.body.toString("utf8")) as Record<string, unknown>;
+      const keys = ["inbox_id", "inbox_address", "pod_id", "reason"];
+      if (/^(inbox|pod)\./.test(String(event.event)) && !keys.every((key) => key in event))
+        return { status: 422, body: "lifecycle event without every field" };
     }
     return { status: 200, body: "ok" };
   };

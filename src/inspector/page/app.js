@@ -173,6 +173,9 @@ function answerCell(item) {
       note ? h("span", { class: "sub answer-note" }, line(note)) : null,
     );
   }
+  if (item.answered?.undelivered) {
+    return h("span", { class: "answer bad", title: line(item.answered.undelivered) }, "not delivered");
+  }
   if (item.answered) {
     const ok = item.answered.status >= 200 && item.answered.status < 300;
     return h("span", { class: `answer ${ok ? "ok" : "bad"}`, title: line(item.answered.reason) }, [
@@ -627,7 +630,14 @@ function renderActions(detail) {
   );
 }
 
+/** A replay on its way: the buttons that send one are disabled until it is answered (a double click sends once). */
+let replaying = false;
+const SEND_BUTTONS = "#replay-resign, #replay-verbatim, #edit-send";
+
 async function replay(detail, ask) {
+  if (replaying) return undefined;
+  replaying = true;
+  for (const button of document.querySelectorAll(SEND_BUTTONS)) button.disabled = true;
   const result = $("action-result");
   result.replaceChildren(h("p", { class: "notice" }, "Sending…"));
   try {
@@ -653,6 +663,10 @@ async function replay(detail, ask) {
       h("p", { class: "notice bad", id: "replay-outcome" }, `Not sent: ${line(error.message)}`),
     );
     return undefined;
+  } finally {
+    replaying = false;
+    // (The detail may have been redrawn meanwhile: these are the buttons now on the page.)
+    for (const button of document.querySelectorAll(SEND_BUTTONS)) button.disabled = false;
   }
 }
 
@@ -1002,7 +1016,11 @@ function renderForward(detail) {
       h("p", { class: "dim" }, "Not forwarded (start listen with --forward-to to pass events on to your handler)."),
     );
   }
-  if (item.answered) rows.push(h("p", {}, `listen answered ${item.answered.status}: ${line(item.answered.reason)}`));
+  if (item.answered?.undelivered) {
+    rows.push(h("p", { class: "warn", id: "answered" }, `listen's answer: ${line(item.answered.undelivered)}`));
+  } else if (item.answered) {
+    rows.push(h("p", { id: "answered" }, `listen answered ${item.answered.status}: ${line(item.answered.reason)}`));
+  }
   if (rows.length === 0) return null;
   return h(
     "div",
