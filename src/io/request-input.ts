@@ -61,11 +61,12 @@ export async function readFileOrStdin(
   path: string,
   readStdin: StdinReader,
   limit = DEFAULT_INPUT_LIMIT,
+  tooLargeAdvice?: string,
 ): Promise<Buffer> {
   try {
     return path === "-" ? await readStdin(limit) : readRegularFile(openablePath(path), limit);
   } catch (error) {
-    throw inputError(describeReadError(path === "-" ? "standard input" : path, error), error);
+    throw inputError(describeReadError(path === "-" ? "standard input" : path, error, tooLargeAdvice), error);
   }
 }
 
@@ -257,12 +258,19 @@ const megabytes = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
 
 function tooLargeMessage(limit: number, size?: number): string {
   const what = size !== undefined ? `is ${megabytes(size)}` : "goes on";
-  return `${what}, over the input limit of ${megabytes(limit)}; raise it with --max-input-size`;
+  return `${what}, over the input limit of ${megabytes(limit)}`;
 }
 
-export function describeReadError(path: string, error: unknown): string {
+/** What to do about an input over the limit, for the commands that take --max-input-size (verify, replay). */
+export const RAISE_THE_LIMIT = "raise it with --max-input-size";
+/** ... and for those whose limit is fixed: it is above anything OpenMail sends, so the input is likely wrong. */
+const FIXED_LIMIT = "the limit is fixed, above any OpenMail event or mail: check it is the input you meant";
+
+/** One line naming the input and what went wrong; `tooLargeAdvice` is the next step past the size limit. */
+export function describeReadError(path: string, error: unknown, tooLargeAdvice = FIXED_LIMIT): string {
   const shown = sanitizeLine(path);
-  if (error instanceof InputTooLargeError || error instanceof InputStalledError) return `${shown}: ${error.message}`;
+  if (error instanceof InputTooLargeError) return `${shown}: ${error.message}; ${tooLargeAdvice}`;
+  if (error instanceof InputStalledError) return `${shown}: ${error.message}`;
   const code = (error as NodeJS.ErrnoException).code;
   if (code === "ENOENT") {
     // Node.js decodes file names (and arguments) as UTF-8: a name that is not valid UTF-8 comes out
@@ -286,8 +294,9 @@ export async function readRequestDocument(
   path: string,
   readStdin: StdinReader,
   limit = DEFAULT_INPUT_LIMIT,
+  tooLargeAdvice?: string,
 ): Promise<ParsedDocument & { name: string }> {
-  const bytes = await readFileOrStdin(path, readStdin, limit);
+  const bytes = await readFileOrStdin(path, readStdin, limit, tooLargeAdvice);
   const name = path === "-" ? "standard input" : path;
   try {
     return { ...parseRequestDocument(bytes), name };
