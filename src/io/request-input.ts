@@ -100,16 +100,12 @@ const FIRST_READ_BYTES = 64 * 1024;
  * before, an oversized file refused at once.
  */
 export function readRegularFileReusing(path: FilePath, limit: number, listedAsFile = false): Buffer {
-  return readRegular(
-    path,
-    limit,
-    (size) => {
-      if (scratch.length < size) scratch = Buffer.allocUnsafe(Math.max(size, FIRST_READ_BYTES));
-      return scratch;
-    },
-    false,
-    listedAsFile,
-  );
+  return readRegular(path, limit, reusedScratch, false, listedAsFile);
+}
+
+function reusedScratch(size: number): Buffer {
+  if (scratch.length < size) scratch = Buffer.allocUnsafe(Math.max(size, FIRST_READ_BYTES));
+  return scratch;
 }
 
 interface FileFacts {
@@ -139,7 +135,8 @@ function readRegular(
   const fd = openSync(path, listedAsFile ? LISTED_FLAGS : constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     let facts: FileFacts | undefined = listedAsFile ? undefined : checkedFacts(fd, limit);
-    const parts: Buffer[] = [];
+    // Filled only when a file is longer than the first buffer (a capture never is).
+    let parts: Buffer[] | undefined;
     const first = facts ? Math.min(facts.size, limit) + 1 : Math.min(FIRST_READ_BYTES, limit + 1);
     let buffer = owned ? allocate(first) : allocate(first).subarray(0, first);
     let used = 0;
@@ -169,13 +166,15 @@ function readRegular(
       if (used < buffer.length && (facts ? total === facts.size : total > 0)) break;
       if (!facts) facts = checkedFacts(fd, limit);
       if (used === buffer.length) {
+        parts ??= [];
         parts.push(owned ? buffer : Buffer.from(buffer));
         buffer = Buffer.allocUnsafe(Math.min(1024 * 1024, limit - total + 1));
         used = 0;
       }
     }
+    if (!parts) return buffer.subarray(0, used);
     parts.push(buffer.subarray(0, used));
-    return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, total);
+    return Buffer.concat(parts, total);
   } finally {
     closeSync(fd);
   }
