@@ -24,8 +24,9 @@ export function integerOption(min: number, max = Number.MAX_SAFE_INTEGER) {
 export function unixTimeOption(value: string): number {
   const trimmed = value.trim();
   if (/^\d{1,12}$/.test(trimmed)) return Number(trimmed);
-  const parsed = Date.parse(trimmed);
-  if (Number.isNaN(parsed))
+  // Only what looks like ISO-8601: Date.parse also takes "-1" (the year -1) and other guesses.
+  const parsed = /^\d{4}-\d{2}-\d{2}([T ]|$)/.test(trimmed) ? Date.parse(trimmed) : Number.NaN;
+  if (Number.isNaN(parsed) || parsed < 0)
     throw new InvalidArgumentError(`expected unix seconds or an ISO-8601 time, got "${value}".`);
   return Math.floor(parsed / 1000);
 }

@@ -502,25 +502,30 @@ async function reportError(error: unknown, json: boolean): Promise<ExitCode> {
 }
 
 /**
- * A reader that goes away (`openmail-hooks ... | head -1`, a jq that died) stops the run the way
- * SIGTERM does, so listen still points its inboxes back and send-test/replay stop sending; it is said on
- * standard error, and the exit code is 141 (128 + SIGPIPE, what a shell reports for it), never 0: the
- * run did not finish. A check that failed (1) or an input error (2) keeps its own code.
+ * Standard output or error that can no longer be written stops the run the way SIGTERM does, so listen
+ * still points its inboxes back and answers what is in flight, and send-test/replay stop sending:
+ * - a reader that went away (`openmail-hooks ... | head -1`, a jq that died): exit 141 (128 + SIGPIPE,
+ *   what a shell reports for it);
+ * - a write that failed (a log file on a full disk: ENOSPC, EIO): exit 1.
+ * A failure of standard output is said on standard error.
+ * Never 0 (the run did not finish); a check that failed (1) or an input error (2) keeps its own code.
  */
 const EXIT_OUTPUT_CLOSED = 141;
-let outputClosed = false;
+let outputLost = false;
 for (const stream of [process.stdout, process.stderr]) {
   stream.on("error", (error: NodeJS.ErrnoException) => {
-    // Writes after the close fail too (ERR_STREAM_DESTROYED): they are the same event, already handled.
-    if (error.code !== "EPIPE" && error.code !== "ERR_STREAM_DESTROYED") throw error;
-    if (outputClosed) return;
-    outputClosed = true;
-    const which = stream === process.stdout ? "standard output" : "standard error";
+    // Writes after the first failure fail too (ERR_STREAM_DESTROYED): the same event, already handled.
+    if (outputLost || error.code === "ERR_STREAM_DESTROYED") return;
+    outputLost = true;
+    const closed = error.code === "EPIPE";
+    // Said on standard error only: standard output may be a --json stream a program reads.
     if (stream === process.stdout && process.stderr.writable) {
-      process.stderr.write(`openmail-hooks: ${which} was closed by its reader: stopping as on Ctrl-C\n`);
+      const why = closed ? "was closed by its reader" : `could not be written (${error.code ?? error.message})`;
+      process.stderr.write(`openmail-hooks: standard output ${why}: stopping as on Ctrl-C\n`);
     }
+    const lostCode = closed ? EXIT_OUTPUT_CLOSED : EXIT.CHECK_FAILED;
     process.on("exit", (code) => {
-      if (code === 0 || code === 130 || code === 143) process.exitCode = EXIT_OUTPUT_CLOSED;
+      if (code === 0 || code === 130 || code === 143) process.exitCode = lostCode;
     });
     // Commands that stop cleanly listen for SIGTERM; the others end by themselves.
     process.emit("SIGTERM", "SIGTERM");

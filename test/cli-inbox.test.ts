@@ -3,12 +3,14 @@
  * fake tunnel giving public-looking https:// URLs, so the whole chain runs: OpenMail → tunnel →
  * listen → verification → handler.
  */
+
+import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import { cleanupAfterEach } from "./helpers/cleanups.js";
-import { runCli, tempDir } from "./helpers/cli.js";
+import { BIN, cleanEnv, runCli, tempDir } from "./helpers/cli.js";
 import { FAKE_TUNNEL_DOMAIN, type FakeOpenMail, startFakeOpenMail } from "./helpers/fake-openmail.js";
 import { messageEvent, post, signedEvent } from "./helpers/http.js";
 import { type ListenProcess, startListen, startListenForHumans } from "./helpers/listen.js";
@@ -118,6 +120,35 @@ describe("listen --inbox", () => {
     const code = lp.child.exitCode ?? (await once(lp.child, "exit"))[0];
     expect(lp.stderr()).toContain("standard output was closed by its reader: stopping as on Ctrl-C");
     expect(code).toBe(141);
+    expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBeNull();
+  });
+
+  it("a closed terminal (SIGHUP) stops listen cleanly: the inbox is restored", async () => {
+    const lp = await listenInbox(["--inbox", "inb_dev"]);
+    expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBe(lp.ready.publicUrl);
+    expect(await lp.stop("SIGHUP")).toBe(0);
+    expect(lp.records.find((r) => r.action === "restored")).toMatchObject({ inboxId: "inb_dev", outcome: "restored" });
+    expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBeNull();
+  });
+
+  it("standard output on a full disk (/dev/full) stops listen as Ctrl-C does: inbox restored, said on stderr, exit 1", async () => {
+    const full = openSync("/dev/full", "w");
+    cleanups.push(async () => closeSync(full));
+    const child = spawn(process.execPath, [BIN, "listen", "--json", "--port", "0", "--inbox", "inb_dev"], {
+      cwd: tempDir(),
+      env: cleanEnv(apiEnv()),
+      stdio: ["ignore", full, "pipe"],
+    });
+    cleanups.push(async () => child.kill("SIGKILL"));
+    let stderr = "";
+    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk;
+    });
+    const [code] = await once(child, "exit");
+    expect(stderr).toContain("standard output could not be written (ENOSPC): stopping as on Ctrl-C");
+    expect(stderr).not.toMatch(/\n\s+at /);
+    expect(code).toBe(1);
+    expect(patches().length).toBeGreaterThan(0);
     expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBeNull();
   });
 

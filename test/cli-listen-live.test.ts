@@ -48,6 +48,29 @@ describe("listen: which way the warnings point", () => {
     );
   });
 
+  it("an X-Event-Id that differs from the body's event_id gets a ! line (OpenMail sends the same id)", async () => {
+    const lp = await startPrettyListen([], { env });
+    cleanups.push(() => lp.stop("SIGKILL"));
+    const request = signedEvent(SECRET, messageEvent({ event_id: "evt_in_body" }));
+    request.headers["X-Event-Id"] = "evt_in_header";
+    expect((await post(lp.url, request.headers, request.body)).status).toBe(200);
+    await lp.waitForText(/! X-Event-Id evt_in_header differs from the body's event_id evt_in_body/);
+    const same = signedEvent(SECRET, messageEvent({ event_id: "evt_same" }));
+    await post(lp.url, same.headers, same.body);
+    await lp.waitForText(/evt_same/);
+    expect(lp.stdout().match(/differs from the body's event_id/g)).toHaveLength(1);
+  });
+
+  it("a body that is JSON but no object is labelled so, and one that is no JSON at all '(not JSON)'", async () => {
+    const lp = await startPrettyListen([], { env });
+    cleanups.push(() => lp.stop("SIGKILL"));
+    await post(lp.url, { "Content-Type": "application/json" }, "[1,2,3]");
+    await lp.waitForText(/--> \(JSON, not an object\)/);
+    await post(lp.url, { "Content-Type": "application/json" }, "{not json");
+    await lp.waitForText(/--> \(not JSON\)/);
+    expect(lp.stdout().match(/\(not JSON\)/g)).toHaveLength(1);
+  });
+
   it("a valid event rejected gets the hint and OpenMail's retry schedule", async () => {
     const handler = await target(openMailHandler("whsec_another_secret_99999"));
     const lp = await startPrettyListen(["--forward-to", `${handler.url}/webhooks`], { env });

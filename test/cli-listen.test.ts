@@ -100,6 +100,23 @@ describe("listen: receiving", () => {
     expect(await eventRecord(second, 2)).toMatchObject({ duplicate: { timesSeen: 3, inFolder: false } });
   });
 
+  it("a forged request reusing a real event's X-Event-Id is no retry, and does not make the real one after it look like one", async () => {
+    const lp = await listen([]);
+    const event = messageEvent();
+    // Forged first: the id of an event that will really arrive, a signature that does not match.
+    const forgedBody = Buffer.from(JSON.stringify({ ...event, event_id: "evt_other" }));
+    const forged = { ...signedEvent(SECRET, event).headers, "X-Signature": "0".repeat(64) };
+    expect((await post(lp.url, forged, forgedBody)).status).toBe(400);
+    const real = signedEvent(SECRET, event);
+    expect((await post(lp.url, real.headers, real.body)).status).toBe(200);
+    const forgedAgain = { ...real.headers, "X-Signature": "1".repeat(64) };
+    expect((await post(lp.url, forgedAgain, real.body)).status).toBe(400);
+    await eventRecord(lp, 3);
+    expect(events(lp).map((record) => record.duplicate)).toEqual([null, null, null]);
+    expect(await lp.stop()).toBe(0);
+    expect(lp.records.at(-1)).toMatchObject({ type: "summary", retries: 0 });
+  });
+
   it("removes temporary files a crashed run left, in its background pass over the folder", async () => {
     const dir = join(tempDir(), "events");
     const first = await listen(["--save-dir", dir]);

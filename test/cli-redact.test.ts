@@ -251,6 +251,50 @@ describe("redaction", () => {
     expect(redacted.request.headers["content-length"]).toBe(String(redacted.request.body.length));
   });
 
+  it("replaces the values of credential and forwarding headers (anything not OpenMail's or the transport's), keeps OpenMail's", () => {
+    const body = Buffer.from('{"event":"message.received","event_id":"evt_h"}');
+    const timestamp = "1764324000";
+    const signature = sign(SECRET, timestamp, body);
+    const redacted = redactCapture(
+      {
+        receivedAt: "2026-11-28T10:00:00.000Z",
+        method: "POST",
+        path: "/webhooks",
+        headers: {
+          "content-type": "application/json",
+          "x-timestamp": timestamp,
+          "x-signature": signature,
+          "x-event-id": "evt_h",
+          authorization: "Bearer stolen-token",
+          cookie: "session=abc",
+          "x-forwarded-for": "203.0.113.7",
+          "cf-access-jwt-assertion": "eyJhbGciOi",
+          host: "dev-laptop.ngrok.app",
+        },
+        body,
+      },
+      SECRET,
+    );
+    const headers = redacted.request.headers;
+    expect(JSON.stringify(headers)).not.toMatch(/stolen-token|session=abc|203\.0\.113\.7|eyJhbGciOi|dev-laptop/);
+    expect(headers).toMatchObject({
+      "content-type": "application/json",
+      "x-timestamp": timestamp,
+      "x-event-id": "evt_h",
+      authorization: "redacted",
+      "x-forwarded-for": "redacted",
+    });
+    expect(headers["x-signature"]).toBe(sign(SECRET, timestamp, redacted.request.body));
+    expect(redacted.extra.redaction.headersReplaced).toEqual([
+      "authorization",
+      "cookie",
+      "x-forwarded-for",
+      "cf-access-jwt-assertion",
+      "host",
+    ]);
+    expect(redacted.extra.redaction.note).toContain("values of headers authorization, cookie");
+  });
+
   it("says what holds for each copy: a kept timestamp outside the tolerance is not 'verifies'", async () => {
     const cwd = tempDir();
     const dir = join(cwd, "captures");

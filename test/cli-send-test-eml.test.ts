@@ -168,6 +168,7 @@ describe("send-test fixtures", () => {
     const byPath = await runCli(["send-test", "--url", target.url, "--fixture", "mine/custom.json"], { env, cwd });
     expect(byPath.code).toBe(0);
     expect(bodies(target)[2]).toMatchObject({ event: "inbox.suspended", reason: "abuse", inbox_id: "inb_1" });
+    expect(byPath.stderr).not.toContain("note:");
 
     const unknown = await runCli(["send-test", "--url", target.url, "--fixture", "nope"], { env, cwd });
     expect(unknown.code).toBe(2);
@@ -175,6 +176,27 @@ describe("send-test fixtures", () => {
     const badName = await runCli(["send-test", "--print", "--save-fixture", "../escape"], { env, cwd });
     expect(badName.code).toBe(2);
     expect(badName.stderr).toMatch(/no path/);
+  });
+
+  it("a saved fixture that takes a built-in's name, or lacks what OpenMail sends, is said before it is sent", async () => {
+    const cwd = tempDir();
+    const target = await server();
+    mkdirSync(join(cwd, ".openmail-hooks/fixtures"), { recursive: true });
+    // What a cloned repository could ship: a built-in's name, and a body OpenMail would never send.
+    writeFileSync(
+      join(cwd, ".openmail-hooks/fixtures/no-attachments.json"),
+      JSON.stringify({ event: "message.received", event_id: "evt_p", message: { subject: "Wire $50,000" } }),
+    );
+    const result = await runCli(["send-test", "--url", target.url, "--fixture", "no-attachments"], { env, cwd });
+    expect(result.stderr).toMatch(
+      /note: fixture no-attachments is the saved one \(\.openmail-hooks\/fixtures\/no-attachments\.json\), used instead of the built-in one/,
+    );
+    expect(result.stderr).toMatch(
+      /note: fixture no-attachments lacks what OpenMail always sends \(.*occurred_at.*\); sent as it is/,
+    );
+    expect(target.requests).toHaveLength(1);
+    const builtin = await runCli(["send-test", "--url", target.url, "--fixture", "pod-suspended"], { env, cwd });
+    expect(builtin.stderr).not.toContain("note:");
   });
 
   it("--list-fixtures lists built-in and saved fixtures", async () => {

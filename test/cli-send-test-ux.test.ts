@@ -84,6 +84,22 @@ describe("send-test: long runs are never silent", () => {
     expect(shown).toMatch(/valid: signed event\s+2xx within 15 s\s+200 OK\s+✓ pass/);
   });
 
+  it("TERM=dumb: the progress line is overwritten with spaces, never with escape codes the terminal cannot run", async () => {
+    const slow = await server(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      return { status: 200, body: "ok" };
+    });
+    const pty = startInPty(["send-test", "--url", slow.url, "--count", "2", "--concurrency", "1"], {
+      columns: 100,
+      env: { ...env, TERM: "dumb" },
+    });
+    cleanups.push(async () => pty.child.kill("SIGKILL"));
+    await pty.waitForText(/1\/2 answered · waiting \d/);
+    expect(await pty.exited).toBe(0);
+    expect(pty.output()).not.toContain("\u001b");
+    expect(pty.output()).toMatch(/\r {10,}\r/);
+  });
+
   it("--count on a slow handler: a waiting line, and Ctrl-C prints the summary so far", async () => {
     const slow = await server(async () => {
       await new Promise((resolve) => setTimeout(resolve, 1_500));

@@ -124,6 +124,33 @@ describe("openmail-hooks verify", () => {
     expect(JSON.parse(stale.stdout)).toMatchObject({ valid: false, reason: "timestamp_too_old" });
   });
 
+  it("says what in a raw request a server would refuse or misread, even when the signature is valid", async () => {
+    const head = (lines: string) => `POST /webhooks HTTP/1.1\r\n${lines}X-Timestamp: ${TS}\r\n`;
+    const now = String(Number(TS) + 5);
+    const cases: Array<[string, RegExp]> = [
+      [
+        `${head("Content-Length: 3\r\nContent-Length: 52\r\n")}X-Signature: ${SIGNATURE}\r\n\r\n${BODY}`,
+        /2 content-length headers/,
+      ],
+      [
+        `${head("Content-Length: -5\r\n")}X-Signature: ${SIGNATURE}\r\n\r\n${BODY}`,
+        /Content-Length "-5" is not a byte count/,
+      ],
+      [
+        `${head("X-Event-Id : evt_abc123\r\n")}X-Signature: ${SIGNATURE}\r\n\r\n${BODY}`,
+        /"X-Event-Id" has whitespace before its colon/,
+      ],
+    ];
+    for (const [raw, warning] of cases) {
+      const result = await runCli(["verify", "-", "--secret", SECRET, "--now", now], { input: raw });
+      expect(result.stdout).toMatch(warning);
+    }
+    const twoSignatures = `${head("")}X-Signature: ${SIGNATURE}\r\nX-Signature: ${SIGNATURE}\r\n\r\n${BODY}`;
+    const two = await runCli(["verify", "-", "--secret", SECRET, "--now", now], { input: twoSignatures });
+    expect(two.stdout).toMatch(/the request carries 2 x-signature headers/);
+    expect(two.code).toBe(1);
+  });
+
   it("verifies --body and --body-file with --timestamp and --signature", async () => {
     const now = String(Number(TS) + 1);
     const args = ["--timestamp", TS, "--signature", SIGNATURE, "--secret", SECRET, "--now", now];
@@ -162,6 +189,8 @@ describe("openmail-hooks verify", () => {
     [["verify", "--body", "{}", "--secret", "s"], /--timestamp and --signature/],
     [["verify", "--tolerance", "abc", "x.json"], /whole number/],
     [["verify", "--now", "not-a-time", "x.json"], /unix seconds/],
+    [["verify", "--now", "-1", "x.json"], /unix seconds/],
+    [["verify", "--now", "March 5", "x.json"], /unix seconds/],
     [["verify", "--frobnicate"], /unknown option/],
   ])("exits 2 with one clear line for %j", async (args, message) => {
     const result = await runCli(args);

@@ -45,6 +45,7 @@ describe("WebAssembly without memory (ulimit -v)", () => {
     });
     noStackTrace(result.stdout + result.stderr);
     expect(result.stdout).toMatch(/not sent: the HTTP client could not load: .*ulimit -v/);
+    expect(result.stdout).not.toMatch(/may still have received the request/);
     expect(handler.requests).toHaveLength(0);
     expect(result.code).toBe(1);
   });

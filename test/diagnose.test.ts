@@ -104,6 +104,27 @@ describe("diagnose", () => {
     expect(codes(run(COMPACT, write(sign(SECRET, TS, COMPACT))))).toEqual(expected);
   });
 
+  it.each([
+    ["uppercase", (hex: string) => hex.toUpperCase(), ["signature_uppercase", "different_secret"]],
+    ["sha256=", (hex: string) => `sha256=${hex}`, ["signature_prefix", "different_secret"]],
+    ["base64", (hex: string) => Buffer.from(hex, "hex").toString("base64"), ["signature_base64", "different_secret"]],
+  ])(
+    "names a %s digest made with another secret as both, not as 'not an HMAC-SHA256 digest'",
+    (_l, write, expected) => {
+      expect(codes(run(COMPACT, write(sign("another_secret", TS, COMPACT))))).toEqual(expected);
+    },
+  );
+
+  it("recognises a signer that signed one second and sent another in X-Timestamp", () => {
+    const signedAt = String(Number(TS) - 7);
+    const result = run(COMPACT, sign(SECRET, signedAt, COMPACT));
+    expect(codes(result)).toEqual(["timestamp_signed_differs"]);
+    expect(result.signatureFindings[0]?.summary).toMatch(/signed 7 seconds before X-Timestamp/);
+    expect(codes(run(COMPACT, sign(SECRET, String(Number(TS) + 1), COMPACT)))).toEqual(["timestamp_signed_differs"]);
+    // Farther off than a clock read twice: not this mistake.
+    expect(codes(run(COMPACT, sign(SECRET, String(Number(TS) - 60), COMPACT)))).toEqual(["different_secret"]);
+  });
+
   it("combines a signature format slip with a body mistake", () => {
     expect(codes(run(PRETTY, `sha256=${sign(SECRET, TS, COMPACT)}`))).toEqual([
       "signature_prefix",

@@ -4,7 +4,7 @@
  * file of garbage is one error line, not one per line of it.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { openSync, writeFileSync } from "node:fs";
+import { openSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadEnvironment } from "../src/config/environment.js";
@@ -67,6 +67,25 @@ describe("inputs: devices, FIFOs and endless streams", () => {
     expectOneLineInputError(
       await runCli(["verify", path, "--max-input-size", "1mb"], { env }),
       /big\.json: is 3\.0 MB, over the input limit of 1\.0 MB/,
+    );
+  });
+});
+
+describe("inputs over a fixed limit name no option the command lacks", () => {
+  it("redact and send-test --data (no --max-input-size) say the limit is fixed; verify names the option", async () => {
+    const dir = tempDir();
+    const big = join(dir, "big.json");
+    writeFileSync(big, "");
+    truncateSync(big, 70 * 1024 * 1024); // sparse: refused by its size before anything is read
+    const redacted = await runCli(["redact", big, "--out-dir", join(dir, "out")], { env });
+    expectOneLineInputError(redacted, /big\.json: is 70\.0 MB, over the input limit of 64\.0 MB; the limit is fixed/);
+    expect(redacted.stderr).not.toContain("--max-input-size");
+    const data = await withStdinFrom("/dev/zero", ["send-test", "--data", "-", "--print"]);
+    expectOneLineInputError(data, /standard input: goes on, over the input limit of 64\.0 MB; the limit is fixed/);
+    expect(data.stderr).not.toContain("--max-input-size");
+    expectOneLineInputError(
+      await runCli(["verify", big], { env }),
+      /big\.json: is 70\.0 MB, over the input limit of 64\.0 MB; raise it with --max-input-size/,
     );
   });
 });

@@ -213,16 +213,23 @@ describe("the pipeline with nothing to save or forward", () => {
     expect(String(first.body)).toMatch(/^rejected: /);
     first.onSettled?.({ kind: "written" });
 
+    // The forged request above shares the event's id but is no delivery of it: the first good one is
+    // not a retry, the second is.
     const good = signedEvent(secret, event);
     const second = made.handle(captured(good.headers, good.body)) as WebhookResponse;
     expect(second.status).toBe(200);
-    second.onSettled?.({ kind: "refused", status: 503 });
+    second.onSettled?.({ kind: "written" });
+    const third = made.handle(captured(good.headers, good.body)) as WebhookResponse;
+    expect(third.status).toBe(200);
+    third.onSettled?.({ kind: "refused", status: 503 });
     const outcomes = records.filter((entry) => entry.kind === "outcome").map((entry) => entry.record as Outcome);
     expect(outcomes.map((outcome) => [outcome.seq, outcome.status, outcome.answer.kind])).toEqual([
       [1, 400, "written"],
-      [2, 503, "refused"],
+      [2, 200, "written"],
+      [3, 503, "refused"],
     ]);
-    expect(outcomes[1]?.duplicate?.timesSeen).toBe(2);
-    expect(made.stats()).toMatchObject({ received: 2, verified: 1, failedVerification: 1, retries: 1 });
+    expect(outcomes[1]?.duplicate).toBeUndefined();
+    expect(outcomes[2]?.duplicate?.timesSeen).toBe(2);
+    expect(made.stats()).toMatchObject({ received: 3, verified: 2, failedVerification: 1, retries: 1 });
   });
 });

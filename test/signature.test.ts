@@ -119,7 +119,21 @@ describe("sign computes the HMAC from precomputed key blocks", () => {
     // body that grows the buffer, string and byte bodies and another secret in between must all
     // still give createHmac's answer.
     const sizes = [10, 1500, 9000, 30_000, 700, 64 * 1024 - 100, 3];
-    const timestamps = ["7", "1764300000", "17643000001", "9".repeat(70), "١٧٦٤", "1764300000", "7"];
+    const timestamps = [
+      "7",
+      "1764300000",
+      "17643000001",
+      "9".repeat(70),
+      "١٧٦٤",
+      "1764300000",
+      // ASCII up to a character that is not (copied, then written again as UTF-8), Latin-1, and
+      // prefixes of exactly the kept bound's bytes and one over it.
+      "1764é",
+      "\u00ff",
+      "1".repeat(63),
+      "1".repeat(64),
+      "7",
+    ];
     const expected = (secret: string, timestamp: string, body: string | Uint8Array) =>
       createHmac("sha256", secret).update(`${timestamp}.`).update(body).digest("hex");
     for (let round = 0; round < 2; round++) {

@@ -431,6 +431,13 @@ async function tunnelProvider(env: NodeJS.ProcessEnv): Promise<TunnelProvider> {
 }
 
 /**
+ * What stops listen cleanly (inboxes pointed back, requests in flight answered): Ctrl-C, SIGTERM, and
+ * SIGHUP, which a closed terminal window, a dropped SSH session or a killed tmux pane sends; without a
+ * handler it would end the process on the spot with the inbox still pointing at a dead tunnel.
+ */
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+
+/**
  * Waits for the rehearsal before the URL. A Ctrl-C or SIGTERM meanwhile would kill the process with
  * the rehearsal's temporary file still in the save folder, so it waits for the rehearsal to finish and
  * clean up (bounded by its own deadline), then exits 130 as an interrupted start-up always has. A
@@ -440,15 +447,13 @@ async function untilWarmedUp(warming: Promise<unknown> | undefined, ctx: Command
   if (!warming) return;
   let interrupted = false;
   const stopListening = () => {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
   };
   const onSignal = () => {
     interrupted = true;
     stopListening();
   };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   try {
     await warming;
   } finally {
@@ -457,7 +462,7 @@ async function untilWarmedUp(warming: Promise<unknown> | undefined, ctx: Command
   if (interrupted) ctx.exitNow(130);
 }
 
-/** Resolves on the first Ctrl-C or SIGTERM; a second one exits at once. */
+/** Resolves on the first Ctrl-C, SIGTERM or SIGHUP; a second one exits at once. */
 function waitForStopSignal(ctx: CommandContext): Promise<void> {
   return new Promise((resolve) => {
     let signals = 0;
@@ -470,8 +475,7 @@ function waitForStopSignal(ctx: CommandContext): Promise<void> {
         ctx.exitNow(130);
       }
     };
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
+    for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   });
 }
 

@@ -9,7 +9,7 @@ import type { CapturedRequest } from "../core/capture.js";
 import { diagnose } from "../core/diagnose.js";
 import { checkTimestamp } from "../core/signature.js";
 import { EXIT, type ExitCode, usageError } from "../errors.js";
-import { readFileOrStdin, readRequestDocument } from "../io/request-input.js";
+import { RAISE_THE_LIMIT, readFileOrStdin, readRequestDocument } from "../io/request-input.js";
 import { renderVerifyReport, type VerifyReport } from "../output/verify-report.js";
 
 export interface VerifyOptions {
@@ -92,7 +92,7 @@ async function loadTarget(
         "nothing to verify: give a capture file, a raw HTTP request file, - for standard input, or --body-file with --timestamp and --signature",
       );
     }
-    const document = await readRequestDocument(file, ctx.readStdin, options.maxInputSize);
+    const document = await readRequestDocument(file, ctx.readStdin, options.maxInputSize, RAISE_THE_LIMIT);
     return { name: document.name, kind: document.kind, request: document.request, warnings: document.warnings };
   }
   if (options.body !== undefined && options.bodyFile !== undefined)
@@ -105,7 +105,7 @@ async function loadTarget(
 
   const body =
     options.bodyFile !== undefined
-      ? await readFileOrStdin(options.bodyFile, ctx.readStdin, options.maxInputSize)
+      ? await readFileOrStdin(options.bodyFile, ctx.readStdin, options.maxInputSize, RAISE_THE_LIMIT)
       : Buffer.from(options.body ?? "");
   return {
     name: options.bodyFile !== undefined ? (options.bodyFile === "-" ? "standard input" : options.bodyFile) : "--body",

@@ -257,6 +257,9 @@ export function looksLikeRawHttp(bytes: Uint8Array): boolean {
   return REQUEST_LINE.test(firstLine.trim());
 }
 
+/** Headers a request carries once: two of them (differing or not) are a request servers refuse or misread. */
+const HEADERS_THAT_MUST_BE_SINGLE = ["content-length", "x-signature", "x-timestamp", "x-event-id"];
+
 /**
  * Parse a raw HTTP/1.x request: request line, headers, blank line, body. Accepts CRLF or LF line
  * ends (copies from logs lose the CR), honours Content-Length and decodes chunked bodies.
@@ -272,23 +275,43 @@ export function parseRawHttpRequest(bytes: Uint8Array): { request: CapturedReque
     throw new CaptureFormatError('first line is not an HTTP request line like "POST /webhooks HTTP/1.1"');
 
   const headers = emptyHeaders();
+  const warnings: string[] = [];
+  const counts = new Map<string, number>();
   for (const line of lines) {
     if (line.trim() === "") continue;
     const colon = line.indexOf(":");
     if (colon <= 0) throw new CaptureFormatError(`malformed header line ${JSON.stringify(line.slice(0, 60))}`);
-    const name = line.slice(0, colon).trim().toLowerCase();
+    const rawName = line.slice(0, colon);
+    const name = rawName.trim().toLowerCase();
+    if (rawName !== rawName.trimEnd()) {
+      warnings.push(
+        `header ${JSON.stringify(rawName.trim().slice(0, 40))} has whitespace before its colon: an HTTP server refuses such a request (400)`,
+      );
+    }
+    counts.set(name, (counts.get(name) ?? 0) + 1);
     // Header bytes are latin1 on the wire; re-read as UTF-8 so non-ASCII values survive.
     const value = Buffer.from(line.slice(colon + 1).trim(), "latin1").toString("utf8");
     addHeader(headers, name, value);
   }
+  for (const name of HEADERS_THAT_MUST_BE_SINGLE) {
+    const count = counts.get(name) ?? 0;
+    if (count > 1) {
+      warnings.push(
+        `the request carries ${count} ${name} headers (read joined with ", "): a receiver takes one of them or refuses the request`,
+      );
+    }
+  }
 
-  const warnings: string[] = [];
   let body: Uint8Array = buffer.subarray(bodyStart);
   if (/\bchunked\b/i.test(headers["transfer-encoding"] ?? "")) {
     body = decodeChunked(buffer.subarray(bodyStart));
   } else if (headers["content-length"] !== undefined) {
-    const declared = Number(headers["content-length"]);
-    if (Number.isInteger(declared) && declared >= 0) {
+    const declared = /^\d+$/.test(headers["content-length"]) ? Number(headers["content-length"]) : Number.NaN;
+    if (Number.isNaN(declared)) {
+      warnings.push(
+        `Content-Length ${JSON.stringify(headers["content-length"].slice(0, 40))} is not a byte count: an HTTP server refuses such a request (400); the whole rest of the dump is read as the body`,
+      );
+    } else {
       if (body.length > declared) {
         warnings.push(`ignored ${body.length - declared} byte(s) after the ${declared}-byte body (Content-Length)`);
         body = body.subarray(0, declared);

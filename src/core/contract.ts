@@ -111,7 +111,11 @@ export interface HintContext {
 export function responseHint(outcome: DeliveryOutcome, context: HintContext = {}): string | undefined {
   if (outcome.kind === "timeout") return timeoutHint(outcome.timeoutMs, context.timeoutOption);
   if (outcome.kind === "network-error") {
-    return outcome.message.startsWith("aborted") ? "stopped before the handler answered" : networkHint(outcome.error);
+    if (outcome.message.startsWith("aborted")) return "stopped before the handler answered";
+    // "request to … not sent: …" (the HTTP client could not run here) says what to do itself, and
+    // nothing reached the handler: the generic hint ("may still have received it") would be untrue.
+    if (/^request to \S+ not sent: /.test(outcome.message)) return undefined;
+    return networkHint(outcome.error);
   }
   const { status } = outcome;
   if (status >= 200 && status < 300) {

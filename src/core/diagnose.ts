@@ -25,6 +25,7 @@ export type MistakeCode =
   | "secret_whitespace"
   | "secret_quotes"
   | "timestamp_milliseconds"
+  | "timestamp_signed_differs"
   | "signature_prefix"
   | "signature_uppercase"
   | "signature_base64"
@@ -134,8 +135,9 @@ function explainWithEachSecret(
   let first: Finding[] | undefined;
   for (const secret of secrets) {
     const findings = explainSignature(secret, input, signatureHeader, timestamp);
-    // Not an HMAC-SHA256 in any encoding: no secret can explain it, the header itself is wrong.
-    if (malformed && findings.some((finding) => UNEXPLAINED.has(finding.code)))
+    // Not an HMAC-SHA256 in any encoding: no secret can explain it, the header itself is wrong. One in a
+    // recognised form (uppercase, prefixed, base64) is a digest: its findings say the form, then the rest.
+    if (malformed && findings.some((finding) => UNEXPLAINED.has(finding.code)) && !findings.some(isFormatFinding))
       return [malformedSignatureFinding(signatureHeader)];
     if (!findings.some((finding) => UNEXPLAINED.has(finding.code))) return findings;
     first ??= findings;
@@ -144,6 +146,8 @@ function explainWithEachSecret(
 }
 
 const UNEXPLAINED = new Set<MistakeCode>(["different_secret", "api_key_as_secret", "empty_secret"]);
+const SIGNATURE_FORMATS = new Set<MistakeCode>(["signature_prefix", "signature_uppercase", "signature_base64"]);
+const isFormatFinding = (finding: Finding) => SIGNATURE_FORMATS.has(finding.code);
 const isSet = (secret: string | undefined): secret is string => typeof secret === "string" && secret !== "";
 
 function explainSignature(secret: string, input: VerifyInput, signatureHeader: string, timestamp: string): Finding[] {
@@ -161,6 +165,12 @@ function explainSignature(secret: string, input: VerifyInput, signatureHeader: s
   }
   for (const variant of timestampVariants(timestamp)) {
     attempts.push({ expected: () => signAnyKey(secret, variant, body), findings: [millisecondsFinding(timestamp)] });
+  }
+  for (const offset of nearbySeconds(timestamp)) {
+    attempts.push({
+      expected: () => signAnyKey(secret, String(Number(timestamp) + offset), body),
+      findings: [signedAnotherSecondFinding(offset)],
+    });
   }
   attempts.push({
     expected: () => hmacHex(secret, body),
@@ -189,7 +199,32 @@ function explainSignature(secret: string, input: VerifyInput, signatureHeader: s
       if (signaturesEqual(expected, reading.hex)) return [...reading.findings, ...attempt.findings];
     }
   }
-  return [unexplainedFinding(secret)];
+  // A digest in a recognised wrong form that still matches nothing: name the form and the likelier cause.
+  const formats = readings[1]?.findings ?? [];
+  const unexplained = unexplainedFinding(secret);
+  if (formats.length === 0) return [unexplained];
+  return [...formats, { ...unexplained, summary: `read past that, ${unexplained.summary}` }];
+}
+
+/** How far apart a signer's two clock readings can be: it signed one second and sent another. */
+const NEARBY_SECONDS = 10;
+
+/** Seconds around X-Timestamp (nearest first) a signature may have been made over instead. */
+function nearbySeconds(timestamp: string): number[] {
+  if (!/^\d{1,12}$/.test(timestamp)) return [];
+  const offsets: number[] = [];
+  for (let distance = 1; distance <= NEARBY_SECONDS; distance += 1) offsets.push(-distance, distance);
+  return offsets;
+}
+
+function signedAnotherSecondFinding(offset: number): Finding {
+  const seconds = Math.abs(offset);
+  const unit = seconds === 1 ? "second" : "seconds";
+  return {
+    code: "timestamp_signed_differs",
+    summary: `the signature matches the body signed ${seconds} ${unit} ${offset < 0 ? "before" : "after"} X-Timestamp: the signer read the clock twice, once to sign and once for the header`,
+    fix: "read the time once and use that same value in the signed string and in X-Timestamp",
+  };
 }
 
 /** The header value read as-is, and read past the format slips people make. */

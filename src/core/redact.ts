@@ -136,7 +136,7 @@ export class NestedTooDeeplyError extends Error {
 export interface RedactedCapture {
   request: CapturedRequest;
   /** Fields added to the capture file. */
-  extra: { redacted: true; redaction: { resigned: boolean; note: string } };
+  extra: { redacted: true; redaction: { resigned: boolean; note: string; headersReplaced: string[] } };
 }
 
 /**
@@ -173,7 +173,7 @@ export function redactCapture(
     throw error;
   }
 
-  const headers = { ...request.headers };
+  const { headers, replaced } = redactHeaders(request.headers);
   const timestamp = headers["x-timestamp"];
   const matched =
     secret !== undefined &&
@@ -181,16 +181,58 @@ export function redactCapture(
     headers["x-signature"]?.trim().toLowerCase() === sign(secret, timestamp, request.body);
   if (matched) headers["x-signature"] = sign(secret, timestamp, body);
   if (headers["content-length"] !== undefined) headers["content-length"] = String(body.length);
+  const headersNote = replaced.length > 0 ? `; values of headers ${replaced.join(", ")} replaced` : "";
   return {
     request: { ...request, headers, body },
     extra: {
       redacted: true,
       redaction: matched
-        ? { resigned: true, note: "personal data replaced; signed again with the same secret and X-Timestamp" }
+        ? {
+            resigned: true,
+            note: `personal data replaced${headersNote}; signed again with the same secret and X-Timestamp`,
+            headersReplaced: replaced,
+          }
         : {
             resigned: false,
-            note: "personal data replaced; the original signature did not match a known secret, so it was not signed again",
+            note: `personal data replaced${headersNote}; the original signature did not match a known secret, so it was not signed again`,
+            headersReplaced: replaced,
           },
     },
   };
+}
+
+/**
+ * Request headers whose values say nothing about a person or an account: OpenMail's own and the
+ * transport's. Every other header is kept by name with its value replaced: what sits in front of
+ * listen (a reverse proxy, a tunnel with basic auth, an access gateway) adds credentials
+ * (Authorization, Cookie, cf-access-jwt-assertion) and the sender's address (X-Forwarded-For), and an
+ * allow-list also covers the ones nobody thought of.
+ */
+const HEADERS_KEPT = new Set([
+  "accept",
+  "accept-encoding",
+  "connection",
+  "content-length",
+  "content-type",
+  "expect",
+  "transfer-encoding",
+  "user-agent",
+  "x-event-id",
+  "x-signature",
+  "x-timestamp",
+]);
+export const REDACTED_HEADER_VALUE = "redacted";
+
+function redactHeaders(original: Record<string, string>): { headers: Record<string, string>; replaced: string[] } {
+  const headers: Record<string, string> = {};
+  const replaced: string[] = [];
+  for (const [name, value] of Object.entries(original)) {
+    if (HEADERS_KEPT.has(name.toLowerCase())) {
+      headers[name] = value;
+    } else {
+      headers[name] = REDACTED_HEADER_VALUE;
+      replaced.push(name);
+    }
+  }
+  return { headers, replaced };
 }

@@ -67,12 +67,13 @@ async function readEventType(path: string): Promise<string | undefined> {
 
 /**
  * A fixture by name (saved first, then built-in) or by path (anything with a slash or ending in
- * .json). Returns the file it came from and its event body.
+ * .json). Returns the file it came from, its event body, whether it is a built-in one, and whether it
+ * is a saved fixture used in place of the built-in one of the same name.
  */
 export async function loadFixture(
   value: string,
   cwd: string,
-): Promise<{ path: string; event: Record<string, unknown> }> {
+): Promise<{ path: string; event: Record<string, unknown>; builtin: boolean; replacesBuiltin: boolean }> {
   const path = locateFixture(value, cwd);
   const shown = sanitizeLine(value);
   const bytes = await readRegularFileAsync(path, FIXTURE_SIZE_LIMIT).catch((error: unknown) => {
@@ -95,7 +96,10 @@ export async function loadFixture(
   ) {
     throw inputError(`fixture ${shown}: not an event body (a JSON object with an "event" field)`);
   }
-  return { path, event: parsed as Record<string, unknown> };
+  const replacesBuiltin =
+    path === join(savedFixturesDir(cwd), `${value}.json`) && BUILTIN_FIXTURES.some((fixture) => fixture.name === value);
+  const builtin = path === join(BUILTIN_FIXTURES_DIR, `${value}.json`);
+  return { path, event: parsed as Record<string, unknown>, builtin, replacesBuiltin };
 }
 
 function locateFixture(value: string, cwd: string): string {

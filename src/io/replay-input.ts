@@ -26,6 +26,7 @@ import {
   type FilePath,
   InputTooLargeError,
   openablePath,
+  RAISE_THE_LIMIT,
   readRegularFile,
   readRegularFileReusing,
   type StdinReader,
@@ -193,7 +194,10 @@ export async function indexInputs(
       try {
         add(parseDocument(await readStdin(limit), "standard input", problems));
       } catch (error) {
-        problems.push({ origin: "standard input", message: describeReadError("standard input", error) });
+        problems.push({
+          origin: "standard input",
+          message: describeReadError("standard input", error, RAISE_THE_LIMIT),
+        });
       }
       continue;
     }
@@ -202,14 +206,14 @@ export async function indexInputs(
     try {
       isFolder = (await stat(target)).isDirectory();
     } catch (error) {
-      problems.push({ origin: path, message: describeReadError(path, error) });
+      problems.push({ origin: path, message: describeReadError(path, error, RAISE_THE_LIMIT) });
       continue;
     }
     if (!isFolder) {
       try {
         add(parseDocument(readRegularFile(target, limit), path, problems));
       } catch (error) {
-        problems.push({ origin: path, message: describeReadError(path, error) });
+        problems.push({ origin: path, message: describeReadError(path, error, RAISE_THE_LIMIT) });
       }
       continue;
     }
@@ -239,7 +243,7 @@ export async function indexInputs(
         const [item] = parseDocument(readRegularFile(folder.fileBytes(name), limit), file, problems);
         if (item) read.push(new CaptureFileItem(folder, name, limit, metaOf(item.request)));
       } catch (error) {
-        problems.push({ origin: file, message: describeReadError(file, error) });
+        problems.push({ origin: file, message: describeReadError(file, error, RAISE_THE_LIMIT) });
       }
     }
     // A folder is replayed in the order its events arrived.
@@ -364,7 +368,7 @@ class NamedFileError extends CaptureFormatError {}
 export function describeItemError(origin: string, error: unknown): string {
   if (error instanceof NamedFileError) return error.message;
   if (error instanceof InputTooLargeError || typeof (error as NodeJS.ErrnoException).code === "string") {
-    return describeReadError(origin, error);
+    return describeReadError(origin, error, RAISE_THE_LIMIT);
   }
   return `${sanitizeLine(origin)}: ${(error as Error).message}`;
 }

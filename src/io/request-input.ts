@@ -61,11 +61,12 @@ export async function readFileOrStdin(
   path: string,
   readStdin: StdinReader,
   limit = DEFAULT_INPUT_LIMIT,
+  tooLargeAdvice?: string,
 ): Promise<Buffer> {
   try {
     return path === "-" ? await readStdin(limit) : readRegularFile(openablePath(path), limit);
   } catch (error) {
-    throw inputError(describeReadError(path === "-" ? "standard input" : path, error), error);
+    throw inputError(describeReadError(path === "-" ? "standard input" : path, error, tooLargeAdvice), error);
   }
 }
 
@@ -99,16 +100,12 @@ const FIRST_READ_BYTES = 64 * 1024;
  * before, an oversized file refused at once.
  */
 export function readRegularFileReusing(path: FilePath, limit: number, listedAsFile = false): Buffer {
-  return readRegular(
-    path,
-    limit,
-    (size) => {
-      if (scratch.length < size) scratch = Buffer.allocUnsafe(Math.max(size, FIRST_READ_BYTES));
-      return scratch;
-    },
-    false,
-    listedAsFile,
-  );
+  return readRegular(path, limit, reusedScratch, false, listedAsFile);
+}
+
+function reusedScratch(size: number): Buffer {
+  if (scratch.length < size) scratch = Buffer.allocUnsafe(Math.max(size, FIRST_READ_BYTES));
+  return scratch;
 }
 
 interface FileFacts {
@@ -138,7 +135,8 @@ function readRegular(
   const fd = openSync(path, listedAsFile ? LISTED_FLAGS : constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     let facts: FileFacts | undefined = listedAsFile ? undefined : checkedFacts(fd, limit);
-    const parts: Buffer[] = [];
+    // Filled only when a file is longer than the first buffer (a capture never is).
+    let parts: Buffer[] | undefined;
     const first = facts ? Math.min(facts.size, limit) + 1 : Math.min(FIRST_READ_BYTES, limit + 1);
     let buffer = owned ? allocate(first) : allocate(first).subarray(0, first);
     let used = 0;
@@ -168,13 +166,15 @@ function readRegular(
       if (used < buffer.length && (facts ? total === facts.size : total > 0)) break;
       if (!facts) facts = checkedFacts(fd, limit);
       if (used === buffer.length) {
+        parts ??= [];
         parts.push(owned ? buffer : Buffer.from(buffer));
         buffer = Buffer.allocUnsafe(Math.min(1024 * 1024, limit - total + 1));
         used = 0;
       }
     }
+    if (!parts) return buffer.subarray(0, used);
     parts.push(buffer.subarray(0, used));
-    return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, total);
+    return Buffer.concat(parts, total);
   } finally {
     closeSync(fd);
   }
@@ -258,12 +258,19 @@ const megabytes = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
 
 function tooLargeMessage(limit: number, size?: number): string {
   const what = size !== undefined ? `is ${megabytes(size)}` : "goes on";
-  return `${what}, over the input limit of ${megabytes(limit)}; raise it with --max-input-size`;
+  return `${what}, over the input limit of ${megabytes(limit)}`;
 }
 
-export function describeReadError(path: string, error: unknown): string {
+/** What to do about an input over the limit, for the commands that take --max-input-size (verify, replay). */
+export const RAISE_THE_LIMIT = "raise it with --max-input-size";
+/** ... and for those whose limit is fixed: it is above anything OpenMail sends, so the input is likely wrong. */
+const FIXED_LIMIT = "the limit is fixed, above any OpenMail event or mail: check it is the input you meant";
+
+/** One line naming the input and what went wrong; `tooLargeAdvice` is the next step past the size limit. */
+export function describeReadError(path: string, error: unknown, tooLargeAdvice = FIXED_LIMIT): string {
   const shown = sanitizeLine(path);
-  if (error instanceof InputTooLargeError || error instanceof InputStalledError) return `${shown}: ${error.message}`;
+  if (error instanceof InputTooLargeError) return `${shown}: ${error.message}; ${tooLargeAdvice}`;
+  if (error instanceof InputStalledError) return `${shown}: ${error.message}`;
   const code = (error as NodeJS.ErrnoException).code;
   if (code === "ENOENT") {
     // Node.js decodes file names (and arguments) as UTF-8: a name that is not valid UTF-8 comes out
@@ -287,8 +294,9 @@ export async function readRequestDocument(
   path: string,
   readStdin: StdinReader,
   limit = DEFAULT_INPUT_LIMIT,
+  tooLargeAdvice?: string,
 ): Promise<ParsedDocument & { name: string }> {
-  const bytes = await readFileOrStdin(path, readStdin, limit);
+  const bytes = await readFileOrStdin(path, readStdin, limit, tooLargeAdvice);
   const name = path === "-" ? "standard input" : path;
   try {
     return { ...parseRequestDocument(bytes), name };

@@ -267,7 +267,14 @@ export function createWebhookPipeline(options: PipelineOptions, folderIds: Folde
       request,
       inspection,
       signature: !verification ? "unverified" : verification.valid ? "valid" : "invalid",
-      duplicate: replay ? undefined : recordSeen(inspection.eventId, request.receivedAt),
+      // Only a request whose signature matches can be OpenMail's retry of an event: X-Event-Id is not
+      // signed, and a forged request reusing a real id must neither be called a retry nor make the
+      // real delivery after it look like one. (Without a secret nothing can be told apart.) A replay
+      // from the inspector is no retry either.
+      duplicate:
+        replay || (verification && verification.checks.signature !== "pass")
+          ? undefined
+          : recordSeen(inspection.eventId, request.receivedAt),
       replay,
       capturePath: undefined,
       saveError: undefined,

@@ -378,7 +378,9 @@ export function arrivalLines(
     ? lineValue(s.eventType, 40, columns)
     : inspection.payload.json
       ? "(no event type)"
-      : "(not JSON)";
+      : parsesAsJson(request.body)
+        ? "(JSON, not an object)"
+        : "(not JSON)";
   const parts: string[] = [
     `${colorForType(c, s.eventType)(type)} ${c.dim(lineValue(inspection.eventId ?? "(no event id)", 64, columns))}`,
   ];
@@ -424,6 +426,14 @@ export function arrivalLines(
   } else if (inspection.payload.problems.length > 0 && inspection.payload.json) {
     lines.push(c.yellow(`   ! payload is missing ${inspection.payload.problems.slice(0, 4).join(", ")}`));
   }
+  const headerId = request.headers["x-event-id"];
+  if (headerId !== undefined && s.eventId !== undefined && headerId !== s.eventId) {
+    lines.push(
+      c.yellow(
+        `   ! X-Event-Id ${lineValue(headerId, 64, columns)} differs from the body's event_id ${lineValue(s.eventId, 64, columns)}: OpenMail sends the same id in both`,
+      ),
+    );
+  }
   if (verdict && !verdict.valid && arrival.capturePath) {
     lines.push(c.dim(`   why: openmail-hooks verify ${showPath(arrival.capturePath)}`));
   }
@@ -435,6 +445,19 @@ export function arrivalLines(
     );
   }
   return lines;
+}
+
+/**
+ * Whether a body that is not a JSON object is JSON at all (an array, a string, a number): parsed once
+ * more, only on this rare path, so `[1,2,3]` is not called "not JSON".
+ */
+function parsesAsJson(body: Uint8Array): boolean {
+  try {
+    JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8"));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** --verbose: the email itself, between the arrival and the outcome. */

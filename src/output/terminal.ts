@@ -5,7 +5,7 @@
  * (terminalSafe) and fits it to the terminal's width, so no call site can forget to.
  */
 import { Chalk, type ChalkInstance, supportsColor, supportsColorStderr } from "chalk";
-import { truncateToWidth, wrapLine } from "./fit.js";
+import { displayWidth, truncateToWidth, wrapLine } from "./fit.js";
 import { recordLine } from "./records.js";
 import { terminalSafe } from "./sanitize.js";
 
@@ -76,9 +76,14 @@ const stdoutLines = (() => {
 export function createOutput(env: NodeJS.ProcessEnv = process.env): Output {
   const stdoutIsTTY = Boolean(process.stdout.isTTY);
   const stderrIsTTY = Boolean(process.stderr.isTTY);
+  // A terminal without escape codes (TERM=dumb: Emacs shells, some CI consoles) still returns the
+  // carriage: the progress line is overwritten with spaces there instead of erased with ESC[2K.
+  const dumb = env.TERM === "dumb";
   let progressShown = false;
+  let progressWidth = 0;
+  const eraseProgress = () => (dumb ? `\r${" ".repeat(progressWidth)}\r` : "\r\u001b[2K");
   const clearProgress = () => {
-    if (progressShown) process.stderr.write("\r\u001b[2K");
+    if (progressShown) process.stderr.write(eraseProgress());
     progressShown = false;
   };
   const beforeStderr = () => {
@@ -111,7 +116,9 @@ export function createOutput(env: NodeJS.ProcessEnv = process.env): Output {
       if (!stderrIsTTY) return;
       stdoutLines.flush();
       const columns = process.stderr.columns ?? 80;
-      process.stderr.write(`\r\u001b[2K${truncateToWidth(terminalSafe(line), columns - 1)}`);
+      const shown = truncateToWidth(terminalSafe(line), columns - 1);
+      process.stderr.write(`${progressShown ? eraseProgress() : "\r"}${shown}`);
+      progressWidth = displayWidth(shown);
       progressShown = true;
     },
     endProgress: clearProgress,

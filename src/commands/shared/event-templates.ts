@@ -3,8 +3,10 @@
  * once, then built afresh for every send, with the flags given (--event-id, --inbox-id, --to,
  * --from, --subject, --text, --attempt) taking precedence over what the input says.
  */
+import { relative } from "node:path";
 import type { CommandContext } from "../../command-context.js";
 import { buildEmlEvent } from "../../core/eml-event.js";
+import { judgePayload } from "../../core/events.js";
 import { deepMerge } from "../../core/fake-events.js";
 import { restampEvent } from "../../core/fixtures.js";
 import { parseEml, readEmlSources } from "../../io/eml-input.js";
@@ -52,7 +54,9 @@ export async function loadTemplates(options: TemplateOptions, ctx: CommandContex
     }
   }
   for (const name of options.fixture ?? []) {
-    const { event } = await loadFixture(name, ctx.cwd);
+    const fixture = await loadFixture(name, ctx.cwd);
+    const { event } = fixture;
+    if (!fixture.builtin) noteUntrustedFixture(ctx, name, fixture);
     templates.push({
       label: name,
       build: (now) => {
@@ -71,6 +75,32 @@ export async function loadTemplates(options: TemplateOptions, ctx: CommandContex
     });
   }
   return templates;
+}
+
+/**
+ * A saved fixture is a file anyone can put in the folder (a cloned repository ships one): when it takes
+ * a built-in's name, or lacks fields the contract requires, it is said before it is signed and sent.
+ */
+function noteUntrustedFixture(
+  ctx: CommandContext,
+  name: string,
+  { path, event, replacesBuiltin }: { path: string; event: Record<string, unknown>; replacesBuiltin: boolean },
+): void {
+  const note = (text: string) => ctx.output.err(ctx.output.errColor.yellow(`note: ${text}`));
+  const shown = sanitizeLine(name);
+  if (replacesBuiltin) {
+    note(
+      `fixture ${shown} is the saved one (${sanitizeLine(relative(ctx.cwd, path))}), used instead of the built-in one`,
+    );
+  }
+  const { known, problems } = judgePayload(event);
+  if (!known) {
+    note(`fixture ${shown} is a "${sanitizeLine(String(event.event))}" event, a type OpenMail does not send`);
+  } else if (problems.length > 0) {
+    note(
+      `fixture ${shown} lacks what OpenMail always sends (${sanitizeLine(problems.slice(0, 4).join(", "))}); sent as it is`,
+    );
+  }
 }
 
 /** --from, --subject and --text over a message event's fields (--to is the inbox address, set above). */
