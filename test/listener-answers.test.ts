@@ -176,9 +176,13 @@ describe("the pipeline with nothing to save or forward", () => {
     return { pipeline: made, records };
   }
 
-  function captured(headers: Record<string, string>, body: Buffer): CapturedRequest {
+  function captured(
+    headers: Record<string, string>,
+    body: Buffer,
+    receivedAt = new Date().toISOString(),
+  ): CapturedRequest {
     const lower = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
-    return { receivedAt: new Date().toISOString(), method: "POST", path: "/webhooks", headers: lower, body };
+    return { receivedAt, method: "POST", path: "/webhooks", headers: lower, body };
   }
 
   it("answers at once, emits the arrival before answering and the outcome only once the fate is known", () => {
@@ -231,5 +235,30 @@ describe("the pipeline with nothing to save or forward", () => {
     expect(outcomes[1]?.duplicate).toBeUndefined();
     expect(outcomes[2]?.duplicate?.timesSeen).toBe(2);
     expect(made.stats()).toMatchObject({ received: 3, verified: 2, failedVerification: 1, retries: 1 });
+  });
+
+  it("a redelivery says when the event was first seen, whichever events came between (same or other times)", () => {
+    const { pipeline: made, records } = pipeline();
+    const first = messageEvent();
+    const other = messageEvent();
+    const times = [
+      "2026-11-28T12:00:00.100Z",
+      "2026-11-28T12:00:01.500Z",
+      "2026-11-28T12:00:02.250Z",
+      "2026-11-28T12:00:02.250Z",
+    ];
+    const sends = [first, other, first, other];
+    sends.forEach((event, index) => {
+      const { headers, body } = signedEvent(secret, event);
+      const answer = made.handle(captured(headers, body, times[index])) as WebhookResponse;
+      answer.onSettled?.({ kind: "written" });
+    });
+    const arrivals = records.filter((entry) => entry.kind === "arrival").map((entry) => entry.record);
+    expect(arrivals.map((arrival) => arrival.duplicate)).toEqual([
+      undefined,
+      undefined,
+      { timesSeen: 2, firstSeenAt: "2026-11-28T12:00:00.100Z", inFolder: false },
+      { timesSeen: 2, firstSeenAt: "2026-11-28T12:00:01.500Z", inFolder: false },
+    ]);
   });
 });

@@ -205,6 +205,23 @@ describe("the sanitiser's shortcuts", () => {
       { numRuns: 2000 },
     );
   });
+
+  it("jsonLine gives what escaping every character JSON leaves raw gives, for any text", () => {
+    const JSON_RAW =
+      /[\u007f-\u009f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]|\udb40[\udc00-\udc7f]/g;
+    const escapeAll = (json: string) =>
+      json.replace(JSON_RAW, (ch) =>
+        [...Array(ch.length).keys()].map((i) => `\\u${ch.charCodeAt(i).toString(16).padStart(4, "0")}`).join(""),
+      );
+    fc.assert(
+      fc.property(text, (value) => {
+        const line = jsonLine({ value });
+        expect(line).toBe(escapeAll(JSON.stringify({ value })));
+        expect(JSON.parse(line).value).toBe(value);
+      }),
+      { numRuns: 2000 },
+    );
+  });
 });
 
 describe("invisible characters reach a terminal escaped", () => {

@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -46,5 +46,55 @@ setImmediate(() => { output.out("seven"); output.err("eight (stderr)"); });`),
     expect(lines).toHaveLength(5000);
     expect(lines[0]).toBe("line 0");
     expect(lines[4999]).toBe("line 4999");
+  });
+
+  it("writes lines longer than its buffer, and any text (multi-byte, lone surrogates) exactly as Node would", () => {
+    const text = run(`
+output.out("a".repeat(200000));
+output.out("é→✓ 😀 \\ud800 end");
+for (let i = 0; i < 3000; i++) output.out(String(i).padStart(40, "→"));
+output.out("b".repeat(70000));`);
+    const lines = text.split("\n");
+    expect(lines[0]).toBe("a".repeat(200000));
+    // A lone surrogate is written as U+FFFD, as Node writes it.
+    expect(lines[1]).toBe("é→✓ 😀 \ufffd end");
+    for (let i = 0; i < 3000; i++) expect(lines[2 + i]).toBe(String(i).padStart(40, "→"));
+    expect(lines[3002]).toBe("b".repeat(70000));
+    expect(lines).toHaveLength(3004);
+  });
+
+  it("loses or mixes up nothing when the reader falls behind (writes queue up)", async () => {
+    const script = join(tempDir(), "script.mjs");
+    writeFileSync(
+      script,
+      `import { createOutput } from ${JSON.stringify(TERMINAL)};
+const output = createOutput({ NO_COLOR: "1" });
+let turn = 0;
+const next = () => {
+  for (let i = 0; i < 300; i++) output.out(\`\${turn}:\${i}:\${"x".repeat((turn * 7 + i) % 300)}\`);
+  if (++turn < 60) setImmediate(next);
+};
+next();`,
+    );
+    const child = spawn(process.execPath, [script], {
+      env: cleanEnv({ NO_COLOR: "1" }),
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    // Not read for a while: the pipe fills (64 KiB) and the child's writes are queued.
+    child.stdout.pause();
+    await new Promise((resolveWait) => setTimeout(resolveWait, 400));
+    const chunks: Buffer[] = [];
+    child.stdout.on("data", (chunk: Buffer) => chunks.push(chunk));
+    child.stdout.resume();
+    const code = await new Promise((resolveExit) => child.on("close", resolveExit));
+    expect(code).toBe(0);
+    const lines = Buffer.concat(chunks).toString("utf8").trimEnd().split("\n");
+    expect(lines).toHaveLength(60 * 300);
+    let index = 0;
+    for (let turn = 0; turn < 60; turn++) {
+      for (let i = 0; i < 300; i++) {
+        expect(lines[index++]).toBe(`${turn}:${i}:${"x".repeat((turn * 7 + i) % 300)}`);
+      }
+    }
   });
 });

@@ -114,7 +114,7 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
         ctx.output.err(ctx.output.errColor.yellow(tightenedFolderLine(folder, from, to))),
     });
   }
-  const folderIds: FolderIds = store ? eventIdsInFolder(store) : new Set<string>();
+  const folderIds: FolderIds | undefined = store ? eventIdsInFolder(store) : undefined;
   // Puts back inboxes an earlier run left pointing at its tunnel; with --inbox, the session.
   const inboxes = inboxSessionWanted(options, ctx)
     ? await (await import("../openmail/listen-inboxes.js")).prepareInboxSession(options, ctx)
@@ -257,7 +257,7 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   });
   inboxes?.announce();
   // The folder's ids (and the sweep of temporary files a crash left) are read now, not during start-up.
-  void folderIds.ready?.();
+  void folderIds?.ready?.();
   await warnIfUnreachable([options.forwardTo, ...routes.values()], renderer);
   watch?.start();
 

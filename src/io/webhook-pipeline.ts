@@ -194,10 +194,14 @@ export function eventIdsInFolder(store: Pick<CaptureStore, "scan">, deadlineMs =
   };
 }
 
-export function createWebhookPipeline(options: PipelineOptions, folderIds: FolderIds = new Set()): WebhookPipeline {
+/** `folderIds`: the ids of captures already in the save folder; none when nothing is saved. */
+export function createWebhookPipeline(options: PipelineOptions, folderIds?: FolderIds): WebhookPipeline {
   // Every event id of the run, as fingerprints: memory stays flat over hundreds of thousands of events.
   const seen = createIdIndex();
-  let folderRead = folderIds.ready === undefined;
+  let folderRead = folderIds?.ready === undefined;
+  // receivedAt as a time, for the id index: many events of a busy second arrive within one millisecond.
+  let lastReceivedAt = "";
+  let lastReceivedMs = Number.NaN;
   const pendingUpdates = new Set<Promise<void>>();
   const stats: ListenStats = {
     received: 0,
@@ -215,8 +219,12 @@ export function createWebhookPipeline(options: PipelineOptions, folderIds: Folde
 
   const recordSeen = (eventId: string | undefined, receivedAt: string): ReceivedEvent["duplicate"] => {
     if (!eventId) return undefined;
-    const before = seen.see(eventId, Date.parse(receivedAt));
-    const inFolder = folderIds.has(fileSafeEventId(eventId));
+    if (receivedAt !== lastReceivedAt) {
+      lastReceivedAt = receivedAt;
+      lastReceivedMs = Date.parse(receivedAt);
+    }
+    const before = seen.see(eventId, lastReceivedMs);
+    const inFolder = folderIds?.has(fileSafeEventId(eventId)) === true;
     if (before.count === 0 && !inFolder) return undefined;
     return {
       // This delivery's number: the earlier ones of this run, plus one for a copy already in the folder
@@ -350,7 +358,7 @@ export function createWebhookPipeline(options: PipelineOptions, folderIds: Folde
   ): WebhookResponse | Promise<WebhookResponse> => {
     if (!folderRead) {
       const waitForFolder = async () => {
-        await folderIds.ready?.();
+        await folderIds?.ready?.();
         folderRead = true;
         return handle(request, context, rawHeaders);
       };

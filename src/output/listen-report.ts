@@ -189,7 +189,16 @@ function eventFields(type: "arrival" | "event", arrival: Arrival) {
 
 function prettyRenderer(output: Output, showPath: (path: string) => string, verbose: boolean): ListenRenderer {
   const c = output.color;
-  const time = (iso: string) => c.dim(iso.slice(11, 19));
+  // HH:MM:SS of an ISO time, styled: made once a second (every event's two lines show one).
+  let timeKey = "";
+  let timeText = "";
+  const time = (iso: string) => {
+    if (timeKey === "" || !iso.startsWith(timeKey)) {
+      timeKey = iso.slice(0, 19);
+      timeText = c.dim(iso.slice(11, 19));
+    }
+    return timeText;
+  };
   const now = () => time(clockText());
   // The terminal's width (read per event: it may be resized), or undefined when stdout is not a
   // terminal (or reports no width, 0, as Output.out takes it), where values keep their fixed caps.
@@ -236,10 +245,10 @@ function prettyRenderer(output: Output, showPath: (path: string) => string, verb
     arrival(arrival) {
       if (verbose) output.out("");
       const width = columns();
-      const [head = "", ...problems] = arrivalLines(arrival, c, time, showPath, width);
-      output.out(head);
+      const lines = arrivalLines(arrival, c, time, showPath, width);
+      output.out(lines[0] ?? "");
       if (verbose) for (const line of detailLines(arrival, c, width)) output.out(line);
-      for (const line of problems) output.out(line);
+      for (let i = 1; i < lines.length; i++) output.out(lines[i] as string);
     },
     outcome(outcome) {
       for (const line of outcomeLines(outcome, c, now(), verbose, showPath, columns())) output.out(line);
@@ -348,6 +357,30 @@ function forwardLabel(key: string): string {
 
 type Colors = Output["color"];
 
+/** The styled marks every event's lines use, made once per set of colours (not twice per event). */
+interface Marks {
+  separator: string;
+  arrivalArrow: string;
+  outcomeArrow: string;
+  verified: string;
+  unverified: string;
+}
+let marksFor: Colors | undefined;
+let cachedMarks: Marks | undefined;
+function marksOf(c: Colors): Marks {
+  if (marksFor !== c || cachedMarks === undefined) {
+    marksFor = c;
+    cachedMarks = {
+      separator: c.dim(" · "),
+      arrivalArrow: c.bold("-->"),
+      outcomeArrow: c.bold("<--"),
+      verified: c.green("✓ verified"),
+      unverified: c.yellow("? unverified"),
+    };
+  }
+  return cachedMarks;
+}
+
 /** The indent of a wrapped line's continuation (fit.ts wrapLine) for lines that start unindented. */
 const HANGING_INDENT = 2;
 
@@ -381,10 +414,11 @@ export function arrivalLines(
       : parsesAsJson(request.body)
         ? "(JSON, not an object)"
         : "(not JSON)";
-  const parts: string[] = [
-    `${colorForType(c, s.eventType)(type)} ${c.dim(lineValue(inspection.eventId ?? "(no event id)", 64, columns))}`,
-  ];
-  if (s.attempt !== undefined && s.attempt > 1) parts[0] += c.dim(` attempt ${s.attempt}`);
+  const marks = marksOf(c);
+  const separator = marks.separator;
+  // The parts joined by the separator as they are made (no array and join per event).
+  let head = `${time(request.receivedAt)} ${marks.arrivalArrow} ${colorForType(c, s.eventType)(type)} ${c.dim(lineValue(inspection.eventId ?? "(no event id)", 64, columns))}`;
+  if (s.attempt !== undefined && s.attempt > 1) head += c.dim(` attempt ${s.attempt}`);
   if (arrival.duplicate) {
     const { timesSeen, inFolder, firstSeenAt } = arrival.duplicate;
     const where = inFolder
@@ -392,34 +426,31 @@ export function arrivalLines(
       : firstSeenAt
         ? ` (first ${firstSeenAt.slice(11, 19)})`
         : "";
-    parts.push(c.yellow(`retry #${timesSeen}${where}`));
+    head += separator + c.yellow(`retry #${timesSeen}${where}`);
   } else if (arrival.replay) {
     const of = arrival.replay.originalReceivedAt;
-    parts.push(c.magenta(`↺ replay from the inspector${of ? ` (of ${of.slice(11, 19)})` : ""}`));
+    head += separator + c.magenta(`↺ replay from the inspector${of ? ` (of ${of.slice(11, 19)})` : ""}`);
   }
   if (s.lifecycle) {
-    parts.push(
-      s.inboxId ? lineValue(s.inboxId, 40, columns) : c.dim(s.podId ? lineValue(s.podId, 40, columns) : "pod event"),
-    );
-    if (s.reason) parts.push(lineValue(s.reason, 40, columns));
+    head +=
+      separator +
+      (s.inboxId ? lineValue(s.inboxId, 40, columns) : c.dim(s.podId ? lineValue(s.podId, 40, columns) : "pod event"));
+    if (s.reason) head += separator + lineValue(s.reason, 40, columns);
   } else if (inspection.payload.json) {
-    if (s.inboxId) parts.push(lineValue(s.inboxId, 40, columns));
+    if (s.inboxId) head += separator + lineValue(s.inboxId, 40, columns);
     if (s.from || s.subject !== undefined) {
-      parts.push(
-        `${lineValue(s.from ?? "?", 60, columns)} → ${s.subject !== undefined ? lineValue(s.subject, 80, columns) : c.dim("(no subject)")}`,
-      );
+      head += `${separator}${lineValue(s.from ?? "?", 60, columns)} → ${s.subject !== undefined ? lineValue(s.subject, 80, columns) : c.dim("(no subject)")}`;
     }
   } else {
-    parts.push(c.dim(`${request.body.length} bytes`));
+    head += separator + c.dim(`${request.body.length} bytes`);
   }
   const verdict = inspection.verification;
   const signature = !verdict
-    ? c.yellow("? unverified")
+    ? marks.unverified
     : verdict.valid
-      ? c.green("✓ verified")
+      ? marks.verified
       : c.red(`✗ ${sanitizeLine(verdict.message)}`);
-  parts.push(signature);
-  const head = `${time(request.receivedAt)} ${c.bold("-->")} ${parts.join(c.dim(" · "))}`;
+  head += separator + signature;
   const lines = [arrival.filteredOut ? c.dim(`${head} (not in --events)`) : head];
   if (inspection.payload.json && !inspection.payload.known && s.eventType) {
     lines.push(c.yellow("   ! unknown event type: a handler should answer 2xx and ignore it"));
@@ -519,7 +550,9 @@ export function outcomeLines(
 ): string[] {
   const { forward } = event;
   const id = c.dim(`[${clipToLine(event.inspection.eventId ?? `#${event.seq}`, 64, columns, HANGING_INDENT + 2)}]`);
-  const parts: string[] = [];
+  const { separator, outcomeArrow } = marksOf(c);
+  // The parts joined by the separator as they are made (no array and join per event).
+  let text: string;
   let bracket: string;
   let good: boolean;
   if (forward) {
@@ -528,24 +561,24 @@ export function outcomeLines(
       outcome.kind === "response" ? `${outcome.status} ${statusText(outcome.status)}`.trim() : "no answer";
     good = judgement === "accepted" || judgement === "rejected-as-expected";
     bracket = `[${handled}]`;
-    parts.push(
-      `handler ${outcome.kind === "response" ? formatMs(outcome.latencyMs) : sanitizeLine(outcomeText(outcome, verdict))}`,
-    );
-    if (judgement === "rejected-as-expected") parts.push(REJECTED_AS_EXPECTED);
+    text = `handler ${outcome.kind === "response" ? formatMs(outcome.latencyMs) : sanitizeLine(outcomeText(outcome, verdict))}`;
+    if (judgement === "rejected-as-expected") text += separator + REJECTED_AS_EXPECTED;
   } else {
     good = event.status < 300 || (event.signature === "invalid" && event.status < 500);
     bracket = `[${event.status}]`;
-    parts.push(`answered here: ${sanitizeLine(event.statusReason)}`);
+    text = `answered here: ${sanitizeLine(event.statusReason)}`;
   }
   const undelivered = undeliveredAnswerText(event.answer, event.status);
   if (undelivered) {
-    parts.push(event.answer.kind === "dropped" ? c.red(undelivered) : c.yellow(undelivered));
+    text += separator + (event.answer.kind === "dropped" ? c.red(undelivered) : c.yellow(undelivered));
   } else if (forward) {
     const relayed = forward.outcome.kind === "response" && event.status === forward.outcome.status;
-    parts.push(relayed ? `answered ${event.status}` : `answered ${event.status}: ${sanitizeLine(event.statusReason)}`);
+    text +=
+      separator +
+      (relayed ? `answered ${event.status}` : `answered ${event.status}: ${sanitizeLine(event.statusReason)}`);
   }
   const colour = good ? c.green : c.red;
-  const lines = [`${time} ${c.bold("<--")} ${colour(bracket)} ${parts.join(c.dim(" · "))} ${id}`];
+  const lines = [`${time} ${outcomeArrow} ${colour(bracket)} ${text} ${id}`];
 
   if (forward) {
     const { outcome, verdict, judgement } = forward;

@@ -90,6 +90,8 @@ export function terminalSafe(text: string): string {
 // JSON.stringify leaves them raw.
 const JSON_UNSAFE =
   /[\u007f-\u009f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]|\udb40[\udc00-\udc7f]/g;
+/** The same characters, tested once: most JSON has none, and a replace copies the text even then. */
+const ANY_JSON_UNSAFE = new RegExp(JSON_UNSAFE.source);
 
 /** Each UTF-16 unit of `ch` as a JSON \u escape (a tag character is two). */
 function jsonEscape(ch: string): string {
@@ -105,5 +107,5 @@ export function jsonLine(record: unknown): string {
 
 /** JSON text (JSON.stringify's) with the characters it leaves raw written as \u escapes: the same JSON value. */
 export function jsonSafe(json: string): string {
-  return json.replace(JSON_UNSAFE, jsonEscape);
+  return ANY_JSON_UNSAFE.test(json) ? json.replace(JSON_UNSAFE, jsonEscape) : json;
 }

@@ -48,22 +48,48 @@ function colorLevel(env: NodeJS.ProcessEnv, detected: false | { level: number })
  * and one write() per line was a fifth of its time per event (BENCHMARKS.md). Lines keep their
  * order; anything written to stderr, or as raw bytes, first writes what is pending; and what is
  * pending when the process exits is written then (stdout is synchronous for files, pipes and
- * terminals on Linux). Bounded: it holds only what one turn printed.
+ * terminals on Linux). The lines are encoded into one buffer as they come, outside V8's heap:
+ * gathered as one string, a turn's lines stayed alive through the young generation's collections
+ * that came meanwhile, and that made V8 grow its young generation, and listen's memory, over a long
+ * run (notes-n4). Bounded: the buffer is written out when the next line might not fit.
  */
 const stdoutLines = (() => {
-  let pending = "";
+  const BYTES = 64 * 1024;
+  let buffer: Buffer = Buffer.allocUnsafeSlow(BYTES);
+  /** A buffer whose bytes have been written since, ready to be used again. */
+  let spare: Buffer | undefined;
+  let used = 0;
   let scheduled = false;
   const flush = () => {
     scheduled = false;
-    if (pending === "") return;
-    const text = pending;
-    pending = "";
-    process.stdout.write(text);
+    if (used === 0) return;
+    const written = buffer;
+    const bytes = buffer.subarray(0, used);
+    used = 0;
+    process.stdout.write(bytes, () => {
+      if (written !== buffer) spare ??= written;
+    });
+    // Still queued (a pipe whose reader is behind): those bytes are the stream's until written.
+    if (process.stdout.writableLength > 0) {
+      buffer = spare ?? Buffer.allocUnsafeSlow(BYTES);
+      spare = undefined;
+    }
   };
   process.on("exit", flush);
   return {
-    write(text: string) {
-      pending += text;
+    /** `text` and a newline. */
+    writeLine(text: string) {
+      // UTF-8 takes at most 3 bytes per UTF-16 unit (a surrogate pair: 4 bytes for 2 units).
+      const most = 3 * text.length + 1;
+      if (used + most > BYTES) {
+        flush();
+        if (most > BYTES) {
+          process.stdout.write(`${text}\n`);
+          return;
+        }
+      }
+      used += buffer.write(text, used);
+      buffer[used++] = 0x0a;
       if (!scheduled) {
         scheduled = true;
         setImmediate(flush);
@@ -97,11 +123,11 @@ export function createOutput(env: NodeJS.ProcessEnv = process.env): Output {
       clearProgress();
       const columns = width(process.stdout);
       // Not a terminal: nothing to wrap, so the lines need not be taken apart and joined again.
-      stdoutLines.write(`${columns ? fitLines(line, columns).join("\n") : terminalSafe(line)}\n`);
+      stdoutLines.writeLine(columns ? fitLines(line, columns).join("\n") : terminalSafe(line));
     },
     record(record) {
       clearProgress();
-      stdoutLines.write(`${recordLine(record)}\n`);
+      stdoutLines.writeLine(recordLine(record));
     },
     write(data) {
       clearProgress();
