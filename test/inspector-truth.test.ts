@@ -204,6 +204,31 @@ describe("the inspector judges captures itself, and says what became of an answe
     expect(redacted.verification.message).toBe(item("Redacted since").verdictMessage);
   });
 
+  it("lists a capture too large to read for the list by its name, and still opens it", async () => {
+    const cwd = tempDir();
+    const dir = join(cwd, ".openmail-hooks", "events");
+    writeCaptures(dir, 1, SECRET, () => "Small and read");
+    const event = messageEvent(
+      { event_id: "evt_large_1" },
+      { subject: "Large", body_text: "x".repeat(3 * 1024 * 1024) },
+    );
+    const { headers, body } = signedEvent(SECRET, event);
+    const receivedAt = new Date().toISOString();
+    const lowered = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+    const request = { receivedAt, method: "POST", path: "/webhooks", headers: lowered, body };
+    writeFileSync(join(dir, captureFileName(receivedAt, "evt_large_1")), serializeCapture(request, {}));
+    const process = await listen([], cwd);
+    const list = JSON.parse((await api(process, "/api/events")).body);
+    expect(list.items).toHaveLength(2);
+    const [large, small] = list.items;
+    expect(small).toMatchObject({ subject: "Small and read", verdict: "valid", listNote: null });
+    expect(large).toMatchObject({ subject: null, verdict: "unverified", eventId: "evt_large_1" });
+    expect(large.listNote).toMatch(/^a large capture \(3\.0 MB\), not read for the list: open it to see it$/);
+    const detail = JSON.parse((await api(process, `/api/events/${encodeURIComponent(large.id)}`)).body);
+    expect(detail.email.subject).toBe("Large");
+    expect(detail.verification.valid).toBe(true);
+  });
+
   it("says an answer the sender hung up on was not delivered", async () => {
     const slow = await startServer(() => ({ status: 200, body: "late", delayMs: 1500 }));
     servers.push(slow);

@@ -4,7 +4,7 @@
  * newest first, a page at a time. A capture is read only when its page is asked for, and its short
  * summary is cached, so a folder of 10,000 captures never has all its bodies in memory.
  */
-import { readdir } from "node:fs/promises";
+import { lstat, readdir } from "node:fs/promises";
 import { basename, join } from "node:path";
 import {
   type CapturedRequest,
@@ -19,7 +19,7 @@ import {
 import { type Inspection, inspectRequest, verifyCaptured } from "../core/inspect.js";
 import { InputTooLargeError, readRegularFileAsync } from "../io/request-input.js";
 import type { Arrival, ReceivedEvent, ReplayFrom } from "../io/webhook-pipeline.js";
-import { judgementShowsHint, undeliveredAnswerText } from "../output/listen-report.js";
+import { formatBytes, judgementShowsHint, undeliveredAnswerText } from "../output/listen-report.js";
 import { EventRing, packed, Unpacker } from "./event-ring.js";
 import {
   emailView,
@@ -275,6 +275,12 @@ const SUMMARY_CACHE = 20_000;
 const READS_PER_PAGE = 2000;
 /** Captures larger than this are listed but not opened. */
 const MAX_CAPTURE_BYTES = 64 * 1024 * 1024;
+/**
+ * Captures larger than this are listed without being read: a page of the list parses up to 16 at a
+ * time on listen's event loop, and 16 bodies of 9 MB (sent unsigned by anyone, or planted) held
+ * webhooks' answers for 0.6 s and the list for 0.8 s. Their detail still opens them.
+ */
+const LIST_CAPTURE_BYTES = 2 * 1024 * 1024;
 /** A folder listing is reused for this long (this run's own captures are added at once). */
 const LISTING_TTL_MS = 2000;
 /** Captures read at once when a page is assembled. */
@@ -453,12 +459,16 @@ export function createEventIndex(options: EventIndexOptions) {
     return listing.entries;
   }
 
-  async function readCapture(name: string): Promise<{ request: CapturedRequest; extra: Record<string, unknown> }> {
+  async function readCapture(
+    name: string,
+    limit = MAX_CAPTURE_BYTES,
+  ): Promise<{ request: CapturedRequest; extra: Record<string, unknown> }> {
     if (!options.dir || !FILE_ID.test(name)) throw new Error("no such capture");
     let bytes: Buffer;
     try {
-      bytes = await readRegularFileAsync(join(options.dir, name), MAX_CAPTURE_BYTES, false);
+      bytes = await readRegularFileAsync(join(options.dir, name), limit, false);
     } catch (error) {
+      if (error instanceof InputTooLargeError && limit < MAX_CAPTURE_BYTES) throw new NotListedError();
       throw captureReadError(error);
     }
     return fromCaptureObject(JSON.parse(bytes.toString("utf8")));
@@ -473,10 +483,13 @@ export function createEventIndex(options: EventIndexOptions) {
     if (cached) return cached;
     let item: ListItem;
     try {
-      const { request, extra } = await readCapture(name);
+      const { request, extra } = await readCapture(name, LIST_CAPTURE_BYTES);
       item = fileItem(name, request, extra, options);
     } catch (error) {
-      item = unreadableItem(name, (error as Error).message);
+      item =
+        error instanceof NotListedError
+          ? await largeItem(name, options.dir as string)
+          : unreadableItem(name, (error as Error).message);
     }
     cacheSummary(name, item);
     return item;
@@ -855,6 +868,35 @@ function unreadableItem(name: string, message: string): ListItem {
       payload: { json: false, known: false, problems: [`unreadable capture: ${message}`] },
     },
     verdict: { valid: false, message: `unreadable capture: ${message}` },
+    listNote: `unreadable capture: ${message}`,
+    forward: null,
+    saved: true,
+    thisRun: false,
+  });
+}
+
+/** A capture too large to read for the list (LIST_CAPTURE_BYTES): listed by its name, opened on demand. */
+class NotListedError extends Error {}
+
+async function largeItem(name: string, dir: string): Promise<ListItem> {
+  const parsed = parseCaptureFileName(name);
+  const size = await lstat(join(dir, name)).then(
+    (stats) => stats.size,
+    () => undefined,
+  );
+  const what = `a large capture${size === undefined ? "" : ` (${formatBytes(size)})`}, not read for the list: open it to see it`;
+  return listItem({
+    id: name,
+    kind: "delivery",
+    request: { receivedAt: parsed?.receivedAt ?? "", method: "POST", path: "", headers: {}, body: new Uint8Array() },
+    inspection: {
+      eventId: parsed?.fileEventId,
+      summary: { attachments: [], cc: [], lifecycle: false },
+      payload: { json: false, known: false, problems: [] },
+    },
+    verdict: undefined,
+    unverifiedBecause: `unverified: ${what}`,
+    listNote: what,
     forward: null,
     saved: true,
     thisRun: false,

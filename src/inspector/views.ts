@@ -46,6 +46,8 @@ export interface ListItem {
   attachments: string[];
   lifecycle: boolean;
   json: boolean;
+  /** Why the row shows less than an email (an unreadable capture, one too large to read for the list). */
+  listNote: string | null;
   verdict: VerdictName;
   verdictMessage: string;
   /** The handler's answer to the forward (or to the replay). */
@@ -94,6 +96,7 @@ export interface ItemFacts {
   verdict: { valid: boolean; message: string } | null | undefined;
   /** Why it is unverified when it has no verdict (else: no secret). */
   unverifiedBecause?: string;
+  listNote?: string;
   forward: ForwardBrief | null;
   answered?: ListItem["answered"];
   retry?: ListItem["retry"];
@@ -138,6 +141,7 @@ export function listItem(facts: ItemFacts): ListItem {
     attachments: attachmentNames(s),
     lifecycle: s.lifecycle,
     json: facts.inspection.payload.json,
+    listNote: facts.listNote ?? null,
     verdict: !verdict ? "unverified" : verdict.valid ? "valid" : "invalid",
     verdictMessage: verdict ? verdict.message : (facts.unverifiedBecause ?? "unverified: no secret"),
     forward: facts.forward,

@@ -195,10 +195,7 @@ function mailCell(item) {
     const who = item.inboxId ? `inbox ${line(item.to || item.inboxId)}` : "pod";
     return [h("div", { class: "mail-from" }, who), h("div", { class: "mail-subject" }, line(item.snippet ?? ""))];
   }
-  if (!item.json) {
-    const why = item.verdictMessage.startsWith("unreadable") ? item.verdictMessage : "body is not JSON";
-    return h("div", { class: "dim" }, line(why));
-  }
+  if (!item.json) return h("div", { class: "dim" }, line(item.listNote ?? "body is not JSON"));
   return [
     h("div", { class: "mail-from" }, line(item.from ?? "(no sender)")),
     h(
@@ -246,7 +243,11 @@ function rowFor(item, fresh) {
     h(
       "td",
       {},
-      h("span", { class: typeClass(item.eventType) }, line(item.eventType ?? (item.json ? "(no type)" : "(not JSON)"))),
+      h(
+        "span",
+        { class: typeClass(item.eventType) },
+        line(item.eventType ?? (item.listNote ? "(not read)" : item.json ? "(no type)" : "(not JSON)")),
+      ),
       h("span", { class: "sub", title: line(item.eventId ?? "") }, line(item.eventId ?? "(no event id)")),
     ),
     h("td", { class: "mail" }, mailCell(item), h("div", { class: "marks" }, inbox, ...marks)),
