@@ -229,6 +229,13 @@ describe("capText", () => {
 });
 
 describe("htmlToText", () => {
+  it("ends a tag at a > outside quoted attribute values, and turns numeric references to no character into U+FFFD", () => {
+    expect(
+      htmlToText('<p>Price: <img alt="a > b" src=x> and <a title=\'y > z\' href="https://ok.example/">link</a></p>'),
+    ).toBe("Price: a > b and link (https://ok.example/)");
+    expect(htmlToText("<p>&#xD800; &#0; &#1114112; &#x1F600;</p>")).toBe("\uFFFD \uFFFD \uFFFD 😀");
+  });
+
   it("drops hidden elements and comments, breaks blocks, bullets lists, decodes entities", () => {
     const html =
       "<html><head><title>T</title><style>.x{}</style></head><body><!-- hidden --><h2>Hi&nbsp;there</h2>" +

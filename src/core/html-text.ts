@@ -69,7 +69,7 @@ export function htmlToText(html: string): string {
       i = end < 0 ? html.length : end + 3;
       continue;
     }
-    const gt = html.indexOf(">", lt + 1);
+    const gt = tagEnd(html, lt + 1);
     if (gt < 0) break;
     const tag = parseTag(html.slice(lt + 1, gt));
     i = gt + 1;
@@ -127,6 +127,23 @@ function attribute(inside: string, name: string): string | undefined {
   return value === undefined ? undefined : decodeEntities(value).trim();
 }
 
+/** Where a tag that starts at `from` ends: the first `>` outside a quoted attribute value, or -1. */
+function tagEnd(html: string, from: number): number {
+  let quote: string | undefined;
+  for (let i = from; i < html.length; i += 1) {
+    const ch = html[i];
+    if (quote) {
+      if (ch === quote) quote = undefined;
+    } else if (ch === '"' || ch === "'") {
+      // Only after `=` is a quote an attribute value's (a bare quote elsewhere is text of the tag).
+      if (/=\s*$/.test(html.slice(Math.max(from, i - 8), i))) quote = ch;
+    } else if (ch === ">") {
+      return i;
+    }
+  }
+  return -1;
+}
+
 function collapseSpace(text: string): string {
   return text.replace(/[ \t\r\n\f]+/g, " ");
 }
@@ -138,7 +155,10 @@ function decodeEntities(text: string): string {
         entity[1] === "x" || entity[1] === "X"
           ? Number.parseInt(entity.slice(2), 16)
           : Number.parseInt(entity.slice(1), 10);
-      return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : whole;
+      // HTML's rule: zero, surrogates and anything past U+10FFFF become U+FFFD (a lone surrogate is
+      // not text, and strict JSON decoders reject or alter it).
+      if (code === 0 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return "\uFFFD";
+      return String.fromCodePoint(code);
     }
     return NAMED_ENTITIES[entity.toLowerCase()] ?? whole;
   });
