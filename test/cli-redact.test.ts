@@ -259,7 +259,7 @@ describe("redaction", () => {
       {
         receivedAt: "2026-11-28T10:00:00.000Z",
         method: "POST",
-        path: "/webhooks",
+        path: "/webhooks?token=sk_live_SECRET123&user=alice@example.com&debug",
         headers: {
           "content-type": "application/json",
           "x-timestamp": timestamp,
@@ -293,6 +293,8 @@ describe("redaction", () => {
       "host",
     ]);
     expect(redacted.extra.redaction.note).toContain("values of headers authorization, cookie");
+    expect(redacted.request.path).toBe("/webhooks?token=redacted&user=redacted&debug");
+    expect(redacted.extra.redaction.note).toContain("query string values replaced");
   });
 
   it("says what holds for each copy: a kept timestamp outside the tolerance is not 'verifies'", async () => {

@@ -181,9 +181,12 @@ export function redactCapture(
     headers["x-signature"]?.trim().toLowerCase() === sign(secret, timestamp, request.body);
   if (matched) headers["x-signature"] = sign(secret, timestamp, body);
   if (headers["content-length"] !== undefined) headers["content-length"] = String(body.length);
-  const headersNote = replaced.length > 0 ? `; values of headers ${replaced.join(", ")} replaced` : "";
+  const path = redactQuery(request.path);
+  const headersNote =
+    (replaced.length > 0 ? `; values of headers ${replaced.join(", ")} replaced` : "") +
+    (path !== request.path ? "; query string values replaced" : "");
   return {
-    request: { ...request, headers, body },
+    request: { ...request, path, headers, body },
     extra: {
       redacted: true,
       redaction: matched
@@ -222,6 +225,24 @@ const HEADERS_KEPT = new Set([
   "x-timestamp",
 ]);
 export const REDACTED_HEADER_VALUE = "redacted";
+
+/**
+ * The request path with each query value replaced: a webhook URL often carries its guard token
+ * (`/webhooks?token=…`) or an address there, and listen captures the path as received.
+ */
+function redactQuery(path: string): string {
+  const mark = path.indexOf("?");
+  if (mark < 0) return path;
+  const query = path
+    .slice(mark + 1)
+    .split("&")
+    .map((pair) => {
+      const equals = pair.indexOf("=");
+      return equals < 0 || equals === pair.length - 1 ? pair : `${pair.slice(0, equals)}=${REDACTED_HEADER_VALUE}`;
+    })
+    .join("&");
+  return `${path.slice(0, mark)}?${query}`;
+}
 
 function redactHeaders(original: Record<string, string>): { headers: Record<string, string>; replaced: string[] } {
   const headers: Record<string, string> = {};
