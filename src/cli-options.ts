@@ -100,6 +100,12 @@ export function identity(value: string): string {
 }
 
 /** "Name: value" → [name, value], for --header. */
+/**
+ * Headers undici refuses to take from the caller (it frames the request itself): given with --header,
+ * nothing could be sent, and the run would count it as a failed delivery.
+ */
+const HEADERS_THE_CLIENT_OWNS = new Set(["content-length", "transfer-encoding", "keep-alive", "upgrade", "expect"]);
+
 export function headerOption(value: string): [string, string] {
   const colon = value.indexOf(":");
   const name = colon > 0 ? value.slice(0, colon).trim() : "";
@@ -107,6 +113,11 @@ export function headerOption(value: string): [string, string] {
     throw new InvalidArgumentError(`expected "Name: value", got ${JSON.stringify(value)}.`);
   }
   const headerValue = value.slice(colon + 1).trim();
+  if (HEADERS_THE_CLIENT_OWNS.has(name.toLowerCase())) {
+    throw new InvalidArgumentError(
+      `${name} is set by the HTTP client from the body it sends (and undici refuses it as a request header); leave it out.`,
+    );
+  }
   if (!isHeaderValue(headerValue)) {
     throw new InvalidArgumentError(
       `the value of ${name} cannot be sent in a header (control characters, or characters beyond Latin-1), got ${JSON.stringify(headerValue)}.`,
