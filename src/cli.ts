@@ -464,7 +464,7 @@ async function reportError(error: unknown, json: boolean): Promise<ExitCode> {
   // --help and --version end here too; Commander has printed what they print.
   if (error instanceof CommanderError && error.exitCode === 0) return EXIT.OK;
   // Loaded only on failure, so --help and --version stay light.
-  const { terminalSafe } = await import("./output/sanitize.js");
+  const { sanitizeLine, terminalSafe } = await import("./output/sanitize.js");
   const { recordLine } = await import("./output/records.js");
   const record = (code: string, message: string) => {
     if (json) process.stdout.write(`${recordLine({ type: "error", code, message })}\n`);
@@ -482,7 +482,9 @@ async function reportError(error: unknown, json: boolean): Promise<ExitCode> {
   }
   if (error instanceof CliError) {
     record(error.code, error.message);
-    process.stderr.write(`openmail-hooks: ${terminalSafe(error.message)}\n`);
+    // One line, with nothing of the input's kept: a message can quote input (JSON.parse's does), and
+    // terminalSafe keeps colour codes, which are ours elsewhere but never in an error.
+    process.stderr.write(`openmail-hooks: ${sanitizeLine(error.message)}\n`);
     return error.exitCode;
   }
   if (isStackOverflow(error)) {

@@ -247,6 +247,16 @@ describe("send-test: one event", () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
   });
+
+  it("an error quoting the input (JSON.parse's) keeps none of its escape codes or newlines: one line", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "esc.json"), "x\u001b[31mRED\nline2");
+    const result = await runCli(["send-test", "--data", join(dir, "esc.json"), "--print"], { env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/not valid JSON/);
+    expect(result.stderr).not.toContain("\u001b");
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+  });
 });
 
 describe("send-test --scenario", () => {
