@@ -115,6 +115,16 @@ describe("diagnose", () => {
     },
   );
 
+  it("reads each value of a comma-joined X-Signature (a repeated header joined, a Stripe-style t=…,v1=…)", () => {
+    const right = sign(SECRET, TS, COMPACT);
+    expect(codes(run(COMPACT, `${sign("another_secret", TS, COMPACT)}, ${right}`))).toEqual(["signature_several"]);
+    expect(codes(run(COMPACT, `t=${TS},v1=${right}`))).toEqual(["signature_several", "signature_prefix"]);
+    expect(codes(run(COMPACT, `v1,${right}`))).toEqual(["signature_prefix"]);
+    // Several values, none right: both named, not "not an HMAC-SHA256 digest".
+    const wrong = sign("another_secret", TS, COMPACT);
+    expect(codes(run(COMPACT, `${wrong},${wrong}`))).toEqual(["signature_several", "different_secret"]);
+  });
+
   it("recognises a signer that signed one second and sent another in X-Timestamp", () => {
     const signedAt = String(Number(TS) - 7);
     const result = run(COMPACT, sign(SECRET, signedAt, COMPACT));

@@ -29,6 +29,7 @@ export type MistakeCode =
   | "signature_prefix"
   | "signature_uppercase"
   | "signature_base64"
+  | "signature_several"
   | "body_without_timestamp"
   | "timestamp_without_dot"
   | "api_key_as_secret"
@@ -146,7 +147,12 @@ function explainWithEachSecret(
 }
 
 const UNEXPLAINED = new Set<MistakeCode>(["different_secret", "api_key_as_secret", "empty_secret"]);
-const SIGNATURE_FORMATS = new Set<MistakeCode>(["signature_prefix", "signature_uppercase", "signature_base64"]);
+const SIGNATURE_FORMATS = new Set<MistakeCode>([
+  "signature_prefix",
+  "signature_uppercase",
+  "signature_base64",
+  "signature_several",
+]);
 const isFormatFinding = (finding: Finding) => SIGNATURE_FORMATS.has(finding.code);
 const isSet = (secret: string | undefined): secret is string => typeof secret === "string" && secret !== "";
 
@@ -230,6 +236,29 @@ function signedAnotherSecondFinding(offset: number): Finding {
 /** The header value read as-is, and read past the format slips people make. */
 function readSignature(header: string): SignatureReading[] {
   const readings: SignatureReading[] = [{ hex: header, findings: [] }];
+  // "v1,<hex>" is one value with a prefix (read below), not two values.
+  const severalValues = header.includes(",") && !/^(sha256|sha-256|hmac-sha256|v1)\s*,[^,]*$/i.test(header);
+  const parts = severalValues ? header.split(",").map((part) => part.trim()) : [];
+  if (parts.length > 1) {
+    // A proxy that joins repeated headers, or a Stripe-style "t=…,v1=…" value: each part is read.
+    const several: Finding = {
+      code: "signature_several",
+      summary: `X-Signature holds ${parts.length} comma-separated values`,
+      fix: "send one X-Signature, the bare lowercase hex HMAC (no repeated header, no t=…,v1=… scheme), and compare against that one value",
+    };
+    for (const part of parts) {
+      const reading = readSignatureForm(part);
+      readings.push({ hex: reading.hex, findings: [several, ...reading.findings] });
+    }
+    return readings;
+  }
+  const form = readSignatureForm(header);
+  if (form.findings.length > 0) readings.push(form);
+  return readings;
+}
+
+/** One signature value read past the format slips people make (prefix, uppercase, base64). */
+function readSignatureForm(header: string): SignatureReading {
   let value = header;
   const findings: Finding[] = [];
   const prefix = /^(sha256|sha-256|hmac-sha256|v1)\s*[=,:]\s*/i.exec(value);
@@ -259,8 +288,7 @@ function readSignature(header: string): SignatureReading[] {
       });
     }
   }
-  if (findings.length > 0) readings.push({ hex: value, findings });
-  return readings;
+  return { hex: value, findings };
 }
 
 function bodyVariants(body: Buffer): BodyVariant[] {
