@@ -268,6 +268,12 @@ describe.each([
     ["a NaN timestamp", SECRET, Number.NaN, /the timestamp must be unix seconds, a whole number >= 0 .* not NaN/],
     ["a fractional timestamp", SECRET, 1711015501.5, /not 1711015501\.5/],
     ["a Date timestamp", SECRET, new Date() as unknown as number, /not a Date/],
+    [
+      "a timestamp in milliseconds (Date.now())",
+      SECRET,
+      1711015501000,
+      /1711015501000 is milliseconds \(Date\.now\(\)\)/,
+    ],
   ])(
     "throws a TypeError for %s instead of returning a signature no receiver accepts",
     async (_l, secret, ts, message) => {
@@ -279,6 +285,19 @@ describe.each([
       expect((thrown as Error).message).toMatch(message);
     },
   );
+
+  it("a header in milliseconds (signed as a string) is judged as such, not as 'N s in the future'", async () => {
+    const ms = `${TIMESTAMP}000`;
+    const signature = await signWith(SECRET, ms, VECTOR_BODY);
+    const verdict = node.verify({
+      body: VECTOR_BODY,
+      headers: { "x-timestamp": ms, "x-signature": signature },
+      secret: SECRET,
+      now: Number(TIMESTAMP),
+    });
+    expect(verdict).toMatchObject({ valid: false, reason: "timestamp_in_future" });
+    expect(verdict.message).toBe(`timestamp ${ms} is in milliseconds; OpenMail sends unix seconds`);
+  });
 
   it("signs the known vector from a number or the header's string", async () => {
     expect(await signWith(SECRET, Number(TIMESTAMP), VECTOR_BODY)).toBe(VECTOR_SIGNATURE);

@@ -312,6 +312,11 @@ export function signingInput(secret: unknown, timestamp: unknown, rawBody: unkno
       `cannot sign: the timestamp must be unix seconds, a whole number >= 0 or its string (Math.floor(Date.now() / 1000)), not ${describeOption(timestamp)}`,
     );
   }
+  if (typeof timestamp === "number" && timestamp >= MILLISECONDS_FROM) {
+    throw new TypeError(
+      `cannot sign: the timestamp is unix seconds, and ${timestamp} is milliseconds (Date.now()): pass Math.floor(Date.now() / 1000)`,
+    );
+  }
   const body = rawBodyOf(rawBody);
   if (typeof body === "object" && "problem" in body) throw new TypeError(`cannot sign: ${body.problem}`);
   return body;
@@ -443,5 +448,8 @@ export function ageText(ageSeconds: number): string {
 /** "timestamp is 421 s old (tolerance 300 s)". */
 export function describeAge(check: TimestampCheck): string {
   if (check.ageSeconds === undefined) return `timestamp ${JSON.stringify(check.raw.slice(0, 40))} is not unix seconds`;
+  if (check.raw.length >= 13 && (check.seconds ?? 0) >= MILLISECONDS_FROM) {
+    return `timestamp ${check.raw} is in milliseconds; OpenMail sends unix seconds`;
+  }
   return `timestamp is ${ageText(check.ageSeconds)} (tolerance ${check.toleranceSeconds} s)`;
 }
