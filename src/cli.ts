@@ -23,6 +23,7 @@ import {
   urlOption,
 } from "./cli-options.js";
 import { CliError, EXIT, type ExitCode, isStackOverflow, isWasmOutOfMemory, wasmMemoryError } from "./errors.js";
+import { outputLost } from "./output-lost.js";
 
 // The bundled CLI (scripts/bundle.mjs) has the version compiled in; the plain tsc build reads it.
 declare const __OPENMAIL_HOOKS_VERSION__: string | undefined;
@@ -511,24 +512,26 @@ async function reportError(error: unknown, json: boolean): Promise<ExitCode> {
  * Never 0 (the run did not finish); a check that failed (1) or an input error (2) keeps its own code.
  */
 const EXIT_OUTPUT_CLOSED = 141;
-let outputLost = false;
+let outputGone = false;
 for (const stream of [process.stdout, process.stderr]) {
   stream.on("error", (error: NodeJS.ErrnoException) => {
     // Writes after the first failure fail too (ERR_STREAM_DESTROYED): the same event, already handled.
-    if (outputLost || error.code === "ERR_STREAM_DESTROYED") return;
-    outputLost = true;
+    if (outputGone || error.code === "ERR_STREAM_DESTROYED") return;
+    outputGone = true;
     const closed = error.code === "EPIPE";
-    // Said on standard error only: standard output may be a --json stream a program reads.
+    // Said on standard error only: standard output may be a --json stream a program reads. What is
+    // still to be written (the summary, an inbox that could not be put back) goes there too.
     if (stream === process.stdout && process.stderr.writable) {
       const why = closed ? "was closed by its reader" : `could not be written (${error.code ?? error.message})`;
       process.stderr.write(`openmail-hooks: standard output ${why}: stopping as on Ctrl-C\n`);
+      outputLost.emit("stdout");
     }
     const lostCode = closed ? EXIT_OUTPUT_CLOSED : EXIT.CHECK_FAILED;
     process.on("exit", (code) => {
       if (code === 0 || code === 130 || code === 143) process.exitCode = lostCode;
     });
-    // Commands that stop cleanly listen for SIGTERM; the others end by themselves.
-    process.emit("SIGTERM", "SIGTERM");
+    // Commands that stop cleanly listen for this; the others end by themselves.
+    outputLost.emit("stop");
   });
 }
 

@@ -14,6 +14,7 @@ import { BIN, cleanEnv, runCli, tempDir } from "./helpers/cli.js";
 import { FAKE_TUNNEL_DOMAIN, type FakeOpenMail, startFakeOpenMail } from "./helpers/fake-openmail.js";
 import { messageEvent, post, signedEvent } from "./helpers/http.js";
 import { type ListenProcess, startListen, startListenForHumans } from "./helpers/listen.js";
+import { startInPty } from "./helpers/pty.js";
 import { closedPort, openMailHandler, startServer } from "./helpers/servers.js";
 
 const ACCOUNT_KEY = "om_live_account_key_0123456789abcdef";
@@ -121,6 +122,10 @@ describe("listen --inbox", () => {
     expect(lp.stderr()).toContain("standard output was closed by its reader: stopping as on Ctrl-C");
     expect(code).toBe(141);
     expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBeNull();
+    // The end of the run is still seen: what would have gone to standard output went to standard error.
+    expect(lp.stderr()).toMatch(/"action":"restored"/);
+    expect(lp.stderr()).toMatch(/"type":"summary"/);
+    expect(lp.stderr()).not.toContain("Ctrl-C again");
   });
 
   it("a closed terminal (SIGHUP) stops listen cleanly: the inbox is restored", async () => {
@@ -128,6 +133,20 @@ describe("listen --inbox", () => {
     expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBe(lp.ready.publicUrl);
     expect(await lp.stop("SIGHUP")).toBe(0);
     expect(lp.records.find((r) => r.action === "restored")).toMatchObject({ inboxId: "inb_dev", outcome: "restored" });
+    expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBeNull();
+  });
+
+  it("closing the terminal window (the pty goes away: SIGHUP, then every write fails) still restores the inbox", async () => {
+    const pty = startInPty(["listen", "--port", "0", "--inbox", "inb_dev"], { columns: 100, env: apiEnv() });
+    cleanups.push(async () => pty.child.kill("SIGKILL"));
+    await pty.waitForText(/delivers here/);
+    expect(fake.inboxes.get("inb_dev")?.webhookUrl).toMatch(/^https:\/\//);
+    // What closing the window does: the terminal's master side goes away with its process.
+    pty.child.kill("SIGKILL");
+    const deadline = Date.now() + 10_000;
+    while (fake.inboxes.get("inb_dev")?.webhookUrl && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBeNull();
   });
 

@@ -69,6 +69,14 @@ describe("listen: which way the warnings point", () => {
     await post(lp.url, { "Content-Type": "application/json" }, "{not json");
     await lp.waitForText(/--> \(not JSON\)/);
     expect(lp.stdout().match(/\(not JSON\)/g)).toHaveLength(1);
+    // An inbox event whose inbox_id is not a string is not called a pod event.
+    await post(
+      lp.url,
+      { "Content-Type": "application/json" },
+      '{"event":"inbox.suspended","event_id":"evt_n","inbox_id":5}',
+    );
+    await lp.waitForText(/inbox\.suspended evt_n · \(no inbox_id\)/);
+    expect(lp.stdout()).not.toMatch(/evt_n · pod event/);
   });
 
   it("a valid event rejected gets the hint and OpenMail's retry schedule", async () => {

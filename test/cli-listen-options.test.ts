@@ -133,6 +133,11 @@ describe("listen --events", () => {
     await post(lp.url, suspended.headers, suspended.body);
     await lp.waitFor((r) => r.type === "event" && r.eventId === "evt_suspended_1");
     expect(handler.requests).toHaveLength(1);
+    // A type not forwarded whose signature fails is refused as any event is, not acknowledged.
+    const forged = signedEvent("whsec_not_the_secret_000000", messageEvent({ event_id: "evt_forged_filtered" }));
+    expect((await post(lp.url, forged.headers, forged.body)).status).toBe(400);
+    const refused = await lp.waitFor((r) => r.type === "event" && r.eventId === "evt_forged_filtered");
+    expect(refused).toMatchObject({ filteredOut: true, status: 400 });
   });
 
   it("refuses an unknown event type in --events with the list of known ones", async () => {

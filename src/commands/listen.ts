@@ -22,6 +22,7 @@ import type { InboxListenOptions } from "../openmail/listen-inboxes.js";
 import { registrationStateExists } from "../openmail/state.js";
 import { tightenedFolderLine } from "../output/capture-folder.js";
 import { createListenRenderer, type ListenRenderer } from "../output/listen-report.js";
+import { outputLost } from "../output-lost.js";
 import { type AuthtokenSource, resolveAuthtoken } from "../tunnel/authtoken.js";
 import { noAuthtokenMessage } from "../tunnel/errors.js";
 import { openSupervisedTunnel, type SupervisedTunnel, type TunnelNotice } from "../tunnel/supervisor.js";
@@ -454,15 +455,21 @@ async function untilWarmedUp(warming: Promise<unknown> | undefined, ctx: Command
     stopListening();
   };
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+  outputLost.on("stop", onSignal);
   try {
     await warming;
   } finally {
     stopListening();
+    outputLost.off("stop", onSignal);
   }
   if (interrupted) ctx.exitNow(130);
 }
 
-/** Resolves on the first Ctrl-C, SIGTERM or SIGHUP; a second one exits at once. */
+/**
+ * Resolves on the first Ctrl-C, SIGTERM or SIGHUP; a second one exits at once. Output that can no
+ * longer be written stops it too (cli.ts has said so), but is never a second signal: a closed terminal
+ * sends SIGHUP, and then the stop line itself fails to be written.
+ */
 function waitForStopSignal(ctx: CommandContext): Promise<void> {
   return new Promise((resolve) => {
     let signals = 0;
@@ -476,6 +483,11 @@ function waitForStopSignal(ctx: CommandContext): Promise<void> {
       }
     };
     for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+    outputLost.once("stop", () => {
+      if (signals > 0) return;
+      signals = 1;
+      resolve();
+    });
   });
 }
 

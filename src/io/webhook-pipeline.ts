@@ -527,11 +527,12 @@ function decideResponse(
     }
     return text(502, `forward failed: ${outcome.message}`);
   }
-  if (event.filteredOut) return text(200, "not in --events: acknowledged, not forwarded");
   const verdict = event.inspection.verification;
+  // A failed verification is refused whatever its type: --events only chooses what is forwarded.
+  if (verdict && !verdict.valid) return text(400, `rejected: ${verdict.message}`);
+  if (event.filteredOut) return text(200, "not in --events: acknowledged, not forwarded");
   if (!verdict) return text(200, "accepted unverified (no secret)");
-  if (verdict.valid) return text(200, "signature valid");
-  return text(400, `rejected: ${verdict.message}`);
+  return text(200, "signature valid");
 }
 
 function captureExtra(event: Arrival & { forward?: ForwardResult }): Record<string, unknown> {

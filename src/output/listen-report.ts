@@ -432,9 +432,10 @@ export function arrivalLines(
     head += separator + c.magenta(`↺ replay from the inspector${of ? ` (of ${of.slice(11, 19)})` : ""}`);
   }
   if (s.lifecycle) {
+    const noInbox = s.eventType?.startsWith("inbox.") ? "(no inbox_id)" : "pod event";
     head +=
       separator +
-      (s.inboxId ? lineValue(s.inboxId, 40, columns) : c.dim(s.podId ? lineValue(s.podId, 40, columns) : "pod event"));
+      (s.inboxId ? lineValue(s.inboxId, 40, columns) : c.dim(s.podId ? lineValue(s.podId, 40, columns) : noInbox));
     if (s.reason) head += separator + lineValue(s.reason, 40, columns);
   } else if (inspection.payload.json) {
     if (s.inboxId) head += separator + lineValue(s.inboxId, 40, columns);

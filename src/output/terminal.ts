@@ -5,6 +5,7 @@
  * (terminalSafe) and fits it to the terminal's width, so no call site can forget to.
  */
 import { Chalk, type ChalkInstance, supportsColor, supportsColorStderr } from "chalk";
+import { outputLost } from "../output-lost.js";
 import { displayWidth, truncateToWidth, wrapLine } from "./fit.js";
 import { recordLine } from "./records.js";
 import { terminalSafe } from "./sanitize.js";
@@ -53,6 +54,12 @@ function colorLevel(env: NodeJS.ProcessEnv, detected: false | { level: number })
  * that came meanwhile, and that made V8 grow its young generation, and listen's memory, over a long
  * run (notes-n4). Bounded: the buffer is written out when the next line might not fit.
  */
+/** Where stdout's lines go: standard error once standard output is gone (cli.ts says so). */
+let stdoutStream: NodeJS.WriteStream = process.stdout;
+outputLost.once("stdout", () => {
+  stdoutStream = process.stderr;
+});
+
 const stdoutLines = (() => {
   const BYTES = 64 * 1024;
   let buffer: Buffer = Buffer.allocUnsafeSlow(BYTES);
@@ -66,11 +73,11 @@ const stdoutLines = (() => {
     const written = buffer;
     const bytes = buffer.subarray(0, used);
     used = 0;
-    process.stdout.write(bytes, () => {
+    stdoutStream.write(bytes, () => {
       if (written !== buffer) spare ??= written;
     });
     // Still queued (a pipe whose reader is behind): those bytes are the stream's until written.
-    if (process.stdout.writableLength > 0) {
+    if (stdoutStream.writableLength > 0) {
       buffer = spare ?? Buffer.allocUnsafeSlow(BYTES);
       spare = undefined;
     }
@@ -84,7 +91,7 @@ const stdoutLines = (() => {
       if (used + most > BYTES) {
         flush();
         if (most > BYTES) {
-          process.stdout.write(`${text}\n`);
+          stdoutStream.write(`${text}\n`);
           return;
         }
       }
@@ -132,7 +139,7 @@ export function createOutput(env: NodeJS.ProcessEnv = process.env): Output {
     write(data) {
       clearProgress();
       stdoutLines.flush();
-      process.stdout.write(stdoutIsTTY ? terminalSafe(Buffer.from(data).toString("utf8")) : data);
+      stdoutStream.write(stdoutIsTTY ? terminalSafe(Buffer.from(data).toString("utf8")) : data);
     },
     err(line) {
       beforeStderr();
