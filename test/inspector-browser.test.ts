@@ -15,33 +15,23 @@ import { browserAvailable, launchBrowser } from "./helpers/browser.js";
 import { writeCaptures } from "./helpers/captures.js";
 import { runCli, tempDir } from "./helpers/cli.js";
 import { messageEvent, post, signedEvent } from "./helpers/http.js";
-import { type ListenProcess, startListen } from "./helpers/listen.js";
+import { type InspectedListen, type ListenProcess, startInspectedListen } from "./helpers/listen.js";
 import { openMailHandler, startServer, type TestServer } from "./helpers/servers.js";
 
 const SECRET = "inspector-browser-secret-42";
 const SCREENSHOTS =
   process.env.OPENMAIL_HOOKS_SCREENSHOTS === "1" ? resolve(import.meta.dirname, "../docs") : tempDir("omh-shots-");
 
-interface Inspected extends ListenProcess {
-  inspectorUrl: string;
-  origin: string;
-  token: string;
-}
+type Inspected = InspectedListen;
 
 const running: ListenProcess[] = [];
 const servers: Array<{ close(): Promise<void> }> = [];
 let browser: BrowserContext;
 
 async function listen(args: string[] = []): Promise<Inspected> {
-  const process = await startListen(args, { env: { OPENMAIL_WEBHOOK_SECRET: SECRET } });
+  const process = await startInspectedListen(args, { env: { OPENMAIL_WEBHOOK_SECRET: SECRET } });
   running.push(process);
-  const inspectorUrl = String((process.ready as unknown as { inspectorUrl: string }).inspectorUrl);
-  const url = new URL(inspectorUrl);
-  return Object.assign(process, {
-    inspectorUrl,
-    origin: url.origin,
-    token: new URLSearchParams(url.hash.slice(1)).get("token") ?? "",
-  });
+  return process;
 }
 
 async function handler(): Promise<TestServer> {

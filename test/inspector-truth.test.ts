@@ -15,31 +15,21 @@ import { browserAvailable, launchBrowser } from "./helpers/browser.js";
 import { writeCaptures } from "./helpers/captures.js";
 import { tempDir } from "./helpers/cli.js";
 import { messageEvent, post, signedEvent } from "./helpers/http.js";
-import { type ListenProcess, startListen, startPrettyListen } from "./helpers/listen.js";
+import { type InspectedListen, type ListenProcess, startInspectedListen, startPrettyListen } from "./helpers/listen.js";
 import { startServer, type TestServer } from "./helpers/servers.js";
 
 const SECRET = "inspector-truth-secret-0042";
 
-interface Inspected extends ListenProcess {
-  inspectorUrl: string;
-  origin: string;
-  token: string;
-}
+type Inspected = InspectedListen;
 
 const running: ListenProcess[] = [];
 const servers: TestServer[] = [];
 let browser: BrowserContext | undefined;
 
 async function listen(args: string[] = [], cwd?: string): Promise<Inspected> {
-  const process = await startListen(args, { env: { OPENMAIL_WEBHOOK_SECRET: SECRET }, cwd });
+  const process = await startInspectedListen(args, { env: { OPENMAIL_WEBHOOK_SECRET: SECRET }, cwd });
   running.push(process);
-  const inspectorUrl = String((process.ready as unknown as { inspectorUrl: string }).inspectorUrl);
-  const url = new URL(inspectorUrl);
-  return Object.assign(process, {
-    inspectorUrl,
-    origin: url.origin,
-    token: new URLSearchParams(url.hash.slice(1)).get("token") ?? "",
-  });
+  return process;
 }
 
 /** A handler that answers the status the request asks for in X-Want (as a handler that does not verify would). */

@@ -201,3 +201,24 @@ export async function startListenForHumans(
   };
   return { child, stdout: () => out, until, exited };
 }
+
+/** `listen --json` with its inspector: the page's URL, origin and token from the ready record. */
+export interface InspectedListen extends ListenProcess {
+  inspectorUrl: string;
+  origin: string;
+  token: string;
+}
+
+export async function startInspectedListen(
+  args: string[],
+  options: { env?: Record<string, string | undefined>; cwd?: string } = {},
+): Promise<InspectedListen> {
+  const process = await startListen(args, options);
+  const inspectorUrl = String((process.ready as unknown as { inspectorUrl: string }).inspectorUrl);
+  const url = new URL(inspectorUrl);
+  return Object.assign(process, {
+    inspectorUrl,
+    origin: url.origin,
+    token: new URLSearchParams(url.hash.slice(1)).get("token") ?? "",
+  });
+}
