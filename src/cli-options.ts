@@ -115,7 +115,7 @@ export function headerOption(value: string): [string, string] {
   const headerValue = value.slice(colon + 1).trim();
   if (HEADERS_THE_CLIENT_OWNS.has(name.toLowerCase())) {
     throw new InvalidArgumentError(
-      `${name} is set by the HTTP client from the body it sends (and undici refuses it as a request header); leave it out.`,
+      `${name} is the HTTP client's own header (it frames the request itself, and refuses ${name} from the caller); leave it out.`,
     );
   }
   if (!isHeaderValue(headerValue)) {
