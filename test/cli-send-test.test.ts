@@ -239,9 +239,15 @@ describe("send-test: one event", () => {
     [["send-test", "--url", "http://127.0.0.1:1", "--data", "{oops"], /not valid JSON/],
     [["send-test", "--url", "http://127.0.0.1:1", "--scenario", "nope"], /unknown --scenario nope/],
     [["send-test", "--url", "http://127.0.0.1:1", "--header", "no colon"], /Name: value/],
-    [["send-test", "--url", "http://127.0.0.1:1", "--header", "Transfer-Encoding: chunked"], /the HTTP client's own header/],
+    [
+      ["send-test", "--url", "http://127.0.0.1:1", "--header", "Transfer-Encoding: chunked"],
+      /the HTTP client's own header/,
+    ],
     [["send-test", "--url", "http://127.0.0.1:1", "--header", "Expect: 100-continue"], /the HTTP client's own header/],
-    [["replay", "x.json", "--url", "http://127.0.0.1:1", "--header", "Content-Length: 5"], /the HTTP client's own header/],
+    [
+      ["replay", "x.json", "--url", "http://127.0.0.1:1", "--header", "Content-Length: 5"],
+      /the HTTP client's own header/,
+    ],
   ])("exits 2 for bad input %j", async (args, message) => {
     const result = await runCli(args, { env });
     expect(result.code).toBe(2);
