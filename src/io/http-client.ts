@@ -221,10 +221,15 @@ class OriginConnections {
         this.waitingFrom = 0;
       }
       // One that ran out of time while waiting has already been answered.
-      if (!next.settledAlready) {
-        queueMicrotask(() => next.start(client, this));
-        return;
+      if (next.settledAlready) continue;
+      // One with less than a sweep's time left would be sent only to be cut a moment later, or
+      // answered after its deadline before the sweep saw it: it times out now, never sent.
+      if (!next.hasTimeToStart()) {
+        next.expire();
+        continue;
       }
+      queueMicrotask(() => next.start(client, this));
+      return;
     }
     this.idle.push(client);
   }
@@ -250,7 +255,7 @@ class DeadlineSweep {
   private readonly free: number[] = [];
   private size = 0;
   private timer: NodeJS.Timeout | undefined;
-  constructor(private readonly everyMs: number) {}
+  constructor(readonly everyMs: number) {}
 
   add(entry: InFlight): void {
     const slot = this.free.length > 0 ? (this.free.pop() as number) : this.slots.length;
@@ -403,6 +408,11 @@ class Exchange implements Dispatcher.DispatchHandler, InFlight {
     const message = "aborted: listen was stopping";
     this.finish({ kind: "network-error", error: "other", message, latencyMs: performance.now() - this.started });
     this.stop("aborted");
+  }
+
+  /** Whether at least one sweep of the deadlines is left before this exchange's deadline. */
+  hasTimeToStart(): boolean {
+    return this.deadline - performance.now() >= this.settings.deadlines.everyMs;
   }
 
   expire(): void {
