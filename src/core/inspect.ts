@@ -52,7 +52,7 @@ export function inspectRequest(
   options: { secret?: string; toleranceSeconds: number; now: number },
 ): Inspection {
   const verification = verifyCaptured(request, options);
-  const parsed = parseBody(request.body);
+  const parsed = parseJsonBody(request.body);
   const payload = judgePayload(parsed);
   const summary = summarize(parsed);
   return { verification, payload, summary, eventId: request.headers["x-event-id"] ?? summary.eventId };
@@ -68,7 +68,8 @@ export function verifyCaptured(
   return verify({ body: request.body, headers: request.headers, secret, toleranceSeconds, now });
 }
 
-function parseBody(body: Uint8Array): unknown {
+/** The body parsed as JSON, or undefined when it is not JSON. */
+export function parseJsonBody(body: Uint8Array): unknown {
   try {
     // A view, not Buffer.from(body): that would copy every body once more just to decode it.
     return JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8"));

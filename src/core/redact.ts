@@ -224,7 +224,8 @@ const HEADERS_KEPT = new Set([
   "x-signature",
   "x-timestamp",
 ]);
-export const REDACTED_HEADER_VALUE = "redacted";
+/** What a redacted header value or query value becomes. */
+const REDACTED_VALUE = "redacted";
 
 /**
  * The request path with each query value replaced: a webhook URL often carries its guard token
@@ -238,7 +239,7 @@ function redactQuery(path: string): string {
     .split("&")
     .map((pair) => {
       const equals = pair.indexOf("=");
-      return equals < 0 || equals === pair.length - 1 ? pair : `${pair.slice(0, equals)}=${REDACTED_HEADER_VALUE}`;
+      return equals < 0 || equals === pair.length - 1 ? pair : `${pair.slice(0, equals)}=${REDACTED_VALUE}`;
     })
     .join("&");
   return `${path.slice(0, mark)}?${query}`;
@@ -251,7 +252,7 @@ function redactHeaders(original: Record<string, string>): { headers: Record<stri
     if (HEADERS_KEPT.has(name.toLowerCase())) {
       headers[name] = value;
     } else {
-      headers[name] = REDACTED_HEADER_VALUE;
+      headers[name] = REDACTED_VALUE;
       replaced.push(name);
     }
   }

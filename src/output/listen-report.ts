@@ -14,6 +14,7 @@ import {
   outcomeText,
   statusText,
 } from "../core/contract.js";
+import { parseJsonBody } from "../core/inspect.js";
 import { ageText } from "../core/signature.js";
 import type { AnswerFate, ListenerNotice, UnparsedReason } from "../io/listener.js";
 import type { Arrival, ListenStats, Outcome } from "../io/webhook-pipeline.js";
@@ -411,7 +412,8 @@ export function arrivalLines(
     ? lineValue(s.eventType, 40, columns)
     : inspection.payload.json
       ? "(no event type)"
-      : parsesAsJson(request.body)
+      : // Parsed once more, only on this rare path, so `[1,2,3]` is not called "not JSON".
+        parseJsonBody(request.body) !== undefined
         ? "(JSON, not an object)"
         : "(not JSON)";
   const marks = marksOf(c);
@@ -477,19 +479,6 @@ export function arrivalLines(
     );
   }
   return lines;
-}
-
-/**
- * Whether a body that is not a JSON object is JSON at all (an array, a string, a number): parsed once
- * more, only on this rare path, so `[1,2,3]` is not called "not JSON".
- */
-function parsesAsJson(body: Uint8Array): boolean {
-  try {
-    JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8"));
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** --verbose: the email itself, between the arrival and the outcome. */
