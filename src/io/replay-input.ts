@@ -33,6 +33,10 @@ import {
 } from "./request-input.js";
 
 /** An item found in the inputs: in memory, or a file to read again when it is sent. */
+
+/** A read failure named for replay, whose size limit --max-input-size raises. */
+const describeReplayReadError = (origin: string, error: unknown) => describeReadError(origin, error, RAISE_THE_LIMIT);
+
 export interface IndexedItem {
   origin: string;
   meta: ReplayMeta;
@@ -196,7 +200,7 @@ export async function indexInputs(
       } catch (error) {
         problems.push({
           origin: "standard input",
-          message: describeReadError("standard input", error, RAISE_THE_LIMIT),
+          message: describeReplayReadError("standard input", error),
         });
       }
       continue;
@@ -206,14 +210,14 @@ export async function indexInputs(
     try {
       isFolder = (await stat(target)).isDirectory();
     } catch (error) {
-      problems.push({ origin: path, message: describeReadError(path, error, RAISE_THE_LIMIT) });
+      problems.push({ origin: path, message: describeReplayReadError(path, error) });
       continue;
     }
     if (!isFolder) {
       try {
         add(parseDocument(readRegularFile(target, limit), path, problems));
       } catch (error) {
-        problems.push({ origin: path, message: describeReadError(path, error, RAISE_THE_LIMIT) });
+        problems.push({ origin: path, message: describeReplayReadError(path, error) });
       }
       continue;
     }
@@ -243,7 +247,7 @@ export async function indexInputs(
         const [item] = parseDocument(readRegularFile(folder.fileBytes(name), limit), file, problems);
         if (item) read.push(new CaptureFileItem(folder, name, limit, metaOf(item.request)));
       } catch (error) {
-        problems.push({ origin: file, message: describeReadError(file, error, RAISE_THE_LIMIT) });
+        problems.push({ origin: file, message: describeReplayReadError(file, error) });
       }
     }
     // A folder is replayed in the order its events arrived.
@@ -368,7 +372,7 @@ class NamedFileError extends CaptureFormatError {}
 export function describeItemError(origin: string, error: unknown): string {
   if (error instanceof NamedFileError) return error.message;
   if (error instanceof InputTooLargeError || typeof (error as NodeJS.ErrnoException).code === "string") {
-    return describeReadError(origin, error, RAISE_THE_LIMIT);
+    return describeReplayReadError(origin, error);
   }
   return `${sanitizeLine(origin)}: ${(error as Error).message}`;
 }
