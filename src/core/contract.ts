@@ -190,6 +190,11 @@ function serverErrorHint(status: number): string {
 /** The signature verdict of a request as `listen` judged it. */
 export type SignatureState = "valid" | "invalid" | "unverified";
 
+/** A verdict's state: none (no secret) is unverified. */
+export function signatureStateOf(verdict: { valid: boolean } | null | undefined): SignatureState {
+  return !verdict ? "unverified" : verdict.valid ? "valid" : "invalid";
+}
+
 /**
  * How a handler's answer compares with what a correct handler does with this request: accept
  * a valid one (2xx in time), reject a bad one (4xx). An unverified one (no secret) is judged as

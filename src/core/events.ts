@@ -252,9 +252,11 @@ export function judgePayload(payload: unknown): PayloadJudgement {
   const record = payload as Record<string, unknown>;
   const eventType = typeof record.event === "string" ? record.event : undefined;
   const eventId = typeof record.event_id === "string" ? record.event_id : undefined;
-  const known = isKnownEventType(eventType);
-  // listen judges every event it receives: one pass over precomputed fields, no intermediate arrays.
-  const fields = (eventType !== undefined && FIELDS_BY_TYPE.get(eventType)) || UNKNOWN_TYPE_FIELDS;
+  // listen judges every event it receives: one lookup, one pass over precomputed fields, no
+  // intermediate arrays. The map's keys are exactly EVENT_TYPES, so a type it has is a known one.
+  const typed = eventType !== undefined ? FIELDS_BY_TYPE.get(eventType) : undefined;
+  const known = typed !== undefined;
+  const fields = typed ?? UNKNOWN_TYPE_FIELDS;
   const problems: string[] = [];
   for (const field of fields) {
     let value = readPath(record, field.keys);

@@ -4,7 +4,7 @@
  * re-signed). Reuses replay's preparation and the shared HTTP client.
  */
 import { type CapturedRequest, normalizeHeaders } from "../core/capture.js";
-import { judgeDelivery, judgeHandler, responseHint } from "../core/contract.js";
+import { judgeDelivery, judgeHandler, responseHint, signatureStateOf } from "../core/contract.js";
 import { verifyCaptured } from "../core/inspect.js";
 import { prepareReplay, type ReplayItem } from "../core/replay.js";
 import { eventIdOf, unixSeconds } from "../core/request.js";
@@ -92,7 +92,7 @@ export async function replayFromPage(
     toleranceSeconds: context.toleranceSeconds,
     now: unixSeconds(context.now()),
   });
-  const state = !sent ? "unverified" : sent.valid ? "valid" : "invalid";
+  const state = signatureStateOf(sent);
   return {
     original: original.id,
     url,

@@ -16,7 +16,7 @@ import {
   judgementIsWrong,
   nextRetry,
   outcomeText,
-  type SignatureState,
+  signatureStateOf,
   statusText,
 } from "../core/contract.js";
 import { diagnose } from "../core/diagnose.js";
@@ -142,7 +142,7 @@ export function listItem(facts: ItemFacts): ListItem {
     lifecycle: s.lifecycle,
     json: facts.inspection.payload.json,
     listNote: facts.listNote ?? null,
-    verdict: !verdict ? "unverified" : verdict.valid ? "valid" : "invalid",
+    verdict: signatureStateOf(verdict),
     verdictMessage: verdict ? verdict.message : (facts.unverifiedBecause ?? "unverified: no secret"),
     forward: facts.forward,
     answered: facts.answered ?? null,
@@ -193,7 +193,7 @@ export function forwardFromCapture(
         ? "no answer in time"
         : "no answer (connection failed)";
   const accepted = record.accepted === true;
-  const judgement = judgeAnswer(status ?? undefined, accepted, signatureState(verification));
+  const judgement = judgeAnswer(status ?? undefined, accepted, signatureStateOf(verification));
   return withJudgement(
     { url: record.url, outcome, status, latencyMs, accepted, text },
     judgement,
@@ -204,10 +204,6 @@ export function forwardFromCapture(
 
 /** A verdict as the judgement's words need it (a Verdict, or what a record keeps of one). */
 type JudgedVerdict = { valid: boolean; reason?: string | null; message: string } | null;
-
-function signatureState(verification: JudgedVerdict | undefined): SignatureState {
-  return !verification ? "unverified" : verification.valid ? "valid" : "invalid";
-}
 
 function withJudgement(
   brief: Omit<ForwardBrief, "judgement" | "good" | "note">,

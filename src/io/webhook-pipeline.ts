@@ -14,6 +14,7 @@ import {
   judgeHandler,
   responseHint,
   type SignatureState,
+  signatureStateOf,
 } from "../core/contract.js";
 import { createIdIndex } from "../core/id-index.js";
 import { type Inspection, inspectRequest, verifyCaptured } from "../core/inspect.js";
@@ -274,7 +275,7 @@ export function createWebhookPipeline(options: PipelineOptions, folderIds?: Fold
       seq: received.seq,
       request,
       inspection,
-      signature: !verification ? "unverified" : verification.valid ? "valid" : "invalid",
+      signature: signatureStateOf(verification),
       // Only a request whose signature matches can be OpenMail's retry of an event: X-Event-Id is not
       // signed, and a forged request reusing a real id must neither be called a retry nor make the
       // real delivery after it look like one. (Without a secret nothing can be told apart.) A replay
