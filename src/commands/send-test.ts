@@ -76,8 +76,11 @@ export async function runSendTest(options: SendTestOptions, ctx: CommandContext)
   // Real mail and fixtures take the place of the invented event, in turn.
   const templates = await loadMailAndFixtures(options, ctx);
   let turn = 0;
+  // The notes of the input the last event was built from (its --json record carries them).
+  let lastNotes: string[] = [];
   const makeEvent: MakeEvent = (type, extra = {}, random = randomHex, now = new Date(ctx.now())) => {
     const template = templates.length > 0 && type === options.event ? templates[turn++ % templates.length] : undefined;
+    lastNotes = template?.notes ?? [];
     const event = template
       ? template.build(now)
       : buildFakeEvent({
@@ -109,6 +112,8 @@ export async function runSendTest(options: SendTestOptions, ctx: CommandContext)
     options,
     secret,
     makeEvent,
+    // Said once on standard error in the terminal; every --json record carries its input's notes.
+    notesOfLastEvent: () => (options.json ? lastNotes : []),
     ctx,
     target: new URL(options.url ?? "http://localhost/webhooks"),
     store,
@@ -204,6 +209,8 @@ interface SendPlan {
   options: SendTestOptions;
   secret: ResolvedSecret;
   makeEvent: MakeEvent;
+  /** The notes for the event makeEvent built last (a fixture that lacks fields), for its record. */
+  notesOfLastEvent(): string[];
   ctx: CommandContext;
   /** Where requests go (a placeholder for --print without --url). */
   target: URL;
@@ -236,6 +243,7 @@ async function nextEvent(plan: SendPlan): Promise<PreparedDelivery> {
 function signedEvent(plan: SendPlan, now: number): PreparedDelivery {
   const { options, secret } = plan;
   const event = plan.events ? plan.events.next(now) : serializeEvent(plan.makeEvent(options.event));
+  const notes = plan.events ? [] : plan.notesOfLastEvent();
   const request = signedRequest({
     body: event.body,
     secret: secret.secret,
@@ -250,6 +258,7 @@ function signedEvent(plan: SendPlan, now: number): PreparedDelivery {
     attempt: event.attempt,
     headers: request.headers,
     body: event.body,
+    ...(notes.length > 0 ? { notes } : {}),
   };
 }
 
