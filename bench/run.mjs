@@ -715,6 +715,20 @@ async function senders() {
     const report = JSON.parse(readFileSync(rss, "utf8"));
     return { senderCpuUs: report.cpuUs };
   };
+  const replayLoop =
+    (...mode) =>
+    async () => {
+      const run = await runMeasured(process.execPath, [
+        join(root, "bench", "replay-loop.mjs"),
+        url,
+        String(connections),
+        folder,
+        SECRET,
+        ...mode,
+      ]);
+      if (run.status !== 0) throw new Error(`replay-loop.mjs ${mode.join(" ")} failed: ${run.stderr}`);
+      return { senderCpuUs: run.cpuUs };
+    };
   const inProcess = (loop) => async () => {
     const started = process.cpuUsage();
     await loop();
@@ -759,31 +773,10 @@ async function senders() {
     },
     raw: inProcess(() => rawLoop(url, seconds, connections, body, signedHeaders(body))),
     // The least replaying this folder must do, as a fresh process: read each capture, take its body,
-    // sign, dispatch (bench/replay-loop.mjs): the limit one file per event sets replay at.
-    "replay-minimal": async () => {
-      const run = await runMeasured(process.execPath, [
-        join(root, "bench", "replay-loop.mjs"),
-        url,
-        String(connections),
-        folder,
-        SECRET,
-      ]);
-      if (run.status !== 0) throw new Error(`replay-loop.mjs failed: ${run.stderr}`);
-      return { senderCpuUs: run.cpuUs };
-    },
-    // The same with replay's promise: each capture's own signature checked (one more HMAC) first.
-    "replay-minimal-checked": async () => {
-      const run = await runMeasured(process.execPath, [
-        join(root, "bench", "replay-loop.mjs"),
-        url,
-        String(connections),
-        folder,
-        SECRET,
-        "check",
-      ]);
-      if (run.status !== 0) throw new Error(`replay-loop.mjs check failed: ${run.stderr}`);
-      return { senderCpuUs: run.cpuUs };
-    },
+    // sign, dispatch (bench/replay-loop.mjs): the limit one file per event sets replay at; and the
+    // same with replay's promise (each capture's own signature checked first: one more HMAC).
+    "replay-minimal": replayLoop(),
+    "replay-minimal-checked": replayLoop("check"),
     "send-test": () =>
       cli(["send-test", "--url", url, "--count", String(count), "--concurrency", String(connections)])(),
     replay: cli(["replay", folder, "--url", url, "--concurrency", String(connections)]),
