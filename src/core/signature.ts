@@ -24,6 +24,7 @@ export {
   checkTimestamp,
   DEFAULT_TOLERANCE_SECONDS,
   describeAge,
+  isInMilliseconds,
   EVENT_ID_HEADER,
   getHeader,
   type HeaderSource,
