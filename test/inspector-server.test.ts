@@ -123,6 +123,30 @@ describe("listen's inspector server", () => {
     expect(Buffer.compare(handler.requests[1]?.body ?? Buffer.alloc(0), signed.body)).toBe(0);
   });
 
+  it("refuses to replay an edited body whose event_id no header can carry, saying why (422, nothing sent)", async () => {
+    const handler = await startServer(openMailHandler(SECRET));
+    servers.push(handler);
+    const process = await listen();
+    const signed = signedEvent(SECRET, messageEvent());
+    await post(process.url, signed.headers, signed.body);
+    const { inspector } = process;
+    const list = JSON.parse((await get(`${inspector.origin}/api/events?token=${inspector.token}`)).body);
+    const replay = `${inspector.origin}/api/events/${encodeURIComponent(list.items[0].id)}/replay`;
+    const edited = JSON.stringify({ event: "message.received", event_id: "evt_\u0007bell" });
+    const body = JSON.stringify({ target: "url", url: `${handler.url}/webhooks`, mode: "resign", body: edited });
+    const headers = {
+      "content-type": "application/json",
+      "x-inspector-token": inspector.token,
+      origin: inspector.origin,
+    };
+    const answer = await post(replay, headers, body);
+    expect(answer.status).toBe(422);
+    expect(JSON.parse(answer.body).error).toBe(
+      'its event_id "evt_\\u0007bell" cannot be sent in the X-Event-Id header (control characters or characters beyond Latin-1): not sent',
+    );
+    expect(handler.requests).toHaveLength(0);
+  });
+
   it("gives back an unsaved event's headers as they arrived: repeated, in any case, Latin-1", async () => {
     const process = await listen(["--no-save"]);
     const signed = signedEvent(SECRET, messageEvent());
