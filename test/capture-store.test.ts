@@ -32,12 +32,17 @@ vi.mock("node:crypto", async (importOriginal) => {
 // Tests can hold fsyncs back, to keep saves in flight (their temporary files on disk) for a while.
 let holdFsyncs = false;
 const heldFsyncs: Array<() => void> = [];
+// Tests can hold the thread pool's opens back, as a pool busy with other saves' fsyncs does.
+let holdOpens = false;
+const heldOpens: Array<() => void> = [];
 vi.mock("node:fs", async (importOriginal) => {
   const original = await importOriginal<typeof import("node:fs")>();
   return {
     ...original,
     fsync: (fd: number, callback: (error: NodeJS.ErrnoException | null) => void) =>
       original.fsync(fd, (error) => (holdFsyncs ? heldFsyncs.push(() => callback(error)) : callback(error))),
+    open: (...args: Parameters<typeof original.open>) =>
+      holdOpens ? heldOpens.push(() => original.open(...args)) : original.open(...args),
   };
 });
 
@@ -57,6 +62,8 @@ afterEach(() => {
   drawn.length = 0;
   holdFsyncs = false;
   for (const release of heldFsyncs.splice(0)) release();
+  holdOpens = false;
+  for (const release of heldOpens.splice(0)) release();
 });
 
 describe("capture folder: ours alone", () => {
@@ -192,5 +199,37 @@ describe("capture folder: ours alone", () => {
     const path = await store.save(request(body), "evt_big");
     expect(readFileSync(path, "utf8")).toBe(serializeCapture(request(body)));
     expect([...serializeCapturePieces(request(body))].length).toBeGreaterThan(2);
+  });
+});
+
+describe("a store that creates its files on the main thread (redact: Ctrl-C exits right after abandon)", () => {
+  const big = () => request(JSON.stringify({ event: "message.received", text: "é".repeat(300_000) }));
+
+  it("has created the temporary file by the time save() returns, so abandon() sees and removes it", async () => {
+    for (const made of [request(), big()]) {
+      const dir = join(tempDir(), "out");
+      const store = await openCaptureStore(dir, { createOnMainThread: true });
+      holdOpens = true;
+      const saving = store.save(made, "evt_1");
+      // What a Ctrl-C handler running now would find: the file exists and is ours to remove.
+      expect(readdirSync(dir).filter((name) => name.startsWith(".tmp-"))).toHaveLength(1);
+      store.abandon?.();
+      expect(readdirSync(dir).filter((name) => name !== ".gitignore")).toEqual([]);
+      // The pool would create a file abandon() never saw only now, as the process exits.
+      holdOpens = false;
+      for (const release of heldOpens.splice(0)) release();
+      // The save carries on until it fails to link the file abandon() removed: nothing is kept.
+      await expect(saving).rejects.toThrow();
+      expect(readdirSync(dir).filter((name) => name !== ".gitignore")).toEqual([]);
+    }
+  });
+
+  it("writes the same capture as the default store, small and large", async () => {
+    for (const made of [request(), big()]) {
+      const dir = join(tempDir(), "out");
+      const store = await openCaptureStore(dir, { createOnMainThread: true });
+      const path = await store.save(made, "evt_1");
+      expect(readFileSync(path, "utf8")).toBe(serializeCapture(made));
+    }
   });
 });

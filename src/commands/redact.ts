@@ -33,6 +33,8 @@ export async function runRedact(paths: string[], options: RedactOptions, ctx: Co
   try {
     store = await openCaptureStore(options.outDir, {
       dirOption: "--out-dir",
+      // Ctrl-C exits at once after abandon(): no temporary file may still be being created then.
+      createOnMainThread: true,
       onTightened: (folder, from, to) => ctx.output.err(tightenedFolderLine(folder, from, to)),
     });
   } catch (error) {

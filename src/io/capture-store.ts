@@ -66,7 +66,8 @@ export interface CaptureStore {
   warmUp(request: CapturedRequest): Promise<void>;
   /**
    * The process is leaving now (Ctrl-C): remove the temporary files of saves still in progress,
-   * synchronously, so none is left in the folder. Captures already linked into place stay.
+   * synchronously, so none is left in the folder. Captures already linked into place stay. Only a
+   * store opened with `createOnMainThread` can promise that (see there).
    */
   abandon?(): void;
 }
@@ -96,6 +97,14 @@ export interface CaptureStoreOptions {
   onTightened?: (folder: string, fromMode: number, toMode: number) => void;
   /** A folder created for these captures gets a .gitignore (listen: they hold real email). */
   keepOutOfGit?: boolean;
+  /**
+   * Create each temporary file on the main thread (default: in the thread pool). A command that
+   * exits at once on Ctrl-C and removes its temporary files first (`abandon`, redact) needs this: a
+   * creation still running in the pool as the process exits would leave a file `abandon` could not
+   * see yet. listen keeps the pool (a creation can wait for a journal commit, and listen finishes
+   * its saves before it exits).
+   */
+  createOnMainThread?: boolean;
 }
 
 /** Above this size a capture is written asynchronously, in pieces. */
@@ -202,6 +211,24 @@ export function sharedSync(run: () => Promise<void>): () => Promise<void> {
   };
 }
 
+/**
+ * Every file made on the main thread: when Ctrl-C's handler runs, each temporary file either exists
+ * and is listed in flight, or was not begun. Only the fsync runs in the pool (on a file that exists).
+ */
+const mainThreadOps: FileOps = {
+  ...syncOps,
+  async write(path, request, extra, flush) {
+    const fd = openSync(path, "wx", 0o600);
+    try {
+      // In pieces, so a large body is never one more string of its size (the same text as one piece).
+      for (const piece of serializeCapturePieces(request, extra)) writeWholeSync(fd, piece);
+      if (flush) await fsyncInPool(fd);
+    } finally {
+      closeSync(fd);
+    }
+  },
+};
+
 const asyncOps: FileOps = {
   async write(path, request, extra, flush) {
     const handle = await openHandle(path, "wx", 0o600);
@@ -224,6 +251,7 @@ export async function openCaptureStore(dir: string, options: CaptureStoreOptions
   // Our own temporary files while they are written: a sweep running meanwhile must leave them alone.
   const inFlight = new Set<string>();
   const randomHex = randomNames();
+  const opsFor = options.createOnMainThread ? () => mainThreadOps : opsBySize;
   const sweepEntry = (name: string) => {
     if (!inFlight.has(name)) removeIfStaleTemporary(absolute, name);
   };
@@ -281,7 +309,7 @@ export async function openCaptureStore(dir: string, options: CaptureStoreOptions
   };
 }
 
-function opsFor(request: CapturedRequest): FileOps {
+function opsBySize(request: CapturedRequest): FileOps {
   // The capture's text is about the body's size plus a little (base64 makes it 4/3).
   return request.body.length * 1.4 + 4096 <= SYNC_WRITE_LIMIT ? syncOps : asyncOps;
 }
