@@ -510,7 +510,8 @@ async function reportError(error: unknown, json: boolean): Promise<ExitCode> {
  * - a reader that went away (`openmail-hooks ... | head -1`, a jq that died): exit 141 (128 + SIGPIPE,
  *   what a shell reports for it);
  * - a write that failed (a log file on a full disk: ENOSPC, EIO): exit 1.
- * A failure of standard output is said on standard error.
+ * A failure of standard output is said on standard error, except a reader that went away from a command
+ * that only prints (help, send-test --print, verify, ...): that ends quietly, as `git log | head` does.
  * Never 0 (the run did not finish); a check that failed (1) or an input error (2) keeps its own code.
  */
 const EXIT_OUTPUT_CLOSED = 141;
@@ -521,12 +522,16 @@ for (const stream of [process.stdout, process.stderr]) {
     if (outputGone || error.code === "ERR_STREAM_DESTROYED") return;
     outputGone = true;
     const closed = error.code === "EPIPE";
+    // Work that the lost output stops (listen, sending, redact writing copies) listens for "stop";
+    // a command that only prints has nothing to stop, and a reader that closed it (`| head -3`) wanted
+    // no more of it: it ends quietly, as `git log | head -3` does (still 141).
+    const stopsWork = outputLost.listenerCount("stop") > 0;
     // Said on standard error only: standard output may be a --json stream a program reads. What is
     // still to be written (the summary, an inbox that could not be put back) goes there too.
-    if (stream === process.stdout && process.stderr.writable) {
+    if (stream === process.stdout && process.stderr.writable && (stopsWork || !closed)) {
       const why = closed ? "was closed by its reader" : `could not be written (${error.code ?? error.message})`;
-      process.stderr.write(`openmail-hooks: standard output ${why}: stopping as on Ctrl-C\n`);
-      outputLost.emit("stdout");
+      process.stderr.write(`openmail-hooks: standard output ${why}${stopsWork ? ": stopping as on Ctrl-C" : ""}\n`);
+      if (stopsWork) outputLost.emit("stdout");
     }
     const lostCode = closed ? EXIT_OUTPUT_CLOSED : EXIT.CHECK_FAILED;
     process.on("exit", (code) => {

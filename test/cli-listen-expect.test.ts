@@ -169,7 +169,18 @@ describe("listen --expect", () => {
     const again = signedEvent(SECRET, messageEvent());
     expect((await post(failing.url, again.headers, again.body)).status).toBe(500);
     expect(await failingExit).toBe(1);
-    expect(failing.records.find((r) => r.type === "expect")).toMatchObject({ result: "forward-failed" });
+    // The record says what happened: nothing matched (the one match failed its forward), and why.
+    const record = failing.records.find((r) => r.type === "expect");
+    expect(record).toMatchObject({
+      result: "forward-failed",
+      matched: 0,
+      count: 1,
+      arrived:
+        "received 1 event: 1 × message.received: matched, but the forward target did not accept it (500 Internal Server Error)",
+      forwardProblem: `${broken.url}/ did not accept it (500 Internal Server Error)`,
+      events: [],
+    });
+    expect(failing.records.some((r) => r.type === "matched")).toBe(false);
   });
 
   it("prints no ✓ for a match the forward target refused, only the failure", async () => {

@@ -169,6 +169,27 @@ describe("listen: settings and folders", () => {
     expect(readFileSync(gitignore, "utf8")).toMatch(/^\*$/m);
   });
 
+  it("a --save-dir listen creates gets a .gitignore too; a folder that already existed is left as it is", async () => {
+    const cwd = tempDir();
+    mkdirSync(join(cwd, "existing"));
+    for (const dir of ["captures/dev", "existing"]) {
+      const lp = await startListen(["--save-dir", dir], { env, cwd });
+      cleanups.push(() => lp.stop("SIGKILL"));
+      const signed = signedEvent(SECRET, messageEvent());
+      await post(lp.url, signed.headers, signed.body);
+      await lp.waitFor((record) => record.type === "event");
+      await lp.stop("SIGTERM");
+    }
+    expect(readFileSync(join(cwd, "captures/dev/.gitignore"), "utf8")).toMatch(/^\*$/m);
+    // Only the capture folder itself: its parent may be the user's (or the repository's root).
+    expect(existsSync(join(cwd, "captures/.gitignore"))).toBe(false);
+    expect(existsSync(join(cwd, "existing/.gitignore"))).toBe(false);
+    // redact's copies are meant to be shared: no .gitignore there.
+    await runCli(["redact", join(cwd, "captures/dev"), "--out-dir", "shared"], { env, cwd });
+    expect(existsSync(join(cwd, "shared"))).toBe(true);
+    expect(existsSync(join(cwd, "shared/.gitignore"))).toBe(false);
+  });
+
   it("a one-character secret is '(1 char)'", async () => {
     const lp = await startPrettyListen([], { env: { OPENMAIL_WEBHOOK_SECRET: "x" } });
     cleanups.push(() => lp.stop("SIGKILL"));

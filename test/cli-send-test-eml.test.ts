@@ -197,6 +197,28 @@ describe("send-test fixtures", () => {
     expect(target.requests).toHaveLength(1);
     const builtin = await runCli(["send-test", "--url", target.url, "--fixture", "pod-suspended"], { env, cwd });
     expect(builtin.stderr).not.toContain("note:");
+
+    // A CI step reading --json records sees the notes in each delivery record, not a clean pass (notes-t5 H8).
+    const json = await runCli(
+      ["send-test", "--url", target.url, "--fixture", "no-attachments", "--fixture", "pod-suspended", "--json"],
+      { env, cwd },
+    );
+    expect(json.code).toBe(0);
+    const deliveries = json.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { type: string; notes: string[] })
+      .filter((record) => record.type === "delivery");
+    expect(deliveries).toHaveLength(2);
+    const saved = deliveries.find((record) => record.notes.length > 0);
+    expect(saved?.notes).toEqual([
+      "fixture no-attachments is the saved one (.openmail-hooks/fixtures/no-attachments.json), used instead of the built-in one",
+      expect.stringMatching(
+        /^fixture no-attachments lacks what OpenMail always sends \(.*occurred_at.*\); sent as it is$/,
+      ),
+    ]);
+    // The built-in fixture sent in the same run has none.
+    expect(deliveries.filter((record) => record.notes.length === 0)).toHaveLength(1);
   });
 
   it("--list-fixtures lists built-in and saved fixtures", async () => {

@@ -65,6 +65,40 @@ describe("send-test: a reader that goes away", () => {
   });
 });
 
+describe("a one-shot printer whose reader goes away (`| head -3`)", () => {
+  /** Run the CLI, read its first chunk of standard output, close the pipe as `head` does. */
+  async function cutShort(args: string[]): Promise<{ code: number; stderr: string }> {
+    const child = startCli(args, { env });
+    cleanups.push(async () => child.kill("SIGKILL"));
+    let stderr = "";
+    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk;
+    });
+    await once(child.stdout as NonNullable<typeof child.stdout>, "data");
+    child.stdout?.destroy();
+    const [code] = await once(child, "exit");
+    return { code: code as number, stderr };
+  }
+
+  it("`send-test --print` stops quietly (nothing to stop, nothing said), exit 141 as documented", async () => {
+    // 2,000 printed requests are ~2 MB: far more than a pipe holds, so the reader is gone mid-way.
+    for (const args of [
+      ["send-test", "--print", "--count", "2000"],
+      ["send-test", "--print", "--count", "2000", "--json"],
+    ]) {
+      const { code, stderr } = await cutShort(args);
+      expect(code).toBe(141);
+      expect(stderr).toBe("");
+    }
+  });
+
+  it("standard output on a full disk is still said (it is an error, not a reader that had enough), exit 1", async () => {
+    const result = await runCli(["send-test", "--print"], { env, via: ["sh", "-c", 'exec "$0" "$@" >/dev/full'] });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe("openmail-hooks: standard output could not be written (ENOSPC)\n");
+  });
+});
+
 describe("send-test: long runs are never silent", () => {
   it("shows which case it waits on, and Ctrl-C prints the cases that finished", async () => {
     const slow = await server(async (request) => {

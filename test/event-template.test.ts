@@ -112,6 +112,39 @@ describe("event templates keep what the user fixed", () => {
     }
   });
 
+  it("a stream builds its first events plainly and makes templates only when a slot comes round again", () => {
+    const { random, draws } = recordingHex();
+    const build = (hex: RandomHex, now: Date) => buildFakeEvent({ type: "message.received", now, randomHex: hex });
+    let builds = 0;
+    const stream = createEventStream(
+      (hex, now) => {
+        builds++;
+        return build(hex, now);
+      },
+      random,
+      3,
+    );
+    // A run of a few events (send-test --print) builds each once, with the stream's draws and clock:
+    // exactly the bytes JSON.stringify gives for that event.
+    for (let i = 0; i < 3; i++) {
+      const before = draws.length;
+      const event = stream.next(NOW + i);
+      expect(event.body.toString()).toBe(JSON.stringify(scriptedBuild(build, draws.slice(before), NOW + i)));
+      expect(event.eventId).toBe(JSON.parse(event.body.toString()).event_id);
+      expect(event).toMatchObject({ eventType: "message.received", attempt: 1 });
+    }
+    expect(builds).toBe(3);
+    // Then each slot makes its template once (two builds), and later events are spliced.
+    const ids = new Set<string>();
+    for (let i = 3; i < 30; i++) {
+      const event = stream.next(NOW + i);
+      const parsed = JSON.parse(event.body.toString());
+      expect(parsed.delivered_at).toBe(new Date(NOW + i).toISOString());
+      ids.add(parsed.event_id);
+    }
+    expect(ids.size).toBe(27);
+  });
+
   it("a stream varies its templates and never repeats an event id", () => {
     const stream = createEventStream(
       (random, now) => buildFakeEvent({ type: "message.received", now, randomHex: random }),

@@ -463,6 +463,27 @@ describe.skipIf(!browserAvailable())("the inspector page tells the truth (Chromi
     expect(await seen(page.locator("#detail"))).toContain("listen is not running");
   });
 
+  it("says a link's token is wrong instead of showing an empty run, and where the right link is (notes-t5 H6)", async () => {
+    const process = await listen();
+    for (const subject of ["Held one", "Held two"]) {
+      const signed = signedEvent(SECRET, messageEvent({}, { subject }));
+      await post(process.url, signed.headers, signed.body);
+    }
+    await process.waitFor((record) => record.type === "event" && record.seq === 2);
+    for (const url of [`${process.origin}/#token=not-this-runs-token`, `${process.origin}/`]) {
+      const { page } = await openPage(url);
+      await page.locator("#detail", { hasText: "token is missing or wrong" }).waitFor();
+      expect(await seen(page.locator("#detail"))).toContain("open the inspector URL that listen printed");
+      // Give the list time to have been (wrongly) rendered as empty.
+      await page.locator("#conn:not(.live)").waitFor();
+      await page.waitForTimeout(500);
+      expect(await page.locator("#count").textContent()).toBe("");
+      const note = (await page.locator("#list-note").textContent()) ?? "";
+      expect(note).not.toContain("Waiting for events");
+      if (url.includes("#token=")) expect(note).toContain("Could not load the deliveries: missing or wrong token");
+    }
+  });
+
   it("says why live updates are off when too many pages are open", async () => {
     const process = await listen();
     // Sixteen open streams (other tabs): the next page's stream is refused.

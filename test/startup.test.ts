@@ -58,7 +58,7 @@ describe("start-up", () => {
     // The rehearsal's fsync came first; its temporary file is gone, and it was never a capture.
     expect(log.lines().indexOf("fsync")).toBeGreaterThanOrEqual(0);
     expect(log.lines().indexOf("fsync")).toBeLessThan(log.lines().indexOf("url"));
-    expect(readdirSync(saveDir)).toEqual([]);
+    expect(readdirSync(saveDir)).toEqual([".gitignore"]);
     const { headers, body } = signedEvent(SECRET, messageEvent({ event_id: "evt_warm_up" }));
     expect((await post(listen.url, headers, body)).status).toBe(200);
     const record = await listen.waitFor((r) => r.type === "event");
@@ -89,7 +89,7 @@ describe("start-up", () => {
       child.kill(signal);
       const { code, stdout } = await result;
       expect(code).toBe(130);
-      expect(readdirSync(saveDir)).toEqual([]);
+      expect(readdirSync(saveDir)).toEqual([".gitignore"]);
       expect(stdout).not.toMatch(/http:\/\/127\.0\.0\.1:\d+/);
       expect(handler.requests).toHaveLength(0);
     });
@@ -114,6 +114,23 @@ describe("start-up", () => {
     cleanups.push(() => again.stop());
     await until(() => left.lines().includes("url"));
     expect(left.lines()).toEqual(["openmail", "url"]);
+  });
+
+  it("send-test --print loads none of sending's code: HTTP client, delivery runner and report, capture store", async () => {
+    const log = loadLog();
+    const print = await runCli(["send-test", "--print"], { env: { ...log.env, OMH_LOAD_LOG_CODE: "1" } });
+    expect(print.code).toBe(0);
+    expect(print.stdout).toMatch(/^POST \/webhooks HTTP\/1\.1\r?\n/);
+    expect(log.lines()).toEqual([]);
+    // The same check notes them where they are used: --save opens the capture store.
+    const saved = loadLog();
+    const cwd = tempDir();
+    const save = await runCli(["send-test", "--print", "--save", join(cwd, "sent")], {
+      env: { ...saved.env, OMH_LOAD_LOG_CODE: "1" },
+      cwd,
+    });
+    expect(save.code).toBe(0);
+    expect(saved.lines().filter((line) => line.startsWith("code:"))).toEqual(["code:capture-store"]);
   });
 
   it("send-test --print and replay --dry-run never load undici", async () => {

@@ -8,32 +8,26 @@ import type { CommandContext } from "../command-context.js";
 import { maskSecret, type ResolvedSecret, requireSecret } from "../config/environment.js";
 import { type CapturedRequest, normalizeHeaders } from "../core/capture.js";
 import { formatMs, isFatalNetworkError, type PreparedDelivery } from "../core/contract.js";
-import { createEventStream, type EventStream } from "../core/event-template.js";
+import { createEventStream, type EventStream, serializeEvent } from "../core/event-template.js";
 import { EVENT_TYPES, isKnownEventType, SUSPENSION_REASONS } from "../core/events.js";
 import { buildFakeEvent, deepMerge, type RandomHex } from "../core/fake-events.js";
-import { signedRequest, unixSeconds } from "../core/request.js";
+import { signedRequest, UnsendableEventIdError, unixSeconds } from "../core/request.js";
 import { buildScenario, judgeStep, SCENARIO_NAMES, type ScenarioName } from "../core/scenarios.js";
 import { EXIT, type ExitCode, errorMessage, inputError, usageError } from "../errors.js";
-import { type CaptureStore, openCaptureStore } from "../io/capture-store.js";
-import { buildRecord, fatalConnectionError } from "../io/delivery-runner.js";
-import { listFixtures, saveFixture } from "../io/fixtures.js";
-import { createHttpClient, type HttpClient } from "../io/http-client.js";
+import type { CaptureStore } from "../io/capture-store.js";
+import type { HttpClient } from "../io/http-client.js";
 import { fillRandomHex, randomHex } from "../io/random.js";
 import { readFileOrStdin } from "../io/request-input.js";
-import { warmUpHttp } from "../io/warm-up.js";
-import { tightenedFolderLine } from "../output/capture-folder.js";
-import {
-  createDeliveryRenderer,
-  DETAIL_LIMIT,
-  renderScenarioTable,
-  type ScenarioRow,
-  showsSuccessBodies,
-} from "../output/delivery-report.js";
-import { renderFixtureList } from "../output/fixture-list.js";
+import type { ScenarioRow } from "../output/delivery-report.js";
 import { renderRawRequest } from "../output/request-print.js";
 import { sanitizeLine } from "../output/sanitize.js";
-import { deliverAndReport, onInterrupt } from "./shared/deliver.js";
-import { loadTemplates } from "./shared/event-templates.js";
+import type { EventTemplate } from "./shared/event-templates.js";
+
+// Loaded when used, not with the command (each `await import()` below): `send-test --print` only
+// signs and prints, and every command's start-up is held to 1.5x bare Node (BENCHMARKS.md, goal 5).
+// Sending (undici's client, the delivery runner, its report), --save's capture store, .eml files and
+// fixtures are loaded by the runs that get there. The module loader keeps
+// each one, so a second import() costs nothing.
 
 export interface SendTestOptions {
   url?: string;
@@ -68,16 +62,39 @@ export interface SendTestOptions {
 }
 
 export async function runSendTest(options: SendTestOptions, ctx: CommandContext): Promise<ExitCode> {
-  if (options.listFixtures) return renderFixtureList(await listFixtures(ctx.cwd), ctx.output, Boolean(options.json));
+  try {
+    return await sendTest(options, ctx);
+  } catch (error) {
+    // The one signed-request builder refuses an event_id no header can carry, before the first send:
+    // the input's fault (a --data or fixture file), said in one line.
+    if (!(error instanceof UnsendableEventIdError)) throw error;
+    throw inputError(
+      `${error.detail}: nothing sent; give the event an event_id of visible ASCII characters (--event-id, or in the --data or --fixture file)`,
+      error,
+    );
+  }
+}
+
+async function sendTest(options: SendTestOptions, ctx: CommandContext): Promise<ExitCode> {
+  if (options.listFixtures) {
+    const [{ listFixtures }, { renderFixtureList }] = await Promise.all([
+      import("../io/fixtures.js"),
+      import("../output/fixture-list.js"),
+    ]);
+    return renderFixtureList(await listFixtures(ctx.cwd), ctx.output, Boolean(options.json));
+  }
   validate(options, ctx);
   const secret =
     options.saveFixture && !options.url && !options.print ? undefined : requireSecret(options.secret, ctx.environment);
   const overrides = options.data === undefined ? undefined : await readData(options.data, ctx);
   // Real mail and fixtures take the place of the invented event, in turn.
-  const templates = await loadTemplates(options, ctx);
+  const templates = await loadMailAndFixtures(options, ctx);
   let turn = 0;
+  // The notes of the input the last event was built from (its --json record carries them).
+  let lastNotes: string[] = [];
   const makeEvent: MakeEvent = (type, extra = {}, random = randomHex, now = new Date(ctx.now())) => {
     const template = templates.length > 0 && type === options.event ? templates[turn++ % templates.length] : undefined;
+    lastNotes = template?.notes ?? [];
     const event = template
       ? template.build(now)
       : buildFakeEvent({
@@ -98,21 +115,19 @@ export async function runSendTest(options: SendTestOptions, ctx: CommandContext)
   };
   if (options.saveFixture) {
     if (templates.length > 1) throw usageError("--save-fixture saves one event: give one --eml or --fixture");
+    const { saveFixture } = await import("../io/fixtures.js");
     const path = await saveFixture(options.saveFixture, makeEvent(options.event), ctx.cwd);
     ctx.output.err(`saved fixture ${options.saveFixture} → ${path}`);
   }
   // Only --save-fixture without --url or --print gets this far without a secret: nothing to send.
   if (!secret) return EXIT.OK;
-  const store = options.save
-    ? await openCaptureStore(options.save, {
-        dirOption: "--save",
-        onTightened: (folder, from, to) => ctx.output.err(tightenedFolderLine(folder, from, to)),
-      })
-    : undefined;
+  const store = options.save ? await openSaveFolder(options.save, ctx) : undefined;
   const plan: SendPlan = {
     options,
     secret,
     makeEvent,
+    // Said once on standard error in the terminal; every --json record carries its input's notes.
+    notesOfLastEvent: () => (options.json ? lastNotes : []),
     ctx,
     target: new URL(options.url ?? "http://localhost/webhooks"),
     store,
@@ -131,6 +146,11 @@ export async function runSendTest(options: SendTestOptions, ctx: CommandContext)
   if (!options.json) {
     ctx.output.err(ctx.output.errColor.dim(`signing with secret ${maskSecret(secret.secret)} from ${secret.source}`));
   }
+  const [{ createHttpClient }, { warmUpHttp }, { DETAIL_LIMIT, showsSuccessBodies }] = await Promise.all([
+    import("../io/http-client.js"),
+    import("../io/warm-up.js"),
+    import("../output/delivery-report.js"),
+  ]);
   // Latencies are the handler's: undici's one-time start-up is paid on a loopback request first.
   if (options.count <= DETAIL_LIMIT) await warmUpHttp();
   const client = createHttpClient({
@@ -203,6 +223,8 @@ interface SendPlan {
   options: SendTestOptions;
   secret: ResolvedSecret;
   makeEvent: MakeEvent;
+  /** The notes for the event makeEvent built last (a fixture that lacks fields), for its record. */
+  notesOfLastEvent(): string[];
   ctx: CommandContext;
   /** Where requests go (a placeholder for --print without --url). */
   target: URL;
@@ -234,7 +256,8 @@ async function nextEvent(plan: SendPlan): Promise<PreparedDelivery> {
 /** A fresh event signed at `now`: synchronous, so a load run makes no promise per event. */
 function signedEvent(plan: SendPlan, now: number): PreparedDelivery {
   const { options, secret } = plan;
-  const event = plan.events ? plan.events.next(now) : serialize(plan.makeEvent(options.event));
+  const event = plan.events ? plan.events.next(now) : serializeEvent(plan.makeEvent(options.event));
+  const notes = plan.events ? [] : plan.notesOfLastEvent();
   const request = signedRequest({
     body: event.body,
     secret: secret.secret,
@@ -249,15 +272,7 @@ function signedEvent(plan: SendPlan, now: number): PreparedDelivery {
     attempt: event.attempt,
     headers: request.headers,
     body: event.body,
-  };
-}
-
-function serialize(event: Record<string, unknown>) {
-  return {
-    body: Buffer.from(JSON.stringify(event)),
-    eventId: typeof event.event_id === "string" ? event.event_id : undefined,
-    eventType: String(event.event),
-    attempt: typeof event.attempt === "number" ? event.attempt : 1,
+    ...(notes.length > 0 ? { notes } : {}),
   };
 }
 
@@ -273,6 +288,10 @@ async function printRequests(plan: SendPlan): Promise<ExitCode> {
 }
 
 async function sendEvents(plan: SendPlan, client: HttpClient): Promise<ExitCode> {
+  const [{ deliverAndReport }, { createDeliveryRenderer }] = await Promise.all([
+    import("./shared/deliver.js"),
+    import("../output/delivery-report.js"),
+  ]);
   const { options } = plan;
   const url = plan.target.toString();
   return deliverAndReport({
@@ -289,6 +308,11 @@ async function sendEvents(plan: SendPlan, client: HttpClient): Promise<ExitCode>
 }
 
 async function runScenarios(plan: SendPlan, client: HttpClient): Promise<ExitCode> {
+  const [{ buildRecord, fatalConnectionError }, { onInterrupt }, { renderScenarioTable }] = await Promise.all([
+    import("../io/delivery-runner.js"),
+    import("./shared/deliver.js"),
+    import("../output/delivery-report.js"),
+  ]);
   const { options, ctx } = plan;
   const url = plan.target.toString();
   const json = Boolean(options.json);
@@ -349,6 +373,24 @@ export function resolveScenarioNames(requested: string[]): ScenarioName[] {
     throw usageError(`unknown --scenario ${unknown.join(", ")}: use all or any of ${SCENARIO_NAMES.join(", ")}`);
   }
   return [...new Set(requested)] as ScenarioName[];
+}
+
+/** --eml and --fixture inputs as event templates; none (and nothing loaded) without them. */
+async function loadMailAndFixtures(options: SendTestOptions, ctx: CommandContext): Promise<EventTemplate[]> {
+  if (!options.eml?.length && !options.fixture?.length) return [];
+  return (await import("./shared/event-templates.js")).loadTemplates(options, ctx);
+}
+
+/** --save's folder, opened (and created) before anything is sent. */
+async function openSaveFolder(dir: string, ctx: CommandContext): Promise<CaptureStore> {
+  const [{ openCaptureStore }, { tightenedFolderLine }] = await Promise.all([
+    import("../io/capture-store.js"),
+    import("../output/capture-folder.js"),
+  ]);
+  return openCaptureStore(dir, {
+    dirOption: "--save",
+    onTightened: (folder, from, to) => ctx.output.err(tightenedFolderLine(folder, from, to)),
+  });
 }
 
 function asCapture(prepared: PreparedDelivery, target: URL, nowMs: number): CapturedRequest {

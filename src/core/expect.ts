@@ -50,6 +50,8 @@ export interface ArrivedEvent {
   /** true verified, false failed verification, undefined no secret. */
   verified: boolean | undefined;
   verificationReason?: string;
+  /** With --forward-to: why the forward target did not accept it ("500 Internal Server Error"), if it did not. */
+  forwardRefused?: string;
 }
 
 export type Judgement = { matches: true } | { matches: false; why: string };
@@ -87,8 +89,11 @@ function subjectMatches(matcher: SubjectMatcher, subject: string | undefined): b
 
 /** Tracks arrivals against an expectation: distinct matching event ids, and why the rest did not count. */
 export interface ExpectWatcher {
-  /** Offer an event; returns true when it is a new match. */
-  offer(event: ArrivedEvent): boolean;
+  /**
+   * Offer an event: "match" when it is a new match, "forward-refused" when it would be one but the
+   * forward target did not accept it (not counted as matched: the wait has failed), else "no-match".
+   */
+  offer(event: ArrivedEvent): "match" | "no-match" | "forward-refused";
   /** An event that arrived but cannot count, and why ("message.received: the sender hung up first"). */
   miss(why: string): void;
   satisfied(): boolean;
@@ -106,20 +111,25 @@ export function createExpectWatcher(expectation: Expectation): ExpectWatcher {
     offer(event) {
       received += 1;
       const judgement = judgeEvent(expectation, event);
+      const miss = (why: string) => misses.set(why, (misses.get(why) ?? 0) + 1);
       if (!judgement.matches) {
-        misses.set(judgement.why, (misses.get(judgement.why) ?? 0) + 1);
-        return false;
+        miss(judgement.why);
+        return "no-match";
       }
       // A redelivery of an event already matched is the same event: it does not count twice.
-      if (event.eventId === undefined) anonymousMatches += 1;
-      else if (matchedIds.has(event.eventId)) {
-        misses.set(
-          "redelivery of an event already matched",
-          (misses.get("redelivery of an event already matched") ?? 0) + 1,
+      if (event.eventId !== undefined && matchedIds.has(event.eventId)) {
+        miss("redelivery of an event already matched");
+        return "no-match";
+      }
+      if (event.forwardRefused !== undefined) {
+        miss(
+          `${event.summary.eventType ?? "(no event type)"}: matched, but the forward target did not accept it (${event.forwardRefused})`,
         );
-        return false;
-      } else matchedIds.add(event.eventId);
-      return true;
+        return "forward-refused";
+      }
+      if (event.eventId === undefined) anonymousMatches += 1;
+      else matchedIds.add(event.eventId);
+      return "match";
     },
     miss(why) {
       received += 1;

@@ -1,7 +1,8 @@
 // Preloaded into the CLI (NODE_OPTIONS=--require) by test/startup.test.ts: appends to
 // $OMH_LOAD_LOG "url" when the process first writes a webhook URL to stdout, "undici" when it
 // first loads undici (or a module of it), "openmail" when it loads listen's OpenMail inbox session and "fsync" at its first
-// fsync, so a test can tell what a command loaded and did, and in which order.
+// fsync, so a test can tell what a command loaded and did, and in which order. With OMH_LOAD_LOG_CODE
+// set, it also notes at exit which of CODE_MARKS' code the process loaded.
 const fs = require("node:fs");
 const { appendFileSync } = fs;
 const Module = require("node:module");
@@ -38,3 +39,21 @@ process.stdout.write = function writeAndNote(chunk, ...rest) {
   }
   return write.call(this, chunk, ...rest);
 };
+
+// Code a command loads only when it needs it, found by a function's definition in the text of every
+// file the process required (so it holds however the bundle groups modules into chunks).
+const CODE_MARKS = {
+  "http-client": "function createHttpClient(",
+  "delivery-runner": "function runDeliveries(",
+  "delivery-report": "function createDeliveryRenderer(",
+  "capture-store": "function openCaptureStore(",
+};
+if (process.env.OMH_LOAD_LOG_CODE) {
+  process.on("exit", () => {
+    const files = Object.keys(require.cache).filter((file) => file !== __filename);
+    const loaded = files.map((file) => fs.readFileSync(file, "utf8"));
+    for (const [name, mark] of Object.entries(CODE_MARKS)) {
+      if (loaded.some((text) => text.includes(mark))) note(`code:${name}`);
+    }
+  });
+}

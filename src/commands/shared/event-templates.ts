@@ -19,6 +19,8 @@ export interface EventTemplate {
   /** The file or fixture it came from. */
   label: string;
   build(now: Date): Record<string, unknown>;
+  /** What was said about the input on standard error (a fixture lacking fields): also each delivery's notes in --json. */
+  notes: string[];
 }
 
 /** The send-test options that shape events from .eml files and fixtures. */
@@ -42,23 +44,24 @@ export async function loadTemplates(options: TemplateOptions, ctx: CommandContex
           attempt: options.attempt,
         });
       const withoutText = build(new Date(ctx.now())).withoutText;
+      const notes: string[] = [];
       if (withoutText.length > 0) {
         const list = withoutText.map((item) => `${item.filename} (${item.method})`).join(", ");
-        ctx.output.err(
-          ctx.output.errColor.dim(
-            `note: ${sanitizeLine(source.name)}: no parsedText for ${sanitizeLine(list)}: OpenMail extracts that text, send-test cannot; to test with it, --save-fixture and add parsedText there`,
-          ),
+        notes.push(
+          `${sanitizeLine(source.name)}: no parsedText for ${sanitizeLine(list)}: OpenMail extracts that text, send-test cannot; to test with it, --save-fixture and add parsedText there`,
         );
+        ctx.output.err(ctx.output.errColor.dim(`note: ${notes[0]}`));
       }
-      templates.push({ label: source.name, build: (now) => withMessageFlags(build(now).event, options) });
+      templates.push({ label: source.name, notes, build: (now) => withMessageFlags(build(now).event, options) });
     }
   }
   for (const name of options.fixture ?? []) {
     const fixture = await loadFixture(name, ctx.cwd);
     const { event } = fixture;
-    if (!fixture.builtin) noteUntrustedFixture(ctx, name, fixture);
+    const notes = fixture.builtin ? [] : noteUntrustedFixture(ctx, name, fixture);
     templates.push({
       label: name,
+      notes,
       build: (now) => {
         const fresh = restampEvent(event, {
           now,
@@ -79,14 +82,19 @@ export async function loadTemplates(options: TemplateOptions, ctx: CommandContex
 
 /**
  * A saved fixture is a file anyone can put in the folder (a cloned repository ships one): when it takes
- * a built-in's name, or lacks fields the contract requires, it is said before it is signed and sent.
+ * a built-in's name, or lacks fields the contract requires, it is said before it is signed and sent
+ * (and the notes returned, for the --json records).
  */
 function noteUntrustedFixture(
   ctx: CommandContext,
   name: string,
   { path, event, replacesBuiltin }: { path: string; event: Record<string, unknown>; replacesBuiltin: boolean },
-): void {
-  const note = (text: string) => ctx.output.err(ctx.output.errColor.yellow(`note: ${text}`));
+): string[] {
+  const notes: string[] = [];
+  const note = (text: string) => {
+    notes.push(text);
+    ctx.output.err(ctx.output.errColor.yellow(`note: ${text}`));
+  };
   const shown = sanitizeLine(name);
   if (replacesBuiltin) {
     note(
@@ -101,6 +109,7 @@ function noteUntrustedFixture(
       `fixture ${shown} lacks what OpenMail always sends (${sanitizeLine(problems.slice(0, 4).join(", "))}); sent as it is`,
     );
   }
+  return notes;
 }
 
 /** --from, --subject and --text over a message event's fields (--to is the inbox address, set above). */

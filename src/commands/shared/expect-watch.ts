@@ -51,20 +51,23 @@ export function watchExpectation(expectation: Expectation, ctx: CommandContext, 
         return;
       }
       const verdict = event.inspection.verification;
-      const isNew = watcher.offer({
+      const refused = event.forward && !event.forward.verdict.accepted ? event.forward : undefined;
+      const offered = watcher.offer({
         eventId: event.inspection.eventId,
         summary: event.inspection.summary,
         verified: verdict?.valid,
         verificationReason: verdict?.reason,
+        forwardRefused: refused?.verdict.summary,
       });
-      if (!isNew) return;
-      matched.push(event);
-      // The ✓ is printed only once the match is known to pass: a forward target that refused it fails the wait.
-      if (event.forward && !event.forward.verdict.accepted) {
-        forwardProblem = `${event.forward.url} did not accept it (${event.forward.verdict.summary})`;
+      // The ✓ is printed only once the match is known to pass: a forward target that refused it fails
+      // the wait, and it is not counted (nor listed) as matched.
+      if (offered === "forward-refused" && refused) {
+        forwardProblem = `${refused.url} did not accept it (${refused.verdict.summary})`;
         end("forward-failed");
         return;
       }
+      if (offered !== "match") return;
+      matched.push(event);
       renderExpectMatch(ctx.output, json, event, watcher.matched(), expectation.count);
       if (watcher.satisfied()) end("matched");
     },

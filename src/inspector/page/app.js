@@ -18,6 +18,10 @@ const state = {
   filters: { type: "", verdict: "", inbox: "", q: "" },
   generation: 0,
   loading: false,
+  /** Why the last list request failed (null: it did not); the footer says it instead of a count. */
+  listError: null,
+  /** Has one page of the list been loaded? Until then there is no count to show. */
+  loaded: false,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -103,6 +107,9 @@ const MAX_MARKED = 2000;
 const line = (value) => visible(value).replace(/[\n\t\r]+/g, " ");
 /** One line with every run of whitespace folded (a body's first words). */
 const folded = (value) => line(value).replace(/\s+/g, " ").trim();
+
+const WRONG_TOKEN =
+  "This link's token is missing or wrong (each run of listen has its own): open the inspector URL that listen printed when it started.";
 
 const NOT_RUNNING = "listen is not running (it was stopped?): start it again, then open the inspector URL it prints";
 
@@ -271,9 +278,16 @@ function renderRows() {
 
 function renderFooter() {
   const filtered = Object.values(state.filters).some(Boolean);
-  $("count").textContent = `${state.total.toLocaleString()} deliver${state.total === 1 ? "y" : "ies"}`;
+  // No count, and no "waiting for events", before the list was read: an empty list is not an empty run.
+  $("count").textContent = state.loaded
+    ? `${state.total.toLocaleString()} deliver${state.total === 1 ? "y" : "ies"}`
+    : "";
   const note = $("list-note");
-  if (state.items.length === 0 && !state.loading) {
+  if (state.listError) {
+    note.textContent = `Could not load the deliveries: ${line(state.listError.message)}`;
+  } else if (!state.loaded) {
+    note.textContent = "";
+  } else if (state.items.length === 0 && !state.loading) {
     note.textContent = filtered
       ? state.next
         ? "No match yet in the newest deliveries."
@@ -309,6 +323,8 @@ async function loadFirstPage() {
     state.next = page.next;
     state.total = page.total;
     state.complete = page.complete;
+    state.loaded = true;
+    state.listError = null;
   } catch (error) {
     showListError(error);
   } finally {
@@ -332,6 +348,7 @@ async function loadOlder() {
     state.total = page.total;
     state.complete = page.complete;
     $("rows").append(...fresh.map((item) => rowFor(item, false)));
+    state.listError = null;
   } catch (error) {
     showListError(error);
   } finally {
@@ -351,7 +368,11 @@ function continueSearch(generation) {
 }
 
 function showListError(error) {
-  $("list-note").textContent = `Could not load events: ${line(error.message)}`;
+  state.listError = error;
+  // A link with a wrong token (another run's, or cut short) reads nothing: say where the right one is.
+  if (error.status === 401) {
+    $("detail").replaceChildren(h("p", { class: "empty" }, WRONG_TOKEN));
+  }
 }
 
 /** The same matching the server applies (event-index.ts, matches). */
@@ -1192,9 +1213,7 @@ function bindFilters() {
 
 async function start() {
   if (!token) {
-    $("detail").replaceChildren(
-      h("p", { class: "empty" }, "Open the inspector with the URL listen printed: it carries the page's token."),
-    );
+    $("detail").replaceChildren(h("p", { class: "empty" }, WRONG_TOKEN));
     setConnection("down", "no token");
     return;
   }
