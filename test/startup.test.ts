@@ -129,6 +129,14 @@ describe("start-up", () => {
     const send = await runCli(["send-test", "--url", handler.url], { env: { ...sent.env, OMH_LOAD_LOG_CODE: "1" } });
     expect(send.code).toBe(0);
     expect(sent.lines()).toEqual(expect.arrayContaining(SENDING));
+    // replay --dry-run prints what it would send: no HTTP client, no delivery runner either.
+    const cwd = tempDir();
+    const request = join(cwd, "request.http");
+    writeFileSync(request, print.stdout);
+    const dry = loadLog();
+    const dryRun = await runCli(["replay", "--dry-run", request], { env: { ...dry.env, OMH_LOAD_LOG_CODE: "1" }, cwd });
+    expect(dryRun.code).toBe(0);
+    for (const code of ["code:http-client", "code:delivery-runner"]) expect(dry.lines()).not.toContain(code);
   });
 
   it("send-test --print and replay --dry-run never load undici", async () => {
