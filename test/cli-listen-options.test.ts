@@ -169,11 +169,50 @@ describe("listen: settings and folders", () => {
     expect(readFileSync(gitignore, "utf8")).toMatch(/^\*$/m);
   });
 
+  it("a --save-dir listen creates gets a .gitignore too; a folder that already existed is left as it is", async () => {
+    const cwd = tempDir();
+    mkdirSync(join(cwd, "existing"));
+    for (const dir of ["captures/dev", "existing"]) {
+      const lp = await startListen(["--save-dir", dir], { env, cwd });
+      cleanups.push(() => lp.stop("SIGKILL"));
+      const signed = signedEvent(SECRET, messageEvent());
+      await post(lp.url, signed.headers, signed.body);
+      await lp.waitFor((record) => record.type === "event");
+      await lp.stop("SIGTERM");
+    }
+    expect(readFileSync(join(cwd, "captures/dev/.gitignore"), "utf8")).toMatch(/^\*$/m);
+    // Only the capture folder itself: its parent may be the user's (or the repository's root).
+    expect(existsSync(join(cwd, "captures/.gitignore"))).toBe(false);
+    expect(existsSync(join(cwd, "existing/.gitignore"))).toBe(false);
+    // redact's copies are meant to be shared: no .gitignore there.
+    await runCli(["redact", join(cwd, "captures/dev"), "--out-dir", "shared"], { env, cwd });
+    expect(existsSync(join(cwd, "shared"))).toBe(true);
+    expect(existsSync(join(cwd, "shared/.gitignore"))).toBe(false);
+  });
+
   it("a one-character secret is '(1 char)'", async () => {
     const lp = await startPrettyListen([], { env: { OPENMAIL_WEBHOOK_SECRET: "x" } });
     cleanups.push(() => lp.stop("SIGKILL"));
     await lp.waitForText(/Secret .*\n/);
     expect(lp.stdout()).toMatch(/\*{8} \(1 char\) from/);
+  });
+
+  it("a capture folder removed while listen runs: each event says the folder is gone and what to do (500)", async () => {
+    const cwd = tempDir();
+    const lp = await startPrettyListen([], { env, cwd });
+    cleanups.push(() => lp.stop("SIGKILL"));
+    rmSync(join(cwd, ".openmail-hooks", "events"), { recursive: true });
+    for (const n of [1, 2]) {
+      const request = signedEvent(SECRET, messageEvent());
+      const answer = await post(lp.url, request.headers, request.body);
+      expect(answer.status).toBe(500);
+      expect(answer.body).toMatch(/not saved \(the capture folder is gone \(removed while listen runs\)\)/);
+      await lp.waitForText(new RegExp(`(?:✗ NOT saved[^]*){${n}}`));
+    }
+    expect(lp.stdout()).toMatch(
+      /✗ NOT saved: the capture folder is gone \(removed while listen runs\); it will be answered 500 so OpenMail retries \(create the folder again or restart listen, which creates it; or run with --no-save\)/,
+    );
+    expect(lp.stdout()).not.toMatch(/ENOENT/);
   });
 
   it("a capture folder that stops working mid-run: answered 500, with what to do", async () => {

@@ -131,7 +131,7 @@ describe("listen: receiving", () => {
     // Events wait for the pass (ids and sweep), so once one is recorded the sweep is done.
     await post(second.url, request.headers, request.body);
     expect(await eventRecord(second, 1)).toMatchObject({ duplicate: { inFolder: true } });
-    expect(readdirSync(dir).filter((name) => name.startsWith("."))).toEqual([]);
+    expect(readdirSync(dir).filter((name) => name.startsWith(".tmp-"))).toEqual([]);
     expect(readdirSync(dir).filter((name) => name.endsWith(".json"))).toHaveLength(2);
   });
 

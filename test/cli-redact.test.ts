@@ -336,6 +336,28 @@ describe("redaction", () => {
   });
 });
 
+describe("redact's output names cannot be read as options (notes-t4)", () => {
+  it("a capture's receivedAt never makes a name that starts with '-', and a path that does is printed as ./-…", async () => {
+    const cwd = tempDir();
+    const signed = signedEvent(SECRET, personalEvent("evt_dash"));
+    const headers = Object.fromEntries(
+      Object.entries(signed.headers).map(([name, value]) => [name.toLowerCase(), value]),
+    );
+    const capture = (receivedAt: string) =>
+      serializeCapture({ receivedAt, method: "POST", path: "/webhooks", headers, body: signed.body }, {});
+    // A cloned or hand-edited capture: receivedAt is whatever the file says.
+    writeFileSync(join(cwd, "-dashed.json"), capture("../../../tmp/PWNED/x"));
+    mkdirSync(join(cwd, "in"));
+    writeFileSync(join(cwd, "in", "dated.json"), capture("Sat, 28 Nov 2026 10:00:00 GMT"));
+    const result = await runCli(["redact", "./-dashed.json", "in/dated.json", "--out-dir", "."], { env, cwd });
+    expect(result.code).toBe(0);
+    const written = readdirSync(cwd).filter((name) => name.endsWith(".json") && name !== "-dashed.json");
+    expect(written.sort()).toEqual(["2026-11-28T10-00-00-000Z_evt_dash.json", "unknown-time_evt_dash.json"]);
+    expect(result.stdout).toMatch(/^\.\/-dashed\.json → unknown-time_evt_dash\.json \(/m);
+    expect(result.stdout).toMatch(/^in\/dated\.json → 2026-11-28T10-00-00-000Z_evt_dash\.json \(/m);
+  });
+});
+
 describe("redactingStore", () => {
   it("uses each inbox's own secret, and redacts an event without one all the same (not re-signed)", async () => {
     const { openCaptureStore } = await import("../src/io/capture-store.js");

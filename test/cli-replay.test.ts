@@ -373,7 +373,7 @@ describe("replay: inputs", () => {
     expect(ids(app.requests)).toEqual(["evt_fine"]);
     const records = lines(result.stdout);
     expect(records.find((r) => r.type === "error")?.message).toMatch(
-      /2\.json: its event_id cannot be sent in the X-Event-Id header/,
+      /2\.json: its event_id "evt_\u65e5\u672c" cannot be sent in the X-Event-Id header \(control characters or characters beyond Latin-1\): not sent$/,
     );
     expect(records.at(-1)).toMatchObject({ type: "summary", sent: 1, skipped: 1 });
   });

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -383,6 +383,35 @@ describe("send-test --count", () => {
     // Latin-1 is fine, as HTTP allows.
     const latin1 = await runCli(["send-test", "--url", target.url, "--header", "X-Name: caf\u00e9"], { env });
     expect(latin1.code).toBe(0);
+  });
+
+  it("an event_id from a --data or fixture file that no header can carry is refused before anything is sent (exit 2)", async () => {
+    const target = await server();
+    const cwd = tempDir();
+    const data = join(cwd, "bad-id.json");
+    writeFileSync(data, JSON.stringify({ event_id: "evt_bad\nline" }));
+    mkdirSync(join(cwd, ".openmail-hooks/fixtures"), { recursive: true });
+    writeFileSync(
+      join(cwd, ".openmail-hooks/fixtures/bell.json"),
+      JSON.stringify({ event: "message.received", event_id: "evt_\u0007bell", message: {} }),
+    );
+    const runs = [
+      ["--url", target.url, "--data", data],
+      ["--url", target.url, "--data", data, "--count", "20"],
+      ["--url", target.url, "--data", data, "--scenario", "valid"],
+      ["--url", target.url, "--fixture", "bell", "--keep-ids"],
+      // --print wrote the header broken over two lines.
+      ["--print", "--data", data],
+    ];
+    for (const args of runs) {
+      const result = await runCli(["send-test", ...args], { env, cwd });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(
+        /^openmail-hooks: event_id "evt_(bad\\nline|\\u0007bell)" cannot be sent in the X-Event-Id header \(control characters or characters beyond Latin-1\): nothing sent; give the event an event_id of visible ASCII characters/m,
+      );
+      expect(result.stdout).not.toMatch(/would retry|X-Event-Id/);
+    }
+    expect(target.requests).toHaveLength(0);
   });
 
   it("--data nested thousands of levels deep is an input error (exit 2), not an unexpected error", async () => {

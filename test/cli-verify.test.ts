@@ -244,11 +244,28 @@ describe("openmail-hooks verify", () => {
       /Why: X-Timestamp is in milliseconds but the signature was made over the same time in seconds/,
     );
 
+    // The timestamp line says milliseconds, not "1711015501000 s in the future (… days)".
+    expect(ms.stdout).toMatch(/✗ timestamp {2}1711015501000 is in milliseconds; OpenMail sends unix seconds/);
+    expect(ms.stdout).not.toMatch(/in the future/);
+
+    // Two slips at once (notes-t5 H9): the header in milliseconds and the seconds signed read 3 s earlier.
+    // One Why that says both, not "a different secret" and then "milliseconds".
+    const twice = await flags(BODY, `${TS}123`, sign(SECRET, String(Number(TS) - 3), BODY));
+    expect(twice.code).toBe(1);
+    expect(whys(twice.stdout)).toEqual([
+      expect.stringMatching(
+        /Why: X-Timestamp is in milliseconds, and the signature was made over unix seconds 3 seconds before it: the signer read the clock twice/,
+      ),
+    ]);
+    expect(twice.stdout).not.toMatch(/different secret/);
+
     // A different body: nothing reproduces the signature; the header is in ms, with no claim about what was signed.
     const other = await flags("hello", `${TS}000`, sign(SECRET, `${TS}000`, "another body"));
     expect(other.code).toBe(1);
     expect(other.stdout).not.toMatch(/signature was made over/);
-    expect(other.stdout).toMatch(/no common mistake reproduces the signature/);
+    expect(other.stdout).toMatch(
+      /no common mistake reproduces the signature, with X-Timestamp read as milliseconds or as seconds: /,
+    );
     expect(other.stdout).toMatch(/X-Timestamp \d+ is in milliseconds; OpenMail sends unix seconds/);
 
     // An unreadable timestamp: the signature is not checked, so no guess about the secret.

@@ -29,10 +29,10 @@ function manualClient() {
     get maxInFlight() {
       return maxInFlight;
     },
-    /** Answer the oldest request in flight (or the one at `at`). */
-    answer(outcome: DeliveryOutcome = ok(), at = 0) {
+    /** Answer the oldest request in flight (or the one at `at`); `connectionFree` as undici's clean end gives it. */
+    answer(outcome: DeliveryOutcome = ok(), at = 0, connectionFree?: boolean) {
       const [request] = pending.splice(at, 1);
-      request?.done(outcome);
+      request?.done(outcome, connectionFree);
     },
   };
 }
@@ -158,6 +158,90 @@ describe("runDeliveries", () => {
     const result = await run;
     expect(result.fatal?.index).toBe(0);
     expect(result.stats.total).toBe(1);
+  });
+
+  it("a clean answer is recorded and its slot filled at once; one behind a noted answer waits for the sweep", async () => {
+    const fake = manualClient();
+    const recorded: number[] = [];
+    const { run, prepared } = runNoting(fake.client, 6, 2, (record) => {
+      recorded.push(record.index);
+    });
+    await turn();
+    expect(prepared).toEqual([0, 1]);
+    // Connection free: recorded and the next prepared inside the answer's call, before any turn.
+    fake.answer(undefined, 0, true);
+    expect(recorded).toEqual([0]);
+    expect(prepared).toEqual([0, 1, 2]);
+    // An answer that is not a clean end (a timeout) is noted for the sweep; a clean one after it waits
+    // its turn, so records stay in completion order.
+    fake.answer({ kind: "timeout", latencyMs: 5, timeoutMs: 5 }, 0);
+    fake.answer(undefined, 0, true);
+    expect(recorded).toEqual([0]);
+    expect(prepared).toEqual([0, 1, 2]);
+    await turn();
+    expect(recorded).toEqual([0, 1, 2]);
+    expect(prepared).toEqual([0, 1, 2, 3, 4]);
+    while (fake.pending.length > 0) fake.answer(undefined, 0, true);
+    const result = await run;
+    expect(recorded).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(fake.maxInFlight).toBe(2);
+    expect(result.stats.total).toBe(6);
+  });
+
+  it("on a clean answer, a skipped item is reported after that answer's record, and an asynchronous record holds the slot", async () => {
+    const fake = manualClient();
+    const events: string[] = [];
+    let finishRecord: (() => void) | undefined;
+    const run = runDeliveries({
+      total: 4,
+      concurrency: 1,
+      url: "http://127.0.0.1:9/",
+      client: fake.client,
+      prepare: (index) => {
+        events.push(`prepare ${index}`);
+        return index === 1 ? { skipped: "unreadable" } : delivery(index);
+      },
+      onRecord: (record) => {
+        events.push(`record ${record.index}`);
+        if (record.index !== 2) return;
+        return new Promise<void>((resolve) => {
+          finishRecord = resolve;
+        });
+      },
+      onSkipped: (index) => {
+        events.push(`skipped ${index}`);
+      },
+    });
+    await turn();
+    fake.answer(undefined, 0, true);
+    expect(events).toEqual(["prepare 0", "record 0", "prepare 1", "skipped 1", "prepare 2"]);
+    fake.answer(undefined, 0, true);
+    // Item 2's record is not done: item 3 waits for it.
+    expect(events.at(-1)).toBe("record 2");
+    await turn();
+    expect(events).not.toContain("prepare 3");
+    finishRecord?.();
+    await turn();
+    expect(events.at(-1)).toBe("prepare 3");
+    fake.answer(undefined, 0, true);
+    const result = await run;
+    expect(events.at(-1)).toBe("record 3");
+    expect(result.skipped).toBe(1);
+    expect(result.stats.total).toBe(3);
+  });
+
+  it("an answer given from inside the client's send (a request refused at once) is handled in the sweep, not recursively", async () => {
+    const answerAtOnce: HttpClient = {
+      send(_url, _headers, _body, done) {
+        done({ kind: "response", status: 200, latencyMs: 0, bodyPreview: "", bodyBytes: 0, headers: {} }, true);
+      },
+      post: () => Promise.reject(new Error("not used")),
+      close: async () => {},
+    };
+    const { run, prepared } = runNoting(answerAtOnce, 50_000, 1);
+    const result = await run;
+    expect(prepared.length).toBe(50_000);
+    expect(result.stats.total).toBe(50_000);
   });
 
   it("nothing to send resolves at once", async () => {

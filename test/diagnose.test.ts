@@ -88,6 +88,10 @@ describe("diagnose", () => {
     expect(bothInMs.verdict.checks.signature).toBe("pass");
     expect(bothInMs.verdict.reason).toBe("timestamp_in_future");
     expect(bothInMs.timestampFinding?.code).toBe("timestamp_milliseconds");
+    // Header in ms and the signed seconds read 2 s later: one finding for both slips.
+    const readTwice = run(COMPACT, sign(SECRET, String(Number(TS) + 2), COMPACT), { timestamp: ms });
+    expect(codes(readTwice)).toEqual(["timestamp_milliseconds"]);
+    expect(readTwice.signatureFindings[0]?.summary).toMatch(/unix seconds 2 seconds after it/);
   });
 
   it.each([

@@ -89,6 +89,34 @@ describe("http client", () => {
     }
   });
 
+  it("a clean answer says its connection is free, and a request sent from inside that callback goes out on it; a timeout does not say so", async () => {
+    const client = createHttpClient({ timeoutMs: 300, connections: 1 });
+    arrived.length = 0;
+    mostOnOneConnection = 0;
+    try {
+      const first = await new Promise<[unknown, boolean | undefined, unknown]>((resolve) => {
+        client.send(`${base}/ok?a`, {}, Buffer.from("{}"), (outcome, connectionFree) => {
+          // Sent while undici is still finishing the first answer, on the one connection there is.
+          client.send(`${base}/ok?b`, {}, Buffer.from("{}"), (second) => resolve([outcome, connectionFree, second]));
+        });
+      });
+      expect(first[0]).toMatchObject({ kind: "response", status: 200 });
+      expect(first[1]).toBe(true);
+      expect(first[2]).toMatchObject({ kind: "response", status: 200 });
+      expect(arrived).toEqual(["/ok?a", "/ok?b"]);
+      expect(mostOnOneConnection).toBe(1);
+      const [timeout, free] = await new Promise<[unknown, boolean | undefined]>((resolve) =>
+        client.send(`${base}/hang`, {}, Buffer.from("{}"), (outcome, connectionFree) =>
+          resolve([outcome, connectionFree]),
+        ),
+      );
+      expect(timeout).toMatchObject({ kind: "timeout" });
+      expect(free).toBe(false);
+    } finally {
+      await client.close();
+    }
+  });
+
   it("more requests than connections wait their turn in order, one at a time on each connection", async () => {
     const client = createHttpClient({ timeoutMs: 5_000, connections: 2 });
     arrived.length = 0;

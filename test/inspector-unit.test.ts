@@ -5,7 +5,7 @@ import { headersFromRaw, serializeCapture } from "../src/core/capture.js";
 import { inspectRequest } from "../src/core/inspect.js";
 import { sign } from "../src/core/signature.js";
 import { createEventIndex, matches } from "../src/inspector/event-index.js";
-import { EventRing, packed, Unpacker } from "../src/inspector/event-ring.js";
+import { EntryReader, EventRing, textBytesAtMost, writeText, writeUint } from "../src/inspector/event-ring.js";
 import { createGuard } from "../src/inspector/guard.js";
 import { curlCommand, shellQuote } from "../src/inspector/shell-commands.js";
 import { listItem } from "../src/inspector/views.js";
@@ -218,6 +218,8 @@ describe("the in-memory index of this run's unsaved events", () => {
     const event = received(1, JSON.stringify(messageEvent({ event_id: "evt_r" })));
     // Latin-1 (as Node's parser makes every header), repeated in any case, empty, named like Object's own.
     const more = ["X-Note", "caf\u00e9 \u00ff\t:1:", "x-note", "again", "Empty", "", "__proto__", "p", "R", "{"];
+    // Longer than the ring copies by its loop, and (not from Node's parser, but kept exactly) wider than Latin-1.
+    more.push("X-Long", `${"v".repeat(300)}\u00e9`, "X-Wide", "\u2709 \ud800");
     event.rawHeaders = [...(event.rawHeaders ?? []), ...more];
     event.request.headers = headersFromRaw(event.rawHeaders);
     const bare = received(2, "{}");
@@ -401,9 +403,19 @@ describe("the ring of unsaved events", () => {
     });
     return ring;
   };
+  // As the index writes an event: texts, then the body's bytes to the entry's end.
   const push = (ring: EventRing, n: number, size: number) => {
     const { key, meta, body } = entry(n, size);
-    return ring.push(n, n, key, meta, body);
+    const start = ring.reserve(textBytesAtMost(key) + textBytesAtMost(meta) + body.length);
+    if (start < 0) return false;
+    const at = writeText(ring.buffer, writeText(ring.buffer, start, key), meta);
+    ring.buffer.set(body, at);
+    ring.commit(n, n, at + body.length - start);
+    return true;
+  };
+  const entryAt = (ring: EventRing, position: number) => {
+    const reader = ring.readerAt(position);
+    return reader && { key: reader.text(), meta: reader.text(), body: reader.rest() };
   };
 
   it("grows to its limit keeping every entry, then drops the oldest bytes first, around the end", () => {
@@ -416,7 +428,7 @@ describe("the ring of unsaved events", () => {
     expect(dropped).toEqual(Array.from({ length: dropped.length }, (_, i) => i + 1));
     for (let position = 0; position < ring.count; position++) {
       const n = ring.numberAt(position);
-      const got = ring.entryAt(position);
+      const got = entryAt(ring, position);
       expect(got === undefined).toBe(dropped.includes(n));
       if (got) expect(got).toEqual(entry(n, 300 + n));
     }
@@ -426,7 +438,11 @@ describe("the ring of unsaved events", () => {
 
   it("refuses an entry larger than a quarter of its limit, and one more than its places", () => {
     const ring = ringOf(2, 64, 1024);
-    expect(push(ring, 1, 257)).toBe(false);
+    // The texts count as their heads and two bytes a character at most: 8 + 10 bytes here.
+    expect(push(ring, 1, 257 - 18)).toBe(false);
+    expect(ring.count).toBe(0);
+    expect(push(ring, 1, 256 - 18)).toBe(true);
+    ring.dropOldest();
     expect(ring.count).toBe(0);
     expect(push(ring, 1, 200)).toBe(true);
     expect(push(ring, 2, 10)).toBe(true);
@@ -434,13 +450,44 @@ describe("the ring of unsaved events", () => {
     ring.dropOldest();
     expect(push(ring, 3, 10)).toBe(true);
     expect([ring.numberAt(0), ring.numberAt(1)]).toEqual([2, 3]);
-    expect(ring.entryAt(1)).toEqual(entry(3, 10));
+    expect(entryAt(ring, 1)).toEqual(entry(3, 10));
   });
 
-  it("packs fields that come back exactly, whatever they hold", () => {
-    const fields = ["", "12:", ":", "-:", undefined, "\ud800 \u2709", "a".repeat(1000)];
-    const reader = new Unpacker(`${fields.map(packed).join("")}rest`);
-    for (const field of fields) expect(reader.next()).toBe(field);
-    expect(reader.rest()).toBe("rest");
+  it("commits only what was reserved", () => {
+    const ring = ringOf(2, 64, 1024);
+    expect(() => ring.commit(1, 1, 4)).toThrow();
+    const start = ring.reserve(8);
+    expect(() => ring.commit(1, 1, 9)).toThrow();
+    ring.commit(1, 1, writeUint(ring.buffer, start, 7) - start);
+    expect(ring.readerAt(0)?.uint()).toBe(7);
+    expect(() => ring.readerAt(0)?.text()).toThrow();
+  });
+
+  it("writes texts and numbers that come back exactly, whatever they hold", () => {
+    const long = "a".repeat(1000);
+    const texts = [
+      "",
+      "12:",
+      ":",
+      "-:",
+      undefined,
+      "\ud800 \u2709",
+      "caf\u00e9 \u00ff\u0000",
+      long,
+      `${long}\u2709`,
+      "\udfff",
+    ];
+    const numbers = [0, 1, 200, 0xfffffffe, 2 ** 31];
+    const bytes = Buffer.alloc(texts.reduce((sum, text) => sum + textBytesAtMost(text), 4 * numbers.length));
+    let at = 0;
+    for (const text of texts) at = writeText(bytes, at, text);
+    for (const number of numbers) at = writeUint(bytes, at, number);
+    const reader = new EntryReader(bytes, 0, at);
+    for (const text of texts) expect(reader.text()).toBe(text);
+    for (const number of numbers) expect(reader.uint()).toBe(number);
+    expect(reader.rest()).toEqual(Buffer.alloc(0));
+    // One byte a character when every one fits in a byte, else two: the short Latin-1 text took one each.
+    expect(writeText(bytes, 0, "caf\u00e9")).toBe(4 + 4);
+    expect(writeText(bytes, 0, "caf\u2709")).toBe(4 + 8);
   });
 });

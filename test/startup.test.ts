@@ -58,7 +58,7 @@ describe("start-up", () => {
     // The rehearsal's fsync came first; its temporary file is gone, and it was never a capture.
     expect(log.lines().indexOf("fsync")).toBeGreaterThanOrEqual(0);
     expect(log.lines().indexOf("fsync")).toBeLessThan(log.lines().indexOf("url"));
-    expect(readdirSync(saveDir)).toEqual([]);
+    expect(readdirSync(saveDir)).toEqual([".gitignore"]);
     const { headers, body } = signedEvent(SECRET, messageEvent({ event_id: "evt_warm_up" }));
     expect((await post(listen.url, headers, body)).status).toBe(200);
     const record = await listen.waitFor((r) => r.type === "event");
@@ -89,7 +89,7 @@ describe("start-up", () => {
       child.kill(signal);
       const { code, stdout } = await result;
       expect(code).toBe(130);
-      expect(readdirSync(saveDir)).toEqual([]);
+      expect(readdirSync(saveDir)).toEqual([".gitignore"]);
       expect(stdout).not.toMatch(/http:\/\/127\.0\.0\.1:\d+/);
       expect(handler.requests).toHaveLength(0);
     });

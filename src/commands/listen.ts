@@ -111,6 +111,7 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
     // Stale temporary files are swept in the background pass that reads the folder's ids.
     store = await openCaptureStore(options.saveDir, {
       sweepAtOpen: false,
+      keepOutOfGit: true,
       onTightened: (folder, from, to) =>
         ctx.output.err(ctx.output.errColor.yellow(tightenedFolderLine(folder, from, to))),
     });

@@ -41,7 +41,9 @@ export async function runRedact(paths: string[], options: RedactOptions, ctx: Co
   }
   const shown = (path: string) => {
     const rel = relative(ctx.cwd, path);
-    return sanitizeLine(rel && !rel.startsWith("..") ? rel : path);
+    const short = rel && !rel.startsWith("..") ? rel : path;
+    // A path the next command would read as an option ("-x.json") is printed as ./-x.json.
+    return sanitizeLine(short.startsWith("-") ? `./${short}` : short);
   };
   const tally: Tally = { written: 0, skipped: 0, unreadable: 0, unredactable: 0, unwritable: 0, notTried: 0 };
   // Set once the folder itself refuses files (full, read-only, gone): the rest would fail the same way.

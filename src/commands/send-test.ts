@@ -11,7 +11,7 @@ import { formatMs, isFatalNetworkError, type PreparedDelivery } from "../core/co
 import { createEventStream, type EventStream, serializeEvent } from "../core/event-template.js";
 import { EVENT_TYPES, isKnownEventType, SUSPENSION_REASONS } from "../core/events.js";
 import { buildFakeEvent, deepMerge, type RandomHex } from "../core/fake-events.js";
-import { signedRequest, unixSeconds } from "../core/request.js";
+import { signedRequest, UnsendableEventIdError, unixSeconds } from "../core/request.js";
 import { buildScenario, judgeStep, SCENARIO_NAMES, type ScenarioName } from "../core/scenarios.js";
 import { EXIT, type ExitCode, errorMessage, inputError, usageError } from "../errors.js";
 import { type CaptureStore, openCaptureStore } from "../io/capture-store.js";
@@ -63,6 +63,20 @@ export interface SendTestOptions {
 }
 
 export async function runSendTest(options: SendTestOptions, ctx: CommandContext): Promise<ExitCode> {
+  try {
+    return await sendTest(options, ctx);
+  } catch (error) {
+    // The one signed-request builder refuses an event_id no header can carry, before the first send:
+    // the input's fault (a --data or fixture file), said in one line.
+    if (!(error instanceof UnsendableEventIdError)) throw error;
+    throw inputError(
+      `${error.detail}: nothing sent; give the event an event_id of visible ASCII characters (--event-id, or in the --data or --fixture file)`,
+      error,
+    );
+  }
+}
+
+async function sendTest(options: SendTestOptions, ctx: CommandContext): Promise<ExitCode> {
   if (options.listFixtures) {
     return renderFixtureList(await listFixtures(ctx.cwd), ctx.output, Boolean(options.json));
   }

@@ -410,8 +410,19 @@ export function readDocument(
  * like "../../x" or one with control characters can never leave the folder or confuse a terminal.
  */
 export function captureFileName(receivedAt: string, eventId: string | undefined): string {
-  const time = (receivedAt || new Date(0).toISOString()).replace(/[:.]/g, "-").replace(/[^0-9A-Za-z-]/g, "");
+  let time = fileSafeTime(receivedAt || new Date(0).toISOString());
+  // A receivedAt read from a file (redact's input) can be anything: a name starting with "-" would be
+  // read as an option by the next command (`verify *`). Ours start with the year's digit: one test.
+  const first = time.charCodeAt(0);
+  if (!(first >= 48 && first <= 57)) {
+    const parsed = Date.parse(receivedAt);
+    time = Number.isFinite(parsed) ? fileSafeTime(new Date(parsed).toISOString()) : "unknown-time";
+  }
   return `${time}_${fileSafeEventId(eventId) || "no-event-id"}.json`;
+}
+
+function fileSafeTime(time: string): string {
+  return time.replace(/[:.]/g, "-").replace(/[^0-9A-Za-z-]/g, "");
 }
 
 const CAPTURE_NAME = /(?:^|[/\\])(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})-(\d{3})Z_([A-Za-z0-9_-]+)\.json$/;

@@ -178,6 +178,17 @@ function explainSignature(secret: string, input: VerifyInput, signatureHeader: s
       findings: [signedAnotherSecondFinding(offset)],
     });
   }
+  // Both slips at once: the header in milliseconds, the signed seconds read at another moment. One
+  // finding says both (two, "milliseconds" and "a different secret", contradicted each other).
+  const headerSeconds = secondsOfMilliseconds(timestamp);
+  if (headerSeconds !== undefined) {
+    for (const offset of nearbySeconds(headerSeconds)) {
+      attempts.push({
+        expected: () => signAnyKey(secret, String(Number(headerSeconds) + offset), body),
+        findings: [millisecondsAndAnotherSecondFinding(offset)],
+      });
+    }
+  }
   attempts.push({
     expected: () => hmacHex(secret, body),
     findings: [
@@ -207,7 +218,7 @@ function explainSignature(secret: string, input: VerifyInput, signatureHeader: s
   }
   // A digest in a recognised wrong form that still matches nothing: name the form and the likelier cause.
   const formats = readings[1]?.findings ?? [];
-  const unexplained = unexplainedFinding(secret);
+  const unexplained = unexplainedFinding(secret, secondsOfMilliseconds(timestamp) !== undefined);
   if (formats.length === 0) return [unexplained];
   return [...formats, { ...unexplained, summary: `read past that, ${unexplained.summary}` }];
 }
@@ -221,6 +232,20 @@ function nearbySeconds(timestamp: string): number[] {
   const offsets: number[] = [];
   for (let distance = 1; distance <= NEARBY_SECONDS; distance += 1) offsets.push(-distance, distance);
   return offsets;
+}
+
+/** The unix seconds of a header in milliseconds (13 digits or more), else undefined. */
+function secondsOfMilliseconds(timestamp: string): string | undefined {
+  return /^\d{13,}$/.test(timestamp) ? timestamp.slice(0, -3) : undefined;
+}
+
+function millisecondsAndAnotherSecondFinding(offset: number): Finding {
+  const seconds = Math.abs(offset);
+  return {
+    code: "timestamp_milliseconds",
+    summary: `X-Timestamp is in milliseconds, and the signature was made over unix seconds ${seconds} ${seconds === 1 ? "second" : "seconds"} ${offset < 0 ? "before" : "after"} it: the signer read the clock twice, in seconds to sign and in milliseconds for the header`,
+    fix: "read the time once, in unix seconds (Math.floor(Date.now() / 1000)), and use that same value in the signed string and in X-Timestamp",
+  };
 }
 
 function signedAnotherSecondFinding(offset: number): Finding {
@@ -436,7 +461,8 @@ function malformedSignatureFinding(header: string): Finding {
   };
 }
 
-function unexplainedFinding(secret: string): Finding {
+/** `millisecondsTried`: X-Timestamp is in milliseconds, and its seconds were tried too (and did not explain it). */
+function unexplainedFinding(secret: string, millisecondsTried = false): Finding {
   if (secret.length === 0) {
     return {
       code: "empty_secret",
@@ -453,8 +479,7 @@ function unexplainedFinding(secret: string): Finding {
   }
   return {
     code: "different_secret",
-    summary:
-      "no common mistake reproduces the signature: the request was most likely signed with a different secret (or the body was changed beyond re-formatting)",
+    summary: `no common mistake reproduces the signature${millisecondsTried ? ", with X-Timestamp read as milliseconds or as seconds" : ""}: the request was most likely signed with a different secret (or the body was changed beyond re-formatting)`,
     fix: "check that the secret is the one for this webhook URL (account webhook versus a per-inbox webhookSecret; a rotated secret stops working at once)",
   };
 }

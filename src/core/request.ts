@@ -2,6 +2,7 @@
  * Building the request OpenMail sends: exactly its headers, with the signature over the exact body
  * bytes that go on the wire. Used by send-test and replay. Pure.
  */
+import { isHeaderValue } from "./header-value.js";
 import { sign } from "./signature.js";
 
 export interface WebhookRequest {
@@ -21,7 +22,28 @@ export interface SignOptions {
   extraHeaders?: ReadonlyArray<readonly [string, string]>;
 }
 
+/**
+ * An event id HTTP cannot carry in X-Event-Id (control characters, characters beyond Latin-1): undici
+ * refused it at send time, and the run counted a request it never sent as a failed delivery ("OpenMail
+ * would retry"), or --print wrote a header broken over two lines. Thrown before anything is sent.
+ */
+export class UnsendableEventIdError extends Error {
+  /** `event_id "…" cannot be sent in the X-Event-Id header (…)`, for a caller's own message. */
+  readonly detail: string;
+  constructor(eventId: string) {
+    const shown = JSON.stringify(eventId.length > 60 ? `${eventId.slice(0, 60)}…` : eventId);
+    const detail = `event_id ${shown} cannot be sent in the X-Event-Id header (control characters or characters beyond Latin-1)`;
+    super(`its ${detail}: not sent`);
+    this.name = "UnsendableEventIdError";
+    this.detail = detail;
+  }
+}
+
+/** The signed request; throws UnsendableEventIdError for an event id no header can carry. */
 export function signedRequest(options: SignOptions): WebhookRequest {
+  if (options.eventId !== undefined && !isHeaderValue(options.eventId)) {
+    throw new UnsendableEventIdError(options.eventId);
+  }
   const timestamp = String(options.timestamp);
   const headers: Record<string, string> = {
     "Content-Type": options.contentType ?? "application/json",

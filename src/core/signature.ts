@@ -27,6 +27,7 @@ export {
   EVENT_ID_HEADER,
   getHeader,
   type HeaderSource,
+  isInMilliseconds,
   type RawBody,
   type SecretInput,
   SIGNATURE_HEADER,

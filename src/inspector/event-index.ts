@@ -20,7 +20,7 @@ import { type Inspection, inspectRequest, verifyCaptured } from "../core/inspect
 import { InputTooLargeError, readRegularFileAsync } from "../io/request-input.js";
 import type { Arrival, ReceivedEvent, ReplayFrom } from "../io/webhook-pipeline.js";
 import { formatBytes, judgementShowsHint, undeliveredAnswerText } from "../output/listen-report.js";
-import { EventRing, packed, Unpacker } from "./event-ring.js";
+import { type EntryReader, EventRing, textBytesAtMost, writeText, writeUint } from "./event-ring.js";
 import {
   emailView,
   type ForwardBrief,
@@ -138,114 +138,155 @@ interface StoredRequest {
   body: Uint8Array;
 }
 
-/** What the ring keeps of an unsaved event in its key: what the list and the links between records need. */
-interface RingKey {
+/**
+ * An unsaved event in the ring (see event-ring.ts), its fields in this order: first what the list
+ * and the links between records need (arrival time, event id, the replay it answers: `readRingKey`
+ * reads only these), then the rest of its request but the body, what listen did with it, the
+ * headers, and last the body's bytes. Written straight from the event into the ring, nothing made on
+ * the way (this runs for every event while no page is open); `readRingEvent` reads it back.
+ */
+interface RingEvent {
   receivedAt: string;
   eventId: string | null;
   replayOf: string | null;
-}
-
-function packKey(receivedAt: string, eventId: string | undefined, replayOf: string | undefined): string {
-  return packed(receivedAt) + packed(eventId) + packed(replayOf);
-}
-
-function unpackKey(text: string): RingKey {
-  const fields = new Unpacker(text);
-  const receivedAt = fields.next() ?? "";
-  return { receivedAt, eventId: fields.next() ?? null, replayOf: fields.next() ?? null };
-}
-
-/** The rest of an unsaved event in the ring: its request but the body, and what listen did with it. */
-interface RingMeta {
   method: string;
   path: string;
   headers: Record<string, string>;
-  /** The raw headers `headers` was made from (listen's events): packed instead of `headers`. */
-  rawHeaders?: readonly string[];
+  body: Buffer;
   live: Omit<LiveFacts, "eventId" | "replayOf">;
   answerBody: string | undefined;
   hint: string | undefined;
 }
 
-/**
- * Between raw header entries in the ring. Node's HTTP parser makes header names and values Latin-1
- * strings (one byte per character), so a character above U+00FF is never inside one.
- */
-const RAW_HEADER_SEPARATOR = "\u0100";
-/** Marks headers packed as raw entries (JSON of the header object starts with "{"). */
-const RAW_HEADERS_MARK = "r";
+/** How the headers follow: the listener's raw entries (a count, then each), or JSON of the header object. */
+const RAW_HEADERS = 0;
+const JSON_HEADERS = 1;
+/** The verdict's state, a number in the entry. */
+const NO_VERDICT = 0;
+const VALID = 1;
+const INVALID = 2;
+/** Numbers an entry holds (verdict, status, retry, header form). */
+const ENTRY_NUMBERS = 4;
 
 /**
- * The headers as the last field: the raw entries joined when they are known (about 0.3 µs), else
- * JSON of the header object (about 1 µs: the object is a dictionary, whose walk from script costs
- * even more than JSON.stringify's). Read back by `unpackHeaders`.
+ * Copy an unsaved event into the ring; false when the ring does not take it (too large, or full
+ * places), with nothing kept. `order` is the event's place among the index's records.
  */
-function packHeaders(headers: Record<string, string>, raw: readonly string[] | undefined): string {
-  // (Not checked for wider characters: a check by splitting again cost more than JSON.stringify.)
-  return raw === undefined ? JSON.stringify(headers) : RAW_HEADERS_MARK + raw.join(RAW_HEADER_SEPARATOR);
-}
-
-function unpackHeaders(text: string): Record<string, string> {
-  if (text.startsWith(RAW_HEADERS_MARK)) {
-    const joined = text.slice(RAW_HEADERS_MARK.length);
-    return headersFromRaw(joined === "" ? [] : joined.split(RAW_HEADER_SEPARATOR));
-  }
-  const headers = emptyHeaders();
-  // JSON.parse makes "__proto__" an own key like any other; the copy keeps it one.
-  for (const [name, value] of Object.entries(JSON.parse(text) as Record<string, string>)) {
-    headers[name] = value;
-  }
-  return headers;
-}
-
-/**
- * What `unpackMeta` reads back as a RingMeta, packed straight from the event (no LiveFacts or other
- * objects made on the way: this runs for every event while no page is open).
- */
-function packMeta(event: ReceivedEvent, answerBody: string | undefined): string {
-  const { method, path, headers } = event.request;
+function writeRingEvent(
+  ring: EventRing,
+  event: ReceivedEvent,
+  replayOf: string | undefined,
+  answerBody: string | undefined,
+  order: number,
+): boolean {
+  const { receivedAt, method, path, headers, body } = event.request;
+  const eventId = event.inspection.eventId;
   const verdict = event.inspection.verification;
+  const message = verdict?.message;
   const forward = event.forward;
   const brief = forward
     ? JSON.stringify(forwardBrief(forward.url, forward.outcome, forward.verdict, forward.judgement, verdict))
     : undefined;
-  return (
-    packed(method) +
-    packed(path) +
-    packed(verdict ? `${verdict.valid ? 1 : 0}${verdict.message}` : undefined) +
-    packed(brief) +
-    packed(String(event.status)) +
-    packed(event.statusReason) +
-    packed(undeliveredAnswerText(event.answer, event.status)) +
-    packed(event.duplicate ? String(event.duplicate.timesSeen) : undefined) +
-    packed(answerBody) +
-    packed(forward?.hint) +
-    packHeaders(headers, event.rawHeaders)
-  );
+  const undelivered = undeliveredAnswerText(event.answer, event.status);
+  const hint = forward?.hint;
+  const raw = event.rawHeaders;
+  // The raw entries when the listener gave them (copied as they are, about a dozen short Latin-1
+  // strings), else JSON of the header object (a dictionary: JSON.stringify walks it faster than a loop).
+  const headersJson = raw === undefined ? JSON.stringify(headers) : undefined;
+  let most =
+    ENTRY_NUMBERS * 4 +
+    textBytesAtMost(receivedAt) +
+    textBytesAtMost(eventId) +
+    textBytesAtMost(replayOf) +
+    textBytesAtMost(method) +
+    textBytesAtMost(path) +
+    textBytesAtMost(message) +
+    textBytesAtMost(brief) +
+    textBytesAtMost(event.statusReason) +
+    textBytesAtMost(undelivered) +
+    textBytesAtMost(answerBody) +
+    textBytesAtMost(hint) +
+    body.length;
+  if (raw === undefined) most += textBytesAtMost(headersJson);
+  else {
+    most += 4;
+    for (let index = 0; index < raw.length; index++) most += textBytesAtMost(raw[index]);
+  }
+  const start = ring.reserve(most);
+  if (start < 0) return false;
+  const bytes = ring.buffer;
+  let at = writeText(bytes, start, receivedAt);
+  at = writeText(bytes, at, eventId);
+  at = writeText(bytes, at, replayOf);
+  at = writeText(bytes, at, method);
+  at = writeText(bytes, at, path);
+  at = writeUint(bytes, at, verdict ? (verdict.valid ? VALID : INVALID) : NO_VERDICT);
+  at = writeText(bytes, at, message);
+  at = writeText(bytes, at, brief);
+  at = writeUint(bytes, at, event.status);
+  at = writeText(bytes, at, event.statusReason);
+  at = writeText(bytes, at, undelivered);
+  at = writeUint(bytes, at, event.duplicate ? event.duplicate.timesSeen + 1 : 0);
+  at = writeText(bytes, at, answerBody);
+  at = writeText(bytes, at, hint);
+  if (raw === undefined) {
+    at = writeUint(bytes, at, JSON_HEADERS);
+    at = writeText(bytes, at, headersJson);
+  } else {
+    at = writeUint(bytes, at, RAW_HEADERS);
+    at = writeUint(bytes, at, raw.length);
+    for (let index = 0; index < raw.length; index++) at = writeText(bytes, at, raw[index]);
+  }
+  bytes.set(body, at);
+  ring.commit(event.seq, order, at + body.length - start);
+  return true;
 }
 
-function unpackMeta(text: string): RingMeta {
-  const fields = new Unpacker(text);
-  const method = fields.next() ?? "";
-  const path = fields.next() ?? "";
-  const verdict = fields.next();
-  const forward = fields.next();
-  const status = Number(fields.next());
-  const reason = fields.next() ?? "";
-  const undelivered = fields.next() ?? null;
-  const retry = fields.next();
-  const answerBody = fields.next();
-  const hint = fields.next();
-  const headers = unpackHeaders(fields.rest());
+/** The fields the list and the links between records need: the first three of an entry. */
+function readRingKey(reader: EntryReader): Pick<RingEvent, "receivedAt" | "eventId" | "replayOf"> {
+  const receivedAt = reader.text() ?? "";
+  const eventId = reader.text() ?? null;
+  return { receivedAt, eventId, replayOf: reader.text() ?? null };
+}
+
+function readRingEvent(reader: EntryReader): RingEvent {
+  const { receivedAt, eventId, replayOf } = readRingKey(reader);
+  const method = reader.text() ?? "";
+  const path = reader.text() ?? "";
+  const state = reader.uint();
+  const message = reader.text() ?? "";
+  const forward = reader.text();
+  const status = reader.uint();
+  const reason = reader.text() ?? "";
+  const undelivered = reader.text() ?? null;
+  const retry = reader.uint();
+  const answerBody = reader.text();
+  const hint = reader.text();
+  let headers: Record<string, string>;
+  if (reader.uint() === RAW_HEADERS) {
+    const raw: string[] = [];
+    for (let count = reader.uint(); count > 0; count--) raw.push(reader.text() ?? "");
+    headers = headersFromRaw(raw);
+  } else {
+    headers = emptyHeaders();
+    // JSON.parse makes "__proto__" an own key like any other; the copy keeps it one.
+    for (const [name, value] of Object.entries(JSON.parse(reader.text() ?? "{}") as Record<string, string>)) {
+      headers[name] = value;
+    }
+  }
   return {
+    receivedAt,
+    eventId,
+    replayOf,
     method,
     path,
     headers,
+    body: reader.rest(),
     live: {
-      verdict: verdict === undefined ? undefined : { valid: verdict[0] === "1", message: verdict.slice(1) },
+      verdict: state === NO_VERDICT ? undefined : { valid: state === VALID, message },
       forward: forward === undefined ? null : (JSON.parse(forward) as ForwardBrief),
       answered: { status, reason, undelivered },
-      retry: retry === undefined ? null : { timesSeen: Number(retry) },
+      retry: retry === 0 ? null : { timesSeen: retry - 1 },
     },
     answerBody,
     hint,
@@ -287,7 +328,14 @@ const LISTING_TTL_MS = 2000;
 const READ_BATCH = 16;
 
 const MEMORY_ID = /^(?:live|replay)-\d+$/;
-const FILE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}\.json$/;
+/**
+ * A capture file's name as its id: any name replay and verify would read (a cloned folder can carry
+ * `…_evt_日本.json` or `a;b.json`), but never a path separator, a control character, a name starting
+ * with "." (hidden, or our own temporary files) or "-" (an option to the shell commands the page
+ * offers), nor U+FFFD (a name that was not UTF-8, which could not be opened by its decoded text).
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+const FILE_ID = /^[^-./\\\u0000-\u001f\u007f\ufffd][^/\\\u0000-\u001f\u007f\ufffd]{0,199}\.json$/;
 
 export function isEntryId(id: string): boolean {
   return MEMORY_ID.test(id) || FILE_ID.test(id);
@@ -397,10 +445,10 @@ export function createEventIndex(options: EventIndexOptions) {
   /** The ring's entry at `position` as a record and its request (made for this call); undefined once its bytes were dropped. */
   const ringRecord = (position: number): { record: MemoryRecord; request: CapturedRequest } | undefined => {
     const seq = ring.numberAt(position);
-    const entry = ring.entryAt(position);
-    if (!entry) return undefined;
-    const { receivedAt, eventId, replayOf } = unpackKey(entry.key);
-    const { method, path, headers, live, answerBody, hint } = unpackMeta(entry.meta);
+    const reader = ring.readerAt(position);
+    if (!reader) return undefined;
+    const { receivedAt, eventId, replayOf, method, path, headers, body, live, answerBody, hint } =
+      readRingEvent(reader);
     const record: MemoryRecord = {
       id: `live-${seq}`,
       added: ring.orderAt(position),
@@ -409,7 +457,7 @@ export function createEventIndex(options: EventIndexOptions) {
       answerBody,
       hint,
     };
-    return { record, request: { receivedAt, method, path, headers, body: entry.body } };
+    return { record, request: { receivedAt, method, path, headers, body } };
   };
   /** The list item of the ring's entry at `position` (made from its bytes when first asked for). */
   const ringItem = (position: number): ListItem => {
@@ -431,7 +479,7 @@ export function createEventIndex(options: EventIndexOptions) {
   const ringFacts = (position: number): { receivedAt: string; eventId: string | null; replayOf: string | null } => {
     const item = ringItems.get(ring.numberAt(position));
     if (item) return { receivedAt: item.receivedAt, eventId: item.eventId, replayOf: item.replayOf ?? null };
-    return unpackKey(ring.keyAt(position) as string);
+    return readRingKey(ring.readerAt(position) as EntryReader);
   };
 
   const cacheSummary = (name: string, item: ListItem) => {
@@ -524,10 +572,9 @@ export function createEventIndex(options: EventIndexOptions) {
       const answerBody = answer?.slice(0, ANSWER_BYTES);
       if (!event.capturePath) {
         // An unsaved event is copied into the ring: nothing of it stays behind as objects.
-        const key = packKey(event.request.receivedAt, event.inspection.eventId, replayOf);
-        const meta = packMeta(event, answerBody);
         if (ring.count >= limits.records) dropRingOldest(); // then memory holds nothing: it is the oldest
-        if (ring.push(event.seq, ++added, key, meta, event.request.body)) {
+        if (writeRingEvent(ring, event, replayOf, answerBody, added + 1)) {
+          added += 1;
           evictOldest();
           if (!wanted) return undefined;
           const record = { id: liveId(event), added, live: liveFacts(event, replayOf) };

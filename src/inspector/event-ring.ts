@@ -1,12 +1,11 @@
 /**
- * A bounded ring of bytes for the inspector's unsaved events: each entry is a short key string, a
- * longer metadata string and the body's bytes, copied in one after the other, with the bookkeeping
- * (where an entry starts, how long its parts are, its number) in typed arrays. Strings are copied
- * as UTF-16: they come back exactly as they went in, lone surrogates included (UTF-8 would replace
- * those), and their size is known without a scan (checking for Latin-1 first cost more than the
- * bytes it saves). Keeping events as
- * objects made every one of the last 2,000 survive two young-generation collections and be promoted
- * (15-20 µs per event); bytes copied into a buffer allocated once leave nothing behind per event.
+ * A bounded ring of bytes for the inspector's unsaved events: each entry is a run of bytes its owner
+ * writes straight into the ring (fields with `writeText`/`writeUint`, read back with `EntryReader`),
+ * with the bookkeeping (where an entry starts, its length, its number, its order) in typed arrays.
+ * Keeping events as objects made every one of the last 2,000 survive two young-generation
+ * collections and be promoted (15-20 µs per event); bytes copied into a buffer allocated once leave
+ * nothing behind per event, and writing each field in place makes no string on the way (joining the
+ * fields first made ~2 KB of strings per event, and the join was flattened again to be written).
  *
  * Entries are kept oldest first in `slots` places. Their bytes are dropped oldest first when a new
  * entry does not fit and the ring is already at its largest (the owner is told first, so it can keep
@@ -25,22 +24,13 @@ export interface EventRingOptions {
   beforeBytesDropped(position: number): void;
 }
 
-/** An entry's parts as they were given. */
-export interface RingEntry {
-  key: string;
-  meta: string;
-  body: Buffer;
-}
-
 export class EventRing {
   private bytes: Buffer;
   private readonly numbers: Float64Array;
   private readonly order: Float64Array;
   /** Where each slot's bytes start, or -1 once they were dropped. */
   private readonly starts: Int32Array;
-  private readonly keyLengths: Int32Array;
-  private readonly metaLengths: Int32Array;
-  private readonly bodyLengths: Int32Array;
+  private readonly lengths: Int32Array;
   /** The slot of the oldest entry. */
   private first = 0;
   private size = 0;
@@ -48,6 +38,9 @@ export class EventRing {
   private dropped = 0;
   /** Where the next entry's bytes go. */
   private head = 0;
+  /** Where the entry being written starts and the bytes it may take (`reserve`), until `commit`. */
+  private reserved = -1;
+  private reservedBytes = 0;
 
   constructor(private readonly options: EventRingOptions) {
     const { slots } = options;
@@ -55,9 +48,7 @@ export class EventRing {
     this.numbers = new Float64Array(slots);
     this.order = new Float64Array(slots);
     this.starts = new Int32Array(slots);
-    this.keyLengths = new Int32Array(slots);
-    this.metaLengths = new Int32Array(slots);
-    this.bodyLengths = new Int32Array(slots);
+    this.lengths = new Int32Array(slots);
   }
 
   /** Entries kept (with or without their bytes). */
@@ -75,30 +66,35 @@ export class EventRing {
     return Math.floor(this.options.maxBytes / 4);
   }
 
+  /** The ring's bytes: entries are written into and read from it (replaced when the ring grows: ask again after `reserve`). */
+  get buffer(): Buffer {
+    return this.bytes;
+  }
+
   /**
-   * Copy an entry in. `number` names it (find), `order` places it among its owner's other records.
-   * False, with nothing changed, when it is larger than `maxEntryBytes` or all places are taken.
+   * Make room for an entry of at most `most` bytes, to be written at the offset returned and then
+   * committed (`commit`). -1, with nothing changed, when it is larger than `maxEntryBytes` or all
+   * places are taken. May grow the ring or drop the oldest entries' bytes.
    */
-  push(number: number, order: number, key: string, meta: string, body: Uint8Array): boolean {
-    if (this.size >= this.options.slots) return false;
-    const keyLength = key.length * 2;
-    const metaLength = meta.length * 2;
-    const total = keyLength + metaLength + body.length;
-    if (total > this.maxEntryBytes) return false;
-    const start = this.room(total);
+  reserve(most: number): number {
+    if (this.size >= this.options.slots || most > this.maxEntryBytes) return -1;
+    this.reserved = this.room(most);
+    this.reservedBytes = most;
+    return this.reserved;
+  }
+
+  /** Keep the entry just written at the offset `reserve` gave, `length` bytes long. */
+  commit(number: number, order: number, length: number): void {
+    const start = this.reserved;
+    if (start < 0 || length > this.reservedBytes) throw new Error("no room reserved for this entry");
     const slot = (this.first + this.size) % this.options.slots;
-    // One write for both strings: each write is a call into C++ (the joined string is flattened there).
-    this.bytes.write(key + meta, start, keyLength + metaLength, "utf16le");
-    this.bytes.set(body, start + keyLength + metaLength);
     this.numbers[slot] = number;
     this.order[slot] = order;
     this.starts[slot] = start;
-    this.keyLengths[slot] = keyLength;
-    this.metaLengths[slot] = metaLength;
-    this.bodyLengths[slot] = body.length;
-    this.head = start + total;
+    this.lengths[slot] = length;
+    this.head = start + length;
     this.size += 1;
-    return true;
+    this.reserved = -1;
   }
 
   /** Remove the oldest entry altogether. */
@@ -130,36 +126,16 @@ export class EventRing {
     return position >= this.dropped && position < this.size;
   }
 
-  /** The entry's key (cheap: the short part only), or undefined once its bytes were dropped. */
-  keyAt(position: number): string | undefined {
+  /** A reader of the entry's bytes in `buffer` (valid until the next `reserve`), or undefined once they were dropped. */
+  readerAt(position: number): EntryReader | undefined {
     if (!this.hasBytes(position)) return undefined;
     const slot = this.slotAt(position);
     const start = this.starts[slot] as number;
-    return this.bytes.toString("utf16le", start, start + (this.keyLengths[slot] as number));
-  }
-
-  /** The entry's parts, the body copied out; undefined once its bytes were dropped. */
-  entryAt(position: number): RingEntry | undefined {
-    if (!this.hasBytes(position)) return undefined;
-    const slot = this.slotAt(position);
-    const start = this.starts[slot] as number;
-    const metaStart = start + (this.keyLengths[slot] as number);
-    const bodyStart = metaStart + (this.metaLengths[slot] as number);
-    const body = Buffer.allocUnsafe(this.bodyLengths[slot] as number);
-    this.bytes.copy(body, 0, bodyStart, bodyStart + body.length);
-    return {
-      key: this.bytes.toString("utf16le", start, metaStart),
-      meta: this.bytes.toString("utf16le", metaStart, bodyStart),
-      body,
-    };
+    return new EntryReader(this.bytes, start, start + (this.lengths[slot] as number));
   }
 
   private slotAt(position: number): number {
     return (this.first + position) % this.options.slots;
-  }
-
-  private entryBytes(slot: number): number {
-    return (this.keyLengths[slot] as number) + (this.metaLengths[slot] as number) + (this.bodyLengths[slot] as number);
   }
 
   /** Where an entry of `total` bytes can go: grows the ring, else drops the oldest entries' bytes. */
@@ -190,7 +166,7 @@ export class EventRing {
     for (let position = this.dropped; position < this.size; position++) {
       const slot = this.slotAt(position);
       const start = this.starts[slot] as number;
-      const length = this.entryBytes(slot);
+      const length = this.lengths[slot] as number;
       this.bytes.copy(grown, at, start, start + length);
       this.starts[slot] = at;
       at += length;
@@ -206,34 +182,89 @@ export class EventRing {
   }
 }
 
+/** A field's head for a text that is not there (`writeText(…, undefined)`). */
+const ABSENT = 0xffffffff;
 /**
- * One field of a packed string: its length, a colon, then itself ("-:" for none). Fields packed one
- * after the other come back exactly, whatever characters they hold; cheaper to make than JSON (no
- * escaping, no object walk), which matters when it is done for every event.
+ * Texts up to this long are copied by a loop that also checks every character fits in one byte
+ * (then one byte each); longer ones, and any with a wider character, are copied as UTF-16 (two bytes
+ * each) by one call. Either way a text comes back exactly, lone surrogates included (UTF-8 would
+ * replace those). The loop costs less than a call into the runtime for the short fields an event
+ * has, and makes no string.
  */
-export function packed(text: string | undefined): string {
-  return text === undefined ? "-:" : `${text.length}:${text}`;
+const LOOPED_TEXT = 256;
+
+/** The most bytes `writeText` takes for this text. */
+export function textBytesAtMost(text: string | undefined): number {
+  return text === undefined ? 4 : 4 + text.length * 2;
 }
 
-/** Reads back, in order, the fields that `packed` wrote. */
-export class Unpacker {
-  private at = 0;
+/** Write a 32-bit unsigned number at `at` (little-endian); returns where the next field goes. */
+export function writeUint(bytes: Uint8Array, at: number, value: number): number {
+  bytes[at] = value & 0xff;
+  bytes[at + 1] = (value >>> 8) & 0xff;
+  bytes[at + 2] = (value >>> 16) & 0xff;
+  bytes[at + 3] = value >>> 24;
+  return at + 4;
+}
 
-  constructor(private readonly text: string) {}
+/**
+ * Write a text (or its absence) at `at`: a head (its length times two, plus one when stored as
+ * UTF-16), then its characters. Returns where the next field goes; `EntryReader.text` reads it back.
+ */
+export function writeText(bytes: Buffer, at: number, text: string | undefined): number {
+  if (text === undefined) return writeUint(bytes, at, ABSENT);
+  const length = text.length;
+  const base = at + 4;
+  if (length <= LOOPED_TEXT) {
+    let index = 0;
+    for (; index < length; index++) {
+      const code = text.charCodeAt(index);
+      if (code > 0xff) break;
+      bytes[base + index] = code;
+    }
+    if (index === length) {
+      writeUint(bytes, at, length * 2);
+      return base + length;
+    }
+  }
+  writeUint(bytes, at, length * 2 + 1);
+  bytes.write(text, base, length * 2, "utf16le");
+  return base + length * 2;
+}
 
-  /** What follows the fields read so far. */
-  rest(): string {
-    return this.text.slice(this.at);
+/** Reads back, in order, the fields of an entry written with `writeUint` and `writeText`. */
+export class EntryReader {
+  constructor(
+    private readonly bytes: Buffer,
+    private at: number,
+    private readonly end: number,
+  ) {}
+
+  uint(): number {
+    const { bytes, at } = this;
+    if (at + 4 > this.end) throw new Error("past the end of a ring entry");
+    this.at = at + 4;
+    return (
+      ((bytes[at] as number) | ((bytes[at + 1] as number) << 8) | ((bytes[at + 2] as number) << 16)) +
+      (bytes[at + 3] as number) * 0x1000000
+    );
   }
 
-  next(): string | undefined {
-    const colon = this.text.indexOf(":", this.at);
-    if (colon < 0) throw new Error("not a packed field");
-    const head = this.text.slice(this.at, colon);
-    this.at = colon + 1;
-    if (head === "-") return undefined;
+  text(): string | undefined {
+    const head = this.uint();
+    if (head === ABSENT) return undefined;
     const start = this.at;
-    this.at = start + Number(head);
-    return this.text.slice(start, this.at);
+    const wide = head % 2 === 1;
+    this.at = start + (wide ? head - 1 : head / 2);
+    if (this.at > this.end) throw new Error("past the end of a ring entry");
+    return this.bytes.toString(wide ? "utf16le" : "latin1", start, this.at);
+  }
+
+  /** The rest of the entry, copied out. */
+  rest(): Buffer {
+    const copy = Buffer.allocUnsafe(this.end - this.at);
+    this.bytes.copy(copy, 0, this.at, this.end);
+    this.at = this.end;
+    return copy;
   }
 }

@@ -94,6 +94,8 @@ export interface CaptureStoreOptions {
   dirOption?: string;
   /** Told when an existing folder others could open was made private (its mode changed: say so). */
   onTightened?: (folder: string, fromMode: number, toMode: number) => void;
+  /** A folder created for these captures gets a .gitignore (listen: they hold real email). */
+  keepOutOfGit?: boolean;
 }
 
 /** Above this size a capture is written asynchronously, in pieces. */
@@ -218,7 +220,7 @@ const asyncOps: FileOps = {
 };
 
 export async function openCaptureStore(dir: string, options: CaptureStoreOptions = {}): Promise<CaptureStore> {
-  const absolute = await preparePrivateFolder(resolve(dir), options.dirOption, options.onTightened);
+  const absolute = await preparePrivateFolder(resolve(dir), options.dirOption, options.onTightened, options);
   // Our own temporary files while they are written: a sweep running meanwhile must leave them alone.
   const inFlight = new Set<string>();
   const randomHex = randomNames();
@@ -368,10 +370,11 @@ export async function preparePrivateFolder(
   absolute: string,
   dirOption = "--save-dir",
   onTightened?: CaptureStoreOptions["onTightened"],
+  { keepOutOfGit = false }: Pick<CaptureStoreOptions, "keepOutOfGit"> = {},
 ): Promise<string> {
   const shown = sanitizeLine(absolute);
   try {
-    await makeCaptureFolder(absolute);
+    await makeCaptureFolder(absolute, { keepOutOfGit });
   } catch (error) {
     throw usageError(
       `cannot create the capture folder ${shown}: ${(error as Error).message}; choose another with ${dirOption}`,

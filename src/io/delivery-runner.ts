@@ -48,9 +48,14 @@ export interface RunResult {
 /**
  * Keep `concurrency` items in flight until all are sent. One sweep per event-loop turn handles every
  * answer that came in (its record, statistics, rendering) and starts as many new items as answers
- * freed slots: no promise, worker or closure chain per request. Items are started and recorded in
- * the same order as before (prepare(i) before prepare(i + 1), records in completion order); a
- * failing prepare (a capture that could not be saved) rejects the run.
+ * freed slots: no promise, worker or closure chain per request. An answer that ended cleanly, with
+ * no other answer waiting for the sweep, is handled as it comes instead, and the next item sent on
+ * the connection it freed: undici then writes that request after one turn of the event loop, where a
+ * request sent a turn later first waited another turn for undici's check of the idle connection (an
+ * Immediate, a resume and a read per request: about 1.5 µs of CPU each). Either way, items are
+ * prepared in order (prepare(i) before prepare(i + 1)), records come in completion order, a skipped
+ * item is reported after the record of the answer that freed its slot, and a slot is used again only
+ * once its record is done; a failing prepare (a capture that could not be saved) rejects the run.
  */
 export function runDeliveries(options: RunOptions): Promise<RunResult> {
   return new Promise((resolveRun, rejectRun) => {
@@ -70,6 +75,8 @@ export function runDeliveries(options: RunOptions): Promise<RunResult> {
     const answeredOutcome: Array<DeliveryOutcome | undefined> = [];
     let answered = 0;
     let scheduled = false;
+    // Inside our own call to the client: an answer given synchronously from there goes to the sweep.
+    let sending = false;
 
     const fail = (error: unknown) => {
       if (over) return;
@@ -90,13 +97,32 @@ export function runDeliveries(options: RunOptions): Promise<RunResult> {
         return;
       }
       options.onSending?.(index);
-      options.client.send(options.url, prepared.headers, prepared.body, (outcome) => {
-        answeredIndex[answered] = index;
-        answeredDelivery[answered] = prepared;
-        answeredOutcome[answered] = outcome;
-        answered += 1;
-        schedule();
-      });
+      sending = true;
+      try {
+        options.client.send(options.url, prepared.headers, prepared.body, (outcome, connectionFree) => {
+          if (connectionFree && answered === 0 && !sending) {
+            answerNow(index, prepared, outcome);
+            return;
+          }
+          answeredIndex[answered] = index;
+          answeredDelivery[answered] = prepared;
+          answeredOutcome[answered] = outcome;
+          answered += 1;
+          schedule();
+        });
+      } finally {
+        sending = false;
+      }
+    };
+    // A clean answer with none waiting before it: recorded now, and the slot it frees filled now.
+    const answerNow = (index: number, prepared: PreparedDelivery, outcome: DeliveryOutcome) => {
+      if (over) return;
+      try {
+        handle(index, prepared, outcome);
+        startMore();
+      } catch (error) {
+        fail(error);
+      }
     };
     const afterPreparing = (index: number) => (prepared: PrepareResult) => {
       try {
@@ -145,19 +171,23 @@ export function runDeliveries(options: RunOptions): Promise<RunResult> {
           handle(answeredIndex[i] as number, prepared, outcome);
         }
         answered = 0;
-        while (!over && !fatal && active < limit && next < options.total) {
-          const index = next++;
-          active += 1;
-          const prepared = options.prepare(index);
-          if (prepared instanceof Promise) prepared.then(afterPreparing(index), fail);
-          else send(index, prepared);
-        }
-        if (active === 0 && (fatal || next >= options.total)) {
-          over = true;
-          resolveRun({ stats, skipped, durationMs: performance.now() - started, fatal });
-        }
+        startMore();
       } catch (error) {
         fail(error);
+      }
+    }
+    /** Start items while slots are free, or end the run when nothing is left in flight. */
+    function startMore() {
+      while (!over && !fatal && active < limit && next < options.total) {
+        const index = next++;
+        active += 1;
+        const prepared = options.prepare(index);
+        if (prepared instanceof Promise) prepared.then(afterPreparing(index), fail);
+        else send(index, prepared);
+      }
+      if (!over && active === 0 && (fatal || next >= options.total)) {
+        over = true;
+        resolveRun({ stats, skipped, durationMs: performance.now() - started, fatal });
       }
     }
     sweep();

@@ -26,16 +26,21 @@ export interface PostOptions {
   signal?: AbortSignal;
 }
 
-/** Receives an exchange's outcome, once. */
-export type OutcomeCallback = (outcome: DeliveryOutcome) => void;
+/**
+ * Receives an exchange's outcome, once. `connectionFree`: the answer ended cleanly and its connection
+ * is free again (undici is finishing it: a request sent now is queued on that connection, and undici
+ * writes it after one turn of the event loop, as it does for a pipelined request, rather than also
+ * validating the idle connection in another turn first).
+ */
+export type OutcomeCallback = (outcome: DeliveryOutcome, connectionFree?: boolean) => void;
 
 export interface HttpClient {
   post(url: string, headers: Record<string, string>, body: Uint8Array, options?: PostOptions): Promise<DeliveryOutcome>;
   /**
    * The same exchange as `post`, its outcome handed to `done` instead of a promise: what the
    * senders use, so a run of 100,000 requests makes no promise per request. `done` is called from
-   * inside undici's parser: it should only note the outcome and act on it later (a thrown error
-   * there would be taken for the connection's).
+   * inside undici's parser and must not throw (a thrown error there would be taken for the
+   * connection's); when it says the connection is free, it may send the next request at once.
    */
   send(
     url: string,
@@ -452,7 +457,7 @@ class Exchange implements Dispatcher.DispatchHandler, InFlight {
   }
 
   onComplete(): void {
-    this.finish(this.answer());
+    this.finish(this.answer(), true);
   }
 
   onError(error: Error): void {
@@ -465,13 +470,13 @@ class Exchange implements Dispatcher.DispatchHandler, InFlight {
     }
   }
 
-  private finish(outcome: DeliveryOutcome): void {
+  private finish(outcome: DeliveryOutcome, connectionFree = false): void {
     if (this.settled) return;
     this.settled = true;
     this.settings.deadlines.delete(this);
     if (this.onAbort) this.signal?.removeEventListener("abort", this.onAbort);
     this.giveBack();
-    this.done(outcome);
+    this.done(outcome, connectionFree);
   }
 
   /**

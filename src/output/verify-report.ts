@@ -7,6 +7,7 @@ import {
   ageText,
   type CheckState,
   describeAge,
+  isInMilliseconds,
   type TimestampCheck,
   type VerifyFailureReason,
 } from "../core/signature.js";
@@ -102,6 +103,8 @@ function timestampLine(report: VerifyReport): string {
   const check = report.diagnosis.verdict.timestamp;
   if (!check) return "not checked";
   if (check.ageSeconds === undefined) return describeAge(check);
+  // Not "1794078977270 s in the future": the header is in milliseconds, and the Why says what to do.
+  if (isInMilliseconds(check)) return `${check.raw} is in milliseconds; OpenMail sends unix seconds`;
   return `${ageText(check.ageSeconds)}${JUDGED_WHEN[report.judgedAgainst]} (tolerance ${check.toleranceSeconds} s)`;
 }
 
