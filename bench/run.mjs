@@ -727,6 +727,20 @@ async function senders() {
     const report = JSON.parse(readFileSync(rss, "utf8"));
     return { senderCpuUs: report.cpuUs };
   };
+  const replayLoop =
+    (...mode) =>
+    async () => {
+      const run = await runMeasured(process.execPath, [
+        join(root, "bench", "replay-loop.mjs"),
+        url,
+        String(connections),
+        folder,
+        SECRET,
+        ...mode,
+      ]);
+      if (run.status !== 0) throw new Error(`replay-loop.mjs ${mode.join(" ")} failed: ${run.stderr}`);
+      return { senderCpuUs: run.cpuUs };
+    };
   const inProcess = (loop) => async () => {
     const started = process.cpuUsage();
     await loop();
@@ -771,18 +785,10 @@ async function senders() {
     },
     raw: inProcess(() => rawLoop(url, seconds, connections, body, signedHeaders(body))),
     // The least replaying this folder must do, as a fresh process: read each capture, take its body,
-    // sign, dispatch (bench/replay-loop.mjs): the limit one file per event sets replay at.
-    "replay-minimal": async () => {
-      const run = await runMeasured(process.execPath, [
-        join(root, "bench", "replay-loop.mjs"),
-        url,
-        String(connections),
-        folder,
-        SECRET,
-      ]);
-      if (run.status !== 0) throw new Error(`replay-loop.mjs failed: ${run.stderr}`);
-      return { senderCpuUs: run.cpuUs };
-    },
+    // sign, dispatch (bench/replay-loop.mjs): the limit one file per event sets replay at; and the
+    // same with replay's promise (each capture's own signature checked first: one more HMAC).
+    "replay-minimal": replayLoop(),
+    "replay-minimal-checked": replayLoop("check"),
     "send-test": () =>
       cli(["send-test", "--url", url, "--count", String(count), "--concurrency", String(connections)])(),
     replay: cli(["replay", folder, "--url", url, "--concurrency", String(connections)]),
@@ -863,11 +869,18 @@ async function senders() {
       `bench/replay-loop.mjs on replay's folder of ${count} captures${sized}: per file open (O_NOFOLLOW, O_NONBLOCK), one read, close, JSON.parse, one HMAC, undici dispatch(), 50 in flight; no captured-signature check, no output; sender CPU includes its start-up: the limit one file per event sets replay at`,
     ],
     [
+      "reference: minimal replay loop with the captured-signature check (replay's promise)",
+      "replay-minimal-checked",
+      "report only",
+      null,
+      `the loop above with one more HMAC per capture: its captured signature checked against its captured timestamp and body before it is re-signed, as replay must (a capture is re-signed only if its captured signature verifies); the limit replay's promise sets it at`,
+    ],
+    [
       "replay <folder> --concurrency 50",
       "replay",
       "≥ 0.6× autocannon",
       0.6,
-      `${count} capture files${sized}; the folder took ${round(folderSeconds, 1)} s to write; ${round(median(runs.replay.map((run, i) => run.rate / runs["replay-minimal"][i].rate)), 2)}× the minimal replay loop's rate in the same rounds`,
+      `${count} capture files${sized}; the folder took ${round(folderSeconds, 1)} s to write; ${round(median(runs.replay.map((run, i) => run.rate / runs["replay-minimal"][i].rate)), 2)}× the minimal replay loop's rate and ${round(median(runs.replay.map((run, i) => run.rate / runs["replay-minimal-checked"][i].rate)), 2)}× the checked loop's, in the same rounds`,
     ],
   ];
   for (const [figure, key, goal, threshold, how] of rows) {

@@ -197,6 +197,24 @@ describe("listen: settings and folders", () => {
     expect(lp.stdout()).toMatch(/\*{8} \(1 char\) from/);
   });
 
+  it("a capture folder removed while listen runs: each event says the folder is gone and what to do (500)", async () => {
+    const cwd = tempDir();
+    const lp = await startPrettyListen([], { env, cwd });
+    cleanups.push(() => lp.stop("SIGKILL"));
+    rmSync(join(cwd, ".openmail-hooks", "events"), { recursive: true });
+    for (const n of [1, 2]) {
+      const request = signedEvent(SECRET, messageEvent());
+      const answer = await post(lp.url, request.headers, request.body);
+      expect(answer.status).toBe(500);
+      expect(answer.body).toMatch(/not saved \(the capture folder is gone \(removed while listen runs\)\)/);
+      await lp.waitForText(new RegExp(`(?:✗ NOT saved[^]*){${n}}`));
+    }
+    expect(lp.stdout()).toMatch(
+      /✗ NOT saved: the capture folder is gone \(removed while listen runs\); it will be answered 500 so OpenMail retries \(create the folder again or restart listen, which creates it; or run with --no-save\)/,
+    );
+    expect(lp.stdout()).not.toMatch(/ENOENT/);
+  });
+
   it("a capture folder that stops working mid-run: answered 500, with what to do", async () => {
     const cwd = tempDir();
     const lp = await startPrettyListen([], { env, cwd });

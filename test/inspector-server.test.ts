@@ -4,7 +4,7 @@
  * (The page itself is tested in a real browser: inspector-browser.test.ts.)
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -123,6 +123,30 @@ describe("listen's inspector server", () => {
     expect(Buffer.compare(handler.requests[1]?.body ?? Buffer.alloc(0), signed.body)).toBe(0);
   });
 
+  it("refuses to replay an edited body whose event_id no header can carry, saying why (422, nothing sent)", async () => {
+    const handler = await startServer(openMailHandler(SECRET));
+    servers.push(handler);
+    const process = await listen();
+    const signed = signedEvent(SECRET, messageEvent());
+    await post(process.url, signed.headers, signed.body);
+    const { inspector } = process;
+    const list = JSON.parse((await get(`${inspector.origin}/api/events?token=${inspector.token}`)).body);
+    const replay = `${inspector.origin}/api/events/${encodeURIComponent(list.items[0].id)}/replay`;
+    const edited = JSON.stringify({ event: "message.received", event_id: "evt_\u0007bell" });
+    const body = JSON.stringify({ target: "url", url: `${handler.url}/webhooks`, mode: "resign", body: edited });
+    const headers = {
+      "content-type": "application/json",
+      "x-inspector-token": inspector.token,
+      origin: inspector.origin,
+    };
+    const answer = await post(replay, headers, body);
+    expect(answer.status).toBe(422);
+    expect(JSON.parse(answer.body).error).toBe(
+      'its event_id "evt_\\u0007bell" cannot be sent in the X-Event-Id header (control characters or characters beyond Latin-1): not sent',
+    );
+    expect(handler.requests).toHaveLength(0);
+  });
+
   it("gives back an unsaved event's headers as they arrived: repeated, in any case, Latin-1", async () => {
     const process = await listen(["--no-save"]);
     const signed = signedEvent(SECRET, messageEvent());
@@ -198,6 +222,34 @@ describe("listen's inspector server", () => {
     expect(detail.email.subject).toBe("Note 2599");
     expect(detail.verification.valid).toBe(true);
     expect(detail.verification.checks.map((check: { state: string }) => check.state)).toEqual(["pass", "pass", "pass"]);
+  });
+
+  it("lists and opens captures whose names are not ASCII (a cloned folder's), never hidden or dash-led ones (notes-t4)", async () => {
+    const saveDir = join(tempDir(), "events");
+    writeCaptures(saveDir, 1, SECRET, () => "Named in Japanese");
+    const [written] = readdirSync(saveDir).filter((name) => name.endsWith(".json"));
+    const content = readFileSync(join(saveDir, String(written)));
+    rmSync(join(saveDir, String(written)));
+    const shown = ["2026-11-28T10-00-01-000Z_evt_\u65e5\u672c.json", '2026-11-28T10-00-00-000Z_evt_a;b "q".json'];
+    for (const name of [...shown, ".hidden.json", "-dash.json"]) writeFileSync(join(saveDir, name), content);
+    const { inspector } = await listen(["--save-dir", saveDir]);
+    const api = (path: string) =>
+      get(`${inspector.origin}${path}${path.includes("?") ? "&" : "?"}token=${inspector.token}`);
+
+    const list = JSON.parse((await api("/api/events?limit=50")).body);
+    expect(list.items.map((item: { id: string }) => item.id)).toEqual(shown);
+    for (const name of shown) {
+      const detail = await api(`/api/events/${encodeURIComponent(name)}`);
+      expect(detail.status).toBe(200);
+      expect(JSON.parse(detail.body).email.subject).toBe("Named in Japanese");
+      const download = await api(`/api/events/${encodeURIComponent(name)}/download`);
+      expect(download.status).toBe(200);
+      const disposition = String(download.headers["content-disposition"]);
+      expect(decodeURIComponent(/filename\*=UTF-8''(.+)$/.exec(disposition)?.[1] ?? "")).toBe(name);
+    }
+    for (const name of [".hidden.json", "-dash.json"]) {
+      expect((await api(`/api/events/${encodeURIComponent(name)}`)).status).toBe(404);
+    }
   });
 
   it("lists a FIFO, a link to /dev/zero and a folder in the capture folder as unreadable, and stays answerable and stoppable", async () => {

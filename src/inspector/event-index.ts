@@ -328,7 +328,14 @@ const LISTING_TTL_MS = 2000;
 const READ_BATCH = 16;
 
 const MEMORY_ID = /^(?:live|replay)-\d+$/;
-const FILE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}\.json$/;
+/**
+ * A capture file's name as its id: any name replay and verify would read (a cloned folder can carry
+ * `…_evt_日本.json` or `a;b.json`), but never a path separator, a control character, a name starting
+ * with "." (hidden, or our own temporary files) or "-" (an option to the shell commands the page
+ * offers), nor U+FFFD (a name that was not UTF-8, which could not be opened by its decoded text).
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+const FILE_ID = /^[^-./\\\u0000-\u001f\u007f\ufffd][^/\\\u0000-\u001f\u007f\ufffd]{0,199}\.json$/;
 
 export function isEntryId(id: string): boolean {
   return MEMORY_ID.test(id) || FILE_ID.test(id);

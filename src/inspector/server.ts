@@ -13,6 +13,7 @@ import type { AddressInfo } from "node:net";
 import { relative } from "node:path";
 import type { CapturedRequest } from "../core/capture.js";
 import { prepareReplay, UnverifiedCaptureError } from "../core/replay.js";
+import { UnsendableEventIdError } from "../core/request.js";
 import { CliError } from "../errors.js";
 import { createHttpClient, type HttpClient } from "../io/http-client.js";
 import type { Arrival, ReceivedEvent, ReplayFrom } from "../io/webhook-pipeline.js";
@@ -122,6 +123,9 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
       if (res.headersSent) res.destroy();
       else if (error instanceof UnreadableCaptureError) {
         sendJson(res, 422, { error: `unreadable capture: ${error.message}` });
+      } else if (error instanceof UnsendableEventIdError) {
+        // Its replay or curl would carry an X-Event-Id no HTTP client sends: said, not an inspector error.
+        sendJson(res, 422, { error: error.message });
       } else sendJson(res, 500, { error: `inspector error: ${error.message}` });
     });
   });
@@ -206,7 +210,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
     res.writeHead(200, {
       ...SECURITY_HEADERS,
       "content-type": "application/json; charset=utf-8",
-      "content-disposition": `attachment; filename="${file.name}"`,
+      "content-disposition": attachmentDisposition(file.name),
       "cache-control": "no-store",
     });
     res.end(file.content);
@@ -409,4 +413,14 @@ function unverifiedCaptureRefusal(error: UnverifiedCaptureError): string {
 function showPath(path: string, cwd: string): string {
   const rel = relative(cwd, path);
   return rel && !rel.startsWith("..") ? rel : path;
+}
+
+/**
+ * Content-Disposition for a capture's name, which may be any text (a cloned folder's `…_evt_日本.json`):
+ * a plain ASCII fallback, and the exact name as RFC 6266's filename* (a header value takes Latin-1 only).
+ */
+export function attachmentDisposition(name: string): string {
+  const fallback = name.replace(/[^A-Za-z0-9_.-]/g, "_");
+  const exact = encodeURIComponent(name).replace(/['()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `attachment; filename="${fallback}"; filename*=UTF-8''${exact}`;
 }

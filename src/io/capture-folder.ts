@@ -5,6 +5,7 @@
  * and in a folder listen creates for its captures elsewhere (--save-dir). Other folders are the user's
  * choice: redacted captures, for one, are meant to be shared.
  */
+import { existsSync } from "node:fs";
 import { mkdir, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 
@@ -58,4 +59,17 @@ async function ignoreInGit(dir: string): Promise<boolean> {
     await writeGitignore(folder);
   }
   return found;
+}
+
+/**
+ * A save that failed because the capture folder itself is gone (removed while listen runs): every
+ * later save fails the same way, so say that, and what to do, rather than ENOENT on a temporary file.
+ * Only on the error path (one existsSync), never per saved event.
+ */
+export function goneFolderProblem(error: unknown, dir: string): { message: string; nextStep: string } | undefined {
+  if ((error as NodeJS.ErrnoException | undefined)?.code !== "ENOENT" || existsSync(dir)) return undefined;
+  return {
+    message: "the capture folder is gone (removed while listen runs)",
+    nextStep: "create the folder again or restart listen, which creates it; or run with --no-save",
+  };
 }

@@ -20,6 +20,7 @@ import { createIdIndex } from "../core/id-index.js";
 import { type Inspection, inspectRequest, verifyCaptured } from "../core/inspect.js";
 import { forwardableHeaders } from "../core/request.js";
 import type { Verdict } from "../core/signature.js";
+import { goneFolderProblem } from "./capture-folder.js";
 import { CaptureRefusedError, type CaptureStore } from "./capture-store.js";
 import type { HttpClient } from "./http-client.js";
 import type { AnswerFate, WebhookContext, WebhookResponse } from "./listener.js";
@@ -337,8 +338,10 @@ export function createWebhookPipeline(options: PipelineOptions, folderIds?: Fold
           captureExtra({ ...arrival, forward }),
         );
       } catch (error) {
-        arrival.saveError = (error as Error).message;
-        if (error instanceof CaptureRefusedError) arrival.saveNextStep = error.nextStep;
+        const gone = goneFolderProblem(error, options.store.dir);
+        arrival.saveError = gone?.message ?? (error as Error).message;
+        if (gone) arrival.saveNextStep = gone.nextStep;
+        else if (error instanceof CaptureRefusedError) arrival.saveNextStep = error.nextStep;
         stats.saveErrors += 1;
       }
     }
