@@ -6,7 +6,10 @@
  * undici's dispatch(), 50 in flight, as replay does (the bench's dispatch loop). No
  * captured-signature check, no output, no per-event checks beyond what the send needs: the limit
  * that one file per event and undici set `replay <folder>` at, on the same sink and the same folder.
- *   node bench/replay-loop.mjs <url> <connections> <folder> <secret>
+ * With `check`, each capture's own signature is checked first (one more HMAC, compared with the
+ * captured one; a capture that fails stops the loop), as replay must before it re-signs anything:
+ * the limit with replay's promise.
+ *   node bench/replay-loop.mjs <url> <connections> <folder> <secret> [check]
  */
 import { closeSync, constants, openSync, readdirSync, readSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -16,7 +19,8 @@ import { dispatchEach } from "./dispatch-loop.mjs";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const { sign } = await import(join(root, "dist", "core", "signature.js"));
 
-const [url, connections, folder, secret] = process.argv.slice(2);
+const [url, connections, folder, secret, mode] = process.argv.slice(2);
+const checkCaptured = mode === "check";
 const names = readdirSync(folder)
   .filter((name) => name.endsWith(".json"))
   .sort();
@@ -35,6 +39,9 @@ function load(name) {
   if (size === scratch.length) throw new Error(`${name}: larger than this loop reads`);
   const capture = JSON.parse(scratch.toString("utf8", 0, size));
   const body = Buffer.from(capture.body, "utf8");
+  if (checkCaptured && sign(secret, capture.headers["x-timestamp"], body) !== capture.headers["x-signature"]) {
+    throw new Error(`${name}: its captured signature does not verify`);
+  }
   const timestamp = String(Math.floor(Date.now() / 1000));
   const headers = {
     "Content-Type": "application/json",
