@@ -192,6 +192,32 @@ describe("capture folder: ours alone", () => {
     expect(readdirSync(dir)).toEqual([path.slice(dir.length + 1)]);
   });
 
+  it("removes a save's temporary file before the folder's fsync (the answer waits for the folder's fsync, not the removal too)", async () => {
+    const dir = join(tempDir(), "events");
+    const store = await openCaptureStore(dir);
+    holdFsyncs = true;
+    const saving = store.save(request(), "evt_1");
+    const nextHeld = async () => {
+      for (let waited = 0; heldFsyncs.length === 0; waited++) {
+        expect(waited).toBeLessThan(500);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      return heldFsyncs.splice(0);
+    };
+    // The file's fsync: nothing linked yet.
+    const [fileSync] = await nextHeld();
+    expect(readdirSync(dir)).toHaveLength(1);
+    expect(readdirSync(dir)[0]).toMatch(/^\.tmp-/);
+    fileSync?.();
+    // The folder's fsync: the capture is linked and its temporary file already gone.
+    const [folderSync] = await nextHeld();
+    expect(readdirSync(dir)).toEqual(["2026-11-26T10-00-00-000Z_evt_1.json"]);
+    holdFsyncs = false;
+    folderSync?.();
+    expect(await saving).toBe(join(dir, "2026-11-26T10-00-00-000Z_evt_1.json"));
+    expect(readdirSync(dir)).toEqual(["2026-11-26T10-00-00-000Z_evt_1.json"]);
+  });
+
   it("writes large captures in pieces, byte for byte the same text", async () => {
     const dir = join(tempDir(), "events");
     const store = await openCaptureStore(dir);

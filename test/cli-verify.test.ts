@@ -274,6 +274,7 @@ describe("openmail-hooks verify", () => {
     expect(abc.stdout).toMatch(/- signature {2}not checked/);
     expect(abc.stdout).not.toMatch(/different secret/);
     expect(whys(abc.stdout)).toEqual([expect.stringMatching(/X-Timestamp "abc" is not unix seconds/)]);
+    expect(abc.stdout).toMatch(/✗ timestamp {2}"abc" is not unix seconds\n/);
 
     // A signature that is no digest at all: text and --json give the same cause.
     const short = await flags("x", TS, "1234");

@@ -116,21 +116,27 @@ describe("start-up", () => {
     expect(left.lines()).toEqual(["openmail", "url"]);
   });
 
-  it("send-test --print loads none of sending's code: HTTP client, delivery runner and report, capture store", async () => {
+  it("send-test --print loads none of sending's code: HTTP client, delivery runner, delivery report", async () => {
     const log = loadLog();
     const print = await runCli(["send-test", "--print"], { env: { ...log.env, OMH_LOAD_LOG_CODE: "1" } });
     expect(print.code).toBe(0);
     expect(print.stdout).toMatch(/^POST \/webhooks HTTP\/1\.1\r?\n/);
-    expect(log.lines()).toEqual([]);
-    // The same check notes them where they are used: --save opens the capture store.
-    const saved = loadLog();
+    const SENDING = ["code:http-client", "code:delivery-runner", "code:delivery-report"];
+    for (const code of SENDING) expect(log.lines()).not.toContain(code);
+    // The same check sees them where they are used: a run that sends loads all three.
+    const handler = await server(() => ({ status: 200, body: "ok" }));
+    const sent = loadLog();
+    const send = await runCli(["send-test", "--url", handler.url], { env: { ...sent.env, OMH_LOAD_LOG_CODE: "1" } });
+    expect(send.code).toBe(0);
+    expect(sent.lines()).toEqual(expect.arrayContaining(SENDING));
+    // replay --dry-run prints what it would send: no HTTP client, no delivery runner either.
     const cwd = tempDir();
-    const save = await runCli(["send-test", "--print", "--save", join(cwd, "sent")], {
-      env: { ...saved.env, OMH_LOAD_LOG_CODE: "1" },
-      cwd,
-    });
-    expect(save.code).toBe(0);
-    expect(saved.lines().filter((line) => line.startsWith("code:"))).toEqual(["code:capture-store"]);
+    const request = join(cwd, "request.http");
+    writeFileSync(request, print.stdout);
+    const dry = loadLog();
+    const dryRun = await runCli(["replay", "--dry-run", request], { env: { ...dry.env, OMH_LOAD_LOG_CODE: "1" }, cwd });
+    expect(dryRun.code).toBe(0);
+    for (const code of ["code:http-client", "code:delivery-runner"]) expect(dry.lines()).not.toContain(code);
   });
 
   it("send-test --print and replay --dry-run never load undici", async () => {

@@ -21,12 +21,10 @@ import {
 } from "../core/replay.js";
 import { unixSeconds } from "../core/request.js";
 import { EXIT, type ExitCode, inputError, usageError } from "../errors.js";
-import { createHttpClient } from "../io/http-client.js";
 import { randomHex } from "../io/random.js";
 import { describeItemError, type IndexedItem, type ItemList, indexInputs } from "../io/replay-input.js";
 import { createDeliveryRenderer, showsSuccessBodies } from "../output/delivery-report.js";
 import { renderRawRequest } from "../output/request-print.js";
-import { deliverAndReport } from "./shared/deliver.js";
 
 export interface ReplayCommandOptions {
   url?: string;
@@ -96,6 +94,9 @@ export async function runReplay(
 
   if (options.dryRun) return dryRun(selected, prepare, url, ctx, Boolean(options.json), problems.length);
 
+  // Loaded here, not with the command: --dry-run sends nothing, and start-up is held to 1.5x bare
+  // Node (BENCHMARKS.md, goal 5).
+  const { createHttpClient, deliverAndReport } = await import("./shared/sending.js");
   const client = createHttpClient({
     timeoutMs: options.timeout,
     connections: options.concurrency,

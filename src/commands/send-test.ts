@@ -14,20 +14,21 @@ import { buildFakeEvent, deepMerge, type RandomHex } from "../core/fake-events.j
 import { signedRequest, UnsendableEventIdError, unixSeconds } from "../core/request.js";
 import { buildScenario, judgeStep, SCENARIO_NAMES, type ScenarioName } from "../core/scenarios.js";
 import { EXIT, type ExitCode, errorMessage, inputError, usageError } from "../errors.js";
-import type { CaptureStore } from "../io/capture-store.js";
+import { type CaptureStore, openCaptureStore } from "../io/capture-store.js";
+import { listFixtures, saveFixture } from "../io/fixtures.js";
 import type { HttpClient } from "../io/http-client.js";
 import { fillRandomHex, randomHex } from "../io/random.js";
 import { readFileOrStdin } from "../io/request-input.js";
+import { tightenedFolderLine } from "../output/capture-folder.js";
 import type { ScenarioRow } from "../output/delivery-report.js";
+import { renderFixtureList } from "../output/fixture-list.js";
 import { renderRawRequest } from "../output/request-print.js";
 import { sanitizeLine } from "../output/sanitize.js";
-import type { EventTemplate } from "./shared/event-templates.js";
+import { type EventTemplate, loadTemplates } from "./shared/event-templates.js";
 
-// Loaded when used, not with the command (each `await import()` below): `send-test --print` only
+// Sending's modules (./shared/sending.ts: undici's client, the delivery runner, its report) are loaded
+// by the runs that send (each `await import()` below), not with the command: `send-test --print` only
 // signs and prints, and every command's start-up is held to 1.5x bare Node (BENCHMARKS.md, goal 5).
-// Sending (undici's client, the delivery runner, its report), --save's capture store, .eml files and
-// fixtures are loaded by the runs that get there. The module loader keeps
-// each one, so a second import() costs nothing.
 
 export interface SendTestOptions {
   url?: string;
@@ -77,10 +78,6 @@ export async function runSendTest(options: SendTestOptions, ctx: CommandContext)
 
 async function sendTest(options: SendTestOptions, ctx: CommandContext): Promise<ExitCode> {
   if (options.listFixtures) {
-    const [{ listFixtures }, { renderFixtureList }] = await Promise.all([
-      import("../io/fixtures.js"),
-      import("../output/fixture-list.js"),
-    ]);
     return renderFixtureList(await listFixtures(ctx.cwd), ctx.output, Boolean(options.json));
   }
   validate(options, ctx);
@@ -115,7 +112,6 @@ async function sendTest(options: SendTestOptions, ctx: CommandContext): Promise<
   };
   if (options.saveFixture) {
     if (templates.length > 1) throw usageError("--save-fixture saves one event: give one --eml or --fixture");
-    const { saveFixture } = await import("../io/fixtures.js");
     const path = await saveFixture(options.saveFixture, makeEvent(options.event), ctx.cwd);
     ctx.output.err(`saved fixture ${options.saveFixture} → ${path}`);
   }
@@ -146,11 +142,7 @@ async function sendTest(options: SendTestOptions, ctx: CommandContext): Promise<
   if (!options.json) {
     ctx.output.err(ctx.output.errColor.dim(`signing with secret ${maskSecret(secret.secret)} from ${secret.source}`));
   }
-  const [{ createHttpClient }, { warmUpHttp }, { DETAIL_LIMIT, showsSuccessBodies }] = await Promise.all([
-    import("../io/http-client.js"),
-    import("../io/warm-up.js"),
-    import("../output/delivery-report.js"),
-  ]);
+  const { createHttpClient, warmUpHttp, DETAIL_LIMIT, showsSuccessBodies } = await import("./shared/sending.js");
   // Latencies are the handler's: undici's one-time start-up is paid on a loopback request first.
   if (options.count <= DETAIL_LIMIT) await warmUpHttp();
   const client = createHttpClient({
@@ -288,10 +280,7 @@ async function printRequests(plan: SendPlan): Promise<ExitCode> {
 }
 
 async function sendEvents(plan: SendPlan, client: HttpClient): Promise<ExitCode> {
-  const [{ deliverAndReport }, { createDeliveryRenderer }] = await Promise.all([
-    import("./shared/deliver.js"),
-    import("../output/delivery-report.js"),
-  ]);
+  const { deliverAndReport, createDeliveryRenderer } = await import("./shared/sending.js");
   const { options } = plan;
   const url = plan.target.toString();
   return deliverAndReport({
@@ -308,11 +297,7 @@ async function sendEvents(plan: SendPlan, client: HttpClient): Promise<ExitCode>
 }
 
 async function runScenarios(plan: SendPlan, client: HttpClient): Promise<ExitCode> {
-  const [{ buildRecord, fatalConnectionError }, { onInterrupt }, { renderScenarioTable }] = await Promise.all([
-    import("../io/delivery-runner.js"),
-    import("./shared/deliver.js"),
-    import("../output/delivery-report.js"),
-  ]);
+  const { buildRecord, fatalConnectionError, onInterrupt, renderScenarioTable } = await import("./shared/sending.js");
   const { options, ctx } = plan;
   const url = plan.target.toString();
   const json = Boolean(options.json);
@@ -378,15 +363,11 @@ export function resolveScenarioNames(requested: string[]): ScenarioName[] {
 /** --eml and --fixture inputs as event templates; none (and nothing loaded) without them. */
 async function loadMailAndFixtures(options: SendTestOptions, ctx: CommandContext): Promise<EventTemplate[]> {
   if (!options.eml?.length && !options.fixture?.length) return [];
-  return (await import("./shared/event-templates.js")).loadTemplates(options, ctx);
+  return loadTemplates(options, ctx);
 }
 
 /** --save's folder, opened (and created) before anything is sent. */
 async function openSaveFolder(dir: string, ctx: CommandContext): Promise<CaptureStore> {
-  const [{ openCaptureStore }, { tightenedFolderLine }] = await Promise.all([
-    import("../io/capture-store.js"),
-    import("../output/capture-folder.js"),
-  ]);
   return openCaptureStore(dir, {
     dirOption: "--save",
     onTightened: (folder, from, to) => ctx.output.err(tightenedFolderLine(folder, from, to)),

@@ -261,14 +261,18 @@ export async function openCaptureStore(dir: string, options: CaptureStoreOptions
     async save(request, eventId, extra = {}) {
       const ops = opsFor(request);
       const temporary = await writeTemporary(ops, absolute, request, extra, true, inFlight, randomHex);
+      let path: string;
       try {
-        const path = await linkUnique(ops, temporary, absolute, captureFileName(request.receivedAt, eventId));
-        await ops.syncDir(absolute);
-        return path;
+        path = await linkUnique(ops, temporary, absolute, captureFileName(request.receivedAt, eventId));
       } finally {
+        // Removed before the folder's fsync, which then makes the removal durable with the link, so
+        // the answer does not wait for it (a crash before that fsync leaves at most a temporary file,
+        // which the next start sweeps).
         await removeQuietly(ops, temporary);
         inFlight.delete(basename(temporary));
       }
+      await ops.syncDir(absolute);
+      return path;
     },
     async update(path, request, extra) {
       const ops = opsFor(request);

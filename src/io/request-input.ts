@@ -6,8 +6,20 @@
  * input is cut off past it, and devices, FIFOs and sockets are refused (reading /dev/zero filled
  * memory until V8 died; a FIFO with no writer waited forever).
  */
-import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readSync, type Stats } from "node:fs";
-import { open } from "node:fs/promises";
+// fs.promises, not node:fs/promises: Node then loads it (with the readline and watch modules it needs)
+// at its first use, not with this module, which every command loads. About 1 ms of start-up for those
+// that read nothing asynchronously, such as send-test --print (BENCHMARKS.md, goal 5).
+import {
+  closeSync,
+  constants,
+  existsSync,
+  promises as fsPromises,
+  fstatSync,
+  openSync,
+  readdirSync,
+  readSync,
+  type Stats,
+} from "node:fs";
 import { sep } from "node:path";
 import { CaptureFormatError, type ParsedDocument, parseRequestDocument } from "../core/capture.js";
 import { inputError } from "../errors.js";
@@ -314,7 +326,7 @@ export async function readRequestDocument(
  * listen never fills with links) refuses a symbolic link itself (ELOOP); settings files may be links.
  */
 export async function readRegularFileAsync(path: string, limit: number, followLinks = true): Promise<Buffer> {
-  const handle = await open(path, followLinks ? constants.O_RDONLY | constants.O_NONBLOCK : LISTED_FLAGS);
+  const handle = await fsPromises.open(path, followLinks ? constants.O_RDONLY | constants.O_NONBLOCK : LISTED_FLAGS);
   try {
     const { size } = checkedStats(await handle.stat(), limit);
     // The size can change while reading: read to the end, but never past the limit.

@@ -242,17 +242,24 @@ export function createWebhookPipeline(options: PipelineOptions, folderIds?: Fold
 
   /**
    * The part of an event's handling that never waits: parse, verify, recognise, record. Where the
-   * forward goes depends on the event's type and inbox, not on its signature, so the body is parsed
-   * first and the forward (when there is one) started before verification.
+   * forward goes depends on the event's type and inbox (with --events or --route), not on its
+   * signature, so the forward (when there is one) is started before verification, and before the
+   * body is parsed when its target does not depend on it.
    */
   const receive = (request: CapturedRequest, context: WebhookContext | undefined, rawHeaders?: readonly string[]) => {
     const now = Math.floor(options.now() / 1000);
-    const inspection = inspectRequest(request, { toleranceSeconds: options.toleranceSeconds, now });
+    // Without --events or --route the target does not depend on the body: the forward is dispatched
+    // first and the body parsed after the yield below, while the handler works (notes-f6).
+    const inspection =
+      !options.client || options.events !== undefined || options.routes.size > 0
+        ? inspectRequest(request, { toleranceSeconds: options.toleranceSeconds, now })
+        : undefined;
     sequence += 1;
     const seq = sequence;
-    const eventType = inspection.summary.eventType;
+    const eventType = inspection?.summary.eventType;
     const filteredOut = options.events !== undefined && !(eventType !== undefined && options.events.has(eventType));
-    const target = filteredOut || !options.client ? undefined : forwardTarget(inspection, options);
+    const target =
+      filteredOut || !options.client ? undefined : inspection ? forwardTarget(inspection, options) : options.forwardTo;
     // The forward never waits for the disk. A quick one (most are) is waited for, so the capture is
     // written once with its result: replacing a capture afterwards cost far more than writing it
     // (on this VM's disk, a rewrite per event held listen under 300 events/s; BENCHMARKS.md). A slow
@@ -265,7 +272,9 @@ export function createWebhookPipeline(options: PipelineOptions, folderIds?: Fold
   };
 
   const arrive = (received: ReturnType<typeof receive>): Arrival => {
-    const { request, inspection, filteredOut } = received;
+    const { request, filteredOut } = received;
+    const inspection =
+      received.inspection ?? inspectRequest(request, { toleranceSeconds: options.toleranceSeconds, now: received.now });
     inspection.verification = verifyWithInboxSecret(request, inspection, options, received.now);
     const verification = inspection.verification;
     // The page's own replays are not OpenMail's redeliveries: not counted as seen, nor as retries.
@@ -307,7 +316,7 @@ export function createWebhookPipeline(options: PipelineOptions, folderIds?: Fold
 
   /** With a capture to save or a forward to wait for: the steps that wait. */
   const handleAwaiting = async (received: ReturnType<typeof receive>): Promise<WebhookResponse> => {
-    const { request, inspection, target, delivery } = received;
+    const { request, target, delivery } = received;
     // undici writes a request on an idle keep-alive connection only in the event loop's check phase
     // (it first reads what the server may have sent since: GHSA-35p6-xmwp-9g52), so the work below
     // waits for that phase too: verifying, recording and rendering then overlap the handler's time
@@ -325,7 +334,7 @@ export function createWebhookPipeline(options: PipelineOptions, folderIds?: Fold
       try {
         arrival.capturePath = await options.store.save(
           request,
-          inspection.eventId,
+          arrival.inspection.eventId,
           captureExtra({ ...arrival, forward }),
         );
       } catch (error) {

@@ -102,7 +102,8 @@ const JUDGED_WHEN = { receivedAt: " when received", "--now": " at --now", now: "
 function timestampLine(report: VerifyReport): string {
   const check = report.diagnosis.verdict.timestamp;
   if (!check) return "not checked";
-  if (check.ageSeconds === undefined) return describeAge(check);
+  // The line is already named "timestamp": "✗ timestamp  "abc" is not unix seconds".
+  if (check.ageSeconds === undefined) return `${JSON.stringify(check.raw.slice(0, 40))} is not unix seconds`;
   // Not "1794078977270 s in the future": the header is in milliseconds, and the Why says what to do.
   if (isInMilliseconds(check)) return `${check.raw} is in milliseconds; OpenMail sends unix seconds`;
   return `${ageText(check.ageSeconds)}${JUDGED_WHEN[report.judgedAgainst]} (tolerance ${check.toleranceSeconds} s)`;
