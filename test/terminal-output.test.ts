@@ -98,3 +98,55 @@ next();`,
     }
   });
 });
+
+describe("stdout's line buffer while the reader is behind", () => {
+  /** Lines of recognisable text: any byte out of place breaks the comparison. */
+  const lines = (from: number, count: number) =>
+    Array.from({ length: count }, (_, i) => `{"seq":${from + i},"text":"${"abcdefghij".repeat(9)}"}`);
+
+  it("never reuses a buffer a queued write still holds (a pipe that took one write, then filled)", async () => {
+    const { createLineWriter } = await import("../src/output/terminal.js");
+    // Modelled on a non-blocking pipe: a write that fits is copied at once (its callback on the next
+    // tick, as Node calls it); one that does not is queued by reference and read when the pipe drains.
+    const received: Buffer[] = [];
+    const queued: Array<{ bytes: Buffer; done?: () => void }> = [];
+    let room = 64 * 1024;
+    const pipe = {
+      get writableLength() {
+        return queued.reduce((sum, write) => sum + write.bytes.length, 0);
+      },
+      write(data: Uint8Array | string, done?: () => void) {
+        const bytes = Buffer.from(data as Uint8Array);
+        if (queued.length === 0 && bytes.length <= room) {
+          room -= bytes.length;
+          received.push(Buffer.from(bytes));
+          process.nextTick(() => done?.());
+        } else {
+          queued.push({
+            bytes: typeof data === "string" ? bytes : Buffer.from(data.buffer, data.byteOffset, data.length),
+            done,
+          });
+        }
+        return true;
+      },
+    };
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
+    const writer = createLineWriter(() => pipe);
+    // About 165 KB in one turn: the first 64 KiB are taken at once (their callback comes on the next
+    // tick), the same buffer's next 64 KiB are queued, and the rest waits in a second buffer.
+    const first = lines(0, 1500);
+    for (const line of first) writer.writeLine(line);
+    await turn();
+    await turn();
+    const second = lines(1000, 300);
+    for (const line of second) writer.writeLine(line);
+    await turn();
+    await turn();
+    // The reader catches up.
+    for (const write of queued.splice(0)) {
+      received.push(Buffer.from(write.bytes));
+      write.done?.();
+    }
+    expect(Buffer.concat(received).toString("utf8")).toBe(`${[...first, ...second].join("\n")}\n`);
+  });
+});

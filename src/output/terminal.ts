@@ -60,11 +60,26 @@ outputLost.once("stdout", () => {
   stdoutStream = process.stderr;
 });
 
-const stdoutLines = (() => {
+/** What the line writer needs of a stream: Node's `write`, and how much of it is still queued. */
+export interface LineSink {
+  write(data: Uint8Array | string, done?: () => void): unknown;
+  readonly writableLength: number;
+}
+
+/**
+ * Lines gathered into one buffer outside V8's heap and written at most once per turn (see above).
+ * A buffer handed to `write` belongs to the stream until every write of it is done: a write that
+ * completed at once (its callback still to come) and a later one of the same buffer that was queued
+ * must not make it free when the first callback comes, or the queued bytes are overwritten before
+ * the pipe takes them (a 500-request burst under load corrupted listen's NDJSON so).
+ */
+export function createLineWriter(sink: () => LineSink): { writeLine(text: string): void; flush(): void } {
   const BYTES = 64 * 1024;
   let buffer: Buffer = Buffer.allocUnsafeSlow(BYTES);
-  /** A buffer whose bytes have been written since, ready to be used again. */
+  /** A buffer all of whose writes are done, ready to be used again. */
   let spare: Buffer | undefined;
+  /** Writes not yet done, per buffer. */
+  const unfinished = new Map<Buffer, number>();
   let used = 0;
   let scheduled = false;
   const flush = () => {
@@ -73,16 +88,22 @@ const stdoutLines = (() => {
     const written = buffer;
     const bytes = buffer.subarray(0, used);
     used = 0;
-    stdoutStream.write(bytes, () => {
-      if (written !== buffer) spare ??= written;
+    unfinished.set(written, (unfinished.get(written) ?? 0) + 1);
+    const stream = sink();
+    stream.write(bytes, () => {
+      const left = (unfinished.get(written) ?? 1) - 1;
+      if (left > 0) unfinished.set(written, left);
+      else {
+        unfinished.delete(written);
+        if (written !== buffer) spare ??= written;
+      }
     });
     // Still queued (a pipe whose reader is behind): those bytes are the stream's until written.
-    if (stdoutStream.writableLength > 0) {
+    if (stream.writableLength > 0) {
       buffer = spare ?? Buffer.allocUnsafeSlow(BYTES);
       spare = undefined;
     }
   };
-  process.on("exit", flush);
   return {
     /** `text` and a newline. */
     writeLine(text: string) {
@@ -91,7 +112,7 @@ const stdoutLines = (() => {
       if (used + most > BYTES) {
         flush();
         if (most > BYTES) {
-          stdoutStream.write(`${text}\n`);
+          sink().write(`${text}\n`);
           return;
         }
       }
@@ -104,7 +125,10 @@ const stdoutLines = (() => {
     },
     flush,
   };
-})();
+}
+
+const stdoutLines = createLineWriter(() => stdoutStream);
+process.on("exit", stdoutLines.flush);
 
 export function createOutput(env: NodeJS.ProcessEnv = process.env): Output {
   const stdoutIsTTY = Boolean(process.stdout.isTTY);
