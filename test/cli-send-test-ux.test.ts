@@ -119,8 +119,10 @@ describe("send-test: long runs are never silent", () => {
   });
 
   it("TERM=dumb: the progress line is overwritten with spaces, never with escape codes the terminal cannot run", async () => {
+    // 2.5 s an answer: the once-a-second check sees the second request quiet for over 1 s with a
+    // second to spare either side (at 1.5 s it could land with the tick, and no line was drawn).
     const slow = await server(async () => {
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
       return { status: 200, body: "ok" };
     });
     const pty = startInPty(["send-test", "--url", slow.url, "--count", "2", "--concurrency", "1"], {
@@ -135,8 +137,10 @@ describe("send-test: long runs are never silent", () => {
   });
 
   it("--count on a slow handler: a waiting line, and Ctrl-C prints the summary so far", async () => {
+    // 2.5 s an answer: the once-a-second check sees the second request quiet for over 1 s with a
+    // second to spare either side (at 1.5 s it could land with the tick, and no line was drawn).
     const slow = await server(async () => {
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
       return { status: 200, body: "ok" };
     });
     const pty = startInPty(["send-test", "--url", slow.url, "--count", "3", "--concurrency", "1"], {

@@ -303,7 +303,8 @@ describe("the API client's failure paths (real undici client, local servers)", (
   it("an answer larger than the bound, or not JSON, is an error naming --api-base", async () => {
     const huge = await startServer(() => ({ status: 200, body: "x".repeat(5 * 1024 * 1024) }));
     const html = await startServer(() => ({ status: 200, body: "<html>proxy login</html>" }));
-    const bigApi = client(huge.url);
+    // The bound is what is tested, not the deadline: 5 MB on a loaded machine can take over 2 s.
+    const bigApi = client(huge.url, 20_000);
     const htmlApi = client(html.url);
     try {
       await expect(bigApi.getInbox("inb_1")).rejects.toThrow(
