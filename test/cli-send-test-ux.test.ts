@@ -44,21 +44,34 @@ describe("send-test: which secret, and the likelier cause first", () => {
   });
 });
 
+/** Run the CLI, read its first chunk of standard output, close the pipe as `head` does. */
+async function cutShort(args: string[]): Promise<{ code: number; stderr: string }> {
+  const child = startCli(args, { env });
+  cleanups.push(async () => child.kill("SIGKILL"));
+  let stderr = "";
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+    stderr += chunk;
+  });
+  await once(child.stdout as NonNullable<typeof child.stdout>, "data");
+  child.stdout?.destroy();
+  const [code] = await once(child, "exit");
+  return { code: code as number, stderr };
+}
+
 describe("send-test: a reader that goes away", () => {
   it("`--json | head -1`: sending stops, it is said on standard error, and the exit code is 141, not 0", async () => {
     const handler = await server(() => ({ status: 200, body: "ok" }));
-    const child = startCli(["send-test", "--url", handler.url, "--count", "5000", "--concurrency", "2", "--json"], {
-      env,
-    });
-    cleanups.push(async () => child.kill("SIGKILL"));
-    let stderr = "";
-    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk;
-    });
     // Read the first record, then close the pipe as `head -1` does.
-    await once(child.stdout as NonNullable<typeof child.stdout>, "data");
-    child.stdout?.destroy();
-    const [code] = await once(child, "exit");
+    const { code, stderr } = await cutShort([
+      "send-test",
+      "--url",
+      handler.url,
+      "--count",
+      "5000",
+      "--concurrency",
+      "2",
+      "--json",
+    ]);
     expect(stderr).toContain("standard output was closed by its reader: stopping as on Ctrl-C");
     expect(code).toBe(141);
     expect(handler.requests.length).toBeLessThan(5000);
@@ -66,20 +79,6 @@ describe("send-test: a reader that goes away", () => {
 });
 
 describe("a one-shot printer whose reader goes away (`| head -3`)", () => {
-  /** Run the CLI, read its first chunk of standard output, close the pipe as `head` does. */
-  async function cutShort(args: string[]): Promise<{ code: number; stderr: string }> {
-    const child = startCli(args, { env });
-    cleanups.push(async () => child.kill("SIGKILL"));
-    let stderr = "";
-    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk;
-    });
-    await once(child.stdout as NonNullable<typeof child.stdout>, "data");
-    child.stdout?.destroy();
-    const [code] = await once(child, "exit");
-    return { code: code as number, stderr };
-  }
-
   it("`send-test --print` stops quietly (nothing to stop, nothing said), exit 141 as documented", async () => {
     // 2,000 printed requests are ~2 MB: far more than a pipe holds, so the reader is gone mid-way.
     for (const args of [
