@@ -445,12 +445,12 @@ export function ageText(ageSeconds: number): string {
   return ageSeconds >= 0 ? `${span} s old${rough}` : `${span} s in the future${rough}`;
 }
 
-/** "timestamp is 421 s old (tolerance 300 s)". */
 /** A header in milliseconds (Date.now()), which read as seconds lies thousands of years ahead. */
 export function isInMilliseconds(check: TimestampCheck): boolean {
   return check.raw.length >= 13 && (check.seconds ?? 0) >= MILLISECONDS_FROM;
 }
 
+/** "timestamp is 421 s old (tolerance 300 s)". */
 export function describeAge(check: TimestampCheck): string {
   if (check.ageSeconds === undefined) return `timestamp ${JSON.stringify(check.raw.slice(0, 40))} is not unix seconds`;
   if (isInMilliseconds(check)) return `timestamp ${check.raw} is in milliseconds; OpenMail sends unix seconds`;
