@@ -4,7 +4,6 @@
  * copy could not be written (a folder that takes no file at all stops the run at the first).
  */
 import { stat } from "node:fs/promises";
-import { relative } from "node:path";
 import type { CommandContext } from "../command-context.js";
 import { requireSecret } from "../config/environment.js";
 import type { CapturedRequest } from "../core/capture.js";
@@ -16,6 +15,7 @@ import { listCaptureFiles, openCaptureStore } from "../io/capture-store.js";
 import { readRequestDocument } from "../io/request-input.js";
 import { tightenedFolderLine } from "../output/capture-folder.js";
 import { sanitizeLine } from "../output/sanitize.js";
+import { pathFromCwd } from "../output/shown-path.js";
 import { onInterrupt } from "./shared/deliver.js";
 
 export interface RedactOptions {
@@ -42,8 +42,7 @@ export async function runRedact(paths: string[], options: RedactOptions, ctx: Co
     throw usageError(`cannot create ${options.outDir}: ${errorMessage(error)}; choose another with --out-dir`);
   }
   const shown = (path: string) => {
-    const rel = relative(ctx.cwd, path);
-    const short = rel && !rel.startsWith("..") ? rel : path;
+    const short = pathFromCwd(path, ctx.cwd);
     // A path the next command would read as an option ("-x.json") is printed as ./-x.json.
     return sanitizeLine(short.startsWith("-") ? `./${short}` : short);
   };

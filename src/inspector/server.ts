@@ -10,7 +10,6 @@ import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { relative } from "node:path";
 import type { CapturedRequest } from "../core/capture.js";
 import { prepareReplay, UnverifiedCaptureError } from "../core/replay.js";
 import { UnsendableEventIdError } from "../core/request.js";
@@ -19,6 +18,7 @@ import { createHttpClient, type HttpClient } from "../io/http-client.js";
 import type { Arrival, ReceivedEvent, ReplayFrom } from "../io/webhook-pipeline.js";
 import { judgementShowsHint } from "../output/listen-report.js";
 import { CONTROL_CHARACTERS } from "../output/sanitize.js";
+import { pathFromCwd } from "../output/shown-path.js";
 import { createEventIndex, isEntryId, type ListQuery, UnreadableCaptureError } from "./event-index.js";
 import { createGuard, SECURITY_HEADERS } from "./guard.js";
 import { parseReplayAsk, ReplayRefused, replayFromPage } from "./replay-action.js";
@@ -224,7 +224,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
     const target = url.searchParams.get("url") || forwardTarget(inboxId) || options.listenerUrl;
     const secret = options.secretFor(inboxId);
     const capturePath = detail?.capturePath;
-    const shownPath = capturePath ? showPath(capturePath, options.cwd) : null;
+    const shownPath = capturePath ? pathFromCwd(capturePath, options.cwd) : null;
     const prepare = (keepSignature: boolean) =>
       prepareReplay(
         { origin: id, kind: "capture", request: loaded.request },
@@ -408,11 +408,6 @@ function readJsonBody(req: IncomingMessage, limit: number): Promise<string | und
 /** Why the page does not re-sign a capture, and what it can do instead (the CLI's words name a flag). */
 function unverifiedCaptureRefusal(error: UnverifiedCaptureError): string {
   return `not re-signed: ${error.why}, so it may not be what OpenMail sent, and signing it would vouch for it. Replay it verbatim (its captured signature), or use Edit & replay to sign a body you have checked`;
-}
-
-function showPath(path: string, cwd: string): string {
-  const rel = relative(cwd, path);
-  return rel && !rel.startsWith("..") ? rel : path;
 }
 
 /**

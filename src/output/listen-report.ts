@@ -5,7 +5,6 @@
  * --json, one NDJSON record per line on stdout and nothing else. Strings that came with a request
  * pass through the sanitiser here, and everything through Output's terminalSafe on the way out.
  */
-import { relative } from "node:path";
 import {
   describeRetry,
   formatMs,
@@ -21,6 +20,7 @@ import type { Arrival, ListenStats, Outcome } from "../io/webhook-pipeline.js";
 import type { TunnelNotice } from "../tunnel/supervisor.js";
 import { JSON_SCHEMA_VERSION } from "./records.js";
 import { clipToLine, sanitizeLine, sanitizeText } from "./sanitize.js";
+import { pathFromCwd } from "./shown-path.js";
 import type { Output } from "./terminal.js";
 
 export interface ListenBanner {
@@ -58,10 +58,7 @@ export function createListenRenderer(
   output: Output,
   options: { json: boolean; cwd: string; verbose?: boolean },
 ): ListenRenderer {
-  const showPath = (path: string) => {
-    const rel = relative(options.cwd, path);
-    return rel && !rel.startsWith("..") ? rel : path;
-  };
+  const showPath = (path: string) => pathFromCwd(path, options.cwd);
   return options.json ? jsonRenderer(output) : prettyRenderer(output, showPath, Boolean(options.verbose));
 }
 
