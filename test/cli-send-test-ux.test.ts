@@ -16,6 +16,17 @@ async function server(...args: Parameters<typeof startServer>): Promise<TestServ
   return started;
 }
 
+/**
+ * A handler that answers 200 after 2.5 s: the once-a-second check sees the second request quiet for
+ * over 1 s with a second to spare either side (at 1.5 s it could land with the tick, and no line was drawn).
+ */
+function slowServer(): Promise<TestServer> {
+  return server(async () => {
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    return { status: 200, body: "ok" };
+  });
+}
+
 describe("send-test: which secret, and the likelier cause first", () => {
   it("says which secret it signed with (masked, with its source) and blames a different secret first", async () => {
     const handler = await server(openMailHandler("whsec_the_handlers_own_secret"));
@@ -118,12 +129,7 @@ describe("send-test: long runs are never silent", () => {
   });
 
   it("TERM=dumb: the progress line is overwritten with spaces, never with escape codes the terminal cannot run", async () => {
-    // 2.5 s an answer: the once-a-second check sees the second request quiet for over 1 s with a
-    // second to spare either side (at 1.5 s it could land with the tick, and no line was drawn).
-    const slow = await server(async () => {
-      await new Promise((resolve) => setTimeout(resolve, 2_500));
-      return { status: 200, body: "ok" };
-    });
+    const slow = await slowServer();
     const pty = startInPty(["send-test", "--url", slow.url, "--count", "2", "--concurrency", "1"], {
       columns: 100,
       env: { ...env, TERM: "dumb" },
@@ -136,12 +142,7 @@ describe("send-test: long runs are never silent", () => {
   });
 
   it("--count on a slow handler: a waiting line, and Ctrl-C prints the summary so far", async () => {
-    // 2.5 s an answer: the once-a-second check sees the second request quiet for over 1 s with a
-    // second to spare either side (at 1.5 s it could land with the tick, and no line was drawn).
-    const slow = await server(async () => {
-      await new Promise((resolve) => setTimeout(resolve, 2_500));
-      return { status: 200, body: "ok" };
-    });
+    const slow = await slowServer();
     const pty = startInPty(["send-test", "--url", slow.url, "--count", "3", "--concurrency", "1"], {
       columns: 100,
       env,
