@@ -34,6 +34,8 @@ export function decodeDeclared(bytes: Uint8Array, declared: string | undefined):
 
 const C1_CONTROL = /[\u0080-\u009f]/;
 const C1_CONTROLS = /[\u0080-\u009f]/g;
+/** What windows-1252 gives bytes 0x80–0x9F, one UTF-16 unit each (decoded once, on first use). */
+let windows1252High: string | undefined;
 
 /**
  * Text a parser decoded with Node's one-shot windows-1252 decoder (postal-mime does, for a body
@@ -45,5 +47,10 @@ export function repairWindows1252(text: string): string;
 export function repairWindows1252(text: string | undefined): string | undefined;
 export function repairWindows1252(text: string | undefined): string | undefined {
   if (text === undefined || !C1_CONTROL.test(text)) return text;
-  return text.replace(C1_CONTROLS, (ch) => decodeAs(Uint8Array.of(ch.charCodeAt(0)), "windows-1252") as string);
+  windows1252High ??= decodeAs(
+    Uint8Array.from({ length: 32 }, (_, i) => 0x80 + i),
+    "windows-1252",
+  ) as string;
+  const table = windows1252High;
+  return text.replace(C1_CONTROLS, (ch) => table.charAt(ch.charCodeAt(0) - 0x80));
 }
