@@ -7,10 +7,10 @@
 import * as nodeCrypto from "node:crypto";
 import { createHash, createHmac, createSecretKey, type KeyObject } from "node:crypto";
 import {
+  bytesToSign,
   type PendingCheck,
   precheck,
   type RawBody,
-  rawBodyOf,
   sameHex,
   settle,
   signingInput,
@@ -237,10 +237,4 @@ function matchingSecret(check: PendingCheck): number {
     if (sameHex(expected, check.signature)) return index;
   }
   return -1;
-}
-
-function bytesToSign(body: RawBody): string | Uint8Array {
-  const bytes = rawBodyOf(body);
-  if (typeof bytes === "object" && "problem" in bytes) throw new TypeError(`cannot sign: ${bytes.problem}`);
-  return bytes;
 }

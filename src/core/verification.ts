@@ -317,9 +317,14 @@ export function signingInput(secret: unknown, timestamp: unknown, rawBody: unkno
       `cannot sign: the timestamp is unix seconds, and ${timestamp} is milliseconds (Date.now()): pass Math.floor(Date.now() / 1000)`,
     );
   }
-  const body = rawBodyOf(rawBody);
-  if (typeof body === "object" && "problem" in body) throw new TypeError(`cannot sign: ${body.problem}`);
-  return body;
+  return bytesToSign(rawBody);
+}
+
+/** The body's bytes (or text) to sign; a TypeError naming what is wrong with one that cannot be. */
+export function bytesToSign(body: unknown): string | Uint8Array {
+  const bytes = rawBodyOf(body);
+  if (typeof bytes === "object" && "problem" in bytes) throw new TypeError(`cannot sign: ${bytes.problem}`);
+  return bytes;
 }
 
 /** The body as bytes or text for the HMAC, or why it is not a raw body. */
