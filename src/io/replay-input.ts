@@ -238,7 +238,7 @@ export async function indexInputs(
     const named: IndexedItem[] = [];
     const read: IndexedItem[] = [];
     for (const name of names) {
-      if (!options.needsMeta && receivedAtFromName(name)) {
+      if (!options.needsMeta && isCaptureFileName(name)) {
         named.push(new CaptureFileItem(folder, name, limit));
         continue;
       }
