@@ -48,8 +48,8 @@ function colorLevel(env: NodeJS.ProcessEnv, detected: false | { level: number })
  * stdout written at most once per event-loop turn: a busy `listen` prints a few lines per event,
  * and one write() per line was a fifth of its time per event (BENCHMARKS.md). Lines keep their
  * order; anything written to stderr, or as raw bytes, first writes what is pending; and what is
- * pending when the process exits is written then (stdout is synchronous for files, pipes and
- * terminals on Linux). The lines are encoded into one buffer as they come, outside V8's heap:
+ * pending when the process exits is written then (stdout is synchronous for files and terminals;
+ * on a pipe, what the pipe cannot take yet is queued, and cli.ts waits for the reader: output-drain.ts). The lines are encoded into one buffer as they come, outside V8's heap:
  * gathered as one string, a turn's lines stayed alive through the young generation's collections
  * that came meanwhile, and that made V8 grow its young generation, and listen's memory, over a long
  * run (notes-n4). Bounded: the buffer is written out when the next line might not fit.
