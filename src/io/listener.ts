@@ -14,6 +14,7 @@ import { setMaxListeners } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { type CapturedRequest, headersFromRaw } from "../core/capture.js";
+import type { AnswerFate } from "../core/judgement-words.js";
 import { CliError } from "../errors.js";
 
 export interface ListenerOptions {
@@ -31,16 +32,8 @@ export interface ListenerOptions {
   requestTimeoutMs?: number;
 }
 
-/**
- * What became of an answer: written to the sender; never delivered because the sender hung up
- * first; replaced by a refusal with that status (503 when the grace period of a shutdown ended
- * first); or dropped (the connection closed at the end of the grace period with no answer).
- */
-export type AnswerFate =
-  | { kind: "written" }
-  | { kind: "sender-gone" }
-  | { kind: "refused"; status: number }
-  | { kind: "dropped" };
+// What became of an answer: defined in core, beside the words made from it.
+export type { AnswerFate };
 
 export interface WebhookResponse {
   status: number;
