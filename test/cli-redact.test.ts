@@ -3,7 +3,16 @@
  * anywhere in the capture, stable placeholders of the same shape, and the capture still verifies.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, readdirSync, readFileSync, realpathSync, statfsSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  statfsSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { captureFileName, serializeCapture } from "../src/core/capture.js";
@@ -159,9 +168,19 @@ describe("redaction", () => {
     const noSecret = await runCli(["redact", "x.json"]);
     expect(noSecret.code).toBe(2);
     expect(noSecret.stderr).toMatch(/no webhook secret/);
-    const missing = await runCli(["redact", "nope.json"], { env });
+    const cwd = tempDir();
+    const missing = await runCli(["redact", "nope.json"], { env, cwd });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/nope\.json: no such file/);
+    expect(missing.stdout).toMatch(/0 of 1 written to \.openmail-hooks\/redacted \(1 could not be read\)/);
+    // Bad input creates nothing: no empty .openmail-hooks/redacted (nor its .gitignore) is left behind.
+    expect(readdirSync(cwd)).toEqual([]);
+    const outDir = join(cwd, "out", "deeper");
+    const notCapture = join(cwd, "notes.txt");
+    writeFileSync(notCapture, "not a capture");
+    const unreadable = await runCli(["redact", notCapture, "--out-dir", outDir], { env, cwd });
+    expect(unreadable.code).toBe(2);
+    expect(readdirSync(cwd)).toEqual(["notes.txt"]);
     const listenNoSecret = await runCli(["listen", "--no-tunnel", "--port", "0", "--redact"]);
     expect(listenNoSecret.code).toBe(2);
     expect(listenNoSecret.stderr).toMatch(/--redact signs the redacted captures again/);
@@ -330,7 +349,8 @@ describe("redaction", () => {
     // Everything already redacted: nothing is written, and the tally says so.
     const again = await runCli(["redact", "out", "--out-dir", "bug2"], { env, cwd });
     expect(again.code).toBe(0);
-    expect(readdirSync(join(cwd, "bug2"))).toEqual([]);
+    // Nothing to write, so no folder is made for it.
+    expect(existsSync(join(cwd, "bug2"))).toBe(false);
     expect(again.stdout).toMatch(/0 of 1 written to bug2 \(1 already redacted, skipped\)/);
     expect(again.stdout).not.toMatch(/1 of 1 written/);
   });

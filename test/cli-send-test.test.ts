@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { judgePayload } from "../src/core/events.js";
 import { sign } from "../src/core/signature.js";
-import { runCli, tempDir } from "./helpers/cli.js";
+import { runCli, startCli, tempDir } from "./helpers/cli.js";
 import { closedPort, type HandlerFlaws, openMailHandler, startServer, type TestServer } from "./helpers/servers.js";
 
 const SECRET = "whsec_sendtest_5f1e2d3c4b5a";
@@ -434,6 +434,27 @@ describe("send-test --count", () => {
     const capture = JSON.parse(readFileSync(join(dir, files[0] ?? ""), "utf8"));
     expect(capture.format).toBe("openmail-hooks.capture/v1");
     expect(JSON.stringify(capture)).not.toContain(SECRET);
+  });
+
+  it("--save and Ctrl-C mid-run: no temporary file is left in the folder, sending or printing; exit 130", async () => {
+    const target = await server();
+    for (const mode of [["--url", target.url, "--concurrency", "32"], ["--print"]]) {
+      const dir = tempDir();
+      const child = startCli(["send-test", ...mode, "--count", "100000", "--save", dir], { env });
+      child.stdout?.resume();
+      child.stderr?.resume();
+      const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+      const deadline = Date.now() + 20_000;
+      const saved = () => readdirSync(dir).filter((name) => !name.startsWith(".")).length;
+      while (saved() < 50 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      child.kill("SIGINT");
+      expect(await exited).toBe(130);
+      const names = readdirSync(dir);
+      expect(names.length).toBeGreaterThanOrEqual(50);
+      expect(names.filter((name) => name.startsWith("."))).toEqual([]);
+    }
   });
 
   it("--save that cannot be written: one line naming the folder and --save, exit 2, and nothing unsaved is sent", async () => {

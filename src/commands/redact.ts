@@ -4,6 +4,7 @@
  * copy could not be written (a folder that takes no file at all stops the run at the first).
  */
 import { stat } from "node:fs/promises";
+import { resolve } from "node:path";
 import type { CommandContext } from "../command-context.js";
 import { requireSecret } from "../config/environment.js";
 import type { CapturedRequest } from "../core/capture.js";
@@ -11,7 +12,7 @@ import { NestedTooDeeplyError, redactCapture } from "../core/redact.js";
 import { eventIdOf } from "../core/request.js";
 import { ageText, DEFAULT_TOLERANCE_SECONDS, verify } from "../core/signature.js";
 import { CliError, EXIT, type ExitCode, errorMessage, usageError } from "../errors.js";
-import { listCaptureFiles, openCaptureStore } from "../io/capture-store.js";
+import { type CaptureStore, listCaptureFiles, openCaptureStore } from "../io/capture-store.js";
 import { readRequestDocument } from "../io/request-input.js";
 import { tightenedFolderLine } from "../output/capture-folder.js";
 import { sanitizeLine } from "../output/sanitize.js";
@@ -29,18 +30,25 @@ export const DEFAULT_REDACTED_DIR = ".openmail-hooks/redacted";
 export async function runRedact(paths: string[], options: RedactOptions, ctx: CommandContext): Promise<ExitCode> {
   const { secret } = requireSecret(options.secret, ctx.environment);
   const files = await expand(paths);
-  let store: Awaited<ReturnType<typeof openCaptureStore>>;
-  try {
-    store = await openCaptureStore(options.outDir, {
-      dirOption: "--out-dir",
-      // Ctrl-C exits at once after abandon(): no temporary file may still be being created then.
-      createOnMainThread: true,
-      onTightened: (folder, from, to) => ctx.output.err(tightenedFolderLine(folder, from, to)),
-    });
-  } catch (error) {
-    if (error instanceof CliError) throw error;
-    throw usageError(`cannot create ${options.outDir}: ${errorMessage(error)}; choose another with --out-dir`);
-  }
+  // The folder is made when the first copy is to be written, not before: inputs that cannot be read
+  // (a mistyped path) leave nothing behind, not an empty .openmail-hooks/redacted.
+  let store: CaptureStore | undefined;
+  const openStore = async (): Promise<CaptureStore> => {
+    if (store) return store;
+    try {
+      store = await openCaptureStore(options.outDir, {
+        dirOption: "--out-dir",
+        // Ctrl-C exits at once after abandon(): no temporary file may still be being created then.
+        createOnMainThread: true,
+        onTightened: (folder, from, to) => ctx.output.err(tightenedFolderLine(folder, from, to)),
+      });
+    } catch (error) {
+      if (error instanceof CliError) throw error;
+      throw usageError(`cannot create ${options.outDir}: ${errorMessage(error)}; choose another with --out-dir`);
+    }
+    return store;
+  };
+  const outDir = () => store?.dir ?? resolve(ctx.cwd, options.outDir);
   const shown = (path: string) => {
     const short = pathFromCwd(path, ctx.cwd);
     // A path the next command would read as an option ("-x.json") is printed as ./-x.json.
@@ -51,23 +59,23 @@ export async function runRedact(paths: string[], options: RedactOptions, ctx: Co
   let folderProblem: string | undefined;
   // Ctrl-C: the copy being written is removed (no temporary file is left), and what was done is said.
   const stopOnInterrupt = onInterrupt(() => {
-    store.abandon?.();
+    store?.abandon?.();
     if (options.json) ctx.output.record({ type: "interrupted", written: tally.written, total: files.length });
     else {
       ctx.output.err(
-        `interrupted (Ctrl-C): ${tally.written} of ${files.length} written to ${shown(store.dir)}; the copy in progress was not kept`,
+        `interrupted (Ctrl-C): ${tally.written} of ${files.length} written to ${shown(outDir())}; the copy in progress was not kept`,
       );
     }
   }, ctx.exitNow);
   for (const file of files) {
     const result: RedactResult = folderProblem
       ? { kind: "problem", stage: "not-tried", message: `not tried: ${folderProblem}` }
-      : await redactOne(file, store, secret, ctx, shown);
+      : await redactOne(file, openStore, secret, ctx, shown);
     if (result.kind === "problem") tally[STAGE_TALLY[result.stage]] += 1;
     else if (result.kind === "skipped") tally.skipped += 1;
     else tally.written += 1;
     if (result.kind === "problem" && result.stage === "write" && result.folderLevel) {
-      folderProblem = `${shown(store.dir)} takes no files (${result.reason})`;
+      folderProblem = `${shown(outDir())} takes no files (${result.reason})`;
     }
     if (options.json) {
       const { kind, stage, message } = result as { kind: string; stage?: string; message?: string };
@@ -90,7 +98,7 @@ export async function runRedact(paths: string[], options: RedactOptions, ctx: Co
     );
   }
   stopOnInterrupt();
-  if (!options.json) ctx.output.out(ctx.output.color.dim(tallyText(tally, files.length, shown(store.dir))));
+  if (!options.json) ctx.output.out(ctx.output.color.dim(tallyText(tally, files.length, shown(outDir()))));
   return tally.unreadable + tally.unredactable + tally.unwritable + tally.notTried > 0 ? EXIT.USAGE : EXIT.OK;
 }
 
@@ -140,7 +148,7 @@ type RedactResult =
 
 async function redactOne(
   file: string,
-  store: Awaited<ReturnType<typeof openCaptureStore>>,
+  openStore: () => Promise<CaptureStore>,
   secret: string,
   ctx: CommandContext,
   shown: (path: string) => string,
@@ -160,6 +168,8 @@ async function redactOne(
     if (!(error instanceof NestedTooDeeplyError)) throw error;
     return { kind: "problem", stage: "redact", message: `${shown(file)}: not copied: ${error.message}` };
   }
+  // Opened outside the write's try: a folder that cannot be made or is not ours ends the run (exit 2).
+  const store = await openStore();
   let output: string;
   try {
     output = await store.save(redacted.request, eventIdOf(document.request.body), {

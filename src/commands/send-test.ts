@@ -269,12 +269,21 @@ function signedEvent(plan: SendPlan, now: number): PreparedDelivery {
 }
 
 async function printRequests(plan: SendPlan): Promise<ExitCode> {
-  for (let i = 0; i < plan.total; i++) {
-    const prepared = await nextEvent(plan);
-    renderRawRequest(plan.ctx.output, plan.target, prepared, {
-      json: Boolean(plan.options.json),
-      capturePath: prepared.capturePath,
-    });
+  const { store } = plan;
+  // With --save, Ctrl-C removes the capture being written (no temporary file is left in the folder).
+  const stopOnInterrupt = store
+    ? (await import("./shared/deliver.js")).onInterrupt(() => store.abandon?.(), plan.ctx.exitNow)
+    : undefined;
+  try {
+    for (let i = 0; i < plan.total; i++) {
+      const prepared = await nextEvent(plan);
+      renderRawRequest(plan.ctx.output, plan.target, prepared, {
+        json: Boolean(plan.options.json),
+        capturePath: prepared.capturePath,
+      });
+    }
+  } finally {
+    stopOnInterrupt?.();
   }
   return EXIT.OK;
 }
@@ -293,6 +302,7 @@ async function sendEvents(plan: SendPlan, client: HttpClient): Promise<ExitCode>
     renderer: createDeliveryRenderer(plan.ctx.output, { json: Boolean(options.json), total: plan.total, url }),
     output: plan.ctx.output,
     prepare: () => (plan.store ? nextEvent(plan) : signedEvent(plan, plan.ctx.now())),
+    abandon: plan.store?.abandon,
   });
 }
 
@@ -370,6 +380,8 @@ async function loadMailAndFixtures(options: SendTestOptions, ctx: CommandContext
 async function openSaveFolder(dir: string, ctx: CommandContext): Promise<CaptureStore> {
   return openCaptureStore(dir, {
     dirOption: "--save",
+    // Ctrl-C exits at once after abandon(): no temporary file may still be being created then.
+    createOnMainThread: true,
     onTightened: (folder, from, to) => ctx.output.err(tightenedFolderLine(folder, from, to)),
   });
 }

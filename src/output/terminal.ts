@@ -53,8 +53,8 @@ function colorLevel(env: NodeJS.ProcessEnv, detected: false | { level: number })
  * own turn as before; only lines that come within a few milliseconds of the last write wait for the
  * rest of that gap, which no person or pipe reader can tell from at once. Lines keep their
  * order; anything written to stderr, or as raw bytes, first writes what is pending; and what is
- * pending when the process exits is written then (stdout is synchronous for files, pipes and
- * terminals on Linux). The lines are encoded into one buffer as they come, outside V8's heap:
+ * pending when the process exits is written then (stdout is synchronous for files and terminals;
+ * on a pipe, what the pipe cannot take yet is queued, and cli.ts waits for the reader: output-drain.ts). The lines are encoded into one buffer as they come, outside V8's heap:
  * gathered as one string, a turn's lines stayed alive through the young generation's collections
  * that came meanwhile, and that made V8 grow its young generation, and listen's memory, over a long
  * run (notes-n4). Bounded: the buffer is written out when the next line might not fit.

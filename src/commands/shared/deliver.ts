@@ -51,6 +51,8 @@ export interface DeliverOptions {
   unreadable?: number;
   /** Name an item for a skipped line. */
   originOf?(index: number): string;
+  /** Ctrl-C: remove what is half-written (send-test --save's temporary files) before leaving. */
+  abandon?(): void;
 }
 
 export async function deliverAndReport(options: DeliverOptions): Promise<ExitCode> {
@@ -64,6 +66,7 @@ export async function deliverAndReport(options: DeliverOptions): Promise<ExitCod
   // Ctrl-C: say what finished before leaving, not nothing.
   let sending = 0;
   const stopOnInterrupt = onInterrupt(() => {
+    options.abandon?.();
     const inFlight = Math.max(0, sending - done);
     renderer.interrupted(done, total, inFlight);
     renderer.summary(stats, performance.now() - started, (options.unreadable ?? 0) + skipped, inFlight);
