@@ -77,6 +77,41 @@ describe("a sender that hangs up mid-body", () => {
     expect(await post(listener.port, 2_000)).toBe("HTTP/1.1 200 OK");
   });
 
+  it("a chunked body whose framing breaks is answered 400 at once (not at the 60 s deadline), its budget freed", async () => {
+    const notices: ListenerNotice[] = [];
+    const listener = await startListener(
+      {
+        host: "127.0.0.1",
+        port: 0,
+        path: "/webhooks",
+        maxBodySize: 4_000,
+        bodyBudget: 5_000,
+        headersTimeoutMs: 10_000,
+        requestTimeoutMs: 60_000,
+      },
+      { onWebhook: async () => ({ status: 200, body: "ok" }), onNotice: (notice) => notices.push(notice) },
+    );
+    running.push(listener);
+    const answer = await new Promise<string>((resolve) => {
+      const socket = connect(listener.port, "127.0.0.1");
+      let received = "";
+      socket.on("data", (chunk) => {
+        received += chunk.toString("latin1");
+      });
+      socket.on("error", () => {});
+      socket.on("close", () => resolve(received));
+      // 3,900 bytes in one good chunk (held in the budget), then a chunk size that is not hex.
+      socket.write(
+        `POST /webhooks HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nf3c\r\n${" ".repeat(3900)}\r\nzz\r\n`,
+      );
+      setTimeout(() => socket.destroy(), 10_000).unref();
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer).toContain("the body is not valid HTTP");
+    expect(notices).toEqual([{ type: "unparsed", status: 400, reason: "bad-request" }]);
+    expect(await post(listener.port, 2_000)).toBe("HTTP/1.1 200 OK");
+  });
+
   it("listen --json says so in a rejected record (reason incomplete-body), and Ctrl-C does not wait for it", async () => {
     const listen = await startListen(["--no-inspect", "--no-save"]);
     cleanups.push(async () => void (await listen.stop("SIGKILL")));
