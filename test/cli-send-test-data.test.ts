@@ -1,6 +1,8 @@
-/** `--data` given inline JSON that is not an object: said so, not looked for as a file ("[1,2]: no such file"). */
+/** Input errors that named the wrong thing: an inline JSON array looked for as a file; sizes as "0.0 MB over 0.0 MB". */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runCli } from "./helpers/cli.js";
+import { runCli, tempDir } from "./helpers/cli.js";
 
 const env = { OPENMAIL_WEBHOOK_SECRET: "whsec_send_test_data_0123456" };
 
@@ -10,5 +12,17 @@ describe("send-test --data with an inline JSON array", () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toBe("openmail-hooks: --data value: expected a JSON object to merge over the event\n");
     expect(result.stdout).toBe("");
+  });
+});
+
+describe("a small --max-input-size", () => {
+  it("names sizes under a tenth of a megabyte in bytes, not as 0.0 MB over 0.0 MB", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "small.json"), '{"a":1}');
+    const result = await runCli(["verify", "--max-input-size", "1", "small.json"], { env, cwd: dir });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      "openmail-hooks: small.json: is 7 bytes, over the input limit of 1 byte; raise it with --max-input-size\n",
+    );
   });
 });
