@@ -52,23 +52,29 @@ async function until(check: () => boolean, timeoutMs: number): Promise<void> {
   while (!check() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
+/** A listener with a 5,000-byte body budget and listen's own 60 s deadline, and the notices it gives. */
+async function budgetListener(): Promise<{ listener: RunningListener; notices: ListenerNotice[] }> {
+  const notices: ListenerNotice[] = [];
+  const listener = await startListener(
+    {
+      host: "127.0.0.1",
+      port: 0,
+      path: "/webhooks",
+      maxBodySize: 4_000,
+      bodyBudget: 5_000,
+      headersTimeoutMs: 10_000,
+      // listen's own deadline: only giving the body up at once frees the budget in time.
+      requestTimeoutMs: 60_000,
+    },
+    { onWebhook: async () => ({ status: 200, body: "ok" }), onNotice: (notice) => notices.push(notice) },
+  );
+  running.push(listener);
+  return { listener, notices };
+}
+
 describe("a sender that hangs up mid-body", () => {
   it("is given up at once: its body budget is free for the next webhook, and it is reported", async () => {
-    const notices: ListenerNotice[] = [];
-    const listener = await startListener(
-      {
-        host: "127.0.0.1",
-        port: 0,
-        path: "/webhooks",
-        maxBodySize: 4_000,
-        bodyBudget: 5_000,
-        headersTimeoutMs: 10_000,
-        // listen's own deadline: only giving the body up when its sender leaves frees the budget in time.
-        requestTimeoutMs: 60_000,
-      },
-      { onWebhook: async () => ({ status: 200, body: "ok" }), onNotice: (notice) => notices.push(notice) },
-    );
-    running.push(listener);
+    const { listener, notices } = await budgetListener();
     // 3,999 of 4,000 bytes, then the sender is gone: it held 4,000 of the 5,000-byte budget.
     await hangUpMidBody(listener.port, 4_000, 3_999);
     await until(() => notices.length > 0, 5_000);
@@ -78,20 +84,7 @@ describe("a sender that hangs up mid-body", () => {
   });
 
   it("a chunked body whose framing breaks is answered 400 at once (not at the 60 s deadline), its budget freed", async () => {
-    const notices: ListenerNotice[] = [];
-    const listener = await startListener(
-      {
-        host: "127.0.0.1",
-        port: 0,
-        path: "/webhooks",
-        maxBodySize: 4_000,
-        bodyBudget: 5_000,
-        headersTimeoutMs: 10_000,
-        requestTimeoutMs: 60_000,
-      },
-      { onWebhook: async () => ({ status: 200, body: "ok" }), onNotice: (notice) => notices.push(notice) },
-    );
-    running.push(listener);
+    const { listener, notices } = await budgetListener();
     const answer = await new Promise<string>((resolve) => {
       const socket = connect(listener.port, "127.0.0.1");
       let received = "";
