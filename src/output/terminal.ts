@@ -5,6 +5,7 @@
  * (terminalSafe) and fits it to the terminal's width, so no call site can forget to.
  */
 import { Chalk, type ChalkInstance, supportsColor, supportsColorStderr } from "chalk";
+import { beforeOutputWait } from "../output-drain.js";
 import { outputLost } from "../output-lost.js";
 import { displayWidth, truncateToWidth, wrapLine } from "./fit.js";
 import { recordLine } from "./records.js";
@@ -147,6 +148,8 @@ export function createLineWriter(
 
 const stdoutLines = createLineWriter(() => stdoutStream, STDOUT_GAP_MS);
 process.on("exit", stdoutLines.flush);
+// Written before the end of a run waits for the reader (a line may wait out the gap on an unreferenced timer).
+beforeOutputWait(stdoutLines.flush);
 
 export function createOutput(env: NodeJS.ProcessEnv = process.env): Output {
   const stdoutIsTTY = Boolean(process.stdout.isTTY);
