@@ -48,11 +48,12 @@ function colorLevel(env: NodeJS.ProcessEnv, detected: false | { level: number })
 /**
  * stdout written at most once per event-loop turn, and under a steady stream of lines at most once
  * per STDOUT_GAP_MS: a busy `listen` prints two lines per event, and one write() per line was a
- * fifth of its time per event (BENCHMARKS.md); a write per turn (about one per 20 events at 12,000
- * events a second) still cost `listen --no-save` about 5 µs of CPU per event, nearly all of it in
- * the kernel waking the reader of the pipe (notes-p7). A line after a quiet moment is written in its
- * own turn as before; only lines that come within a few milliseconds of the last write wait for the
- * rest of that gap, which no person or pipe reader can tell from at once. Lines keep their
+ * fifth of its time per event (BENCHMARKS.md). A write per turn (about one per 20 events at 12,000
+ * events a second) still woke the pipe's reader each time: with no write at all `listen --no-save`
+ * used 3.4% less CPU per event (paired runs, notes-p7); the gap halves the writes. A line after a
+ * quiet moment is written in its own turn as before; only lines that come within a few milliseconds
+ * of the last write wait for the rest of that gap, which no person or pipe reader can tell from at
+ * once. Lines keep their
  * order; anything written to stderr, or as raw bytes, first writes what is pending; and what is
  * pending when the process exits is written then (stdout is synchronous for files and terminals;
  * on a pipe, what the pipe cannot take yet is queued, and cli.ts waits for the reader: output-drain.ts). The lines are encoded into one buffer as they come, outside V8's heap:
