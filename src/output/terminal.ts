@@ -66,6 +66,12 @@ export interface LineSink {
   readonly writableLength: number;
 }
 
+/** A buffer of lines and how many writes of it are not done yet. */
+interface Block {
+  bytes: Buffer;
+  writes: number;
+}
+
 /**
  * Lines gathered into one buffer outside V8's heap and written at most once per turn (see above).
  * A buffer handed to `write` belongs to the stream until every write of it is done: a write that
@@ -75,32 +81,29 @@ export interface LineSink {
  */
 export function createLineWriter(sink: () => LineSink): { writeLine(text: string): void; flush(): void } {
   const BYTES = 64 * 1024;
-  let buffer: Buffer = Buffer.allocUnsafeSlow(BYTES);
+  // Each buffer carries the count of its writes not yet done (a Map of counts, emptied and filled
+  // again every turn, reallocated its table in V8's old generation: garbage until a mark-compact).
+  const newBlock = (): Block => ({ bytes: Buffer.allocUnsafeSlow(BYTES), writes: 0 });
+  let block = newBlock();
   /** A buffer all of whose writes are done, ready to be used again. */
-  let spare: Buffer | undefined;
-  /** Writes not yet done, per buffer. */
-  const unfinished = new Map<Buffer, number>();
+  let spare: Block | undefined;
   let used = 0;
   let scheduled = false;
   const flush = () => {
     scheduled = false;
     if (used === 0) return;
-    const written = buffer;
-    const bytes = buffer.subarray(0, used);
+    const written = block;
+    const bytes = written.bytes.subarray(0, used);
     used = 0;
-    unfinished.set(written, (unfinished.get(written) ?? 0) + 1);
+    written.writes += 1;
     const stream = sink();
     stream.write(bytes, () => {
-      const left = (unfinished.get(written) ?? 1) - 1;
-      if (left > 0) unfinished.set(written, left);
-      else {
-        unfinished.delete(written);
-        if (written !== buffer) spare ??= written;
-      }
+      written.writes -= 1;
+      if (written.writes === 0 && written !== block) spare ??= written;
     });
     // Still queued (a pipe whose reader is behind): those bytes are the stream's until written.
     if (stream.writableLength > 0) {
-      buffer = spare ?? Buffer.allocUnsafeSlow(BYTES);
+      block = spare ?? newBlock();
       spare = undefined;
     }
   };
@@ -116,8 +119,8 @@ export function createLineWriter(sink: () => LineSink): { writeLine(text: string
           return;
         }
       }
-      used += buffer.write(text, used);
-      buffer[used++] = 0x0a;
+      used += block.bytes.write(text, used);
+      block.bytes[used++] = 0x0a;
       if (!scheduled) {
         scheduled = true;
         setImmediate(flush);
