@@ -110,6 +110,8 @@ function jsonRenderer(output: Output): ListenRenderer {
           path: notice.path,
           limitMs: notice.limitMs,
         });
+      else if (notice.type === "incomplete-body")
+        line({ type: "rejected", reason: "incomplete-body", status: null, method: notice.method, path: notice.path });
       else if (notice.type === "too-large")
         line({
           type: "rejected",
@@ -272,6 +274,12 @@ function prettyRenderer(output: Output, showPath: (path: string) => string, verb
             `${now()} ${sanitizeLine(notice.method)} ${clipToLine(notice.path, 80, columns(), HANGING_INDENT)} → 408: the whole request did not arrive within ${formatMs(notice.limitMs)}; closed, not processed`,
           ),
         );
+      else if (notice.type === "incomplete-body")
+        output.out(
+          c.yellow(
+            `${now()} ${sanitizeLine(notice.method)} ${clipToLine(notice.path, 80, columns(), HANGING_INDENT)} → no answer: the sender hung up before its body was complete; not processed`,
+          ),
+        );
       else if (notice.type === "too-large")
         output.out(
           c.yellow(
@@ -344,6 +352,7 @@ const NETWORK_LABELS: Record<string, string> = {
   tls: "TLS failed",
   reset: "connection reset",
   "connect-timeout": "connect timed out",
+  stopped: "stopped by listen",
   other: "network error",
   timeout: "timed out",
 };
