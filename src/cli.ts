@@ -23,7 +23,7 @@ import {
   urlOption,
 } from "./cli-options.js";
 import { CliError, EXIT, type ExitCode, isStackOverflow, isWasmOutOfMemory, wasmMemoryError } from "./errors.js";
-import { outputLost } from "./output-lost.js";
+import { emitOutputLostStop, outputLost } from "./output-lost.js";
 
 // The bundled CLI (scripts/bundle.mjs) has the version compiled in; the plain tsc build reads it.
 declare const __OPENMAIL_HOOKS_VERSION__: string | undefined;
@@ -537,8 +537,8 @@ for (const stream of [process.stdout, process.stderr]) {
     process.on("exit", (code) => {
       if (code === 0 || code === 130 || code === 143) process.exitCode = lostCode;
     });
-    // Commands that stop cleanly listen for this; the others end by themselves.
-    outputLost.emit("stop");
+    // Commands that stop cleanly listen for this (now or once they start to); the others end by themselves.
+    emitOutputLostStop();
   });
 }
 

@@ -22,7 +22,7 @@ import type { InboxListenOptions } from "../openmail/listen-inboxes.js";
 import { registrationStateExists } from "../openmail/state.js";
 import { tightenedFolderLine } from "../output/capture-folder.js";
 import { createListenRenderer, type ListenRenderer } from "../output/listen-report.js";
-import { outputLost } from "../output-lost.js";
+import { onOutputLost } from "../output-lost.js";
 import { type AuthtokenSource, resolveAuthtoken } from "../tunnel/authtoken.js";
 import { noAuthtokenMessage } from "../tunnel/errors.js";
 import { openSupervisedTunnel, type SupervisedTunnel, type TunnelNotice } from "../tunnel/supervisor.js";
@@ -456,12 +456,12 @@ async function untilWarmedUp(warming: Promise<unknown> | undefined, ctx: Command
     stopListening();
   };
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
-  outputLost.on("stop", onSignal);
+  const stopHearingLostOutput = onOutputLost(onSignal);
   try {
     await warming;
   } finally {
     stopListening();
-    outputLost.off("stop", onSignal);
+    stopHearingLostOutput();
   }
   if (interrupted) ctx.exitNow(130);
 }
@@ -484,7 +484,7 @@ function waitForStopSignal(ctx: CommandContext): Promise<void> {
       }
     };
     for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
-    outputLost.once("stop", () => {
+    onOutputLost(() => {
       if (signals > 0) return;
       signals = 1;
       resolve();
