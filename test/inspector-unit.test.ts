@@ -348,6 +348,33 @@ describe("the in-memory index of this run's unsaved events", () => {
     expect(fromRing).toEqual(fromObjects);
   });
 
+  it("keeps no hint where the judgement's own words say what is wrong (a bad event accepted)", async () => {
+    // The body is not the one signed: the event fails verification, and the handler said 200.
+    const event = received(1, JSON.stringify(messageEvent({ event_id: "evt_bad" })));
+    const tampered = { ...event, request: { ...event.request, body: Buffer.from('{"event_id":"evt_bad","x":1}') } };
+    const accepted = {
+      ...tampered,
+      inspection: inspectRequest(tampered.request, { secret: SECRET, toleranceSeconds: 300, now: Date.now() / 1000 }),
+      signature: "invalid" as const,
+      forward: {
+        url: "http://127.0.0.1:1/hook",
+        outcome: { kind: "response" as const, status: 200, latencyMs: 3, bodyPreview: "ok", bodyBytes: 2, headers: {} },
+        verdict: { accepted: true, summary: "accepted", retry: null },
+        judgement: "accepted-bad" as const,
+        hint: "a hint the terminal does not show for this judgement",
+      },
+    };
+    const lazy = createEventIndex(options);
+    const eager = createEventIndex({ ...options, limits: { ringMaxBytes: 64 } }); // keeps it as objects
+    lazy.addLive(accepted, false);
+    eager.addLive(accepted, true);
+    for (const index of [lazy, eager]) {
+      const detail = await index.detail("live-1");
+      expect(detail?.forward).toMatchObject({ judgement: "accepted-bad", good: false, hint: null });
+      expect(detail?.forward?.note).toMatch(/your handler accepted an event with a bad signature/);
+    }
+  });
+
   it("does not call an answer the sender never got 'answered' (it hung up first; listen was stopping)", async () => {
     const body = (id: string) => JSON.stringify(messageEvent({ event_id: id }));
     const gone = received(1, body("evt_gone"), { answer: { kind: "sender-gone" } });

@@ -150,3 +150,45 @@ describe("stdout's line buffer while the reader is behind", () => {
     expect(Buffer.concat(received).toString("utf8")).toBe(`${[...first, ...second].join("\n")}\n`);
   });
 });
+
+describe("stdout's line buffer under a steady stream of lines", () => {
+  it("writes a line after a quiet moment in its own turn, and lines within the gap after it, in order", async () => {
+    const { createLineWriter } = await import("../src/output/terminal.js");
+    const writes: string[] = [];
+    const pipe = {
+      writableLength: 0,
+      write(data: Uint8Array | string, done?: () => void) {
+        writes.push(Buffer.from(data as Uint8Array).toString("utf8"));
+        process.nextTick(() => done?.());
+        return true;
+      },
+    };
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
+    // Timers fire in the order they expire: one set for longer than the gap after the writer's comes after it.
+    const pastTheGap = () => new Promise((resolve) => setTimeout(resolve, 200));
+    const writer = createLineWriter(() => pipe, 100);
+    writer.writeLine("first");
+    await turn();
+    expect(writes).toEqual(["first\n"]);
+    // Within the gap: held, however many turns pass, and gathered into one write.
+    writer.writeLine("second");
+    await turn();
+    writer.writeLine("third");
+    await turn();
+    await turn();
+    expect(writes).toEqual(["first\n"]);
+    await pastTheGap();
+    expect(writes).toEqual(["first\n", "second\nthird\n"]);
+    // After a quiet moment longer than the gap: at once again.
+    await pastTheGap();
+    writer.writeLine("fourth");
+    await turn();
+    expect(writes).toEqual(["first\n", "second\nthird\n", "fourth\n"]);
+    // flush() (before stderr is written, and at exit) writes what waits without waiting for the gap.
+    writer.writeLine("fifth");
+    writer.flush();
+    expect(writes).toEqual(["first\n", "second\nthird\n", "fourth\n", "fifth\n"]);
+    await pastTheGap();
+    expect(writes).toHaveLength(4);
+  });
+});

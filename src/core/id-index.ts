@@ -10,6 +10,8 @@
  * as a redelivery when it was not. Pure.
  */
 
+import { releaseBuffers } from "./release-buffer.js";
+
 export interface IdIndex {
   /**
    * Count one more sighting of `id`; returns what was known before it (`firstSeenAtMs` is NaN when
@@ -65,6 +67,7 @@ export function createIdIndex(initialCapacity = 1024): IdIndex {
       low[slot] = oldLow[i] as number;
       seenAt[slot] = oldSeenAt[i] as number;
     }
+    releaseBuffers(oldHigh, oldLow, oldSeenAt);
   };
 
   const insert = (h: number, l: number): number => {

@@ -17,10 +17,10 @@ import {
   serializeCapture,
 } from "../core/capture.js";
 import { type Inspection, inspectRequest, verifyCaptured } from "../core/inspect.js";
+import { formatBytes, judgementShowsHint, undeliveredAnswerText } from "../core/judgement-words.js";
 import { goneFolderProblem } from "../io/capture-folder.js";
 import { InputTooLargeError, readRegularFileAsync } from "../io/request-input.js";
 import type { Arrival, ReceivedEvent, ReplayFrom } from "../io/webhook-pipeline.js";
-import { formatBytes, judgementShowsHint, undeliveredAnswerText } from "../output/listen-report.js";
 import { type EntryReader, EventRing, textBytesAtMost, writeText, writeUint } from "./event-ring.js";
 import {
   emailView,
@@ -98,6 +98,7 @@ export interface ReplayRecord {
   request: CapturedRequest;
   forward: ForwardBrief;
   answerBody: string;
+  /** The status's hint, only where the judgement shows one (judgementShowsHint). */
   hint?: string;
   notes: string[];
 }
@@ -113,6 +114,7 @@ interface MemoryRecord {
   request?: StoredRequest;
   capturePath?: string;
   answerBody?: string;
+  /** As ReplayRecord's: only where the judgement shows one, so the detail shows what is kept. */
   hint?: string;
   replay?: Omit<ReplayRecord, "request" | "forward" | "answerBody" | "hint">;
 }
@@ -176,25 +178,25 @@ const ENTRY_NUMBERS = 4;
 
 /**
  * Copy an unsaved event into the ring; false when the ring does not take it (too large, or full
- * places), with nothing kept. `order` is the event's place among the index's records.
+ * places), with nothing kept. The forward's brief, the undelivered answer's words, the answer body
+ * and the hint are addLive's, made once for the ring and the item; `order` is the event's place
+ * among the index's records. (Arguments, not an object of them: this runs for every event.)
  */
 function writeRingEvent(
   ring: EventRing,
   event: ReceivedEvent,
   replayOf: string | undefined,
+  forward: ForwardBrief | null,
+  undelivered: string | undefined,
   answerBody: string | undefined,
+  hint: string | undefined,
   order: number,
 ): boolean {
   const { receivedAt, method, path, headers, body } = event.request;
   const eventId = event.inspection.eventId;
   const verdict = event.inspection.verification;
   const message = verdict?.message;
-  const forward = event.forward;
-  const brief = forward
-    ? JSON.stringify(forwardBrief(forward.url, forward.outcome, forward.verdict, forward.judgement, verdict))
-    : undefined;
-  const undelivered = undeliveredAnswerText(event.answer, event.status);
-  const hint = forward?.hint;
+  const brief = forward ? JSON.stringify(forward) : undefined;
   const raw = event.rawHeaders;
   // The raw entries when the listener gave them (copied as they are, about a dozen short Latin-1
   // strings), else JSON of the header object (a dictionary: JSON.stringify walks it faster than a loop).
@@ -578,21 +580,28 @@ export function createEventIndex(options: EventIndexOptions) {
       const forward = event.forward;
       const answer = forward?.outcome.kind === "response" ? forward.outcome.bodyPreview : undefined;
       const answerBody = answer?.slice(0, ANSWER_BYTES);
+      // Made once, for the ring's bytes and for the list item.
+      const brief = forward
+        ? forwardBrief(forward.url, forward.outcome, forward.verdict, forward.judgement, event.inspection.verification)
+        : null;
+      const undelivered = undeliveredAnswerText(event.answer, event.status);
+      // Kept only where the judgement shows it, as a replay's (replay-action.ts): the detail shows what is kept.
+      const hint = forward && judgementShowsHint(forward.judgement) ? forward.hint : undefined;
       if (!event.capturePath) {
         // An unsaved event is copied into the ring: nothing of it stays behind as objects.
         if (ring.count >= limits.records) dropRingOldest(); // then memory holds nothing: it is the oldest
-        if (writeRingEvent(ring, event, replayOf, answerBody, added + 1)) {
+        if (writeRingEvent(ring, event, replayOf, brief, undelivered, answerBody, hint, added + 1)) {
           added += 1;
           evictOldest();
           if (!wanted) return undefined;
-          const record = { id: liveId(event), added, live: liveFacts(event, replayOf) };
+          const record = { id: liveId(event), added, live: liveFacts(event, replayOf, brief, undelivered) };
           const item = itemOf(record, event.inspection, event.request);
           ringItems.set(event.seq, item);
           return item;
         }
       }
       const id = liveId(event);
-      const live = liveFacts(event, replayOf);
+      const live = liveFacts(event, replayOf, brief, undelivered);
       const record: MemoryRecord = {
         id,
         added: ++added,
@@ -602,7 +611,7 @@ export function createEventIndex(options: EventIndexOptions) {
         // A saved event's request is not kept (its capture is on disk): its item is made now.
         request: event.capturePath ? undefined : storeRequest(event.request),
         answerBody,
-        hint: forward?.hint,
+        hint,
       };
       const item = event.capturePath || wanted ? itemOf(record, event.inspection, event.request) : undefined;
       remember(record);
@@ -726,7 +735,7 @@ export function createEventIndex(options: EventIndexOptions) {
           ? {
               ...item.forward,
               answerBody: record?.answerBody ?? null,
-              hint: judgementShowsHint(item.forward.judgement) ? (record?.hint ?? null) : null,
+              hint: record?.hint ?? null,
             }
           : null,
         replay: record?.replay ? { mode: record.replay.mode, notes: record.replay.notes } : null,
@@ -823,18 +832,19 @@ function liveId(arrival: Arrival): string {
   return arrival.capturePath ? basename(arrival.capturePath) : `live-${arrival.seq}`;
 }
 
-function liveFacts(event: ReceivedEvent, replayOf: string | undefined): LiveFacts {
-  const forward = event.forward;
+/** The event's LiveFacts, its forward's brief and undelivered answer's words as addLive made them. */
+function liveFacts(
+  event: ReceivedEvent,
+  replayOf: string | undefined,
+  forward: ForwardBrief | null,
+  undelivered: string | undefined,
+): LiveFacts {
   const verdict = event.inspection.verification;
   return {
     eventId: event.inspection.eventId,
     verdict: verdict ? { valid: verdict.valid, message: verdict.message } : undefined,
-    forward: forward ? forwardBrief(forward.url, forward.outcome, forward.verdict, forward.judgement, verdict) : null,
-    answered: {
-      status: event.status,
-      reason: event.statusReason,
-      undelivered: undeliveredAnswerText(event.answer, event.status) ?? null,
-    },
+    forward,
+    answered: { status: event.status, reason: event.statusReason, undelivered: undelivered ?? null },
     retry: event.duplicate ? { timesSeen: event.duplicate.timesSeen } : null,
     replayOf,
   };

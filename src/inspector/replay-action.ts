@@ -6,6 +6,7 @@
 import { type CapturedRequest, normalizeHeaders } from "../core/capture.js";
 import { judgeDelivery, judgeHandler, responseHint, signatureStateOf } from "../core/contract.js";
 import { verifyCaptured } from "../core/inspect.js";
+import { judgementShowsHint } from "../core/judgement-words.js";
 import { prepareReplay, type ReplayItem } from "../core/replay.js";
 import { eventIdOf, unixSeconds } from "../core/request.js";
 import type { HttpClient } from "../io/http-client.js";
@@ -92,15 +93,17 @@ export async function replayFromPage(
     toleranceSeconds: context.toleranceSeconds,
     now: unixSeconds(context.now()),
   });
-  const state = signatureStateOf(sent);
+  const judgement = judgeHandler(outcome, verdict, signatureStateOf(sent));
   return {
     original: original.id,
     url,
     mode: edited ? "edited" : ask.mode,
     request,
-    forward: forwardBrief(url, outcome, verdict, judgeHandler(outcome, verdict, state), sent),
+    forward: forwardBrief(url, outcome, verdict, judgement, sent),
     answerBody: outcome.kind === "response" ? outcome.bodyPreview : "",
-    hint: responseHint(outcome, { signatureValid: ask.mode === "resign" || edited }),
+    hint: judgementShowsHint(judgement)
+      ? responseHint(outcome, { signatureValid: ask.mode === "resign" || edited })
+      : undefined,
     notes: prepared.notes ?? [],
   };
 }

@@ -16,7 +16,6 @@ import { UnsendableEventIdError } from "../core/request.js";
 import { CliError } from "../errors.js";
 import { createHttpClient, type HttpClient } from "../io/http-client.js";
 import type { Arrival, ReceivedEvent, ReplayFrom } from "../io/webhook-pipeline.js";
-import { judgementShowsHint } from "../output/listen-report.js";
 import { CONTROL_CHARACTERS } from "../output/sanitize.js";
 import { pathFromCwd } from "../output/shown-path.js";
 import { createEventIndex, isEntryId, type ListQuery, UnreadableCaptureError } from "./event-index.js";
@@ -282,8 +281,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
       });
       const item = index.addReplay(record);
       broadcast("item", item);
-      const hint = item.forward && judgementShowsHint(item.forward.judgement) ? (record.hint ?? null) : null;
-      sendJson(res, 200, { item, notes: record.notes, hint });
+      sendJson(res, 200, { item, notes: record.notes, hint: record.hint ?? null });
     } catch (error) {
       if (error instanceof ReplayRefused || error instanceof SyntaxError) {
         return sendJson(res, 400, { error: error.message });

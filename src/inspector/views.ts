@@ -21,9 +21,9 @@ import {
 } from "../core/contract.js";
 import { diagnose } from "../core/diagnose.js";
 import type { EventSummary, Inspection } from "../core/inspect.js";
+import { judgementProblem, REJECTED_AS_EXPECTED } from "../core/judgement-words.js";
 import { checkTimestamp } from "../core/signature.js";
-import { judgementProblem, REJECTED_AS_EXPECTED } from "../output/listen-report.js";
-import { jsonSafe } from "../output/sanitize.js";
+import { jsonSafe, sanitizeLine } from "../output/sanitize.js";
 import { type VerifyReport, verifyChecks, verifyReportJson } from "../output/verify-report.js";
 
 export type VerdictName = "valid" | "invalid" | "unverified";
@@ -215,7 +215,8 @@ function withJudgement(
   let note: string | null = null;
   if (judgement === "rejected-as-expected") note = REJECTED_AS_EXPECTED;
   else if (judgement === "rejected-valid") note = describeRetry(retry) || null;
-  else if (judgement !== "accepted") note = `✗ ${judgementProblem(judgement, brief.status, verification)}`;
+  else if (judgement !== "accepted")
+    note = `✗ ${judgementProblem(judgement, brief.status, verification, sanitizeLine)}`;
   return { ...brief, judgement, good, note };
 }
 

@@ -14,6 +14,7 @@ import { setMaxListeners } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { type CapturedRequest, headersFromRaw } from "../core/capture.js";
+import type { AnswerFate } from "../core/judgement-words.js";
 import { CliError } from "../errors.js";
 
 export interface ListenerOptions {
@@ -31,16 +32,8 @@ export interface ListenerOptions {
   requestTimeoutMs?: number;
 }
 
-/**
- * What became of an answer: written to the sender; never delivered because the sender hung up
- * first; replaced by a refusal with that status (503 when the grace period of a shutdown ended
- * first); or dropped (the connection closed at the end of the grace period with no answer).
- */
-export type AnswerFate =
-  | { kind: "written" }
-  | { kind: "sender-gone" }
-  | { kind: "refused"; status: number }
-  | { kind: "dropped" };
+// What became of an answer: defined in core, beside the words made from it.
+export type { AnswerFate };
 
 export interface WebhookResponse {
   status: number;
@@ -63,6 +56,8 @@ export type ListenerNotice =
   | { type: "unparsed"; status: number; reason: UnparsedReason }
   /** Answered 408 and closed: the whole request (its body) did not arrive within the request deadline. */
   | { type: "timed-out"; method: string; path: string; status: 408; limitMs: number }
+  /** The sender ended the connection before its body was complete: nobody to answer, nothing processed. */
+  | { type: "incomplete-body"; method: string; path: string }
   | { type: "handler-error"; message: string };
 
 export interface WebhookContext {
@@ -173,6 +168,10 @@ export async function startListener(options: ListenerOptions, handlers: Listener
       // The request deadline passed while a request's body was still arriving (a sender that stalls
       // mid-body): without an answer here its connection and body budget were held for ever.
       if (error.code === "ERR_HTTP_REQUEST_TIMEOUT" && timeOutUnfinishedBody(socket)) return;
+      // The sender hung up mid-body (its end of the connection closed before the declared length):
+      // nothing more can arrive. Without this the body and its budget were held until the request
+      // deadline, so a few such senders kept every real webhook out with 503 for a minute.
+      if (error.code === "HPE_INVALID_EOF_STATE" && dropUnfinishedBody(socket)) return;
       // Garbage after a request: let that request's answer go out first, then close.
       socket.once("openmail-hooks:ended", () => socket.destroySoon());
       return;
@@ -199,6 +198,20 @@ export async function startListener(options: ListenerOptions, handlers: Listener
       res.once("finish", close);
       setTimeout(close, DRAIN_MS).unref();
       writeAnswer(res, { status: 408, body }, true);
+      return true;
+    }
+    return false;
+  }
+
+  /** Give up the request on `socket` whose body is unfinished, and the connection; false if there is none. */
+  function dropUnfinishedBody(socket: Socket): boolean {
+    for (const { res } of pending) {
+      if (res.socket !== socket || res.req.complete || res.headersSent) continue;
+      const { method = "POST", url = "/" } = res.req;
+      handlers.onNotice({ type: "incomplete-body", method, path: url });
+      // The request's "close" ends its exchange (body read as aborted: its budget released).
+      res.req.destroy();
+      socket.destroy();
       return true;
     }
     return false;

@@ -5,17 +5,17 @@
  * --json, one NDJSON record per line on stdout and nothing else. Strings that came with a request
  * pass through the sanitiser here, and everything through Output's terminalSafe on the way out.
  */
-import {
-  describeRetry,
-  formatMs,
-  forwardFields,
-  type HandlerJudgement,
-  outcomeText,
-  statusText,
-} from "../core/contract.js";
+import { describeRetry, formatMs, forwardFields, outcomeText, statusText } from "../core/contract.js";
 import { parseJsonBody } from "../core/inspect.js";
+import {
+  formatBytes,
+  judgementProblem,
+  judgementShowsHint,
+  REJECTED_AS_EXPECTED,
+  undeliveredAnswerText,
+} from "../core/judgement-words.js";
 import { ageText } from "../core/signature.js";
-import type { AnswerFate, ListenerNotice, UnparsedReason } from "../io/listener.js";
+import type { ListenerNotice, UnparsedReason } from "../io/listener.js";
 import type { Arrival, ListenStats, Outcome } from "../io/webhook-pipeline.js";
 import type { TunnelNotice } from "../tunnel/supervisor.js";
 import { JSON_SCHEMA_VERSION } from "./records.js";
@@ -110,6 +110,8 @@ function jsonRenderer(output: Output): ListenRenderer {
           path: notice.path,
           limitMs: notice.limitMs,
         });
+      else if (notice.type === "incomplete-body")
+        line({ type: "rejected", reason: "incomplete-body", status: null, method: notice.method, path: notice.path });
       else if (notice.type === "too-large")
         line({
           type: "rejected",
@@ -270,6 +272,12 @@ function prettyRenderer(output: Output, showPath: (path: string) => string, verb
         output.out(
           c.yellow(
             `${now()} ${sanitizeLine(notice.method)} ${clipToLine(notice.path, 80, columns(), HANGING_INDENT)} → 408: the whole request did not arrive within ${formatMs(notice.limitMs)}; closed, not processed`,
+          ),
+        );
+      else if (notice.type === "incomplete-body")
+        output.out(
+          c.yellow(
+            `${now()} ${sanitizeLine(notice.method)} ${clipToLine(notice.path, 80, columns(), HANGING_INDENT)} → no answer: the sender hung up before its body was complete; not processed`,
           ),
         );
       else if (notice.type === "too-large")
@@ -570,7 +578,7 @@ export function outcomeLines(
   if (forward) {
     const { outcome, verdict, judgement } = forward;
     if (judgement === "accepted-bad" || judgement === "failed-bad") {
-      const problem = `   ✗ ${judgementProblem(judgement, outcome.kind === "response" ? outcome.status : null, event.inspection.verification)}`;
+      const problem = `   ✗ ${judgementProblem(judgement, outcome.kind === "response" ? outcome.status : null, event.inspection.verification, sanitizeLine)}`;
       lines.push(judgement === "accepted-bad" ? c.red.bold(problem) : c.red(problem));
     }
     const wrong = judgement === "rejected-valid" || judgement === "failed-bad";
@@ -586,58 +594,6 @@ export function outcomeLines(
   }
   if (verbose && event.capturePath) lines.push(c.dim(`   saved ${showPath(event.capturePath)}`));
   return lines;
-}
-
-/**
- * What became of an answer that was not simply written (the sender hung up first, listen was stopping,
- * the connection was closed), in the words the terminal and the inspector page share; else undefined.
- */
-export function undeliveredAnswerText(answer: AnswerFate, status: number): string | undefined {
-  if (answer.kind === "sender-gone") return `the sender hung up before the answer: ${status} not delivered`;
-  if (answer.kind === "refused") return `answered ${answer.status} instead: listen was stopping`;
-  if (answer.kind === "dropped") return "NOT answered: the connection was closed at the end of the grace period";
-  return undefined;
-}
-
-/**
- * Is the status's hint worth showing (responseHint's: it reads the status alone)? For a valid event
- * (a handler's mistake for a rejected one, a slow 2xx); not for one that fails verification, where the
- * judgement's own words say what is right or wrong.
- */
-export function judgementShowsHint(judgement: HandlerJudgement): boolean {
-  return judgement === "accepted" || judgement === "rejected-valid";
-}
-
-/** The words for a handler that answered an event that fails verification as a correct handler answers it. */
-export const REJECTED_AS_EXPECTED = "✓ rejected as expected";
-
-/**
- * What is wrong with a handler's answer to an event that fails verification (judgement accepted-bad
- * or failed-bad; `status` null: no answer), in the words the terminal and the inspector page share.
- */
-export function judgementProblem(
-  judgement: HandlerJudgement,
-  status: number | null,
-  verdict: { reason?: string | null; message: string } | null | undefined,
-): string | undefined {
-  if (judgement === "accepted-bad") return acceptedBadText(verdict);
-  if (judgement !== "failed-bad") return undefined;
-  return `an event that fails verification must get a 4xx; ${status !== null ? `a ${status}` : "no answer"} makes OpenMail retry it`;
-}
-
-/** The loudest line: a handler said 2xx to an event that fails verification, and what that shows. */
-function acceptedBadText(verdict: { reason?: string | null; message: string } | null | undefined): string {
-  const why = verdict ? sanitizeLine(verdict.message) : "";
-  switch (verdict?.reason) {
-    case "timestamp_too_old":
-    case "timestamp_in_future":
-      return `your handler accepted a stale event (${why}): it does not check the timestamp, so old requests can be replayed`;
-    case "missing_signature":
-    case "missing_timestamp":
-      return `your handler accepted an event without its signature headers (${why}): it does not verify`;
-    default:
-      return `your handler accepted an event with a bad signature: it does not verify (${why})`;
-  }
 }
 
 /**
@@ -669,12 +625,6 @@ export function responseSummary(body: string, contentType: string | undefined, c
   const more = lines.length > 1 ? " …" : "";
   // On a terminal, cut to what is left after "   response: " (13 columns).
   return `${clipToLine(first, 200, columns, 13)}${html ? " (HTML page)" : more}`;
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
 }
 
 /** A request Node's parser gave up on, for the terminal (the sender got the status shown with it). */

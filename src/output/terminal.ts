@@ -45,15 +45,22 @@ function colorLevel(env: NodeJS.ProcessEnv, detected: false | { level: number })
 }
 
 /**
- * stdout written at most once per event-loop turn: a busy `listen` prints a few lines per event,
- * and one write() per line was a fifth of its time per event (BENCHMARKS.md). Lines keep their
+ * stdout written at most once per event-loop turn, and under a steady stream of lines at most once
+ * per STDOUT_GAP_MS: a busy `listen` prints two lines per event, and one write() per line was a
+ * fifth of its time per event (BENCHMARKS.md); a write per turn (about one per 20 events at 12,000
+ * events a second) still cost `listen --no-save` about 5 µs of CPU per event, nearly all of it in
+ * the kernel waking the reader of the pipe (notes-p7). A line after a quiet moment is written in its
+ * own turn as before; only lines that come within a few milliseconds of the last write wait for the
+ * rest of that gap, which no person or pipe reader can tell from at once. Lines keep their
  * order; anything written to stderr, or as raw bytes, first writes what is pending; and what is
- * pending when the process exits is written then (stdout is synchronous for files, pipes and
- * terminals on Linux). The lines are encoded into one buffer as they come, outside V8's heap:
+ * pending when the process exits is written then (stdout is synchronous for files and terminals;
+ * on a pipe, what the pipe cannot take yet is queued, and cli.ts waits for the reader: output-drain.ts). The lines are encoded into one buffer as they come, outside V8's heap:
  * gathered as one string, a turn's lines stayed alive through the young generation's collections
  * that came meanwhile, and that made V8 grow its young generation, and listen's memory, over a long
  * run (notes-n4). Bounded: the buffer is written out when the next line might not fit.
  */
+/** stdout's lines are written at most this often when they come in a steady stream (see above). */
+const STDOUT_GAP_MS = 5;
 /** Where stdout's lines go: standard error once standard output is gone (cli.ts says so). */
 let stdoutStream: NodeJS.WriteStream = process.stdout;
 outputLost.once("stdout", () => {
@@ -73,7 +80,11 @@ export interface LineSink {
  * must not make it free when the first callback comes, or the queued bytes are overwritten before
  * the pipe takes them (a 500-request burst under load corrupted listen's NDJSON so).
  */
-export function createLineWriter(sink: () => LineSink): { writeLine(text: string): void; flush(): void } {
+export function createLineWriter(
+  sink: () => LineSink,
+  /** After a write, the next waits until this many ms have passed (0: the next turn, whatever the rate). */
+  gapMs = 0,
+): { writeLine(text: string): void; flush(): void } {
   const BYTES = 64 * 1024;
   let buffer: Buffer = Buffer.allocUnsafeSlow(BYTES);
   /** A buffer all of whose writes are done, ready to be used again. */
@@ -82,9 +93,12 @@ export function createLineWriter(sink: () => LineSink): { writeLine(text: string
   const unfinished = new Map<Buffer, number>();
   let used = 0;
   let scheduled = false;
+  /** When the last write was made (performance.now()). */
+  let lastWriteAt = Number.NEGATIVE_INFINITY;
   const flush = () => {
     scheduled = false;
     if (used === 0) return;
+    if (gapMs > 0) lastWriteAt = performance.now();
     const written = buffer;
     const bytes = buffer.subarray(0, used);
     used = 0;
@@ -120,14 +134,17 @@ export function createLineWriter(sink: () => LineSink): { writeLine(text: string
       buffer[used++] = 0x0a;
       if (!scheduled) {
         scheduled = true;
-        setImmediate(flush);
+        const wait = gapMs > 0 ? lastWriteAt + gapMs - performance.now() : 0;
+        // Unreferenced: the gap never keeps a process alive (what is pending is written at exit).
+        if (wait > 0) setTimeout(flush, Math.ceil(wait)).unref();
+        else setImmediate(flush);
       }
     },
     flush,
   };
 }
 
-const stdoutLines = createLineWriter(() => stdoutStream);
+const stdoutLines = createLineWriter(() => stdoutStream, STDOUT_GAP_MS);
 process.on("exit", stdoutLines.flush);
 
 export function createOutput(env: NodeJS.ProcessEnv = process.env): Output {
