@@ -10,7 +10,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync }
 import { join } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import { cleanupAfterEach } from "./helpers/cleanups.js";
-import { BIN, cleanEnv, runCli, tempDir } from "./helpers/cli.js";
+import { BIN, cleanEnv, runCli, startCli, tempDir } from "./helpers/cli.js";
 import { FAKE_TUNNEL_DOMAIN, type FakeOpenMail, startFakeOpenMail } from "./helpers/fake-openmail.js";
 import { messageEvent, post, signedEvent } from "./helpers/http.js";
 import { type ListenProcess, startListen, startListenForHumans } from "./helpers/listen.js";
@@ -127,6 +127,37 @@ describe("listen --inbox", () => {
     expect(lp.stderr()).toMatch(/"type":"summary"/);
     expect(lp.stderr()).not.toContain("Ctrl-C again");
   });
+
+  it("Ctrl-C while listen is still pointing the inbox here: it is put back, not left on a tunnel about to close", async () => {
+    // OpenMail sets the URL at once but answers late: Ctrl-C lands in the middle of the claim.
+    fake.answerNextLate({ method: "PATCH", path: /\/inboxes\/inb_dev/ }, 1_500);
+    const child = startCli(["listen", "--json", "--port", "0", "--no-inspect", "--inbox", "inb_dev"], {
+      env: apiEnv(),
+    });
+    cleanups.push(async () => child.kill("SIGKILL"));
+    let stdout = "";
+    let stderr = "";
+    child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const deadline = Date.now() + 15_000;
+    while (!fake.inboxes.get("inb_dev")?.webhookUrl && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(fake.inboxes.get("inb_dev")?.webhookUrl).toMatch(/^https:\/\//);
+    child.kill("SIGINT");
+    const code = await Promise.race([exited, new Promise<string>((resolve) => setTimeout(resolve, 20_000, "running"))]);
+    expect(code).toBe(0);
+    expect(stderr).toContain("stopping: the inboxes will be put back as soon as listen has pointed them here");
+    expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBeNull();
+    expect(stdout).toMatch(/"action":"restored"/);
+    // It never said it was ready to receive.
+    expect(stdout).not.toMatch(/"type":"ready"/);
+  }, 40_000);
 
   it("a closed terminal (SIGHUP) stops listen cleanly: the inbox is restored", async () => {
     const lp = await listenInbox(["--inbox", "inb_dev"]);
