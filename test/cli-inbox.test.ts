@@ -6,7 +6,7 @@
 
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { closeSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import { cleanupAfterEach } from "./helpers/cleanups.js";
@@ -472,6 +472,23 @@ describe("listen --inbox", () => {
       );
       expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBeNull();
     }
+  });
+
+  it("inbox options that cannot work are refused before anything is created: no capture folder left behind", async () => {
+    const cases: Array<[string[], Record<string, string | undefined>, RegExp]> = [
+      [["--inbox", "inb_dev"], apiEnv({ OPENMAIL_API_KEY: undefined }), /--inbox needs an OpenMail API key/],
+      [["--no-tunnel", "--inbox", "inb_dev"], apiEnv(), /--inbox with --no-tunnel: OpenMail cannot reach/],
+      [["--test"], apiEnv(), /--test works with --inbox <id>/],
+      [["--inbox", "inb_dev", "--api-base", "http://api.example"], apiEnv(), /is not https:\/\//],
+    ];
+    for (const [args, env, said] of cases) {
+      const cwd = tempDir();
+      const result = await runCli(["listen", "--port", "0", ...args], { cwd, env });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(said);
+      expect(readdirSync(cwd)).toEqual([]);
+    }
+    expect(fake.calls).toEqual([]);
   });
 
   it("refuses --inbox with --no-tunnel unless --public-url says where traffic arrives; 422 for a private URL", async () => {

@@ -105,6 +105,12 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
     verbose: options.verbose,
   });
 
+  // Inbox options that cannot work (no API key, --inbox with --no-tunnel, …) are refused before the
+  // capture folder is made: bad input creates nothing.
+  const wantsInboxes = inboxSessionWanted(options, ctx);
+  const inboxModule = wantsInboxes ? await import("../openmail/listen-inboxes.js") : undefined;
+  inboxModule?.checkInboxOptions(options, ctx);
+
   let store: CaptureStore | undefined;
   if (options.save) {
     // Its errors are one line already: cannot create, not a folder, not private to this user.
@@ -118,9 +124,7 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   }
   const folderIds: FolderIds | undefined = store ? eventIdsInFolder(store) : undefined;
   // Puts back inboxes an earlier run left pointing at its tunnel; with --inbox, the session.
-  const inboxes = inboxSessionWanted(options, ctx)
-    ? await (await import("../openmail/listen-inboxes.js")).prepareInboxSession(options, ctx)
-    : undefined;
+  const inboxes = inboxModule ? await inboxModule.prepareInboxSession(options, ctx) : undefined;
   // A refused or unknown inbox stops us here, before a tunnel or a listener exists.
   await inboxes?.check();
   if (store && options.redact) {
