@@ -412,10 +412,14 @@ async function listener() {
   const bodies = join(work, "wrk-bodies.txt");
   writeWrkBodies(bodies, QUICK ? 20_000 : 40_000);
   const minimal = (mode) => async () =>
-    startServer(mode, mode === "bare" || mode === "hmac" ? "" : mkdtempSync(join(work, `${mode}-`)));
+    startServer(
+      mode,
+      mode === "bare" || mode === "hmac" || mode === "hmac-oneshot" ? "" : mkdtempSync(join(work, `${mode}-`)),
+    );
   const targets = {
     bare: minimal("bare"),
     hmac: minimal("hmac"),
+    "hmac-oneshot": minimal("hmac-oneshot"),
     excl: minimal("excl"),
     link: minimal("link"),
     append: minimal("append"),
@@ -462,6 +466,13 @@ async function listener() {
   );
   const rows = [
     ["minimal: verify only (HMAC + JSON.parse)", "hmac", "bare", "report only", null],
+    [
+      "minimal: verify only, HMAC as listen computes it (two one-shot hashes, no Hmac object per event)",
+      "hmac-oneshot",
+      "bare",
+      "report only",
+      null,
+    ],
     ["minimal: verify + one file per event, O_EXCL final name, one write", "excl", "bare", "report only", null],
     ["minimal: verify + temporary file, link, unlink", "link", "bare", "report only", null],
     ["minimal: verify + one append per event to a log", "append", "bare", "report only", null],

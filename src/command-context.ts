@@ -27,7 +27,10 @@ export function createContext(globalOptions: { envFile?: string }): CommandConte
   const output = createOutput();
   return {
     output,
-    environment: loadEnvironment({ envFile: globalOptions.envFile }),
+    environment: loadEnvironment({
+      envFile: globalOptions.envFile,
+      onUnreadable: (message) => output.err(output.errColor.yellow(`warning: ${message}`)),
+    }),
     readStdin: (limit) =>
       readStdinBounded(process.stdin, limit, { onWaiting: (text) => output.err(output.errColor.dim(text)) }),
     now: () => Date.now(),

@@ -19,6 +19,12 @@ export interface QueuedOutput {
 export const OUTPUT_PATIENCE_MS = 10_000;
 const CHECK_EVERY_MS = 25;
 
+/** What holds output back before handing it to a stream (terminal.ts's line writer): flushed first. */
+const flushes: Array<() => void> = [];
+export function beforeOutputWait(flush: () => void): void {
+  flushes.push(flush);
+}
+
 /**
  * Resolves with 0 once every stream's queue is empty (at once when nothing is queued: a terminal, a
  * file, a pipe with room), or with the bytes still queued once its reader has taken nothing for
@@ -28,8 +34,9 @@ export async function whenOutputTaken(
   streams: readonly QueuedOutput[] = [process.stdout, process.stderr],
   patienceMs = OUTPUT_PATIENCE_MS,
 ): Promise<number> {
-  // Lines gathered in this turn are written in a later one (terminal.ts's line writer): let them go first.
+  // Lines gathered and not yet written (terminal.ts writes them in a later turn, or after a gap) go first.
   await new Promise((resolve) => setImmediate(resolve));
+  for (const flush of flushes) flush();
   // A stream that failed (its reader went away) will take nothing more: cli.ts has said so.
   const queued = () => streams.reduce((sum, stream) => sum + (stream.destroyed ? 0 : stream.writableLength), 0);
   let left = queued();

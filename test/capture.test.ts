@@ -3,6 +3,7 @@ import {
   type CapturedRequest,
   CaptureFormatError,
   fromCaptureObject,
+  headersFromRaw,
   parseRawHttpRequest,
   parseRequestDocument,
   serializeCapture,
@@ -101,5 +102,40 @@ describe("raw HTTP requests", () => {
     expect(() => parseRequestDocument(Buffer.from(body))).toThrow(/bare event body/);
     expect(() => parseRequestDocument(Buffer.from("garbage"))).toThrow(/neither a capture file/);
     expect(() => parseRequestDocument(Buffer.from("  "))).toThrow(/empty/);
+  });
+});
+
+describe("the header map made from Node's rawHeaders", () => {
+  it("lower-cases every name, joins repeated ones in order, and keeps prototype names as plain entries", () => {
+    const headers = headersFromRaw([
+      "X-Tag",
+      "one",
+      "x-TAG",
+      "two",
+      "__proto__",
+      "p",
+      "Constructor",
+      "c",
+      "x-tag",
+      "three",
+    ]);
+    expect(Object.getPrototypeOf(headers)).toBe(null);
+    expect(Object.entries(headers)).toEqual([
+      ["x-tag", "one, two, three"],
+      ["__proto__", "p"],
+      ["constructor", "c"],
+    ]);
+  });
+
+  it("is right for names past what it remembers: long ones, and after hundreds of different ones", () => {
+    const long = `X-${"Long".repeat(40)}`;
+    const many = Array.from({ length: 600 }, (_, i) => [`X-Name-${i}-ABC`, String(i)]).flat();
+    for (let round = 0; round < 2; round++) {
+      const headers = headersFromRaw([...many, long, "v", long.toUpperCase(), "w"]);
+      expect(Object.keys(headers)).toHaveLength(601);
+      expect(headers["x-name-599-abc"]).toBe("599");
+      expect(headers["x-name-0-abc"]).toBe("0");
+      expect(headers[long.toLowerCase()]).toBe("v, w");
+    }
   });
 });

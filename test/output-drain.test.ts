@@ -4,7 +4,7 @@
  * threw that away (`send-test --print --count 2000 | (sleep 2; …)` got 55 of 2,000 requests).
  */
 import { describe, expect, it } from "vitest";
-import { whenOutputTaken } from "../src/output-drain.js";
+import { beforeOutputWait, whenOutputTaken } from "../src/output-drain.js";
 import { startCli } from "./helpers/cli.js";
 
 const env = { OPENMAIL_WEBHOOK_SECRET: "whsec_output_drain_0123456789" };
@@ -63,6 +63,26 @@ describe("whenOutputTaken", () => {
     const started = Date.now();
     expect(await whenOutputTaken([stream], 100)).toBe(4096);
     expect(Date.now() - started).toBeGreaterThanOrEqual(100);
+  });
+
+  it("first writes what is held back (lines waiting out the writer's gap), then waits for that too", async () => {
+    const stream = fakeStream(0);
+    let held = 600;
+    // A writer holding 600 bytes back: flushed, they reach the stream, whose reader takes 100 per 30 ms.
+    beforeOutputWait(() => {
+      stream.writableLength += held;
+      held = 0;
+    });
+    const reader = setInterval(() => {
+      stream.writableLength = Math.max(0, stream.writableLength - 100);
+    }, 30);
+    try {
+      expect(await whenOutputTaken([stream], 800)).toBe(0);
+      expect(held).toBe(0);
+      expect(stream.writableLength).toBe(0);
+    } finally {
+      clearInterval(reader);
+    }
   });
 
   it("does not wait for a stream that failed (its reader went away)", async () => {

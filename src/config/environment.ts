@@ -25,13 +25,15 @@ export interface EnvironmentOptions {
   /** An explicit file (--dotenv); it must exist. Without it, `.env` in cwd is read if present. */
   envFile?: string;
   env?: NodeJS.ProcessEnv;
+  /** Told when ./.env exists but cannot be read (a folder, a device, too large): its settings are ignored. */
+  onUnreadable?: (message: string) => void;
 }
 
 export function loadEnvironment(options: EnvironmentOptions = {}): Environment {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   const path = resolve(cwd, options.envFile ?? ".env");
-  const fileValues = readEnvFile(path, options.envFile !== undefined);
+  const fileValues = readEnvFile(path, options.envFile !== undefined, options.onUnreadable);
   const label = options.envFile ?? ".env";
   return {
     get(name) {
@@ -44,13 +46,22 @@ export function loadEnvironment(options: EnvironmentOptions = {}): Environment {
   };
 }
 
-function readEnvFile(path: string, required: boolean): Record<string, string> {
+function readEnvFile(
+  path: string,
+  required: boolean,
+  onUnreadable: ((message: string) => void) | undefined,
+): Record<string, string> {
   let text: Buffer;
   try {
     text = readRegularFile(path, ENV_FILE_LIMIT);
   } catch (error) {
-    if (!required) return {};
     const code = (error as NodeJS.ErrnoException).code;
+    if (!required) {
+      // Silently ignored, a .env that is there made "no webhook secret: … or put it in .env" untrue.
+      if (code !== "ENOENT")
+        onUnreadable?.(`.env was not read (${errorMessage(error)}): the settings in it are ignored`);
+      return {};
+    }
     throw usageError(
       code === "ENOENT"
         ? `env file not found: ${path}; check the --dotenv path`

@@ -23,7 +23,8 @@ export type DeliveryOutcome =
   | { kind: "timeout"; latencyMs: number; timeoutMs: number }
   | { kind: "network-error"; error: NetworkErrorKind; message: string; latencyMs: number };
 
-export type NetworkErrorKind = "refused" | "dns" | "tls" | "reset" | "connect-timeout" | "other";
+/** `stopped`: not the network's doing: listen, stopping, gave up waiting for the handler (the grace period ended). */
+export type NetworkErrorKind = "refused" | "dns" | "tls" | "reset" | "connect-timeout" | "stopped" | "other";
 
 export interface ContractVerdict {
   /** Would OpenMail count this delivery as a success? */
@@ -111,7 +112,7 @@ export interface HintContext {
 export function responseHint(outcome: DeliveryOutcome, context: HintContext = {}): string | undefined {
   if (outcome.kind === "timeout") return timeoutHint(outcome.timeoutMs, context.timeoutOption);
   if (outcome.kind === "network-error") {
-    if (outcome.message.startsWith("aborted")) return "stopped before the handler answered";
+    if (outcome.error === "stopped") return "stopped before the handler answered";
     // "request to … not sent: …" (the HTTP client could not run here) says what to do itself, and
     // nothing reached the handler: the generic hint ("may still have received it") would be untrue.
     if (/^request to \S+ not sent: /.test(outcome.message)) return undefined;

@@ -411,7 +411,7 @@ class Exchange implements Dispatcher.DispatchHandler, InFlight {
 
   callerAborted(): void {
     const message = "aborted: listen was stopping";
-    this.finish({ kind: "network-error", error: "other", message, latencyMs: performance.now() - this.started });
+    this.finish({ kind: "network-error", error: "stopped", message, latencyMs: performance.now() - this.started });
     this.stop("aborted");
   }
 

@@ -352,6 +352,7 @@ const NETWORK_LABELS: Record<string, string> = {
   tls: "TLS failed",
   reset: "connection reset",
   "connect-timeout": "connect timed out",
+  stopped: "stopped by listen",
   other: "network error",
   timeout: "timed out",
 };

@@ -5,6 +5,7 @@
  * (terminalSafe) and fits it to the terminal's width, so no call site can forget to.
  */
 import { Chalk, type ChalkInstance, supportsColor, supportsColorStderr } from "chalk";
+import { beforeOutputWait } from "../output-drain.js";
 import { outputLost } from "../output-lost.js";
 import { displayWidth, truncateToWidth, wrapLine } from "./fit.js";
 import { recordLine } from "./records.js";
@@ -47,11 +48,12 @@ function colorLevel(env: NodeJS.ProcessEnv, detected: false | { level: number })
 /**
  * stdout written at most once per event-loop turn, and under a steady stream of lines at most once
  * per STDOUT_GAP_MS: a busy `listen` prints two lines per event, and one write() per line was a
- * fifth of its time per event (BENCHMARKS.md); a write per turn (about one per 20 events at 12,000
- * events a second) still cost `listen --no-save` about 5 µs of CPU per event, nearly all of it in
- * the kernel waking the reader of the pipe (notes-p7). A line after a quiet moment is written in its
- * own turn as before; only lines that come within a few milliseconds of the last write wait for the
- * rest of that gap, which no person or pipe reader can tell from at once. Lines keep their
+ * fifth of its time per event (BENCHMARKS.md). A write per turn (about one per 20 events at 12,000
+ * events a second) still woke the pipe's reader each time: with no write at all `listen --no-save`
+ * used 3.4% less CPU per event (paired runs, notes-p7); the gap halves the writes. A line after a
+ * quiet moment is written in its own turn as before; only lines that come within a few milliseconds
+ * of the last write wait for the rest of that gap, which no person or pipe reader can tell from at
+ * once. Lines keep their
  * order; anything written to stderr, or as raw bytes, first writes what is pending; and what is
  * pending when the process exits is written then (stdout is synchronous for files and terminals;
  * on a pipe, what the pipe cannot take yet is queued, and cli.ts waits for the reader: output-drain.ts). The lines are encoded into one buffer as they come, outside V8's heap:
@@ -146,6 +148,8 @@ export function createLineWriter(
 
 const stdoutLines = createLineWriter(() => stdoutStream, STDOUT_GAP_MS);
 process.on("exit", stdoutLines.flush);
+// Written before the end of a run waits for the reader (a line may wait out the gap on an unreferenced timer).
+beforeOutputWait(stdoutLines.flush);
 
 export function createOutput(env: NodeJS.ProcessEnv = process.env): Output {
   const stdoutIsTTY = Boolean(process.stdout.isTTY);
