@@ -94,6 +94,21 @@ describe("diagnose", () => {
     expect(readTwice.signatureFindings[0]?.summary).toMatch(/unix seconds 2 seconds after it/);
   });
 
+  it("calls a timestamp milliseconds exactly where verify's timestamp check does (isInMilliseconds)", () => {
+    // 16 digits is not unix seconds at all (the check reads up to 15): not "milliseconds" in the Why
+    // while the timestamp line says "not unix seconds".
+    const micro = `${TS}000000`;
+    const tooLong = run(COMPACT, sign(SECRET, micro, COMPACT), { timestamp: micro });
+    expect(tooLong.verdict.timestamp?.ageSeconds).toBeUndefined();
+    expect(tooLong.timestampFinding?.code).toBe("timestamp_malformed");
+    // Leading zeros before ten digits of seconds: seconds, whatever the length.
+    const padded = `000${TS}`;
+    const zeros = run(COMPACT, sign(SECRET, TS, COMPACT), { timestamp: padded });
+    expect(zeros.verdict.timestamp?.seconds).toBe(Number(TS));
+    expect(zeros.timestampFinding).toBeUndefined();
+    expect(codes(zeros)).not.toContain("timestamp_milliseconds");
+  });
+
   it.each([
     ["sha256=", (hex: string) => `sha256=${hex}`, ["signature_prefix"]],
     ["v1=", (hex: string) => `v1=${hex}`, ["signature_prefix"]],

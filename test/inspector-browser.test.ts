@@ -368,7 +368,7 @@ describe.skipIf(!browserAvailable())("the inspector page in Chromium", () => {
     // again, so the list grows by whole pages of 50 without ever repeating a row.
     await page.locator("#older").click();
     await expect.poll(() => page.locator("tr.row").count()).toBeGreaterThanOrEqual(100);
-    // Counted from one read of the rows: the observer can append a page between two reads.
+    // One snapshot of the rows: counted apart, the observer could append a page in between.
     const subjects = await page.locator("tr.row").allInnerTexts();
     expect(subjects.length % 50).toBe(0);
     expect(new Set(subjects).size).toBe(subjects.length);

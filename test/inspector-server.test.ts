@@ -123,6 +123,37 @@ describe("listen's inspector server", () => {
     expect(Buffer.compare(handler.requests[1]?.body ?? Buffer.alloc(0), signed.body)).toBe(0);
   });
 
+  it("answers a replay with the status's hint only where the judgement shows one", async () => {
+    const handler = await startServer(() => ({ status: 500, body: "boom" }));
+    servers.push(handler);
+    const process = await listen(["--forward-to", `${handler.url}/webhooks`]);
+    // Signed with the right secret 20 minutes ago: it fails verification (stale), its signature matches.
+    const signed = signedEvent(SECRET, messageEvent(), { timestamp: Math.floor(Date.now() / 1000) - 1200 });
+    await post(process.url, signed.headers, signed.body);
+    await handler.waitFor(1);
+    const { inspector } = process;
+    const list = JSON.parse((await get(`${inspector.origin}/api/events?token=${inspector.token}`)).body);
+    const replay = `${inspector.origin}/api/events/${encodeURIComponent(list.items[0].id)}/replay`;
+    const headers = {
+      "content-type": "application/json",
+      "x-inspector-token": inspector.token,
+      origin: inspector.origin,
+    };
+    const ask = async (mode: string) => {
+      const answer = await post(replay, headers, JSON.stringify({ target: "forward", mode }));
+      expect(answer.status).toBe(200);
+      return JSON.parse(answer.body) as { item: { forward: unknown }; hint: unknown };
+    };
+    // Verbatim, still stale: a 500 to an event that fails verification says itself what is wrong (no hint).
+    const verbatim = await ask("verbatim");
+    expect(verbatim.item.forward).toMatchObject({ judgement: "failed-bad", status: 500 });
+    expect(verbatim.hint).toBeNull();
+    // Re-signed, valid: a 500 is the handler's mistake, and the status's hint says where to look.
+    const resigned = await ask("resign");
+    expect(resigned.item.forward).toMatchObject({ judgement: "rejected-valid", status: 500 });
+    expect(resigned.hint).toEqual(expect.stringMatching(/\S/));
+  });
+
   it("refuses to replay an edited body whose event_id no header can carry, saying why (422, nothing sent)", async () => {
     const handler = await startServer(openMailHandler(SECRET));
     servers.push(handler);

@@ -52,28 +52,56 @@ async function until(check: () => boolean, timeoutMs: number): Promise<void> {
   while (!check() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
+/** A listener with a 5,000-byte body budget and listen's own 60 s deadline, and the notices it gives. */
+async function budgetListener(): Promise<{ listener: RunningListener; notices: ListenerNotice[] }> {
+  const notices: ListenerNotice[] = [];
+  const listener = await startListener(
+    {
+      host: "127.0.0.1",
+      port: 0,
+      path: "/webhooks",
+      maxBodySize: 4_000,
+      bodyBudget: 5_000,
+      headersTimeoutMs: 10_000,
+      // listen's own deadline: only giving the body up at once frees the budget in time.
+      requestTimeoutMs: 60_000,
+    },
+    { onWebhook: async () => ({ status: 200, body: "ok" }), onNotice: (notice) => notices.push(notice) },
+  );
+  running.push(listener);
+  return { listener, notices };
+}
+
 describe("a sender that hangs up mid-body", () => {
   it("is given up at once: its body budget is free for the next webhook, and it is reported", async () => {
-    const notices: ListenerNotice[] = [];
-    const listener = await startListener(
-      {
-        host: "127.0.0.1",
-        port: 0,
-        path: "/webhooks",
-        maxBodySize: 4_000,
-        bodyBudget: 5_000,
-        headersTimeoutMs: 10_000,
-        // listen's own deadline: only giving the body up when its sender leaves frees the budget in time.
-        requestTimeoutMs: 60_000,
-      },
-      { onWebhook: async () => ({ status: 200, body: "ok" }), onNotice: (notice) => notices.push(notice) },
-    );
-    running.push(listener);
+    const { listener, notices } = await budgetListener();
     // 3,999 of 4,000 bytes, then the sender is gone: it held 4,000 of the 5,000-byte budget.
     await hangUpMidBody(listener.port, 4_000, 3_999);
     await until(() => notices.length > 0, 5_000);
     expect(notices).toEqual([{ type: "incomplete-body", method: "POST", path: "/webhooks" }]);
     // A 2,000-byte webhook fits again (it got 503 "busy" while the dead body held the budget).
+    expect(await post(listener.port, 2_000)).toBe("HTTP/1.1 200 OK");
+  });
+
+  it("a chunked body whose framing breaks is answered 400 at once (not at the 60 s deadline), its budget freed", async () => {
+    const { listener, notices } = await budgetListener();
+    const answer = await new Promise<string>((resolve) => {
+      const socket = connect(listener.port, "127.0.0.1");
+      let received = "";
+      socket.on("data", (chunk) => {
+        received += chunk.toString("latin1");
+      });
+      socket.on("error", () => {});
+      socket.on("close", () => resolve(received));
+      // 3,900 bytes in one good chunk (held in the budget), then a chunk size that is not hex.
+      socket.write(
+        `POST /webhooks HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nf3c\r\n${" ".repeat(3900)}\r\nzz\r\n`,
+      );
+      setTimeout(() => socket.destroy(), 10_000).unref();
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer).toContain("the body is not valid HTTP");
+    expect(notices).toEqual([{ type: "unparsed", status: 400, reason: "bad-request" }]);
     expect(await post(listener.port, 2_000)).toBe("HTTP/1.1 200 OK");
   });
 

@@ -326,7 +326,15 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
  * --port 0 listener learns it now) on a local address, and its own path, can be that.
  */
 /** The host names a URL to this listener itself can have (a listener on 127.0.0.1 is not on 127.0.0.2). */
-const LISTENER_SELF_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]", "0.0.0.0", "[::]"]);
+const LISTENER_SELF_HOSTS = new Set([
+  "127.0.0.1",
+  "localhost",
+  "localhost.",
+  "[::1]",
+  "[::ffff:7f00:1]",
+  "0.0.0.0",
+  "[::]",
+]);
 
 function refuseForwardToItself(targets: Array<string | undefined>, port: number, path: string): void {
   for (const target of targets) {

@@ -189,7 +189,8 @@ function validate(options: SendTestOptions, ctx: CommandContext): void {
 }
 
 async function readData(value: string, ctx: CommandContext): Promise<Record<string, unknown>> {
-  const inline = value.trim().startsWith("{");
+  // Inline JSON: an object, or an array (refused below as not an object, rather than looked for as a file).
+  const inline = /^\s*[{[]/.test(value);
   const text = inline ? value : (await readFileOrStdin(value, ctx.readStdin)).toString("utf8");
   let parsed: unknown;
   try {

@@ -108,6 +108,11 @@ export interface HintContext {
   timeoutOption?: string;
 }
 
+/** TLS failures that are the certificate's issuer, not the handshake: a local dev server's own certificate. */
+const UNTRUSTED_CERTIFICATE = /SELF_SIGNED_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT/;
+const UNTRUSTED_CERTIFICATE_HINT =
+  "Node does not trust the server's certificate (self-signed, or from a local CA such as mkcert's): give that CA to Node with NODE_EXTRA_CA_CERTS=<its .pem file>, or use the server's http:// port";
+
 /** Where the evidence points to a known handler mistake, a one-line hint that fits the status. */
 export function responseHint(outcome: DeliveryOutcome, context: HintContext = {}): string | undefined {
   if (outcome.kind === "timeout") return timeoutHint(outcome.timeoutMs, context.timeoutOption);
@@ -116,6 +121,7 @@ export function responseHint(outcome: DeliveryOutcome, context: HintContext = {}
     // "request to … not sent: …" (the HTTP client could not run here) says what to do itself, and
     // nothing reached the handler: the generic hint ("may still have received it") would be untrue.
     if (/^request to \S+ not sent: /.test(outcome.message)) return undefined;
+    if (outcome.error === "tls" && UNTRUSTED_CERTIFICATE.test(outcome.message)) return UNTRUSTED_CERTIFICATE_HINT;
     return networkHint(outcome.error);
   }
   const { status } = outcome;

@@ -15,6 +15,7 @@ import {
   type VerifyInput,
   verify,
 } from "./signature.js";
+import { isMillisecondsHeader } from "./verification.js";
 
 export type MistakeCode =
   | "body_reserialized"
@@ -234,9 +235,9 @@ function nearbySeconds(timestamp: string): number[] {
   return offsets;
 }
 
-/** The unix seconds of a header in milliseconds (13 digits or more), else undefined. */
+/** The unix seconds of a header in milliseconds (isMillisecondsHeader), else undefined. */
 function secondsOfMilliseconds(timestamp: string): string | undefined {
-  return /^\d{13,}$/.test(timestamp) ? timestamp.slice(0, -3) : undefined;
+  return isMillisecondsHeader(timestamp) ? timestamp.slice(0, -3) : undefined;
 }
 
 function millisecondsAndAnotherSecondFinding(offset: number): Finding {
@@ -436,19 +437,19 @@ function secretVariants(secret: string): SecretVariant[] {
   return variants;
 }
 
+/** The header in milliseconds read as the seconds signed, or the header in seconds signed as milliseconds. */
 function timestampVariants(timestamp: string): string[] {
-  if (!/^\d+$/.test(timestamp)) return [];
-  if (timestamp.length >= 13) return [timestamp.slice(0, -3)];
-  return [`${timestamp}000`];
+  const seconds = secondsOfMilliseconds(timestamp);
+  if (seconds !== undefined) return [seconds];
+  return /^\d{1,12}$/.test(timestamp) ? [`${timestamp}000`] : [];
 }
 
 function millisecondsFinding(timestamp: string): Finding {
   return {
     code: "timestamp_milliseconds",
-    summary:
-      timestamp.length >= 13
-        ? "X-Timestamp is in milliseconds but the signature was made over the same time in seconds"
-        : "the signature was made over the timestamp in milliseconds, but X-Timestamp carries seconds",
+    summary: isMillisecondsHeader(timestamp)
+      ? "X-Timestamp is in milliseconds but the signature was made over the same time in seconds"
+      : "the signature was made over the timestamp in milliseconds, but X-Timestamp carries seconds",
     fix: "use unix seconds for both the header and the signed string (Math.floor(Date.now() / 1000))",
   };
 }
@@ -489,7 +490,7 @@ function explainTimestamp(check: TimestampCheck | undefined, raw: string): Findi
   if (check === undefined || check.within) return undefined;
   const tolerance = check.toleranceSeconds;
   // Says nothing about what was signed: the signature findings do that when a variant matches.
-  if (/^\d{13,}$/.test(raw)) {
+  if (isMillisecondsHeader(raw)) {
     return {
       code: "timestamp_milliseconds",
       summary: `X-Timestamp ${raw.slice(0, 20)} is in milliseconds; OpenMail sends unix seconds`,

@@ -450,9 +450,18 @@ export function ageText(ageSeconds: number): string {
   return ageSeconds >= 0 ? `${span} s old${rough}` : `${span} s in the future${rough}`;
 }
 
-/** A header in milliseconds (Date.now()), which read as seconds lies thousands of years ahead. */
+/**
+ * An X-Timestamp in milliseconds (Date.now()), which read as seconds lies thousands of years ahead:
+ * unix seconds as checkTimestamp reads them, 13 digits or more, from MILLISECONDS_FROM on. The one
+ * definition, for verify's timestamp line and diagnose's findings alike.
+ */
+export function isMillisecondsHeader(raw: string): boolean {
+  return raw.length >= 13 && UNIX_SECONDS.test(raw) && Number(raw) >= MILLISECONDS_FROM;
+}
+
+/** isMillisecondsHeader of a checked timestamp's header. */
 export function isInMilliseconds(check: TimestampCheck): boolean {
-  return check.raw.length >= 13 && (check.seconds ?? 0) >= MILLISECONDS_FROM;
+  return isMillisecondsHeader(check.raw);
 }
 
 /** "timestamp is 421 s old (tolerance 300 s)". */

@@ -27,7 +27,10 @@ export interface RunOptions {
   secret?: string;
   /** Where that secret came from, named in the hint for a rejected valid signature. */
   secretSource?: string;
-  /** The item to send; return it directly when it is at hand (no promise per item). */
+  /**
+   * The item to send; return it directly when it is at hand (no promise per item), a promise when it
+   * must be read or saved first.
+   */
   prepare(index: number): Promise<PrepareResult> | PrepareResult;
   /** Called for every delivery, in completion order; may save a capture and set record.capturePath. */
   onRecord(record: DeliveryRecord): Promise<void> | void;

@@ -74,7 +74,7 @@ export async function loadFixture(
   value: string,
   cwd: string,
 ): Promise<{ path: string; event: Record<string, unknown>; builtin: boolean; replacesBuiltin: boolean }> {
-  const path = locateFixture(value, cwd);
+  const { path, builtin, replacesBuiltin } = locateFixture(value, cwd);
   const shown = sanitizeLine(value);
   const bytes = await readRegularFileAsync(path, FIXTURE_SIZE_LIMIT).catch((error: unknown) => {
     if (error instanceof InputTooLargeError) {
@@ -96,19 +96,24 @@ export async function loadFixture(
   ) {
     throw inputError(`fixture ${shown}: not an event body (a JSON object with an "event" field)`);
   }
-  const replacesBuiltin =
-    path === join(savedFixturesDir(cwd), `${value}.json`) && BUILTIN_FIXTURES.some((fixture) => fixture.name === value);
-  const builtin = path === join(BUILTIN_FIXTURES_DIR, `${value}.json`);
   return { path, event: parsed as Record<string, unknown>, builtin, replacesBuiltin };
 }
 
-function locateFixture(value: string, cwd: string): string {
-  if (value.includes("/") || value.includes("\\") || value.endsWith(".json")) return resolve(cwd, value);
+/**
+ * Where a fixture is, decided once: a path as given, else the saved fixture of that name (which may
+ * take a built-in's name), else the built-in one.
+ */
+function locateFixture(value: string, cwd: string): { path: string; builtin: boolean; replacesBuiltin: boolean } {
+  if (value.includes("/") || value.includes("\\") || value.endsWith(".json")) {
+    return { path: resolve(cwd, value), builtin: false, replacesBuiltin: false };
+  }
   if (!isFixtureName(value))
     throw usageError(`"${sanitizeLine(value)}" is not a fixture name; see send-test --list-fixtures`);
+  const isBuiltinName = BUILTIN_FIXTURES.some((fixture) => fixture.name === value);
   const saved = join(savedFixturesDir(cwd), `${value}.json`);
-  if (existsSync(saved)) return saved;
-  if (BUILTIN_FIXTURES.some((fixture) => fixture.name === value)) return join(BUILTIN_FIXTURES_DIR, `${value}.json`);
+  if (existsSync(saved)) return { path: saved, builtin: false, replacesBuiltin: isBuiltinName };
+  if (isBuiltinName)
+    return { path: join(BUILTIN_FIXTURES_DIR, `${value}.json`), builtin: true, replacesBuiltin: false };
   throw usageError(
     `no fixture named "${value}": see send-test --list-fixtures, or save one with --save-fixture ${value}`,
   );

@@ -172,6 +172,9 @@ export async function startListener(options: ListenerOptions, handlers: Listener
       // nothing more can arrive. Without this the body and its budget were held until the request
       // deadline, so a few such senders kept every real webhook out with 503 for a minute.
       if (error.code === "HPE_INVALID_EOF_STATE" && dropUnfinishedBody(socket)) return;
+      // Anything else the parser gives up on inside a body still arriving (a chunk size that is not
+      // hex): that body can never end. Answered 400 and closed now, not left to the request deadline.
+      if (refuseUnfinishedBody(socket)) return;
       // Garbage after a request: let that request's answer go out first, then close.
       socket.once("openmail-hooks:ended", () => socket.destroySoon());
       return;
@@ -183,12 +186,31 @@ export async function startListener(options: ListenerOptions, handlers: Listener
 
   /** Answer 408 to the request on `socket` whose body is unfinished, then close; false if there is none. */
   function timeOutUnfinishedBody(socket: Socket): boolean {
+    const seconds = Math.round(requestTimeoutMs / 100) / 10;
+    return answerUnfinishedBody(socket, 408, `the whole request did not arrive within ${seconds} s`, (method, path) =>
+      handlers.onNotice({ type: "timed-out", method, path, status: 408, limitMs: requestTimeoutMs }),
+    );
+  }
+
+  /** Answer 400 to the request on `socket` whose body the parser gave up on, then close; false if there is none. */
+  function refuseUnfinishedBody(socket: Socket): boolean {
+    return answerUnfinishedBody(socket, 400, "the body is not valid HTTP (its framing is broken)", () =>
+      handlers.onNotice({ type: "unparsed", status: 400, reason: "bad-request" }),
+    );
+  }
+
+  /** Answer `status` to the request on `socket` whose body is unfinished, then close; false if there is none. */
+  function answerUnfinishedBody(
+    socket: Socket,
+    status: number,
+    why: string,
+    notify: (method: string, path: string) => void,
+  ): boolean {
     for (const { res } of pending) {
       if (res.socket !== socket || res.req.complete || res.headersSent) continue;
       const { method = "POST", url = "/" } = res.req;
-      handlers.onNotice({ type: "timed-out", method, path: url, status: 408, limitMs: requestTimeoutMs });
-      const seconds = Math.round(requestTimeoutMs / 100) / 10;
-      const body = `openmail-hooks: the whole request did not arrive within ${seconds} s\n`;
+      notify(method, url);
+      const body = `openmail-hooks: ${why}\n`;
       // Once its answer is written Node detaches the request from the connection, so closing that
       // alone would leave the body's reader waiting: the request is destroyed too, and given up.
       const close = () => {
@@ -197,7 +219,7 @@ export async function startListener(options: ListenerOptions, handlers: Listener
       };
       res.once("finish", close);
       setTimeout(close, DRAIN_MS).unref();
-      writeAnswer(res, { status: 408, body }, true);
+      writeAnswer(res, { status, body }, true);
       return true;
     }
     return false;

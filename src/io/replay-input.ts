@@ -407,6 +407,17 @@ function wellFormedCapture(bytes: Buffer): CapturedRequest | undefined {
   }
 }
 
+/** The output of a command's --json (listen.ndjson): each record names its type and schemaVersion. */
+function isRecordStream(lines: string[]): boolean {
+  const first = lines.find((line) => line.trim());
+  try {
+    const record = JSON.parse(first ?? "") as { type?: unknown; schemaVersion?: unknown };
+    return typeof record?.type === "string" && typeof record.schemaVersion === "number";
+  } catch {
+    return false;
+  }
+}
+
 /**
  * One file's worth of items: a capture, a raw HTTP request, a bare event body, or NDJSON (one
  * capture or body per line). Problems are pushed with the file (and line) named.
@@ -438,7 +449,13 @@ export function parseDocument(bytes: Buffer, origin: string, problems: InputProb
       }
     });
     // One line per input file, however many of its lines are unreadable.
-    if (bad.length > 0 && items.length === 0) throw new CaptureFormatError("not JSON, NDJSON or a raw HTTP request");
+    if (bad.length > 0 && items.length === 0) {
+      throw new CaptureFormatError(
+        isRecordStream(lines)
+          ? 'openmail-hooks --json records (ready, arrival, event, …), not captures: replay the capture files they name ("capturePath"), or their folder'
+          : "not JSON, NDJSON or a raw HTTP request",
+      );
+    }
     if (bad.length > 0) problems.push({ origin, message: `${sanitizeLine(origin)}: ${describeBadLines(bad)}` });
     return items;
   } catch (error) {

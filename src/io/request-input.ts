@@ -266,7 +266,11 @@ export function readStdinBounded(
   });
 }
 
-const megabytes = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+/** In bytes where a tenth of a megabyte would round to "0.0 MB" (a small limit and an input over it read alike). */
+const megabytes = (bytes: number) =>
+  bytes < 0.05 * 1024 * 1024
+    ? `${bytes} ${bytes === 1 ? "byte" : "bytes"}`
+    : `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
 
 function tooLargeMessage(limit: number, size?: number): string {
   const what = size !== undefined ? `is ${megabytes(size)}` : "goes on";

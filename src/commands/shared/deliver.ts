@@ -5,8 +5,7 @@
 
 import { createDeliveryStats, type DeliveryStats } from "../../core/stats.js";
 import { EXIT, type ExitCode } from "../../errors.js";
-import { fatalConnectionError, type PrepareResult, runDeliveries } from "../../io/delivery-runner.js";
-import type { HttpClient } from "../../io/http-client.js";
+import { fatalConnectionError, type RunOptions, runDeliveries } from "../../io/delivery-runner.js";
 import type { DeliveryRenderer } from "../../output/delivery-report.js";
 import type { Output } from "../../output/terminal.js";
 import { onOutputLost } from "../../output-lost.js";
@@ -34,18 +33,12 @@ export function onInterrupt(report: () => void, exitNow: (code: number) => never
 /** The live progress line is redrawn at most this often. */
 const PROGRESS_INTERVAL_MS = 100;
 
-export interface DeliverOptions {
-  total: number;
-  concurrency: number;
-  url: string;
-  client: HttpClient;
-  secret?: string;
-  secretSource?: string;
+/** What runDeliveries is given to send (its RunOptions), and how the run is reported. */
+export interface DeliverOptions
+  extends Pick<RunOptions, "total" | "concurrency" | "url" | "client" | "secret" | "secretSource" | "prepare"> {
   renderer: DeliveryRenderer;
   /** Where the renderer writes: its progress line is cleared when the run ends. */
   output: Output;
-  /** The item to send; directly when it is at hand, a promise when it must be read or saved first. */
-  prepare(index: number): Promise<PrepareResult> | PrepareResult;
   /** Inputs that could not be read before sending started; they make the exit code 2. */
   unreadable?: number;
   /** Name an item for a skipped line. */
