@@ -10,7 +10,7 @@ import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, wr
 import { join } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import { cleanupAfterEach } from "./helpers/cleanups.js";
-import { BIN, cleanEnv, runCli, startCli, tempDir } from "./helpers/cli.js";
+import { BIN, cleanEnv, collect, runCli, startCli, tempDir } from "./helpers/cli.js";
 import { FAKE_TUNNEL_DOMAIN, type FakeOpenMail, startFakeOpenMail } from "./helpers/fake-openmail.js";
 import { messageEvent, post, signedEvent } from "./helpers/http.js";
 import { type ListenProcess, startListen, startListenForHumans } from "./helpers/listen.js";
@@ -135,22 +135,18 @@ describe("listen --inbox", () => {
       env: apiEnv(),
     });
     cleanups.push(async () => child.kill("SIGKILL"));
-    let stdout = "";
-    let stderr = "";
-    child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk;
-    });
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const ended = collect(child);
     const deadline = Date.now() + 15_000;
     while (!fake.inboxes.get("inb_dev")?.webhookUrl && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     expect(fake.inboxes.get("inb_dev")?.webhookUrl).toMatch(/^https:\/\//);
     child.kill("SIGINT");
-    const code = await Promise.race([exited, new Promise<string>((resolve) => setTimeout(resolve, 20_000, "running"))]);
+    const running = { code: "running", stdout: "", stderr: "" };
+    const { code, stdout, stderr } = await Promise.race([
+      ended,
+      new Promise<typeof running>((resolve) => setTimeout(resolve, 20_000, running)),
+    ]);
     expect(code).toBe(0);
     expect(stderr).toContain("stopping: the inboxes will be put back as soon as listen has pointed them here");
     expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBeNull();
