@@ -1,9 +1,14 @@
 /**
- * Waiting, before the process exits, for the reader of standard output and error to take what was
- * written. On a pipe, Node's standard streams are non-blocking: what the pipe cannot take at once is
- * queued inside the process, and process.exit() throws that queue away. A reader that is behind
- * (`| jq .` printing to a terminal, `| tee` on a slow disk, a script that reads later) lost the end
- * of a run's output so: the last NDJSON records and the summary, silently, exit 0.
+ * Waiting for the reader of standard output and error to take what was written. On a pipe, Node's
+ * standard streams are non-blocking: what the pipe cannot take at once is queued inside the
+ * process. Two waits come from that:
+ *
+ * - before the process exits: process.exit() throws the queue away, and a reader that is behind
+ *   (`| jq .` printing to a terminal, `| tee` on a slow disk, a script that reads later) lost the end
+ *   of a run's output so: the last NDJSON records and the summary, silently, exit 0;
+ * - while a sender runs (send-test, replay): it can wait for its reader, so its records are queued
+ *   only up to SENDER_QUEUE_BYTES instead of without bound (terminal.ts's line writer drops and counts
+ *   what goes past OUTPUT_QUEUE_BOUND, for listen, which cannot make OpenMail wait).
  */
 
 /** What is waited for of a stream: Node's count of bytes written but not yet taken. */
@@ -19,6 +24,15 @@ export interface QueuedOutput {
 export const OUTPUT_PATIENCE_MS = 10_000;
 const CHECK_EVERY_MS = 25;
 
+/** A sender waits for its reader once this much of its output is queued (and goes on at half of it). */
+export const SENDER_QUEUE_BYTES = 1024 * 1024;
+/**
+ * The most stdout's line writer queues for a reader that is behind; lines past it are dropped and
+ * counted (terminal.ts). Far above SENDER_QUEUE_BYTES: only a reader that took nothing for
+ * OUTPUT_PATIENCE_MS lets a sender get there.
+ */
+export const OUTPUT_QUEUE_BOUND = 16 * 1024 * 1024;
+
 /** What holds output back before handing it to a stream (terminal.ts's line writer): flushed first. */
 const flushes: Array<() => void> = [];
 export function beforeOutputWait(flush: () => void): void {
@@ -26,9 +40,41 @@ export function beforeOutputWait(flush: () => void): void {
 }
 
 /**
- * Resolves with 0 once every stream's queue is empty (at once when nothing is queued: a terminal, a
- * file, a pipe with room), or with the bytes still queued once its reader has taken nothing for
- * `patienceMs`.
+ * stdout's lines dropped because its reader was more than OUTPUT_QUEUE_BOUND behind (terminal.ts counts
+ * them): in all this run, and those of the current stretch, not yet said. Any at all ends the run with
+ * exit 1 (cli.ts), as output a reader never took does.
+ */
+export const droppedLines = { total: 0, unsaid: 0 };
+
+const queuedBytes = (streams: readonly QueuedOutput[]) =>
+  // A stream that failed (its reader went away) will take nothing more: cli.ts has said so.
+  streams.reduce((sum, stream) => sum + (stream.destroyed ? 0 : stream.writableLength), 0);
+
+/**
+ * Resolves with 0 once at most `target` bytes are queued on the streams, or with the bytes still
+ * queued once their reader has taken nothing for `patienceMs`.
+ */
+export async function whenQueuedAtMost(
+  streams: readonly QueuedOutput[],
+  target: number,
+  patienceMs = OUTPUT_PATIENCE_MS,
+): Promise<number> {
+  let left = queuedBytes(streams);
+  let lastProgress = Date.now();
+  while (left > target) {
+    await new Promise((resolve) => setTimeout(resolve, CHECK_EVERY_MS));
+    const now = queuedBytes(streams);
+    if (now < left) lastProgress = Date.now();
+    else if (Date.now() - lastProgress >= patienceMs) return now;
+    left = now;
+  }
+  return 0;
+}
+
+/**
+ * Before the process exits: resolves with 0 once every stream's queue is empty (at once when nothing
+ * is queued: a terminal, a file, a pipe with room), or with the bytes still queued once its reader has
+ * taken nothing for `patienceMs`.
  */
 export async function whenOutputTaken(
   streams: readonly QueuedOutput[] = [process.stdout, process.stderr],
@@ -37,16 +83,5 @@ export async function whenOutputTaken(
   // Lines gathered and not yet written (terminal.ts writes them in a later turn, or after a gap) go first.
   await new Promise((resolve) => setImmediate(resolve));
   for (const flush of flushes) flush();
-  // A stream that failed (its reader went away) will take nothing more: cli.ts has said so.
-  const queued = () => streams.reduce((sum, stream) => sum + (stream.destroyed ? 0 : stream.writableLength), 0);
-  let left = queued();
-  let lastProgress = Date.now();
-  while (left > 0) {
-    await new Promise((resolve) => setTimeout(resolve, CHECK_EVERY_MS));
-    const now = queued();
-    if (now < left) lastProgress = Date.now();
-    else if (Date.now() - lastProgress >= patienceMs) return now;
-    left = now;
-  }
-  return 0;
+  return whenQueuedAtMost(streams, 0, patienceMs);
 }

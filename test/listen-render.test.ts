@@ -24,6 +24,7 @@ function fakeOutput(level: 0 | 1) {
     err: (line: string) => lines.push(`stderr: ${line}`),
     progress: () => {},
     endProgress: () => {},
+    roomForOutput: () => undefined,
     color,
     errColor: color,
     stdoutIsTTY: false,

@@ -20,6 +20,7 @@ function capturingOutput(): { output: Output; stdout: string[] } {
     err: () => {},
     progress: () => {},
     endProgress: () => {},
+    roomForOutput: () => undefined,
     color: plain,
     errColor: plain,
     stdoutIsTTY: false,

@@ -192,3 +192,51 @@ describe("stdout's line buffer under a steady stream of lines", () => {
     expect(writes).toHaveLength(4);
   });
 });
+
+describe("stdout's line writer with a reader past the bound (listen, which cannot make OpenMail wait)", () => {
+  it("drops and counts lines while the queue is at the bound, says when it falls behind and when it caught up", async () => {
+    const { createLineWriter } = await import("../src/output/terminal.js");
+    const received: string[] = [];
+    const pipe = {
+      writableLength: 0,
+      write(data: Uint8Array | string, done?: () => void) {
+        received.push(Buffer.from(data as Uint8Array).toString("utf8"));
+        process.nextTick(() => done?.());
+        return true;
+      },
+    };
+    const said: string[] = [];
+    let dropped = 0;
+    const writer = createLineWriter(() => pipe, 0, {
+      bytes: 1000,
+      fellBehind: () => said.push("behind"),
+      dropped: (lines) => {
+        dropped += lines;
+      },
+      caughtUp: () => said.push(`caught up after ${dropped}`),
+    });
+    writer.writeLine("a");
+    writer.flush();
+    // The reader is 1000 bytes behind: nothing more is written, every line is counted.
+    pipe.writableLength = 1000;
+    for (let i = 0; i < 5; i++) writer.writeLine(`lost ${i}`);
+    writer.flush();
+    writer.writeLine("lost 5");
+    writer.writeLine("x".repeat(70_000)); // longer than the writer's buffer: the same rule
+    writer.flush();
+    expect(received).toEqual(["a\n"]);
+    expect(dropped).toBe(7);
+    expect(said).toEqual(["behind"]);
+    // Still above half the bound: still dropping.
+    pipe.writableLength = 501;
+    writer.writeLine("lost 7");
+    writer.flush();
+    expect(dropped).toBe(8);
+    // Half of it taken: written again, and said once.
+    pipe.writableLength = 500;
+    writer.writeLine("b");
+    writer.flush();
+    expect(received).toEqual(["a\n", "b\n"]);
+    expect(said).toEqual(["behind", "caught up after 8"]);
+  });
+});

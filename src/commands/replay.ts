@@ -209,6 +209,9 @@ async function dryRun(
       for (const note of prepared.notes ?? []) ctx.output.err(ctx.output.errColor.yellow(`! ${note}`));
       renderRawRequest(ctx.output, target, prepared, { json });
       if (!json) ctx.output.write("\n");
+      // A reader that is behind (`| less`): wait for it rather than queue every request in memory.
+      const room = ctx.output.roomForOutput();
+      if (room) await room;
     } catch (error) {
       failed += 1;
       ctx.output.err(`✗ ${describeItemError(item.origin, error)}`);

@@ -282,6 +282,9 @@ async function printRequests(plan: SendPlan): Promise<ExitCode> {
         json: Boolean(plan.options.json),
         capturePath: prepared.capturePath,
       });
+      // A reader that is behind (`| less`): wait for it rather than queue every request in memory.
+      const room = plan.ctx.output.roomForOutput();
+      if (room) await room;
     }
   } finally {
     stopOnInterrupt?.();

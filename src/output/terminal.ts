@@ -5,7 +5,13 @@
  * (terminalSafe) and fits it to the terminal's width, so no call site can forget to.
  */
 import { Chalk, type ChalkInstance, supportsColor, supportsColorStderr } from "chalk";
-import { beforeOutputWait } from "../output-drain.js";
+import {
+  beforeOutputWait,
+  droppedLines,
+  OUTPUT_QUEUE_BOUND,
+  SENDER_QUEUE_BYTES,
+  whenQueuedAtMost,
+} from "../output-drain.js";
 import { outputLost } from "../output-lost.js";
 import { displayWidth, truncateToWidth, wrapLine } from "./fit.js";
 import { recordLine } from "./records.js";
@@ -24,6 +30,13 @@ export interface Output {
   progress(line: string): void;
   /** Take the live progress line off the screen (at the end of a run), so nothing is glued to it. */
   endProgress(): void;
+  /**
+   * undefined while stdout's reader keeps up; else a promise that settles once it has taken most of
+   * what is queued (or took nothing for OUTPUT_PATIENCE_MS). Senders wait on it so their output is
+   * bounded; listen does not (it cannot make OpenMail wait): past OUTPUT_QUEUE_BOUND its lines are
+   * dropped, counted and said.
+   */
+  roomForOutput(): Promise<void> | undefined;
   /** Colours for stdout and for stderr. */
   color: ChalkInstance;
   errColor: ChalkInstance;
@@ -69,8 +82,21 @@ outputLost.once("stdout", () => {
   stdoutStream = process.stderr;
 });
 
+/** How far a reader may fall behind before the line writer drops lines (see output-drain.ts). */
+export interface QueueBound {
+  /** Bytes queued for the reader at which lines start being dropped. */
+  bytes: number;
+  /** Lines start being dropped. */
+  fellBehind(): void;
+  /** `lines` more were dropped. */
+  dropped(lines: number): void;
+  /** The reader took half of what was queued: lines are written again. */
+  caughtUp(): void;
+}
+
 /** What the line writer needs of a stream: Node's `write`, and how much of it is still queued. */
 export interface LineSink {
+  /** Bytes written but not yet taken by the reader (a pipe that is behind). */
   write(data: Uint8Array | string, done?: () => void): unknown;
   readonly writableLength: number;
 }
@@ -86,6 +112,8 @@ export function createLineWriter(
   sink: () => LineSink,
   /** After a write, the next waits until this many ms have passed (0: the next turn, whatever the rate). */
   gapMs = 0,
+  /** The most queued for a reader that is behind; lines past it are dropped, and counted here. */
+  bound?: QueueBound,
 ): { writeLine(text: string): void; flush(): void } {
   const BYTES = 64 * 1024;
   let buffer: Buffer = Buffer.allocUnsafeSlow(BYTES);
@@ -94,18 +122,40 @@ export function createLineWriter(
   /** Writes not yet done, per buffer. */
   const unfinished = new Map<Buffer, number>();
   let used = 0;
+  /** Lines in `buffer`, counted only to say how many were dropped. */
+  let lines = 0;
+  /** The reader is past the bound: lines are dropped until it has taken half of what is queued. */
+  let behind = false;
   let scheduled = false;
   /** When the last write was made (performance.now()). */
   let lastWriteAt = Number.NEGATIVE_INFINITY;
+  const readerIsBehind = (stream: LineSink, { bytes, fellBehind, caughtUp }: QueueBound) => {
+    const queued = stream.writableLength;
+    if (!behind && queued >= bytes) {
+      behind = true;
+      fellBehind();
+    } else if (behind && queued <= bytes / 2) {
+      behind = false;
+      caughtUp();
+    }
+    return behind;
+  };
   const flush = () => {
     scheduled = false;
     if (used === 0) return;
     if (gapMs > 0) lastWriteAt = performance.now();
+    const stream = sink();
+    if (bound && readerIsBehind(stream, bound)) {
+      bound.dropped(lines);
+      used = 0;
+      lines = 0;
+      return;
+    }
     const written = buffer;
     const bytes = buffer.subarray(0, used);
     used = 0;
+    lines = 0;
     unfinished.set(written, (unfinished.get(written) ?? 0) + 1);
-    const stream = sink();
     stream.write(bytes, () => {
       const left = (unfinished.get(written) ?? 1) - 1;
       if (left > 0) unfinished.set(written, left);
@@ -128,12 +178,15 @@ export function createLineWriter(
       if (used + most > BYTES) {
         flush();
         if (most > BYTES) {
-          sink().write(`${text}\n`);
+          const stream = sink();
+          if (bound && readerIsBehind(stream, bound)) bound.dropped(1);
+          else stream.write(`${text}\n`);
           return;
         }
       }
       used += buffer.write(text, used);
       buffer[used++] = 0x0a;
+      lines += 1;
       if (!scheduled) {
         scheduled = true;
         const wait = gapMs > 0 ? lastWriteAt + gapMs - performance.now() : 0;
@@ -146,7 +199,26 @@ export function createLineWriter(
   };
 }
 
-const stdoutLines = createLineWriter(() => stdoutStream, STDOUT_GAP_MS);
+/** The wait senders share while stdout's reader is behind (roomForOutput). */
+let roomWait: Promise<void> | undefined;
+const stdoutLines = createLineWriter(() => stdoutStream, STDOUT_GAP_MS, {
+  bytes: OUTPUT_QUEUE_BOUND,
+  fellBehind() {
+    process.stderr.write(
+      `openmail-hooks: standard output's reader is ${OUTPUT_QUEUE_BOUND / 1024 / 1024} MiB behind: its lines are dropped, and counted, until it catches up\n`,
+    );
+  },
+  dropped(lines) {
+    droppedLines.total += lines;
+    droppedLines.unsaid += lines;
+  },
+  caughtUp() {
+    process.stderr.write(
+      `openmail-hooks: standard output's reader caught up; ${droppedLines.unsaid} ${droppedLines.unsaid === 1 ? "line was" : "lines were"} dropped\n`,
+    );
+    droppedLines.unsaid = 0;
+  },
+});
 process.on("exit", stdoutLines.flush);
 // Written before the end of a run waits for the reader (a line may wait out the gap on an unreferenced timer).
 beforeOutputWait(stdoutLines.flush);
@@ -200,6 +272,15 @@ export function createOutput(env: NodeJS.ProcessEnv = process.env): Output {
       progressShown = true;
     },
     endProgress: clearProgress,
+    roomForOutput() {
+      const stream = stdoutStream;
+      if (stream.writableLength < SENDER_QUEUE_BYTES) return undefined;
+      // One wait for every sender slot that asks meanwhile.
+      roomWait ??= whenQueuedAtMost([stream], SENDER_QUEUE_BYTES / 2).then(() => {
+        roomWait = undefined;
+      });
+      return roomWait;
+    },
     color: new Chalk({ level: colorLevel(env, supportsColor) }),
     errColor: new Chalk({ level: colorLevel(env, supportsColorStderr) }),
     stdoutIsTTY,

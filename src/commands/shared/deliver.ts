@@ -79,7 +79,12 @@ export async function deliverAndReport(options: DeliverOptions): Promise<ExitCod
       secret: options.secret,
       secretSource: options.secretSource,
       prepare: options.prepare,
-      onRecord: renderer.delivery,
+      // A reader of stdout that is behind makes the run wait (a slot is used again once it has room),
+      // so what is queued for it stays bounded and nothing is dropped.
+      onRecord: (record) => {
+        renderer.delivery(record);
+        return options.output.roomForOutput();
+      },
       onSending: () => {
         sending += 1;
       },
