@@ -26,3 +26,16 @@ describe("listen --forward-to this listener, spelled another way", () => {
     }
   });
 });
+
+describe("listen --inspect-port equal to --port", () => {
+  it("is a usage error naming the clash, not 'already in use'", async () => {
+    const port = await closedPort();
+    const result = await runCli(["listen", "--no-tunnel", "--port", String(port), "--inspect-port", String(port)], {
+      env,
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `openmail-hooks: --inspect-port ${port} is the webhook's own --port: choose another (0 for any free one), or --no-inspect\n`,
+    );
+  });
+});

@@ -91,6 +91,11 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
       "--redact signs the redacted captures again, so it needs the secret: pass --secret or set OPENMAIL_WEBHOOK_SECRET",
     );
   }
+  if (options.inspectPort !== undefined && options.inspectPort !== 0 && options.inspectPort === options.port) {
+    throw usageError(
+      `--inspect-port ${options.inspectPort} is the webhook's own --port: choose another (0 for any free one), or --no-inspect`,
+    );
+  }
   const routes = new Map(options.route ?? []);
   if (options.host === "0.0.0.0" || options.host === "::") {
     ctx.output.err(

@@ -191,7 +191,9 @@ export function forwardFromCapture(
       ? [status, statusText(status), latencyMs !== null ? `in ${formatMs(latencyMs)}` : ""].filter(Boolean).join(" ")
       : outcome === "timeout"
         ? "no answer in time"
-        : "no answer (connection failed)";
+        : outcome === "stopped"
+          ? "no answer: listen stopped before the handler answered"
+          : "no answer (connection failed)";
   const accepted = record.accepted === true;
   const judgement = judgeAnswer(status ?? undefined, accepted, signatureStateOf(verification));
   return withJudgement(
