@@ -24,7 +24,7 @@ import {
 } from "./cli-options.js";
 import { CliError, EXIT, type ExitCode, isStackOverflow, isWasmOutOfMemory, wasmMemoryError } from "./errors.js";
 import { droppedLines, OUTPUT_PATIENCE_MS, OUTPUT_QUEUE_BOUND, whenOutputTaken } from "./output-drain.js";
-import { outputLost } from "./output-lost.js";
+import { emitOutputLostStop, outputLost } from "./output-lost.js";
 
 // The bundled CLI (scripts/bundle.mjs) has the version compiled in; the plain tsc build reads it.
 declare const __OPENMAIL_HOOKS_VERSION__: string | undefined;
@@ -538,8 +538,8 @@ for (const stream of [process.stdout, process.stderr]) {
     process.on("exit", (code) => {
       if (code === 0 || code === 130 || code === 143) process.exitCode = lostCode;
     });
-    // Commands that stop cleanly listen for this; the others end by themselves.
-    outputLost.emit("stop");
+    // Commands that stop cleanly listen for this (now or once they start to); the others end by themselves.
+    emitOutputLostStop();
   });
 }
 

@@ -6,11 +6,11 @@
 
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { closeSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import { cleanupAfterEach } from "./helpers/cleanups.js";
-import { BIN, cleanEnv, runCli, tempDir } from "./helpers/cli.js";
+import { BIN, cleanEnv, collect, runCli, startCli, tempDir } from "./helpers/cli.js";
 import { FAKE_TUNNEL_DOMAIN, type FakeOpenMail, startFakeOpenMail } from "./helpers/fake-openmail.js";
 import { messageEvent, post, signedEvent } from "./helpers/http.js";
 import { type ListenProcess, startListen, startListenForHumans } from "./helpers/listen.js";
@@ -127,6 +127,33 @@ describe("listen --inbox", () => {
     expect(lp.stderr()).toMatch(/"type":"summary"/);
     expect(lp.stderr()).not.toContain("Ctrl-C again");
   });
+
+  it("Ctrl-C while listen is still pointing the inbox here: it is put back, not left on a tunnel about to close", async () => {
+    // OpenMail sets the URL at once but answers late: Ctrl-C lands in the middle of the claim.
+    fake.answerNextLate({ method: "PATCH", path: /\/inboxes\/inb_dev/ }, 1_500);
+    const child = startCli(["listen", "--json", "--port", "0", "--no-inspect", "--inbox", "inb_dev"], {
+      env: apiEnv(),
+    });
+    cleanups.push(async () => child.kill("SIGKILL"));
+    const ended = collect(child);
+    const deadline = Date.now() + 15_000;
+    while (!fake.inboxes.get("inb_dev")?.webhookUrl && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(fake.inboxes.get("inb_dev")?.webhookUrl).toMatch(/^https:\/\//);
+    child.kill("SIGINT");
+    const running = { code: "running", stdout: "", stderr: "" };
+    const { code, stdout, stderr } = await Promise.race([
+      ended,
+      new Promise<typeof running>((resolve) => setTimeout(resolve, 20_000, running)),
+    ]);
+    expect(code).toBe(0);
+    expect(stderr).toContain("stopping: the inboxes will be put back as soon as listen has pointed them here");
+    expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBeNull();
+    expect(stdout).toMatch(/"action":"restored"/);
+    // It never said it was ready to receive.
+    expect(stdout).not.toMatch(/"type":"ready"/);
+  }, 40_000);
 
   it("a closed terminal (SIGHUP) stops listen cleanly: the inbox is restored", async () => {
     const lp = await listenInbox(["--inbox", "inb_dev"]);
@@ -441,6 +468,23 @@ describe("listen --inbox", () => {
       );
       expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBeNull();
     }
+  });
+
+  it("inbox options that cannot work are refused before anything is created: no capture folder left behind", async () => {
+    const cases: Array<[string[], Record<string, string | undefined>, RegExp]> = [
+      [["--inbox", "inb_dev"], apiEnv({ OPENMAIL_API_KEY: undefined }), /--inbox needs an OpenMail API key/],
+      [["--no-tunnel", "--inbox", "inb_dev"], apiEnv(), /--inbox with --no-tunnel: OpenMail cannot reach/],
+      [["--test"], apiEnv(), /--test works with --inbox <id>/],
+      [["--inbox", "inb_dev", "--api-base", "http://api.example"], apiEnv(), /is not https:\/\//],
+    ];
+    for (const [args, env, said] of cases) {
+      const cwd = tempDir();
+      const result = await runCli(["listen", "--port", "0", ...args], { cwd, env });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(said);
+      expect(readdirSync(cwd)).toEqual([]);
+    }
+    expect(fake.calls).toEqual([]);
   });
 
   it("refuses --inbox with --no-tunnel unless --public-url says where traffic arrives; 422 for a private URL", async () => {

@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, write
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cleanupAfterEach, serverStarter } from "./helpers/cleanups.js";
-import { runCli, tempDir } from "./helpers/cli.js";
+import { runCli, startCli, tempDir } from "./helpers/cli.js";
 import { messageEvent, post, signedEvent } from "./helpers/http.js";
 import { startListen, startPrettyListen } from "./helpers/listen.js";
 import { closedPort } from "./helpers/servers.js";
@@ -228,5 +228,33 @@ describe("listen: settings and folders", () => {
     expect(lp.stdout()).toMatch(
       /✗ NOT saved: .*answered 500 so OpenMail retries \(fix the folder, or run with --no-save\)/,
     );
+  });
+});
+
+describe("listen: output lost while it starts", () => {
+  it("a reader gone before listen waits for Ctrl-C (its first line is a start-up warning) still stops it, exit 141", async () => {
+    const cwd = tempDir();
+    // A folder others can read: listen makes it private and says so on standard error as it starts,
+    // before it listens for Ctrl-C (or for its output going away).
+    const saveDir = join(cwd, "captures");
+    mkdirSync(saveDir, { mode: 0o755 });
+    chmodSync(saveDir, 0o755);
+    const child = startCli(["listen", "--no-tunnel", "--port", "0", "--no-inspect", "--save-dir", saveDir], {
+      env,
+      cwd,
+    });
+    cleanups.push(async () => child.kill("SIGKILL"));
+    // The reader of standard error goes away at once, as `2>&1 | true` does.
+    child.stderr?.destroy();
+    let stdout = "";
+    child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const code = await Promise.race([exited, new Promise<string>((resolve) => setTimeout(resolve, 15_000, "running"))]);
+    // It stopped by itself (not left running with nobody reading it), after its banner, with a summary.
+    expect(code).toBe(141);
+    expect(stdout).toMatch(/Summary/);
+    expect(statSync(saveDir).mode & 0o777).toBe(0o700);
   });
 });

@@ -38,6 +38,31 @@ describe("openmail-hooks verify", () => {
     expect(result.stdout + result.stderr).not.toContain(SECRET);
   });
 
+  it("a capture whose receivedAt is missing or not a date says it is judged against the current time (notes-t4)", async () => {
+    // Signed now, so the verdict now is valid: what matters is that the line says what it was judged against.
+    const now = String(Math.floor(Date.now() / 1000));
+    const headers = { "x-timestamp": now, "x-signature": sign(SECRET, now, BODY), "x-event-id": "evt_abc123" };
+    const withoutDate = JSON.parse(capture(BODY, headers));
+    delete withoutDate.receivedAt;
+    for (const [name, content, said] of [
+      ["recv-yesterday.json", capture(BODY, headers, "yesterday"), 'has a receivedAt that is not a date ("yesterday")'],
+      ["recv-none.json", JSON.stringify(withoutDate), "has no receivedAt"],
+    ] as const) {
+      const result = await runCli(["verify", file(name, content), "--secret", SECRET]);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain(
+        `! the capture ${said}, so its timestamp is judged against the current time, not when it arrived; pass --now <unix seconds> to judge it at another time`,
+      );
+      const json = await runCli(["verify", join(dir, name), "--secret", SECRET, "--json"]);
+      expect(JSON.parse(json.stdout).input.warnings).toEqual([expect.stringContaining(said)]);
+    }
+    // A readable receivedAt, or --now, needs no such note.
+    const dated = await runCli(["verify", file("recv-dated.json", capture(BODY, goodHeaders)), "--secret", SECRET]);
+    expect(dated.stdout).not.toContain("judged against the current time");
+    const atNow = await runCli(["verify", join(dir, "recv-none.json"), "--secret", SECRET, "--now", now]);
+    expect(atNow.stdout).not.toContain("judged against the current time");
+  });
+
   it("explains a re-serialized body and exits 1", async () => {
     const pretty = JSON.stringify(JSON.parse(BODY), null, 2);
     const path = file("pretty.json", capture(pretty, goodHeaders));

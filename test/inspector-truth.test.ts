@@ -5,7 +5,7 @@
  * a 4xx and its verbatim curl offered. Real headless Chromium and real HTTP (notes-t4.md G1, G5, G6).
  */
 
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { type ClientRequest, get as httpGet } from "node:http";
 import { join } from "node:path";
 import type { BrowserContext, Locator, Page } from "playwright-core";
@@ -482,6 +482,43 @@ describe.skipIf(!browserAvailable())("the inspector page tells the truth (Chromi
       expect(note).not.toContain("Waiting for events");
       if (url.includes("#token=")) expect(note).toContain("Could not load the deliveries: missing or wrong token");
     }
+  });
+
+  it("says the capture folder is gone when it was removed while listen runs, instead of listing memory as all there is", async () => {
+    const cwd = tempDir();
+    const process = await listen([], cwd);
+    const saved = signedEvent(SECRET, messageEvent({}, { subject: "Saved before the removal" }));
+    await post(process.url, saved.headers, saved.body);
+    await process.waitFor((record) => record.type === "event");
+    const { page, problems } = await openPage(process.inspectorUrl);
+    await row(page, "Saved before the removal").waitFor();
+    expect(await page.locator("#folder-note").isHidden()).toBe(true);
+
+    const folder = join(cwd, ".openmail-hooks", "events");
+    rmSync(folder, { recursive: true });
+    const unsaved = signedEvent(SECRET, messageEvent({}, { subject: "Arrived after the removal" }));
+    expect((await post(process.url, unsaved.headers, unsaved.body)).status).toBe(500);
+    // The folder's listing is reused for a moment: read the page again until it is listed afresh.
+    const note = page.locator("#folder-note");
+    for (let tries = 0; tries < 40 && (await note.isHidden()); tries++) {
+      await page.waitForTimeout(250);
+      await page.reload();
+      await row(page, "Arrived after the removal").waitFor();
+    }
+    const said = await seen(note);
+    expect(said).toContain("the capture folder is gone (removed while listen runs)");
+    expect(said).toContain("the list shows only this run's events still held in memory");
+    expect(said).toContain("create the folder again or restart listen");
+
+    // The folder back: the note goes with the next listing.
+    mkdirSync(folder, { mode: 0o700 });
+    for (let tries = 0; tries < 40 && (await note.isVisible()); tries++) {
+      await page.waitForTimeout(250);
+      await page.reload();
+      await row(page, "Arrived after the removal").waitFor();
+    }
+    expect(await note.isHidden()).toBe(true);
+    expect(problems).toEqual([]);
   });
 
   it("says why live updates are off when too many pages are open", async () => {

@@ -22,7 +22,7 @@ import type { InboxListenOptions } from "../openmail/listen-inboxes.js";
 import { registrationStateExists } from "../openmail/state.js";
 import { tightenedFolderLine } from "../output/capture-folder.js";
 import { createListenRenderer, type ListenRenderer } from "../output/listen-report.js";
-import { outputLost } from "../output-lost.js";
+import { onOutputLost } from "../output-lost.js";
 import { type AuthtokenSource, resolveAuthtoken } from "../tunnel/authtoken.js";
 import { noAuthtokenMessage } from "../tunnel/errors.js";
 import { openSupervisedTunnel, type SupervisedTunnel, type TunnelNotice } from "../tunnel/supervisor.js";
@@ -110,6 +110,12 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
     verbose: options.verbose,
   });
 
+  // Inbox options that cannot work (no API key, --inbox with --no-tunnel, …) are refused before the
+  // capture folder is made: bad input creates nothing.
+  const wantsInboxes = inboxSessionWanted(options, ctx);
+  const inboxModule = wantsInboxes ? await import("../openmail/listen-inboxes.js") : undefined;
+  inboxModule?.checkInboxOptions(options, ctx);
+
   let store: CaptureStore | undefined;
   if (options.save) {
     // Its errors are one line already: cannot create, not a folder, not private to this user.
@@ -123,9 +129,7 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   }
   const folderIds: FolderIds | undefined = store ? eventIdsInFolder(store) : undefined;
   // Puts back inboxes an earlier run left pointing at its tunnel; with --inbox, the session.
-  const inboxes = inboxSessionWanted(options, ctx)
-    ? await (await import("../openmail/listen-inboxes.js")).prepareInboxSession(options, ctx)
-    : undefined;
+  const inboxes = inboxModule ? await inboxModule.prepareInboxSession(options, ctx) : undefined;
   // A refused or unknown inbox stops us here, before a tunnel or a listener exists.
   await inboxes?.check();
   if (store && options.redact) {
@@ -227,10 +231,14 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
     throw error;
   }
 
+  // From the claim on, a stop must put the inboxes back: one that comes while listen still starts is
+  // noted and acted on once the claim is done (Ctrl-C then killed listen with the inbox still diverted).
+  const earlyStop = inboxes ? noteEarlyStop(ctx) : undefined;
   if (inboxes) {
     try {
       await inboxes.claim(inboxes.webhookUrl(tunnel ? `${tunnel.supervised.url}${options.path}` : undefined));
     } catch (error) {
+      earlyStop?.dispose();
       await inspector?.close();
       await listener.close(0);
       await tunnel?.supervised.close();
@@ -240,35 +248,41 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   }
 
   // Bounded by its own deadline, and never a failure: a cold client only makes the first events slower.
-  await untilWarmedUp(warming, ctx);
-  const stopped = waitForStopSignal(ctx);
-  renderer.ready({
-    localUrl: `${listener.origin}${options.path}`,
-    // Where OpenMail sends: the tunnel's URL, or with --no-tunnel the --public-url the inboxes were pointed at.
-    publicUrl: tunnel
-      ? `${tunnel.supervised.url}${options.path}`
-      : options.publicUrl !== undefined
-        ? inboxes?.webhookUrl(undefined)
-        : undefined,
-    reachableFromNetwork: !isLoopbackHost(options.host),
-    tunnel: tunnel ? { source: tunnel.tokenSource } : undefined,
-    secret:
-      inboxes?.learnedSecret() ?? (secret ? { source: secret.source, masked: maskSecret(secret.secret) } : undefined),
-    saveDir: store?.dir,
-    forwardTo: options.forwardTo,
-    routes,
-    forcedStatus: options.status,
-    inspectorUrl: inspector?.url,
-    events: options.events,
-    inboxes: inboxes?.bannerInboxes(),
-  });
+  const interruptedWarmUp = await untilWarmedUp(warming);
+  // With no inbox to put back, a stop before listen is ready exits as an interrupted start-up always has.
+  if (interruptedWarmUp && !inboxes) ctx.exitNow(130);
+  // With inboxes, it goes the usual way of a stop (they are put back), and says nothing of being ready.
+  const stopEarly = Boolean(earlyStop?.requested || interruptedWarmUp);
+  if (!stopEarly) earlyStop?.dispose();
+  const stopped = stopEarly ? Promise.resolve() : waitForStopSignal(ctx);
+  if (!stopEarly)
+    renderer.ready({
+      localUrl: `${listener.origin}${options.path}`,
+      // Where OpenMail sends: the tunnel's URL, or with --no-tunnel the --public-url the inboxes were pointed at.
+      publicUrl: tunnel
+        ? `${tunnel.supervised.url}${options.path}`
+        : options.publicUrl !== undefined
+          ? inboxes?.webhookUrl(undefined)
+          : undefined,
+      reachableFromNetwork: !isLoopbackHost(options.host),
+      tunnel: tunnel ? { source: tunnel.tokenSource } : undefined,
+      secret:
+        inboxes?.learnedSecret() ?? (secret ? { source: secret.source, masked: maskSecret(secret.secret) } : undefined),
+      saveDir: store?.dir,
+      forwardTo: options.forwardTo,
+      routes,
+      forcedStatus: options.status,
+      inspectorUrl: inspector?.url,
+      events: options.events,
+      inboxes: inboxes?.bannerInboxes(),
+    });
   inboxes?.announce();
   // The folder's ids (and the sweep of temporary files a crash left) are read now, not during start-up.
   void folderIds?.ready?.();
-  await warnIfUnreachable([options.forwardTo, ...routes.values()], renderer);
+  if (!stopEarly) await warnIfUnreachable([options.forwardTo, ...routes.values()], renderer);
   watch?.start();
 
-  if (options.test && inboxes) void inboxes.runTests();
+  if (options.test && inboxes && !stopEarly) void inboxes.runTests();
 
   const ending = await Promise.race([
     stopped.then(() => "stopped" as const),
@@ -455,11 +469,12 @@ const STOP_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 /**
  * Waits for the rehearsal before the URL. A Ctrl-C or SIGTERM meanwhile would kill the process with
  * the rehearsal's temporary file still in the save folder, so it waits for the rehearsal to finish and
- * clean up (bounded by its own deadline), then exits 130 as an interrupted start-up always has. A
- * second signal quits at once.
+ * clean up (bounded by its own deadline), and returns whether such a stop came: the caller exits 130
+ * as an interrupted start-up always has, or first puts back the inboxes it pointed here. A second
+ * signal quits at once.
  */
-async function untilWarmedUp(warming: Promise<unknown> | undefined, ctx: CommandContext): Promise<void> {
-  if (!warming) return;
+async function untilWarmedUp(warming: Promise<unknown> | undefined): Promise<boolean> {
+  if (!warming) return false;
   let interrupted = false;
   const stopListening = () => {
     for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
@@ -469,14 +484,42 @@ async function untilWarmedUp(warming: Promise<unknown> | undefined, ctx: Command
     stopListening();
   };
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
-  outputLost.on("stop", onSignal);
+  const stopHearingLostOutput = onOutputLost(onSignal);
   try {
     await warming;
   } finally {
     stopListening();
-    outputLost.off("stop", onSignal);
+    stopHearingLostOutput();
   }
-  if (interrupted) ctx.exitNow(130);
+  return interrupted;
+}
+
+/**
+ * A stop (Ctrl-C, SIGTERM, SIGHUP, output lost) while inboxes are being pointed here: noted, said,
+ * and acted on once the claim is done, by putting them back; a second one quits at once.
+ */
+function noteEarlyStop(ctx: CommandContext): { readonly requested: boolean; dispose(): void } {
+  let requested = false;
+  const onSignal = () => {
+    if (requested) ctx.exitNow(130);
+    requested = true;
+    ctx.output.err(
+      "stopping: the inboxes will be put back as soon as listen has pointed them here (Ctrl-C again to quit at once)",
+    );
+  };
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+  const stopHearingLostOutput = onOutputLost(() => {
+    requested = true;
+  });
+  return {
+    get requested() {
+      return requested;
+    },
+    dispose() {
+      for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
+      stopHearingLostOutput();
+    },
+  };
 }
 
 /**
@@ -497,7 +540,7 @@ function waitForStopSignal(ctx: CommandContext): Promise<void> {
       }
     };
     for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
-    outputLost.once("stop", () => {
+    onOutputLost(() => {
       if (signals > 0) return;
       signals = 1;
       resolve();

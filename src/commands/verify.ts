@@ -46,6 +46,10 @@ export async function runVerify(
   // A capture is judged as of when it arrived, which is what its receiver saw; --now overrides.
   const judgedAt = options.now ?? (Number.isFinite(receivedSeconds) ? receivedSeconds : currentSeconds);
   const judgedAgainst = options.now !== undefined ? "--now" : Number.isFinite(receivedSeconds) ? "receivedAt" : "now";
+  // A capture is judged as of its arrival; one whose arrival cannot be read is judged now, and says so.
+  if (target.kind === "capture" && judgedAgainst === "now") {
+    target.warnings.push(unreadableArrivalNote(target.request.receivedAt));
+  }
 
   const diagnosis = diagnose({
     body: target.request.body,
@@ -72,6 +76,15 @@ export async function runVerify(
   };
   renderVerifyReport(report, ctx.output, Boolean(options.json));
   return diagnosis.verdict.valid ? EXIT.OK : EXIT.CHECK_FAILED;
+}
+
+/** A capture without a readable receivedAt (edited, or written by another tool): judged at the current time. */
+function unreadableArrivalNote(receivedAt: string): string {
+  const what =
+    receivedAt === ""
+      ? "has no receivedAt"
+      : `has a receivedAt that is not a date (${JSON.stringify(receivedAt.length > 40 ? `${receivedAt.slice(0, 40)}…` : receivedAt)})`;
+  return `the capture ${what}, so its timestamp is judged against the current time, not when it arrived; pass --now <unix seconds> to judge it at another time`;
 }
 
 async function loadTarget(

@@ -18,6 +18,7 @@ import {
 } from "../core/capture.js";
 import { type Inspection, inspectRequest, verifyCaptured } from "../core/inspect.js";
 import { formatBytes, judgementShowsHint, undeliveredAnswerText } from "../core/judgement-words.js";
+import { goneFolderProblem } from "../io/capture-folder.js";
 import { InputTooLargeError, readRegularFileAsync } from "../io/request-input.js";
 import type { Arrival, ReceivedEvent, ReplayFrom } from "../io/webhook-pipeline.js";
 import { type EntryReader, EventRing, textBytesAtMost, writeText, writeUint } from "./event-ring.js";
@@ -82,6 +83,11 @@ export interface ListPage {
   total: number;
   /** False when a filtered search stopped at its reading budget before filling the page. */
   complete: boolean;
+  /**
+   * Why the capture folder could not be listed (removed while listen runs, unreadable), so the page
+   * can say the list holds only what this run keeps in memory; null when it was read.
+   */
+  folderProblem: string | null;
 }
 
 /** What replaying from the page sent and got back. */
@@ -355,7 +361,7 @@ export function createEventIndex(options: EventIndexOptions) {
   const summaries = new Map<string, ListItem>();
   /** Signatures of replays sent to this listener, so their arrival is linked to the original. */
   const pendingReplays = new Map<string, ReplayFrom>();
-  let listing: { entries: SortEntry[]; names: Set<string>; at: number } | undefined;
+  let listing: { entries: SortEntry[]; names: Set<string>; at: number; problem: string | null } | undefined;
 
   // Unsaved events of this run, as bytes (see event-ring.ts), by their arrival number; their list
   // items once made (a page open, or asked for), and kept when their bytes have to be dropped.
@@ -495,17 +501,19 @@ export function createEventIndex(options: EventIndexOptions) {
     const now = options.now();
     if (listing && now - listing.at < LISTING_TTL_MS) return listing.entries;
     let names: string[] = [];
+    let problem: string | null = null;
     try {
       names = (await readdir(options.dir)).filter((name) => FILE_ID.test(name));
-    } catch {
+    } catch (error) {
       names = [];
+      problem = folderListingProblem(error, options.dir);
     }
     // A capture's name starts with its arrival time, so the names sort by time as they are.
     const entries = names
       .sort()
       .reverse()
       .map((name) => ({ key: name, id: name }));
-    listing = { entries, names: new Set(names), at: now };
+    listing = { entries, names: new Set(names), at: now, problem };
     return listing.entries;
   }
 
@@ -691,6 +699,7 @@ export function createEventIndex(options: EventIndexOptions) {
         next: more && last ? last.key : null,
         total: entries.length,
         complete: items.length >= query.limit || !more,
+        folderProblem: listing?.problem ?? null,
       };
     },
 
@@ -966,6 +975,18 @@ interface SortEntry {
 }
 
 const newestFirst = (a: SortEntry, b: SortEntry) => (a.key < b.key ? 1 : a.key > b.key ? -1 : 0);
+
+/**
+ * A capture folder that could not be listed, in the page's words: what happened, that only this run's
+ * events still in memory are listed, and what to do (listen's terminal line says the same for a save).
+ */
+function folderListingProblem(error: unknown, dir: string): string {
+  const memoryOnly = "the list shows only this run's events still held in memory";
+  const gone = goneFolderProblem(error, dir);
+  if (gone) return `${gone.message}: ${memoryOnly}; ${gone.nextStep}`;
+  const code = (error as NodeJS.ErrnoException | undefined)?.code ?? "an error";
+  return `the capture folder cannot be read (${code}): ${memoryOnly}`;
+}
 
 /** The folder's entries with the records that exist only in memory (unsaved events, replays) merged in. */
 function withMemoryOnly(

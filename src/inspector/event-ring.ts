@@ -16,7 +16,7 @@
 export interface EventRingOptions {
   /** Entries kept at most. */
   slots: number;
-  /** Bytes allocated at first; doubled as needed up to `maxBytes`. */
+  /** Bytes used at first; doubled as needed up to `maxBytes`. */
   initialBytes: number;
   /** The ring's largest size. An entry larger than a quarter of it is refused (kept another way). */
   maxBytes: number;
@@ -25,7 +25,16 @@ export interface EventRingOptions {
 }
 
 export class EventRing {
-  private bytes: Buffer;
+  /**
+   * `maxBytes`, allocated once: memory the system gives only as it is first written (untouched
+   * pages of a large allocation are not resident), so the ring grows by using more of it (`limit`),
+   * in place. Allocating a larger buffer for each growth left every outgrown one resident until V8's
+   * next full collection, and handing those back at once raised glibc's threshold for mmap, after
+   * which the run's id table grew malloc's heap instead (notes-m7).
+   */
+  private readonly bytes: Buffer;
+  /** Bytes in use now: entries are placed below it. */
+  private limit: number;
   private readonly numbers: Float64Array;
   private readonly order: Float64Array;
   /** Where each slot's bytes start, or -1 once they were dropped. */
@@ -44,7 +53,8 @@ export class EventRing {
 
   constructor(private readonly options: EventRingOptions) {
     const { slots } = options;
-    this.bytes = Buffer.allocUnsafeSlow(Math.min(options.initialBytes, options.maxBytes));
+    this.bytes = Buffer.allocUnsafeSlow(options.maxBytes);
+    this.limit = Math.min(options.initialBytes, options.maxBytes);
     this.numbers = new Float64Array(slots);
     this.order = new Float64Array(slots);
     this.starts = new Int32Array(slots);
@@ -56,9 +66,9 @@ export class EventRing {
     return this.size;
   }
 
-  /** Bytes allocated for the ring now. */
+  /** Bytes the ring uses now. */
   get capacity(): number {
-    return this.bytes.length;
+    return this.limit;
   }
 
   /** The largest entry the ring takes. */
@@ -66,7 +76,7 @@ export class EventRing {
     return Math.floor(this.options.maxBytes / 4);
   }
 
-  /** The ring's bytes: entries are written into and read from it (replaced when the ring grows: ask again after `reserve`). */
+  /** The ring's bytes: entries are written into and read from it. */
   get buffer(): Buffer {
     return this.bytes;
   }
@@ -144,35 +154,38 @@ export class EventRing {
       if (this.size === this.dropped) {
         // Nothing in use: start over at the beginning (grown first if the entry needs it).
         this.head = 0;
-        if (total <= this.bytes.length) return 0;
+        if (total <= this.limit) return 0;
       } else {
         const tail = this.starts[this.slotAt(this.dropped)] as number;
         if (this.head > tail) {
-          if (this.bytes.length - this.head >= total) return this.head;
+          if (this.limit - this.head >= total) return this.head;
           if (tail >= total) return 0; // wrap: the end of the buffer stays unused this turn
         } else if (tail - this.head >= total) return this.head;
       }
-      if (this.bytes.length < this.options.maxBytes) this.grow(total);
+      if (this.limit < this.options.maxBytes) this.grow(total);
       else this.dropOldestBytes();
     }
   }
 
-  /** Double the ring (at most to its limit), its entries copied in order to the start. */
+  /**
+   * Double the bytes in use (at most to `maxBytes`). Entries that wrapped around to the start are
+   * moved to just past the old end, so that every entry follows the one before it again.
+   */
   private grow(total: number): void {
-    let capacity = this.bytes.length * 2;
-    while (capacity < total) capacity *= 2;
-    const grown = Buffer.allocUnsafeSlow(Math.min(capacity, this.options.maxBytes));
-    let at = 0;
+    const old = this.limit;
+    let limit = old * 2;
+    while (limit < total) limit *= 2;
+    this.limit = Math.min(limit, this.options.maxBytes);
+    if (this.size === this.dropped) return; // nothing in use
+    const tail = this.starts[this.slotAt(this.dropped)] as number;
+    if (this.head > tail) return; // in order already
+    this.bytes.copy(this.bytes, old, 0, this.head);
     for (let position = this.dropped; position < this.size; position++) {
       const slot = this.slotAt(position);
       const start = this.starts[slot] as number;
-      const length = this.lengths[slot] as number;
-      this.bytes.copy(grown, at, start, start + length);
-      this.starts[slot] = at;
-      at += length;
+      if (start < tail) this.starts[slot] = start + old;
     }
-    this.bytes = grown;
-    this.head = at;
+    this.head += old;
   }
 
   private dropOldestBytes(): void {

@@ -16,6 +16,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { type CapturedRequest, headersFromRaw } from "../core/capture.js";
 import type { AnswerFate } from "../core/judgement-words.js";
 import { CliError } from "../errors.js";
+import { InFlight, type InFlightLinks } from "./in-flight.js";
 
 export interface ListenerOptions {
   host: string;
@@ -113,7 +114,7 @@ interface Pending {
 export async function startListener(options: ListenerOptions, handlers: ListenerHandlers): Promise<RunningListener> {
   const webhookPath = options.path.replace(/\/+$/, "") || "/";
   const budget = new BodyBudget(Math.max(options.bodyBudget ?? DEFAULT_BODY_BUDGET, 1));
-  const pending = new Set<Pending>();
+  const pending = new InFlight<Exchange>();
   // Every handler's context: one signal, aborted once when close()'s grace period ends, which is when
   // every request still in flight is aborted. An AbortController per forwarded request (and a
   // listener on each) cost about 10 µs of each forward's hop (notes-w2). Unlimited listeners: each
@@ -206,7 +207,7 @@ export async function startListener(options: ListenerOptions, handlers: Listener
     why: string,
     notify: (method: string, path: string) => void,
   ): boolean {
-    for (const { res } of pending) {
+    for (const { res } of pending.toArray()) {
       if (res.socket !== socket || res.req.complete || res.headersSent) continue;
       const { method = "POST", url = "/" } = res.req;
       notify(method, url);
@@ -227,7 +228,7 @@ export async function startListener(options: ListenerOptions, handlers: Listener
 
   /** Give up the request on `socket` whose body is unfinished, and the connection; false if there is none. */
   function dropUnfinishedBody(socket: Socket): boolean {
-    for (const { res } of pending) {
+    for (const { res } of pending.toArray()) {
       if (res.socket !== socket || res.req.complete || res.headersSent) continue;
       const { method = "POST", url = "/" } = res.req;
       handlers.onNotice({ type: "incomplete-body", method, path: url });
@@ -269,7 +270,7 @@ export async function startListener(options: ListenerOptions, handlers: Listener
       await allSettled(graceMs);
       // Grace is over: abort what is left and answer it now, where an answer can still be written.
       graceOver.abort();
-      for (const entry of pending) {
+      for (const entry of pending.toArray()) {
         if (entry.res.headersSent || entry.res.destroyed) continue;
         // Refused if the 503 is written before the connections close; dropped otherwise.
         const res = entry.res;
@@ -311,8 +312,10 @@ type Tagged = { [EXCHANGE]?: Exchange };
  * (notes-n4). The event listeners are shared functions that find the exchange on the request.
  * Requests that are not webhooks (or are refused) take the awaited path in `answerOther`.
  */
-class Exchange implements Pending {
+class Exchange implements Pending, InFlightLinks<Exchange> {
   refused?: Promise<AnswerFate>;
+  inFlightPrev: Exchange | undefined = undefined;
+  inFlightNext: Exchange | undefined = undefined;
   private reservation: Reservation | undefined;
   /** The body: allocated at its declared length, or (chunked) gathered in `chunks` and joined. */
   private preallocated: Buffer | undefined;

@@ -6,7 +6,7 @@
 import { resolve } from "node:path";
 import type { CommandContext } from "../command-context.js";
 import { upsertEnvFile } from "../config/env-file.js";
-import { maskSecret, SECRET_VARIABLE } from "../config/environment.js";
+import { maskSecret, requireApiKey, SECRET_VARIABLE } from "../config/environment.js";
 import { errorMessage, usageError } from "../errors.js";
 import type { ReceivedEvent } from "../io/webhook-pipeline.js";
 import { createInboxReporter, type InboxReporter } from "../output/inbox-report.js";
@@ -72,15 +72,10 @@ export function inboxSecretVariable(inboxId: string): string {
 }
 
 /**
- * Recover what an earlier run left, then, with --inbox, check the options and return the session.
- * Without --inbox, returns undefined.
+ * The inbox options that cannot work, refused as usage errors before listen creates anything (its
+ * capture folder) or asks OpenMail anything; returns the inboxes wanted.
  */
-export async function prepareInboxSession(
-  options: InboxListenOptions,
-  ctx: CommandContext,
-): Promise<InboxSession | undefined> {
-  const reporter = createInboxReporter(ctx.output, { json: Boolean(options.json) });
-  const store = openStateStore(resolve(ctx.cwd, options.saveDir));
+export function checkInboxOptions(options: InboxListenOptions, ctx: CommandContext): string[] {
   const wanted = options.inbox ?? [];
   const needInbox = (
     [
@@ -101,6 +96,24 @@ export async function prepareInboxSession(
       "--inbox with --no-tunnel: OpenMail cannot reach 127.0.0.1; drop --no-tunnel, or pass --public-url https://… where your own tunnel or proxy forwards to this listener",
     );
   }
+  if (wanted.length > 0) {
+    requireApiKey(options.apiKey, ctx.environment, "--inbox");
+    configuredApiBase(options, ctx.environment);
+  }
+  return wanted;
+}
+
+/**
+ * Recover what an earlier run left, then, with --inbox, check the options and return the session.
+ * Without --inbox, returns undefined.
+ */
+export async function prepareInboxSession(
+  options: InboxListenOptions,
+  ctx: CommandContext,
+): Promise<InboxSession | undefined> {
+  const reporter = createInboxReporter(ctx.output, { json: Boolean(options.json) });
+  const store = openStateStore(resolve(ctx.cwd, options.saveDir));
+  const wanted = checkInboxOptions(options, ctx);
   const api = wanted.length > 0 ? openApi(options, ctx.environment, "--inbox") : undefined;
   let recoveryApi: OpenMailApi | undefined;
   try {

@@ -101,6 +101,12 @@ export interface LineSink {
   readonly writableLength: number;
 }
 
+/** A buffer of lines and how many writes of it are not done yet. */
+interface Block {
+  bytes: Buffer;
+  writes: number;
+}
+
 /**
  * Lines gathered into one buffer outside V8's heap and written at most once per turn (see above).
  * A buffer handed to `write` belongs to the stream until every write of it is done: a write that
@@ -116,13 +122,14 @@ export function createLineWriter(
   bound?: QueueBound,
 ): { writeLine(text: string): void; flush(): void } {
   const BYTES = 64 * 1024;
-  let buffer: Buffer = Buffer.allocUnsafeSlow(BYTES);
+  // Each buffer carries the count of its writes not yet done (a Map of counts, emptied and filled
+  // again every turn, reallocated its table in V8's old generation: garbage until a mark-compact).
+  const newBlock = (): Block => ({ bytes: Buffer.allocUnsafeSlow(BYTES), writes: 0 });
+  let block = newBlock();
   /** A buffer all of whose writes are done, ready to be used again. */
-  let spare: Buffer | undefined;
-  /** Writes not yet done, per buffer. */
-  const unfinished = new Map<Buffer, number>();
+  let spare: Block | undefined;
   let used = 0;
-  /** Lines in `buffer`, counted only to say how many were dropped. */
+  /** Lines in `block`, counted only to say how many were dropped. */
   let lines = 0;
   /** The reader is past the bound: lines are dropped until it has taken half of what is queued. */
   let behind = false;
@@ -151,22 +158,18 @@ export function createLineWriter(
       lines = 0;
       return;
     }
-    const written = buffer;
-    const bytes = buffer.subarray(0, used);
+    const written = block;
+    const bytes = written.bytes.subarray(0, used);
     used = 0;
     lines = 0;
-    unfinished.set(written, (unfinished.get(written) ?? 0) + 1);
+    written.writes += 1;
     stream.write(bytes, () => {
-      const left = (unfinished.get(written) ?? 1) - 1;
-      if (left > 0) unfinished.set(written, left);
-      else {
-        unfinished.delete(written);
-        if (written !== buffer) spare ??= written;
-      }
+      written.writes -= 1;
+      if (written.writes === 0 && written !== block) spare ??= written;
     });
     // Still queued (a pipe whose reader is behind): those bytes are the stream's until written.
     if (stream.writableLength > 0) {
-      buffer = spare ?? Buffer.allocUnsafeSlow(BYTES);
+      block = spare ?? newBlock();
       spare = undefined;
     }
   };
@@ -184,8 +187,8 @@ export function createLineWriter(
           return;
         }
       }
-      used += buffer.write(text, used);
-      buffer[used++] = 0x0a;
+      used += block.bytes.write(text, used);
+      block.bytes[used++] = 0x0a;
       lines += 1;
       if (!scheduled) {
         scheduled = true;

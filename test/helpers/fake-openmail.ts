@@ -53,6 +53,8 @@ export interface FakeOpenMail {
    * the answer: never write it ("hang"), or destroy the connection ("reset").
    */
   loseNextAnswer(match: { method?: string; path?: RegExp }, how: "hang" | "reset"): void;
+  /** Handle the next matching request as usual (the change is made at once), and answer it only after delayMs. */
+  answerNextLate(match: { method?: string; path?: RegExp }, delayMs: number): void;
   /** Sends allowed per inbox before 429 (the documented 10 a minute). */
   sendLimit: number;
   retryAfterSeconds: number;
@@ -75,6 +77,7 @@ export async function startFakeOpenMail(keys: Record<string, KeyScope>): Promise
   const deliveries: Delivery[] = [];
   const overrides: Array<{ match: { method?: string; path?: RegExp }; reply: FakeReply }> = [];
   const lostAnswers: Array<{ match: { method?: string; path?: RegExp }; how: "hang" | "reset" }> = [];
+  const lateAnswers: Array<{ match: { method?: string; path?: RegExp }; delayMs: number }> = [];
   const matches = (match: { method?: string; path?: RegExp }, method: string, path: string) =>
     (!match.method || match.method === method) && (!match.path || match.path.test(path));
   const sends: FakeOpenMail["sends"] = [];
@@ -260,6 +263,11 @@ export async function startFakeOpenMail(keys: Record<string, KeyScope>): Promise
         if (lost?.how === "reset") req.socket.destroy();
         return;
       }
+      const lateIndex = lateAnswers.findIndex((late) => matches(late.match, method, path));
+      if (lateIndex >= 0) {
+        const [late] = lateAnswers.splice(lateIndex, 1);
+        await new Promise((resolve) => setTimeout(resolve, late?.delayMs));
+      }
       if (reply.delayMs) await new Promise((resolve) => setTimeout(resolve, reply.delayMs));
       if (res.destroyed) return;
       res.writeHead(reply.status, { "content-type": "application/json", ...reply.headers });
@@ -306,6 +314,9 @@ export async function startFakeOpenMail(keys: Record<string, KeyScope>): Promise
     },
     loseNextAnswer(match, how) {
       lostAnswers.push({ match, how });
+    },
+    answerNextLate(match, delayMs) {
+      lateAnswers.push({ match, delayMs });
     },
     close() {
       server.closeAllConnections();

@@ -8,7 +8,7 @@ import { EXIT, type ExitCode } from "../../errors.js";
 import { fatalConnectionError, type RunOptions, runDeliveries } from "../../io/delivery-runner.js";
 import type { DeliveryRenderer } from "../../output/delivery-report.js";
 import type { Output } from "../../output/terminal.js";
-import { outputLost } from "../../output-lost.js";
+import { onOutputLost } from "../../output-lost.js";
 
 /**
  * Run `report` on the first Ctrl-C (or SIGTERM), then leave with 130 (143). Returns the function
@@ -20,14 +20,13 @@ export function onInterrupt(report: () => void, exitNow: (code: number) => never
     exitNow(signal === "SIGINT" ? 130 : 143);
   };
   // Output that can no longer be written stops the run as SIGTERM does (cli.ts sets the exit code).
-  const stopForLostOutput = () => handle("SIGTERM");
   process.once("SIGINT", handle);
   process.once("SIGTERM", handle);
-  outputLost.once("stop", stopForLostOutput);
+  const stopHearingLostOutput = onOutputLost(() => handle("SIGTERM"));
   return () => {
     process.off("SIGINT", handle);
     process.off("SIGTERM", handle);
-    outputLost.off("stop", stopForLostOutput);
+    stopHearingLostOutput();
   };
 }
 

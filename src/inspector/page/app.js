@@ -22,6 +22,8 @@ const state = {
   listError: null,
   /** Has one page of the list been loaded? Until then there is no count to show. */
   loaded: false,
+  /** Why the capture folder could not be listed (removed while listen runs); null when it was. */
+  folderProblem: null,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -297,6 +299,10 @@ function renderFooter() {
   } else {
     note.textContent = `Showing ${state.items.length.toLocaleString()}${filtered ? " matching" : ` of ${state.total.toLocaleString()}`}`;
   }
+  // The list then holds only what listen keeps in memory: say so, or it looks like the folder's whole content.
+  const folderNote = $("folder-note");
+  folderNote.hidden = !state.folderProblem;
+  folderNote.textContent = state.folderProblem ? `Capture folder: ${line(state.folderProblem)}` : "";
   const older = $("older");
   older.hidden = !state.next;
   older.textContent = filtered && !state.complete ? "Search older" : "Load older";
@@ -323,6 +329,7 @@ async function loadFirstPage() {
     state.next = page.next;
     state.total = page.total;
     state.complete = page.complete;
+    state.folderProblem = page.folderProblem ?? null;
     state.loaded = true;
     state.listError = null;
   } catch (error) {
@@ -347,6 +354,7 @@ async function loadOlder() {
     state.next = page.next;
     state.total = page.total;
     state.complete = page.complete;
+    state.folderProblem = page.folderProblem ?? null;
     $("rows").append(...fresh.map((item) => rowFor(item, false)));
     state.listError = null;
   } catch (error) {
