@@ -23,7 +23,7 @@ import {
   urlOption,
 } from "./cli-options.js";
 import { CliError, EXIT, type ExitCode, isStackOverflow, isWasmOutOfMemory, wasmMemoryError } from "./errors.js";
-import { droppedLines, OUTPUT_PATIENCE_MS, OUTPUT_QUEUE_BOUND, whenOutputTaken } from "./output-drain.js";
+import { droppedLines, OUTPUT_PATIENCE_MS, OUTPUT_QUEUE_BOUND, queuedBytes, whenOutputTaken } from "./output-drain.js";
 import { emitOutputLostStop, outputLost } from "./output-lost.js";
 
 // The bundled CLI (scripts/bundle.mjs) has the version compiled in; the plain tsc build reads it.
@@ -556,24 +556,36 @@ process.on("unhandledRejection", (reason) => {
 // Not a top-level await: the bundled CLI is CommonJS (scripts/bundle.mjs).
 void main().then(async (exitCode) => {
   process.exitCode = exitCode;
+  // The command is over (its own Ctrl-C handling with it): a Ctrl-C or SIGTERM now only means "do not
+  // wait for the reader". Unhandled, the signal would kill the process and lose the run's exit code.
+  const leaveNow = () => {
+    endOfOutput(exitCode, queuedBytes(), "the run was interrupted while standard output's reader was behind");
+    process.exit(process.exitCode);
+  };
+  process.once("SIGINT", leaveNow);
+  process.once("SIGTERM", leaveNow);
   // What a reader that is behind has not taken yet is queued in this process, and exiting throws it
   // away (the last records, the summary): wait for it, as long as the reader keeps taking some.
   const untaken = await whenOutputTaken();
+  endOfOutput(exitCode, untaken, `standard output's reader took nothing for ${OUTPUT_PATIENCE_MS / 1000} s`);
+  // Normally the process ends here by itself. If a native handle outlives the command (the ngrok SDK
+  // keeps a connect that timed out running in the background), leave anyway now that output is out.
+  setTimeout(() => process.exit(process.exitCode), 500).unref();
+});
+
+/** Say what of the run's output its reader never got, and make such a run's clean exit a failed one. */
+function endOfOutput(exitCode: ExitCode, untaken: number, why: string): void {
   const stderrFree = !process.stderr.destroyed && process.stderr.writableLength === 0;
   if (droppedLines.unsaid > 0 && stderrFree)
     process.stderr.write(
       `openmail-hooks: ${droppedLines.unsaid} ${droppedLines.unsaid === 1 ? "line" : "lines"} of standard output were dropped: its reader was ${OUTPUT_QUEUE_BOUND / 1024 / 1024} MiB behind\n`,
     );
+  droppedLines.unsaid = 0;
   if (untaken > 0 && stderrFree)
-    process.stderr.write(
-      `openmail-hooks: standard output's reader took nothing for ${OUTPUT_PATIENCE_MS / 1000} s: the last ${untaken} bytes of output were not written\n`,
-    );
+    process.stderr.write(`openmail-hooks: ${why}: the last ${untaken} bytes of output were not written\n`);
   // Output the reader never got is a run whose report is incomplete: not a clean exit.
   if ((untaken > 0 || droppedLines.total > 0) && exitCode === EXIT.OK) process.exitCode = EXIT.CHECK_FAILED;
-  // Normally the process ends here by itself. If a native handle outlives the command (the ngrok SDK
-  // keeps a connect that timed out running in the background), leave anyway now that output is out.
-  setTimeout(() => process.exit(process.exitCode), 500).unref();
-});
+}
 
 /** Control characters other than newline and tab as visible \xNN escapes (for Commander's error lines). */
 function escapeControls(text: string): string {

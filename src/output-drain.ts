@@ -46,7 +46,8 @@ export function beforeOutputWait(flush: () => void): void {
  */
 export const droppedLines = { total: 0, unsaid: 0 };
 
-const queuedBytes = (streams: readonly QueuedOutput[]) =>
+/** Bytes written to the streams and not yet taken by their readers. */
+export const queuedBytes = (streams: readonly QueuedOutput[] = [process.stdout, process.stderr]) =>
   // A stream that failed (its reader went away) will take nothing more: cli.ts has said so.
   streams.reduce((sum, stream) => sum + (stream.destroyed ? 0 : stream.writableLength), 0);
 

@@ -186,3 +186,39 @@ describe("listen, which cannot make OpenMail wait, bounds what it queues for a r
     expect(code).toBe(1);
   }, 90_000);
 });
+
+describe("Ctrl-C after the command is over, while the run waits for its reader", () => {
+  it("leaves at once with the run's code (a clean one made 1: the output was not all taken), saying so, not killed by the signal", async () => {
+    // About 400 KB of requests: more than the pipe takes, less than makes --print wait for its reader,
+    // so the command ends and the run then waits for the reader.
+    const child = startCli(["send-test", "--print", "--count", "300"], { env });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.on("close", (code, signal) => resolve({ code, signal })),
+    );
+    let stderr = "";
+    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk;
+    });
+    let stdout = "";
+    const out = child.stdout as NonNullable<typeof child.stdout>;
+    out.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk;
+    });
+    out.pause();
+    child.stdin?.end();
+    // The first requests are in the pipe once the command has run; then it waits for this reader.
+    for (let waited = 0; waited < 20_000 && out.readableLength === 0; waited += 100)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    child.kill("SIGINT");
+    const { code, signal } = await exited;
+    expect(signal).toBeNull();
+    expect(code).toBe(1);
+    expect(stderr).toMatch(
+      /^openmail-hooks: the run was interrupted while standard output's reader was behind: the last \d+ bytes of output were not written\n$/,
+    );
+    // What the reader had taken is the start of the output, cut short.
+    expect(stdout.length).toBeGreaterThan(0);
+    expect(stdout.match(/POST \/webhooks HTTP\/1\.1\r\n/g)?.length ?? 0).toBeLessThan(300);
+  }, 60_000);
+});
