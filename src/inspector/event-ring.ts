@@ -24,15 +24,25 @@ export interface EventRingOptions {
   beforeBytesDropped(position: number): void;
 }
 
+/** ES2024's resizable ArrayBuffer (V8 11.x, Node 20), not yet in the ES2023 lib this project compiles against. */
+type ResizableArrayBufferConstructor = new (
+  byteLength: number,
+  options: { maxByteLength: number },
+) => ArrayBuffer & { resize(byteLength: number): void };
+
 export class EventRing {
   /**
-   * `maxBytes`, allocated once: memory the system gives only as it is first written (untouched
-   * pages of a large allocation are not resident), so the ring grows by using more of it (`limit`),
-   * in place. Allocating a larger buffer for each growth left every outgrown one resident until V8's
-   * next full collection, and handing those back at once raised glibc's threshold for mmap, after
-   * which the run's id table grew malloc's heap instead (notes-m7).
+   * A resizable buffer of at most `maxBytes`, grown in place (`limit`). Allocating a larger buffer
+   * for each growth left every outgrown one resident until V8's next full collection, and handing
+   * those back at once raised glibc's threshold for mmap, after which the run's id table grew
+   * malloc's heap instead (notes-m7). Allocating `maxBytes` at once cost no resident memory, but V8
+   * counts an ordinary buffer's whole size as external memory, and 32 MiB of it at the first event
+   * set off a full collection in listen's first second (7-20 ms: the bench's first-second row);
+   * a resizable buffer is counted as it grows.
    */
-  private readonly bytes: Buffer;
+  private readonly memory: ArrayBuffer & { resize(byteLength: number): void };
+  /** A view of `memory` as it is now (made again when it grows). */
+  private bytes: Buffer;
   /** Bytes in use now: entries are placed below it. */
   private limit: number;
   private readonly numbers: Float64Array;
@@ -53,8 +63,11 @@ export class EventRing {
 
   constructor(private readonly options: EventRingOptions) {
     const { slots } = options;
-    this.bytes = Buffer.allocUnsafeSlow(options.maxBytes);
     this.limit = Math.min(options.initialBytes, options.maxBytes);
+    this.memory = new (ArrayBuffer as unknown as ResizableArrayBufferConstructor)(this.limit, {
+      maxByteLength: options.maxBytes,
+    });
+    this.bytes = Buffer.from(this.memory);
     this.numbers = new Float64Array(slots);
     this.order = new Float64Array(slots);
     this.starts = new Int32Array(slots);
@@ -176,6 +189,8 @@ export class EventRing {
     let limit = old * 2;
     while (limit < total) limit *= 2;
     this.limit = Math.min(limit, this.options.maxBytes);
+    this.memory.resize(this.limit);
+    this.bytes = Buffer.from(this.memory);
     if (this.size === this.dropped) return; // nothing in use
     const tail = this.starts[this.slotAt(this.dropped)] as number;
     if (this.head > tail) return; // in order already
