@@ -9,7 +9,7 @@ import { type AddressInfo, connect } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { tempDir } from "./helpers/cli.js";
-import { messageEvent, post, signedEvent } from "./helpers/http.js";
+import { messageEvent, post, rawExchange, signedEvent } from "./helpers/http.js";
 import { type ListenProcess, startListen } from "./helpers/listen.js";
 import { startServer } from "./helpers/servers.js";
 
@@ -44,25 +44,6 @@ async function rawTarget(handler: Parameters<typeof createServer>[1], maxHeaders
 }
 
 const events = (lp: ListenProcess) => lp.records.filter((r) => r.type === "event");
-
-/** Everything a raw socket receives until the server closes it (or `timeoutMs`). */
-function rawExchange(
-  port: number,
-  writes: Array<{ afterMs: number; data: string | Buffer }>,
-  timeoutMs = 20_000,
-): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect(port, "127.0.0.1");
-    let received = "";
-    socket.on("data", (chunk) => {
-      received += chunk.toString("latin1");
-    });
-    socket.on("error", () => {});
-    socket.on("close", () => resolve(received));
-    for (const { afterMs, data } of writes) setTimeout(() => socket.writable && socket.write(data), afterMs);
-    setTimeout(() => socket.destroy(), timeoutMs).unref();
-  });
-}
 
 function rawRequest(eventId: string, extraHeaders = ""): string {
   const signed = signedEvent(SECRET, messageEvent({ event_id: eventId }));

@@ -8,6 +8,7 @@ import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { type ListenerNotice, type RunningListener, startListener } from "../src/io/listener.js";
 import { cleanupAfterEach } from "./helpers/cleanups.js";
+import { rawExchange } from "./helpers/http.js";
 import { startListen } from "./helpers/listen.js";
 
 const running: RunningListener[] = [];
@@ -31,20 +32,12 @@ function hangUpMidBody(port: number, bytes: number, sent: number): Promise<void>
 }
 
 /** A whole request of `bytes`: the answer's status line. */
-function post(port: number, bytes: number): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect(port, "127.0.0.1");
-    let received = "";
-    socket.on("data", (chunk) => {
-      received += chunk.toString("latin1");
-    });
-    socket.on("error", () => {});
-    socket.on("close", () => resolve(received.split("\r\n")[0] ?? ""));
-    socket.write(
-      `POST /webhooks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: ${bytes}\r\n\r\n`,
-    );
-    socket.write(Buffer.alloc(bytes, 0x20));
-  });
+async function post(port: number, bytes: number): Promise<string> {
+  const head = `POST /webhooks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: ${bytes}\r\n\r\n`;
+  const received = await rawExchange(port, [
+    { afterMs: 0, data: Buffer.concat([Buffer.from(head), Buffer.alloc(bytes, 0x20)]) },
+  ]);
+  return received.split("\r\n")[0] ?? "";
 }
 
 async function until(check: () => boolean, timeoutMs: number): Promise<void> {

@@ -154,15 +154,7 @@ describe("stdout's line buffer while the reader is behind", () => {
 describe("stdout's line buffer under a steady stream of lines", () => {
   it("writes a line after a quiet moment in its own turn, and lines within the gap after it, in order", async () => {
     const { createLineWriter } = await import("../src/output/terminal.js");
-    const writes: string[] = [];
-    const pipe = {
-      writableLength: 0,
-      write(data: Uint8Array | string, done?: () => void) {
-        writes.push(Buffer.from(data as Uint8Array).toString("utf8"));
-        process.nextTick(() => done?.());
-        return true;
-      },
-    };
+    const { pipe, writes } = recordingPipe();
     const turn = () => new Promise((resolve) => setImmediate(resolve));
     // Timers fire in the order they expire: one set for longer than the gap after the writer's comes after it.
     const pastTheGap = () => new Promise((resolve) => setTimeout(resolve, 200));
@@ -196,15 +188,7 @@ describe("stdout's line buffer under a steady stream of lines", () => {
 describe("stdout's line writer with a reader past the bound (listen, which cannot make OpenMail wait)", () => {
   it("drops and counts lines while the queue is at the bound, says when it falls behind and when it caught up", async () => {
     const { createLineWriter } = await import("../src/output/terminal.js");
-    const received: string[] = [];
-    const pipe = {
-      writableLength: 0,
-      write(data: Uint8Array | string, done?: () => void) {
-        received.push(Buffer.from(data as Uint8Array).toString("utf8"));
-        process.nextTick(() => done?.());
-        return true;
-      },
-    };
+    const { pipe, writes: received } = recordingPipe();
     const said: string[] = [];
     let dropped = 0;
     const writer = createLineWriter(() => pipe, 0, {
@@ -240,3 +224,20 @@ describe("stdout's line writer with a reader past the bound (listen, which canno
     expect(said).toEqual(["behind", "caught up after 8"]);
   });
 });
+
+/** A pipe that takes every write at once (its callback on the next tick, as Node calls it), and keeps each as text. */
+function recordingPipe(): {
+  pipe: { writableLength: number; write(data: Uint8Array | string, done?: () => void): boolean };
+  writes: string[];
+} {
+  const writes: string[] = [];
+  const pipe = {
+    writableLength: 0,
+    write(data: Uint8Array | string, done?: () => void) {
+      writes.push(Buffer.from(data as Uint8Array).toString("utf8"));
+      process.nextTick(() => done?.());
+      return true;
+    },
+  };
+  return { pipe, writes };
+}

@@ -1,5 +1,6 @@
 /** Raw HTTP requests for tests, with exact bytes and headers (node:http, no client niceties). */
 import { request } from "node:http";
+import { connect } from "node:net";
 import { sign } from "../../src/core/signature.js";
 
 export interface RawResponse {
@@ -69,4 +70,23 @@ export function messageEvent(overrides: Record<string, unknown> = {}, message: R
     },
     ...overrides,
   };
+}
+
+/** Everything a raw socket receives until the server closes it (or `timeoutMs`). */
+export function rawExchange(
+  port: number,
+  writes: Array<{ afterMs: number; data: string | Buffer }>,
+  timeoutMs = 20_000,
+): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    let received = "";
+    socket.on("data", (chunk) => {
+      received += chunk.toString("latin1");
+    });
+    socket.on("error", () => {});
+    socket.on("close", () => resolve(received));
+    for (const { afterMs, data } of writes) setTimeout(() => socket.writable && socket.write(data), afterMs);
+    setTimeout(() => socket.destroy(), timeoutMs).unref();
+  });
 }
