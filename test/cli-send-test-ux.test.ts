@@ -160,3 +160,22 @@ describe("send-test: long runs are never silent", () => {
     expect(pty.output()).toContain(`passed ${answered} · failed 0 · interrupted 1`);
   });
 });
+
+describe("a handler's answer is shown as listen shows it", () => {
+  it("an HTML error page by its title, not the whole page; the --json record keeps the body's start", async () => {
+    const page =
+      "<!DOCTYPE html><html><head><title>Internal Error</title><style>p{}</style></head><body><p>trace</p></body></html>";
+    const handler = await server(() => ({ status: 500, body: page, headers: { "content-type": "text/html" } }));
+    const shown = await runCli(["send-test", "--url", handler.url], { env });
+    expect(shown.code).toBe(1);
+    expect(shown.stdout).toMatch(/^ {4}response: Internal Error \(HTML page\)$/m);
+    expect(shown.stdout).not.toContain("<!DOCTYPE");
+    const json = await runCli(["send-test", "--url", handler.url, "--json"], { env });
+    const delivery = json.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line))
+      .find((record) => record.type === "delivery");
+    expect(delivery.response.preview).toBe(page);
+  });
+});

@@ -8,6 +8,7 @@ import { type DeliveryRecord, describeRetry, formatMs, outcomeText } from "../co
 import type { StepJudgement } from "../core/scenarios.js";
 import type { DeliveryStats } from "../core/stats.js";
 import { displayWidth } from "./fit.js";
+import { responseSummary } from "./response-summary.js";
 import { clip, sanitizeLine } from "./sanitize.js";
 import type { Output } from "./terminal.js";
 
@@ -173,7 +174,8 @@ export function deliveryLines(record: DeliveryRecord, c: Colors): string[] {
     if (retry) lines.push(c.dim(`    ${retry}`));
   }
   if (outcome.kind === "response" && outcome.bodyPreview) {
-    const preview = `    response: ${clip(outcome.bodyPreview, 200)}`;
+    // As listen shows a handler's answer: an HTML error page by its title, else the first line.
+    const preview = `    response: ${responseSummary(outcome.bodyPreview, outcome.headers["content-type"])}`;
     lines.push(record.passed ? c.dim(preview) : preview);
   }
   if (record.hint) lines.push(c.yellow(`    hint: ${record.hint}`));

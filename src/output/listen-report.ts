@@ -19,6 +19,7 @@ import type { ListenerNotice, UnparsedReason } from "../io/listener.js";
 import type { Arrival, ListenStats, Outcome } from "../io/webhook-pipeline.js";
 import type { TunnelNotice } from "../tunnel/supervisor.js";
 import { JSON_SCHEMA_VERSION } from "./records.js";
+import { responseSummary } from "./response-summary.js";
 import { clipToLine, sanitizeLine, sanitizeText } from "./sanitize.js";
 import { pathFromCwd } from "./shown-path.js";
 import type { Output } from "./terminal.js";
@@ -595,37 +596,6 @@ export function outcomeLines(
   }
   if (verbose && event.capturePath) lines.push(c.dim(`   saved ${showPath(event.capturePath)}`));
   return lines;
-}
-
-/**
- * A handler's answer body in one line: an HTML error page's <title> (or its first line of
- * text), otherwise the first non-empty line.
- */
-export function responseSummary(body: string, contentType: string | undefined, columns?: number): string {
-  const html = /html/i.test(contentType ?? "") || /^\s*<(!doctype|html|head|body)/i.test(body);
-  let text = body;
-  if (html) {
-    const title = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(body)?.[1];
-    text = title?.trim()
-      ? title
-      : body
-          .replace(/<(script|style)[\s\S]*?<\/\1>/gi, " ")
-          .replace(/<[^>]*>/g, "\n")
-          .replace(/&nbsp;/g, " ");
-    text = text
-      .replace(/&lt;/g, "<")
-      .replace(/&gt;/g, ">")
-      .replace(/&quot;/g, '"')
-      .replace(/&amp;/g, "&");
-  }
-  const lines = sanitizeText(text)
-    .split("\n")
-    .map((line) => line.trim())
-    .filter(Boolean);
-  const first = lines[0] ?? "";
-  const more = lines.length > 1 ? " …" : "";
-  // On a terminal, cut to what is left after "   response: " (13 columns).
-  return `${clipToLine(first, 200, columns, 13)}${html ? " (HTML page)" : more}`;
 }
 
 /** A request Node's parser gave up on, for the terminal (the sender got the status shown with it). */
