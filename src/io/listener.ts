@@ -207,37 +207,41 @@ export async function startListener(options: ListenerOptions, handlers: Listener
     why: string,
     notify: (method: string, path: string) => void,
   ): boolean {
+    const res = unfinishedAnswerOn(socket);
+    if (!res) return false;
+    const { method = "POST", url = "/" } = res.req;
+    notify(method, url);
+    const body = `openmail-hooks: ${why}\n`;
+    // Once its answer is written Node detaches the request from the connection, so closing that
+    // alone would leave the body's reader waiting: the request is destroyed too, and given up.
+    const close = () => {
+      res.req.destroy();
+      socket.destroy();
+    };
+    res.once("finish", close);
+    setTimeout(close, DRAIN_MS).unref();
+    writeAnswer(res, { status, body }, true);
+    return true;
+  }
+
+  /** The answer still to be written to a request on `socket` whose body has not all arrived, if any. */
+  function unfinishedAnswerOn(socket: Socket): ServerResponse | undefined {
     for (const { res } of pending.toArray()) {
-      if (res.socket !== socket || res.req.complete || res.headersSent) continue;
-      const { method = "POST", url = "/" } = res.req;
-      notify(method, url);
-      const body = `openmail-hooks: ${why}\n`;
-      // Once its answer is written Node detaches the request from the connection, so closing that
-      // alone would leave the body's reader waiting: the request is destroyed too, and given up.
-      const close = () => {
-        res.req.destroy();
-        socket.destroy();
-      };
-      res.once("finish", close);
-      setTimeout(close, DRAIN_MS).unref();
-      writeAnswer(res, { status, body }, true);
-      return true;
+      if (res.socket === socket && !res.req.complete && !res.headersSent) return res;
     }
-    return false;
+    return undefined;
   }
 
   /** Give up the request on `socket` whose body is unfinished, and the connection; false if there is none. */
   function dropUnfinishedBody(socket: Socket): boolean {
-    for (const { res } of pending.toArray()) {
-      if (res.socket !== socket || res.req.complete || res.headersSent) continue;
-      const { method = "POST", url = "/" } = res.req;
-      handlers.onNotice({ type: "incomplete-body", method, path: url });
-      // The request's "close" ends its exchange (body read as aborted: its budget released).
-      res.req.destroy();
-      socket.destroy();
-      return true;
-    }
-    return false;
+    const res = unfinishedAnswerOn(socket);
+    if (!res) return false;
+    const { method = "POST", url = "/" } = res.req;
+    handlers.onNotice({ type: "incomplete-body", method, path: url });
+    // The request's "close" ends its exchange (body read as aborted: its budget released).
+    res.req.destroy();
+    socket.destroy();
+    return true;
   }
 
   await new Promise<void>((resolve, reject) => {

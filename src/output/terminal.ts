@@ -96,8 +96,8 @@ export interface QueueBound {
 
 /** What the line writer needs of a stream: Node's `write`, and how much of it is still queued. */
 export interface LineSink {
-  /** Bytes written but not yet taken by the reader (a pipe that is behind). */
   write(data: Uint8Array | string, done?: () => void): unknown;
+  /** Bytes written but not yet taken by the reader (a pipe that is behind). */
   readonly writableLength: number;
 }
 
