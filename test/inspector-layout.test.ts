@@ -140,6 +140,7 @@ describe.skipIf(!browserAvailable())("the inspector page at 360, 700 and 1024 px
       await page.goto(listen.inspectorUrl);
       for (const width of WIDTHS) problems.push(...(await check(page, width, label)));
       // The size the payload got wrong is said to be wrong, not shown as "-5 B".
+      // biome-ignore lint/performance/useDomNodeTextContent: the rendered text is what is asserted
       const attachments = await page.locator("#attachments").innerText();
       if (attachments.includes("-5 B") || !attachments.includes("invalid size (-5)") || !attachments.includes("2 KB")) {
         problems.push(`${label}: the attachments' sizes read ${JSON.stringify(attachments)}`);
