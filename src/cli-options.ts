@@ -147,6 +147,17 @@ export function eventIdOption(value: string): string {
   return value;
 }
 
+/**
+ * An attachment's file name for send-test: anything a sender might use (a handler should cope with
+ * odd ones), but not empty: an attachment with no name at all was sent as given (a7 L8).
+ */
+export function attachmentNameOption(value: string): string {
+  if (value.trim() === "") {
+    throw new InvalidArgumentError(`expected a file name like invoice.pdf, got ${JSON.stringify(value)}.`);
+  }
+  return value;
+}
+
 /** One of a fixed set of choices. */
 export function choiceOption<T extends string>(choices: readonly T[]) {
   return (value: string): T => {
