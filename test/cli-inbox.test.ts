@@ -379,6 +379,35 @@ describe("listen --inbox", () => {
     expect(fake.inboxes.get("inb_prod")?.webhookUrl).toBe(PROD_URL);
   });
 
+  it("an inbox another listen holds stays with it while a new listen in the first's folder runs, re-points and stops; restore then puts it back", async () => {
+    const firstCwd = tempDir();
+    const first = await listenInbox(["--inbox", "inb_prod", "--take-over"], { cwd: firstCwd });
+    const firstTunnel = String(first.ready.publicUrl);
+    const second = await listenInbox(["--inbox", "inb_prod", "--take-over"], { cwd: tempDir() });
+    const secondTunnel = String(second.ready.publicUrl);
+    expect(await first.stop("SIGINT")).toBe(0);
+
+    // A new listen in the first's folder, for another inbox: not refused by the kept entry, and its
+    // tunnel's new URL is not given to the inbox the second listen holds.
+    const again = await listenInbox(["--inbox", "inb_dev", "--tunnel-grace", "200ms"], { cwd: firstCwd });
+    expect(again.records.find((r) => r.action === "held-elsewhere")?.inboxId).toBe("inb_prod");
+    again.child.kill("SIGUSR1");
+    const repointed = await again.waitFor((r) => r.type === "inbox" && r.action === "repointed");
+    expect(repointed.inboxId).toBe("inb_dev");
+    expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBe(repointed.webhookUrl);
+    expect(fake.inboxes.get("inb_prod")?.webhookUrl).toBe(secondTunnel);
+    expect(again.records.filter((r) => r.action === "repointed").map((r) => r.inboxId)).toEqual(["inb_dev"]);
+    expect(await again.stop("SIGINT")).toBe(0);
+    expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBeNull();
+    expect(fake.inboxes.get("inb_prod")?.webhookUrl).toBe(secondTunnel);
+
+    expect(await second.stop("SIGINT")).toBe(0);
+    expect(fake.inboxes.get("inb_prod")?.webhookUrl).toBe(firstTunnel);
+    const restored = await runCli(["restore"], { cwd: firstCwd, env: apiEnv() });
+    expect(restored.stdout).toBe(`restored inbox inb_prod (support@acme.openmail.sh) to ${PROD_URL}\n`);
+    expect(fake.inboxes.get("inb_prod")?.webhookUrl).toBe(PROD_URL);
+  });
+
   it("two listens on one inbox stopped in the order they started: each puts back what it found, ending at the inbox's own URL", async () => {
     const first = await listenInbox(["--inbox", "inb_prod", "--take-over"], { cwd: tempDir() });
     const firstTunnel = String(first.ready.publicUrl);

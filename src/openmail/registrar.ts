@@ -154,14 +154,16 @@ export async function repointInboxes(
   webhookUrl: string,
 ): Promise<RepointResult[]> {
   const state = await store.read();
+  // Only this run's inboxes: one another tunnel holds (heldBy, from an earlier run) is not taken from it.
+  const ours = (entry: PendingRestore) => entry.heldBy === undefined;
   const next: InboxState = {
     ...state,
-    pending: state.pending.map((p) => ({ ...p, setUrls: addUnique(p.setUrls, webhookUrl) })),
+    pending: state.pending.map((p) => (ours(p) ? { ...p, setUrls: addUnique(p.setUrls, webhookUrl) } : p)),
     ownUrls: withOwnUrl(state.ownUrls, webhookUrl, api),
   };
   await store.write(next);
   const results: RepointResult[] = [];
-  for (const entry of next.pending) {
+  for (const entry of next.pending.filter(ours)) {
     try {
       await api.setWebhookUrl(entry.inboxId, webhookUrl);
       results.push({ inboxId: entry.inboxId, ok: true });
