@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import {
+  attachmentNameOption,
   byteSizeOption,
   collect,
   domainOption,
@@ -273,7 +274,7 @@ nothing reachable at the URL.`,
     .option(
       "--attachment <filename>",
       "add an attachment (repeatable); type and size follow the extension",
-      collect(identity),
+      collect(attachmentNameOption),
     )
     .option("--reason <code>", `suspension reason (${SUSPENSION_REASON_LIST})`)
     .option("--data <file|json>", "JSON deep-merged over the generated event (a file, - for stdin, or inline {...})")
