@@ -5,7 +5,8 @@
  */
 import { InvalidArgumentError } from "commander";
 import { isHeaderName, isHeaderValue } from "./core/header-value.js";
-import { type CliError, usageError } from "./errors.js";
+import { urlCredentialsRefusal } from "./core/url-credentials.js";
+import { usageError } from "./errors.js";
 
 export function integerOption(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
@@ -89,21 +90,15 @@ export function urlOption(value: string): string {
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new InvalidArgumentError(`"${value}" is not an http:// or https:// URL.`);
   }
-  if (url.username || url.password) throw credentialsInUrl(url);
+  // A URL with a user name or password: refused as a usage error of our own, not commander's, whose
+  // message repeats the value as given. The rule and its words are the inspector's too.
+  const credentials = urlCredentialsRefusal(url);
+  if (credentials) {
+    throw usageError(
+      `${credentials} (send-test and replay take the credentials as --header "Authorization: Basic <base64 of user:password>")`,
+    );
+  }
   return url.toString();
-}
-
-/**
- * A URL carrying a user name or password (`https://user:pass@host/…`): the HTTP client does not send
- * them (the endpoint answers 401, and the hint blames the webhook secret), and every line and record
- * that names the URL would print the password and captures would save it. Refused as a usage error
- * of our own, not commander's, whose message repeats the value as given.
- */
-function credentialsInUrl(url: URL): CliError {
-  const shown = `${url.protocol}//${url.username ? "…" : ""}${url.password ? ":…" : ""}@${url.host}${url.pathname}`;
-  return usageError(
-    `${shown}: a URL with a user name or password is refused: they would not be sent, and would be printed and saved; give the URL without them (send-test and replay take the credentials as --header "Authorization: Basic <base64 of user:password>")`,
-  );
 }
 
 /** Collect a repeatable option into an array. */

@@ -20,7 +20,7 @@ import { CONTROL_CHARACTERS } from "../output/sanitize.js";
 import { pathFromCwd } from "../output/shown-path.js";
 import { createEventIndex, isEntryId, type ListQuery, UnreadableCaptureError } from "./event-index.js";
 import { createGuard, SECURITY_HEADERS } from "./guard.js";
-import { parseReplayAsk, ReplayRefused, replayFromPage } from "./replay-action.js";
+import { otherUrl, parseReplayAsk, ReplayRefused, replayFromPage } from "./replay-action.js";
 import { curlCommand, replayCommand } from "./shell-commands.js";
 import type { SecretInfo, VerdictName } from "./views.js";
 
@@ -221,7 +221,15 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
     if (!loaded) return sendJson(res, 404, { error: "no such event" });
     const detail = await index.detail(id);
     const inboxId = detail?.item.inboxId ?? undefined;
-    const target = url.searchParams.get("url") || forwardTarget(inboxId) || options.listenerUrl;
+    const asked = url.searchParams.get("url");
+    let target: string;
+    try {
+      // Checked as a replay's URL is: a command the page shows must not carry a password either.
+      target = asked ? otherUrl(asked) : forwardTarget(inboxId) || options.listenerUrl;
+    } catch (error) {
+      if (error instanceof ReplayRefused) return sendJson(res, 400, { error: error.message });
+      throw error;
+    }
     const secret = options.secretFor(inboxId);
     const capturePath = detail?.capturePath;
     const shownPath = capturePath ? pathFromCwd(capturePath, options.cwd) : null;
