@@ -4,7 +4,7 @@
  * when commander's message, which repeats the value, must not (a URL's password).
  */
 import { InvalidArgumentError } from "commander";
-import { isHeaderValue } from "./core/header-value.js";
+import { isHeaderName, isHeaderValue } from "./core/header-value.js";
 import { urlCredentialsRefusal } from "./core/url-credentials.js";
 import { usageError } from "./errors.js";
 
@@ -120,7 +120,7 @@ const HEADERS_THE_CLIENT_OWNS = new Set(["content-length", "transfer-encoding", 
 export function headerOption(value: string): [string, string] {
   const colon = value.indexOf(":");
   const name = colon > 0 ? value.slice(0, colon).trim() : "";
-  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+  if (!isHeaderName(name)) {
     throw new InvalidArgumentError(`expected "Name: value", got ${JSON.stringify(value)}.`);
   }
   const headerValue = value.slice(colon + 1).trim();

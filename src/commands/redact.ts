@@ -274,6 +274,5 @@ async function expand(
     if (isFolder) files.push(...(await listCaptureFiles(path, passedOver, "redact")));
     else files.push(path);
   }
-  passedOver.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { files, passedOver };
 }

@@ -485,7 +485,7 @@ function removeIfStaleTemporary(dir: string, name: string): void {
 
 /**
  * Capture files in a folder (names ending in .json, temporary files skipped), oldest name first.
- * The other `*.json` entries (links, folders, FIFOs: never read) go to `passedOver`, each with why,
+ * The other `*.json` entries (links, folders, FIFOs: never read) go to `passedOver` (sorted), each with why,
  * said as replay says it (passedOverText), with `command` as the verb.
  */
 export async function listCaptureFiles(
@@ -500,5 +500,6 @@ export async function listCaptureFiles(
     if (entry.isFile()) names.push(entry.name);
     else passedOver.push({ path: join(dir, entry.name), what: passedOverText(entry, command) });
   }
+  passedOver.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return names.sort().map((name) => join(dir, name));
 }
