@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { leaveOnceOutputTaken } from "../src/output-drain.js";
-import { startCli } from "./helpers/cli.js";
+import { startWithPausedStdout } from "./helpers/cli.js";
 import { startServer } from "./helpers/servers.js";
 
 const env = { OPENMAIL_WEBHOOK_SECRET: "whsec_interrupt_drain_0123456789" };
@@ -15,28 +15,18 @@ describe("Ctrl-C with a reader that is behind", () => {
   it("send-test --count --json: the reader still gets every record and the summary, exit 130", async () => {
     const server = await startServer(() => ({ status: 200, body: "ok" }));
     try {
-      const child = startCli(["send-test", "--url", server.url, "--count", "1000000", "--concurrency", "4", "--json"], {
-        env,
-      });
-      const closed = new Promise<number | null>((resolve) => child.on("close", resolve));
-      let stdout = "";
-      let stderr = "";
-      child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
-        stderr += chunk;
-      });
-      const out = child.stdout as NonNullable<typeof child.stdout>;
-      out.setEncoding("utf8").on("data", (chunk: string) => {
-        stdout += chunk;
-      });
       // Not read: the pipe fills, then about 1 MiB waits in the CLI (it then waits for room).
-      out.pause();
-      child.stdin?.end();
+      const { child, closed, taken, resume } = startWithPausedStdout(
+        ["send-test", "--url", server.url, "--count", "1000000", "--concurrency", "4", "--json"],
+        { env },
+      );
       await sleep(2_000);
       child.kill("SIGINT");
       // The reader comes back after the Ctrl-C, well within the wait's patience.
       await sleep(700);
-      out.resume();
+      resume();
       const code = await closed;
+      const { stdout, stderr } = taken;
       const records = stdout
         .trim()
         .split("\n")
