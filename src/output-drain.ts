@@ -113,13 +113,13 @@ export function leaveOnceOutputTaken(
   const again = () => leave("interrupted again while standard output's reader was behind");
   process.once("SIGINT", again);
   process.once("SIGTERM", again);
-  void whenQueuedAtMost(streams, 0, patienceMs, OUTPUT_PATIENCE_MS).then((left) =>
-    leave(
-      left === 0
-        ? undefined
-        : `standard output's reader took nothing for ${patienceMs / 1000} s after the interruption`,
-    ),
-  );
+  const started = Date.now();
+  void whenQueuedAtMost(streams, 0, patienceMs, OUTPUT_PATIENCE_MS).then((left) => {
+    if (left === 0) leave(undefined);
+    else if (Date.now() - started >= OUTPUT_PATIENCE_MS) {
+      leave(`standard output's reader was still behind ${OUTPUT_PATIENCE_MS / 1000} s after the interruption`);
+    } else leave(`standard output's reader took nothing for ${patienceMs / 1000} s after the interruption`);
+  });
 }
 
 /**
