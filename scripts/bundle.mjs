@@ -8,11 +8,13 @@
  * The library is bundled too, into dist/lib/: the Node entry (src/index.ts) and the Web Crypto entry
  * (src/web.ts), each as ESM (.js) and CommonJS (.cjs), with tsc's declarations copied beside them as
  * .d.ts and, with relative imports renamed, .d.cts. The package ships dist/bin and dist/lib only, so the
- * inspector's page files are copied into dist/bin/inspector-page/.
+ * inspector's page files are copied into dist/bin/inspector-page/. Last, the CLI's V8 code cache is made
+ * (dist/bin/code-cache.bin, see scripts/code-cache.mjs and bin/code-cache.js).
  */
 import { copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { build, transform } from "esbuild";
+import { makeCodeCache } from "./code-cache.mjs";
 
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 
@@ -151,3 +153,6 @@ function copyDeclarations(entries) {
   }
 }
 copyDeclarations(["index.d.ts", "web.d.ts"]);
+
+// Last: the chunks and the inspector's page are in place, and dist/core (tsc) for the capture it needs.
+await makeCodeCache(".");

@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import {
+  attachmentNameOption,
   byteSizeOption,
   collect,
   domainOption,
@@ -273,7 +274,7 @@ nothing reachable at the URL.`,
     .option(
       "--attachment <filename>",
       "add an attachment (repeatable); type and size follow the extension",
-      collect(identity),
+      collect(attachmentNameOption),
     )
     .option("--reason <code>", `suspension reason (${SUSPENSION_REASON_LIST})`)
     .option("--data <file|json>", "JSON deep-merged over the generated event (a file, - for stdin, or inline {...})")
@@ -357,7 +358,10 @@ Exit codes: 0 all written, 2 an input could not be read or no secret.`,
   program
     .command("verify")
     .description("check a captured request's signature offline and explain why it fails")
-    .argument("[file]", "capture file or raw HTTP request; - reads standard input")
+    .argument(
+      "[file]",
+      "capture file or raw HTTP request, or a folder of captures (each checked); - reads standard input",
+    )
     .option("--secret <secret>", "webhook secret (default: $OPENMAIL_WEBHOOK_SECRET or .env)")
     .option("--body <text>", "the raw body, with --timestamp and --signature")
     .option("--body-file <path>", "a file holding the raw body (- for standard input)")
@@ -374,8 +378,9 @@ Examples:
   openmail-hooks verify .openmail-hooks/events/2026-11-26T10-00-00Z_evt_123.json
   nc -l 9000 > req.http; openmail-hooks verify req.http
   openmail-hooks verify --body-file body.json --timestamp 1711015501 --signature 61d2...
+  openmail-hooks verify .openmail-hooks/events        # each capture, one line each, then a count
 
-Exit codes: 0 valid, 1 invalid, 2 unreadable input or usage error.`,
+Exit codes: 0 valid, 1 invalid (in a folder: any), 2 unreadable input or usage error.`,
     )
     .action(async (file, options, command) => {
       const { runVerify } = await import("./commands/verify.js");

@@ -2,7 +2,7 @@
  * `listen --redact` and `redact <capture…>`: no original address, name, subject or body text
  * anywhere in the capture, stable placeholders of the same shape, and the capture still verifies.
  */
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import {
   chmodSync,
   existsSync,
@@ -11,6 +11,7 @@ import {
   readFileSync,
   realpathSync,
   statfsSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
@@ -184,6 +185,50 @@ describe("redaction", () => {
     const listenNoSecret = await runCli(["listen", "--no-tunnel", "--port", "0", "--redact"]);
     expect(listenNoSecret.code).toBe(2);
     expect(listenNoSecret.stderr).toMatch(/--redact signs the redacted captures again/);
+  });
+
+  it("JSON that is not a capture is counted as 'not a capture', not 'could not be read' (a7 L5)", async () => {
+    const cwd = tempDir();
+    writeFileSync(join(cwd, "ok.json"), '{"a":1}');
+    const result = await runCli(["redact", "ok.json"], { env, cwd });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/ok\.json: not a capture/);
+    expect(result.stdout).toMatch(/0 of 1 written to \.openmail-hooks\/redacted \(1 not a capture\)/);
+    expect(result.stdout).not.toMatch(/could not be read/);
+    const json = await runCli(["redact", "ok.json", "--json"], { env, cwd });
+    expect(JSON.parse(json.stdout.trim())).toMatchObject({ input: "ok.json", kind: "problem", stage: "not-a-capture" });
+  });
+
+  it("names a folder's *.json links, FIFOs and folders as replay does, never reading them (a7 L6)", async () => {
+    const cwd = tempDir();
+    const dir = join(cwd, "events");
+    writeCaptures(dir, 1, SECRET);
+    const other = tempDir();
+    writeCaptures(other, 1, SECRET);
+    const [target] = readdirSync(other);
+    symlinkSync(join(other, target ?? ""), join(dir, "link.json"));
+    execFileSync("mkfifo", [join(dir, "fifo.json")]);
+    mkdirSync(join(dir, "sub.json"));
+    symlinkSync(join(other, target ?? ""), join(dir, ".hidden.json"));
+    const result = await runCli(["redact", "events", "--out-dir", "out"], { env, cwd });
+    expect(result.stderr).toMatch(
+      /events\/link\.json: a symbolic link: links inside a folder are not followed \(name the file it points to, to redact it\)/,
+    );
+    expect(result.stderr).toMatch(/events\/fifo\.json: not a regular file \(a device, FIFO or socket\): not read/);
+    expect(result.stderr).toMatch(
+      /events\/sub\.json: a folder: folders inside a folder are not read \(name it, to redact it\)/,
+    );
+    expect(result.stderr).not.toMatch(/hidden/);
+    expect(result.stdout).toMatch(/1 of 4 written to out \(3 not read \(named above\)\)/);
+    expect(readdirSync(join(cwd, "out")).filter((name) => name.endsWith(".json"))).toHaveLength(1);
+    expect(result.code).toBe(2);
+    const json = await runCli(["redact", "events", "--out-dir", "out2", "--json"], { env, cwd });
+    const stages = json.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line))
+      .map((record) => record.stage ?? record.kind);
+    expect(stages).toEqual(["passed-over", "passed-over", "passed-over", "written"]);
   });
 
   it("a body nested too deeply to redact: listen --redact says so truthfully (not the folder), redact names it", async () => {

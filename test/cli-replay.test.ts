@@ -141,6 +141,66 @@ describe("replay: signatures", () => {
     expect(laxResult.stdout).toMatch(/should have been rejected/);
   });
 
+  it("a captured header HTTP cannot carry (CR/LF in a value, a bad name) is named as not sent, never as a failed delivery (a7 L11)", async () => {
+    const dir = tempDir();
+    const capture = (name: string, headers: Record<string, string>) => {
+      const body = Buffer.from(JSON.stringify(messageEvent({ event_id: `evt_${name}` })));
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      const path = join(dir, `${name}.json`);
+      writeFileSync(
+        path,
+        serializeCapture({
+          receivedAt: new Date().toISOString(),
+          method: "POST",
+          path: "/webhooks",
+          headers: {
+            "content-type": "application/json",
+            "x-timestamp": timestamp,
+            "x-signature": sign(SECRET, timestamp, body),
+            ...headers,
+          },
+          body,
+        }),
+      );
+      return path;
+    };
+    const crlf = capture("crlf", { "x-foo": "a\r\nb" });
+    const badName = capture("badname", { "x foo": "b" });
+    const app = await handler();
+    for (const [path, named] of [
+      [
+        crlf,
+        /crlf\.json: its captured header "x-foo" cannot be sent as it is \(its value "a\\r\\nb" holds control characters/,
+      ],
+      [badName, /badname\.json: its captured header "x foo" cannot be sent as it is \(it is not a valid header name\)/],
+    ] as const) {
+      const result = await runCli(["replay", path, "--keep-signature", "--url", app.url], { env: {} });
+      expect(result.stderr).toMatch(named);
+      expect(result.stderr).toMatch(
+        /not sent; replayed without --keep-signature, it is re-signed and sent with OpenMail's own headers only/,
+      );
+      expect(`${result.stdout}${result.stderr}`).not.toMatch(/would retry|may still have received|failed 1/);
+      expect(result.stdout).toMatch(/not sent 1 \(named above\)/);
+      expect(result.code).toBe(2);
+      // --dry-run prints no header broken over two lines: the same refusal.
+      const dry = await runCli(["replay", path, "--keep-signature", "--dry-run"], { env: {} });
+      expect(dry.stderr).toMatch(named);
+      expect(dry.stdout).toBe("");
+      expect(dry.code).toBe(2);
+    }
+    // Re-signed, the captured x-foo is not sent at all, so it goes.
+    const resigned = await runCli(["replay", crlf, "--url", app.url], { env });
+    expect(resigned.code).toBe(0);
+    expect(app.requests).toHaveLength(1);
+    expect(app.requests[0]?.headers["x-foo"]).toBeUndefined();
+    // A captured Content-Type, which a re-signed replay keeps, is checked as well.
+    const badType = capture("badtype", { "content-type": "application/json\nx-injected: 1" });
+    const typed = await runCli(["replay", badType, "--url", app.url], { env });
+    expect(typed.stderr).toMatch(/badtype\.json: its captured header "content-type" cannot be sent as it is/);
+    expect(typed.code).toBe(2);
+    expect(app.requests).toHaveLength(1);
+  });
+
   it("refuses to re-sign a capture whose captured signature does not verify or is missing, unless told to", async () => {
     const dir = tempDir();
     const { path: other } = writeCapture(dir, "other.json", messageEvent({ event_id: "evt_other" }), {

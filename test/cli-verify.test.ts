@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { serializeCapture } from "../src/core/capture.js";
@@ -323,5 +323,70 @@ describe("openmail-hooks verify", () => {
     const verdict = JSON.parse(shortJson.stdout);
     expect(verdict.reason).toBe("malformed_signature");
     expect(verdict.findings.map((finding: { code: string }) => finding.code)).toEqual(["signature_malformed"]);
+  });
+});
+
+describe("openmail-hooks verify <folder> (a7 L13: it said 'is a folder; give a file')", () => {
+  const goodHeaders = { "x-timestamp": TS, "x-signature": SIGNATURE, "x-event-id": "evt_abc123" };
+
+  it("checks each capture, one line each, then a count; exit 1 if any is invalid", async () => {
+    const folder = join(tempDir(), "events");
+    mkdirSync(folder);
+    writeFileSync(join(folder, "1-good.json"), capture(BODY, goodHeaders));
+    writeFileSync(join(folder, "2-tampered.json"), capture(BODY.replace("abc123", "abc124"), goodHeaders));
+    writeFileSync(join(folder, "3-good.json"), capture(BODY, goodHeaders));
+    writeFileSync(join(folder, "notes.txt"), "not a capture's name: not read");
+    const result = await runCli(["verify", folder, "--secret", SECRET]);
+    const lines = result.stdout.trim().split("\n");
+    expect(lines[0]).toMatch(/^✓ valid +\S*1-good\.json {2}evt_abc123$/);
+    expect(lines[1]).toMatch(/^✗ invalid +\S*2-tampered\.json {2}evt_abc123: signature does not match/);
+    expect(lines[2]).toMatch(/^✓ valid +\S*3-good\.json/);
+    expect(lines[3]).toMatch(/^2 of 3 valid in \S*events \(1 invalid: verify one alone for each check and the fix\)$/);
+    expect(result.stdout).not.toMatch(/notes\.txt/);
+    expect(result.stdout + result.stderr).not.toContain(SECRET);
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(1);
+  });
+
+  it("all valid: exit 0; one not a capture, or a link: named, exit 2; --json: a record each and a summary", async () => {
+    const folder = tempDir();
+    writeFileSync(join(folder, "a.json"), capture(BODY, goodHeaders));
+    const allValid = await runCli(["verify", folder, "--secret", SECRET]);
+    expect(allValid.stdout).toMatch(/1 of 1 valid in /);
+    expect(allValid.code).toBe(0);
+
+    writeFileSync(join(folder, "b.json"), '{"a":1}');
+    symlinkSync(join(folder, "a.json"), join(folder, "c.json"));
+    const mixed = await runCli(["verify", folder, "--secret", SECRET]);
+    expect(mixed.stderr).toMatch(/b\.json: not a capture/);
+    expect(mixed.stderr).toMatch(
+      /c\.json: a symbolic link: links inside a folder are not followed \(name the file it points to, to verify it\)/,
+    );
+    expect(mixed.stdout).toMatch(/1 of 3 valid in \S+ \(2 not read or not a capture \(named above\)\)/);
+    expect(mixed.code).toBe(2);
+
+    const json = await runCli(["verify", folder, "--secret", SECRET, "--json"]);
+    const records = json.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    expect(records.map((record) => record.type)).toEqual([
+      "verify-problem",
+      "verify",
+      "verify-problem",
+      "verify-summary",
+    ]);
+    expect(records[1]).toMatchObject({ valid: true, eventId: "evt_abc123" });
+    expect(records[3]).toMatchObject({ total: 3, valid: 1, invalid: 0, unreadable: 2 });
+    expect(json.code).toBe(2);
+  });
+
+  it("an empty folder, and a folder with --body-file, are usage errors", async () => {
+    const empty = await runCli(["verify", tempDir(), "--secret", SECRET]);
+    expect(empty.stderr).toMatch(/no captures \(\*\.json\) in this folder/);
+    expect(empty.code).toBe(2);
+    const both = await runCli(["verify", tempDir(), "--body-file", "x", "--secret", SECRET]);
+    expect(both.stderr).toMatch(/not both/);
+    expect(both.code).toBe(2);
   });
 });

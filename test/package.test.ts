@@ -82,7 +82,9 @@ describe("the packed tarball", () => {
         "package/LICENSE",
         "package/CHANGELOG.md",
         "package/bin/openmail-hooks.js",
+        "package/bin/code-cache.js",
         "package/dist/bin/cli.js",
+        "package/dist/bin/code-cache.bin",
         "package/dist/lib/index.js",
         "package/dist/lib/index.cjs",
         "package/dist/lib/index.d.cts",
@@ -114,6 +116,22 @@ describe("the packed tarball", () => {
     const line = listen.stderr.split("\n").find((text) => text.includes("@ngrok/ngrok"));
     expect(line).toMatch(/not installed: run `npm install @ngrok\/ngrok`.*or run with --no-tunnel/);
     expect(listen.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe("the installed CLI's V8 code cache", () => {
+  it("is what the build made (shipped in the tarball): the installed CLI's chunks run from it", async () => {
+    const bin = join(consumer, "node_modules", "openmail-hooks", "bin", "openmail-hooks.js");
+    const log = join(work, "compiled.json");
+    const preload = join(ROOT, "test", "helpers", "code-cache-log.cjs");
+    const help = await run(process.execPath, ["--require", preload, bin, "--help"], {
+      cwd: consumer,
+      env: cleanEnv({ OMH_CODE_CACHE_LOG: log }),
+      timeout: 60_000,
+    });
+    expect(help.stdout).toContain("listen");
+    const compiled = JSON.parse(readFileSync(log, "utf8"));
+    expect(compiled["cli.js"]).toEqual({ given: true, rejected: false });
   });
 });
 

@@ -7,7 +7,7 @@ import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { CommandContext } from "../command-context.js";
 import { requireSecret } from "../config/environment.js";
-import type { CapturedRequest } from "../core/capture.js";
+import { type CapturedRequest, CaptureFormatError } from "../core/capture.js";
 import { NestedTooDeeplyError, redactCapture } from "../core/redact.js";
 import { eventIdOf } from "../core/request.js";
 import { ageText, DEFAULT_TOLERANCE_SECONDS, verify } from "../core/signature.js";
@@ -29,7 +29,7 @@ export const DEFAULT_REDACTED_DIR = ".openmail-hooks/redacted";
 
 export async function runRedact(paths: string[], options: RedactOptions, ctx: CommandContext): Promise<ExitCode> {
   const { secret } = requireSecret(options.secret, ctx.environment);
-  const files = await expand(paths);
+  const { files, passedOver } = await expand(paths);
   // The folder is made when the first copy is to be written, not before: inputs that cannot be read
   // (a mistyped path) leave nothing behind, not an empty .openmail-hooks/redacted.
   let store: CaptureStore | undefined;
@@ -54,19 +54,36 @@ export async function runRedact(paths: string[], options: RedactOptions, ctx: Co
     // A path the next command would read as an option ("-x.json") is printed as ./-x.json.
     return sanitizeLine(short.startsWith("-") ? `./${short}` : short);
   };
-  const tally: Tally = { written: 0, skipped: 0, unreadable: 0, unredactable: 0, unwritable: 0, notTried: 0 };
+  const tally: Tally = {
+    written: 0,
+    skipped: 0,
+    notCaptures: 0,
+    unreadable: 0,
+    passedOver: passedOver.length,
+    unredactable: 0,
+    unwritable: 0,
+    notTried: 0,
+  };
+  const total = files.length + passedOver.length;
   // Set once the folder itself refuses files (full, read-only, gone): the rest would fail the same way.
   let folderProblem: string | undefined;
   // Ctrl-C: the copy being written is removed (no temporary file is left), and what was done is said.
   const stopOnInterrupt = onInterrupt(() => {
     store?.abandon?.();
-    if (options.json) ctx.output.record({ type: "interrupted", written: tally.written, total: files.length });
+    if (options.json) ctx.output.record({ type: "interrupted", written: tally.written, total });
     else {
       ctx.output.err(
-        `interrupted (Ctrl-C): ${tally.written} of ${files.length} written to ${shown(outDir())}; the copy in progress was not kept`,
+        `interrupted (Ctrl-C): ${tally.written} of ${total} written to ${shown(outDir())}; the copy in progress was not kept`,
       );
     }
   }, ctx.exitNow);
+  // A folder's links, folders and FIFOs named *.json are never read: each is named, as replay names them.
+  for (const { path, what } of passedOver) {
+    if (options.json) {
+      const message = `${shown(path)}: ${what}`;
+      ctx.output.record({ type: "redacted", input: path, kind: "problem", stage: "passed-over", message });
+    } else ctx.output.err(`openmail-hooks: ${shown(path)}: ${what}`);
+  }
   for (const file of files) {
     const result: RedactResult = folderProblem
       ? { kind: "problem", stage: "not-tried", message: `not tried: ${folderProblem}` }
@@ -98,20 +115,27 @@ export async function runRedact(paths: string[], options: RedactOptions, ctx: Co
     );
   }
   stopOnInterrupt();
-  if (!options.json) ctx.output.out(ctx.output.color.dim(tallyText(tally, files.length, shown(outDir()))));
-  return tally.unreadable + tally.unredactable + tally.unwritable + tally.notTried > 0 ? EXIT.USAGE : EXIT.OK;
+  if (!options.json) ctx.output.out(ctx.output.color.dim(tallyText(tally, total, shown(outDir()))));
+  const problems =
+    tally.notCaptures + tally.unreadable + tally.passedOver + tally.unredactable + tally.unwritable + tally.notTried;
+  return problems > 0 ? EXIT.USAGE : EXIT.OK;
 }
 
 interface Tally {
   written: number;
   skipped: number;
+  /** Read, and not a capture (nor a raw request): JSON of something else, say. */
+  notCaptures: number;
   unreadable: number;
+  /** A folder's `*.json` entries that are not regular files, never read (named before the rest). */
+  passedOver: number;
   unredactable: number;
   unwritable: number;
   notTried: number;
 }
 
 const STAGE_TALLY = {
+  "not-a-capture": "notCaptures",
   read: "unreadable",
   redact: "unredactable",
   write: "unwritable",
@@ -122,7 +146,9 @@ const STAGE_TALLY = {
 function tallyText(tally: Tally, total: number, dir: string): string {
   const notes = [
     tally.skipped > 0 && `${tally.skipped} already redacted, skipped`,
+    tally.notCaptures > 0 && `${tally.notCaptures} not ${tally.notCaptures === 1 ? "a capture" : "captures"}`,
     tally.unreadable > 0 && `${tally.unreadable} could not be read`,
+    tally.passedOver > 0 && `${tally.passedOver} not read (named above)`,
     tally.unredactable > 0 && `${tally.unredactable} could not be redacted`,
     tally.unwritable > 0 && `${tally.unwritable} could not be written`,
     tally.notTried > 0 && `${tally.notTried} not tried`,
@@ -143,7 +169,7 @@ function signedText(result: Extract<RedactResult, { kind: "written" }>, ctx: Com
 type RedactResult =
   | { kind: "written"; output: string; resigned: boolean; verifies: boolean; timestampAge?: string }
   | { kind: "skipped"; reason: string }
-  | { kind: "problem"; stage: "read" | "redact" | "not-tried"; message: string }
+  | { kind: "problem"; stage: "not-a-capture" | "read" | "redact" | "not-tried"; message: string }
   | { kind: "problem"; stage: "write"; message: string; reason: string; folderLevel: boolean };
 
 async function redactOne(
@@ -159,7 +185,9 @@ async function redactOne(
     document = await readRequestDocument(file, ctx.readStdin);
     if (document.extra.redacted === true) return { kind: "skipped", reason: "already redacted" };
   } catch (error) {
-    return { kind: "problem", stage: "read", message: errorMessage(error) };
+    // Read, but not a capture (JSON of something else, an event body): not "could not be read".
+    const stage = error instanceof Error && error.cause instanceof CaptureFormatError ? "not-a-capture" : "read";
+    return { kind: "problem", stage, message: errorMessage(error) };
   }
   try {
     redacted = redactCapture(document.request, secret);
@@ -235,13 +263,16 @@ function verdictOf(request: CapturedRequest, secret: string): { verifies: boolea
   return { verifies: verdict.valid, ...(stale && age !== undefined ? { timestampAge: ageText(age) } : {}) };
 }
 
-/** Files as given, and the captures inside folders. */
-async function expand(paths: string[]): Promise<string[]> {
+/** Files as given, and the captures inside folders; a folder's other `*.json` entries, passed over. */
+async function expand(
+  paths: string[],
+): Promise<{ files: string[]; passedOver: Array<{ path: string; what: string }> }> {
   const files: string[] = [];
+  const passedOver: Array<{ path: string; what: string }> = [];
   for (const path of paths) {
     const isFolder = path !== "-" && (await stat(path).catch(() => undefined))?.isDirectory();
-    if (isFolder) files.push(...(await listCaptureFiles(path)));
+    if (isFolder) files.push(...(await listCaptureFiles(path, passedOver, "redact")));
     else files.push(path);
   }
-  return files;
+  return { files, passedOver };
 }

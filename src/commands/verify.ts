@@ -1,16 +1,24 @@
 /**
- * `openmail-hooks verify`: check a captured request's signature offline and explain a failure.
- * Exit 0 valid, 1 invalid, 2 unreadable input or usage error.
+ * `openmail-hooks verify`: check a captured request's signature offline and explain a failure; or
+ * every capture in a folder, one line each. Exit 0 valid, 1 invalid, 2 unreadable input or usage error.
  */
-
+import { stat } from "node:fs/promises";
 import type { CommandContext } from "../command-context.js";
 import { maskSecret, requireSecret } from "../config/environment.js";
 import type { CapturedRequest } from "../core/capture.js";
 import { diagnose } from "../core/diagnose.js";
 import { checkTimestamp } from "../core/signature.js";
-import { EXIT, type ExitCode, usageError } from "../errors.js";
+import { EXIT, type ExitCode, errorMessage, inputError, usageError } from "../errors.js";
+import { listCaptureFiles } from "../io/capture-store.js";
 import { RAISE_THE_LIMIT, readFileOrStdin, readRequestDocument } from "../io/request-input.js";
-import { renderVerifyReport, type VerifyReport } from "../output/verify-report.js";
+import { sanitizeLine } from "../output/sanitize.js";
+import {
+  renderVerifyLine,
+  renderVerifyReport,
+  type VerifyReport,
+  verifyFolderSummary,
+  verifyReportJson,
+} from "../output/verify-report.js";
 
 export interface VerifyOptions {
   secret?: string;
@@ -37,8 +45,85 @@ export async function runVerify(
   options: VerifyOptions,
   ctx: CommandContext,
 ): Promise<ExitCode> {
+  if (file !== undefined && file !== "-" && (await isFolder(file))) {
+    if (options.body !== undefined || options.bodyFile !== undefined) {
+      throw usageError("give either a file (capture or raw HTTP request) or --body/--body-file, not both");
+    }
+    return verifyFolder(file, options, ctx);
+  }
   const target = await loadTarget(file, options, ctx);
   const { secret, source } = requireSecret(options.secret, ctx.environment);
+  const report = judge(target, secret, source, options, ctx);
+  renderVerifyReport(report, ctx.output, Boolean(options.json));
+  return report.diagnosis.verdict.valid ? EXIT.OK : EXIT.CHECK_FAILED;
+}
+
+/**
+ * `verify <folder>`: each capture in it (its `*.json` files, in name order, which is arrival order for
+ * listen's), one line each, then a count. Exit 1 if any is invalid, else 2 if any could not be read or
+ * is not a capture, else 0. A `*.json` entry that is not a regular file is named and not read.
+ */
+async function verifyFolder(folder: string, options: VerifyOptions, ctx: CommandContext): Promise<ExitCode> {
+  const { secret, source } = requireSecret(options.secret, ctx.environment);
+  const json = Boolean(options.json);
+  const passedOver: Array<{ path: string; what: string }> = [];
+  let files: string[];
+  try {
+    files = await listCaptureFiles(folder, passedOver, "verify");
+  } catch (error) {
+    throw inputError(`${sanitizeLine(folder)}: cannot list it (${errorMessage(error)})`, error);
+  }
+  const tally = { valid: 0, invalid: 0, unreadable: passedOver.length };
+  const problem = (path: string, message: string) => {
+    if (json) ctx.output.record({ type: "verify-problem", input: path, message });
+    else ctx.output.err(`openmail-hooks: ${message}`);
+  };
+  for (const { path, what } of passedOver) problem(path, `${sanitizeLine(path)}: ${what}`);
+  if (files.length + passedOver.length === 0) {
+    throw inputError(`${sanitizeLine(folder)}: no captures (*.json) in this folder`);
+  }
+  for (const file of files) {
+    let target: VerifyTarget;
+    try {
+      const document = await readRequestDocument(file, ctx.readStdin, options.maxInputSize, RAISE_THE_LIMIT);
+      target = { name: document.name, kind: document.kind, request: document.request, warnings: document.warnings };
+    } catch (error) {
+      tally.unreadable += 1;
+      problem(file, errorMessage(error));
+      continue;
+    }
+    const report = judge(target, secret, source, options, ctx);
+    if (report.diagnosis.verdict.valid) tally.valid += 1;
+    else tally.invalid += 1;
+    if (json) ctx.output.record(verifyReportJson(report));
+    else renderVerifyLine(report, ctx.output);
+    // A reader that is behind (`| less`): wait for it rather than queue every line in memory.
+    const room = ctx.output.roomForOutput();
+    if (room) await room;
+  }
+  const total = files.length + passedOver.length;
+  if (json) {
+    ctx.output.record({ type: "verify-summary", folder, total, ...tally });
+  } else {
+    ctx.output.out(verifyFolderSummary(folder, total, tally, ctx.output));
+    ctx.output.out(ctx.output.color.dim(`  secret: ${maskSecret(secret)} from ${source}`));
+  }
+  if (tally.invalid > 0) return EXIT.CHECK_FAILED;
+  return tally.unreadable > 0 ? EXIT.USAGE : EXIT.OK;
+}
+
+async function isFolder(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isDirectory() === true;
+}
+
+/** Judge one request's signature and timestamp, as of when it arrived (or --now). */
+function judge(
+  target: VerifyTarget,
+  secret: string,
+  source: string,
+  options: VerifyOptions,
+  ctx: CommandContext,
+): VerifyReport {
   const currentSeconds = Math.floor(ctx.now() / 1000);
   const receivedSeconds = target.request.receivedAt
     ? Math.floor(Date.parse(target.request.receivedAt) / 1000)
@@ -65,7 +150,7 @@ export async function runVerify(
       ? checkTimestamp(rawTimestamp, currentSeconds, options.tolerance)
       : undefined;
 
-  const report: VerifyReport = {
+  return {
     input: { name: target.name, kind: target.kind, warnings: target.warnings },
     eventId: target.request.headers["x-event-id"],
     judgedAt,
@@ -74,8 +159,6 @@ export async function runVerify(
     now: stillFresh,
     secret: { source, masked: maskSecret(secret) },
   };
-  renderVerifyReport(report, ctx.output, Boolean(options.json));
-  return diagnosis.verdict.valid ? EXIT.OK : EXIT.CHECK_FAILED;
 }
 
 /** A capture without a readable receivedAt (edited, or written by another tool): judged at the current time. */

@@ -76,6 +76,8 @@ function acceptedBadText(
 
 /** A size in the words both show (a large capture in the inspector's list, a body on the terminal). */
 export function formatBytes(bytes: number): string {
+  // An attachment's sizeBytes is whatever the payload says: "-5 B" would be a claim of a size.
+  if (!Number.isSafeInteger(bytes) || bytes < 0) return `invalid size (${bytes})`;
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
   return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;

@@ -5,7 +5,7 @@
  */
 import type { CapturedRequest } from "./capture.js";
 import type { PreparedDelivery } from "./contract.js";
-import { forwardableHeaders, signedRequest, withExtraHeaders } from "./request.js";
+import { assertSendableHeaders, forwardableHeaders, signedRequest, withExtraHeaders } from "./request.js";
 import {
   checkTimestamp,
   DEFAULT_TOLERANCE_SECONDS,
@@ -123,10 +123,16 @@ export function prepareReplay(item: ReplayItem, options: ReplayOptions, nowSecon
         `${item.origin}: sent with its captured signature; ${describeAge(age)}, so a correct handler rejects it (expected)`,
       );
     }
+    const headers = withExtraHeaders(forwardableHeaders(request.headers), options.extraHeaders);
+    // A captured header no HTTP client sends (CR/LF in a value): the item is skipped and named, not sent.
+    assertSendableHeaders(
+      headers,
+      "replayed without --keep-signature, it is re-signed and sent with OpenMail's own headers only",
+    );
     return new ReplayDelivery(
       item.kind,
       described,
-      withExtraHeaders(forwardableHeaders(request.headers), options.extraHeaders),
+      headers,
       Buffer.from(request.body),
       capturedId ?? described.eventId,
       undefined,

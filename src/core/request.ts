@@ -2,7 +2,7 @@
  * Building the request OpenMail sends: exactly its headers, with the signature over the exact body
  * bytes that go on the wire. Used by send-test and replay. Pure.
  */
-import { isHeaderValue } from "./header-value.js";
+import { isHeaderName, isHeaderValue } from "./header-value.js";
 import { sign } from "./signature.js";
 
 export interface WebhookRequest {
@@ -23,11 +23,18 @@ export interface SignOptions {
 }
 
 /**
+ * A request no HTTP client sends as it is (a header HTTP cannot carry): thrown before anything is
+ * sent, so the item is named as not sent, never counted as a delivery that failed ("OpenMail would
+ * retry", "the handler may still have received it").
+ */
+export class UnsendableRequestError extends Error {}
+
+/**
  * An event id HTTP cannot carry in X-Event-Id (control characters, characters beyond Latin-1): undici
  * refused it at send time, and the run counted a request it never sent as a failed delivery ("OpenMail
  * would retry"), or --print wrote a header broken over two lines. Thrown before anything is sent.
  */
-export class UnsendableEventIdError extends Error {
+export class UnsendableEventIdError extends UnsendableRequestError {
   /** `event_id "…" cannot be sent in the X-Event-Id header (…)`, for a caller's own message. */
   readonly detail: string;
   constructor(eventId: string) {
@@ -39,10 +46,41 @@ export class UnsendableEventIdError extends Error {
   }
 }
 
+/**
+ * A captured header that cannot be sent as it is (`replay --keep-signature` sends the captured headers;
+ * a capture is a file anyone can edit): a value with CR, LF or other control characters, or
+ * characters beyond Latin-1, or a name that is not an HTTP token. undici refused it at send time.
+ */
+export class UnsendableHeaderError extends UnsendableRequestError {
+  /** `advice`: what to do instead, said after "not sent". */
+  constructor(name: string, value: string, advice?: string) {
+    const shownName = JSON.stringify(name.length > 40 ? `${name.slice(0, 40)}…` : name);
+    const problem = isHeaderName(name)
+      ? `its value ${JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value)} holds control characters (CR, LF, …) or characters beyond Latin-1`
+      : "it is not a valid header name";
+    super(
+      `its captured header ${shownName} cannot be sent as it is (${problem}): not sent${advice ? `; ${advice}` : ""}`,
+    );
+    this.name = "UnsendableHeaderError";
+  }
+}
+
+/** Throws UnsendableHeaderError for the first header HTTP cannot carry as it is. */
+export function assertSendableHeaders(headers: Record<string, string>, advice?: string): void {
+  for (const name in headers) {
+    const value = headers[name] as string;
+    if (!isHeaderName(name) || !isHeaderValue(value)) throw new UnsendableHeaderError(name, value, advice);
+  }
+}
+
 /** The signed request; throws UnsendableEventIdError for an event id no header can carry. */
 export function signedRequest(options: SignOptions): WebhookRequest {
   if (options.eventId !== undefined && !isHeaderValue(options.eventId)) {
     throw new UnsendableEventIdError(options.eventId);
+  }
+  // A capture's own Content-Type (replay keeps it) may hold what no header can carry.
+  if (options.contentType !== undefined && !isHeaderValue(options.contentType)) {
+    throw new UnsendableHeaderError("content-type", options.contentType);
   }
   const timestamp = String(options.timestamp);
   const headers: Record<string, string> = {

@@ -9,6 +9,7 @@ import { verifyCaptured } from "../core/inspect.js";
 import { judgementShowsHint } from "../core/judgement-words.js";
 import { prepareReplay, type ReplayItem } from "../core/replay.js";
 import { eventIdOf, unixSeconds } from "../core/request.js";
+import { urlCredentialsRefusal } from "../core/url-credentials.js";
 import type { HttpClient } from "../io/http-client.js";
 import type { ReplayRecord } from "./event-index.js";
 import { forwardBrief } from "./views.js";
@@ -115,14 +116,28 @@ function targetUrl(ask: ReplayAsk, inboxId: string | undefined, context: ReplayC
     if (!forward) throw new ReplayRefused("listen has no forward target for this event (--forward-to or --route)");
     return forward;
   }
+  return otherUrl(ask.url ?? "");
+}
+
+/**
+ * A URL typed into the page ("another URL…", for a replay or a copied command), checked as the CLI
+ * checks its URL options: http(s) only, and no user name or password (the same rule and words).
+ */
+export function otherUrl(text: string): string {
   let parsed: URL;
   try {
-    parsed = new URL(ask.url ?? "");
+    parsed = new URL(text);
   } catch {
     throw new ReplayRefused("not a URL: give one like http://127.0.0.1:3000/webhooks");
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
     throw new ReplayRefused("only http:// and https:// URLs can be replayed to");
+  }
+  const credentials = urlCredentialsRefusal(parsed);
+  if (credentials) {
+    throw new ReplayRefused(
+      `${credentials} (the page sends no Authorization header: copy the replay as curl to the URL without them, and add -u or an Authorization header to it)`,
+    );
   }
   return parsed.toString();
 }

@@ -12,7 +12,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { CapturedRequest } from "../core/capture.js";
 import { prepareReplay, UnverifiedCaptureError } from "../core/replay.js";
-import { UnsendableEventIdError } from "../core/request.js";
+import { UnsendableRequestError } from "../core/request.js";
 import { CliError } from "../errors.js";
 import { createHttpClient, type HttpClient } from "../io/http-client.js";
 import type { Arrival, ReceivedEvent, ReplayFrom } from "../io/webhook-pipeline.js";
@@ -20,7 +20,7 @@ import { CONTROL_CHARACTERS } from "../output/sanitize.js";
 import { pathFromCwd } from "../output/shown-path.js";
 import { createEventIndex, isEntryId, type ListQuery, UnreadableCaptureError } from "./event-index.js";
 import { createGuard, SECURITY_HEADERS } from "./guard.js";
-import { parseReplayAsk, ReplayRefused, replayFromPage } from "./replay-action.js";
+import { otherUrl, parseReplayAsk, ReplayRefused, replayFromPage } from "./replay-action.js";
 import { curlCommand, replayCommand } from "./shell-commands.js";
 import type { SecretInfo, VerdictName } from "./views.js";
 
@@ -122,8 +122,9 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
       if (res.headersSent) res.destroy();
       else if (error instanceof UnreadableCaptureError) {
         sendJson(res, 422, { error: `unreadable capture: ${error.message}` });
-      } else if (error instanceof UnsendableEventIdError) {
-        // Its replay or curl would carry an X-Event-Id no HTTP client sends: said, not an inspector error.
+      } else if (error instanceof UnsendableRequestError) {
+        // Its replay or curl would carry a header no HTTP client sends (an X-Event-Id, a captured header
+        // with CR/LF): said, not an inspector error.
         sendJson(res, 422, { error: error.message });
       } else sendJson(res, 500, { error: `inspector error: ${error.message}` });
     });
@@ -138,7 +139,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
     const refusal = guard({
       method,
       headers: req.headers,
-      queryToken: url.searchParams.get("token"),
+      queryToken: tokenMayBeInQuery(method, url.pathname) ? url.searchParams.get("token") : null,
       needsToken: isApi,
     });
     if (refusal) return sendJson(res, refusal.status, { error: refusal.message });
@@ -220,7 +221,15 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
     if (!loaded) return sendJson(res, 404, { error: "no such event" });
     const detail = await index.detail(id);
     const inboxId = detail?.item.inboxId ?? undefined;
-    const target = url.searchParams.get("url") || forwardTarget(inboxId) || options.listenerUrl;
+    const asked = url.searchParams.get("url");
+    let target: string;
+    try {
+      // Checked as a replay's URL is: a command the page shows must not carry a password either.
+      target = asked ? otherUrl(asked) : forwardTarget(inboxId) || options.listenerUrl;
+    } catch (error) {
+      if (error instanceof ReplayRefused) return sendJson(res, 400, { error: error.message });
+      throw error;
+    }
     const secret = options.secretFor(inboxId);
     const capturePath = detail?.capturePath;
     const shownPath = capturePath ? pathFromCwd(capturePath, options.cwd) : null;
@@ -356,6 +365,15 @@ async function listenOn(server: Server, port: number, fallback: boolean): Promis
     } else throw error;
   }
   return (server.address() as AddressInfo).port;
+}
+
+/**
+ * The two reads a browser makes without a way to add a header: the live stream (EventSource) and a
+ * capture's download link. Only they take the token as ?token=; every other route wants the
+ * X-Inspector-Token header (a token in a URL ends up in history and logs).
+ */
+function tokenMayBeInQuery(method: string, pathname: string): boolean {
+  return method === "GET" && (pathname === "/api/stream" || /^\/api\/events\/[^/]+\/download$/.test(pathname));
 }
 
 function listQuery(url: URL): ListQuery {

@@ -40,6 +40,7 @@ import { chmod, link, opendir, open as openHandle, readdir, realpath, rename, st
 import { basename, join, resolve, sep } from "node:path";
 import { type CapturedRequest, captureFileName, serializeCapture, serializeCapturePieces } from "../core/capture.js";
 import { CliError, usageError } from "../errors.js";
+import { passedOverText } from "../output/capture-folder.js";
 import { sanitizeLine } from "../output/sanitize.js";
 import { makeCaptureFolder } from "./capture-folder.js";
 import { processAlive } from "./process-alive.js";
@@ -482,17 +483,23 @@ function removeIfStaleTemporary(dir: string, name: string): void {
   }
 }
 
-/** Capture files in a folder (names ending in .json, temporary files skipped), oldest name first. */
-export async function listCaptureFiles(dir: string): Promise<string[]> {
-  return (await listCaptureNames(dir)).map((name) => join(dir, name));
-}
-
-/** The names alone (without the folder), for callers that keep many: a path each would double the memory. */
-export async function listCaptureNames(dir: string): Promise<string[]> {
+/**
+ * Capture files in a folder (names ending in .json, temporary files skipped), oldest name first.
+ * The other `*.json` entries (links, folders, FIFOs: never read) go to `passedOver` (sorted), each with why,
+ * said as replay says it (passedOverText), with `command` as the verb.
+ */
+export async function listCaptureFiles(
+  dir: string,
+  passedOver: Array<{ path: string; what: string }>,
+  command: string,
+): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
   const names: string[] = [];
   for (const entry of entries) {
-    if (entry.isFile() && entry.name.endsWith(".json") && !entry.name.startsWith(".")) names.push(entry.name);
+    if (!entry.name.endsWith(".json") || entry.name.startsWith(".")) continue;
+    if (entry.isFile()) names.push(entry.name);
+    else passedOver.push({ path: join(dir, entry.name), what: passedOverText(entry, command) });
   }
-  return names.sort();
+  passedOver.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return names.sort().map((name) => join(dir, name));
 }

@@ -19,6 +19,7 @@ import {
   readDocument,
 } from "../core/capture.js";
 import { metaOf, type ReplayItem, type ReplayMeta } from "../core/replay.js";
+import { passedOverText } from "../output/capture-folder.js";
 import { sanitizeLine } from "../output/sanitize.js";
 import {
   DEFAULT_INPUT_LIMIT,
@@ -270,7 +271,7 @@ function listCaptureFiles(folder: FilePath, passedOver: PassedOver[]): string[] 
     for (let entry = dir.readSync(); entry !== null; entry = dir.readSync()) {
       if (!entry.name.endsWith(".json") || entry.name.startsWith(".")) continue;
       if (entry.isFile()) names.push(entry.name);
-      else passedOver.push({ name: entry.name, what: passedOverText(entry) });
+      else passedOver.push({ name: entry.name, what: passedOverText(entry, "replay") });
     }
   } finally {
     dir.closeSync();
@@ -283,14 +284,6 @@ interface PassedOver {
   /** A byte name (see CaptureFolder). */
   name: string;
   what: string;
-}
-
-function passedOverText(entry: { isSymbolicLink(): boolean; isDirectory(): boolean }): string {
-  if (entry.isSymbolicLink()) {
-    return "a symbolic link: links inside a folder are not followed (name the file it points to, to replay it)";
-  }
-  if (entry.isDirectory()) return "a folder: folders inside a folder are not read (name it, to replay it)";
-  return "not a regular file (a device, FIFO or socket): not read";
 }
 
 /** A capture file to read when it is sent; its arrival time from its name unless its content was read. */

@@ -59,6 +59,39 @@ export function renderVerifyReport(report: VerifyReport, output: Output, json: b
   output.out(c.dim(`  secret: ${report.secret.masked} from ${report.secret.source}`));
 }
 
+/**
+ * One capture of a folder in one line: `✓ valid  path  evt_…`, or `✗ invalid  path  evt_…: the check
+ * that failed; the likeliest cause` (`verify <file>` on it says the rest: each check, and the fix).
+ */
+export function renderVerifyLine(report: VerifyReport, output: Output): void {
+  const c = output.color;
+  const { verdict } = report.diagnosis;
+  const name = `${sanitizeLine(report.input.name)}${report.eventId ? c.dim(`  ${sanitizeLine(report.eventId)}`) : ""}`;
+  if (verdict.valid) {
+    output.out(`${c.green("✓ valid")}    ${name}`);
+    return;
+  }
+  const failed = verifyChecks(report).find((check) => check.state === "fail");
+  const [finding] = reportedFindings(report.diagnosis);
+  const why = [failed && `${failed.name} ${failed.text}`, finding?.summary].filter(Boolean).join("; ");
+  output.out(`${c.red("✗ invalid")}  ${name}: ${sanitizeLine(why || verdict.message)}`);
+}
+
+/** "12 of 14 valid in events (1 invalid: verify it alone for why and the fix; 1 not read)". */
+export function verifyFolderSummary(
+  folder: string,
+  total: number,
+  tally: { valid: number; invalid: number; unreadable: number },
+  output: Output,
+): string {
+  const notes = [
+    tally.invalid > 0 && `${tally.invalid} invalid: verify one alone for each check and the fix`,
+    tally.unreadable > 0 && `${tally.unreadable} not read or not a capture (named above)`,
+  ].filter(Boolean);
+  const line = `${tally.valid} of ${total} valid in ${sanitizeLine(folder)}${notes.length > 0 ? ` (${notes.join("; ")})` : ""}`;
+  return tally.valid === total ? output.color.green(line) : output.color.yellow(line);
+}
+
 /** Signature findings, then the timestamp's unless a signature finding already named the same cause. */
 function reportedFindings({ signatureFindings, timestampFinding }: Diagnosis): Finding[] {
   if (!timestampFinding || signatureFindings.some((finding) => finding.code === timestampFinding.code))

@@ -155,6 +155,8 @@ function formatDateTime(iso) {
 
 function formatBytes(bytes) {
   if (typeof bytes !== "number") return "";
+  // A payload's sizeBytes is whatever the sender wrote: "-5 B" would be a claim of a size.
+  if (!Number.isSafeInteger(bytes) || bytes < 0) return `invalid size (${bytes})`;
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
   return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
@@ -251,7 +253,7 @@ function rowFor(item, fresh) {
     h("td", { class: "time", title: line(item.receivedAt) }, formatTime(item.receivedAt)),
     h(
       "td",
-      {},
+      { class: "type-cell" },
       h(
         "span",
         { class: typeClass(item.eventType) },
@@ -261,7 +263,7 @@ function rowFor(item, fresh) {
     ),
     h("td", { class: "mail" }, mailCell(item), h("div", { class: "marks" }, inbox, ...marks)),
     h("td", { class: `verdict ${item.verdict}`, title: line(item.verdictMessage) }, VERDICT_TEXT[item.verdict]),
-    h("td", {}, answerCell(item)),
+    h("td", { class: "answer-cell" }, answerCell(item)),
   );
 }
 
@@ -509,8 +511,14 @@ function select(id) {
   for (const row of $("rows").children) row.classList.toggle("selected", row.dataset.id === id);
   const params = new URLSearchParams({ token, id });
   history.replaceState(null, "", `#${params.toString()}`);
-  loadDetail(id);
+  loadDetail(id).then(() => {
+    // With the detail below the list (a narrow window), show it: the click would otherwise seem to do nothing.
+    if (state.selected === id && STACKED.matches) $("detail").scrollIntoView({ block: "start" });
+  });
 }
+
+/** The narrow layout (app.css), where the detail is below the list rather than beside it. */
+const STACKED = matchMedia("(max-width: 899px)");
 
 async function loadDetail(id, { keepScroll = false } = {}) {
   const pane = $("detail");
