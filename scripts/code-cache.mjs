@@ -1,5 +1,5 @@
 /**
- * Make the V8 code cache of the bundled CLI (dist/bin/code-cache/, read by bin/code-cache.js): run the
+ * Make the V8 code cache of the bundled CLI (dist/bin/code-cache.bin, read by bin/code-cache.js): run the
  * commands whose start-up is measured, as a user would, each with OMH_CODE_CACHE_WRITE set so that it
  * writes, at exit, the bytecode of every chunk it ran. A later command reads the caches the earlier ones
  * wrote and adds what it compiled itself, so a chunk several commands share holds what each needs.

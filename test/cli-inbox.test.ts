@@ -337,6 +337,90 @@ describe("listen --inbox", () => {
     expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBe("https://colleague.example/hooks");
   });
 
+  it("a second listen (another capture folder) on the same inbox: the first's tunnel is called a tunnel, and with --take-over the inbox's own URL comes back however the two stop (a7 L19)", async () => {
+    const firstCwd = tempDir();
+    const first = await listenInbox(["--inbox", "inb_prod", "--take-over"], { cwd: firstCwd });
+    const firstTunnel = String(first.ready.publicUrl);
+    expect(fake.inboxes.get("inb_prod")?.webhookUrl).toBe(firstTunnel);
+
+    // Without --take-over: refused, and said to be a tunnel, not "a production or staging endpoint".
+    const refused = await runCli(["listen", "--port", "0", "--inbox", "inb_prod"], { env: apiEnv(), cwd: tempDir() });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toBe(
+      `openmail-hooks: inbox inb_prod (support@acme.openmail.sh) already delivers to ${firstTunnel}, an ngrok tunnel: probably another openmail-hooks listen (with another capture folder) or your own ngrok. Stop that one first, or pass --take-over to take the inbox over while this run lasts (it is then pointed back at that tunnel)\n`,
+    );
+
+    const second = await listenInbox(["--inbox", "inb_prod", "--take-over"], { cwd: tempDir() });
+    const secondTunnel = String(second.ready.publicUrl);
+    expect(secondTunnel).not.toBe(firstTunnel);
+    expect(fake.inboxes.get("inb_prod")?.webhookUrl).toBe(secondTunnel);
+
+    // The first stops while the second holds the inbox: left alone, and its restore is kept.
+    expect(await first.stop("SIGINT")).toBe(0);
+    expect(fake.inboxes.get("inb_prod")?.webhookUrl).toBe(secondTunnel);
+    const held = first.records.find((r) => r.type === "inbox" && r.action === "held-elsewhere");
+    expect(held?.message).toBe(
+      `left inbox inb_prod (support@acme.openmail.sh) with ${secondTunnel}, another tunnel that took it over (another listen with --take-over?): when that one stops it points the inbox back at this run's tunnel URL; then run \`openmail-hooks restore\` with this capture folder (or start listen here again) to put back ${PROD_URL}`,
+    );
+
+    // The second puts back what it found (the first's tunnel, closed now), and says what that means.
+    expect(await second.stop("SIGINT")).toBe(0);
+    expect(fake.inboxes.get("inb_prod")?.webhookUrl).toBe(firstTunnel);
+    const notes = second.records.filter((r) => r.type === "inbox" && r.action === "restored").map((r) => r.message);
+    expect(notes).toEqual([
+      `restored inbox inb_prod (support@acme.openmail.sh) to ${firstTunnel}`,
+      expect.stringContaining("that is a tunnel's URL, as before --take-over"),
+    ]);
+
+    // `restore` in the first's folder puts back the inbox's own URL.
+    const restored = await runCli(["restore"], { cwd: firstCwd, env: apiEnv() });
+    expect(restored.code).toBe(0);
+    expect(restored.stdout).toBe(`restored inbox inb_prod (support@acme.openmail.sh) to ${PROD_URL}\n`);
+    expect(fake.inboxes.get("inb_prod")?.webhookUrl).toBe(PROD_URL);
+  });
+
+  it("an inbox another listen holds stays with it while a new listen in the first's folder runs, re-points and stops; restore then puts it back", async () => {
+    const firstCwd = tempDir();
+    const first = await listenInbox(["--inbox", "inb_prod", "--take-over"], { cwd: firstCwd });
+    const firstTunnel = String(first.ready.publicUrl);
+    const second = await listenInbox(["--inbox", "inb_prod", "--take-over"], { cwd: tempDir() });
+    const secondTunnel = String(second.ready.publicUrl);
+    expect(await first.stop("SIGINT")).toBe(0);
+
+    // A new listen in the first's folder, for another inbox: not refused by the kept entry, and its
+    // tunnel's new URL is not given to the inbox the second listen holds.
+    const again = await listenInbox(["--inbox", "inb_dev", "--tunnel-grace", "200ms"], { cwd: firstCwd });
+    expect(again.records.find((r) => r.action === "held-elsewhere")?.inboxId).toBe("inb_prod");
+    again.child.kill("SIGUSR1");
+    const repointed = await again.waitFor((r) => r.type === "inbox" && r.action === "repointed");
+    expect(repointed.inboxId).toBe("inb_dev");
+    expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBe(repointed.webhookUrl);
+    expect(fake.inboxes.get("inb_prod")?.webhookUrl).toBe(secondTunnel);
+    expect(again.records.filter((r) => r.action === "repointed").map((r) => r.inboxId)).toEqual(["inb_dev"]);
+    expect(await again.stop("SIGINT")).toBe(0);
+    expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBeNull();
+    expect(fake.inboxes.get("inb_prod")?.webhookUrl).toBe(secondTunnel);
+
+    expect(await second.stop("SIGINT")).toBe(0);
+    expect(fake.inboxes.get("inb_prod")?.webhookUrl).toBe(firstTunnel);
+    const restored = await runCli(["restore"], { cwd: firstCwd, env: apiEnv() });
+    expect(restored.stdout).toBe(`restored inbox inb_prod (support@acme.openmail.sh) to ${PROD_URL}\n`);
+    expect(fake.inboxes.get("inb_prod")?.webhookUrl).toBe(PROD_URL);
+  });
+
+  it("two listens on one inbox stopped in the order they started: each puts back what it found, ending at the inbox's own URL", async () => {
+    const first = await listenInbox(["--inbox", "inb_prod", "--take-over"], { cwd: tempDir() });
+    const firstTunnel = String(first.ready.publicUrl);
+    const second = await listenInbox(["--inbox", "inb_prod", "--take-over"], { cwd: tempDir() });
+    expect(await second.stop("SIGINT")).toBe(0);
+    expect(fake.inboxes.get("inb_prod")?.webhookUrl).toBe(firstTunnel);
+    expect(await first.stop("SIGINT")).toBe(0);
+    expect(fake.inboxes.get("inb_prod")?.webhookUrl).toBe(PROD_URL);
+    expect(first.records.find((r) => r.action === "restored")?.message).toBe(
+      `restored inbox inb_prod (support@acme.openmail.sh) to ${PROD_URL}`,
+    );
+  });
+
   it("refuses to divert an inbox with another webhook URL unless --take-over", async () => {
     const result = await runCli(["listen", "--port", "0", "--inbox", "inb_prod"], { env: apiEnv() });
     expect(result.code).toBe(2);

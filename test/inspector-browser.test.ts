@@ -320,7 +320,8 @@ describe.skipIf(!browserAvailable())("the inspector page in Chromium", () => {
     const signed = signedEvent(SECRET, messageEvent({}, { subject: "Target of CSRF" }));
     await post(process.url, signed.headers, signed.body);
     await app.waitFor(1);
-    const list = JSON.parse((await post(`${process.origin}/api/events?token=${process.token}`, {}, "", "GET")).body);
+    const tokenHeader = { "x-inspector-token": process.token };
+    const list = JSON.parse((await post(`${process.origin}/api/events`, tokenHeader, "", "GET")).body);
     const replayUrl = `${process.origin}/api/events/${encodeURIComponent(list.items[0].id)}/replay`;
 
     // The attacker even knows the token: the Origin check alone must stop it.
@@ -331,7 +332,7 @@ describe.skipIf(!browserAvailable())("the inspector page in Chromium", () => {
         Promise.allSettled([
           fetch(${JSON.stringify(replayUrl)}, { method: "POST", mode: "no-cors", headers: { "content-type": "text/plain" }, body }),
           fetch(${JSON.stringify(replayUrl)}, { method: "POST", headers: { "content-type": "application/json", "x-inspector-token": ${JSON.stringify(process.token)} }, body }),
-          fetch(${JSON.stringify(`${process.origin}/api/events?token=${process.token}`)}).then((r) => r.text()),
+          fetch(${JSON.stringify(`${replayUrl.replace(/\/replay$/, "/download")}?token=${process.token}`)}).then((r) => r.text()),
         ]).then((results) => {
           document.title = results.map((r) => r.status + ":" + (r.value && typeof r.value === "string" ? r.value.length : "")).join(",");
           document.getElementById("f").submit();
@@ -344,7 +345,7 @@ describe.skipIf(!browserAvailable())("the inspector page in Chromium", () => {
     expect(await page.content()).toContain("cross");
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(app.requests).toHaveLength(1);
-    const after = JSON.parse((await post(`${process.origin}/api/events?token=${process.token}`, {}, "", "GET")).body);
+    const after = JSON.parse((await post(`${process.origin}/api/events`, tokenHeader, "", "GET")).body);
     expect(after.items.filter((item: { kind: string }) => item.kind === "replay")).toEqual([]);
   });
 

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
+import { createServer, get as httpGet } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -44,6 +44,11 @@ function get(url: string, headers: Record<string, string> = {}) {
   return post(url, headers, "", "GET");
 }
 
+/** A read of the inspector's API as the page makes it: the token in the X-Inspector-Token header. */
+function apiGet(inspector: { origin: string; token: string }, path: string) {
+  return get(`${inspector.origin}${path}`, { "x-inspector-token": inspector.token });
+}
+
 describe("listen's inspector server", () => {
   it("listens on 127.0.0.1 and puts its URL, with a token, in the ready record", async () => {
     const process = await listen();
@@ -62,8 +67,8 @@ describe("listen's inspector server", () => {
 
   it("serves every response with a strict CSP and no-referrer", async () => {
     const { inspector } = await listen();
-    for (const path of ["/", "/app.js", `/api/events?token=${inspector.token}`]) {
-      const response = await get(`${inspector.origin}${path}`);
+    for (const path of ["/", "/app.js", "/api/events"]) {
+      const response = await apiGet(inspector, path);
       expect(response.status).toBe(200);
       const csp = String(response.headers["content-security-policy"]);
       expect(csp).toContain("default-src 'none'");
@@ -91,6 +96,33 @@ describe("listen's inspector server", () => {
     expect(crossSite.status).toBe(403);
   });
 
+  it("takes the token in the URL only where a browser cannot send a header: the live stream and a download (a7 L20)", async () => {
+    const process = await listen();
+    const signed = signedEvent(SECRET, messageEvent());
+    await post(process.url, signed.headers, signed.body);
+    const { inspector } = process;
+    const id = encodeURIComponent(JSON.parse((await apiGet(inspector, "/api/events")).body).items[0].id);
+    const withQuery = (path: string) => get(`${inspector.origin}${path}?token=${inspector.token}`);
+    for (const path of ["/api/events", `/api/events/${id}`, `/api/events/${id}/commands`, "/api/status"]) {
+      const refused = await withQuery(path);
+      expect(refused.status, path).toBe(401);
+      expect(JSON.parse(refused.body).error).toContain("missing or wrong token");
+      expect((await apiGet(inspector, path)).status, path).toBe(200);
+    }
+    const download = await withQuery(`/api/events/${id}/download`);
+    expect(download.status).toBe(200);
+    expect(download.body).toContain(String(messageEvent().event));
+    // The stream stays open: its status line is enough.
+    const stream = await new Promise<number>((resolve, reject) => {
+      const request = httpGet(`${inspector.origin}/api/stream?token=${inspector.token}`, { agent: false }, (res) => {
+        resolve(res.statusCode ?? 0);
+        res.destroy();
+      });
+      request.on("error", reject);
+    });
+    expect(stream).toBe(200);
+  });
+
   it("refuses replays without its Origin, its token in the header, or a JSON body", async () => {
     const handler = await startServer(openMailHandler(SECRET));
     servers.push(handler);
@@ -100,7 +132,7 @@ describe("listen's inspector server", () => {
     await post(process.url, signed.headers, signed.body);
     await handler.waitFor(1);
     const { inspector } = process;
-    const list = JSON.parse((await get(`${inspector.origin}/api/events?token=${inspector.token}`)).body);
+    const list = JSON.parse((await apiGet(inspector, "/api/events")).body);
     const id = list.items[0].id as string;
     const replay = `${inspector.origin}/api/events/${encodeURIComponent(id)}/replay`;
     const body = JSON.stringify({ target: "forward", mode: "resign" });
@@ -132,7 +164,7 @@ describe("listen's inspector server", () => {
     await post(process.url, signed.headers, signed.body);
     await handler.waitFor(1);
     const { inspector } = process;
-    const list = JSON.parse((await get(`${inspector.origin}/api/events?token=${inspector.token}`)).body);
+    const list = JSON.parse((await apiGet(inspector, "/api/events")).body);
     const replay = `${inspector.origin}/api/events/${encodeURIComponent(list.items[0].id)}/replay`;
     const headers = {
       "content-type": "application/json",
@@ -161,7 +193,7 @@ describe("listen's inspector server", () => {
     const signed = signedEvent(SECRET, messageEvent());
     await post(process.url, signed.headers, signed.body);
     const { inspector } = process;
-    const list = JSON.parse((await get(`${inspector.origin}/api/events?token=${inspector.token}`)).body);
+    const list = JSON.parse((await apiGet(inspector, "/api/events")).body);
     const replay = `${inspector.origin}/api/events/${encodeURIComponent(list.items[0].id)}/replay`;
     const edited = JSON.stringify({ event: "message.received", event_id: "evt_\u0007bell" });
     const body = JSON.stringify({ target: "url", url: `${handler.url}/webhooks`, mode: "resign", body: edited });
@@ -186,7 +218,7 @@ describe("listen's inspector server", () => {
     expect((await post(process.url, { ...signed.headers, ...extra }, signed.body)).status).toBe(200);
     await process.waitFor((record) => record.type === "event");
     const { inspector } = process;
-    const list = JSON.parse((await get(`${inspector.origin}/api/events?token=${inspector.token}`)).body);
+    const list = JSON.parse((await apiGet(inspector, "/api/events")).body);
     expect(list.items[0].id).toBe("live-1");
     const file = JSON.parse(
       (await get(`${inspector.origin}/api/events/live-1/download?token=${inspector.token}`)).body,
@@ -195,7 +227,7 @@ describe("listen's inspector server", () => {
     expect(file.headers["x-mixed-case"]).toBe("v");
     for (const [name, value] of Object.entries(signed.headers)) expect(file.headers[name.toLowerCase()]).toBe(value);
     expect(Buffer.from(file.body)).toEqual(signed.body);
-    const detail = JSON.parse((await get(`${inspector.origin}/api/events/live-1?token=${inspector.token}`)).body);
+    const detail = JSON.parse((await apiGet(inspector, "/api/events/live-1")).body);
     expect(detail.request.headers).toContainEqual(["x-note", "caf\u00e9 \u00ff, two"]);
   });
 
@@ -206,11 +238,8 @@ describe("listen's inspector server", () => {
     await post(process.url, signed.headers, signed.body);
     await process.waitFor((record) => record.type === "event");
     const { inspector } = process;
-    const list = JSON.parse((await get(`${inspector.origin}/api/events?token=${inspector.token}`)).body);
-    const detail = JSON.parse(
-      (await get(`${inspector.origin}/api/events/${encodeURIComponent(list.items[0].id)}?token=${inspector.token}`))
-        .body,
-    );
+    const list = JSON.parse((await apiGet(inspector, "/api/events")).body);
+    const detail = JSON.parse((await apiGet(inspector, `/api/events/${encodeURIComponent(list.items[0].id)}`)).body);
     expect(detail.redacted).toBe(true);
     expect(JSON.stringify(detail.email)).not.toContain("ana.lopez@example.com");
   });
@@ -221,8 +250,7 @@ describe("listen's inspector server", () => {
       index === 3 ? "needle in the haystack" : `Note ${index}`,
     );
     const { inspector } = await listen(["--save-dir", saveDir]);
-    const page = async (query: string) =>
-      JSON.parse((await get(`${inspector.origin}/api/events?token=${inspector.token}&${query}`)).body);
+    const page = async (query: string) => JSON.parse((await apiGet(inspector, `/api/events?${query}`)).body);
 
     const first = await page("limit=50");
     expect(first.total).toBe(2600);
@@ -246,10 +274,7 @@ describe("listen's inspector server", () => {
     expect(found.map((item) => item.eventId)).toEqual([ids[3]]);
     expect(requests).toBeGreaterThan(1);
 
-    const detail = JSON.parse(
-      (await get(`${inspector.origin}/api/events/${encodeURIComponent(first.items[0].id)}?token=${inspector.token}`))
-        .body,
-    );
+    const detail = JSON.parse((await apiGet(inspector, `/api/events/${encodeURIComponent(first.items[0].id)}`)).body);
     expect(detail.email.subject).toBe("Note 2599");
     expect(detail.verification.valid).toBe(true);
     expect(detail.verification.checks.map((check: { state: string }) => check.state)).toEqual(["pass", "pass", "pass"]);
@@ -264,8 +289,7 @@ describe("listen's inspector server", () => {
     const shown = ["2026-11-28T10-00-01-000Z_evt_\u65e5\u672c.json", '2026-11-28T10-00-00-000Z_evt_a;b "q".json'];
     for (const name of [...shown, ".hidden.json", "-dash.json"]) writeFileSync(join(saveDir, name), content);
     const { inspector } = await listen(["--save-dir", saveDir]);
-    const api = (path: string) =>
-      get(`${inspector.origin}${path}${path.includes("?") ? "&" : "?"}token=${inspector.token}`);
+    const api = (path: string) => apiGet(inspector, path);
 
     const list = JSON.parse((await api("/api/events?limit=50")).body);
     expect(list.items.map((item: { id: string }) => item.id)).toEqual(shown);
@@ -296,8 +320,7 @@ describe("listen's inspector server", () => {
     writeFileSync(join(saveDir, broken), "{ not json");
     const lp = await listen(["--save-dir", saveDir]);
     const { inspector } = lp;
-    const api = (path: string) =>
-      get(`${inspector.origin}/api/${path}${path.includes("?") ? "&" : "?"}token=${inspector.token}`);
+    const api = (path: string) => apiGet(inspector, `/api/${path}`);
 
     // More page loads than the thread pool has threads: a FIFO's open held one each, and then every save.
     const lists = await Promise.all(Array.from({ length: 6 }, () => api("events?limit=50")));
@@ -335,14 +358,12 @@ describe("listen's inspector server", () => {
     const request = signedEvent(SECRET, messageEvent({}, { subject, from: `${"f".repeat(5_000)}@example.com` }));
     expect((await post(lp.url, request.headers, request.body)).status).toBe(200);
     await lp.waitFor((r) => r.type === "event");
-    const list = JSON.parse((await get(`${inspector.origin}/api/events?token=${inspector.token}`)).body);
+    const list = JSON.parse((await apiGet(inspector, "/api/events")).body);
     const item = list.items[0];
     expect(item.subject).toHaveLength(300);
     expect(item.subject.endsWith("…")).toBe(true);
     expect(item.from).toHaveLength(300);
-    const detail = JSON.parse(
-      (await get(`${inspector.origin}/api/events/${encodeURIComponent(item.id)}?token=${inspector.token}`)).body,
-    );
+    const detail = JSON.parse((await apiGet(inspector, `/api/events/${encodeURIComponent(item.id)}`)).body);
     expect(detail.email.subject).toBe(subject);
   });
 

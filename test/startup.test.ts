@@ -39,12 +39,44 @@ describe("start-up", () => {
     const listen = await startListen(["--forward-to", handler.url, "--no-save"], { env: log.env });
     cleanups.push(() => listen.stop());
     await until(() => log.lines().includes("url"));
-    expect(log.lines()).toEqual(["undici", "url"]);
+    // undici loaded, then a made-up webhook through a scratch listener of its own and on to a
+    // loopback target of its own (rehearseWebhook), all before the URL.
+    expect(log.lines()).toEqual(["undici", "request POST /webhooks", "request POST /webhooks", "url"]);
     const { headers, body } = signedEvent(SECRET, messageEvent());
     const answer = await post(listen.url, headers, body);
     expect(answer.status).toBe(200);
     expect(handler.requests).toHaveLength(1);
     expect(handler.requests[0]?.body.equals(body)).toBe(true);
+  });
+
+  it("that rehearsed webhook is nowhere to be seen: not printed, counted, forwarded, saved or in the inspector", async () => {
+    const handler = await server(() => ({ status: 200, body: "ok" }));
+    const log = loadLog();
+    const cwd = tempDir();
+    const saveDir = join(cwd, "events");
+    const listen = await startListen(["--forward-to", handler.url, "--save-dir", saveDir], { env: log.env, cwd });
+    cleanups.push(() => listen.stop());
+    await until(() => log.lines().includes("url"));
+    expect(log.lines().indexOf("request POST /webhooks")).toBeLessThan(log.lines().indexOf("url"));
+    const { headers, body } = signedEvent(SECRET, messageEvent({ event_id: "evt_after_rehearsal" }));
+    expect((await post(listen.url, headers, body)).status).toBe(200);
+    const event = await listen.waitFor((r) => r.type === "event");
+    expect(event).toMatchObject({ seq: 1, eventId: "evt_after_rehearsal", forward: { status: 200 } });
+    const ready = listen.records.find((r) => r.type === "ready") as { inspectorUrl: string };
+    const token = new URL(ready.inspectorUrl).hash.replace("#token=", "");
+    const inspector = await fetch(new URL("/api/events", ready.inspectorUrl), {
+      headers: { "x-inspector-token": token },
+    });
+    const listed = JSON.stringify(await inspector.json());
+    expect(listed).toContain("evt_after_rehearsal");
+    expect(listed).not.toContain("evt_warm_up");
+    expect(await listen.stop()).toBe(0);
+    const summary = listen.records.find((r) => r.type === "summary");
+    expect(summary).toMatchObject({ received: 1 });
+    expect(listen.stdout()).not.toContain("evt_warm_up");
+    expect(listen.records.filter((r) => r.type === "arrival" || r.type === "event")).toHaveLength(2);
+    expect(handler.requests).toHaveLength(1);
+    expect(readdirSync(saveDir).filter((name) => name.endsWith(".json"))).toHaveLength(1);
   });
 
   it("listen --forward-to rehearses a save before it prints its URL, and leaves nothing of it in the folder", async () => {

@@ -10,18 +10,18 @@ import { type Expectation, parseSubjectMatcher } from "../core/expect.js";
 import { EXIT, type ExitCode, usageError } from "../errors.js";
 import type { Inspector, InspectorOptions } from "../inspector/server.js";
 import { type CaptureStore, openCaptureStore } from "../io/capture-store.js";
-import { warmUpEvent, warmUpEventPath } from "../io/event-warm-up.js";
+import { rehearseWebhook, warmUpEvent, warmUpEventPath } from "../io/event-warm-up.js";
 import { createHttpClient, type HttpClient } from "../io/http-client.js";
 import { SETTLE_MS, startListener } from "../io/listener.js";
 import { probeTarget } from "../io/probe.js";
 import { folderRedactionKey, redactingStore } from "../io/redacting-store.js";
 import { readRegularFileAsync } from "../io/request-input.js";
-import { warmUpHttp } from "../io/warm-up.js";
 import { createWebhookPipeline, eventIdsInFolder, type FolderIds } from "../io/webhook-pipeline.js";
 import type { InboxListenOptions } from "../openmail/listen-inboxes.js";
 import { registrationStateExists } from "../openmail/state.js";
 import { tightenedFolderLine } from "../output/capture-folder.js";
 import { createListenRenderer, type ListenRenderer } from "../output/listen-report.js";
+import { discardingOutput } from "../output/terminal.js";
 import { onOutputLost } from "../output-lost.js";
 import { type AuthtokenSource, resolveAuthtoken } from "../tunnel/authtoken.js";
 import { noAuthtokenMessage } from "../tunnel/errors.js";
@@ -140,22 +140,39 @@ export async function runListen(options: ListenOptions, ctx: CommandContext): Pr
   }
   const watch = expectation ? watchExpectation(expectation, ctx, Boolean(options.json)) : undefined;
   const forwarding = options.forwardTo !== undefined || routes.size > 0;
-  const client: HttpClient | undefined = forwarding
-    ? createHttpClient({
-        timeoutMs: options.forwardTimeout,
-        connections: 64,
-        previewBytes: RELAYED_BODY_BYTES,
-        keepSuccessBodies: true,
-      })
-    : undefined;
+  const clientOptions = {
+    timeoutMs: options.forwardTimeout,
+    connections: 64,
+    previewBytes: RELAYED_BODY_BYTES,
+    keepSuccessBodies: true,
+  };
+  const client: HttpClient | undefined = forwarding ? createHttpClient(clientOptions) : undefined;
 
   // undici's start-up (loading it, compiling its parser) is paid before the URL is announced, on a
   // loopback request of our own, while the inspector and the tunnel open: once the URL is out,
   // events may arrive at once, and the first forwarded ones were the slow ones (BENCHMARKS.md).
-  // The first save's and the first event's one-time costs are rehearsed in the same wait.
+  // That request is a made-up webhook sent through scratch instances of the listener, the pipeline
+  // and the renderer (writing nowhere), so their code is compiled too (rehearseWebhook). The first
+  // save's one-time costs are rehearsed in the same wait.
   const warming = client
     ? Promise.all([
-        warmUpHttp(),
+        rehearseWebhook(warmUpEvent(secret?.secret, ctx.now()), clientOptions, (targetUrl, scratchClient) => {
+          const scratch = createListenRenderer(discardingOutput(ctx.output), {
+            json: Boolean(options.json),
+            cwd: ctx.cwd,
+            verbose: options.verbose,
+          });
+          return createWebhookPipeline({
+            secret: secret?.secret,
+            toleranceSeconds: options.tolerance,
+            forwardTo: targetUrl,
+            routes: new Map(),
+            client: scratchClient,
+            now: ctx.now,
+            onArrival: (arrival) => scratch.arrival(arrival),
+            onOutcome: (outcome) => scratch.outcome(outcome),
+          }).handle;
+        }),
         warmUpEventPath(warmUpEvent(secret?.secret, ctx.now()), {
           store,
           secret: secret?.secret,

@@ -30,7 +30,7 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 export interface GuardInput {
   method: string;
   headers: Record<string, string | string[] | undefined>;
-  /** Token from the query string (EventSource and download links cannot send headers). */
+  /** Token from the query string, given only for the routes that cannot send a header (the server's tokenMayBeInQuery). */
   queryToken: string | null;
   /** Does this path need the token (the API), or is it the page's static files? */
   needsToken: boolean;

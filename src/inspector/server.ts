@@ -139,7 +139,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
     const refusal = guard({
       method,
       headers: req.headers,
-      queryToken: url.searchParams.get("token"),
+      queryToken: tokenMayBeInQuery(method, url.pathname) ? url.searchParams.get("token") : null,
       needsToken: isApi,
     });
     if (refusal) return sendJson(res, refusal.status, { error: refusal.message });
@@ -365,6 +365,15 @@ async function listenOn(server: Server, port: number, fallback: boolean): Promis
     } else throw error;
   }
   return (server.address() as AddressInfo).port;
+}
+
+/**
+ * The two reads a browser makes without a way to add a header: the live stream (EventSource) and a
+ * capture's download link. Only they take the token as ?token=; every other route wants the
+ * X-Inspector-Token header (a token in a URL ends up in history and logs).
+ */
+function tokenMayBeInQuery(method: string, pathname: string): boolean {
+  return method === "GET" && (pathname === "/api/stream" || /^\/api\/events\/[^/]+\/download$/.test(pathname));
 }
 
 function listQuery(url: URL): ListQuery {

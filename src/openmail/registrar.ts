@@ -6,6 +6,7 @@
  */
 import { CliError } from "../errors.js";
 import { processAlive } from "../io/process-alive.js";
+import { isTunnelUrl } from "../tunnel/tunnel-url.js";
 import type { OpenMailApi } from "./api.js";
 import { OpenMailApiError } from "./errors.js";
 import type { InboxState, OwnUrl, PendingRestore, StateStore } from "./state.js";
@@ -31,8 +32,11 @@ export interface ClaimedInbox {
 export interface RestoreResult {
   inboxId: string;
   address?: string;
-  outcome: "restored" | "changed-elsewhere" | "failed";
+  /** held-elsewhere: another tunnel took the inbox over; the entry is kept for a later restore. */
+  outcome: "restored" | "changed-elsewhere" | "held-elsewhere" | "failed";
   previousUrl: string | null;
+  /** The URL put back (or to be put back) is a tunnel's: right only while that tunnel's process runs. */
+  previousIsTunnel: boolean;
   /** For changed-elsewhere: where it points now. */
   currentUrl?: string | null;
   message?: string;
@@ -56,10 +60,12 @@ export async function readClaimableInboxes(
   options: Pick<ClaimOptions, "inboxIds" | "takeOver"> & { webhookUrl?: string },
 ): Promise<{ state: InboxState; inboxes: Awaited<ReturnType<OpenMailApi["getInbox"]>>[] }> {
   const state = await store.read();
-  if (state.pending.length > 0) {
-    // Recovery runs before this; anything still pending belongs to a live run.
+  // Recovery runs before this; anything still pending belongs to a live run, except an inbox another
+  // tunnel holds (kept for the restore after it lets go).
+  const live = state.pending.filter((entry) => entry.heldBy === undefined);
+  if (live.length > 0) {
     throw new CliError(
-      `another openmail-hooks listen${state.pid ? ` (pid ${state.pid})` : ""} has inboxes registered from this capture folder (${state.pending.map((p) => p.inboxId).join(", ")}): stop it first, or use another --save-dir`,
+      `another openmail-hooks listen${state.pid ? ` (pid ${state.pid})` : ""} has inboxes registered from this capture folder (${live.map((p) => p.inboxId).join(", ")}): stop it first, or use another --save-dir`,
     );
   }
   const inboxes = [];
@@ -67,6 +73,11 @@ export async function readClaimableInboxes(
   for (const inbox of inboxes) {
     const previous = inbox.webhookUrl;
     if (!previous || previous === options.webhookUrl || isOwnUrl(state, previous, api) || options.takeOver) continue;
+    if (isTunnelUrl(previous)) {
+      throw new CliError(
+        `inbox ${inbox.id}${inbox.address ? ` (${inbox.address})` : ""} already delivers to ${previous}, an ngrok tunnel: probably another openmail-hooks listen (with another capture folder) or your own ngrok. Stop that one first, or pass --take-over to take the inbox over while this run lasts (it is then pointed back at that tunnel)`,
+      );
+    }
     throw new CliError(
       `inbox ${inbox.id}${inbox.address ? ` (${inbox.address})` : ""} already delivers to ${previous}, probably a production or staging endpoint: listen would divert its mail here until it stops. Pass --take-over to do it anyway (the URL is put back on exit), or use an inbox of its own for development`,
     );
@@ -92,7 +103,8 @@ export async function claimInboxes(
     ...state,
     pid: process.pid,
     apiBase: api.apiBase,
-    pending,
+    // An inbox another tunnel holds stays, before this run's: restore goes newest first.
+    pending: [...state.pending, ...pending],
     ownUrls: withOwnUrl(state.ownUrls, options.webhookUrl, api),
   };
   // Written before the first change: a crash from here on leaves enough to put everything back.
@@ -142,14 +154,16 @@ export async function repointInboxes(
   webhookUrl: string,
 ): Promise<RepointResult[]> {
   const state = await store.read();
+  // Only this run's inboxes: one another tunnel holds (heldBy, from an earlier run) is not taken from it.
+  const ours = (entry: PendingRestore) => entry.heldBy === undefined;
   const next: InboxState = {
     ...state,
-    pending: state.pending.map((p) => ({ ...p, setUrls: addUnique(p.setUrls, webhookUrl) })),
+    pending: state.pending.map((p) => (ours(p) ? { ...p, setUrls: addUnique(p.setUrls, webhookUrl) } : p)),
     ownUrls: withOwnUrl(state.ownUrls, webhookUrl, api),
   };
   await store.write(next);
   const results: RepointResult[] = [];
-  for (const entry of next.pending) {
+  for (const entry of next.pending.filter(ours)) {
     try {
       await api.setWebhookUrl(entry.inboxId, webhookUrl);
       results.push({ inboxId: entry.inboxId, ok: true });
@@ -172,20 +186,30 @@ export async function restoreInboxes(
   const state = await store.read();
   const results: RestoreResult[] = [];
   const remaining: PendingRestore[] = [];
-  for (const entry of state.pending) {
+  // Newest first: an inbox taken back from the tunnel that held it is first pointed back at that
+  // tunnel (this run's entry), and the older entry then finds it held again and keeps waiting.
+  for (const entry of [...state.pending].reverse()) {
     if (!which(entry)) {
-      remaining.push(entry);
+      remaining.unshift(entry);
       continue;
     }
     const base = {
       inboxId: entry.inboxId,
       address: entry.address,
       previousUrl: entry.previousUrl,
+      previousIsTunnel: entry.previousUrl !== null && isTunnelUrl(entry.previousUrl),
       rotated: entry.rotated,
     };
     try {
       const current = await api.getInbox(entry.inboxId);
       if (current.webhookUrl !== null && !entry.setUrls.includes(current.webhookUrl)) {
+        if (isTunnelUrl(current.webhookUrl)) {
+          // Another listen took it over (--take-over) and will point it back at this run's tunnel,
+          // closed by then: keep what it pointed at before, for the restore after that.
+          remaining.unshift({ ...entry, heldBy: current.webhookUrl });
+          results.push({ ...base, outcome: "held-elsewhere", currentUrl: current.webhookUrl });
+          continue;
+        }
         results.push({ ...base, outcome: "changed-elsewhere", currentUrl: current.webhookUrl });
         continue;
       }
@@ -201,12 +225,14 @@ export async function restoreInboxes(
         });
         continue;
       }
-      remaining.push(entry);
+      remaining.unshift(entry);
       results.push({ ...base, outcome: "failed", message: (error as Error).message });
     }
   }
-  await store.write({ ...state, pending: remaining, pid: remaining.length > 0 ? state.pid : undefined });
-  return results;
+  // Entries another tunnel holds belong to no running listen: they wait for `restore` or the next run.
+  const held = remaining.some((entry) => entry.heldBy === undefined);
+  await store.write({ ...state, pending: remaining, pid: held ? state.pid : undefined });
+  return results.reverse();
 }
 
 export type Recovery =

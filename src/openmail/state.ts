@@ -25,6 +25,12 @@ export interface PendingRestore {
   setUrls: string[];
   /** The secret was rotated during the run: whoever used the old one needs the new one. */
   rotated: boolean;
+  /**
+   * Another tunnel (another listen's --take-over, most likely) holds the inbox: when this run stopped
+   * the inbox pointed there. Kept, not dropped, because that one puts back this run's tunnel URL when
+   * it stops, and only this entry knows what the inbox pointed at before (previousUrl).
+   */
+  heldBy?: string;
 }
 
 export interface InboxState {
@@ -128,6 +134,7 @@ export function parseState(text: string, path: string): InboxState {
       previousUrl: typeof entry.previousUrl === "string" ? entry.previousUrl : null,
       setUrls: entry.setUrls.filter((url): url is string => typeof url === "string"),
       rotated: entry.rotated === true,
+      heldBy: typeof entry.heldBy === "string" ? entry.heldBy : undefined,
     });
   }
   return {

@@ -108,6 +108,13 @@ export function createInboxReporter(output: Output, options: { json: boolean }):
         };
         if (result.outcome === "restored") {
           emit("ok", "restored", `restored inbox ${name(result)} to ${target(result.previousUrl)}${why}`, data);
+          if (result.previousIsTunnel)
+            emit(
+              "warn",
+              "restored",
+              `  that is a tunnel's URL, as before --take-over: right while what opened it still runs; if that was a listen that has stopped, run \`openmail-hooks restore\` in its capture folder to put back what the inbox had before it`,
+              data,
+            );
           if (result.rotated)
             emit(
               "warn",
@@ -115,6 +122,13 @@ export function createInboxReporter(output: Output, options: { json: boolean }):
               `  its secret was rotated during that run: wherever ${target(result.previousUrl)} verifies, use the new secret`,
               data,
             );
+        } else if (result.outcome === "held-elsewhere") {
+          emit(
+            "warn",
+            "held-elsewhere",
+            `left inbox ${name(result)} with ${target(result.currentUrl ?? null)}, another tunnel that took it over (another listen with --take-over?): when that one stops it points the inbox back at this run's tunnel URL; then run \`openmail-hooks restore\` with this capture folder (or start listen here again) to put back ${target(result.previousUrl)}`,
+            data,
+          );
         } else if (result.outcome === "changed-elsewhere") {
           emit(
             "warn",

@@ -293,3 +293,18 @@ export function createOutput(env: NodeJS.ProcessEnv = process.env): Output {
     },
   };
 }
+
+/** `output` with nothing written anywhere: for rehearsing a renderer's work (listen's warm-up). */
+export function discardingOutput(output: Output): Output {
+  const nothing = () => {};
+  return {
+    ...output,
+    out: nothing,
+    record: nothing,
+    write: nothing,
+    err: nothing,
+    progress: nothing,
+    endProgress: nothing,
+    roomForOutput: () => undefined,
+  };
+}

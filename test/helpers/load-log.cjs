@@ -1,7 +1,7 @@
 // Preloaded into the CLI (NODE_OPTIONS=--require) by test/startup.test.ts: appends to
 // $OMH_LOAD_LOG "url" when the process first writes a webhook URL to stdout, "undici" when it
-// first loads undici (or a module of it), "openmail" when it loads listen's OpenMail inbox session and "fsync" at its first
-// fsync, so a test can tell what a command loaded and did, and in which order. With OMH_LOAD_LOG_CODE
+// first loads undici (or a module of it), "openmail" when it loads listen's OpenMail inbox session, "fsync" at its first
+// fsync, and "request <method> <path>" for each request an HTTP server of its own received before that URL, so a test can tell what a command loaded and did, and in which order. With OMH_LOAD_LOG_CODE
 // set, it also notes at exit which of CODE_MARKS' code the process loaded.
 const fs = require("node:fs");
 const { appendFileSync } = fs;
@@ -31,11 +31,18 @@ fs.fsync = function fsyncAndNote(fd, ...rest) {
   if (holdMs > 0) return fsync.call(this, fd, ...rest, (...results) => setTimeout(() => callback(...results), holdMs));
   return fsync.call(this, fd, ...rest, callback);
 };
+const http = require("node:http");
+const emit = http.Server.prototype.emit;
+http.Server.prototype.emit = function emitAndNote(name, request, ...rest) {
+  if (name === "request") note(`request ${request.method} ${request.url}`);
+  return emit.call(this, name, request, ...rest);
+};
 const write = process.stdout.write;
 process.stdout.write = function writeAndNote(chunk, ...rest) {
   if (/http:\/\/127\.0\.0\.1:\d+\/webhooks/.test(String(chunk))) {
     note("url");
     process.stdout.write = write;
+    http.Server.prototype.emit = emit;
   }
   return write.call(this, chunk, ...rest);
 };
