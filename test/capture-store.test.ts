@@ -250,6 +250,27 @@ describe("a store that creates its files on the main thread (redact: Ctrl-C exit
     }
   });
 
+  it("abandon() also removes a capture linked into place by a save that has not returned (its folder fsync running)", async () => {
+    for (const made of [request(), big()]) {
+      const dir = join(tempDir(), "out");
+      const store = await openCaptureStore(dir, { createOnMainThread: true });
+      let returned = false;
+      const saving = store.save(made, "evt_1").finally(() => {
+        returned = true;
+      });
+      const captures = () => readdirSync(dir).filter((name) => name.endsWith(".json"));
+      // A check phase runs before the poll phase that could settle the folder's fsync: the first turn
+      // that sees the capture in place sees it before save() returns, where redact's Ctrl-C can land.
+      while (captures().length === 0) await new Promise((next) => setImmediate(next));
+      expect(returned).toBe(false);
+      store.abandon?.();
+      expect(readdirSync(dir).filter((name) => name !== ".gitignore")).toEqual([]);
+      // Its caller never counts it (redact says 'the copy in progress was not kept'): nothing may stay.
+      await saving.catch(() => {});
+      expect(readdirSync(dir).filter((name) => name !== ".gitignore")).toEqual([]);
+    }
+  });
+
   it("writes the same capture as the default store, small and large", async () => {
     for (const made of [request(), big()]) {
       const dir = join(tempDir(), "out");

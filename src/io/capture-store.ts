@@ -66,9 +66,11 @@ export interface CaptureStore {
    */
   warmUp(request: CapturedRequest): Promise<void>;
   /**
-   * The process is leaving now (Ctrl-C): remove the temporary files of saves still in progress,
-   * synchronously, so none is left in the folder. Captures already linked into place stay. Only a
-   * store opened with `createOnMainThread` can promise that (see there).
+   * The process is leaving now (Ctrl-C): remove what saves still in progress made, synchronously, so
+   * a save that has not returned leaves nothing: its temporary file, or its capture if it was already
+   * linked into place (the folder's fsync still running; its caller never learns of it, so never
+   * counts it). Captures whose save returned stay. Only a store opened with `createOnMainThread` can
+   * promise that (see there).
    */
   abandon?(): void;
 }
@@ -251,6 +253,8 @@ export async function openCaptureStore(dir: string, options: CaptureStoreOptions
   const absolute = await preparePrivateFolder(resolve(dir), options.dirOption, options.onTightened, options);
   // Our own temporary files while they are written: a sweep running meanwhile must leave them alone.
   const inFlight = new Set<string>();
+  // Captures linked into place by saves that have not returned yet (their folder's fsync runs).
+  const landing = new Set<string>();
   const randomHex = randomNames();
   const opsFor = options.createOnMainThread ? () => mainThreadOps : opsBySize;
   const sweepEntry = (name: string) => {
@@ -272,7 +276,12 @@ export async function openCaptureStore(dir: string, options: CaptureStoreOptions
         await removeQuietly(ops, temporary);
         inFlight.delete(basename(temporary));
       }
-      await ops.syncDir(absolute);
+      landing.add(path);
+      try {
+        await ops.syncDir(absolute);
+      } finally {
+        landing.delete(path);
+      }
       return path;
     },
     async update(path, request, extra) {
@@ -310,6 +319,14 @@ export async function openCaptureStore(dir: string, options: CaptureStoreOptions
         }
       }
       inFlight.clear();
+      for (const path of landing) {
+        try {
+          unlinkSync(path);
+        } catch {
+          // Already gone.
+        }
+      }
+      landing.clear();
     },
   };
 }
