@@ -47,6 +47,8 @@ function readCacheFile(file) {
     const indexAt = HEADER.length + 4;
     const bytecodeAt = indexAt + data.readUInt32BE(HEADER.length);
     const index = JSON.parse(data.toString("utf8", indexAt, bytecodeAt));
+    // Damaged into other JSON (null, a list, a number): no cache, not a TypeError at the first chunk.
+    if (index === null || typeof index !== "object" || Array.isArray(index)) return undefined;
     return { index, bytecode: data.subarray(bytecodeAt) };
   } catch {
     return undefined;

@@ -32,17 +32,18 @@ function packageCopy(): string {
 }
 
 /** Run the copy's CLI with the preload that notes how each chunk was compiled. */
-async function run(root: string, args: string[], nodeFlags: string[] = []) {
+async function run(
+  root: string,
+  args: string[],
+  nodeFlags: string[] = [],
+  bin = join(root, "bin", "openmail-hooks.js"),
+) {
   const log = join(tempDir(), "compiled.json");
-  const child = spawn(
-    process.execPath,
-    [...nodeFlags, "--require", PRELOAD, join(root, "bin", "openmail-hooks.js"), ...args],
-    {
-      cwd: tempDir(),
-      env: cleanEnv({ OMH_CODE_CACHE_LOG: log, OPENMAIL_WEBHOOK_SECRET: SECRET }),
-      stdio: ["pipe", "pipe", "pipe"],
-    },
-  );
+  const child = spawn(process.execPath, [...nodeFlags, "--require", PRELOAD, bin, ...args], {
+    cwd: tempDir(),
+    env: cleanEnv({ OMH_CODE_CACHE_LOG: log, OPENMAIL_WEBHOOK_SECRET: SECRET }),
+    stdio: ["pipe", "pipe", "pipe"],
+  });
   const result = await collect(child);
   return { ...result, compiled: JSON.parse(readFileSync(log, "utf8")) as Compiled };
 }
@@ -115,6 +116,39 @@ describe("the CLI's V8 code cache", () => {
       const entry = index[chunk];
       if (entry && entry[2] + entry[3] < offset + length) expect(how, chunk).toEqual({ given: true, rejected: false });
     }
+  });
+
+  it("an index that is JSON but not an object (null, a list, a number): compiled from source, no crash", async () => {
+    for (const json of ["null", "[]", "7"]) {
+      const root = packageCopy();
+      const { bytecodeAt } = cacheIndex(root);
+      const data = readFileSync(cacheFile(root));
+      // The header is the file's first line pair (magic, runtime); then the index's length and the index.
+      const indexLengthAt = data.indexOf("\n", data.indexOf("\n") + 1) + 1;
+      const length = Buffer.alloc(4);
+      length.writeUInt32BE(json.length);
+      const bytecode = data.subarray(bytecodeAt);
+      writeFileSync(
+        cacheFile(root),
+        Buffer.concat([data.subarray(0, indexLengthAt), length, Buffer.from(json), bytecode]),
+      );
+      const result = await run(root, ["verify", captureFile()]);
+      expect(result.stderr, json).toBe("");
+      expect(result.code, json).toBe(0);
+      expect(result.stdout).toContain("✓ valid");
+      expect(Object.values(result.compiled).every((chunk) => !chunk.given)).toBe(true);
+    }
+  });
+
+  it("run through a link (node_modules/.bin) under --preserve-symlinks-main: finds its package, cache used", async () => {
+    const root = packageCopy();
+    const link = join(tempDir(), "openmail-hooks");
+    symlinkSync(join(root, "bin", "openmail-hooks.js"), link);
+    const result = await run(root, ["verify", captureFile()], ["--preserve-symlinks-main"], link);
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("✓ valid");
+    expect(result.compiled["cli.js"]).toEqual({ given: true, rejected: false });
   });
 
   it("one byte of a chunk's bytecode changed: not given to V8 (which would run it)", async () => {
