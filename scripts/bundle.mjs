@@ -9,7 +9,7 @@
  * (src/web.ts), each as ESM (.js) and CommonJS (.cjs), with tsc's declarations copied beside them as
  * .d.ts and, with relative imports renamed, .d.cts. The package ships dist/bin and dist/lib only, so the
  * inspector's page files are copied into dist/bin/inspector-page/. Last, the CLI's V8 code cache is made
- * (dist/bin/code-cache/, see scripts/code-cache.mjs and bin/code-cache.js).
+ * (dist/bin/code-cache.bin, see scripts/code-cache.mjs and bin/code-cache.js).
  */
 import { copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";

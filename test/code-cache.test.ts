@@ -1,12 +1,13 @@
 /**
- * The bundled CLI's V8 code cache (bin/code-cache.js, made by `npm run build` in dist/bin/code-cache/):
+ * The bundled CLI's V8 code cache (bin/code-cache.js, made by `npm run build` in dist/bin/code-cache.bin):
  * a chunk runs from its cache only when the cache was made from exactly that chunk's source and is
  * whole; with no cache, a stale, truncated or corrupt one, or one V8 rejects, the chunk is compiled
  * from source and the command still does what it should. Each test runs its own copy of the built
  * package (bin/ and dist/bin/), since it damages the cache.
  */
 import { spawn } from "node:child_process";
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { serializeCapture } from "../src/core/capture.js";
@@ -58,7 +59,20 @@ function captureFile(): string {
   return file;
 }
 
-const cacheOf = (root: string, chunk: string) => join(root, "dist", "bin", "code-cache", `${chunk}.cache`);
+const cacheFile = (root: string) => join(root, "dist", "bin", "code-cache.bin");
+
+/** The cache file's index, and where its bytecode starts in the file (bin/code-cache.js reads it). */
+function cacheIndex(root: string): { index: Record<string, [string, string, number, number]>; bytecodeAt: number } {
+  const { readCacheFile } = createRequire(import.meta.url)("../bin/code-cache.js");
+  const cache = readCacheFile(cacheFile(root));
+  return { index: cache.index, bytecodeAt: readFileSync(cacheFile(root)).length - cache.bytecode.length };
+}
+
+const verifyChunk = (root: string) => {
+  const names = readdirSync(join(root, "dist", "bin")).filter((name) => /^verify-.*\.js$/.test(name));
+  expect(names).toHaveLength(1);
+  return names[0] as string;
+};
 
 describe("the CLI's V8 code cache", () => {
   it("is made by the build for the chunks a command runs, and V8 takes it", async () => {
@@ -68,16 +82,18 @@ describe("the CLI's V8 code cache", () => {
     expect(result.stdout).toContain("✓ valid");
     const chunks = Object.keys(result.compiled);
     expect(chunks).toContain("cli.js");
+    expect(chunks).toContain(verifyChunk(root));
     expect(chunks.length).toBeGreaterThan(3);
+    const { index } = cacheIndex(root);
     for (const chunk of chunks) {
-      expect(existsSync(cacheOf(root, chunk)), chunk).toBe(true);
+      expect(Object.keys(index), chunk).toContain(chunk);
       expect(result.compiled[chunk], chunk).toEqual({ given: true, rejected: false });
     }
   });
 
   it("missing: the chunks are compiled from source", async () => {
     const root = packageCopy();
-    rmSync(join(root, "dist", "bin", "code-cache"), { recursive: true });
+    rmSync(cacheFile(root));
     const result = await run(root, ["verify", captureFile()]);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("✓ valid");
@@ -85,25 +101,36 @@ describe("the CLI's V8 code cache", () => {
     expect(Object.keys(result.compiled)).toContain("cli.js");
   });
 
-  it("truncated, or with one byte of its bytecode changed: not given to V8 (which would take the changed one)", async () => {
+  it("truncated inside a chunk's bytecode: that chunk (and what followed it) is compiled from source", async () => {
     const root = packageCopy();
-    const cli = cacheOf(root, "cli.js");
-    const whole = readFileSync(cli);
-    writeFileSync(cli, whole.subarray(0, whole.length - 64));
-    const verifyChunks = readdirSync(join(root, "dist", "bin")).filter((name) => /^verify-.*\.js$/.test(name));
-    expect(verifyChunks).toHaveLength(1);
-    const command = verifyChunks[0] as string;
-    const flipped = Buffer.from(readFileSync(cacheOf(root, command)));
-    const middle = flipped.length >> 1;
-    flipped.writeUInt8(flipped.readUInt8(middle) ^ 0x55, middle);
-    writeFileSync(cacheOf(root, command), flipped);
+    const command = verifyChunk(root);
+    const { index, bytecodeAt } = cacheIndex(root);
+    const [, , offset, length] = index[command] as [string, string, number, number];
+    writeFileSync(cacheFile(root), readFileSync(cacheFile(root)).subarray(0, bytecodeAt + offset + length - 1));
     const result = await run(root, ["verify", captureFile()]);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("✓ valid");
-    expect(result.compiled["cli.js"]?.given).toBe(false);
     expect(result.compiled[command]?.given).toBe(false);
-    // The chunks whose caches are whole still run from them.
-    expect(Object.values(result.compiled).filter((chunk) => chunk.given).length).toBeGreaterThan(0);
+    for (const [chunk, how] of Object.entries(result.compiled)) {
+      const entry = index[chunk];
+      if (entry && entry[2] + entry[3] < offset + length) expect(how, chunk).toEqual({ given: true, rejected: false });
+    }
+  });
+
+  it("one byte of a chunk's bytecode changed: not given to V8 (which would run it)", async () => {
+    const root = packageCopy();
+    const command = verifyChunk(root);
+    const { index, bytecodeAt } = cacheIndex(root);
+    const [, , offset, length] = index[command] as [string, string, number, number];
+    const data = readFileSync(cacheFile(root));
+    const at = bytecodeAt + offset + (length >> 1);
+    data.writeUInt8(data.readUInt8(at) ^ 0x55, at);
+    writeFileSync(cacheFile(root), data);
+    const result = await run(root, ["verify", captureFile()]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("✓ valid");
+    expect(result.compiled[command]?.given).toBe(false);
+    expect(result.compiled["cli.js"]).toEqual({ given: true, rejected: false });
   });
 
   it("stale: a chunk changed after its cache was made (same length) runs its new source", async () => {
@@ -127,20 +154,17 @@ describe("the CLI's V8 code cache", () => {
     expect(result.compiled["cli.js"]).toEqual({ given: true, rejected: true });
   });
 
-  it("from another Node (its header says which): not given to V8", async () => {
+  it("from another Node (the file says which): not given to V8", async () => {
     const root = packageCopy();
-    const cli = cacheOf(root, "cli.js");
-    const data = readFileSync(cli);
-    const runtimeLine = `${process.version} ${process.arch} `;
-    const at = data.indexOf(runtimeLine);
+    const data = readFileSync(cacheFile(root));
+    const at = data.indexOf(`${process.version} ${process.arch} `);
     expect(at).toBeGreaterThan(0);
     // The same length: only the Node version differs.
-    const other = Buffer.from(data);
-    other.write(
+    data.write(
       process.version.replace(/\d/, (digit) => String((Number(digit) + 1) % 10)),
       at,
     );
-    writeFileSync(cli, other);
+    writeFileSync(cacheFile(root), data);
     const result = await run(root, ["--version"]);
     expect(result.stdout.trim()).toBe(VERSION);
     expect(result.compiled["cli.js"]?.given).toBe(false);

@@ -149,4 +149,52 @@ describe.skipIf(!browserAvailable())("the inspector page at 360, 700 and 1024 px
     }
     expect(problems).toEqual([]);
   });
+
+  it("keeps unbroken long values, a lifecycle event, retries and the editor inside a narrow window", async () => {
+    const listen = await startInspectedListen([], { env: { OPENMAIL_WEBHOOK_SECRET: SECRET } });
+    running.push(listen);
+    const long = messageEvent(
+      { event_id: `evt_${"7".repeat(120)}`, inbox_id: `inb_${"x".repeat(90)}` },
+      { from: `${"a".repeat(150)}@example.com`, subject: `LONG${"s".repeat(300)}`, body_text: "b".repeat(2000) },
+    );
+    for (const attempt of [1, 2]) {
+      const signed = signedEvent(SECRET, { ...long, attempt });
+      await post(listen.url, { ...signed.headers, [`x-${"h".repeat(60)}`]: "v".repeat(200) }, signed.body);
+    }
+    const lifecycle = {
+      event: "inbox.suspended",
+      event_id: "evt_lifecycle_1",
+      occurred_at: "2026-11-26T10:05:00.000Z",
+      inbox_id: "inb_main",
+      inbox_address: `${"q".repeat(120)}@acme.openmail.sh`,
+      pod_id: "pod_1",
+      reason: "high_bounce_rate",
+    };
+    const signed = signedEvent(SECRET, lifecycle);
+    await post(listen.url, signed.headers, signed.body);
+
+    const page = await browser.newPage();
+    page.setDefaultTimeout(15_000);
+    await page.goto(listen.inspectorUrl);
+    const problems: string[] = [];
+    for (const width of WIDTHS) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.locator("tr.row", { hasText: "LONG" }).first().click();
+      await page.locator("#deliveries").waitFor();
+      await page.locator("#replay-edit").click();
+      await page.locator("#edit-body").waitFor();
+      await page.screenshot({ path: join(SHOTS, `long-${width}.png`), fullPage: true });
+      const overflow = (await page.evaluate(
+        "[document.documentElement.scrollWidth, [...document.querySelectorAll('#detail .card, #detail .actions, #edit-body, tr.row')].filter((el) => el.getBoundingClientRect().right > innerWidth + 0.5).map((el) => el.id || el.className)]",
+      )) as [number, string[]];
+      if (overflow[0] > width) problems.push(`long values at ${width} px: the page is ${overflow[0]} px wide`);
+      for (const name of overflow[1]) problems.push(`long values at ${width} px: ${name} runs off the page`);
+      await page.locator("tr.row", { hasText: "inbox.suspended" }).click();
+      await page.locator("#lifecycle").waitFor();
+      await page.screenshot({ path: join(SHOTS, `lifecycle-${width}.png`), fullPage: true });
+      const lifecycleWidth = (await page.evaluate("document.documentElement.scrollWidth")) as number;
+      if (lifecycleWidth > width) problems.push(`lifecycle at ${width} px: the page is ${lifecycleWidth} px wide`);
+    }
+    expect(problems).toEqual([]);
+  });
 });

@@ -84,7 +84,7 @@ describe("the packed tarball", () => {
         "package/bin/openmail-hooks.js",
         "package/bin/code-cache.js",
         "package/dist/bin/cli.js",
-        "package/dist/bin/code-cache/cli.js.cache",
+        "package/dist/bin/code-cache.bin",
         "package/dist/lib/index.js",
         "package/dist/lib/index.cjs",
         "package/dist/lib/index.d.cts",

@@ -24,27 +24,30 @@ export interface EventRingOptions {
   beforeBytesDropped(position: number): void;
 }
 
-/** ES2024's resizable ArrayBuffer (V8 11.x, Node 20), not yet in the ES2023 lib this project compiles against. */
-type ResizableArrayBufferConstructor = new (
-  byteLength: number,
-  options: { maxByteLength: number },
-) => ArrayBuffer & { resize(byteLength: number): void };
-
 export class EventRing {
   /**
-   * A resizable buffer of at most `maxBytes`, grown in place (`limit`). Allocating a larger buffer
-   * for each growth left every outgrown one resident until V8's next full collection, and handing
-   * those back at once raised glibc's threshold for mmap, after which the run's id table grew
-   * malloc's heap instead (notes-m7). Allocating `maxBytes` at once cost no resident memory, but V8
-   * counts an ordinary buffer's whole size as external memory, and 32 MiB of it at the first event
-   * set off a full collection in listen's first second (7-20 ms: the bench's first-second row);
-   * a resizable buffer is counted as it grows.
+   * The ring's bytes, as ordinary buffers ("segments") laid end to end: the first `initialBytes`
+   * long, each later one as long as all before it (so the ring doubles), the last cut at `maxBytes`.
+   * Growing adds a segment and never copies or frees one: a larger buffer per growth left every
+   * outgrown one resident until V8's next full collection, and handing those back at once raised
+   * glibc's threshold for mmap, after which the run's id table grew malloc's heap instead
+   * (notes-m7); allocating `maxBytes` at once set off a full collection in listen's first second
+   * (V8 counts a buffer's whole size as external memory). One resizable ArrayBuffer grown in place
+   * avoided both, but V8 (Node 20) compiles access to its views slowly and deoptimises the writers
+   * at every growth, recompiling them larger each time: ~0.3 s of compiling in listen's first
+   * seconds and 1.75 µs instead of 1.05 per event (notes-i8). Ordinary buffers share one map.
+   *
+   * An entry never spans two segments; positions (`starts`, `head`) count from the first
+   * segment's start, as if the segments were one buffer.
    */
-  private readonly memory: ArrayBuffer & { resize(byteLength: number): void };
-  /** A view of `memory` as it is now (made again when it grows). */
-  private bytes: Buffer;
-  /** Bytes in use now: entries are placed below it. */
-  private limit: number;
+  private readonly segments: Buffer[] = [];
+  /** Where each segment starts. */
+  private readonly segmentStarts: number[] = [];
+  /** The segment the entry being written is in (`reserve`), and where that segment starts. */
+  private current: Buffer;
+  private currentStart = 0;
+  /** Bytes in use now (the segments' total): entries are placed below it. */
+  private limit = 0;
   private readonly numbers: Float64Array;
   private readonly order: Float64Array;
   /** Where each slot's bytes start, or -1 once they were dropped. */
@@ -63,11 +66,7 @@ export class EventRing {
 
   constructor(private readonly options: EventRingOptions) {
     const { slots } = options;
-    this.limit = Math.min(options.initialBytes, options.maxBytes);
-    this.memory = new (ArrayBuffer as unknown as ResizableArrayBufferConstructor)(this.limit, {
-      maxByteLength: options.maxBytes,
-    });
-    this.bytes = Buffer.from(this.memory);
+    this.current = this.addSegment(Math.max(1, Math.min(options.initialBytes, options.maxBytes)));
     this.numbers = new Float64Array(slots);
     this.order = new Float64Array(slots);
     this.starts = new Int32Array(slots);
@@ -89,21 +88,25 @@ export class EventRing {
     return Math.floor(this.options.maxBytes / 4);
   }
 
-  /** The ring's bytes: entries are written into and read from it. */
+  /** The buffer the entry being written goes into, at the offset `reserve` returned. */
   get buffer(): Buffer {
-    return this.bytes;
+    return this.current;
   }
 
   /**
-   * Make room for an entry of at most `most` bytes, to be written at the offset returned and then
-   * committed (`commit`). -1, with nothing changed, when it is larger than `maxEntryBytes` or all
-   * places are taken. May grow the ring or drop the oldest entries' bytes.
+   * Make room for an entry of at most `most` bytes, to be written into `buffer` at the offset
+   * returned and then committed (`commit`). -1, with nothing changed, when it is larger than
+   * `maxEntryBytes` or all places are taken. May grow the ring or drop the oldest entries' bytes.
    */
   reserve(most: number): number {
     if (this.size >= this.options.slots || most > this.maxEntryBytes) return -1;
-    this.reserved = this.room(most);
+    const at = this.room(most);
+    const segment = this.segmentOf(at);
+    this.current = this.segments[segment] as Buffer;
+    this.currentStart = this.segmentStarts[segment] as number;
+    this.reserved = at;
     this.reservedBytes = most;
-    return this.reserved;
+    return at - this.currentStart;
   }
 
   /** Keep the entry just written at the offset `reserve` gave, `length` bytes long. */
@@ -149,16 +152,33 @@ export class EventRing {
     return position >= this.dropped && position < this.size;
   }
 
-  /** A reader of the entry's bytes in `buffer` (valid until the next `reserve`), or undefined once they were dropped. */
+  /** A reader of the entry's bytes (valid until the next `reserve`), or undefined once they were dropped. */
   readerAt(position: number): EntryReader | undefined {
     if (!this.hasBytes(position)) return undefined;
     const slot = this.slotAt(position);
-    const start = this.starts[slot] as number;
-    return new EntryReader(this.bytes, start, start + (this.lengths[slot] as number));
+    const segment = this.segmentOf(this.starts[slot] as number);
+    const start = (this.starts[slot] as number) - (this.segmentStarts[segment] as number);
+    return new EntryReader(this.segments[segment] as Buffer, start, start + (this.lengths[slot] as number));
   }
 
   private slotAt(position: number): number {
     return (this.first + position) % this.options.slots;
+  }
+
+  /** The segment a position below `limit` is in. */
+  private segmentOf(at: number): number {
+    let segment = this.segments.length - 1;
+    while ((this.segmentStarts[segment] as number) > at) segment -= 1;
+    return segment;
+  }
+
+  private addSegment(length: number): Buffer {
+    // Not zeroed (readers only read what was written), and not from Node's shared pool.
+    const segment = Buffer.allocUnsafeSlow(length);
+    this.segments.push(segment);
+    this.segmentStarts.push(this.limit);
+    this.limit += length;
+    return segment;
   }
 
   /** Where an entry of `total` bytes can go: grows the ring, else drops the oldest entries' bytes. */
@@ -167,13 +187,20 @@ export class EventRing {
       if (this.size === this.dropped) {
         // Nothing in use: start over at the beginning (grown first if the entry needs it).
         this.head = 0;
-        if (total <= this.limit) return 0;
+        const at = this.fit(0, this.limit, total);
+        if (at >= 0) return at;
       } else {
         const tail = this.starts[this.slotAt(this.dropped)] as number;
         if (this.head > tail) {
-          if (this.limit - this.head >= total) return this.head;
-          if (tail >= total) return 0; // wrap: the end of the buffer stays unused this turn
-        } else if (tail - this.head >= total) return this.head;
+          const at = this.fit(this.head, this.limit, total);
+          if (at >= 0) return at;
+          // wrap: the end of the ring stays unused this turn
+          const wrapped = this.fit(0, tail, total);
+          if (wrapped >= 0) return wrapped;
+        } else {
+          const at = this.fit(this.head, tail, total);
+          if (at >= 0) return at;
+        }
       }
       if (this.limit < this.options.maxBytes) this.grow(total);
       else this.dropOldestBytes();
@@ -181,20 +208,40 @@ export class EventRing {
   }
 
   /**
-   * Double the bytes in use (at most to `maxBytes`). Entries that wrapped around to the start are
-   * moved to just past the old end, so that every entry follows the one before it again.
+   * The first place at or after `from` where `total` bytes fit below `end` within one segment
+   * (the rest of a segment too short for them stays unused this turn), or -1.
+   */
+  private fit(from: number, end: number, total: number): number {
+    let at = from;
+    while (at + total <= end) {
+      const segment = this.segmentOf(at);
+      const segmentEnd = (this.segmentStarts[segment] as number) + (this.segments[segment] as Buffer).length;
+      if (at + total <= segmentEnd) return at;
+      at = segmentEnd;
+    }
+    return -1;
+  }
+
+  /**
+   * Double the bytes in use (at most to `maxBytes`) with a new segment large enough for `total`.
+   * Entries that wrapped around to the start are moved to the new segment, so that every entry
+   * follows the one before it again (when it can take them all; else they stay, and the new
+   * segment is used once the ring has gone round).
    */
   private grow(total: number): void {
     const old = this.limit;
-    let limit = old * 2;
-    while (limit < total) limit *= 2;
-    this.limit = Math.min(limit, this.options.maxBytes);
-    this.memory.resize(this.limit);
-    this.bytes = Buffer.from(this.memory);
+    let length = old;
+    while (length < total) length *= 2;
+    const segment = this.addSegment(Math.min(length, this.options.maxBytes - old));
     if (this.size === this.dropped) return; // nothing in use
     const tail = this.starts[this.slotAt(this.dropped)] as number;
-    if (this.head > tail) return; // in order already
-    this.bytes.copy(this.bytes, old, 0, this.head);
+    if (this.head > tail || this.head > segment.length) return; // in order already, or too much to move
+    for (let index = 0; index < this.segments.length - 1; index++) {
+      const from = this.segmentStarts[index] as number;
+      if (from >= this.head) break;
+      const source = this.segments[index] as Buffer;
+      source.copy(segment, from, 0, Math.min(source.length, this.head - from));
+    }
     for (let position = this.dropped; position < this.size; position++) {
       const slot = this.slotAt(position);
       const start = this.starts[slot] as number;
