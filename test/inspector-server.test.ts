@@ -210,6 +210,34 @@ describe("listen's inspector server", () => {
     expect(handler.requests).toHaveLength(0);
   });
 
+  it("refuses a verbatim replay of a capture whose header HTTP cannot carry, saying why (422, nothing sent; a7 L11)", async () => {
+    const handler = await startServer(openMailHandler(SECRET));
+    servers.push(handler);
+    const saveDir = tempDir();
+    writeCaptures(saveDir, 1, SECRET);
+    // A capture is a file anyone can edit: a header value with CR/LF in it.
+    const [name] = readdirSync(saveDir).filter((entry) => entry.endsWith(".json"));
+    const file = join(saveDir, name ?? "");
+    const capture = JSON.parse(readFileSync(file, "utf8"));
+    capture.headers["x-foo"] = "a\r\nb";
+    writeFileSync(file, JSON.stringify(capture));
+    const { inspector } = await listen(["--save-dir", saveDir]);
+    const list = JSON.parse((await apiGet(inspector, "/api/events")).body);
+    const replay = `${inspector.origin}/api/events/${encodeURIComponent(list.items[0].id)}/replay`;
+    const headers = {
+      "content-type": "application/json",
+      "x-inspector-token": inspector.token,
+      origin: inspector.origin,
+    };
+    const body = JSON.stringify({ target: "url", url: `${handler.url}/webhooks`, mode: "verbatim" });
+    const answer = await post(replay, headers, body);
+    expect(answer.status).toBe(422);
+    expect(JSON.parse(answer.body).error).toMatch(
+      /^its captured header "x-foo" cannot be sent as it is \(its value "a\\r\\nb" holds control characters .*\): not sent; replayed without --keep-signature, it is re-signed/,
+    );
+    expect(handler.requests).toHaveLength(0);
+  });
+
   it("gives back an unsaved event's headers as they arrived: repeated, in any case, Latin-1", async () => {
     const process = await listen(["--no-save"]);
     const signed = signedEvent(SECRET, messageEvent());
