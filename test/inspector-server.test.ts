@@ -49,6 +49,15 @@ function apiGet(inspector: { origin: string; token: string }, path: string) {
   return get(`${inspector.origin}${path}`, { "x-inspector-token": inspector.token });
 }
 
+/** The first listed event's replay endpoint, and the headers the page sends with a replay. */
+async function firstReplay(inspector: { origin: string; token: string }) {
+  const list = JSON.parse((await apiGet(inspector, "/api/events")).body);
+  return {
+    url: `${inspector.origin}/api/events/${encodeURIComponent(list.items[0].id)}/replay`,
+    headers: { "content-type": "application/json", "x-inspector-token": inspector.token, origin: inspector.origin },
+  };
+}
+
 describe("listen's inspector server", () => {
   it("listens on 127.0.0.1 and puts its URL, with a token, in the ready record", async () => {
     const process = await listen();
@@ -164,13 +173,7 @@ describe("listen's inspector server", () => {
     await post(process.url, signed.headers, signed.body);
     await handler.waitFor(1);
     const { inspector } = process;
-    const list = JSON.parse((await apiGet(inspector, "/api/events")).body);
-    const replay = `${inspector.origin}/api/events/${encodeURIComponent(list.items[0].id)}/replay`;
-    const headers = {
-      "content-type": "application/json",
-      "x-inspector-token": inspector.token,
-      origin: inspector.origin,
-    };
+    const { url: replay, headers } = await firstReplay(inspector);
     const ask = async (mode: string) => {
       const answer = await post(replay, headers, JSON.stringify({ target: "forward", mode }));
       expect(answer.status).toBe(200);
@@ -193,15 +196,9 @@ describe("listen's inspector server", () => {
     const signed = signedEvent(SECRET, messageEvent());
     await post(process.url, signed.headers, signed.body);
     const { inspector } = process;
-    const list = JSON.parse((await apiGet(inspector, "/api/events")).body);
-    const replay = `${inspector.origin}/api/events/${encodeURIComponent(list.items[0].id)}/replay`;
+    const { url: replay, headers } = await firstReplay(inspector);
     const edited = JSON.stringify({ event: "message.received", event_id: "evt_\u0007bell" });
     const body = JSON.stringify({ target: "url", url: `${handler.url}/webhooks`, mode: "resign", body: edited });
-    const headers = {
-      "content-type": "application/json",
-      "x-inspector-token": inspector.token,
-      origin: inspector.origin,
-    };
     const answer = await post(replay, headers, body);
     expect(answer.status).toBe(422);
     expect(JSON.parse(answer.body).error).toBe(
@@ -222,13 +219,7 @@ describe("listen's inspector server", () => {
     capture.headers["x-foo"] = "a\r\nb";
     writeFileSync(file, JSON.stringify(capture));
     const { inspector } = await listen(["--save-dir", saveDir]);
-    const list = JSON.parse((await apiGet(inspector, "/api/events")).body);
-    const replay = `${inspector.origin}/api/events/${encodeURIComponent(list.items[0].id)}/replay`;
-    const headers = {
-      "content-type": "application/json",
-      "x-inspector-token": inspector.token,
-      origin: inspector.origin,
-    };
+    const { url: replay, headers } = await firstReplay(inspector);
     const body = JSON.stringify({ target: "url", url: `${handler.url}/webhooks`, mode: "verbatim" });
     const answer = await post(replay, headers, body);
     expect(answer.status).toBe(422);
