@@ -22,6 +22,7 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
+import { writeSignedCapture } from "../scripts/code-cache.mjs";
 import { dispatchLoop } from "./dispatch-loop.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -278,18 +279,7 @@ async function runWrk(url, { seconds, connections, bodies, offset = 0 }) {
 // 1. Start-up: every command that runs offline, against bare Node, alternating.
 async function startup() {
   const capture = join(work, "capture.json");
-  const body = Buffer.from(eventBody());
-  const timestamp = String(Math.floor(Date.now() / 1000));
-  writeFileSync(
-    capture,
-    serializeCapture({
-      receivedAt: new Date().toISOString(),
-      method: "POST",
-      path: "/webhooks",
-      headers: { "x-timestamp": timestamp, "x-signature": signature(timestamp, body) },
-      body,
-    }),
-  );
+  await writeSignedCapture(root, capture, SECRET, Buffer.from(eventBody()));
   const commands = {
     node: ["-e", "0"],
     "--version": [BIN, "--version"],

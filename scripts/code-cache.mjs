@@ -9,8 +9,7 @@
  * that command's part of the cache.
  */
 import { spawn } from "node:child_process";
-import { createHmac } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -43,29 +42,34 @@ function run(bin, args, { cwd, env, stopAt }) {
   });
 }
 
+/**
+ * Write a capture of one signed message.received event, as `listen` saves it, to `file` (the start-up
+ * bench's `verify` and `replay --dry-run` read one too). `root` has dist/core (tsc's output).
+ */
+export async function writeSignedCapture(root, file, secret, body) {
+  const { serializeCapture } = await import(resolve(root, "dist", "core", "capture.js"));
+  const { sign } = await import(resolve(root, "dist", "core", "signature.js"));
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const headers = {
+    "content-type": "application/json",
+    "x-timestamp": timestamp,
+    "x-signature": sign(secret, timestamp, body),
+  };
+  const receivedAt = new Date().toISOString();
+  writeFileSync(file, serializeCapture({ receivedAt, method: "POST", path: "/webhooks", headers, body }));
+}
+
 /** `root` is the package folder, with dist/bin bundled and dist/core (tsc's output) beside it. */
 export async function makeCodeCache(root) {
   const bin = resolve(root, "bin", "openmail-hooks.js");
-  const { serializeCapture } = await import(resolve(root, "dist", "core", "capture.js"));
   const { buildFakeEvent } = await import(resolve(root, "dist", "core", "fake-events.js"));
   const work = mkdtempSync(join(tmpdir(), "omh-code-cache-"));
   try {
     let counter = 0;
     const randomHex = (length) => (counter++).toString(16).padStart(length, "0").slice(-length);
     const body = Buffer.from(JSON.stringify(buildFakeEvent({ type: "message.received", now: new Date(), randomHex })));
-    const timestamp = String(Math.floor(Date.now() / 1000));
     const capture = join(work, "capture.json");
-    const signature = createHmac("sha256", SECRET).update(`${timestamp}.`).update(body).digest("hex");
-    writeFileSync(
-      capture,
-      serializeCapture({
-        receivedAt: new Date().toISOString(),
-        method: "POST",
-        path: "/webhooks",
-        headers: { "content-type": "application/json", "x-timestamp": timestamp, "x-signature": signature },
-        body,
-      }),
-    );
+    await writeSignedCapture(root, capture, SECRET, body);
     // No preload or V8 flag (V8 rejects bytecode made under other flags), no settings of the builder's.
     const env = { ...process.env, OPENMAIL_WEBHOOK_SECRET: SECRET, OMH_CODE_CACHE_WRITE: "1" };
     for (const key of ["NODE_OPTIONS", "FORCE_COLOR", "NGROK_AUTHTOKEN", "OPENMAIL_API_KEY", "OPENMAIL_API_BASE"]) {
@@ -82,6 +86,9 @@ export async function makeCodeCache(root) {
       const stopAt = args[0] === "listen" ? URL_PATTERN : undefined;
       const failure = await run(bin, args, { cwd: work, env, stopAt });
       if (failure) console.warn(`code cache: \`${args[0]}\` ${failure}; the cache goes without its part`);
+    }
+    if (!existsSync(resolve(root, "dist", "bin", "code-cache.bin"))) {
+      console.warn("code cache: none was written; the CLI runs without it (compiling its chunks from source)");
     }
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -24,6 +24,12 @@ export interface QueuedOutput {
 export const OUTPUT_PATIENCE_MS = 10_000;
 const CHECK_EVERY_MS = 25;
 
+/**
+ * After a Ctrl-C (send-test, replay, redact): a reader that takes nothing for this long is not waited
+ * for, nor one still behind after OUTPUT_PATIENCE_MS in all. A Ctrl-C asks to leave soon.
+ */
+export const INTERRUPT_PATIENCE_MS = 2_000;
+
 /** A sender waits for its reader once this much of its output is queued (and goes on at half of it). */
 export const SENDER_QUEUE_BYTES = 1024 * 1024;
 /**
@@ -59,17 +65,61 @@ export async function whenQueuedAtMost(
   streams: readonly QueuedOutput[],
   target: number,
   patienceMs = OUTPUT_PATIENCE_MS,
+  deadlineMs = Number.POSITIVE_INFINITY,
 ): Promise<number> {
   let left = queuedBytes(streams);
-  let lastProgress = Date.now();
+  const started = Date.now();
+  let lastProgress = started;
   while (left > target) {
     await new Promise((resolve) => setTimeout(resolve, CHECK_EVERY_MS));
     const now = queuedBytes(streams);
     if (now < left) lastProgress = Date.now();
     else if (Date.now() - lastProgress >= patienceMs) return now;
+    if (now > target && Date.now() - started >= deadlineMs) return now;
     left = now;
   }
   return 0;
+}
+
+/**
+ * A Ctrl-C's report is out (send-test, replay, redact): leave with `code` once the streams' readers
+ * have taken what is queued for them, at once when nothing is (a terminal, a file, a pipe with room:
+ * the usual case). Leaving at once threw away what a reader that is behind had not taken: the
+ * summary the Ctrl-C had just printed, the last records. A reader that takes nothing for
+ * INTERRUPT_PATIENCE_MS, one still behind after OUTPUT_PATIENCE_MS, and a second Ctrl-C (or SIGTERM)
+ * end the wait, with a line saying how much was not written. The caller has stopped its work: nothing
+ * more is sent, saved or printed meanwhile.
+ */
+export function leaveOnceOutputTaken(
+  code: number,
+  exitNow: (code: number) => never,
+  streams: readonly QueuedOutput[] = [process.stdout, process.stderr],
+  patienceMs = INTERRUPT_PATIENCE_MS,
+): void {
+  for (const flush of flushes) flush();
+  if (queuedBytes(streams) === 0) {
+    exitNow(code);
+    return;
+  }
+  const leave = (why: string | undefined) => {
+    process.off("SIGINT", again);
+    process.off("SIGTERM", again);
+    const untaken = queuedBytes(streams);
+    if (why && untaken > 0 && !process.stderr.destroyed && process.stderr.writableLength === 0) {
+      process.stderr.write(`openmail-hooks: ${why}: the last ${untaken} bytes of output were not written\n`);
+    }
+    exitNow(code);
+  };
+  const again = () => leave("interrupted again while standard output's reader was behind");
+  process.once("SIGINT", again);
+  process.once("SIGTERM", again);
+  const started = Date.now();
+  void whenQueuedAtMost(streams, 0, patienceMs, OUTPUT_PATIENCE_MS).then((left) => {
+    if (left === 0) leave(undefined);
+    else if (Date.now() - started >= OUTPUT_PATIENCE_MS) {
+      leave(`standard output's reader was still behind ${OUTPUT_PATIENCE_MS / 1000} s after the interruption`);
+    } else leave(`standard output's reader took nothing for ${patienceMs / 1000} s after the interruption`);
+  });
 }
 
 /**

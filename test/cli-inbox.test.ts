@@ -408,6 +408,37 @@ describe("listen --inbox", () => {
     expect(fake.inboxes.get("inb_prod")?.webhookUrl).toBe(PROD_URL);
   });
 
+  it("a new listen in the first's folder taking the held inbox back: it returns it to the holder, and the kept entry still restores it later", async () => {
+    const firstCwd = tempDir();
+    const first = await listenInbox(["--inbox", "inb_prod", "--take-over"], { cwd: firstCwd });
+    const firstTunnel = String(first.ready.publicUrl);
+    const second = await listenInbox(["--inbox", "inb_prod", "--take-over"], { cwd: tempDir() });
+    const secondTunnel = String(second.ready.publicUrl);
+    expect(await first.stop("SIGINT")).toBe(0);
+
+    const again = await listenInbox(["--inbox", "inb_prod", "--take-over"], { cwd: firstCwd });
+    expect(fake.inboxes.get("inb_prod")?.webhookUrl).toBe(again.ready.publicUrl);
+    expect(await again.stop("SIGINT")).toBe(0);
+    // Its own entry first: back to the listen that still holds it; the older entry keeps waiting.
+    expect(fake.inboxes.get("inb_prod")?.webhookUrl).toBe(secondTunnel);
+    expect(again.records.filter((r) => r.type === "inbox" && r.action === "restored")[0]?.message).toBe(
+      `restored inbox inb_prod (support@acme.openmail.sh) to ${secondTunnel}`,
+    );
+    // …and names the listen that holds the inbox, not this run's own (closed) tunnel.
+    const held = again.records.filter((r) => r.action === "held-elsewhere").map((r) => String(r.message));
+    expect(held.length).toBeGreaterThan(0);
+    for (const message of held) {
+      expect(message).toContain(`with ${secondTunnel}, another tunnel`);
+      expect(message).not.toContain(String(again.ready.publicUrl));
+    }
+
+    expect(await second.stop("SIGINT")).toBe(0);
+    expect(fake.inboxes.get("inb_prod")?.webhookUrl).toBe(firstTunnel);
+    const restored = await runCli(["restore"], { cwd: firstCwd, env: apiEnv() });
+    expect(restored.stdout).toBe(`restored inbox inb_prod (support@acme.openmail.sh) to ${PROD_URL}\n`);
+    expect(fake.inboxes.get("inb_prod")?.webhookUrl).toBe(PROD_URL);
+  });
+
   it("two listens on one inbox stopped in the order they started: each puts back what it found, ending at the inbox's own URL", async () => {
     const first = await listenInbox(["--inbox", "inb_prod", "--take-over"], { cwd: tempDir() });
     const firstTunnel = String(first.ready.publicUrl);

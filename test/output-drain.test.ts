@@ -7,29 +7,18 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { beforeOutputWait, whenOutputTaken } from "../src/output-drain.js";
-import { runCli, startCli } from "./helpers/cli.js";
+import { runCli, startCli, startWithPausedStdout } from "./helpers/cli.js";
 
 const env = { OPENMAIL_WEBHOOK_SECRET: "whsec_output_drain_0123456789" };
 
 describe("a reader that is behind gets the whole output", () => {
   it("send-test --print --count 2000 read only after 2 s: every request arrives, exit 0", async () => {
-    const child = startCli(["send-test", "--print", "--count", "2000"], { env });
-    const closed = new Promise<number | null>((resolve) => child.on("close", resolve));
-    let stdout = "";
-    let stderr = "";
-    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk;
-    });
+    const { closed, taken, resume } = startWithPausedStdout(["send-test", "--print", "--count", "2000"], { env });
     // Read, but not for the first 2 s: the pipe (and this side's buffer) fill up, the rest waits in the CLI.
-    const out = child.stdout as NonNullable<typeof child.stdout>;
-    out.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk;
-    });
-    out.pause();
-    child.stdin?.end();
     await new Promise((resolve) => setTimeout(resolve, 2_000));
-    out.resume();
+    resume();
     const code = await closed;
+    const { stdout, stderr } = taken;
     expect(stderr).toBe("");
     expect(stdout.match(/POST \/webhooks HTTP\/1\.1\r\n/g)?.length).toBe(2000);
     expect(code).toBe(0);

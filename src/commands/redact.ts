@@ -17,7 +17,7 @@ import { readRequestDocument } from "../io/request-input.js";
 import { tightenedFolderLine } from "../output/capture-folder.js";
 import { sanitizeLine } from "../output/sanitize.js";
 import { pathFromCwd } from "../output/shown-path.js";
-import { onInterrupt } from "./shared/deliver.js";
+import { haltedByInterrupt, onInterrupt } from "./shared/deliver.js";
 
 export interface RedactOptions {
   secret?: string;
@@ -38,7 +38,8 @@ export async function runRedact(paths: string[], options: RedactOptions, ctx: Co
     try {
       store = await openCaptureStore(options.outDir, {
         dirOption: "--out-dir",
-        // Ctrl-C exits at once after abandon(): no temporary file may still be being created then.
+        // Ctrl-C stops all work after abandon() (then leaves, once its output is taken): no temporary file may
+        // still be being created then.
         createOnMainThread: true,
         onTightened: (folder, from, to) => ctx.output.err(tightenedFolderLine(folder, from, to)),
       });
@@ -88,6 +89,8 @@ export async function runRedact(paths: string[], options: RedactOptions, ctx: Co
     const result: RedactResult = folderProblem
       ? { kind: "problem", stage: "not-tried", message: `not tried: ${folderProblem}` }
       : await redactOne(file, openStore, secret, ctx, shown);
+    // Interrupted meanwhile: the report is out and the copy in progress removed; nothing more is done.
+    await haltedByInterrupt();
     if (result.kind === "problem") tally[STAGE_TALLY[result.stage]] += 1;
     else if (result.kind === "skipped") tally.skipped += 1;
     else tally.written += 1;

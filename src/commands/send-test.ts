@@ -272,12 +272,13 @@ function signedEvent(plan: SendPlan, now: number): PreparedDelivery {
 async function printRequests(plan: SendPlan): Promise<ExitCode> {
   const { store } = plan;
   // With --save, Ctrl-C removes the capture being written (no temporary file is left in the folder).
-  const stopOnInterrupt = store
-    ? (await import("./shared/deliver.js")).onInterrupt(() => store.abandon?.(), plan.ctx.exitNow)
-    : undefined;
+  const { haltedByInterrupt, onInterrupt } = store ? await import("./shared/deliver.js") : {};
+  const stopOnInterrupt = store && onInterrupt?.(() => store.abandon?.(), plan.ctx.exitNow);
   try {
     for (let i = 0; i < plan.total; i++) {
       const prepared = await nextEvent(plan);
+      // Interrupted while it was saved: nothing more is saved or printed.
+      await haltedByInterrupt?.();
       renderRawRequest(plan.ctx.output, plan.target, prepared, {
         json: Boolean(plan.options.json),
         capturePath: prepared.capturePath,
@@ -311,7 +312,9 @@ async function sendEvents(plan: SendPlan, client: HttpClient): Promise<ExitCode>
 }
 
 async function runScenarios(plan: SendPlan, client: HttpClient): Promise<ExitCode> {
-  const { buildRecord, fatalConnectionError, onInterrupt, renderScenarioTable } = await import("./shared/sending.js");
+  const { buildRecord, fatalConnectionError, haltedByInterrupt, onInterrupt, renderScenarioTable } = await import(
+    "./shared/sending.js"
+  );
   const { options, ctx } = plan;
   const url = plan.target.toString();
   const json = Boolean(options.json);
@@ -335,6 +338,8 @@ async function runScenarios(plan: SendPlan, client: HttpClient): Promise<ExitCod
           `${scenario.name}: ${step.label} (${rows.length + 1}/${total})`,
           () => client.post(url, request.headers, request.body),
         );
+        // Interrupted meanwhile: its report is out; nothing more is sent or shown.
+        await haltedByInterrupt();
         const record = buildRecord(rows.length, url, { label: step.label, attempt: 1, ...request }, outcome, undefined);
         if (isFatalNetworkError(outcome)) throw fatalConnectionError(record);
         rows.push({
@@ -384,7 +389,8 @@ async function loadMailAndFixtures(options: SendTestOptions, ctx: CommandContext
 async function openSaveFolder(dir: string, ctx: CommandContext): Promise<CaptureStore> {
   return openCaptureStore(dir, {
     dirOption: "--save",
-    // Ctrl-C exits at once after abandon(): no temporary file may still be being created then.
+    // Ctrl-C stops all work after abandon() (then leaves, once its output is taken): no temporary file may
+    // still be being created then.
     createOnMainThread: true,
     onTightened: (folder, from, to) => ctx.output.err(tightenedFolderLine(folder, from, to)),
   });

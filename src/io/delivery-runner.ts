@@ -38,6 +38,8 @@ export interface RunOptions {
   onProgress?(done: number, stats: DeliveryStats): void;
   /** A request is about to go out (so an interruption can count the ones in flight). */
   onSending?(index: number): void;
+  /** Given the run's stop (a Ctrl-C): once called, nothing more is sent, recorded or reported, and the run never settles. */
+  stopWith?(stop: () => void): void;
 }
 
 export interface RunResult {
@@ -141,6 +143,7 @@ export function runDeliveries(options: RunOptions): Promise<RunResult> {
       options.onProgress?.(done, stats);
     };
     const afterRecording = () => {
+      if (over) return;
       try {
         recorded();
         schedule();
@@ -193,6 +196,9 @@ export function runDeliveries(options: RunOptions): Promise<RunResult> {
         resolveRun({ stats, skipped, durationMs: performance.now() - started, fatal });
       }
     }
+    options.stopWith?.(() => {
+      over = true;
+    });
     sweep();
   });
 }

@@ -77,3 +77,23 @@ export function collect(child: ChildProcess, input?: string | Buffer): Promise<C
     child.on("close", (code) => resolvePromise({ code, stdout, stderr }));
   });
 }
+
+/**
+ * The CLI with a reader that is behind: its standard output is not read until `resume()` (the pipe
+ * fills, and the rest waits in the CLI), standard error is read as it comes.
+ */
+export function startWithPausedStdout(args: string[], options: CliOptions = {}) {
+  const child = startCli(args, options);
+  const closed = new Promise<number | null>((resolve) => child.on("close", resolve));
+  const taken = { stdout: "", stderr: "" };
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+    taken.stderr += chunk;
+  });
+  const out = child.stdout as NonNullable<typeof child.stdout>;
+  out.setEncoding("utf8").on("data", (chunk: string) => {
+    taken.stdout += chunk;
+  });
+  out.pause();
+  child.stdin?.end();
+  return { child, closed, taken, resume: () => out.resume() };
+}

@@ -8,6 +8,7 @@ import { EXIT, type ExitCode } from "../../errors.js";
 import { fatalConnectionError, type RunOptions, runDeliveries } from "../../io/delivery-runner.js";
 import type { DeliveryRenderer } from "../../output/delivery-report.js";
 import type { Output } from "../../output/terminal.js";
+import { leaveOnceOutputTaken } from "../../output-drain.js";
 import { onOutputLost } from "../../output-lost.js";
 
 /**
@@ -16,18 +17,34 @@ import { onOutputLost } from "../../output-lost.js";
  */
 export function onInterrupt(report: () => void, exitNow: (code: number) => never = process.exit): () => void {
   const handle = (signal: NodeJS.Signals) => {
+    stopHearing();
+    interrupted = true;
     report();
-    exitNow(signal === "SIGINT" ? 130 : 143);
+    // What a reader that is behind has not taken yet (the report just printed) is waited for, briefly.
+    leaveOnceOutputTaken(signal === "SIGINT" ? 130 : 143, exitNow);
   };
   // Output that can no longer be written stops the run as SIGTERM does (cli.ts sets the exit code).
   process.once("SIGINT", handle);
   process.once("SIGTERM", handle);
   const stopHearingLostOutput = onOutputLost(() => handle("SIGTERM"));
-  return () => {
+  const stopHearing = () => {
     process.off("SIGINT", handle);
     process.off("SIGTERM", handle);
     stopHearingLostOutput();
   };
+  return stopHearing;
+}
+
+let interrupted = false;
+/** Never settles: where a command's loop waits once interrupted (the process leaves from onInterrupt). */
+const HALTED: Promise<never> = new Promise(() => {});
+
+/**
+ * After a Ctrl-C's report, while its output is being taken (onInterrupt): a command's loop does no
+ * more work and prints nothing more, by awaiting this (undefined until then).
+ */
+export function haltedByInterrupt(): Promise<never> | undefined {
+  return interrupted ? HALTED : undefined;
 }
 
 /** The live progress line is redrawn at most this often. */
@@ -57,7 +74,11 @@ export async function deliverAndReport(options: DeliverOptions): Promise<ExitCod
   let stats: DeliveryStats = createDeliveryStats();
   // Ctrl-C: say what finished before leaving, not nothing.
   let sending = 0;
+  // Set by runDeliveries: after a Ctrl-C nothing more is sent, recorded or shown.
+  let stopRun = () => {};
   const stopOnInterrupt = onInterrupt(() => {
+    stopRun();
+    clearInterval(ticker);
     options.abandon?.();
     const inFlight = Math.max(0, sending - done);
     renderer.interrupted(done, total, inFlight);
@@ -79,6 +100,9 @@ export async function deliverAndReport(options: DeliverOptions): Promise<ExitCod
       secret: options.secret,
       secretSource: options.secretSource,
       prepare: options.prepare,
+      stopWith: (stop) => {
+        stopRun = stop;
+      },
       // A reader of stdout that is behind makes the run wait (a slot is used again once it has room),
       // so what is queued for it stays bounded and nothing is dropped.
       onRecord: (record) => {

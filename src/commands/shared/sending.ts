@@ -14,4 +14,4 @@ export {
   renderScenarioTable,
   showsSuccessBodies,
 } from "../../output/delivery-report.js";
-export { deliverAndReport, onInterrupt } from "./deliver.js";
+export { deliverAndReport, haltedByInterrupt, onInterrupt } from "./deliver.js";
