@@ -49,6 +49,15 @@ function apiGet(inspector: { origin: string; token: string }, path: string) {
   return get(`${inspector.origin}${path}`, { "x-inspector-token": inspector.token });
 }
 
+/** The first listed event's replay endpoint, and the headers the page sends with a replay. */
+async function firstReplay(inspector: { origin: string; token: string }) {
+  const list = JSON.parse((await apiGet(inspector, "/api/events")).body);
+  return {
+    url: `${inspector.origin}/api/events/${encodeURIComponent(list.items[0].id)}/replay`,
+    headers: { "content-type": "application/json", "x-inspector-token": inspector.token, origin: inspector.origin },
+  };
+}
+
 describe("listen's inspector server", () => {
   it("listens on 127.0.0.1 and puts its URL, with a token, in the ready record", async () => {
     const process = await listen();
@@ -164,13 +173,7 @@ describe("listen's inspector server", () => {
     await post(process.url, signed.headers, signed.body);
     await handler.waitFor(1);
     const { inspector } = process;
-    const list = JSON.parse((await apiGet(inspector, "/api/events")).body);
-    const replay = `${inspector.origin}/api/events/${encodeURIComponent(list.items[0].id)}/replay`;
-    const headers = {
-      "content-type": "application/json",
-      "x-inspector-token": inspector.token,
-      origin: inspector.origin,
-    };
+    const { url: replay, headers } = await firstReplay(inspector);
     const ask = async (mode: string) => {
       const answer = await post(replay, headers, JSON.stringify({ target: "forward", mode }));
       expect(answer.status).toBe(200);
@@ -193,19 +196,35 @@ describe("listen's inspector server", () => {
     const signed = signedEvent(SECRET, messageEvent());
     await post(process.url, signed.headers, signed.body);
     const { inspector } = process;
-    const list = JSON.parse((await apiGet(inspector, "/api/events")).body);
-    const replay = `${inspector.origin}/api/events/${encodeURIComponent(list.items[0].id)}/replay`;
+    const { url: replay, headers } = await firstReplay(inspector);
     const edited = JSON.stringify({ event: "message.received", event_id: "evt_\u0007bell" });
     const body = JSON.stringify({ target: "url", url: `${handler.url}/webhooks`, mode: "resign", body: edited });
-    const headers = {
-      "content-type": "application/json",
-      "x-inspector-token": inspector.token,
-      origin: inspector.origin,
-    };
     const answer = await post(replay, headers, body);
     expect(answer.status).toBe(422);
     expect(JSON.parse(answer.body).error).toBe(
       'its event_id "evt_\\u0007bell" cannot be sent in the X-Event-Id header (control characters or characters beyond Latin-1): not sent',
+    );
+    expect(handler.requests).toHaveLength(0);
+  });
+
+  it("refuses a verbatim replay of a capture whose header HTTP cannot carry, saying why (422, nothing sent; a7 L11)", async () => {
+    const handler = await startServer(openMailHandler(SECRET));
+    servers.push(handler);
+    const saveDir = tempDir();
+    writeCaptures(saveDir, 1, SECRET);
+    // A capture is a file anyone can edit: a header value with CR/LF in it.
+    const [name] = readdirSync(saveDir).filter((entry) => entry.endsWith(".json"));
+    const file = join(saveDir, name ?? "");
+    const capture = JSON.parse(readFileSync(file, "utf8"));
+    capture.headers["x-foo"] = "a\r\nb";
+    writeFileSync(file, JSON.stringify(capture));
+    const { inspector } = await listen(["--save-dir", saveDir]);
+    const { url: replay, headers } = await firstReplay(inspector);
+    const body = JSON.stringify({ target: "url", url: `${handler.url}/webhooks`, mode: "verbatim" });
+    const answer = await post(replay, headers, body);
+    expect(answer.status).toBe(422);
+    expect(JSON.parse(answer.body).error).toMatch(
+      /^its captured header "x-foo" cannot be sent as it is \(its value "a\\r\\nb" holds control characters .*\): not sent; replayed without --keep-signature, it is re-signed/,
     );
     expect(handler.requests).toHaveLength(0);
   });
