@@ -381,6 +381,18 @@ describe("openmail-hooks verify <folder> (a7 L13: it said 'is a folder; give a f
     expect(json.code).toBe(2);
   });
 
+  it("`verify .`: a capture named like an option is shown as ./-x.json, a path the next command reads as a file", async () => {
+    const folder = tempDir();
+    writeFileSync(join(folder, "--secret=x.json"), capture(BODY, goodHeaders));
+    writeFileSync(join(folder, "-b.json"), '{"a":1}');
+    symlinkSync(join(folder, "--secret=x.json"), join(folder, "-c.json"));
+    const result = await runCli(["verify", ".", "--secret", SECRET], { cwd: folder });
+    expect(result.stdout).toMatch(/^✓ valid +\.\/--secret=x\.json {2}evt_abc123$/m);
+    expect(result.stderr).toMatch(/^openmail-hooks: \.\/-b\.json: not a capture/m);
+    expect(result.stderr).toMatch(/^openmail-hooks: \.\/-c\.json: a symbolic link/m);
+    expect(result.code).toBe(2);
+  });
+
   it("an empty folder, and a folder with --body-file, are usage errors", async () => {
     const empty = await runCli(["verify", tempDir(), "--secret", SECRET]);
     expect(empty.stderr).toMatch(/no captures \(\*\.json\) in this folder/);

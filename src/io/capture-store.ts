@@ -66,13 +66,13 @@ export interface CaptureStore {
    */
   warmUp(request: CapturedRequest): Promise<void>;
   /**
-   * The process is leaving now (Ctrl-C): remove what saves still in progress made, synchronously, so
-   * a save that has not returned leaves nothing: its temporary file, or its capture if it was already
-   * linked into place (the folder's fsync still running; its caller never learns of it, so never
-   * counts it). Captures whose save returned stay. Only a store opened with `createOnMainThread` can
-   * promise that (see there).
+   * The process is leaving now (Ctrl-C): remove the temporary files of saves still in progress,
+   * synchronously, so none is left in the folder. Captures already linked into place stay. Only a
+   * store opened with `createOnMainThread` can promise that (see there). Returns the captures linked
+   * into place by saves that have not returned (their folder's fsync was running): they stay, and
+   * their callers will never hear of them, so whoever reports what was written counts them from here.
    */
-  abandon?(): void;
+  abandon?(): string[];
 }
 
 /**
@@ -319,14 +319,7 @@ export async function openCaptureStore(dir: string, options: CaptureStoreOptions
         }
       }
       inFlight.clear();
-      for (const path of landing) {
-        try {
-          unlinkSync(path);
-        } catch {
-          // Already gone.
-        }
-      }
-      landing.clear();
+      return [...landing];
     },
   };
 }
@@ -512,11 +505,17 @@ export async function listCaptureFiles(
 ): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
   const names: string[] = [];
+  // In "." (`verify .`), join gives the bare name: one like "-x.json" is printed, and pasted into the
+  // next command, as an option. "./-x.json" is the same file and reads as one.
+  const inFolder = (name: string) => {
+    const path = join(dir, name);
+    return path.startsWith("-") ? `.${sep}${path}` : path;
+  };
   for (const entry of entries) {
     if (!entry.name.endsWith(".json") || entry.name.startsWith(".")) continue;
     if (entry.isFile()) names.push(entry.name);
-    else passedOver.push({ path: join(dir, entry.name), what: passedOverText(entry, command) });
+    else passedOver.push({ path: inFolder(entry.name), what: passedOverText(entry, command) });
   }
   passedOver.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return names.sort().map((name) => join(dir, name));
+  return names.sort().map(inFolder);
 }
