@@ -250,6 +250,26 @@ describe("a store that creates its files on the main thread (redact: Ctrl-C exit
     }
   });
 
+  it("removes a capture linked into place whose save waits for the folder's fsync: its command has not counted it", async () => {
+    const dir = join(tempDir(), "out");
+    const store = await openCaptureStore(dir, { createOnMainThread: true });
+    holdFsyncs = true;
+    const saving = store.save(request(), "evt_1");
+    const captures = () => readdirSync(dir).filter((name) => name !== ".gitignore");
+    // The file's own fsync, then (once it is released) the folder's, after the capture is linked.
+    await vi.waitFor(() => expect(heldFsyncs).toHaveLength(1));
+    heldFsyncs.shift()?.();
+    await vi.waitFor(() => expect(heldFsyncs).toHaveLength(1));
+    expect(captures()).toEqual([expect.stringMatching(/evt_1\.json$/)]);
+    // A Ctrl-C now: the save has not returned, so the capture is not the command's to keep.
+    store.abandon?.();
+    expect(captures()).toEqual([]);
+    holdFsyncs = false;
+    for (const release of heldFsyncs.splice(0)) release();
+    await expect(saving).rejects.toThrow(/abandoned/);
+    expect(captures()).toEqual([]);
+  });
+
   it("writes the same capture as the default store, small and large", async () => {
     for (const made of [request(), big()]) {
       const dir = join(tempDir(), "out");
