@@ -17,7 +17,7 @@
 "use strict";
 const Module = require("node:module");
 const { hash } = require("node:crypto");
-const { readFileSync, renameSync, writeFileSync } = require("node:fs");
+const { readFileSync, renameSync, rmSync, writeFileSync } = require("node:fs");
 const { basename, dirname, join, sep } = require("node:path");
 const { Script } = require("node:vm");
 
@@ -78,11 +78,16 @@ function writeCacheFile(file, chunks) {
   const length = Buffer.alloc(4);
   length.writeUInt32BE(indexBytes.length);
   const temporary = `${file}.${process.pid}.tmp`;
-  writeFileSync(
-    temporary,
-    Buffer.concat([HEADER, length, indexBytes, ...names.map((name) => chunks.get(name).bytecode)]),
-  );
-  renameSync(temporary, file);
+  try {
+    writeFileSync(
+      temporary,
+      Buffer.concat([HEADER, length, indexBytes, ...names.map((name) => chunks.get(name).bytecode)]),
+    );
+    renameSync(temporary, file);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
+  }
 }
 
 /**
@@ -113,16 +118,22 @@ function install(binDir, { write = false } = {}) {
   };
   if (write) {
     process.once("exit", () => {
-      // What earlier runs cached and this one did not run stays; what this one ran is replaced.
-      const previous = readCacheFile(file);
-      const chunks = new Map();
-      for (const name of Object.keys(previous?.index ?? {})) {
-        const bytecode = bytecodeOf(previous, name, previous.index[name][0]);
-        if (bytecode) chunks.set(name, { sourceHash: previous.index[name][0], bytecode });
+      try {
+        // What earlier runs cached and this one did not run stays; what this one ran is replaced.
+        const previous = readCacheFile(file);
+        const chunks = new Map();
+        for (const name of Object.keys(previous?.index ?? {})) {
+          const bytecode = bytecodeOf(previous, name, previous.index[name][0]);
+          if (bytecode) chunks.set(name, { sourceHash: previous.index[name][0], bytecode });
+        }
+        for (const [name, { script, sourceHash }] of ran) {
+          chunks.set(name, { sourceHash, bytecode: script.createCachedData() });
+        }
+        writeCacheFile(file, chunks);
+      } catch (error) {
+        // The run itself went as it went: its exit code stays, and the chunks still run without a cache.
+        process.stderr.write(`openmail-hooks: code cache not written (${error.code ?? error.message})\n`);
       }
-      for (const [name, { script, sourceHash }] of ran)
-        chunks.set(name, { sourceHash, bytecode: script.createCachedData() });
-      writeCacheFile(file, chunks);
     });
   }
 }

@@ -9,7 +9,7 @@
  * that command's part of the cache.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -86,6 +86,9 @@ export async function makeCodeCache(root) {
       const stopAt = args[0] === "listen" ? URL_PATTERN : undefined;
       const failure = await run(bin, args, { cwd: work, env, stopAt });
       if (failure) console.warn(`code cache: \`${args[0]}\` ${failure}; the cache goes without its part`);
+    }
+    if (!existsSync(resolve(root, "dist", "bin", "code-cache.bin"))) {
+      console.warn("code cache: none was written; the CLI runs without it (compiling its chunks from source)");
     }
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -6,7 +6,7 @@
  * package (bin/ and dist/bin/), since it damages the cache.
  */
 import { spawn } from "node:child_process";
-import { cpSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -168,5 +168,22 @@ describe("the CLI's V8 code cache", () => {
     const result = await run(root, ["--version"]);
     expect(result.stdout.trim()).toBe(VERSION);
     expect(result.compiled["cli.js"]?.given).toBe(false);
+  });
+
+  it("made by a run that cannot write it (OMH_CODE_CACHE_WRITE, the build's switch): the run is unchanged", async () => {
+    const root = packageCopy();
+    rmSync(cacheFile(root));
+    mkdirSync(cacheFile(root));
+    const log = join(tempDir(), "compiled.json");
+    const child = spawn(process.execPath, ["--require", PRELOAD, join(root, "bin", "openmail-hooks.js"), "--version"], {
+      cwd: tempDir(),
+      env: cleanEnv({ OMH_CODE_CACHE_LOG: log, OMH_CODE_CACHE_WRITE: "1" }),
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    const result = await collect(child);
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim()).toBe(VERSION);
+    expect(result.stderr.trim()).toMatch(/^openmail-hooks: code cache not written \(E[A-Z]+\)$/);
+    expect(readdirSync(join(root, "dist", "bin")).filter((name) => name.endsWith(".tmp"))).toEqual([]);
   });
 });

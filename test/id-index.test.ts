@@ -67,6 +67,32 @@ describe("id index", () => {
     expect(held).toBeLessThan(live * 1.25);
   });
 
+  it("releasing its outgrown tables does not deoptimise code that was optimised after it was made", () => {
+    // The first ArrayBuffer a process detaches makes V8 deoptimise every function whose optimised
+    // code assumed no buffer had ever been detached (typed array access does). Made at the start of a
+    // run, the index gets that over with then, not at its first growth in the middle of one.
+    const built = pathToFileURL(resolve(import.meta.dirname, "../dist/core/id-index.js")).href;
+    const script = `
+      const { createIdIndex } = await import(${JSON.stringify(built)});
+      const index = createIdIndex(4);
+      function firstTwo(bytes) { return bytes[0] + bytes[1]; }
+      const bytes = new Uint8Array(8);
+      %PrepareFunctionForOptimization(firstTwo);
+      firstTwo(bytes);
+      firstTwo(bytes);
+      %OptimizeFunctionOnNextCall(firstTwo);
+      firstTwo(bytes);
+      const optimized = () => (%GetOptimizationStatus(firstTwo) & 16) !== 0;
+      const before = optimized();
+      for (let i = 0; i < 1000; i++) index.see("evt_" + i, 1000 + i); // grows several times
+      console.log(JSON.stringify({ before, after: optimized(), grew: index.byteLength > 8 * 12 }));`;
+    const child = spawnSync(process.execPath, ["--allow-natives-syntax", "--input-type=module", "-e", script], {
+      encoding: "utf8",
+    });
+    expect(child.stderr).toBe("");
+    expect(JSON.parse(child.stdout)).toEqual({ before: true, after: true, grew: true });
+  });
+
   it("keeps first-seen times to the millisecond, a clock stepping back included, and says when it cannot", () => {
     const index = createIdIndex();
     const start = Date.parse("2026-11-28T05:00:00.123Z");

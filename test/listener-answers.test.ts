@@ -7,6 +7,8 @@
 import { request as httpRequest } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import type { CapturedRequest } from "../src/core/capture.js";
+import type { DeliveryOutcome } from "../src/core/contract.js";
+import type { HttpClient } from "../src/io/http-client.js";
 import {
   type AnswerFate,
   type ListenerNotice,
@@ -260,5 +262,92 @@ describe("the pipeline with nothing to save or forward", () => {
       { timesSeen: 2, firstSeenAt: "2026-11-28T12:00:00.100Z", inFolder: false },
       { timesSeen: 2, firstSeenAt: "2026-11-28T12:00:01.500Z", inFolder: false },
     ]);
+  });
+});
+
+describe("the pipeline forwarding with nothing to save", () => {
+  const secret = "whsec_answer_first_test";
+  const handlerAnswer: DeliveryOutcome = {
+    kind: "response",
+    status: 201,
+    latencyMs: 1,
+    bodyPreview: '{"stored":true}',
+    bodyBytes: 15,
+    headers: { "content-type": "application/json" },
+  };
+
+  /** A client whose every forward settles when the test says so (or at once). */
+  function pipeline(settleAtOnce: boolean) {
+    const records: Array<{ kind: "arrival"; record: Arrival } | { kind: "outcome"; record: Outcome }> = [];
+    const settle: Array<(outcome: DeliveryOutcome) => void> = [];
+    const client: HttpClient = {
+      post: () => (settleAtOnce ? Promise.resolve(handlerAnswer) : new Promise<DeliveryOutcome>((r) => settle.push(r))),
+      send: () => {
+        throw new Error("not used by listen");
+      },
+      close: async () => {},
+    };
+    const made = createWebhookPipeline({
+      secret,
+      toleranceSeconds: 300,
+      routes: new Map(),
+      forwardTo: "http://127.0.0.1:9/webhooks",
+      client,
+      now: () => Date.now(),
+      onArrival: (record) => records.push({ kind: "arrival", record }),
+      onOutcome: (record) => records.push({ kind: "outcome", record }),
+    });
+    return { pipeline: made, records, settle };
+  }
+
+  function captured(headers: Record<string, string>, body: Buffer): CapturedRequest {
+    const lower = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+    return { receivedAt: new Date().toISOString(), method: "POST", path: "/webhooks", headers: lower, body };
+  }
+
+  it("answers with the handler's answer first; the arrival and outcome are recorded once that answer's fate is known", async () => {
+    const { pipeline: made, records } = pipeline(true);
+    const event = messageEvent();
+    const { headers, body } = signedEvent(secret, event);
+    const answer = await made.handle(captured(headers, body));
+    expect(answer.status).toBe(201);
+    expect(answer.body).toBe('{"stored":true}');
+    expect(answer.headers).toEqual({ "content-type": "application/json" });
+    // Nothing recorded (nor counted) before the answer is written.
+    expect(records).toEqual([]);
+    expect(made.stats().received).toBe(0);
+
+    answer.onSettled?.({ kind: "written" });
+    expect(records.map((entry) => entry.kind)).toEqual(["arrival", "outcome"]);
+    expect(records[0]?.record.signature).toBe("valid");
+    const outcome = records[1]?.record as Outcome;
+    expect(outcome).toMatchObject({ seq: 1, status: 201, answer: { kind: "written" } });
+    expect(outcome.statusReason).toBe("relayed from http://127.0.0.1:9/webhooks");
+    expect(outcome.forward?.outcome).toEqual(handlerAnswer);
+    expect(made.stats()).toMatchObject({ received: 1, verified: 1, forwarded: { "201": 1 } });
+  });
+
+  it("a sender gone before that answer still gets its arrival and outcome recorded, as such", async () => {
+    const { pipeline: made, records } = pipeline(true);
+    const { headers, body } = signedEvent(secret, messageEvent());
+    const answer = await made.handle(captured(headers, body));
+    answer.onSettled?.({ kind: "sender-gone" });
+    expect(records.map((entry) => entry.kind)).toEqual(["arrival", "outcome"]);
+    expect((records[1]?.record as Outcome | undefined)?.answer).toEqual({ kind: "sender-gone" });
+    expect(made.stats()).toMatchObject({ received: 1, senderGone: 1 });
+  });
+
+  it("a slow handler's arrival is recorded while it works, and its answer is relayed when it comes", async () => {
+    const { pipeline: made, records, settle } = pipeline(false);
+    const { headers, body } = signedEvent(secret, messageEvent());
+    const answering = made.handle(captured(headers, body));
+    await expect.poll(() => records.map((entry) => entry.kind), { timeout: 5_000 }).toEqual(["arrival"]);
+    expect(settle).toHaveLength(1);
+    settle[0]?.(handlerAnswer);
+    const answer = await answering;
+    expect(answer.status).toBe(201);
+    answer.onSettled?.({ kind: "written" });
+    expect(records.map((entry) => entry.kind)).toEqual(["arrival", "outcome"]);
+    expect(made.stats()).toMatchObject({ received: 1, forwarded: { "201": 1 } });
   });
 });

@@ -10,7 +10,7 @@
  * as a redelivery when it was not. Pure.
  */
 
-import { releaseBuffers } from "./release-buffer.js";
+import { detachOnceBeforeReleases, releaseBuffers } from "./release-buffer.js";
 
 export interface IdIndex {
   /**
@@ -34,6 +34,7 @@ const TIME_UNKNOWN = 0xffffffff;
 const BASE_MARGIN_MS = 24 * 3600 * 1000;
 
 export function createIdIndex(initialCapacity = 1024): IdIndex {
+  detachOnceBeforeReleases(); // its growth releases the outgrown tables
   let capacity = 1;
   while (capacity < initialCapacity * 2) capacity *= 2;
   let high = new Uint32Array(capacity);

@@ -147,6 +147,13 @@ export interface WebhookPipeline {
  * the arrival line of a slow one still shows at once to a person watching.
  */
 const QUICK_FORWARD_MS = 100;
+/**
+ * With nothing to save, how long the event's own work (verification, the id index, its arrival line,
+ * the inspector's record) waits for the handler's answer, so that it runs after the sender's answer
+ * is written instead of beside the handler's round trip (see answerFirst). A slower handler's
+ * arrival line is shown at this moment, as it was at once before: no person watching can tell.
+ */
+const ARRIVAL_WAIT_MS = 20;
 /** How long events wait for the save folder's ids to be read. */
 const FOLDER_READ_DEADLINE_MS = 5_000;
 
@@ -314,9 +321,51 @@ export function createWebhookPipeline(options: PipelineOptions, folderIds?: Fold
     return new SettledAnswer(response.reply, outcome, stats, options.onOutcome);
   };
 
+  /** The outcome of a forwarded event, its handler's answer known (counted among the forwards). */
+  const forwardedOutcome = (arrival: Arrival, target: string, delivery: DeliveryOutcome): Outcome => {
+    const outcome = outcomeOf(arrival);
+    const forward = forwardResult(target, delivery, arrival, options);
+    outcome.forward = forward;
+    const key = forwardKey(forward.outcome);
+    stats.forwarded[key] = (stats.forwarded[key] ?? 0) + 1;
+    return outcome;
+  };
+
+  /**
+   * Forwarded with nothing to save: the sender gets the handler's answer as soon as it comes, and the
+   * event's own work (verification, the id index, the arrival line, the inspector) runs once that
+   * answer is written. Run beside the handler's round trip, that work (50-100 µs) kept listen busy
+   * when the handler's answer came back, and the answer waited for it (notes-f8). The answer depends
+   * on none of it: it is the handler's, or --status's. A handler slower than ARRIVAL_WAIT_MS has its
+   * arrival shown then, and is answered the usual way.
+   */
+  const answerFirst = async (
+    received: ReturnType<typeof receive>,
+    target: string,
+    delivery: Promise<DeliveryOutcome>,
+  ) => {
+    const quick = await settledWithin(delivery, ARRIVAL_WAIT_MS);
+    if (quick === undefined) {
+      const arrival = arrive(received);
+      options.onArrival?.(arrival);
+      return answer(forwardedOutcome(arrival, target, await delivery));
+    }
+    const reply = decideResponse({ forward: { url: target, outcome: quick } }, options).reply;
+    return new AnswerBeforeArrival(reply, (fate) => {
+      const arrival = arrive(received);
+      options.onArrival?.(arrival);
+      const outcome = forwardedOutcome(arrival, target, quick);
+      const decided = decideResponse(outcome, options);
+      outcome.status = decided.status;
+      outcome.statusReason = decided.reason;
+      new SettledAnswer(decided.reply, outcome, stats, options.onOutcome).onSettled(fate);
+    });
+  };
+
   /** With a capture to save or a forward to wait for: the steps that wait. */
   const handleAwaiting = async (received: ReturnType<typeof receive>): Promise<WebhookResponse> => {
     const { request, target, delivery } = received;
+    if (target && delivery && !options.store) return answerFirst(received, target, delivery);
     // undici writes a request on an idle keep-alive connection only in the event loop's check phase
     // (it first reads what the server may have sent since: GHSA-35p6-xmwp-9g52), so the work below
     // waits for that phase too: verifying, recording and rendering then overlap the handler's time
@@ -396,6 +445,24 @@ export function createWebhookPipeline(options: PipelineOptions, folderIds?: Fold
       await Promise.all(pendingUpdates);
     },
   };
+}
+
+/**
+ * An answer written before its event's arrival was recorded (answerFirst): once its fate is known,
+ * `settle` records the arrival and the outcome, in that order.
+ */
+class AnswerBeforeArrival implements WebhookResponse {
+  readonly status: number;
+  readonly headers: Record<string, string> | undefined;
+  readonly body: string | Uint8Array;
+  constructor(
+    reply: WebhookResponse,
+    readonly onSettled: (fate: AnswerFate) => void,
+  ) {
+    this.status = reply.status;
+    this.headers = reply.headers;
+    this.body = reply.body;
+  }
 }
 
 /**
@@ -508,8 +575,13 @@ function forwardTarget(inspection: Inspection, options: PipelineOptions): string
   return options.forwardTo;
 }
 
+/** What the answer depends on: a failed save, the forward's result, else the verdict and --events. */
+type AnswerFacts = Pick<Partial<Outcome>, "saveError" | "filteredOut" | "inspection"> & {
+  forward?: Pick<ForwardResult, "url" | "outcome">;
+};
+
 function decideResponse(
-  event: Outcome,
+  event: AnswerFacts,
   options: PipelineOptions,
 ): { status: number; reason: string; reply: WebhookResponse } {
   const text = (status: number, reason: string, body = `${reason}\n`) => ({
@@ -540,7 +612,7 @@ function decideResponse(
     }
     return text(502, `forward failed: ${outcome.message}`);
   }
-  const verdict = event.inspection.verification;
+  const verdict = event.inspection?.verification;
   // A failed verification is refused whatever its type: --events only chooses what is forwarded.
   if (verdict && !verdict.valid) return text(400, `rejected: ${verdict.message}`);
   if (event.filteredOut) return text(200, "not in --events: acknowledged, not forwarded");
