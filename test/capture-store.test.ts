@@ -14,7 +14,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from "node:fs";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { fromCaptureObject, serializeCapture, serializeCapturePieces } from "../src/core/capture.js";
 import { runCli, tempDir } from "./helpers/cli.js";
@@ -250,25 +250,24 @@ describe("a store that creates its files on the main thread (redact: Ctrl-C exit
     }
   });
 
-  it("abandon() names a capture linked into place by a save that has not returned (its folder fsync running)", async () => {
-    for (const made of [request(), big()]) {
-      const dir = join(tempDir(), "out");
-      const store = await openCaptureStore(dir, { createOnMainThread: true });
-      let returned = false;
-      const saving = store.save(made, "evt_1").finally(() => {
-        returned = true;
-      });
-      const captures = () => readdirSync(dir).filter((name) => name.endsWith(".json"));
-      // A check phase runs before the poll phase that could settle the folder's fsync: the first turn
-      // that sees the capture in place sees it before save() returns, where redact's Ctrl-C can land.
-      while (captures().length === 0) await new Promise((next) => setImmediate(next));
-      expect(returned).toBe(false);
-      // redact counts it from here (its loop never hears of it): 'N written' is then what is there.
-      expect(store.abandon?.()).toEqual([join(store.dir, captures()[0] as string)]);
-      const path = await saving;
-      expect(readdirSync(dir).filter((name) => name !== ".gitignore")).toEqual([basename(path)]);
-      expect(store.abandon?.()).toEqual([]);
-    }
+  it("removes a capture linked into place whose save waits for the folder's fsync: its command has not counted it", async () => {
+    const dir = join(tempDir(), "out");
+    const store = await openCaptureStore(dir, { createOnMainThread: true });
+    holdFsyncs = true;
+    const saving = store.save(request(), "evt_1");
+    const captures = () => readdirSync(dir).filter((name) => name !== ".gitignore");
+    // The file's own fsync, then (once it is released) the folder's, after the capture is linked.
+    await vi.waitFor(() => expect(heldFsyncs).toHaveLength(1));
+    heldFsyncs.shift()?.();
+    await vi.waitFor(() => expect(heldFsyncs).toHaveLength(1));
+    expect(captures()).toEqual([expect.stringMatching(/evt_1\.json$/)]);
+    // A Ctrl-C now: the save has not returned, so the capture is not the command's to keep.
+    store.abandon?.();
+    expect(captures()).toEqual([]);
+    holdFsyncs = false;
+    for (const release of heldFsyncs.splice(0)) release();
+    await expect(saving).rejects.toThrow(/abandoned/);
+    expect(captures()).toEqual([]);
   });
 
   it("writes the same capture as the default store, small and large", async () => {

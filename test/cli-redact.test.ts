@@ -285,17 +285,16 @@ describe("redaction", () => {
     }
     child.kill("SIGINT");
     expect(await exited).toBe(130);
-    const said = /interrupted \(Ctrl-C\): (\d+) of 2000 written to \S+(; the copy in progress was not kept)?$/m.exec(
-      stderr,
-    );
+    const said = /interrupted \(Ctrl-C\): (\d+) of 2000 written to \S+; the copy in progress was not kept/.exec(stderr);
     expect(said).not.toBeNull();
     const copies = readdirSync(out);
     expect(copies.filter((name) => name.startsWith("."))).toEqual([]);
-    // Those counted are those there: one linked into place as Ctrl-C came is counted too.
+    // Those counted, plus at most the one linked into place as Ctrl-C came.
     const written = Number(said?.[1]);
     expect(written).toBeGreaterThanOrEqual(20);
     expect(written).toBeLessThan(2000);
-    expect(copies.length).toBe(written);
+    expect(copies.length - written).toBeGreaterThanOrEqual(0);
+    expect(copies.length - written).toBeLessThanOrEqual(1);
   });
 
   it("masks a body that is not JSON, and never signs it with a different key", () => {

@@ -69,14 +69,13 @@ export async function runRedact(paths: string[], options: RedactOptions, ctx: Co
   // Set once the folder itself refuses files (full, read-only, gone): the rest would fail the same way.
   let folderProblem: string | undefined;
   // Ctrl-C: the copy being written is removed (no temporary file is left), and what was done is said.
-  // One already linked into place, its folder's fsync running, stays: it is counted (the loop never
-  // hears of it), and then no copy was in progress.
   const stopOnInterrupt = onInterrupt(() => {
-    const written = tally.written + (store?.abandon?.().length ?? 0);
-    if (options.json) ctx.output.record({ type: "interrupted", written, total });
+    store?.abandon?.();
+    if (options.json) ctx.output.record({ type: "interrupted", written: tally.written, total });
     else {
-      const inProgress = written === tally.written ? "; the copy in progress was not kept" : "";
-      ctx.output.err(`interrupted (Ctrl-C): ${written} of ${total} written to ${shown(outDir())}${inProgress}`);
+      ctx.output.err(
+        `interrupted (Ctrl-C): ${tally.written} of ${total} written to ${shown(outDir())}; the copy in progress was not kept`,
+      );
     }
   }, ctx.exitNow);
   // A folder's links, folders and FIFOs named *.json are never read: each is named, as replay names them.

@@ -66,13 +66,13 @@ export interface CaptureStore {
    */
   warmUp(request: CapturedRequest): Promise<void>;
   /**
-   * The process is leaving now (Ctrl-C): remove the temporary files of saves still in progress,
-   * synchronously, so none is left in the folder. Captures already linked into place stay. Only a
-   * store opened with `createOnMainThread` can promise that (see there). Returns the captures linked
-   * into place by saves that have not returned (their folder's fsync was running): they stay, and
-   * their callers will never hear of them, so whoever reports what was written counts them from here.
+   * The process is leaving now (Ctrl-C): remove the files of saves still in progress, synchronously,
+   * so none is left in the folder: their temporary files, and a capture already linked into place
+   * whose save has not returned (it waits for the folder's fsync), which its command has not counted.
+   * Captures whose save returned stay. Only a store opened with `createOnMainThread` can promise that
+   * (see there). A save still running then fails.
    */
-  abandon?(): string[];
+  abandon?(): void;
 }
 
 /**
@@ -253,8 +253,9 @@ export async function openCaptureStore(dir: string, options: CaptureStoreOptions
   const absolute = await preparePrivateFolder(resolve(dir), options.dirOption, options.onTightened, options);
   // Our own temporary files while they are written: a sweep running meanwhile must leave them alone.
   const inFlight = new Set<string>();
-  // Captures linked into place by saves that have not returned yet (their folder's fsync runs).
-  const landing = new Set<string>();
+  // Linked into place, their saves not returned yet (a store that can be abandoned: listen's saves,
+  // which always finish, keep no such set on their path).
+  const unconfirmed = options.createOnMainThread ? new Set<string>() : undefined;
   const randomHex = randomNames();
   const opsFor = options.createOnMainThread ? () => mainThreadOps : opsBySize;
   const sweepEntry = (name: string) => {
@@ -276,12 +277,19 @@ export async function openCaptureStore(dir: string, options: CaptureStoreOptions
         await removeQuietly(ops, temporary);
         inFlight.delete(basename(temporary));
       }
-      landing.add(path);
+      if (!unconfirmed) {
+        await ops.syncDir(absolute);
+        return path;
+      }
+      unconfirmed.add(path);
       try {
         await ops.syncDir(absolute);
-      } finally {
-        landing.delete(path);
+      } catch (error) {
+        unconfirmed.delete(path);
+        throw error;
       }
+      // Gone from the set: abandon() removed the capture meanwhile.
+      if (!unconfirmed.delete(path)) throw new Error(`${path}: removed, its save was abandoned`);
       return path;
     },
     async update(path, request, extra) {
@@ -311,15 +319,16 @@ export async function openCaptureStore(dir: string, options: CaptureStoreOptions
       await ops.syncDir(absolute);
     },
     abandon() {
-      for (const name of inFlight) {
+      const paths = [...[...inFlight].map((name) => `${absolute}${sep}${name}`), ...(unconfirmed ?? [])];
+      for (const path of paths) {
         try {
-          unlinkSync(`${absolute}${sep}${name}`);
+          unlinkSync(path);
         } catch {
           // Already gone (renamed into place or removed by its own save).
         }
       }
       inFlight.clear();
-      return [...landing];
+      unconfirmed?.clear();
     },
   };
 }
