@@ -452,7 +452,9 @@ describe("send-test --count", () => {
       child.kill("SIGINT");
       expect(await exited).toBe(130);
       const names = readdirSync(dir);
-      expect(names.length).toBeGreaterThanOrEqual(50);
+      // A capture whose save had not returned (its folder fsync running; up to --concurrency 32 of them)
+      // is removed by the Ctrl-C (abandon()): its request was not sent. Those before stay.
+      expect(names.length).toBeGreaterThanOrEqual(50 - 32);
       expect(names.filter((name) => name.startsWith("."))).toEqual([]);
     }
   });
