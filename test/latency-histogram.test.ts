@@ -6,23 +6,12 @@
 import { describe, expect, it } from "vitest";
 import { LATENCY_PRECISION, LatencyHistogram } from "../src/core/latency-histogram.js";
 import { createDeliveryStats } from "../src/core/stats.js";
+import { seededRandom } from "./helpers/random.js";
 
 /** Nearest rank, as the summary always defined a percentile: the ceil(q * n)-th smallest. */
 function exact(values: number[], q: number): number {
   const sorted = Float64Array.from(values).sort();
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? 0;
-}
-
-/** A seeded generator, so a failure can be run again. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const allowed = (value: number) => Math.max(value * LATENCY_PRECISION.relative, LATENCY_PRECISION.absoluteMs);
@@ -48,7 +37,7 @@ describe("LatencyHistogram", () => {
         [3, 1000],
         [4, 100_000],
       ] as const) {
-        const next = random(seed);
+        const next = seededRandom(seed);
         const values = Array.from({ length: count }, () => draw(next));
         const histogram = new LatencyHistogram();
         for (const value of values) histogram.record(value);
@@ -92,7 +81,7 @@ describe("delivery stats keep no latency per request (a7 L16)", () => {
   it("4,000,000 recorded latencies hold well under 1 MB of buffers (each one kept: 32 MB or more)", () => {
     const before = process.memoryUsage().arrayBuffers;
     const stats = createDeliveryStats();
-    const next = random(9);
+    const next = seededRandom(9);
     let largest = 0;
     for (let i = 0; i < 4_000_000; i++) {
       const latency = next() * 50;
