@@ -59,6 +59,33 @@ const inboxRecord = (lp: ListenProcess, action: string) =>
 const patches = () => fake.calls.filter((call) => call.method === "PATCH");
 const everything = (lp: ListenProcess) => lp.stdout() + lp.stderr();
 
+/**
+ * inb_prod taken over by a first listen, then by a second (another capture folder), and the first
+ * stopped: the second holds it, and the first's folder keeps the entry for the inbox's own URL.
+ */
+async function heldByASecondListen() {
+  const firstCwd = tempDir();
+  const first = await listenInbox(["--inbox", "inb_prod", "--take-over"], { cwd: firstCwd });
+  const firstTunnel = String(first.ready.publicUrl);
+  const second = await listenInbox(["--inbox", "inb_prod", "--take-over"], { cwd: tempDir() });
+  const secondTunnel = String(second.ready.publicUrl);
+  expect(await first.stop("SIGINT")).toBe(0);
+  return { firstCwd, firstTunnel, second, secondTunnel };
+}
+
+/** The second listen stops (back to the first's tunnel), then `restore` in the first's folder puts back PROD_URL. */
+async function stopSecondThenRestore(
+  second: Awaited<ReturnType<typeof listenInbox>>,
+  firstCwd: string,
+  firstTunnel: string,
+) {
+  expect(await second.stop("SIGINT")).toBe(0);
+  expect(fake.inboxes.get("inb_prod")?.webhookUrl).toBe(firstTunnel);
+  const restored = await runCli(["restore"], { cwd: firstCwd, env: apiEnv() });
+  expect(restored.stdout).toBe(`restored inbox inb_prod (support@acme.openmail.sh) to ${PROD_URL}\n`);
+  expect(fake.inboxes.get("inb_prod")?.webhookUrl).toBe(PROD_URL);
+}
+
 describe("listen --inbox", () => {
   it("registers, passes the --test round trip through tunnel, listen and handler, and Ctrl-C restores", async () => {
     const handler = await startServer((request) => openMailHandler(fake.secrets.get("inb_dev") ?? "none")(request));
@@ -380,12 +407,7 @@ describe("listen --inbox", () => {
   });
 
   it("an inbox another listen holds stays with it while a new listen in the first's folder runs, re-points and stops; restore then puts it back", async () => {
-    const firstCwd = tempDir();
-    const first = await listenInbox(["--inbox", "inb_prod", "--take-over"], { cwd: firstCwd });
-    const firstTunnel = String(first.ready.publicUrl);
-    const second = await listenInbox(["--inbox", "inb_prod", "--take-over"], { cwd: tempDir() });
-    const secondTunnel = String(second.ready.publicUrl);
-    expect(await first.stop("SIGINT")).toBe(0);
+    const { firstCwd, firstTunnel, second, secondTunnel } = await heldByASecondListen();
 
     // A new listen in the first's folder, for another inbox: not refused by the kept entry, and its
     // tunnel's new URL is not given to the inbox the second listen holds.
@@ -401,20 +423,11 @@ describe("listen --inbox", () => {
     expect(fake.inboxes.get("inb_dev")?.webhookUrl).toBeNull();
     expect(fake.inboxes.get("inb_prod")?.webhookUrl).toBe(secondTunnel);
 
-    expect(await second.stop("SIGINT")).toBe(0);
-    expect(fake.inboxes.get("inb_prod")?.webhookUrl).toBe(firstTunnel);
-    const restored = await runCli(["restore"], { cwd: firstCwd, env: apiEnv() });
-    expect(restored.stdout).toBe(`restored inbox inb_prod (support@acme.openmail.sh) to ${PROD_URL}\n`);
-    expect(fake.inboxes.get("inb_prod")?.webhookUrl).toBe(PROD_URL);
+    await stopSecondThenRestore(second, firstCwd, firstTunnel);
   });
 
   it("a new listen in the first's folder taking the held inbox back: it returns it to the holder, and the kept entry still restores it later", async () => {
-    const firstCwd = tempDir();
-    const first = await listenInbox(["--inbox", "inb_prod", "--take-over"], { cwd: firstCwd });
-    const firstTunnel = String(first.ready.publicUrl);
-    const second = await listenInbox(["--inbox", "inb_prod", "--take-over"], { cwd: tempDir() });
-    const secondTunnel = String(second.ready.publicUrl);
-    expect(await first.stop("SIGINT")).toBe(0);
+    const { firstCwd, firstTunnel, second, secondTunnel } = await heldByASecondListen();
 
     const again = await listenInbox(["--inbox", "inb_prod", "--take-over"], { cwd: firstCwd });
     expect(fake.inboxes.get("inb_prod")?.webhookUrl).toBe(again.ready.publicUrl);
@@ -432,11 +445,7 @@ describe("listen --inbox", () => {
       expect(message).not.toContain(String(again.ready.publicUrl));
     }
 
-    expect(await second.stop("SIGINT")).toBe(0);
-    expect(fake.inboxes.get("inb_prod")?.webhookUrl).toBe(firstTunnel);
-    const restored = await runCli(["restore"], { cwd: firstCwd, env: apiEnv() });
-    expect(restored.stdout).toBe(`restored inbox inb_prod (support@acme.openmail.sh) to ${PROD_URL}\n`);
-    expect(fake.inboxes.get("inb_prod")?.webhookUrl).toBe(PROD_URL);
+    await stopSecondThenRestore(second, firstCwd, firstTunnel);
   });
 
   it("two listens on one inbox stopped in the order they started: each puts back what it found, ending at the inbox's own URL", async () => {

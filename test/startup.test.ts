@@ -32,6 +32,18 @@ async function until(condition: () => boolean, timeoutMs = 15_000): Promise<void
   }
 }
 
+/** listen --forward-to a handler answering 200, saving, started with the load log, once its URL is out. */
+async function listenForwardingUntilItsUrl() {
+  const handler = await server(() => ({ status: 200, body: "ok" }));
+  const log = loadLog();
+  const cwd = tempDir();
+  const saveDir = join(cwd, "events");
+  const listen = await startListen(["--forward-to", handler.url, "--save-dir", saveDir], { env: log.env, cwd });
+  cleanups.push(() => listen.stop());
+  await until(() => log.lines().includes("url"));
+  return { handler, log, saveDir, listen };
+}
+
 describe("start-up", () => {
   it("listen --forward-to warms undici before it prints its URL (and forwards the first event)", async () => {
     const handler = await server(() => ({ status: 200, body: "ok" }));
@@ -50,13 +62,7 @@ describe("start-up", () => {
   });
 
   it("that rehearsed webhook is nowhere to be seen: not printed, counted, forwarded, saved or in the inspector", async () => {
-    const handler = await server(() => ({ status: 200, body: "ok" }));
-    const log = loadLog();
-    const cwd = tempDir();
-    const saveDir = join(cwd, "events");
-    const listen = await startListen(["--forward-to", handler.url, "--save-dir", saveDir], { env: log.env, cwd });
-    cleanups.push(() => listen.stop());
-    await until(() => log.lines().includes("url"));
+    const { handler, log, saveDir, listen } = await listenForwardingUntilItsUrl();
     expect(log.lines().indexOf("request POST /webhooks")).toBeLessThan(log.lines().indexOf("url"));
     const { headers, body } = signedEvent(SECRET, messageEvent({ event_id: "evt_after_rehearsal" }));
     expect((await post(listen.url, headers, body)).status).toBe(200);
@@ -80,13 +86,7 @@ describe("start-up", () => {
   });
 
   it("listen --forward-to rehearses a save before it prints its URL, and leaves nothing of it in the folder", async () => {
-    const handler = await server(() => ({ status: 200, body: "ok" }));
-    const log = loadLog();
-    const cwd = tempDir();
-    const saveDir = join(cwd, "events");
-    const listen = await startListen(["--forward-to", handler.url, "--save-dir", saveDir], { env: log.env, cwd });
-    cleanups.push(() => listen.stop());
-    await until(() => log.lines().includes("url"));
+    const { handler, log, saveDir, listen } = await listenForwardingUntilItsUrl();
     // The rehearsal's fsync came first; its temporary file is gone, and it was never a capture.
     expect(log.lines().indexOf("fsync")).toBeGreaterThanOrEqual(0);
     expect(log.lines().indexOf("fsync")).toBeLessThan(log.lines().indexOf("url"));
